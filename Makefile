@@ -1,0 +1,43 @@
+# spinepath: `make run` sets up and runs the clinic's main job; `make test` runs every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv lint typecheck unit ci-extras bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/spinepath screen --explain $(sort $(wildcard $(SHARED)/cases/[0-9]*.json)); \
+	  status=$$?; [ $$status -le 2 ] || exit $$status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy spinepath/pathway
+
+unit: venv
+	$(BIN)/pytest
+
+test: lint typecheck unit ci-extras
+
+# With CI=true the suite runs a second time on the machine's PostgreSQL 15.
+ci-extras: venv
+	@if [ "$$CI" = "true" ]; then bash scripts/ci-extras.sh; fi
+
+bench: venv
+	$(BIN)/python benchmarks/bench_screen.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,10 @@
+"""Sub-commands of `spinepath`. Each module has ``add_parser(subcommands)`` which registers
+its parser and sets ``handler`` (a function of the parsed arguments returning the exit status)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from spinepath.commands import schedule, score, screen
+
+COMMANDS: tuple[ModuleType, ...] = (screen, score, schedule)

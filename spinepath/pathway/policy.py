@@ -1,0 +1,214 @@
+"""The clinic's policy: every number the pathway leaves to the clinic (PATHWAY.md section 6).
+
+A policy is data: it is written in TOML (``spinepath/policies/default.toml`` ships the defaults)
+and parsed here from text, so this module reads no file. Every decision records the policy's
+name and version. Unknown keys and values outside their range are errors naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+class InvalidPolicy(ValueError):
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class VisitWindow:
+    """One reassessment visit: due a number of weeks or months after the last injection."""
+
+    key: str
+    label: str
+    after_weeks: int = 0
+    after_months: int = 0
+    opens_days_before: int = 14
+    closes_days_after: int = 14
+    optional: bool = False
+
+
+DEFAULT_VISITS: tuple[VisitWindow, ...] = (
+    VisitWindow("6w", "6 weeks", after_weeks=6, opens_days_before=14, closes_days_after=14),
+    VisitWindow("3m", "3 months", after_months=3, opens_days_before=21, closes_days_after=28),
+    VisitWindow("6m", "6 months", after_months=6, opens_days_before=28, closes_days_after=42),
+    VisitWindow("12m", "12 months", after_months=12, opens_days_before=42, closes_days_after=60),
+    VisitWindow(
+        "24m", "24 months", after_months=24, opens_days_before=60, closes_days_after=90, optional=True
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str = "spinepath-default"
+    version: str = "1.0"
+    # Candidacy (PATHWAY.md section 3 and 6)
+    mri_max_age_months: int = 12
+    chronic_min_months: float = 3
+    conservative_min_pt_weeks: float = 6
+    pfirrmann_eligible: tuple[int, int] = (2, 4)
+    disc_height_loss_max_pct: float = 50
+    max_disc_levels: int = 2
+    mbb_relief_min_pct: float = 80
+    si_relief_min_pct: float = 75
+    facet_block_required: bool = True
+    sacroiliac_eligible: bool = False
+    recovery_min_months: int = 6
+    # Outcomes (section 5)
+    odi_max_missing_sections: int = 1
+    pain_responder_min_pct: float = 30
+    odi_responder_min_pct: float = 30
+    odi_responder_min_points: float = 10
+    # "either": a 30% or a 10-point ODI reduction makes a responder; "both" needs the two.
+    odi_responder_rule: str = "either"
+    baseline_max_days_before_injection: int = 30
+    # Spine tissue responds slowly: non-response is judged at this visit, not before.
+    non_response_judged_from_visit: str = "6m"
+    visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
+
+    def visit_keys(self) -> list[str]:
+        return [v.key for v in self.visits]
+
+    def visit(self, key: str) -> VisitWindow:
+        for v in self.visits:
+            if v.key == key:
+                return v
+        raise KeyError(key)
+
+
+_PERCENT_KEYS = {
+    "disc_height_loss_max_pct",
+    "mbb_relief_min_pct",
+    "si_relief_min_pct",
+    "pain_responder_min_pct",
+    "odi_responder_min_pct",
+}
+_RANGES: dict[str, tuple[float, float]] = {
+    "mri_max_age_months": (1, 60),
+    "chronic_min_months": (0, 120),
+    "conservative_min_pt_weeks": (0, 104),
+    "max_disc_levels": (1, 5),
+    "recovery_min_months": (0, 60),
+    "odi_max_missing_sections": (0, 9),
+    "odi_responder_min_points": (0, 100),
+    "baseline_max_days_before_injection": (0, 365),
+    **{key: (0, 100) for key in _PERCENT_KEYS},
+}
+_INT_KEYS = {
+    "mri_max_age_months",
+    "max_disc_levels",
+    "recovery_min_months",
+    "odi_max_missing_sections",
+    "baseline_max_days_before_injection",
+}
+_VISIT_KEYS = {f.name for f in fields(VisitWindow)}
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPolicy(key, f"must be a number (got {value!r})")
+    if key in _INT_KEYS and not isinstance(value, int):
+        raise InvalidPolicy(key, f"must be a whole number (got {value!r})")
+    low, high = _RANGES[key]
+    if not low <= value <= high:
+        raise InvalidPolicy(key, f"must be between {low:g} and {high:g} (got {value!r})")
+    return value
+
+
+def _pfirrmann_range(value: Any) -> tuple[int, int]:
+    key = "pfirrmann_eligible"
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+    if not ok:
+        raise InvalidPolicy(key, f"must be a pair of grades such as [2, 4] (got {value!r})")
+    low, high = value
+    if not 1 <= low <= high <= 5:
+        raise InvalidPolicy(key, f"must be grades 1-5 with the lower first (got {value!r})")
+    return (low, high)
+
+
+def _visits(value: Any) -> tuple[VisitWindow, ...]:
+    if not isinstance(value, list) or not value:
+        raise InvalidPolicy("visits", "must be a non-empty list of [[visits]] tables")
+    visits = []
+    for i, raw in enumerate(value):
+        where = f"visits[{i}]"
+        if not isinstance(raw, dict):
+            raise InvalidPolicy(where, "must be a table")
+        unknown = set(raw) - _VISIT_KEYS
+        if unknown:
+            raise InvalidPolicy(f"{where}.{sorted(unknown)[0]}", "is not a visit setting")
+        for name in ("key", "label"):
+            if not isinstance(raw.get(name), str) or not raw[name]:
+                raise InvalidPolicy(f"{where}.{name}", "is required text")
+        for name in ("after_weeks", "after_months", "opens_days_before", "closes_days_after"):
+            number = raw.get(name, 0)
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 1200:
+                raise InvalidPolicy(f"{where}.{name}", f"must be a whole number 0-1200 (got {number!r})")
+        if not raw.get("after_weeks") and not raw.get("after_months"):
+            raise InvalidPolicy(where, "needs after_weeks or after_months")
+        if not isinstance(raw.get("optional", False), bool):
+            raise InvalidPolicy(f"{where}.optional", "must be true or false")
+        visits.append(VisitWindow(**raw))
+    keys = [v.key for v in visits]
+    if len(set(keys)) != len(keys):
+        raise InvalidPolicy("visits", "visit keys must be different from each other")
+    return tuple(visits)
+
+
+def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> Policy:
+    """Apply settings on top of ``base`` (the defaults). ``name`` and ``version`` are required,
+    because a decision made under changed numbers must never carry the default policy's label."""
+    base = base or Policy()
+    known = {f.name for f in fields(Policy)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise InvalidPolicy(key, "is not a policy setting")
+        if key in ("name", "version"):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidPolicy(key, "must be non-empty text")
+            changes[key] = value.strip()
+        elif key in ("facet_block_required", "sacroiliac_eligible"):
+            if not isinstance(value, bool):
+                raise InvalidPolicy(key, f"must be true or false (got {value!r})")
+            changes[key] = value
+        elif key == "pfirrmann_eligible":
+            changes[key] = _pfirrmann_range(value)
+        elif key == "odi_responder_rule":
+            if value not in ("either", "both", "pct", "points"):
+                raise InvalidPolicy(key, "must be one of either, both, pct, points")
+            changes[key] = value
+        elif key == "visits":
+            changes[key] = _visits(value)
+        elif key == "non_response_judged_from_visit":
+            if not isinstance(value, str):
+                raise InvalidPolicy(key, "must be a visit key")
+            changes[key] = value
+        else:
+            changes[key] = _number(key, value)
+    for key in ("name", "version"):
+        if key not in data:
+            raise InvalidPolicy(key, "is required, so that every decision names its policy")
+    policy = replace(base, **changes)
+    if policy.non_response_judged_from_visit not in policy.visit_keys():
+        raise InvalidPolicy("non_response_judged_from_visit", "must be the key of one of the visits")
+    return policy
+
+
+def parse_policy(text: str, base: Policy | None = None) -> Policy:
+    """Parse a policy written in TOML. Raises :class:`InvalidPolicy` naming the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidPolicy("(file)", f"is not valid TOML ({exc})") from None
+    return policy_from_mapping(data, base)
