@@ -43,7 +43,9 @@ RecommendationKind = Literal[
     "watchful_waiting",
     "wait_recovery",
 ]
-INJECTION_KINDS: frozenset[str] = frozenset({"intradiscal_msc", "facet_injection", "ligament_injection"})
+INJECTION_KINDS: frozenset[str] = frozenset(
+    {"intradiscal_msc", "facet_injection", "ligament_injection"}
+)
 
 DECISION_LABELS: dict[str, str] = {
     "candidate": "Candidate for regenerative treatment",
@@ -63,7 +65,12 @@ class RuleResult:
     facts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "outcome": self.outcome, "text": self.text, "facts": list(self.facts)}
+        return {
+            "id": self.id,
+            "outcome": self.outcome,
+            "text": self.text,
+            "facts": list(self.facts),
+        }
 
 
 @dataclass(frozen=True, slots=True)

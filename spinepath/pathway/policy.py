@@ -39,7 +39,12 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
     VisitWindow("6m", "6 months", after_months=6, opens_days_before=28, closes_days_after=42),
     VisitWindow("12m", "12 months", after_months=12, opens_days_before=42, closes_days_after=60),
     VisitWindow(
-        "24m", "24 months", after_months=24, opens_days_before=60, closes_days_after=90, optional=True
+        "24m",
+        "24 months",
+        after_months=24,
+        opens_days_before=60,
+        closes_days_after=90,
+        optional=True,
     ),
 )
 
@@ -153,7 +158,9 @@ def _visits(value: Any) -> tuple[VisitWindow, ...]:
         for name in ("after_weeks", "after_months", "opens_days_before", "closes_days_after"):
             number = raw.get(name, 0)
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 1200:
-                raise InvalidPolicy(f"{where}.{name}", f"must be a whole number 0-1200 (got {number!r})")
+                raise InvalidPolicy(
+                    f"{where}.{name}", f"must be a whole number 0-1200 (got {number!r})"
+                )
         if not raw.get("after_weeks") and not raw.get("after_months"):
             raise InvalidPolicy(where, "needs after_weeks or after_months")
         if not isinstance(raw.get("optional", False), bool):
@@ -201,7 +208,9 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
             raise InvalidPolicy(key, "is required, so that every decision names its policy")
     policy = replace(base, **changes)
     if policy.non_response_judged_from_visit not in policy.visit_keys():
-        raise InvalidPolicy("non_response_judged_from_visit", "must be the key of one of the visits")
+        raise InvalidPolicy(
+            "non_response_judged_from_visit", "must be the key of one of the visits"
+        )
     return policy
 
 

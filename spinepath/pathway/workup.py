@@ -48,7 +48,9 @@ Payer = Literal[
 ]
 
 # Spine surgery changes the anatomy and needs time to heal; injections and ablation do not.
-SPINE_SURGERY: frozenset[str] = frozenset({"discectomy", "fusion", "laminectomy", "disc_replacement"})
+SPINE_SURGERY: frozenset[str] = frozenset(
+    {"discectomy", "fusion", "laminectomy", "disc_replacement"}
+)
 # A fused or replaced level has no native disc left to inject.
 DISC_REMOVING_SURGERY: frozenset[str] = frozenset({"fusion", "disc_replacement"})
 
