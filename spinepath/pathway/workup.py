@@ -245,7 +245,10 @@ _PLAIN_REASONS = {
 
 def _reason(error: dict[str, object]) -> str:
     kind = str(error["type"])
-    ctx = dict(error.get("ctx") or {})  # type: ignore[call-overload]
+    ctx = {
+        key: f"{value:g}" if isinstance(value, float) else value
+        for key, value in dict(error.get("ctx") or {}).items()  # type: ignore[call-overload]
+    }
     template = _PLAIN_REASONS.get(kind)
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))

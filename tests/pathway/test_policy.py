@@ -1,0 +1,67 @@
+"""The clinic's policy file: the defaults of PATHWAY.md section 6, and a clinic's overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spinepath.pathway.policy import InvalidPolicy, Policy, parse_policy
+from spinepath.policies import default_policy, load_policy
+
+
+def test_shipped_policy_holds_the_pathway_defaults() -> None:
+    policy = default_policy()
+    assert policy == Policy()
+    assert (policy.mri_max_age_months, policy.max_disc_levels, policy.mbb_relief_min_pct) == (
+        12,
+        2,
+        80,
+    )
+    assert policy.pfirrmann_eligible == (2, 4)
+    assert policy.facet_block_required is True and policy.sacroiliac_eligible is False
+
+
+def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "clinic.toml"
+    path.write_text('name = "north-clinic"\nversion = "2026.2"\nmbb_relief_min_pct = 75\n')
+    policy = load_policy(path)
+    assert (policy.name, policy.version, policy.mbb_relief_min_pct) == (
+        "north-clinic",
+        "2026.2",
+        75,
+    )
+    assert policy.mri_max_age_months == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('name="x"\nversion="1"\nmri_max_age_month = 6', "mri_max_age_month"),
+        ('name="x"\nversion="1"\nmbb_relief_min_pct = 120', "mbb_relief_min_pct"),
+        ('name="x"\nversion="1"\nmax_disc_levels = 0', "max_disc_levels"),
+        ('name="x"\nversion="1"\nmax_disc_levels = 2.5', "max_disc_levels"),
+        ('name="x"\nversion="1"\nfacet_block_required = "yes"', "facet_block_required"),
+        ('name="x"\nversion="1"\npfirrmann_eligible = [4, 2]', "pfirrmann_eligible"),
+        ('name="x"\nversion="1"\nodi_responder_rule = "any"', "odi_responder_rule"),
+        ("mbb_relief_min_pct = 70", "name"),
+        (
+            'name="x"\nversion="1"\n[[visits]]\nkey="6w"\nlabel="6 weeks"\nafter_days=42',
+            "visits[0]",
+        ),
+    ],
+)
+def test_bad_policy_names_the_key(text: str, key: str) -> None:
+    with pytest.raises(InvalidPolicy) as caught:
+        parse_policy(text)
+    assert caught.value.key.startswith(key)
+
+
+def test_not_toml_is_an_error() -> None:
+    with pytest.raises(InvalidPolicy):
+        parse_policy("name = ")
+
+
+def test_missing_policy_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidPolicy, match="cannot be read"):
+        load_policy(tmp_path / "nowhere.toml")
