@@ -1,0 +1,226 @@
+"""Written plans: what may be planned, what it costs the patient, and when a procedure may happen.
+
+PATHWAY.md section 4 and the promises: no injection without a recent reviewed MRI, no injection
+at a target the workup has not confirmed, no prices before a ``candidate`` decision, and a
+written, accepted plan before anything is booked. The web layer stores plans and prices; the
+rules about them live here, pure, so every entry point asks the same questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Literal
+
+from spinepath.pathway.dates import months_before
+from spinepath.pathway.decision import Decision, Generator
+from spinepath.pathway.policy import Policy
+from spinepath.pathway.rules import GENERATOR_NAMES
+
+CENT = Decimal("0.01")
+
+Material = Literal["msc", "exosome", "prp"]
+Guidance = Literal["fluoroscopy", "ct", "ultrasound"]
+ItemCategory = Literal["regenerative", "shockwave", "diagnostic", "visit", "imaging", "other"]
+CoverageStatus = Literal["self_pay", "covered", "not_covered", "verify"]
+
+MATERIAL_LABELS: dict[str, str] = {
+    "msc": "mesenchymal stem cells (MSC)",
+    "exosome": "exosomes",
+    "prp": "platelet-rich plasma (PRP)",
+}
+GUIDANCE_LABELS: dict[str, str] = {
+    "fluoroscopy": "fluoroscopy (live X-ray)",
+    "ct": "CT",
+    "ultrasound": "ultrasound",
+}
+# What each target may be injected with, and how it is guided (PATHWAY.md section 1).
+TARGET_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "discogenic": (("msc",), ("fluoroscopy", "ct")),
+    "facet": (("msc", "exosome", "prp"), ("fluoroscopy",)),
+    "myoligamentous": (("prp", "exosome"), ("ultrasound",)),
+    "sacroiliac": (("prp", "exosome"), ("fluoroscopy", "ultrasound")),
+}
+PAYER_LABELS: dict[str, str] = {
+    "self_pay": "Self-pay",
+    "commercial": "Commercial insurance",
+    "medicare_ab_supplement": "Medicare Parts A & B with a supplement plan",
+    "medicare_ab": "Medicare Parts A & B",
+    "medicare_advantage": "Medicare Advantage",
+    "medicaid": "Medicaid",
+    "other": "Other payer",
+}
+
+
+def money(amount: Decimal | int | str) -> Decimal:
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    status: CoverageStatus
+    note: str
+
+
+def coverage_for(category: str, payer: str | None) -> Coverage:
+    """Who is expected to pay for an item of ``category`` (PATHWAY.md section 4)."""
+    if category == "regenerative":
+        return Coverage(
+            "self_pay",
+            "Regenerative treatments (MSC, exosome, PRP) are not covered by insurance.",
+        )
+    if payer in (None, "self_pay"):
+        return Coverage("self_pay", "Self-pay.")
+    if category == "shockwave":
+        if payer == "medicare_ab_supplement":
+            return Coverage("covered", "Covered by Medicare Parts A & B with a supplement plan.")
+        if payer == "medicare_advantage":
+            return Coverage("not_covered", "Not covered by Medicare Advantage.")
+    return Coverage("verify", "Coverage varies: verify with the payer before the visit.")
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    description: str
+    quantity: int
+    unit_price: Decimal
+    coverage: Coverage
+
+    @property
+    def amount(self) -> Decimal:
+        return money(self.unit_price * self.quantity)
+
+    @property
+    def payer_expected(self) -> Decimal:
+        # Only a line the payer covers is counted as theirs; "verify" stays with the patient
+        # until the payer confirms, so the written total never promises more than is known.
+        return self.amount if self.coverage.status == "covered" else money(0)
+
+    @property
+    def patient_pays(self) -> Decimal:
+        return self.amount - self.payer_expected
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTotals:
+    total: Decimal
+    payer_expected: Decimal
+    patient_pays: Decimal
+    self_pay: Decimal  # the part that financing is offered for
+
+
+def plan_totals(lines: Iterable[PricedLine]) -> PlanTotals:
+    lines = list(lines)
+    total = sum((line.amount for line in lines), money(0))
+    payer = sum((line.payer_expected for line in lines), money(0))
+    self_pay = sum(
+        (line.amount for line in lines if line.coverage.status in ("self_pay", "not_covered")),
+        money(0),
+    )
+    return PlanTotals(total, payer, total - payer, self_pay)
+
+
+@dataclass(frozen=True, slots=True)
+class Financing:
+    principal: Decimal
+    term_months: int
+    annual_rate_pct: Decimal
+    monthly_payment: Decimal
+    total_repaid: Decimal
+
+
+def financing_offer(principal: Decimal, term_months: int, annual_rate_pct: Decimal) -> Financing:
+    """Equal monthly payments (standard amortisation), rounded up to the cent."""
+    if term_months < 1:
+        raise ValueError("term_months: must be at least 1")
+    if annual_rate_pct < 0:
+        raise ValueError("annual_rate_pct: must not be negative")
+    principal = money(principal)
+    rate = Decimal(annual_rate_pct) / Decimal(1200)
+    if rate == 0:
+        payment = principal / term_months
+    else:
+        payment = principal * rate / (1 - (1 + rate) ** -term_months)
+    payment = payment.quantize(CENT, rounding=ROUND_UP)
+    return Financing(
+        principal, term_months, Decimal(annual_rate_pct), payment, payment * term_months
+    )
+
+
+# --- What may be planned -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A structure to inject: a generator at a level and side (as in the decision)."""
+
+    generator: str
+    level: str | None
+    side: str | None
+
+    @classmethod
+    def of(cls, generator: Generator) -> Target:
+        return cls(generator.generator, generator.level, generator.side)
+
+    @property
+    def label(self) -> str:
+        where = " ".join(part for part in (self.side, self.level) if part)
+        name = GENERATOR_NAMES.get(self.generator, self.generator)
+        return f"{where} {name}".strip()
+
+
+def planned_target_problem(
+    decision: Decision, target: Target, material: str, guidance: str
+) -> str | None:
+    """Why this injection cannot be in a plan made from ``decision``, or None when it can."""
+    if decision.decision != "candidate":
+        return "the latest signed decision is not 'candidate'"
+    if target not in {Target.of(g) for g in decision.targets}:
+        return f"{target.label} is not a confirmed, eligible pain generator in the decision"
+    materials, guidances = TARGET_OPTIONS[target.generator]
+    if material not in materials:
+        allowed = ", ".join(MATERIAL_LABELS[m] for m in materials)
+        chosen = MATERIAL_LABELS.get(material, material)
+        return f"{target.label} is treated with {allowed}, not {chosen}"
+    if guidance not in guidances:
+        allowed = ", ".join(GUIDANCE_LABELS[g] for g in guidances)
+        return f"{target.label} is injected under {allowed}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureCheck:
+    """The facts the procedure gate needs, gathered by the caller on the procedure day."""
+
+    procedure_date: date
+    target: Target
+    decision_kind: str
+    plan_accepted: bool
+    plan_targets: Sequence[Target]
+    mri_date: date | None
+    mri_reviewed: bool
+
+
+def procedure_refusals(check: ProcedureCheck, policy: Policy) -> list[str]:
+    """Every reason a procedure may not be recorded; an empty list means it may."""
+    reasons = []
+    if check.decision_kind != "candidate":
+        reasons.append(f"the latest signed decision is '{check.decision_kind}', not 'candidate'")
+    if not check.plan_accepted:
+        reasons.append("there is no written plan accepted by the patient")
+    elif check.target not in check.plan_targets:
+        reasons.append(f"the accepted plan does not list {check.target.label}")
+    if check.mri_date is None:
+        reasons.append("there is no MRI on file")
+    else:
+        cutoff = months_before(check.procedure_date, policy.mri_max_age_months)
+        if check.mri_date < cutoff:
+            reasons.append(
+                f"the MRI of {check.mri_date} is older than {policy.mri_max_age_months} months "
+                f"on {check.procedure_date}"
+            )
+        if not check.mri_reviewed:
+            reasons.append(f"the MRI of {check.mri_date} has not been reviewed")
+    return reasons
