@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint typecheck unit ci-extras bench clean
+.PHONY: run screen-cases test venv lint typecheck unit ci-extras bench clean
 
 venv: $(STAMP)
 
@@ -16,7 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The main job: migrate, load the demo clinic (printing its logins), serve on :8000.
 run: venv
+	$(BIN)/spinepath demo
+	$(BIN)/spinepath serve --host 127.0.0.1 --port 8000
+
+# The candidacy engine on the shared example workups, as readable reports.
+screen-cases: venv
 	$(BIN)/spinepath screen --explain $(sort $(wildcard $(SHARED)/cases/[0-9]*.json)); \
 	  status=$$?; [ $$status -le 2 ] || exit $$status
 

@@ -1,0 +1,34 @@
+"""The clinic's roles, as Django groups. Permission checks go through these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLINICIAN = "clinician"
+COORDINATOR = "coordinator"
+CLINIC_ADMIN = "clinic_admin"
+ROLES = (CLINICIAN, COORDINATOR, CLINIC_ADMIN)
+ROLE_LABELS = {CLINICIAN: "Clinician", COORDINATOR: "Coordinator", CLINIC_ADMIN: "Clinic admin"}
+
+
+def role_names(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_spinepath_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._spinepath_roles = cached
+    return cached
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(role_names(user) & set(roles))
+
+
+def is_clinician(user: Any) -> bool:
+    return has_role(user, CLINICIAN)
+
+
+def is_staff_member(user: Any) -> bool:
+    """Anyone who works with patient records: clinicians, coordinators, the clinic admin."""
+    return has_role(user, *ROLES)

@@ -1,0 +1,80 @@
+"""spinepath serve / spinepath demo: the clinic web application."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def add_parser(subcommands: Any) -> None:
+    serve = subcommands.add_parser(
+        "serve",
+        help="run the clinic web application",
+        description="Apply database migrations, then serve the web application with waitress.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="default: 8000")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.set_defaults(handler=run_serve)
+
+    demo = subcommands.add_parser(
+        "demo",
+        help="load the demo users and patients",
+        description="Apply migrations and load demo users (one per role) and a dozen patients "
+        "who between them reach every decision. Safe to run again.",
+    )
+    demo.set_defaults(handler=run_demo)
+
+    manage = subcommands.add_parser(
+        "manage",
+        help="Django's management commands (migrate, createsuperuser, ...)",
+        description="Run a Django management command, e.g. `spinepath manage createsuperuser`.",
+    )
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=run_manage)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from waitress import serve
+
+    from spinepath.web.wsgi import application
+
+    print(f"spinepath is serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    serve(application, host=args.host, port=args.port, threads=args.threads, ident="spinepath")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from spinepath.demo import load_demo
+
+    logins = load_demo()
+    print(f"Demo logins (password for all: {logins[0][2]}):")
+    for username, role, _password in logins:
+        print(f"  {username:<18} {role}")
+    return 0
+
+
+def run_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["spinepath manage", *args.arguments])
+    return 0

@@ -1,0 +1,319 @@
+"""Forms of the four consultation steps. Blank means "not recorded", never no or zero."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from spinepath.consultations.models import (
+    LEVEL_CHOICES,
+    SIDE_CHOICES,
+    DiagnosticBlock,
+    Encounter,
+    ImagingStudy,
+    PriorProcedure,
+)
+from spinepath.pathway.instruments import ODI_SECTIONS
+
+
+class TriStateField(forms.NullBooleanField):
+    """Yes / No / Not recorded, as a select a clinician can set back to "not recorded"."""
+
+    widget = forms.Select(choices=[("", "Not recorded"), ("true", "Yes"), ("false", "No")])
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return {True: "true", False: "false"}.get(value, "")
+
+
+def _blank_choice(choices: Any, label: str = "Not recorded") -> list[tuple[str, str]]:
+    return [("", label), *list(choices)]
+
+
+class HistoryForm(forms.ModelForm):
+    class Meta:
+        model = Encounter
+        fields = [
+            "assessed_on",
+            "pain_duration_months",
+            "pattern",
+            "physical_therapy_weeks",
+            "nsaid_trial",
+            "conservative_status",
+            "prior_procedures_asked",
+            "medications",
+            "goals",
+            "red_cauda_equina",
+            "red_infection",
+            "red_malignancy",
+            "red_fracture",
+            "pain_vas",
+        ]
+        labels = {
+            "assessed_on": "Review date",
+            "pain_duration_months": "Pain duration (months)",
+            "pattern": "Pain pattern",
+            "physical_therapy_weeks": "Physical therapy (weeks)",
+            "nsaid_trial": "NSAID trial (or contraindicated)",
+            "conservative_status": "Conservative care now",
+            "prior_procedures_asked": "Asked about earlier spine procedures",
+            "red_cauda_equina": "Cauda equina signs (saddle numbness, bladder/bowel change)",
+            "red_infection": "Suspected spinal infection",
+            "red_malignancy": "Suspected malignancy",
+            "red_fracture": "Acute vertebral fracture",
+            "pain_vas": "Pain today, VAS 0-100 mm",
+        }
+        widgets = {
+            "assessed_on": forms.DateInput(attrs={"type": "date"}),
+            "medications": forms.Textarea(attrs={"rows": 3}),
+            "goals": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    nsaid_trial = TriStateField(label="NSAID trial (or contraindicated)")
+    prior_procedures_asked = TriStateField(label="Asked about earlier spine procedures")
+    red_cauda_equina = TriStateField(label=Meta.labels["red_cauda_equina"])
+    red_infection = TriStateField(label=Meta.labels["red_infection"])
+    red_malignancy = TriStateField(label=Meta.labels["red_malignancy"])
+    red_fracture = TriStateField(label=Meta.labels["red_fracture"])
+    pain_duration_months = forms.FloatField(
+        required=False, min_value=0, max_value=1200, label="Pain duration (months)"
+    )
+    physical_therapy_weeks = forms.FloatField(
+        required=False, min_value=0, max_value=520, label="Physical therapy (weeks)"
+    )
+    pain_vas = forms.FloatField(
+        required=False, min_value=0, max_value=100, label="Pain today, VAS 0-100 mm"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pattern"].choices = _blank_choice(Encounter._meta.get_field("pattern").choices)
+        self.fields["conservative_status"].choices = _blank_choice(
+            Encounter._meta.get_field("conservative_status").choices
+        )
+        odi = list(self.instance.odi_sections or [None] * 10)
+        for index, section in enumerate(ODI_SECTIONS):
+            name = f"odi_{index + 1}"
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"{index + 1}. {section.title}",
+                choices=[("", "Not answered")]
+                + [(str(score), f"{score} - {text}") for score, text in enumerate(section.options)],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                initial=odi[index],
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        sections = [cleaned.get(f"odi_{i}") for i in range(1, 11)]
+        cleaned["odi_sections"] = None if all(s is None for s in sections) else sections
+        return cleaned
+
+    def step_fields(self) -> dict[str, Any]:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["odi_sections"] = self.cleaned_data["odi_sections"]
+        return data
+
+
+class ExamForm(forms.ModelForm):
+    class Meta:
+        model = Encounter
+        fields = [
+            "range_of_motion",
+            "strength",
+            "motor_deficit",
+            "radiculopathy_onset",
+            "facet_pattern",
+            "si_provocation_positive",
+            "ligament_tenderness",
+        ]
+        labels = {
+            "range_of_motion": "Range of motion",
+            "strength": "Strength",
+            "motor_deficit": "Motor deficit",
+            "radiculopathy_onset": "Radiculopathy onset (only with radicular signs)",
+            "facet_pattern": "Clinical facet pattern",
+            "si_provocation_positive": "Positive sacroiliac provocation tests (0-6)",
+            "ligament_tenderness": "Focal ligament tenderness",
+        }
+
+    facet_pattern = TriStateField(label="Clinical facet pattern")
+    ligament_tenderness = TriStateField(label="Focal ligament tenderness")
+    si_provocation_positive = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=6,
+        label="Positive sacroiliac provocation tests (0-6)",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("motor_deficit", "radiculopathy_onset"):
+            self.fields[name].choices = _blank_choice(Encounter._meta.get_field(name).choices)
+
+    def step_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = ImagingStudy
+        fields = [
+            "modality",
+            "performed_on",
+            "reviewed",
+            "infection",
+            "malignancy",
+            "fracture",
+            "report",
+        ]
+        labels = {"performed_on": "Study date", "reviewed": "Reviewed by a clinician here"}
+        widgets = {
+            "performed_on": forms.DateInput(attrs={"type": "date"}),
+            "report": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    reviewed = TriStateField(label="Reviewed by a clinician here")
+    infection = TriStateField(label="Infection")
+    malignancy = TriStateField(label="Malignancy")
+
+    def __init__(self, *args: Any, review_date: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.review_date = review_date
+        self.fields["fracture"].choices = _blank_choice(
+            ImagingStudy._meta.get_field("fracture").choices
+        )
+
+    def clean_performed_on(self) -> Any:
+        day = self.cleaned_data["performed_on"]
+        if self.review_date and day > self.review_date:
+            raise forms.ValidationError(
+                f"The study date is after the review date {self.review_date}."
+            )
+        return day
+
+
+class FindingForm(forms.Form):
+    """One lumbar level's findings; all blank means the level was not reported."""
+
+    level = forms.ChoiceField(choices=LEVEL_CHOICES, widget=forms.HiddenInput)
+    pfirrmann = forms.TypedChoiceField(
+        choices=_blank_choice([(str(i), str(i)) for i in range(1, 6)], "-"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Pfirrmann",
+    )
+    modic = forms.TypedChoiceField(
+        choices=_blank_choice([(str(i), str(i)) for i in range(0, 4)], "-"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Modic",
+    )
+    disc_height_loss_pct = forms.FloatField(
+        required=False, min_value=0, max_value=100, label="Height loss %"
+    )
+    endplate_bone_on_bone = TriStateField(label="Bone-on-bone")
+    herniation = forms.ChoiceField(
+        choices=_blank_choice(
+            [
+                ("none", "None"),
+                ("bulge", "Bulge"),
+                ("protrusion", "Protrusion"),
+                ("extrusion", "Extrusion"),
+                ("sequestration", "Sequestration"),
+            ],
+            "-",
+        ),
+        required=False,
+        label="Herniation",
+    )
+    nerve_root_compression = TriStateField(label="Root compression")
+    facet_arthropathy = forms.TypedChoiceField(
+        choices=_blank_choice([(str(i), str(i)) for i in range(0, 4)], "-"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Facet grade",
+    )
+    ligament_injury = TriStateField(label="Ligament injury")
+
+
+FindingFormSet = forms.formset_factory(FindingForm, extra=0)
+
+
+class LevelsField(forms.MultipleChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=LEVEL_CHOICES, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+
+class BlockForm(forms.ModelForm):
+    class Meta:
+        model = DiagnosticBlock
+        fields = ["kind", "performed_on", "levels", "side", "relief_pct", "concordant"]
+        labels = {"performed_on": "Date", "relief_pct": "Peak relief %"}
+        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"})}
+
+    levels = LevelsField(required=False)
+    concordant = TriStateField(label="Concordant (discography)")
+    relief_pct = forms.FloatField(required=False, min_value=0, max_value=100, label="Peak relief %")
+
+    def __init__(self, *args: Any, review_date: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.review_date = review_date
+        self.fields["side"].choices = _blank_choice(SIDE_CHOICES, "-")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind in ("medial_branch", "sacroiliac") and cleaned.get("relief_pct") is None:
+            self.add_error("relief_pct", "Enter the peak relief for this block.")
+        if kind == "discography":
+            if cleaned.get("concordant") is None:
+                self.add_error("concordant", "Record whether the discography was concordant.")
+            if not cleaned.get("levels"):
+                self.add_error("levels", "Choose the levels the discography tested.")
+        if kind == "medial_branch" and not cleaned.get("levels"):
+            self.add_error("levels", "Choose the levels the block tested.")
+        day = cleaned.get("performed_on")
+        if day and self.review_date and day > self.review_date:
+            self.add_error("performed_on", f"The date is after the review date {self.review_date}.")
+        return cleaned
+
+
+class ProcedureForm(forms.ModelForm):
+    class Meta:
+        model = PriorProcedure
+        fields = ["kind", "performed_on", "levels", "improved_after"]
+        labels = {"performed_on": "Date", "improved_after": "Back pain improved after it"}
+        widgets = {"performed_on": forms.DateInput(attrs={"type": "date"})}
+
+    levels = LevelsField(required=False)
+    improved_after = TriStateField(label="Back pain improved after it")
+
+    def __init__(
+        self, *args: Any, review_date: Any = None, birth_date: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.review_date = review_date
+        self.birth_date = birth_date
+
+    def clean_performed_on(self) -> Any:
+        day = self.cleaned_data["performed_on"]
+        if self.review_date and day > self.review_date:
+            raise forms.ValidationError(f"The date is after the review date {self.review_date}.")
+        if self.birth_date and day < self.birth_date:
+            raise forms.ValidationError(f"The date is before the birth date {self.birth_date}.")
+        return day
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="Workup file (spinepath.workup/1 JSON)")
+    given_name = forms.CharField(max_length=100, required=False, label="First name (new patient)")
+    family_name = forms.CharField(max_length=100, required=False, label="Last name (new patient)")

@@ -1,0 +1,293 @@
+"""Demo data: a user for each role and a dozen patients who between them reach every decision.
+
+Idempotent: running it again changes nothing that is already there.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.consultations.models import CandidacyDecision, Encounter
+from spinepath.consultations.services import decision_sign, new_signature_token, workup_import
+from spinepath.pathway.workup import workup_from_dict
+from spinepath.patients.models import Patient
+
+DEMO_PASSWORD = "spinepath-demo"
+DEMO_USERS = [
+    ("dr.rivera", "clinician", "Ana", "Rivera"),
+    ("dr.okafor", "clinician", "Chidi", "Okafor"),
+    ("sam.coordinator", "coordinator", "Sam", "Lee"),
+    ("admin", "clinic_admin", "Morgan", "Blake"),
+]
+
+_NORMAL = {
+    "pfirrmann": 1,
+    "modic": 0,
+    "disc_height_loss_pct": 0,
+    "endplate_bone_on_bone": False,
+    "herniation": "none",
+    "nerve_root_compression": False,
+    "facet_arthropathy": 0,
+    "ligament_injury": False,
+}
+_LEVELS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
+
+
+def _levels(**changes: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"level": lv, **_NORMAL, **changes.get(lv.replace("-", "_"), {})} for lv in _LEVELS]
+
+
+def _workup(pid: str, review: date, **changes: Any) -> dict[str, Any]:
+    mri_day = (review - timedelta(days=74)).isoformat()
+    doc: dict[str, Any] = {
+        "schema": "spinepath.workup/1",
+        "patient": {"id": pid, "birth_date": "1968-04-12", "sex": "female"},
+        "assessed_on": review.isoformat(),
+        "history": {
+            "pain_duration_months": 26,
+            "pattern": "axial",
+            "conservative_care": {
+                "physical_therapy_weeks": 12,
+                "nsaid_trial": True,
+                "status": "plateaued",
+            },
+            "prior_procedures": [],
+            "medications": ["ibuprofen 400 mg as needed"],
+            "goals": "Walk the dog for an hour without stopping.",
+        },
+        "red_flags": {
+            "cauda_equina": False,
+            "infection": False,
+            "malignancy": False,
+            "fracture": False,
+        },
+        "exam": {
+            "motor_deficit": "none",
+            "facet_pattern": False,
+            "si_provocation_positive": 0,
+            "ligament_tenderness": False,
+        },
+        "imaging": [
+            {
+                "modality": "MRI",
+                "date": mri_day,
+                "reviewed": True,
+                "levels": _levels(
+                    L4_L5={
+                        "pfirrmann": 4,
+                        "modic": 1,
+                        "disc_height_loss_pct": 25,
+                        "herniation": "bulge",
+                    }
+                ),
+                "infection": False,
+                "malignancy": False,
+                "fracture": "none",
+            }
+        ],
+        "diagnostic_blocks": [],
+        "outcomes": {"pain_vas": 68, "odi_sections": [3, 2, 3, 2, 3, 2, 2, None, 2, 3]},
+        "payer": "self_pay",
+    }
+    for path, value in changes.items():
+        target = doc
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return doc
+
+
+def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], bool]]:
+    """(given, family, expected decision, workup, sign it) for the demo cohort."""
+    block_day = (review - timedelta(days=30)).isoformat()
+    facet_levels = _levels(L5_S1={"facet_arthropathy": 2})
+    facet_mri = {
+        "modality": "MRI",
+        "date": (review - timedelta(days=60)).isoformat(),
+        "reviewed": True,
+        "levels": facet_levels,
+    }
+    worn = {"pfirrmann": 3, "disc_height_loss_pct": 20}
+    return [
+        ("Maria", "Lopez", "candidate", _workup("demo-01", review), True),
+        (
+            "James",
+            "Carter",
+            "refer_urgent",
+            _workup("demo-02", review, red_flags__cauda_equina=True),
+            True,
+        ),
+        (
+            "Priya",
+            "Shah",
+            "refer_surgical",
+            _workup(
+                "demo-03",
+                review,
+                history__pattern="radicular",
+                exam__motor_deficit="progressive",
+                exam__radiculopathy_onset="acute",
+            ),
+            True,
+        ),
+        ("Tom", "Becker", "needs_imaging", _workup("demo-04", review, imaging=[]), True),
+        (
+            "Aisha",
+            "Bello",
+            "needs_workup",
+            _workup("demo-05", review, exam__facet_pattern=True, imaging=[facet_mri]),
+            True,
+        ),
+        (
+            "Daniel",
+            "Kim",
+            "candidate",
+            _workup(
+                "demo-06",
+                review,
+                exam__facet_pattern=True,
+                imaging=[facet_mri],
+                diagnostic_blocks=[
+                    {
+                        "kind": "medial_branch",
+                        "date": block_day,
+                        "levels": ["L5-S1"],
+                        "side": "bilateral",
+                        "relief_pct": 90,
+                    }
+                ],
+            ),
+            True,
+        ),
+        (
+            "Helen",
+            "Novak",
+            "not_candidate",
+            _workup(
+                "demo-07",
+                review,
+                imaging=[
+                    {
+                        **facet_mri,
+                        "levels": _levels(
+                            L5_S1={
+                                "pfirrmann": 5,
+                                "disc_height_loss_pct": 70,
+                                "endplate_bone_on_bone": True,
+                            }
+                        ),
+                    }
+                ],
+            ),
+            True,
+        ),
+        (
+            "Omar",
+            "Haddad",
+            "not_candidate",
+            _workup(
+                "demo-08",
+                review,
+                history__conservative_care={
+                    "physical_therapy_weeks": 0,
+                    "nsaid_trial": False,
+                    "status": "not_tried",
+                },
+            ),
+            True,
+        ),
+        (
+            "Grace",
+            "Taylor",
+            "not_candidate",
+            _workup(
+                "demo-09",
+                review,
+                history__prior_procedures=[
+                    {
+                        "kind": "discectomy",
+                        "date": (review - timedelta(days=60)).isoformat(),
+                        "levels": ["L4-L5"],
+                        "improved_after": False,
+                    }
+                ],
+            ),
+            True,
+        ),
+        (
+            "Luis",
+            "Moreno",
+            "candidate",
+            _workup(
+                "demo-10",
+                review,
+                exam__ligament_tenderness=True,
+                payer="medicare_ab_supplement",
+                imaging=[{**facet_mri, "levels": _levels(L4_L5={"ligament_injury": True})}],
+            ),
+            True,
+        ),
+        (
+            "Sofia",
+            "Rossi",
+            "candidate",
+            _workup(
+                "demo-11",
+                review,
+                payer="commercial",
+                imaging=[{**facet_mri, "levels": _levels(L3_L4=worn, L4_L5=worn, L5_S1=worn)}],
+                diagnostic_blocks=[
+                    {
+                        "kind": "discography",
+                        "date": block_day,
+                        "levels": ["L4-L5"],
+                        "concordant": True,
+                    }
+                ],
+            ),
+            True,
+        ),
+        (
+            "Ben",
+            "Walsh",
+            "needs_workup",
+            _workup(
+                "demo-12",
+                review,
+                imaging=[
+                    {**copy.deepcopy(facet_mri), "reviewed": False, "levels": _levels(L4_L5=worn)}
+                ],
+            ),
+            False,
+        ),
+    ]
+
+
+@transaction.atomic
+def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
+    """Create the demo users and patients; returns (username, role, password) for each user."""
+    review = review or date.today()
+    users = {}
+    for username, role, first, last in DEMO_USERS:
+        users[username] = staff_user_create(
+            username=username, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last
+        )
+    clinician = users["dr.rivera"]
+    for given, family, _expected, document, sign in demo_patients(review):
+        if Patient.objects.filter(external_id=document["patient"]["id"]).exists():
+            continue
+        encounter = workup_import(
+            workup=workup_from_dict(document), user=clinician, names=(given, family)
+        )
+        if sign:
+            decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
+        else:
+            Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
+    _ = CandidacyDecision
+    return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]

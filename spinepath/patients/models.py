@@ -1,0 +1,56 @@
+"""The patient (FHIR Patient, with the payer as a FHIR Coverage type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+SEX_CHOICES = [("female", "Female"), ("male", "Male"), ("other", "Other"), ("unknown", "Unknown")]
+PAYER_CHOICES = [
+    ("self_pay", "Self-pay"),
+    ("commercial", "Commercial insurance"),
+    ("medicare_ab_supplement", "Medicare Parts A & B with supplement"),
+    ("medicare_ab", "Medicare Parts A & B"),
+    ("medicare_advantage", "Medicare Advantage"),
+    ("medicaid", "Medicaid"),
+    ("other", "Other"),
+]
+
+
+def name_key(first: str, second: str) -> str:
+    return f"{first.strip().lower()} {second.strip().lower()}".strip()
+
+
+class Patient(models.Model):
+    # The clinic's record number (FHIR Patient.identifier), assigned on creation.
+    mrn = models.CharField("record number", max_length=20, unique=True, null=True)
+    # The id the patient has in imported workups (spinepath.workup/1 patient.id).
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    given_name = models.CharField("first name", max_length=100)
+    family_name = models.CharField("last name", max_length=100)
+    birth_date = models.DateField("date of birth", null=True, blank=True, db_index=True)
+    sex = models.CharField(max_length=10, choices=SEX_CHOICES, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    payer = models.CharField(max_length=30, choices=PAYER_CHOICES, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Lower-cased "family given" and "given family": indexed prefix search by name.
+    family_key = models.CharField(max_length=201, db_index=True, editable=False)
+    given_key = models.CharField(max_length=201, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["family_key", "id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.family_key = name_key(self.family_name, self.given_name)
+        self.given_key = name_key(self.given_name, self.family_name)
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"

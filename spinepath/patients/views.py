@@ -1,0 +1,94 @@
+"""Patient list, search and chart."""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from spinepath.accounts.roles import is_staff_member
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.consultations.models import CandidacyDecision
+from spinepath.patients import services
+from spinepath.patients.forms import PatientForm
+from spinepath.patients.models import Patient
+from spinepath.patients.selectors import patient_search
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not is_staff_member(request.user):
+        raise PermissionDenied("Only clinic staff can see patient records.")
+
+
+def patient_list(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    query = request.GET.get("q", "")[:100]
+    patients = list(patient_search(query))
+    template = (
+        "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    )
+    return render(request, template, {"patients": patients, "query": query})
+
+
+def patient_new(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(request=request, **form.cleaned_data)
+        return redirect("patients:chart", patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "New patient"},
+        status=400 if form.errors else 200,
+    )
+
+
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    _staff_only(request)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.patient_update(patient=patient, request=request, **form.cleaned_data)
+        return redirect("patients:chart", patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": f"Edit {patient.display_name}", "patient": patient},
+        status=400 if form.errors else 200,
+    )
+
+
+def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    _staff_only(request)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    encounters = list(patient.encounters.all())
+    studies = list(patient.imaging.prefetch_related("levels"))
+    blocks = list(patient.blocks.all())
+    procedures = list(patient.procedures.all())
+    decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
+    timeline = sorted(
+        chain(
+            (("consultation", e.assessed_on, e) for e in encounters),
+            (("imaging", s.performed_on, s) for s in studies),
+            (("block", b.performed_on, b) for b in blocks),
+            (("procedure", p.performed_on, p) for p in procedures),
+            (("decision", d.signed_at.date(), d) for d in decisions),
+        ),
+        key=lambda item: (item[1], item[0] == "decision"),
+        reverse=True,
+    )
+    audit_record(request=request, action=AuditEvent.VIEW, what="chart", patient=patient)
+    return render(
+        request,
+        "patients/chart.html",
+        {
+            "patient": patient,
+            "timeline": timeline,
+            "latest_decision": decisions[0] if decisions else None,
+            "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
+        },
+    )

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+
+urlpatterns = [
+    path("", lambda request: redirect("patients:list"), name="home"),
+    path("accounts/", include("spinepath.accounts.urls")),
+    path("patients/", include("spinepath.patients.urls")),
+    path("audit/", include("spinepath.audit.urls")),
+    path("", include("spinepath.consultations.urls")),
+    path("admin/", admin.site.urls),
+]
