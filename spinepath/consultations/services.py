@@ -174,6 +174,8 @@ def decision_sign(
         if existing.encounter_id != encounter.pk:
             raise PermissionDenied("This signature belongs to another consultation.")
         return existing
+    # Always the workup as recorded now, never a copy the caller holds.
+    encounter = Encounter.objects.select_related("patient").get(pk=encounter.pk)
     policy = clinic_policy()
     workup, decision = decision_preview(encounter, policy)
     try:

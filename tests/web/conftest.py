@@ -1,0 +1,65 @@
+"""Fixtures for the web application: a user per role and patients with recorded workups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from workup_builder import document
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.consultations.models import Encounter
+from spinepath.consultations.services import workup_import
+from spinepath.pathway.workup import workup_from_dict
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def clinician(db: Any) -> Any:
+    return staff_user_create(
+        username="clin", password=PASSWORD, role="clinician", first_name="Ana", last_name="Rivera"
+    )
+
+
+@pytest.fixture
+def coordinator(db: Any) -> Any:
+    return staff_user_create(username="coord", password=PASSWORD, role="coordinator")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return staff_user_create(username="boss", password=PASSWORD, role="clinic_admin")
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def clinician_client(clinician: Any) -> Client:
+    return logged_in(clinician)
+
+
+@pytest.fixture
+def coordinator_client(coordinator: Any) -> Client:
+    return logged_in(coordinator)
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Client:
+    return logged_in(admin_user)
+
+
+def import_encounter(
+    user: Any, names: tuple[str, str] = ("Maria", "Lopez"), **changes: Any
+) -> Encounter:
+    return workup_import(workup=workup_from_dict(document(**changes)), user=user, names=names)
+
+
+@pytest.fixture
+def candidate_encounter(clinician: Any) -> Encounter:
+    return import_encounter(clinician)

@@ -1,0 +1,179 @@
+"""The candidacy review and its signature: only a clinician signs, and a signature is final."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import import_encounter
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
+from spinepath.consultations.services import decision_sign
+
+
+def review(client: Client, encounter: Any) -> Any:
+    return client.get(f"/consultations/{encounter.pk}/review/")
+
+
+def test_review_shows_every_rule_and_the_recommendation(
+    clinician_client: Client, candidate_encounter: Any
+) -> None:
+    response = review(clinician_client, candidate_encounter)
+    decision = response.context["decision"]
+    assert decision.decision == "candidate"
+    content = response.content.decode()
+    for rule in decision.rules:
+        assert rule.text.replace("'", "&#x27;") in content
+    assert "Intradiscal injection of mesenchymal stem cells" in content
+    assert "Prognosis: strongest" in content
+
+
+def test_clinician_signs_and_the_decision_keeps_workup_and_policy(
+    clinician_client: Client, candidate_encounter: Any
+) -> None:
+    token = review(clinician_client, candidate_encounter).context["signature_token"]
+    response = clinician_client.post(
+        f"/consultations/{candidate_encounter.pk}/sign/", {"token": token}
+    )
+    signed = CandidacyDecision.objects.get()
+    assert response["Location"] == f"/decisions/{signed.pk}/"
+    assert signed.decision == "candidate"
+    assert (signed.policy_name, signed.policy_version) == ("spinepath-default", "1.0")
+    assert signed.workup_json["assessed_on"] == "2026-11-02"
+    assert signed.decision_json["recommendations"][0]["kind"] == "intradiscal_msc"
+
+
+def test_coordinator_posting_to_the_sign_url_is_refused(
+    coordinator_client: Client, candidate_encounter: Any
+) -> None:
+    response = coordinator_client.post(
+        f"/consultations/{candidate_encounter.pk}/sign/", {"token": "x" * 20}
+    )
+    assert response.status_code == 403
+    assert not CandidacyDecision.objects.exists()
+
+
+def test_coordinator_sees_no_sign_button(
+    coordinator_client: Client, candidate_encounter: Any
+) -> None:
+    response = review(coordinator_client, candidate_encounter)
+    assert b"Only a clinician can sign" in response.content
+    assert b"Sign decision as" not in response.content
+
+
+def test_the_service_refuses_a_non_clinician(coordinator: Any, candidate_encounter: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        decision_sign(encounter=candidate_encounter, user=coordinator, token="abc" * 8)
+
+
+def test_a_double_submission_signs_once(clinician_client: Client, candidate_encounter: Any) -> None:
+    token = review(clinician_client, candidate_encounter).context["signature_token"]
+    for _ in range(2):
+        clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": token})
+    assert CandidacyDecision.objects.count() == 1
+
+
+def test_a_token_cannot_be_replayed_on_another_consultation(
+    clinician: Any, clinician_client: Client, candidate_encounter: Any
+) -> None:
+    other = import_encounter(clinician, names=("Ben", "Walsh"), patient__id="t-002")
+    token = review(clinician_client, candidate_encounter).context["signature_token"]
+    clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": token})
+    response = clinician_client.post(f"/consultations/{other.pk}/sign/", {"token": token})
+    assert response.status_code == 403
+    assert CandidacyDecision.objects.count() == 1
+
+
+def test_a_tampered_decision_field_is_ignored(clinician: Any, clinician_client: Client) -> None:
+    encounter = import_encounter(clinician, imaging=[])
+    clinician_client.post(
+        f"/consultations/{encounter.pk}/sign/", {"token": "t" * 24, "decision": "candidate"}
+    )
+    assert CandidacyDecision.objects.get().decision == "needs_imaging"
+
+
+def test_a_signed_decision_is_never_edited(clinician: Any, candidate_encounter: Any) -> None:
+    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    signed.decision = "not_candidate"
+    with pytest.raises(SignedDecisionError):
+        signed.save()
+    with pytest.raises(SignedDecisionError):
+        signed.delete()
+    assert CandidacyDecision.objects.get().decision == "candidate"
+
+
+def test_a_new_review_makes_a_new_decision(
+    clinician: Any, clinician_client: Client, candidate_encounter: Any
+) -> None:
+    decision_sign(encounter=candidate_encounter, user=clinician, token="a" * 24)
+    clinician_client.post(
+        f"/consultations/{candidate_encounter.pk}/history/",
+        {
+            "assessed_on": "2026-11-02",
+            "pain_duration_months": "2",
+            "pattern": "axial",
+            "physical_therapy_weeks": "12",
+            "nsaid_trial": "true",
+            "conservative_status": "plateaued",
+            "prior_procedures_asked": "true",
+            "red_cauda_equina": "false",
+            "red_infection": "false",
+            "red_malignancy": "false",
+            "red_fracture": "false",
+        },
+    )
+    decision_sign(encounter=candidate_encounter, user=clinician, token="b" * 24)
+    assert [d.decision for d in CandidacyDecision.objects.order_by("id")] == [
+        "candidate",
+        "not_candidate",
+    ]
+
+
+def test_export_and_import_give_the_same_decision(
+    clinician: Any, clinician_client: Client, candidate_encounter: Any
+) -> None:
+    exported = clinician_client.get(f"/consultations/{candidate_encounter.pk}/export.json")
+    document = json.loads(exported.content)
+    document["patient"]["id"] = "round-trip"
+    upload = _upload(document)
+    response = clinician_client.post(
+        "/import/", {"file": upload, "given_name": "Round", "family_name": "Trip"}
+    )
+    assert response.status_code == 302
+    before = review(clinician_client, candidate_encounter).context["decision"].to_dict()
+    after_page = clinician_client.get(response["Location"])
+    after = after_page.context["decision"].to_dict()
+    before.pop("patient_id")
+    after.pop("patient_id")
+    assert before == after
+
+
+def test_import_of_an_invalid_workup_names_the_field(clinician_client: Client) -> None:
+    bad = {
+        "schema": "spinepath.workup/1",
+        "patient": {"id": "x"},
+        "assessed_on": "2026-11-02",
+        "outcomes": {"pain_vas": 300},
+    }
+    response = clinician_client.post(
+        "/import/", {"file": _upload(bad), "given_name": "A", "family_name": "B"}
+    )
+    assert response.status_code == 400
+    assert "outcomes.pain_vas: must be at most 100 (got 300)" in response.context["errors"]
+
+
+def test_import_of_a_new_patient_needs_names(clinician_client: Client) -> None:
+    from workup_builder import document
+
+    response = clinician_client.post("/import/", {"file": _upload(document())})
+    assert response.status_code == 400
+    assert "given_name" in response.context["form"].errors
+
+
+def _upload(data: dict[str, Any]) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("workup.json", json.dumps(data).encode(), "application/json")
