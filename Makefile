@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 STAMP := $(VENV)/.installed
 
-.PHONY: run screen-cases test venv lint typecheck unit ci-extras bench clean
+.PHONY: run screen-cases test venv lint typecheck unit ci-setup ci-extras bench clean
 
 venv: $(STAMP)
 
@@ -36,9 +36,13 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest
 
-test: lint typecheck unit ci-extras
+test: lint typecheck ci-setup unit ci-extras
 
-# With CI=true the suite runs a second time on the machine's PostgreSQL 15.
+# With CI=true: Debian's Chromium and PostgreSQL 15 are set up first, and the suite runs a
+# second time on PostgreSQL.
+ci-setup:
+	@if [ "$$CI" = "true" ]; then bash scripts/ci-setup.sh; fi
+
 ci-extras: venv
 	@if [ "$$CI" = "true" ]; then bash scripts/ci-extras.sh; fi
 

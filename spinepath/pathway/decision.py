@@ -47,6 +47,21 @@ INJECTION_KINDS: frozenset[str] = frozenset(
     {"intradiscal_msc", "facet_injection", "ligament_injection"}
 )
 
+RECOMMENDATION_LABELS: dict[str, str] = {
+    "intradiscal_msc": "Intradiscal MSC injection",
+    "facet_injection": "Facet joint injection",
+    "ligament_injection": "Ligament injection",
+    "shockwave": "Shockwave therapy",
+    "urgent_referral": "Urgent referral",
+    "surgical_evaluation": "Surgical evaluation",
+    "mri": "MRI",
+    "diagnostic_block": "Diagnostic block",
+    "physical_therapy": "Physical therapy",
+    "conventional_care": "Conventional care",
+    "watchful_waiting": "Watchful waiting",
+    "wait_recovery": "Wait for recovery",
+}
+
 DECISION_LABELS: dict[str, str] = {
     "candidate": "Candidate for regenerative treatment",
     "not_candidate": "Not a candidate",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import template
 
-from spinepath.pathway.decision import DECISION_LABELS
+from spinepath.pathway.decision import DECISION_LABELS, RECOMMENDATION_LABELS
 
 register = template.Library()
 
@@ -16,3 +16,8 @@ def words(value: object) -> str:
 @register.filter
 def decision_label(value: object) -> str:
     return DECISION_LABELS.get(str(value), str(value))
+
+
+@register.filter
+def recommendation_label(value: object) -> str:
+    return RECOMMENDATION_LABELS.get(str(value), str(value))

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# CI only (CI=true): install Debian's Chromium for the browser tests and start the machine's
+# PostgreSQL 15 cluster with the role the suite uses. Never downloads a browser of its own.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql-15)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+pg_ctlcluster 15 main start 2>/dev/null || true
+for _ in $(seq 1 30); do pg_isready -q && break; sleep 1; done
+su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='spinepath'\"" | grep -q 1 \
+  || su postgres -c "psql -qc \"CREATE ROLE spinepath LOGIN CREATEDB PASSWORD 'spinepath'\""
+echo "CI setup: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL ready"

@@ -1,0 +1,88 @@
+"""A clinician signs in, records a whole consultation for a new patient and signs a candidate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import screenshot
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.consultations.models import CandidacyDecision
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+
+
+def select(page: Any, label: str, value: str) -> None:
+    page.get_by_label(label, exact=True).select_option(value)
+
+
+def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any) -> None:
+    staff_user_create(
+        username="clin", password=PASSWORD, role="clinician", first_name="Ana", last_name="Rivera"
+    )
+    base = live_server.url
+
+    page.goto(f"{base}/patients/")
+    page.fill("#id_username", "clin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=New patient")
+    page.fill("#id_given_name", "Rosa")
+    page.fill("#id_family_name", "Marquez")
+    page.fill("#id_birth_date", "1972-03-04")
+    page.select_option("#id_payer", "self_pay")
+    page.click("text=Save")
+    page.click("text=New consultation")
+
+    # 1. Intake & history
+    for flag in ("red_cauda_equina", "red_infection", "red_malignancy", "red_fracture"):
+        page.select_option(f"#id_{flag}", "false")
+    page.fill("#id_pain_duration_months", "20")
+    page.select_option("#id_pattern", "axial")
+    page.fill("#id_physical_therapy_weeks", "10")
+    page.select_option("#id_nsaid_trial", "true")
+    page.select_option("#id_conservative_status", "plateaued")
+    page.select_option("#id_prior_procedures_asked", "true")
+    page.fill("#id_pain_vas", "72")
+    for section in range(1, 11):
+        page.select_option(f"#id_odi_{section}", "3")
+    page.click("text=Save and continue")
+
+    # 2. Focused exam
+    page.select_option("#id_motor_deficit", "none")
+    page.select_option("#id_facet_pattern", "false")
+    page.fill("#id_si_provocation_positive", "0")
+    page.select_option("#id_ligament_tenderness", "false")
+    page.click("text=Save and continue")
+
+    # 3. Imaging: a reviewed MRI with one moderately worn disc
+    page.click("text=Add a study")
+    page.select_option("#id_study-modality", "MRI")
+    page.fill("#id_study-performed_on", "2026-09-01")
+    page.select_option("#id_study-reviewed", "true")
+    page.click("button:has-text('Add study')")
+    for index in range(5):
+        page.select_option(f"#id_lv-{index}-pfirrmann", "1")
+        page.fill(f"#id_lv-{index}-disc_height_loss_pct", "0")
+        page.select_option(f"#id_lv-{index}-endplate_bone_on_bone", "false")
+    page.select_option("#id_lv-3-pfirrmann", "3")
+    page.fill("#id_lv-3-disc_height_loss_pct", "20")
+    page.click("text=Save findings")
+    page.click("text=Continue to the candidacy review")
+
+    # 4. Candidacy review and signature
+    assert page.locator(".decision-banner .title").inner_text() == (
+        "Candidate for regenerative treatment"
+    )
+    assert page.locator("ul.rules li").count() == 10
+    screenshot(page, "browser-review")
+    page.click("text=Sign decision as Ana Rivera")
+    assert "Candidacy decision, signed" in page.locator("h1").inner_text()
+    screenshot(page, "browser-signed-decision")
+
+    signed = CandidacyDecision.objects.get()
+    assert signed.decision == "candidate"
+    assert signed.decision_json["recommendations"][0]["level"] == "L4-L5"
