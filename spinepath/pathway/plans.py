@@ -8,7 +8,7 @@ rules about them live here, pure, so every entry point asks the same questions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
@@ -128,11 +128,13 @@ class Financing:
     term_months: int
     annual_rate_pct: Decimal
     monthly_payment: Decimal
+    final_payment: Decimal  # the last payment absorbs the rounding of the others
     total_repaid: Decimal
 
 
 def financing_offer(principal: Decimal, term_months: int, annual_rate_pct: Decimal) -> Financing:
-    """Equal monthly payments (standard amortisation), rounded up to the cent."""
+    """Equal monthly payments (standard amortisation) rounded up to the cent; the last payment
+    is what is left, so the total repaid is exactly principal plus interest."""
     if term_months < 1:
         raise ValueError("term_months: must be at least 1")
     if annual_rate_pct < 0:
@@ -140,13 +142,13 @@ def financing_offer(principal: Decimal, term_months: int, annual_rate_pct: Decim
     principal = money(principal)
     rate = Decimal(annual_rate_pct) / Decimal(1200)
     if rate == 0:
-        payment = principal / term_months
+        exact = principal / term_months
     else:
-        payment = principal * rate / (1 - (1 + rate) ** -term_months)
-    payment = payment.quantize(CENT, rounding=ROUND_UP)
-    return Financing(
-        principal, term_months, Decimal(annual_rate_pct), payment, payment * term_months
-    )
+        exact = principal * rate / (1 - (1 + rate) ** -term_months)
+    total = money(exact * term_months)
+    payment = exact.quantize(CENT, rounding=ROUND_UP)
+    final = total - payment * (term_months - 1)
+    return Financing(principal, term_months, Decimal(annual_rate_pct), payment, final, total)
 
 
 # --- What may be planned -------------------------------------------------------------------
@@ -171,14 +173,25 @@ class Target:
         return f"{where} {name}".strip()
 
 
+def decision_targets(decision: Decision) -> frozenset[Target]:
+    return frozenset(Target.of(g) for g in decision.targets)
+
+
 def planned_target_problem(
-    decision: Decision, target: Target, material: str, guidance: str
+    decision_kind: str,
+    targets: Collection[Target],
+    target: Target,
+    material: str,
+    guidance: str,
 ) -> str | None:
-    """Why this injection cannot be in a plan made from ``decision``, or None when it can."""
-    if decision.decision != "candidate":
+    """Why this injection cannot be in a plan made from a decision of ``decision_kind`` whose
+    confirmed, eligible targets are ``targets``; None when it can."""
+    if decision_kind != "candidate":
         return "the latest signed decision is not 'candidate'"
-    if target not in {Target.of(g) for g in decision.targets}:
+    if target not in targets:
         return f"{target.label} is not a confirmed, eligible pain generator in the decision"
+    if target.generator not in TARGET_OPTIONS:
+        return f"{target.label} is not treated with an injection here"
     materials, guidances = TARGET_OPTIONS[target.generator]
     if material not in materials:
         allowed = ", ".join(MATERIAL_LABELS[m] for m in materials)

@@ -70,6 +70,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     blocks = list(patient.blocks.all())
     procedures = list(patient.procedures.all())
     decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
+    injections = list(patient.regen_procedures.select_related("operator"))
     timeline = sorted(
         chain(
             (("consultation", e.assessed_on, e) for e in encounters),
@@ -77,6 +78,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             (("block", b.performed_on, b) for b in blocks),
             (("procedure", p.performed_on, p) for p in procedures),
             (("decision", d.signed_at.date(), d) for d in decisions),
+            (("injection", p.performed_on, p) for p in injections),
         ),
         key=lambda item: (item[1], item[0] == "decision"),
         reverse=True,

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "spinepath.audit",
     "spinepath.patients",
     "spinepath.consultations",
+    "spinepath.plans",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SPINEPATH_POLICY_FILE = os.environ.get("SPINEPATH_POLICY") or None
+SPINEPATH_CURRENCY = os.environ.get("SPINEPATH_CURRENCY", "USD")
+SPINEPATH_CLINIC_NAME = os.environ.get("SPINEPATH_CLINIC_NAME", "Spine Regenerative Clinic")
 
 LOGGING = {
     "version": 1,

@@ -8,5 +8,6 @@ urlpatterns = [
     path("patients/", include("spinepath.patients.urls")),
     path("audit/", include("spinepath.audit.urls")),
     path("", include("spinepath.consultations.urls")),
+    path("", include("spinepath.plans.urls")),
     path("admin/", admin.site.urls),
 ]

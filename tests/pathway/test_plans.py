@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from workup_builder import decision_for, mri_levels
 
+from spinepath.pathway.decision import Decision
 from spinepath.pathway.plans import (
     PricedLine,
     ProcedureCheck,
     Target,
     coverage_for,
+    decision_targets,
     financing_offer,
     plan_totals,
     planned_target_problem,
@@ -55,13 +57,17 @@ def test_totals_split_patient_and_payer() -> None:
 def test_financing_at_zero_percent_divides_evenly() -> None:
     offer = financing_offer(Decimal("6000"), 12, Decimal("0"))
     assert offer.monthly_payment == Decimal("500.00")
+    uneven = financing_offer(Decimal("8350"), 12, Decimal("0"))
+    assert (uneven.monthly_payment, uneven.final_payment) == (Decimal("695.84"), Decimal("695.76"))
+    assert uneven.total_repaid == Decimal("8350.00")
 
 
 def test_financing_with_interest_amortises() -> None:
     offer = financing_offer(Decimal("10000"), 24, Decimal("9.99"))
     # 10,000 at 9.99% over 24 months: 461.403..., rounded up to the cent.
     assert offer.monthly_payment == Decimal("461.41")
-    assert offer.total_repaid == offer.monthly_payment * 24
+    assert offer.total_repaid == offer.monthly_payment * 23 + offer.final_payment
+    assert offer.final_payment <= offer.monthly_payment
 
 
 def test_financing_rejects_a_zero_term() -> None:
@@ -69,25 +75,29 @@ def test_financing_rejects_a_zero_term() -> None:
         financing_offer(Decimal("100"), 0, Decimal("5"))
 
 
+def problem(decision: Decision, target: Target, material: str, guidance: str) -> str | None:
+    return planned_target_problem(
+        decision.decision, decision_targets(decision), target, material, guidance
+    )
+
+
 def test_a_confirmed_disc_can_be_planned_with_msc_under_fluoroscopy() -> None:
-    assert planned_target_problem(decision_for(), DISC, "msc", "fluoroscopy") is None
+    assert problem(decision_for(), DISC, "msc", "fluoroscopy") is None
 
 
 def test_an_unconfirmed_level_cannot_be_planned() -> None:
-    problem = planned_target_problem(
-        decision_for(), Target("discogenic", "L5-S1", None), "msc", "fluoroscopy"
-    )
-    assert problem is not None and "not a confirmed, eligible pain generator" in problem
+    found = problem(decision_for(), Target("discogenic", "L5-S1", None), "msc", "fluoroscopy")
+    assert found is not None and "not a confirmed, eligible pain generator" in found
 
 
 def test_nothing_can_be_planned_from_a_decision_that_is_not_candidate() -> None:
     decision = decision_for(history__conservative_care__status="improving")
-    assert planned_target_problem(decision, DISC, "msc", "fluoroscopy") is not None
+    assert problem(decision, DISC, "msc", "fluoroscopy") is not None
 
 
 def test_disc_is_not_injected_with_prp() -> None:
-    problem = planned_target_problem(decision_for(), DISC, "prp", "fluoroscopy")
-    assert problem is not None and "mesenchymal stem cells" in problem
+    found = problem(decision_for(), DISC, "prp", "fluoroscopy")
+    assert found is not None and "mesenchymal stem cells" in found
 
 
 def test_ligament_is_injected_under_ultrasound() -> None:
@@ -97,8 +107,8 @@ def test_ligament_is_injected_under_ultrasound() -> None:
         imaging=[_mri(levels)],
     )
     target = Target("myoligamentous", None, None)
-    assert planned_target_problem(decision, target, "prp", "ultrasound") is None
-    assert planned_target_problem(decision, target, "prp", "fluoroscopy") is not None
+    assert problem(decision, target, "prp", "ultrasound") is None
+    assert problem(decision, target, "prp", "fluoroscopy") is not None
 
 
 def _mri(levels: list[dict[str, object]]) -> dict[str, object]:

@@ -21,3 +21,13 @@ def decision_label(value: object) -> str:
 @register.filter
 def recommendation_label(value: object) -> str:
     return RECOMMENDATION_LABELS.get(str(value), str(value))
+
+
+@register.filter
+def money(value: object) -> str:
+    """An amount as the clinic writes it: 7,500.00."""
+    from decimal import Decimal
+
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)):,.2f}"

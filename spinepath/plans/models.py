@@ -1,0 +1,174 @@
+"""Prices, written plans (FHIR CarePlan) and procedure records (FHIR Procedure).
+
+A price change makes a new PriceVersion; a plan line keeps the version and amount it was
+written with. An accepted plan is frozen: a change makes a new plan version that supersedes it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from spinepath.consultations.models import LEVEL_CHOICES, SIDE_CHOICES, CandidacyDecision
+from spinepath.patients.models import Patient
+
+CATEGORY_CHOICES = [
+    ("regenerative", "Regenerative injection"),
+    ("shockwave", "Shockwave therapy"),
+    ("diagnostic", "Diagnostic block"),
+    ("visit", "Visit"),
+    ("imaging", "Imaging"),
+    ("other", "Other"),
+]
+MATERIAL_CHOICES = [("msc", "MSC"), ("exosome", "Exosome"), ("prp", "PRP")]
+GUIDANCE_CHOICES = [("fluoroscopy", "Fluoroscopy"), ("ct", "CT"), ("ultrasound", "Ultrasound")]
+GENERATOR_CHOICES = [
+    ("discogenic", "Disc"),
+    ("facet", "Facet joint"),
+    ("myoligamentous", "Ligament / muscle attachment"),
+    ("sacroiliac", "Sacroiliac joint"),
+]
+PHASE_CHOICES = [("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")]
+
+
+class FrozenError(Exception):
+    pass
+
+
+class PriceItem(models.Model):
+    """Something the clinic charges for (FHIR ChargeItemDefinition)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=15, choices=CATEGORY_CHOICES)
+    unit = models.CharField(max_length=40, help_text="e.g. per level, per joint, per session")
+    # For injections: the target it prices (the plan builder matches it to the decision).
+    generator = models.CharField(max_length=15, choices=GENERATOR_CHOICES, blank=True)
+    material = models.CharField(max_length=10, choices=MATERIAL_CHOICES, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current_version(self) -> PriceVersion | None:
+        return self.versions.order_by("-effective_from", "-id").first()
+
+
+class PriceVersion(models.Model):
+    item = models.ForeignKey(PriceItem, on_delete=models.PROTECT, related_name="versions")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    effective_from = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-effective_from", "-id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise FrozenError("a price version is never changed; add a new one")
+        super().save(*args, **kwargs)
+
+
+class FinancingTerms(models.Model):
+    """The clinic's financing settings; the latest row is in force, plans copy it."""
+
+    provider = models.CharField(max_length=100, default="Clinic payment plan")
+    term_months = models.PositiveSmallIntegerField(default=12)
+    annual_rate_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "financing terms"
+
+
+class CarePlan(models.Model):
+    DRAFT = "draft"
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"
+    STATUSES = [(DRAFT, "Draft"), (ACCEPTED, "Accepted"), (SUPERSEDED, "Superseded")]
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    decision = models.ForeignKey(CandidacyDecision, on_delete=models.PROTECT, related_name="plans")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=STATUSES, default=DRAFT)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    payer = models.CharField(max_length=30, blank=True)
+    financing_provider = models.CharField(max_length=100, blank=True)
+    financing_term_months = models.PositiveSmallIntegerField(default=12)
+    financing_rate_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_name = models.CharField(max_length=200, blank=True)
+    accepted_address = models.GenericIPAddressField(null=True, blank=True)
+    accepted_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="one_plan_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan v{self.version} for {self.patient}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status != self.DRAFT
+
+
+class PlanLine(models.Model):
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="lines")
+    phase = models.CharField(max_length=8, choices=PHASE_CHOICES)
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=200)
+    price_item = models.ForeignKey(PriceItem, on_delete=models.PROTECT, related_name="+")
+    price_version = models.ForeignKey(PriceVersion, on_delete=models.PROTECT, related_name="+")
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    # An injection session: the target as confirmed in the decision.
+    generator = models.CharField(max_length=15, choices=GENERATOR_CHOICES, blank=True)
+    level = models.CharField(max_length=5, choices=LEVEL_CHOICES, blank=True)
+    side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
+    material = models.CharField(max_length=10, choices=MATERIAL_CHOICES, blank=True)
+    guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES, blank=True)
+    planned_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position", "id"]
+
+
+class Procedure(models.Model):
+    """An image-guided injection as performed (FHIR Procedure)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="regen_procedures")
+    plan = models.ForeignKey(CarePlan, on_delete=models.PROTECT, related_name="procedures")
+    performed_on = models.DateField()
+    generator = models.CharField(max_length=15, choices=GENERATOR_CHOICES)
+    level = models.CharField(max_length=5, choices=LEVEL_CHOICES, blank=True)
+    side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
+    material = models.CharField(max_length=10, choices=MATERIAL_CHOICES)
+    dose = models.CharField(max_length=100, blank=True, help_text="e.g. 10 million cells")
+    volume_ml = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    complications = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-performed_on", "-id"]

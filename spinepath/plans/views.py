@@ -1,0 +1,316 @@
+"""Plan, prices and procedure pages. Every page about prices first asks require_candidate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from spinepath.accounts.roles import CLINIC_ADMIN, has_role, is_clinician, is_staff_member
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.pathway.plans import PAYER_LABELS, Target
+from spinepath.patients.models import Patient
+from spinepath.plans import services
+from spinepath.plans.forms import (
+    AcceptForm,
+    FinancingForm,
+    InjectionForm,
+    ItemForm,
+    PriceForm,
+    ProcedureForm,
+)
+from spinepath.plans.models import CarePlan, PriceItem
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not is_staff_member(request.user):
+        raise PermissionDenied("Only clinic staff can see plans.")
+
+
+def _target_key(target: Target) -> str:
+    return "|".join((target.generator, target.level or "", target.side or ""))
+
+
+def _target_from_key(key: str) -> Target:
+    parts = ([*key.split("|"), "", "", ""])[:3]
+    return Target(parts[0], parts[1] or None, parts[2] or None)
+
+
+def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
+    _staff_only(request)
+    plan = get_object_or_404(CarePlan.objects.select_related("patient", "decision"), pk=plan_id)
+    services.require_candidate(plan.patient)
+    return plan
+
+
+def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient's current plan, or the offer to write one (candidates only)."""
+    _staff_only(request)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    signed = services.require_candidate(patient)
+    plans = list(CarePlan.objects.filter(patient=patient))
+    if request.method == "POST":
+        plan = services.plan_create(patient=patient, user=request.user, request=request)
+        return redirect("plans:plan", plan.pk)
+    return render(
+        request, "plans/patient_plans.html", {"patient": patient, "plans": plans, "signed": signed}
+    )
+
+
+def _plan_context(plan: CarePlan) -> dict[str, Any]:
+    figures = services.plan_figures(plan)
+    phases = []
+    for phase, label in (("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")):
+        rows = [(line, priced) for line, priced in figures.lines if line.phase == phase]
+        phases.append((label, rows))
+    signed = plan.decision
+    return {
+        "plan": plan,
+        "patient": plan.patient,
+        "phases": phases,
+        "figures": figures,
+        "totals": figures.totals,
+        "financing": figures.financing,
+        "currency": settings.SPINEPATH_CURRENCY,
+        "clinic_name": settings.SPINEPATH_CLINIC_NAME,
+        "payer_label": PAYER_LABELS.get(plan.payer, "Not recorded"),
+        "generators": [g for g in signed.decision_json["generators"] if g["status"] == "confirmed"],
+        "decision": signed.decision_json,
+        "changes": services.plan_changes(plan),
+        "follow_up": [v.label for v in _policy_visits()],
+    }
+
+
+def _policy_visits() -> list[Any]:
+    from spinepath.web.policy import clinic_policy
+
+    return [v for v in clinic_policy().visits if not v.optional]
+
+
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    targets = [
+        (_target_key(t), t.label)
+        for t in sorted(
+            services.decision_targets(plan.decision), key=lambda t: (t.generator, t.level or "")
+        )
+    ]
+    injection_form = InjectionForm(targets=targets, prefix="inj")
+    item_form = ItemForm(prefix="item")
+    status = 200
+    if request.method == "POST" and not plan.is_frozen:
+        action = request.POST.get("action")
+        try:
+            if action == "injection":
+                injection_form = InjectionForm(request.POST, targets=targets, prefix="inj")
+                if injection_form.is_valid():
+                    data = injection_form.cleaned_data
+                    services.plan_injection_add(
+                        plan=plan,
+                        user=request.user,
+                        target=_target_from_key(data["target"]),
+                        material=data["material"],
+                        guidance=data["guidance"],
+                        planned_on=data["planned_on"],
+                        request=request,
+                    )
+                    return redirect("plans:plan", plan.pk)
+            elif action == "item":
+                item_form = ItemForm(request.POST, prefix="item")
+                if item_form.is_valid():
+                    data = item_form.cleaned_data
+                    services.plan_item_add(
+                        plan=plan,
+                        user=request.user,
+                        item=data["item"],
+                        quantity=data["quantity"],
+                        phase=data["phase"],
+                        request=request,
+                    )
+                    return redirect("plans:plan", plan.pk)
+            elif action == "remove":
+                services.plan_line_remove(
+                    plan=plan,
+                    line_id=int(request.POST.get("line", 0)),
+                    user=request.user,
+                    request=request,
+                )
+                return redirect("plans:plan", plan.pk)
+        except ValidationError as exc:
+            form = injection_form if action == "injection" else item_form
+            form.add_error(None, exc)
+        status = 400
+    elif request.method == "POST":
+        messages.error(request, "This plan was accepted and is frozen; make a new version.")
+    audit_record(
+        request=request, action=AuditEvent.VIEW, what=f"plan v{plan.version}", patient=plan.patient
+    )
+    return render(
+        request,
+        "plans/plan.html",
+        {**_plan_context(plan), "injection_form": injection_form, "item_form": item_form},
+        status=status,
+    )
+
+
+def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    from weasyprint import HTML
+
+    html = render_to_string(
+        "plans/document.html", {**_plan_context(plan), "printed_at": timezone.now()}
+    )
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    audit_record(
+        request=request,
+        action=AuditEvent.EXPORT,
+        what=f"plan v{plan.version} PDF",
+        patient=plan.patient,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"plan-{plan.patient.mrn}-v{plan.version}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    form = AcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_accept(
+                plan=plan,
+                typed_name=form.cleaned_data["typed_name"],
+                user=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+        else:
+            messages.success(request, "The patient accepted the plan. It is now frozen.")
+            return redirect("plans:plan", plan.pk)
+    return render(
+        request,
+        "plans/accept.html",
+        {**_plan_context(plan), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def plan_revise(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    new = services.plan_revise(plan=plan, user=request.user, request=request)
+    return redirect("plans:plan", new.pk)
+
+
+def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    _staff_only(request)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    plan = services.accepted_plan(patient)
+    # Offer the plan's targets and the decision's; the service then refuses, with its
+    # reasons, whatever the accepted plan, the MRI or the decision does not allow.
+    found: list[Target] = []
+    if plan is not None:
+        found += [
+            Target(ln.generator, ln.level or None, ln.side or None)
+            for ln in plan.lines.filter(phase="inject")
+        ]
+    signed = latest_signed_decision(patient)
+    if signed is not None:
+        found += sorted(
+            services.decision_targets(signed), key=lambda t: (t.generator, t.level or "")
+        )
+    targets = [(_target_key(t), t.label) for t in dict.fromkeys(found)]
+    form = ProcedureForm(request.POST or None, targets=targets)
+    refusals: list[str] = []
+    if request.method == "POST":
+        if not is_clinician(request.user):
+            raise PermissionDenied("Only a clinician records a procedure.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.procedure_record(
+                    patient=patient,
+                    user=request.user,
+                    target=_target_from_key(data["target"]),
+                    performed_on=data["performed_on"],
+                    material=data["material"],
+                    guidance=data["guidance"],
+                    dose=data["dose"],
+                    volume_ml=data["volume_ml"],
+                    complications=data["complications"],
+                    request=request,
+                )
+            except services.ProcedureRefused as exc:
+                refusals = exc.reasons
+            else:
+                messages.success(request, "Procedure recorded.")
+                return redirect("patients:chart", patient.pk)
+    return render(
+        request,
+        "plans/procedure.html",
+        {
+            "patient": patient,
+            "form": form,
+            "plan": plan,
+            "refusals": refusals,
+            "can_record": is_clinician(request.user),
+        },
+        status=400 if (form.errors or refusals) else 200,
+    )
+
+
+def price_list(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, CLINIC_ADMIN):
+        raise PermissionDenied("Only the clinic admin keeps the price list.")
+    items = PriceItem.objects.prefetch_related("versions")
+    financing_form = FinancingForm(
+        initial={
+            "provider": services.current_financing().provider,
+            "term_months": services.current_financing().term_months,
+            "annual_rate_pct": services.current_financing().annual_rate_pct,
+        }
+    )
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        if request.POST.get("action") == "financing":
+            financing_form = FinancingForm(request.POST)
+            if financing_form.is_valid():
+                services.financing_set(user=request.user, **financing_form.cleaned_data)
+                messages.success(request, "Financing terms saved; new plans use them.")
+                return redirect("plans:prices")
+        else:
+            item = get_object_or_404(PriceItem, pk=request.POST.get("item"))
+            form = PriceForm(request.POST)
+            if form.is_valid():
+                services.price_set(item=item, amount=form.cleaned_data["amount"], user=request.user)
+                messages.success(
+                    request, f"New price for {item.name}. Plans already written keep their prices."
+                )
+                return redirect("plans:prices")
+            errors[item.pk] = "; ".join(form.errors.get("amount", ["Enter an amount."]))
+    return render(
+        request,
+        "plans/prices.html",
+        {
+            "items": items,
+            "financing_form": financing_form,
+            "errors": errors,
+            "currency": settings.SPINEPATH_CURRENCY,
+        },
+        status=400 if errors or financing_form.errors else 200,
+    )

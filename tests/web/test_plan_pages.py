@@ -1,0 +1,345 @@
+"""Plans, prices and procedures: every refusal, tried from the outside."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from conftest import import_encounter
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from pypdf import PdfReader
+
+from spinepath.consultations.services import decision_sign
+from spinepath.pathway.plans import Target
+from spinepath.plans import services
+from spinepath.plans.models import CarePlan, PlanLine, PriceItem, Procedure
+
+DISC = Target("discogenic", "L4-L5", None)
+TODAY = date(2026, 11, 20)
+
+
+def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:
+    encounter = import_encounter(clinician, **changes)
+    decision_sign(encounter=encounter, user=clinician, token=token)
+    return encounter.patient
+
+
+@pytest.fixture
+def candidate(clinician: Any) -> Any:
+    return signed_patient(clinician)
+
+
+@pytest.fixture
+def plan(candidate: Any, clinician: Any) -> CarePlan:
+    return services.plan_create(patient=candidate, user=clinician)
+
+
+def accept(plan: CarePlan, user: Any) -> CarePlan:
+    return services.plan_accept(plan=plan, typed_name="Maria Lopez", user=user)
+
+
+# --- no prices before a candidate decision ------------------------------------------------
+
+
+@pytest.mark.parametrize("changes", [{"imaging": []}, {"history__pain_duration_months": 1}])
+def test_no_plan_or_price_page_for_a_patient_who_is_not_a_candidate(
+    clinician: Any, clinician_client: Client, changes: dict[str, Any]
+) -> None:
+    patient = signed_patient(clinician, **changes)
+    assert clinician_client.get(f"/patients/{patient.pk}/plans/").status_code == 404
+    assert clinician_client.post(f"/patients/{patient.pk}/plans/").status_code == 404
+    assert not CarePlan.objects.exists()
+    chart = clinician_client.get(f"/patients/{patient.pk}/")
+    assert b"Treatment plan and prices" not in chart.content
+
+
+def test_no_plan_before_any_signed_decision(clinician: Any, clinician_client: Client) -> None:
+    encounter = import_encounter(clinician)
+    assert clinician_client.post(f"/patients/{encounter.patient_id}/plans/").status_code == 404
+
+
+def test_plan_pages_close_when_a_newer_decision_is_not_candidate(
+    clinician: Any, clinician_client: Client, plan: CarePlan
+) -> None:
+    later = import_encounter(clinician, history__conservative_care__status="improving")
+    decision_sign(encounter=later, user=clinician, token="n" * 24)
+    for path in (f"/plans/{plan.pk}/", f"/plans/{plan.pk}/plan.pdf", f"/plans/{plan.pk}/accept/"):
+        assert clinician_client.get(path).status_code == 404
+
+
+def test_plan_pdf_needs_a_login(plan: CarePlan) -> None:
+    response = Client().get(f"/plans/{plan.pk}/plan.pdf")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_price_list_is_for_the_clinic_admin(
+    coordinator_client: Client, admin_client: Client
+) -> None:
+    assert coordinator_client.get("/prices/").status_code == 403
+    assert b"Intradiscal MSC injection" in admin_client.get("/prices/").content
+
+
+# --- the plan builder ------------------------------------------------------------------------
+
+
+def test_plan_is_prefilled_from_the_decision(plan: CarePlan) -> None:
+    phases = [(line.phase, line.generator, line.level) for line in plan.lines.all()]
+    assert phases[0][0] == "prepare"
+    assert ("inject", "discogenic", "L4-L5") in phases
+    assert [p for p, _g, _l in phases].count("follow") == 4
+
+
+def test_a_second_click_opens_the_same_draft(
+    candidate: Any, clinician: Any, plan: CarePlan
+) -> None:
+    assert services.plan_create(patient=candidate, user=clinician) == plan
+    assert CarePlan.objects.count() == 1
+
+
+def test_a_tampered_target_is_refused(clinician_client: Client, plan: CarePlan) -> None:
+    before = plan.lines.count()
+    response = clinician_client.post(
+        f"/plans/{plan.pk}/",
+        {
+            "action": "injection",
+            "inj-target": "discogenic|L5-S1|",
+            "inj-material": "msc",
+            "inj-guidance": "fluoroscopy",
+        },
+    )
+    assert response.status_code == 400
+    assert plan.lines.count() == before
+
+
+def test_the_service_refuses_an_unconfirmed_target(plan: CarePlan, clinician: Any) -> None:
+    with pytest.raises(ValidationError, match="not a confirmed, eligible pain generator"):
+        services.plan_injection_add(
+            plan=plan,
+            user=clinician,
+            target=Target("facet", "L5-S1", "left"),
+            material="prp",
+            guidance="fluoroscopy",
+        )
+
+
+def test_a_confirmed_target_is_added_with_its_price(
+    clinician_client: Client, plan: CarePlan
+) -> None:
+    clinician_client.post(
+        f"/plans/{plan.pk}/",
+        {
+            "action": "injection",
+            "inj-target": "discogenic|L4-L5|",
+            "inj-material": "msc",
+            "inj-guidance": "ct",
+            "inj-planned_on": "2026-12-10",
+        },
+    )
+    line = plan.lines.filter(guidance="ct").get()
+    assert line.unit_price == Decimal("7500.00") and line.planned_on == date(2026, 12, 10)
+
+
+def test_regenerative_items_cannot_be_added_without_a_target(
+    plan: CarePlan, clinician: Any
+) -> None:
+    item = PriceItem.objects.get(code="facet-prp")
+    with pytest.raises(ValidationError):
+        services.plan_item_add(plan=plan, user=clinician, item=item, quantity=1, phase="inject")
+
+
+def test_shockwave_is_covered_for_medicare_with_supplement(clinician: Any) -> None:
+    patient = signed_patient(clinician, payer="medicare_ab_supplement")
+    plan = services.plan_create(patient=patient, user=clinician)
+    services.plan_item_add(
+        plan=plan,
+        user=clinician,
+        item=PriceItem.objects.get(code="shockwave"),
+        quantity=3,
+        phase="prepare",
+    )
+    figures = services.plan_figures(plan)
+    assert figures.totals.payer_expected == Decimal("1050.00")
+    msc = next(p for line, p in figures.lines if line.generator == "discogenic")
+    assert msc.coverage.status == "self_pay" and msc.patient_pays == Decimal("7500.00")
+
+
+# --- acceptance and freezing -------------------------------------------------------------
+
+
+def test_acceptance_needs_the_patients_name(clinician_client: Client, plan: CarePlan) -> None:
+    response = clinician_client.post(
+        f"/plans/{plan.pk}/accept/", {"typed_name": "Someone Else", "understood": "on"}
+    )
+    assert response.status_code == 400
+    assert "typed_name" in response.context["form"].errors
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+
+
+def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) -> None:
+    response = clinician_client.post(
+        f"/plans/{plan.pk}/accept/", {"typed_name": "  maria   LOPEZ ", "understood": "on"}
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "accepted" and plan.accepted_name == "maria LOPEZ"
+    assert plan.accepted_total == Decimal("8350.00")  # 250 + 7500 + 4 x 150
+    lines = plan.lines.count()
+    clinician_client.post(f"/plans/{plan.pk}/", {"action": "remove", "line": plan.lines.first().pk})
+    clinician_client.post(
+        f"/plans/{plan.pk}/",
+        {
+            "action": "item",
+            "item-item": PriceItem.objects.get(code="shockwave").pk,
+            "item-quantity": "2",
+            "item-phase": "prepare",
+        },
+    )
+    assert plan.lines.count() == lines
+
+
+def test_the_service_refuses_to_edit_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(ValidationError, match="frozen"):
+        services.plan_line_remove(plan=plan, line_id=plan.lines.first().pk, user=clinician)
+
+
+def test_double_acceptance_accepts_once(plan: CarePlan, clinician: Any) -> None:
+    first = accept(plan, clinician)
+    second = accept(plan, clinician)
+    assert first.accepted_at == second.accepted_at
+
+
+def test_a_price_change_leaves_a_written_plan_alone(
+    plan: CarePlan, clinician: Any, admin_user: Any, admin_client: Client
+) -> None:
+    accept(plan, clinician)
+    item = PriceItem.objects.get(code="intradiscal-msc")
+    response = admin_client.post("/prices/", {"item": item.pk, "amount": "8000"})
+    assert response.status_code == 302
+    assert plan.lines.get(generator="discogenic").unit_price == Decimal("7500.00")
+    new = services.plan_revise(plan=plan, user=clinician)
+    assert new.version == 2 and new.supersedes == plan
+    assert new.lines.get(generator="discogenic").unit_price == Decimal("8000.00")
+    assert "Price of Intradiscal injection L4-L5" in " ".join(services.plan_changes(new))
+    accept(new, clinician)
+    plan.refresh_from_db()
+    assert plan.status == "superseded"
+
+
+def test_a_negative_price_is_refused(admin_client: Client) -> None:
+    item = PriceItem.objects.get(code="shockwave")
+    response = admin_client.post("/prices/", {"item": item.pk, "amount": "-5"})
+    assert response.status_code == 400
+    assert item.versions.count() == 1
+
+
+def test_the_pdf_shows_every_line_and_the_total(clinician_client: Client, plan: CarePlan) -> None:
+    response = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    for line in plan.lines.all():
+        assert line.description in text
+    assert "8,350.00" in text
+    assert "Financing" in text and "695.84 a month" in text  # 8,350 over 12 months at 0%
+
+
+# --- procedures --------------------------------------------------------------------------
+
+
+def record(patient: Any, user: Any, **changes: Any) -> Procedure:
+    values: dict[str, Any] = {
+        "target": DISC,
+        "performed_on": TODAY,
+        "material": "msc",
+        "guidance": "fluoroscopy",
+    }
+    values.update(changes)
+    return services.procedure_record(patient=patient, user=user, **values)
+
+
+def test_no_procedure_without_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
+    with pytest.raises(services.ProcedureRefused) as refused:
+        record(plan.patient, clinician)
+    assert refused.value.reasons == ["there is no written plan accepted by the patient"]
+
+
+def test_procedure_with_an_accepted_plan_is_recorded(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    procedure = record(plan.patient, clinician, dose="10 million cells")
+    assert procedure.plan == plan and procedure.operator == clinician
+
+
+def test_no_procedure_at_a_target_the_plan_does_not_list(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(services.ProcedureRefused) as refused:
+        record(plan.patient, clinician, target=Target("discogenic", "L5-S1", None))
+    assert refused.value.reasons == ["the accepted plan does not list L5-S1 disc"]
+
+
+def test_no_procedure_once_the_mri_is_too_old(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(services.ProcedureRefused) as refused:
+        record(plan.patient, clinician, performed_on=date(2027, 8, 21))
+    assert any("older than 12 months" in r for r in refused.value.reasons)
+
+
+def test_no_procedure_when_the_decision_is_no_longer_candidate(
+    plan: CarePlan, clinician: Any
+) -> None:
+    accept(plan, clinician)
+    later = import_encounter(clinician, history__conservative_care__status="improving")
+    decision_sign(encounter=later, user=clinician, token="z" * 24)
+    with pytest.raises(services.ProcedureRefused) as refused:
+        record(plan.patient, clinician)
+    assert "the latest signed decision is 'not_candidate', not 'candidate'" in refused.value.reasons
+
+
+def test_a_coordinator_cannot_record_a_procedure(
+    plan: CarePlan, clinician: Any, coordinator: Any, coordinator_client: Client
+) -> None:
+    accept(plan, clinician)
+    with pytest.raises(PermissionDenied):
+        record(plan.patient, coordinator)
+    response = coordinator_client.post(
+        f"/patients/{plan.patient_id}/procedures/new/",
+        {
+            "target": "discogenic|L4-L5|",
+            "performed_on": "2026-11-20",
+            "material": "msc",
+            "guidance": "fluoroscopy",
+        },
+    )
+    assert response.status_code == 403
+    assert not Procedure.objects.exists()
+
+
+def test_the_refusal_page_says_which_condition_failed(
+    clinician_client: Client, plan: CarePlan
+) -> None:
+    response = clinician_client.post(
+        f"/patients/{plan.patient_id}/procedures/new/",
+        {
+            "target": "discogenic|L4-L5|",
+            "performed_on": "2026-11-20",
+            "material": "msc",
+            "guidance": "fluoroscopy",
+        },
+    )
+    assert response.status_code == 400
+    assert b"There is no written plan accepted by the patient" in response.content
+
+
+def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(services.ProcedureRefused, match="not injected with platelet-rich"):
+        record(plan.patient, clinician, material="prp")
+
+
+def test_plan_lines_are_deleted_only_with_their_draft(plan: CarePlan) -> None:
+    assert PlanLine.objects.filter(plan=plan).exists()
