@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from conftest import screenshot
+from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.models import CandidacyDecision
+from spinepath.plans.models import Procedure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,3 +88,30 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
     signed = CandidacyDecision.objects.get()
     assert signed.decision == "candidate"
     assert signed.decision_json["recommendations"][0]["level"] == "L4-L5"
+
+    # The written plan: build, accept, print.
+    page.click("text=Marquez, Rosa")
+    page.click("text=Treatment plan and prices")
+    page.click("text=Write a plan from the decision")
+    assert "Treatment plan, version 1" in page.locator("h1").inner_text()
+    assert "8,350.00" in page.locator("tfoot").inner_text()
+    screenshot(page, "browser-plan-draft")
+    page.click("text=Patient accepts")
+    page.fill("#id_typed_name", "Rosa Marquez")
+    page.check("#id_understood")
+    page.click("button:has-text('Accept the plan')")
+    assert "Accepted" in page.locator("h1").inner_text()
+    pdf = page.request.get(page.url + "plan.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+
+    # The procedure, at the target the accepted plan lists.
+    page.click("text=Record a procedure")
+    page.fill("#id_performed_on", timezone.localdate().isoformat())
+    page.select_option("#id_material", "msc")
+    page.fill("#id_dose", "10 million cells")
+    page.select_option("#id_guidance", "fluoroscopy")
+    page.click("button:has-text('Record procedure')")
+    assert "Procedure recorded." in page.locator(".messages").inner_text()
+    screenshot(page, "browser-chart-after-procedure")
+    assert Procedure.objects.get().level == "L4-L5"
