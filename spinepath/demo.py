@@ -289,5 +289,60 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
             decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
+    _load_followed_patients(clinician)
     _ = CandidacyDecision
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
+
+
+def _load_followed_patients(clinician: Any) -> None:
+    """Two patients treated months ago, so follow-up, the worklist and the charts have data."""
+    from django.utils import timezone
+
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.followup.services import Answers, paper_form_enter
+    from spinepath.pathway.plans import Target
+    from spinepath.plans.models import CarePlan
+    from spinepath.plans.services import plan_accept, plan_create, procedure_record
+
+    today = timezone.localdate()
+    cohort = [
+        ("Elena", "Petrova", "demo-13", 235, [(44, 52, 3), (95, 40, 2), (186, 28, 2)]),
+        ("Marcus", "Green", "demo-14", 100, [(42, 66, 3)]),
+    ]
+    for given, family, pid, days_ago, measured in cohort:
+        if Patient.objects.filter(external_id=pid).exists():
+            continue
+        review = today - timedelta(days=days_ago + 14)
+        document = _workup(pid, review)
+        document["patient"]["birth_date"] = "1961-09-30"
+        encounter = workup_import(
+            workup=workup_from_dict(document), user=clinician, names=(given, family)
+        )
+        decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
+        patient = encounter.patient
+        patient.email = f"{given.lower()}.{family.lower()}@example.org"
+        patient.save(update_fields=["email"])
+        plan = plan_create(patient=patient, user=clinician)
+        plan_accept(plan=plan, typed_name=f"{given} {family}", user=clinician)
+        injected = today - timedelta(days=days_ago)
+        CarePlan.objects.filter(pk=plan.pk).update(
+            accepted_at=timezone.now() - timedelta(days=days_ago + 3)
+        )
+        procedure_record(
+            patient=patient,
+            user=clinician,
+            target=Target("discogenic", "L4-L5", None),
+            performed_on=injected,
+            material="msc",
+            guidance="fluoroscopy",
+            dose="10 million cells",
+            volume_ml=None,
+        )
+        visits = list(ReassessmentVisit.objects.filter(plan=plan).order_by("due"))
+        for (offset, pain, odi_each), visit in zip(measured, visits, strict=False):
+            paper_form_enter(
+                visit=visit,
+                user=clinician,
+                measured_on=injected + timedelta(days=offset),
+                answers=Answers(pain, "vas", [odi_each] * 10),
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 
@@ -39,6 +40,17 @@ def add_parser(subcommands: Any) -> None:
     )
     demo.set_defaults(handler=run_demo)
 
+    reminders = subcommands.add_parser(
+        "send-reminders",
+        help="email follow-up questionnaire reminders that are due",
+        description="Send the reminders that are due today: when a visit window opens and "
+        "before it closes. Safe to run from cron as often as you like, even two at once: no "
+        "reminder is ever sent twice.",
+    )
+    reminders.add_argument("--date", metavar="YYYY-MM-DD", help="act as if today were this day")
+    reminders.add_argument("--base-url", help="the address in the links (SPINEPATH_BASE_URL)")
+    reminders.set_defaults(handler=run_send_reminders)
+
     manage = subcommands.add_parser(
         "manage",
         help="Django's management commands (migrate, createsuperuser, ...)",
@@ -69,6 +81,29 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"Demo logins (password for all: {logins[0][2]}):")
     for username, role, _password in logins:
         print(f"  {username:<18} {role}")
+    return 0
+
+
+def run_send_reminders(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    today = None
+    if args.date:
+        try:
+            today = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"--date: must be a date written YYYY-MM-DD (got {args.date!r})", file=sys.stderr)
+            return 2
+    _django()
+    _migrate()
+    from django.conf import settings
+
+    from spinepath.followup.services import send_reminders
+
+    sent, skipped = send_reminders(
+        today=today, base_url=args.base_url or settings.SPINEPATH_BASE_URL
+    )
+    print(f"{sent} reminders sent, {skipped} already sent")
     return 0
 
 

@@ -75,6 +75,9 @@ class Policy:
     baseline_max_days_before_injection: int = 30
     # Spine tissue responds slowly: non-response is judged at this visit, not before.
     non_response_judged_from_visit: str = "6m"
+    # Follow-up questionnaires: how long a patient's link stays valid, and when reminders go.
+    questionnaire_link_days: int = 14
+    reminder_before_close_days: int = 3
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
 
     def visit_keys(self) -> list[str]:
@@ -103,6 +106,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "odi_max_missing_sections": (0, 9),
     "odi_responder_min_points": (0, 100),
     "baseline_max_days_before_injection": (0, 365),
+    "questionnaire_link_days": (1, 90),
+    "reminder_before_close_days": (0, 60),
     **{key: (0, 100) for key in _PERCENT_KEYS},
 }
 _INT_KEYS = {
@@ -111,6 +116,8 @@ _INT_KEYS = {
     "recovery_min_months",
     "odi_max_missing_sections",
     "baseline_max_days_before_injection",
+    "questionnaire_link_days",
+    "reminder_before_close_days",
 }
 _VISIT_KEYS = {f.name for f in fields(VisitWindow)}
 

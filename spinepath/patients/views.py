@@ -92,5 +92,6 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "timeline": timeline,
             "latest_decision": decisions[0] if decisions else None,
             "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
+            "has_injections": bool(injections),
         },
     )

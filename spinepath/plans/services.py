@@ -567,6 +567,10 @@ def procedure_record(
         complications=complications,
         operator=user,
     )
+    # The reassessment visits follow the plan's last injection (PATHWAY.md section 5).
+    from spinepath.followup.services import schedule_after_procedure
+
+    schedule_after_procedure(procedure)
     audit_record(
         request=request,
         user=user,

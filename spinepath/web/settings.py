@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "spinepath.patients",
     "spinepath.consultations",
     "spinepath.plans",
+    "spinepath.followup",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "spinepath.accounts.context.roles",
+                "spinepath.followup.context.open_items",
             ],
         },
     },
@@ -97,6 +99,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file, so that a test can run two processes against the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -157,3 +161,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Email: files under var/mail by default (a demo can open them); SMTP when configured.
+if os.environ.get("SPINEPATH_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["SPINEPATH_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("SPINEPATH_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("SPINEPATH_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("SPINEPATH_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("SPINEPATH_SMTP_TLS", "1") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("SPINEPATH_FROM_EMAIL", "clinic@spinepath.local")
+# The address patients' links point at (reminders are sent from cron, outside a request).
+SPINEPATH_BASE_URL = os.environ.get("SPINEPATH_BASE_URL", "http://127.0.0.1:8000")

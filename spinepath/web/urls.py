@@ -9,5 +9,6 @@ urlpatterns = [
     path("audit/", include("spinepath.audit.urls")),
     path("", include("spinepath.consultations.urls")),
     path("", include("spinepath.plans.urls")),
+    path("", include("spinepath.followup.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import screenshot
+from browser_helpers import screenshot
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create

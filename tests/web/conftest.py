@@ -6,14 +6,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from workup_builder import document
+from web_helpers import PASSWORD, import_encounter
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.models import Encounter
-from spinepath.consultations.services import workup_import
-from spinepath.pathway.workup import workup_from_dict
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -52,12 +48,6 @@ def coordinator_client(coordinator: Any) -> Client:
 @pytest.fixture
 def admin_client(admin_user: Any) -> Client:
     return logged_in(admin_user)
-
-
-def import_encounter(
-    user: Any, names: tuple[str, str] = ("Maria", "Lopez"), **changes: Any
-) -> Encounter:
-    return workup_import(workup=workup_from_dict(document(**changes)), user=user, names=names)
 
 
 @pytest.fixture

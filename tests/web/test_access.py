@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+from web_helpers import PASSWORD
 
 from spinepath.audit.models import AppendOnlyError, AuditEvent
 

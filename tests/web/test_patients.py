@@ -64,7 +64,7 @@ def test_chart_shows_the_timeline(clinician_client: Client, candidate_encounter:
 def test_chart_queries_do_not_grow_with_records(
     clinician_client: Client, clinician: Any, candidate_encounter: Any
 ) -> None:
-    from conftest import import_encounter
+    from web_helpers import import_encounter
 
     path = f"/patients/{candidate_encounter.patient_id}/"
     with CaptureQueriesContext(connection) as one:

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import import_encounter
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from pypdf import PdfReader
+from web_helpers import import_encounter
 
 from spinepath.consultations.services import decision_sign
 from spinepath.pathway.plans import Target

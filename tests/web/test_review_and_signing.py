@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from conftest import import_encounter
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from web_helpers import import_encounter
 
 from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
 from spinepath.consultations.services import decision_sign

@@ -1,47 +1,16 @@
-"""The clinic's starting price list (self-pay amounts); the clinic admin changes them."""
-
-from decimal import Decimal
+"""The clinic's starting price list (see spinepath/plans/defaults.py)."""
 
 from django.db import migrations
 
-ITEMS = [
-    ("pre-procedure-visit", "Pre-procedure visit", "visit", "per visit", "", "", "250"),
-    ("follow-up-visit", "Reassessment visit", "visit", "per visit", "", "", "150"),
-    ("intradiscal-msc", "Intradiscal MSC injection", "regenerative", "per disc level",
-     "discogenic", "msc", "7500"),
-    ("facet-msc", "Facet joint MSC injection", "regenerative", "per joint", "facet", "msc", "4500"),
-    ("facet-exosome", "Facet joint exosome injection", "regenerative", "per joint", "facet",
-     "exosome", "3200"),
-    ("facet-prp", "Facet joint PRP injection", "regenerative", "per joint", "facet", "prp", "1200"),
-    ("ligament-prp", "Ligament PRP injection (ultrasound)", "regenerative", "per site",
-     "myoligamentous", "prp", "950"),
-    ("ligament-exosome", "Ligament exosome injection (ultrasound)", "regenerative", "per site",
-     "myoligamentous", "exosome", "2400"),
-    ("si-prp", "Sacroiliac joint PRP injection", "regenerative", "per joint", "sacroiliac",
-     "prp", "1200"),
-    ("si-exosome", "Sacroiliac joint exosome injection", "regenerative", "per joint",
-     "sacroiliac", "exosome", "2400"),
-    ("shockwave", "Softwave shockwave session", "shockwave", "per session", "", "", "350"),
-    ("medial-branch-block", "Medial branch block", "diagnostic", "per level", "", "", "850"),
-    ("repeat-mri", "Repeat lumbar MRI", "imaging", "per study", "", "", "1100"),
-]
+from spinepath.plans.defaults import ensure_default_prices
 
 
 def create(apps, schema_editor):
-    PriceItem = apps.get_model("plans", "PriceItem")
-    PriceVersion = apps.get_model("plans", "PriceVersion")
-    FinancingTerms = apps.get_model("plans", "FinancingTerms")
-    for code, name, category, unit, generator, material, amount in ITEMS:
-        item, created = PriceItem.objects.get_or_create(
-            code=code,
-            defaults={"name": name, "category": category, "unit": unit,
-                      "generator": generator, "material": material},
-        )
-        if created:
-            PriceVersion.objects.create(item=item, amount=Decimal(amount))
-    if not FinancingTerms.objects.exists():
-        FinancingTerms.objects.create(provider="Clinic payment plan", term_months=12,
-                                      annual_rate_pct=Decimal("0"))
+    ensure_default_prices(
+        apps.get_model("plans", "PriceItem"),
+        apps.get_model("plans", "PriceVersion"),
+        apps.get_model("plans", "FinancingTerms"),
+    )
 
 
 class Migration(migrations.Migration):

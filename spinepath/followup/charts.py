@@ -1,0 +1,108 @@
+"""The outcome chart: pain (VAS) and disability (ODI) over time, as an SVG made on the server."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("svg")
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.selectors import baseline_for, first_injection
+from spinepath.patients.models import Patient
+from spinepath.plans.models import CarePlan
+from spinepath.web.policy import clinic_policy
+
+PAIN_COLOUR = "#1f6f8b"
+ODI_COLOUR = "#b5542b"
+
+
+def _empty(message: str) -> str:
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 80" role="img" '
+        f'aria-label="{message}"><text x="10" y="45" font-family="sans-serif" font-size="16" '
+        f'fill="#5b6b76">{message}</text></svg>'
+    )
+
+
+def outcome_chart_svg(patient: Patient) -> str:
+    plan = (
+        CarePlan.objects.filter(patient=patient, procedures__isnull=False)
+        .order_by("-version")
+        .first()
+    )
+    if plan is None:
+        return _empty("No injection recorded yet: the outcome chart starts at the first one.")
+    start = first_injection(plan.pk)
+    assert start is not None
+    baseline = baseline_for(patient.pk, start)
+    visits = list(ReassessmentVisit.objects.filter(plan=plan))
+    points = list(OutcomeMeasurement.objects.filter(visit__plan=plan).order_by("measured_on"))
+
+    def day(when: date) -> int:
+        return (when - start).days
+
+    pain = [(day(m.measured_on), m.pain_vas) for m in points if m.pain_vas is not None]
+    odi = [(day(m.measured_on), m.odi_score) for m in points if m.odi_score is not None]
+    if baseline is not None:
+        if baseline.pain is not None:
+            pain.insert(0, (day(baseline.measured_on), baseline.pain.value_mm))
+        if baseline.odi is not None and baseline.odi.score is not None:
+            odi.insert(0, (day(baseline.measured_on), baseline.odi.score))
+
+    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    ax = fig.subplots()
+    for visit in visits:
+        ax.axvspan(day(visit.opens), day(visit.closes), color="#e8f1f5", zorder=0)
+        ax.text(
+            (day(visit.opens) + day(visit.closes)) / 2,
+            98,
+            visit.key,
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="#5b6b76",
+        )
+    policy = clinic_policy()
+    if baseline is not None and baseline.pain is not None:
+        threshold = baseline.pain.value_mm * (1 - policy.pain_responder_min_pct / 100)
+        ax.axhline(
+            threshold,
+            color=PAIN_COLOUR,
+            linestyle=":",
+            linewidth=1,
+            label=f"pain responder ({policy.pain_responder_min_pct:g}% less)",
+        )
+    if baseline is not None and baseline.odi is not None and baseline.odi.score is not None:
+        base = baseline.odi.score
+        by_pct = base * (1 - policy.odi_responder_min_pct / 100)
+        by_points = base - policy.odi_responder_min_points
+        threshold_odi = {"pct": by_pct, "points": by_points, "both": min(by_pct, by_points)}.get(
+            policy.odi_responder_rule, max(by_pct, by_points)
+        )
+        ax.axhline(
+            threshold_odi, color=ODI_COLOUR, linestyle=":", linewidth=1, label="ODI responder"
+        )
+    if pain:
+        ax.plot(*zip(*pain, strict=True), marker="o", color=PAIN_COLOUR, label="Pain (VAS 0-100)")
+    if odi:
+        ax.plot(*zip(*odi, strict=True), marker="s", color=ODI_COLOUR, label="ODI (0-100)")
+    last_day = max([day(v.closes) for v in visits if not v.optional] + [60])
+    ax.set_xlim(min([0] + [d for d, _ in pain + odi]) - 10, last_day + 10)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Days since the first injection")
+    ax.set_ylabel("Score (lower is better)")
+    ax.grid(axis="y", color="#d9e1e6", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, loc="lower left", frameon=False, ncol=2)
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    plt.close("all")
+    svg = out.getvalue()
+    title = "Pain and disability over time, with visit windows and responder thresholds"
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{title}" ', 1)

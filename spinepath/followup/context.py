@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from spinepath.accounts.roles import is_staff_member
+
+
+def open_items(request: HttpRequest) -> dict[str, Any]:
+    """The count of follow-up visits waiting for a measurement, on every staff page."""
+    if not is_staff_member(request.user):
+        return {}
+    from spinepath.followup.services import open_item_count
+
+    return {"open_followups": open_item_count(timezone.localdate())}

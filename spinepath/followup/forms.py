@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from spinepath.pathway.instruments import ODI_SECTIONS
+
+
+class QuestionnaireForm(forms.Form):
+    """Pain (slider and number field, the number wins) and the ten ODI sections, each may be
+    left blank."""
+
+    pain = forms.FloatField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Your pain right now, 0 to 100",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": 0, "max": 100}),
+    )
+    pain_slider = forms.FloatField(min_value=0, max_value=100, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for index, section in enumerate(ODI_SECTIONS, start=1):
+            self.fields[f"odi_{index}"] = forms.TypedChoiceField(
+                label=section.question,
+                choices=[("", "Skip this question")]
+                + [(str(score), text) for score, text in enumerate(section.options)],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.RadioSelect,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        pain = cleaned.get("pain")
+        if pain is None:
+            pain = cleaned.get("pain_slider")
+        if pain is None and "pain" not in self.errors:
+            self.add_error("pain", "Please give your pain score, 0 (no pain) to 100 (worst).")
+        cleaned["pain_value"] = pain
+        cleaned["odi_sections"] = [cleaned.get(f"odi_{i}") for i in range(1, 11)]
+        return cleaned
+
+    def sections(self) -> list[tuple[Any, Any]]:
+        return [(ODI_SECTIONS[i - 1], self[f"odi_{i}"]) for i in range(1, 11)]
+
+
+class PaperForm(QuestionnaireForm):
+    measured_on = forms.DateField(
+        label="Date the form was filled in", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scale = forms.ChoiceField(
+        choices=[("vas", "VAS 0-100 mm"), ("nrs", "NRS 0-10")],
+        initial="vas",
+        label="Pain scale on the paper form",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pain"].label = "Pain score as written on the form"
+        self.fields["pain"].widget = forms.NumberInput(attrs={"step": "any"})
+        for index in range(1, 11):
+            self.fields[f"odi_{index}"].widget = forms.Select()
+            self.fields[f"odi_{index}"].choices = [("", "Not answered")] + [
+                (str(score), f"{score} - {text}")
+                for score, text in enumerate(ODI_SECTIONS[index - 1].options)
+            ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        pain = cleaned.get("pain_value")
+        if cleaned.get("scale") == "nrs" and pain is not None and pain > 10:
+            self.add_error("pain", "An NRS answer is 0 to 10.")
+        return cleaned
+
+
+class VisitNotesForm(forms.Form):
+    functional_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Functional testing notes",
+        max_length=4000,
+    )
+    repeat_imaging = forms.BooleanField(required=False, label="Repeat imaging indicated")

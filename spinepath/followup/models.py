@@ -1,0 +1,107 @@
+"""Measured follow-up: reassessment visits, patient-reported outcomes, links and reminders.
+
+FHIR: a ReassessmentVisit is an Appointment of a CarePlan activity; an OutcomeMeasurement is a
+QuestionnaireResponse with its pain and ODI Observations.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from spinepath.patients.models import Patient
+from spinepath.plans.models import CarePlan, Procedure
+
+
+class ReassessmentVisit(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    plan = models.ForeignKey(CarePlan, on_delete=models.PROTECT, related_name="visits")
+    # The last injection of the plan: the schedule counts from it.
+    anchor = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=10)
+    label = models.CharField(max_length=40)
+    position = models.PositiveSmallIntegerField(default=0)
+    due = models.DateField(db_index=True)
+    opens = models.DateField(db_index=True)
+    closes = models.DateField(db_index=True)
+    optional = models.BooleanField(default=False)
+    functional_notes = models.TextField(blank=True)
+    repeat_imaging = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["due", "id"]
+        constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_visit_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.label} reassessment ({self.due})"
+
+
+class OutcomeMeasurement(models.Model):
+    """Pain and ODI as the patient reported them, at a visit or as a baseline."""
+
+    PATIENT_LINK = "patient_link"
+    PAPER = "paper"
+    CONSULTATION = "consultation"
+    SOURCES = [
+        (PATIENT_LINK, "Patient (online)"),
+        (PAPER, "Paper form in clinic"),
+        (CONSULTATION, "Consultation"),
+    ]
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    visit = models.OneToOneField(
+        ReassessmentVisit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="measurement",
+    )
+    measured_on = models.DateField(db_index=True)
+    pain_scale = models.CharField(max_length=3, default="vas")
+    pain_raw = models.FloatField(null=True, blank=True)
+    pain_vas = models.FloatField(null=True, blank=True, help_text="0-100 mm (NRS x 10)")
+    odi_sections = models.JSONField(null=True, blank=True)
+    odi_score = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=15, choices=SOURCES)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["measured_on", "id"]
+
+
+class QuestionnaireLink(models.Model):
+    """A single-use link for one visit. Only the token's hash is stored."""
+
+    visit = models.ForeignKey(ReassessmentVisit, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ReminderSent(models.Model):
+    """One row per reminder sent: the unique constraint is what makes a second send impossible,
+    even when two copies of `spinepath send-reminders` run at once."""
+
+    WINDOW_OPEN = "window_open"
+    CLOSING_SOON = "closing_soon"
+    KINDS = [(WINDOW_OPEN, "Window open"), (CLOSING_SOON, "Window closing soon")]
+
+    visit = models.ForeignKey(ReassessmentVisit, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=15, choices=KINDS)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    to_address = models.EmailField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "kind"], name="one_reminder_per_kind")
+        ]

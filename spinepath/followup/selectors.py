@@ -1,0 +1,141 @@
+"""Follow-up reads: visit states, the worklist, a visit's scores against baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from spinepath.consultations.models import Encounter
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.pathway.instruments import (
+    OdiScore,
+    PainScore,
+    Response,
+    choose_baseline,
+    classify_response,
+    odi_score,
+)
+from spinepath.plans.models import Procedure
+from spinepath.web.policy import clinic_policy
+
+STATE_LABELS = {
+    "upcoming": "Upcoming",
+    "due": "Due",
+    "overdue": "Overdue",
+    "missed": "Missed",
+    "done": "Done",
+}
+
+
+def visit_state(visit: ReassessmentVisit, today: date, measured: bool) -> str:
+    """upcoming (window not open), due (open, up to the due date), overdue (past the due date,
+    window still open), missed (window closed, nothing measured), done (measured)."""
+    if measured:
+        return "done"
+    if today < visit.opens:
+        return "upcoming"
+    if today > visit.closes:
+        return "missed"
+    return "due" if today <= visit.due else "overdue"
+
+
+STATE_FILTERS = {
+    "due": lambda t: Q(opens__lte=t, due__gte=t, measurement__isnull=True),
+    "overdue": lambda t: Q(due__lt=t, closes__gte=t, measurement__isnull=True),
+    "missed": lambda t: Q(closes__lt=t, measurement__isnull=True),
+    "upcoming": lambda t: Q(opens__gt=t),
+    "done": lambda t: Q(measurement__isnull=False),
+}
+SORTS = {"due": ("due", "id"), "-due": ("-due", "-id"), "patient": ("patient__family_key", "due")}
+
+
+def worklist(
+    today: date, state: str = "open", sort: str = "due", patient_id: int | None = None
+) -> QuerySet[ReassessmentVisit]:
+    visits = ReassessmentVisit.objects.select_related("patient").prefetch_related("measurement")
+    if state == "open":
+        visits = visits.filter(STATE_FILTERS["due"](today) | STATE_FILTERS["overdue"](today))
+    elif state in STATE_FILTERS:
+        visits = visits.filter(STATE_FILTERS[state](today))
+    if patient_id is not None:
+        visits = visits.filter(patient_id=patient_id)
+    return visits.order_by(*SORTS.get(sort, SORTS["due"]))
+
+
+def _has_measurement(visit: ReassessmentVisit) -> bool:
+    try:
+        return visit.measurement is not None
+    except OutcomeMeasurement.DoesNotExist:
+        return False
+
+
+def visit_rows(visits: Any, today: date) -> list[tuple[ReassessmentVisit, str]]:
+    return [(v, visit_state(v, today, _has_measurement(v))) for v in visits]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    measured_on: date
+    pain: PainScore | None
+    odi: OdiScore | None
+
+
+def baseline_for(patient_id: int, first_injection: date) -> Baseline | None:
+    """The last measurement on or before the first injection, within the policy's days:
+    from a consultation or a baseline questionnaire."""
+    from spinepath.pathway.instruments import pain_from_vas
+
+    policy = clinic_policy()
+    candidates: list[tuple[date, Baseline]] = []
+    for e in Encounter.objects.filter(patient_id=patient_id, assessed_on__lte=first_injection):
+        if e.pain_vas is None and e.odi_sections is None:
+            continue
+        candidates.append(
+            (
+                e.assessed_on,
+                Baseline(
+                    e.assessed_on,
+                    pain_from_vas(e.pain_vas) if e.pain_vas is not None else None,
+                    odi_score(e.odi_sections, policy) if e.odi_sections else None,
+                ),
+            )
+        )
+    for m in OutcomeMeasurement.objects.filter(
+        patient_id=patient_id, visit__isnull=True, measured_on__lte=first_injection
+    ):
+        candidates.append(
+            (
+                m.measured_on,
+                Baseline(
+                    m.measured_on,
+                    pain_from_vas(m.pain_vas) if m.pain_vas is not None else None,
+                    odi_score(m.odi_sections, policy) if m.odi_sections else None,
+                ),
+            )
+        )
+    chosen = choose_baseline(candidates, first_injection, policy)
+    return chosen[1] if chosen else None
+
+
+def first_injection(plan_id: int) -> date | None:
+    first = Procedure.objects.filter(plan_id=plan_id).order_by("performed_on").first()
+    return first.performed_on if first else None
+
+
+def response_at(visit: ReassessmentVisit) -> tuple[Baseline | None, Response | None]:
+    start = first_injection(visit.plan_id)
+    baseline = baseline_for(visit.patient_id, start) if start else None
+    measurement = OutcomeMeasurement.objects.filter(visit=visit).first()
+    if measurement is None or baseline is None:
+        return baseline, None
+    policy = clinic_policy()
+    from spinepath.pathway.instruments import pain_from_vas
+
+    follow_pain = pain_from_vas(measurement.pain_vas) if measurement.pain_vas is not None else None
+    follow_odi = odi_score(measurement.odi_sections, policy) if measurement.odi_sections else None
+    return baseline, classify_response(
+        baseline.pain, follow_pain, baseline.odi, follow_odi, policy, visit.key
+    )

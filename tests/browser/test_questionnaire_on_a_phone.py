@@ -1,0 +1,70 @@
+"""A patient fills the check-in questionnaire on a phone-sized screen, by keyboard and touch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from browser_helpers import screenshot
+from django.utils import timezone
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.consultations.services import decision_sign, workup_import
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.services import questionnaire_link_create
+from spinepath.pathway.plans import Target
+from spinepath.pathway.workup import workup_from_dict
+from spinepath.plans.services import plan_accept, plan_create, procedure_record
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: Any) -> None:
+    from workup_builder import document
+
+    clinician = staff_user_create(
+        username="clin", password="correct-horse-battery", role="clinician"
+    )
+    today = timezone.localdate()
+    doc = document(assessed_on=(today - timedelta(days=50)).isoformat())
+    doc["imaging"][0]["date"] = (today - timedelta(days=80)).isoformat()
+    encounter = workup_import(
+        workup=workup_from_dict(doc), user=clinician, names=("Maria", "Lopez")
+    )
+    decision_sign(encounter=encounter, user=clinician, token="q" * 24)
+    plan = plan_create(patient=encounter.patient, user=clinician)
+    plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+    procedure_record(
+        patient=encounter.patient,
+        user=clinician,
+        target=Target("discogenic", "L4-L5", None),
+        performed_on=today - timedelta(days=40),
+        material="msc",
+        guidance="fluoroscopy",
+    )
+    token = questionnaire_link_create(visit=ReassessmentVisit.objects.get(key="6w"))
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/q/{token}/")
+    assert "Lopez" not in page.content()
+    slider = page.get_by_label("Pain slider, 0 to 100")
+    slider.focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowLeft")  # 50 -> 38 by keyboard alone
+    assert page.locator("#id_pain").input_value() == "38"
+    for section in range(1, 11):
+        if section != 8:  # leave one section blank, as a patient may
+            page.locator(f"#id_odi_{section}_3").check()
+    screenshot(page, "phone-questionnaire")
+    page.click("text=Send my answers")
+    assert "Thank you" in page.locator("h1").inner_text()
+    screenshot(page, "phone-questionnaire-thanks")
+    context.close()
+
+    measured = OutcomeMeasurement.objects.get()
+    assert measured.pain_vas == 38
+    assert measured.odi_sections == [2] * 7 + [None] + [2, 2]

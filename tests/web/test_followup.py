@@ -1,0 +1,306 @@
+"""Measured follow-up: the schedule, patient links, paper forms, reminders, the chart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from web_helpers import import_encounter
+
+from spinepath.consultations.services import decision_sign
+from spinepath.followup import services
+from spinepath.followup.models import (
+    OutcomeMeasurement,
+    QuestionnaireLink,
+    ReassessmentVisit,
+    ReminderSent,
+)
+from spinepath.pathway.instruments import odi_score
+from spinepath.pathway.plans import Target
+from spinepath.pathway.policy import Policy
+from spinepath.plans.services import plan_accept, plan_create, procedure_record
+
+DISC = Target("discogenic", "L4-L5", None)
+
+
+def treated(clinician: Any, days_ago: int, email: str = "maria@example.org") -> Any:
+    """A patient reviewed, planned and injected ``days_ago`` days ago."""
+    today = timezone.localdate()
+    review = today - timedelta(days=days_ago + 10)
+    mri = {
+        "modality": "MRI",
+        "date": (review - timedelta(days=30)).isoformat(),
+        "reviewed": True,
+        "levels": [
+            {
+                "level": "L4-L5",
+                "pfirrmann": 4,
+                "disc_height_loss_pct": 20,
+                "endplate_bone_on_bone": False,
+            }
+        ],
+    }
+    encounter = import_encounter(
+        clinician, assessed_on=review.isoformat(), imaging=[mri], patient__id=f"t-{days_ago}"
+    )
+    decision_sign(encounter=encounter, user=clinician, token=f"t{days_ago}".ljust(24, "x"))
+    patient = encounter.patient
+    patient.email = email
+    patient.save()
+    plan = plan_create(patient=patient, user=clinician)
+    plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+    procedure_record(
+        patient=patient,
+        user=clinician,
+        target=DISC,
+        performed_on=today - timedelta(days=days_ago),
+        material="msc",
+        guidance="fluoroscopy",
+    )
+    return patient
+
+
+def visit(patient: Any, key: str) -> ReassessmentVisit:
+    return ReassessmentVisit.objects.get(patient=patient, key=key)
+
+
+def test_an_injection_creates_the_visits(clinician: Any) -> None:
+    patient = treated(clinician, 10)
+    keys = list(ReassessmentVisit.objects.filter(patient=patient).values_list("key", flat=True))
+    assert keys == ["6w", "3m", "6m", "12m", "24m"]
+    assert visit(patient, "6w").due == timezone.localdate() - timedelta(days=10) + timedelta(
+        weeks=6
+    )
+
+
+def test_a_later_injection_moves_the_schedule(clinician: Any) -> None:
+    patient = treated(clinician, 20)
+    later = timezone.localdate() - timedelta(days=5)
+    procedure_record(
+        patient=patient,
+        user=clinician,
+        target=DISC,
+        performed_on=later,
+        material="msc",
+        guidance="ct",
+    )
+    assert visit(patient, "6w").due == later + timedelta(weeks=6)
+    assert ReassessmentVisit.objects.filter(patient=patient).count() == 5
+
+
+# --- the patient's link ------------------------------------------------------------------
+
+ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}}
+
+
+def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    page = Client().get(f"/q/{token}/")
+    assert page.status_code == 200
+    response = Client().post(f"/q/{token}/", {**ANSWERS, "odi_8": ""})
+    assert b"your answers are saved" in response.content
+    measured = OutcomeMeasurement.objects.get()
+    sections = [2] * 7 + [None] + [2, 2]
+    assert measured.odi_sections == sections
+    assert measured.odi_score == odi_score(sections, Policy()).score
+    assert measured.pain_vas == 35 and measured.source == "patient_link"
+    again = Client().post(f"/q/{token}/", ANSWERS)
+    assert again.status_code == 410 and b"already in" in again.content
+    assert OutcomeMeasurement.objects.count() == 1
+
+
+def test_an_expired_link_is_refused_kindly(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    QuestionnaireLink.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = Client().get(f"/q/{token}/")
+    assert response.status_code == 410 and b"expired" in response.content
+    assert Client().post(f"/q/{token}/", ANSWERS).status_code == 410
+    assert not OutcomeMeasurement.objects.exists()
+
+
+def test_a_wrong_token_is_refused(db: Any) -> None:
+    response = Client().get("/q/not-a-real-token/")
+    assert response.status_code == 410 and b"not valid" in response.content
+
+
+def test_a_token_only_ever_answers_its_own_visit(clinician: Any) -> None:
+    first = treated(clinician, 40)
+    other = treated(clinician, 41, email="ben@example.org")
+    token = services.questionnaire_link_create(visit=visit(first, "6w"))
+    Client().post(f"/q/{token}/", ANSWERS)
+    assert OutcomeMeasurement.objects.get().patient == first
+    assert not OutcomeMeasurement.objects.filter(patient=other).exists()
+
+
+def test_the_page_shows_no_personal_data(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    page = Client().get(f"/q/{token}/").content.decode()
+    for private in (
+        patient.given_name,
+        patient.family_name,
+        patient.mrn,
+        "1970-05-01",
+        "L4-L5",
+        patient.email,
+    ):
+        assert private not in page
+
+
+def test_a_pain_score_is_required_and_the_answers_are_kept(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    response = Client().post(f"/q/{token}/", {"pain": "", "odi_1": "3"})
+    assert response.status_code == 400
+    assert b"Please give your pain score" in response.content
+    assert (
+        b'value="3" id="id_odi_1_4" checked' in response.content or b"checked" in response.content
+    )
+    assert not OutcomeMeasurement.objects.exists()
+
+
+def test_the_slider_counts_when_the_number_field_is_empty(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    Client().post(f"/q/{token}/", {**ANSWERS, "pain": "", "pain_slider": "42"})
+    assert OutcomeMeasurement.objects.get().pain_vas == 42
+
+
+# --- staff pages ---------------------------------------------------------------------------
+
+
+def test_paper_form_with_nrs_is_stored_as_nrs(clinician: Any, clinician_client: Client) -> None:
+    patient = treated(clinician, 40)
+    v = visit(patient, "6w")
+    data = {
+        "action": "paper",
+        "paper-measured_on": timezone.localdate().isoformat(),
+        "paper-scale": "nrs",
+        "paper-pain": "4",
+        **{f"paper-odi_{i}": "1" for i in range(1, 11)},
+    }
+    response = clinician_client.post(f"/visits/{v.pk}/", data)
+    assert response.status_code == 302
+    measured = OutcomeMeasurement.objects.get()
+    assert (measured.pain_scale, measured.pain_raw, measured.pain_vas) == ("nrs", 4, 40)
+
+
+def test_a_six_week_non_response_is_too_early_to_judge(
+    clinician: Any, clinician_client: Client
+) -> None:
+    patient = treated(clinician, 40)
+    v = visit(patient, "6w")
+    services.paper_form_enter(
+        visit=v,
+        user=clinician,
+        measured_on=timezone.localdate(),
+        answers=services.Answers(70, "vas", [3] * 10),
+    )
+    page = clinician_client.get(f"/visits/{v.pk}/")
+    assert page.context["response"].status == "too_early_to_judge"
+    assert b"Too early to judge" in page.content
+
+
+def test_worklist_shows_open_visits_and_the_count_on_every_page(
+    clinician: Any, coordinator_client: Client
+) -> None:
+    treated(clinician, 40)  # 6w window open (28-56 days)
+    response = coordinator_client.get("/worklist/")
+    rows = response.context["rows"]
+    assert [(v.key, state) for v, state in rows] == [("6w", "due")]
+    assert response.context["open_followups"] == 1
+    chart = coordinator_client.get("/patients/")
+    assert chart.context["open_followups"] == 1
+
+
+def test_worklist_states_overdue_and_missed(clinician: Any, coordinator_client: Client) -> None:
+    treated(clinician, 50)  # 6w due at 42 days, window to 56: overdue
+    treated(clinician, 60, email="b@example.org")  # 6w window closed: missed
+    overdue = coordinator_client.get("/worklist/?state=overdue").context["rows"]
+    missed = coordinator_client.get("/worklist/?state=missed").context["rows"]
+    assert [s for _, s in overdue] == ["overdue"] and [s for _, s in missed] == ["missed"]
+
+
+def test_the_outcome_chart_is_an_svg(clinician: Any, clinician_client: Client) -> None:
+    patient = treated(clinician, 100)
+    services.paper_form_enter(
+        visit=visit(patient, "6w"),
+        user=clinician,
+        measured_on=timezone.localdate() - timedelta(days=58),
+        answers=services.Answers(40, "vas", [2] * 10),
+    )
+    response = clinician_client.get(f"/patients/{patient.pk}/outcomes.svg")
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in response.content and b"Pain (VAS 0-100)" in response.content
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+def test_reminder_email_has_the_link_and_nothing_private(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    sent, _ = services.send_reminders(base_url="https://clinic.example")
+    assert sent == 1
+    message = mail.outbox[0]
+    assert message.to == [patient.email]
+    assert "https://clinic.example/q/" in message.body
+    for private in (patient.given_name, patient.family_name, patient.mrn, "L4-L5", "MSC"):
+        assert private not in message.body and private not in message.subject
+
+
+def test_reminders_are_sent_once(clinician: Any) -> None:
+    treated(clinician, 40)
+    assert services.send_reminders(base_url="http://x")[0] == 1
+    assert services.send_reminders(base_url="http://x") == (0, 1)
+    assert len(mail.outbox) == 1
+
+
+def test_closing_soon_reminder(clinician: Any) -> None:
+    treated(clinician, 54)  # 6w window closes at day 56
+    kinds = sorted(ReminderSent.objects.values_list("kind", flat=True)) if False else None
+    services.send_reminders(base_url="http://x")
+    kinds = sorted(ReminderSent.objects.values_list("kind", flat=True))
+    assert kinds == ["closing_soon", "window_open"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_path: Path) -> None:
+    for days in (40, 41, 42, 54):
+        treated(clinician, days, email=f"p{days}@example.org")
+    expected = len(services.reminders_due(timezone.localdate()))
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    connection.close()
+    env = {**os.environ, "DATABASE_URL": url, "SPINEPATH_VAR": str(tmp_path)}
+    exe = str(Path(sys.executable).parent / "spinepath")
+    runs = [
+        subprocess.Popen(
+            [exe, "send-reminders"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert ReminderSent.objects.count() == expected
+    # The file backend may append two messages to one file: count the messages themselves.
+    sent = sum(f.read_text().count("Message-ID:") for f in (tmp_path / "mail").iterdir())
+    assert sent == expected
+    _ = date
