@@ -306,7 +306,7 @@ def _load_followed_patients(clinician: Any) -> None:
 
     today = timezone.localdate()
     cohort = [
-        ("Elena", "Petrova", "demo-13", 235, [(44, 52, 3), (95, 40, 2), (186, 28, 2)]),
+        ("Elena", "Petrova", "demo-13", 235, [(44, 52, 2), (95, 40, 2), (186, 28, 1)]),
         ("Marcus", "Green", "demo-14", 100, [(42, 66, 3)]),
     ]
     for given, family, pid, days_ago, measured in cohort:

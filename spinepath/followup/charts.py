@@ -56,7 +56,10 @@ def outcome_chart_svg(patient: Patient) -> str:
 
     fig = Figure(figsize=(6.4, 3.6), dpi=100)
     ax = fig.subplots()
+    last_day = max([day(v.closes) for v in visits if not v.optional] + [60])
     for visit in visits:
+        if day(visit.opens) > last_day:
+            continue  # an optional visit beyond the chart
         ax.axvspan(day(visit.opens), day(visit.closes), color="#e8f1f5", zorder=0)
         ax.text(
             (day(visit.opens) + day(visit.closes)) / 2,
@@ -91,7 +94,6 @@ def outcome_chart_svg(patient: Patient) -> str:
         ax.plot(*zip(*pain, strict=True), marker="o", color=PAIN_COLOUR, label="Pain (VAS 0-100)")
     if odi:
         ax.plot(*zip(*odi, strict=True), marker="s", color=ODI_COLOUR, label="ODI (0-100)")
-    last_day = max([day(v.closes) for v in visits if not v.optional] + [60])
     ax.set_xlim(min([0] + [d for d, _ in pain + odi]) - 10, last_day + 10)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Days since the first injection")

@@ -71,6 +71,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     procedures = list(patient.procedures.all())
     decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
     injections = list(patient.regen_procedures.select_related("operator"))
+    measurements = list(patient.measurements.select_related("visit"))
     timeline = sorted(
         chain(
             (("consultation", e.assessed_on, e) for e in encounters),
@@ -79,6 +80,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             (("procedure", p.performed_on, p) for p in procedures),
             (("decision", d.signed_at.date(), d) for d in decisions),
             (("injection", p.performed_on, p) for p in injections),
+            (("follow-up", m.measured_on, m) for m in measurements),
         ),
         key=lambda item: (item[1], item[0] == "decision"),
         reverse=True,
