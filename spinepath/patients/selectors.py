@@ -38,9 +38,7 @@ def patient_search(query: str) -> QuerySet[Patient]:
     if _MRN.match(text):
         digits = re.sub(r"\D", "", text)
         mrn = f"SP{int(digits):07d}"
-        return Patient.objects.filter(Q(mrn=mrn) | Q(external_id__iexact=query.strip()))[
-            :SEARCH_LIMIT
-        ]
+        return Patient.objects.filter(Q(mrn=mrn) | Q(external_id=query.strip()))[:SEARCH_LIMIT]
     by_name = _prefix("family_key", text) | _prefix("given_key", text)
     exact_id = Q(external_id=query.strip())
     return Patient.objects.filter(by_name | exact_id).order_by("family_key")[:SEARCH_LIMIT]
