@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "spinepath.consultations",
     "spinepath.plans",
     "spinepath.followup",
+    "spinepath.public",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SPINEPATH_POLICY_FILE = os.environ.get("SPINEPATH_POLICY") or None
+# Consultations are booked inside working hours, on working days (ISO: Monday = 1).
+SPINEPATH_WORKING_HOURS = ("08:00", "18:00")
+SPINEPATH_WORKING_DAYS = (1, 2, 3, 4, 5)
 SPINEPATH_CURRENCY = os.environ.get("SPINEPATH_CURRENCY", "USD")
 SPINEPATH_CLINIC_NAME = os.environ.get("SPINEPATH_CLINIC_NAME", "Spine Regenerative Clinic")
 

@@ -3,12 +3,13 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 urlpatterns = [
-    path("", lambda request: redirect("patients:list"), name="home"),
+    path("staff/", lambda request: redirect("patients:list"), name="home"),
     path("accounts/", include("spinepath.accounts.urls")),
     path("patients/", include("spinepath.patients.urls")),
     path("audit/", include("spinepath.audit.urls")),
     path("", include("spinepath.consultations.urls")),
     path("", include("spinepath.plans.urls")),
     path("", include("spinepath.followup.urls")),
+    path("", include("spinepath.public.urls")),
     path("admin/", admin.site.urls),
 ]

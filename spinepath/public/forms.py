@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+
+from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, ScreenAnswers
+from spinepath.public.models import Room
+
+YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")]
+
+
+class SelfScreenForm(forms.Form):
+    red_flags = forms.MultipleChoiceField(
+        choices=list(RED_FLAG_QUESTIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Do any of these apply to you now? Tick all that do.",
+    )
+    pain_months = forms.TypedChoiceField(
+        label="How long have you had this back pain?",
+        coerce=float,
+        choices=[
+            ("1", "Less than 6 weeks"),
+            ("2", "6 weeks to 3 months"),
+            ("6", "3 to 12 months"),
+            ("18", "More than a year"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    where = forms.ChoiceField(
+        label="Where is the pain mostly?",
+        choices=[
+            ("back", "Mostly in my back"),
+            ("leg", "Mostly down my leg"),
+            ("both", "Both about the same"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    therapy_weeks = forms.TypedChoiceField(
+        label="How much physical therapy have you had for it?",
+        coerce=float,
+        choices=[("0", "None"), ("3", "Less than 6 weeks"), ("8", "6 weeks or more")],
+        widget=forms.RadioSelect,
+    )
+    still_improving = forms.ChoiceField(
+        label="Is it still getting better with therapy?",
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
+    )
+    tried_anti_inflammatories = forms.ChoiceField(
+        label="Have you tried anti-inflammatory medicine (such as ibuprofen), or been told not "
+        "to take it?",
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
+    )
+    mri = forms.ChoiceField(
+        label="Do you have an MRI of your lower back?",
+        choices=[
+            ("recent", "Yes, from the last 12 months"),
+            ("older", "Yes, but older"),
+            ("none", "No"),
+            ("unsure", "Not sure"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    surgery = forms.ChoiceField(
+        label="Have you had back surgery?",
+        choices=[
+            ("none", "No"),
+            ("recent", "Yes, in the last 6 months"),
+            ("older", "Yes, more than 6 months ago"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+    def answers(self) -> ScreenAnswers:
+        data = self.cleaned_data
+        surgery = {"none": None, "recent": 2.0, "older": 12.0}[data["surgery"]]
+        return ScreenAnswers(
+            red_flags=frozenset(data["red_flags"]),
+            pain_months=data["pain_months"],
+            where=data["where"],
+            therapy_weeks=data["therapy_weeks"],
+            still_improving=data["still_improving"],
+            tried_anti_inflammatories=data["tried_anti_inflammatories"],
+            mri=data["mri"],
+            surgery_months_ago=surgery,
+        )
+
+
+class ConsultationRequestForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Your name")
+    email = forms.EmailField(required=False, label="Email")
+    phone = forms.CharField(max_length=40, required=False, label="Phone")
+    preferred_times = forms.CharField(
+        max_length=300, required=False, label="When suits you? (days, times)"
+    )
+    message = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Anything we should know?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    consent_to_contact = forms.BooleanField(
+        label="I agree that the clinic contacts me about this request."
+    )
+    # A field people never see: automated submitters fill it in.
+    website = forms.CharField(
+        required=False,
+        label="Leave this empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    screen_outcome = forms.CharField(required=False, widget=forms.HiddenInput, max_length=30)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("email") and not cleaned.get("phone"):
+            self.add_error("email", "Give an email address or a phone number.")
+        return cleaned
+
+
+class BookingForm(forms.Form):
+    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
+    room = forms.ModelChoiceField(queryset=Room.objects.all())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    minutes = forms.TypedChoiceField(
+        choices=[("60", "60 minutes"), ("75", "75 minutes"), ("90", "90 minutes")],
+        coerce=int,
+        initial="60",
+    )
+    patient_name = forms.CharField(max_length=120, label="Patient name")
+    email = forms.EmailField(required=False, label="Patient email (for the confirmation)")
+    request_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class RescheduleForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    minutes = forms.TypedChoiceField(
+        choices=[("60", "60 minutes"), ("75", "75 minutes"), ("90", "90 minutes")],
+        coerce=int,
+        initial="60",
+    )

@@ -1,0 +1,89 @@
+"""Before any record exists: consultation requests, and consultations booked on a calendar.
+
+FHIR: a ConsultationRequest is a ServiceRequest from the public; an Appointment books a
+clinician and a room (Schedule/Slot are computed, not stored).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from spinepath.patients.models import Patient
+
+
+class ConsultationRequest(models.Model):
+    NEW = "new"
+    CONTACTED = "contacted"
+    BOOKED = "booked"
+    CLOSED = "closed"
+    STATUSES = [(NEW, "New"), (CONTACTED, "Contacted"), (BOOKED, "Booked"), (CLOSED, "Closed")]
+
+    name = models.CharField(max_length=120)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    preferred_times = models.CharField(max_length=300, blank=True)
+    message = models.TextField(max_length=2000, blank=True)
+    screen_outcome = models.CharField(max_length=30, blank=True)
+    consent_to_contact = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=STATUSES, default=NEW, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class PublicSubmission(models.Model):
+    """One row per public form submission, for rate limiting by client. Only a keyed hash of
+    the client's address is kept, never the address: the self-screen stores no personal data."""
+
+    client = models.CharField(max_length=64, db_index=True)
+    form = models.CharField(max_length=20)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Appointment(models.Model):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    patient_name = models.CharField(max_length=120)
+    email = models.EmailField(blank=True)
+    request = models.ForeignKey(
+        ConsultationRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField(db_index=True)
+    status = models.CharField(
+        max_length=10, default=BOOKED, choices=[(BOOKED, "Booked"), (CANCELLED, "Cancelled")]
+    )
+    sequence = models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE")
+    uid = models.CharField(max_length=80, unique=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start"]

@@ -1,0 +1,207 @@
+"""Public pages (no login) and the coordinators' inbox and booking calendar."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from spinepath.accounts.roles import is_staff_member
+from spinepath.pathway.selfscreen import self_screen
+from spinepath.public import services
+from spinepath.public.forms import (
+    BookingForm,
+    ConsultationRequestForm,
+    RescheduleForm,
+    SelfScreenForm,
+)
+from spinepath.public.models import Appointment, ConsultationRequest
+from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol
+from spinepath.web.policy import clinic_policy
+
+
+def _address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpResponse:
+    try:
+        protocol = load_protocol(slug)
+    except KeyError:
+        raise Http404("No such protocol.") from None
+    return render(request, "public/indication.html", {"p": protocol})
+
+
+def screen(request: HttpRequest) -> HttpResponse:
+    """The self-screen: nothing is stored; the result is shown with its reasons."""
+    form = SelfScreenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rate_limit(address=_address(request), form="screen")
+        except services.RateLimited as exc:
+            return render(request, "public/limited.html", {"message": str(exc)}, status=429)
+        result = self_screen(form.answers(), clinic_policy())
+        return render(request, "public/screen_result.html", {"result": result})
+    return render(request, "public/screen.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def request_consultation(request: HttpRequest) -> HttpResponse:
+    initial = {"screen_outcome": request.GET.get("outcome", "")[:30]}
+    form = ConsultationRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data.pop("website"):
+            # The hidden field was filled in: answer as if it worked, store nothing.
+            return render(request, "public/request_thanks.html", {})
+        try:
+            services.rate_limit(address=_address(request), form="request")
+            services.consultation_request_create(address=_address(request), **data)
+        except services.RateLimited as exc:
+            return render(request, "public/limited.html", {"message": str(exc)}, status=429)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            return render(request, "public/request_thanks.html", {"email": data.get("email")})
+    return render(
+        request, "public/request.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+# --- staff: the inbox and the calendar --------------------------------------------------------
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not is_staff_member(request.user):
+        raise PermissionDenied("Only clinic staff see requests and bookings.")
+
+
+def inbox(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    if request.method == "POST":
+        try:
+            services.request_status_set(
+                request_id=int(request.POST.get("request", 0)),
+                status=request.POST.get("status", ""),
+                user=request.user,
+            )
+        except (ValidationError, ConsultationRequest.DoesNotExist, ValueError):
+            messages.error(request, "That request could not be updated.")
+        return redirect("public:inbox")
+    status = request.GET.get("status", "new")
+    items = ConsultationRequest.objects.all()
+    if status != "all":
+        items = items.filter(status=status)
+    return render(
+        request,
+        "public/inbox.html",
+        {
+            "items": items[:200],
+            "status": status,
+            "statuses": ConsultationRequest.STATUSES,
+            "nav": "inbox",
+        },
+    )
+
+
+def _start(date: object, time: object) -> datetime:
+    return timezone.make_aware(datetime.combine(date, time))  # type: ignore[arg-type]
+
+
+def bookings(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    initial = {}
+    req = None
+    if request.GET.get("request", "").isdigit():
+        req = ConsultationRequest.objects.filter(pk=int(request.GET["request"])).first()
+        if req is not None:
+            initial = {"patient_name": req.name, "email": req.email, "request_id": req.pk}
+    form = BookingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        linked = (
+            ConsultationRequest.objects.filter(pk=data["request_id"]).first()
+            if data["request_id"]
+            else None
+        )
+        try:
+            services.appointment_book(
+                user=request.user,
+                clinician=data["clinician"],
+                room=data["room"],
+                start=_start(data["date"], data["time"]),
+                minutes=data["minutes"],
+                patient_name=data["patient_name"],
+                email=data["email"],
+                request=linked,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("time" if field == "start" else field, errors)
+        else:
+            messages.success(request, "Consultation booked; the confirmation is on its way.")
+            return redirect("public:bookings")
+    today = timezone.localdate()
+    upcoming = Appointment.objects.filter(
+        start__gte=timezone.make_aware(datetime.combine(today, datetime.min.time())),
+        start__lt=timezone.make_aware(
+            datetime.combine(today + timedelta(days=14), datetime.min.time())
+        ),
+    ).select_related("clinician", "room")
+    return render(
+        request,
+        "public/bookings.html",
+        {"form": form, "upcoming": upcoming, "nav": "bookings", "linked_request": req},
+        status=400 if form.errors else 200,
+    )
+
+
+def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    _staff_only(request)
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    local = timezone.localtime(appointment.start)
+    form = RescheduleForm(
+        request.POST or None,
+        initial={
+            "date": local.date(),
+            "time": local.time(),
+            "minutes": int((appointment.end - appointment.start).total_seconds() // 60),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.appointment_reschedule(
+                user=request.user,
+                appointment=appointment,
+                start=_start(data["date"], data["time"]),
+                minutes=data["minutes"],
+            )
+        except ValidationError as exc:
+            for field, errors in (
+                exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
+            ):
+                form.add_error("time" if field == "start" else field, errors)
+        else:
+            messages.success(request, "Consultation moved; the patient has been told.")
+            return redirect("public:bookings")
+    return render(
+        request,
+        "public/booking_change.html",
+        {"form": form, "appointment": appointment, "nav": "bookings"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    _staff_only(request)
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    services.appointment_cancel(user=request.user, appointment=appointment)
+    messages.success(request, "Consultation cancelled; the patient has been told.")
+    return redirect("public:bookings")

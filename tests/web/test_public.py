@@ -1,0 +1,295 @@
+"""Public pages, the self-screen, consultation requests and booking."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
+from spinepath.public import services
+from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
+
+SCREEN = {
+    "pain_months": "18",
+    "where": "back",
+    "therapy_weeks": "8",
+    "still_improving": "no",
+    "tried_anti_inflammatories": "yes",
+    "mri": "recent",
+    "surgery": "none",
+}
+REQUEST = {
+    "name": "Maria Lopez",
+    "email": "maria@example.org",
+    "phone": "",
+    "preferred_times": "Tuesday mornings",
+    "message": "",
+    "consent_to_contact": "on",
+}
+
+
+def test_the_indication_page_is_public_and_shows_no_prices(db: Any) -> None:
+    response = Client().get("/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Back pain has sources" in content and "Worn (degenerated) disc" in content
+    assert "78% of patients had less pain at 12 months" in content
+    assert "$" not in content and "7,500" not in content and "USD" not in content
+
+
+def test_an_unknown_protocol_is_404(db: Any) -> None:
+    assert Client().get("/public/knee/").status_code == 404
+
+
+def test_a_likely_candidate_is_told_to_book(db: Any) -> None:
+    response = Client().post("/public/screen/", SCREEN)
+    assert response.context["result"].outcome == "book_consultation"
+    assert b"You may be a candidate - book a consultation" in response.content
+    assert b"not a decision" in response.content
+
+
+@pytest.mark.parametrize("flag", sorted(RED_FLAG_QUESTIONS))
+def test_every_red_flag_says_see_a_doctor_today(db: Any, flag: str) -> None:
+    response = Client().post("/public/screen/", {**SCREEN, "red_flags": [flag]})
+    assert response.context["result"].outcome == "see_doctor_today"
+    assert b"See a doctor today" in response.content
+    assert b"Request a consultation</a>" not in response.content.split(b"</header>")[1]
+
+
+@pytest.mark.parametrize(
+    ("changes", "outcome"),
+    [
+        ({"pain_months": "2"}, "conservative_care_first"),
+        ({"therapy_weeks": "3"}, "conservative_care_first"),
+        ({"still_improving": "yes"}, "conservative_care_first"),
+        ({"where": "leg"}, "conservative_care_first"),
+        ({"surgery": "recent"}, "conservative_care_first"),
+        ({"mri": "older"}, "mri_first"),
+        ({"mri": "none"}, "mri_first"),
+    ],
+)
+def test_screen_outcomes_mirror_the_rules(db: Any, changes: dict[str, str], outcome: str) -> None:
+    response = Client().post("/public/screen/", {**SCREEN, **changes})
+    assert response.context["result"].outcome == outcome
+
+
+def test_the_screen_stores_nothing_personal(db: Any) -> None:
+    Client().post("/public/screen/", SCREEN)
+    assert not ConsultationRequest.objects.exists()
+    assert "127.0.0.1" not in PublicSubmission.objects.get().client
+
+
+def test_an_incomplete_screen_names_the_question(db: Any) -> None:
+    response = Client().post("/public/screen/", {**SCREEN, "mri": ""})
+    assert response.status_code == 400
+    assert "mri" in response.context["form"].errors
+
+
+def test_a_request_lands_in_the_inbox_and_is_acknowledged(
+    db: Any, coordinator_client: Client
+) -> None:
+    response = Client().post("/public/request/", REQUEST)
+    assert b"We received your request" in response.content
+    assert ConsultationRequest.objects.get().name == "Maria Lopez"
+    assert mail.outbox[0].to == ["maria@example.org"]
+    assert b"Maria Lopez" in coordinator_client.get("/requests/").content
+
+
+def test_a_request_without_consent_keeps_what_was_typed(db: Any) -> None:
+    response = Client().post("/public/request/", {**REQUEST, "consent_to_contact": ""})
+    assert response.status_code == 400
+    assert "consent_to_contact" in response.context["form"].errors
+    assert b'value="Tuesday mornings"' in response.content
+    assert not ConsultationRequest.objects.exists()
+
+
+def test_a_request_needs_a_way_to_reach_the_person(db: Any) -> None:
+    response = Client().post("/public/request/", {**REQUEST, "email": ""})
+    assert response.context["form"].errors["email"] == ["Give an email address or a phone number."]
+
+
+def test_the_honeypot_stores_nothing(db: Any) -> None:
+    response = Client().post("/public/request/", {**REQUEST, "website": "http://spam"})
+    assert response.status_code == 200
+    assert not ConsultationRequest.objects.exists() and not mail.outbox
+
+
+def test_the_sixth_request_in_ten_minutes_is_refused(db: Any) -> None:
+    client = Client()
+    for _ in range(5):
+        assert client.post("/public/request/", REQUEST).status_code == 200
+    response = client.post("/public/request/", REQUEST)
+    assert response.status_code == 429
+    assert ConsultationRequest.objects.count() == 5
+
+
+def test_public_forms_need_the_csrf_token(db: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/public/request/", REQUEST).status_code == 403
+
+
+def test_an_oversized_field_is_refused(db: Any) -> None:
+    response = Client().post("/public/request/", {**REQUEST, "message": "x" * 5000})
+    assert "message" in response.context["form"].errors
+
+
+def test_staff_pages_are_not_public(db: Any) -> None:
+    for path in ("/requests/", "/bookings/"):
+        assert Client().get(path).status_code == 302
+
+
+# --- booking ------------------------------------------------------------------------------
+
+
+def next_weekday(hour: int, minute: int = 0, days: int = 1) -> datetime:
+    day = timezone.localdate() + timedelta(days=days)
+    while day.isoweekday() > 5:
+        day += timedelta(days=1)
+    return timezone.make_aware(
+        datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute)
+    )
+
+
+@pytest.fixture
+def room(db: Any) -> Room:
+    return Room.objects.get_or_create(name="Consultation room 1")[0]
+
+
+def book(
+    user: Any,
+    clinician: Any,
+    room: Room,
+    start: datetime,
+    minutes: int = 60,
+    email: str = "maria@example.org",
+) -> Appointment:
+    return services.appointment_book(
+        user=user,
+        clinician=clinician,
+        room=room,
+        start=start,
+        minutes=minutes,
+        patient_name="Maria Lopez",
+        email=email,
+    )
+
+
+def test_booking_sends_a_confirmation_with_a_calendar_file(
+    coordinator: Any, clinician: Any, room: Room
+) -> None:
+    appointment = book(coordinator, clinician, room, next_weekday(9))
+    message = mail.outbox[-1]
+    assert "is booked for" in message.body
+    name, content, kind = message.attachments[0]
+    assert (name, kind) == ("consultation.ics", "text/calendar")
+    text = content.decode() if isinstance(content, bytes) else content
+    assert "BEGIN:VEVENT" in text and appointment.uid in text
+
+
+def test_the_clinician_cannot_be_double_booked(
+    coordinator: Any, clinician: Any, room: Room
+) -> None:
+    book(coordinator, clinician, room, next_weekday(9))
+    other_room = Room.objects.create(name="Room 2")
+    with pytest.raises(ValidationError, match="The clinician is already booked"):
+        book(coordinator, clinician, other_room, next_weekday(9, 30))
+
+
+def test_the_room_cannot_be_double_booked(coordinator: Any, clinician: Any, room: Room) -> None:
+    book(coordinator, clinician, room, next_weekday(9))
+    second = staff_user_create(username="dr2", password="x" * 12, role="clinician")
+    with pytest.raises(ValidationError, match="Room Consultation room 1 is already booked"):
+        book(coordinator, second, room, next_weekday(9, 45))
+
+
+def test_back_to_back_bookings_are_fine(coordinator: Any, clinician: Any, room: Room) -> None:
+    book(coordinator, clinician, room, next_weekday(9))
+    book(coordinator, clinician, room, next_weekday(10))
+    assert Appointment.objects.count() == 2
+
+
+@pytest.mark.parametrize(("hour", "minutes"), [(7, 60), (17, 90), (9, 45), (9, 120)])
+def test_outside_working_hours_or_length_is_refused(
+    coordinator: Any, clinician: Any, room: Room, hour: int, minutes: int
+) -> None:
+    with pytest.raises(ValidationError):
+        book(coordinator, clinician, room, next_weekday(hour), minutes)
+
+
+def test_a_patient_cannot_book_themselves(db: Any, clinician: Any, room: Room) -> None:
+    with pytest.raises(PermissionDenied):
+        book(clinician.__class__.objects.create_user("nobody"), clinician, room, next_weekday(9))
+
+
+def test_a_clash_on_the_booking_page_keeps_the_form(
+    coordinator: Any, coordinator_client: Client, clinician: Any, room: Room
+) -> None:
+    start = next_weekday(11)
+    book(coordinator, clinician, room, start)
+    response = coordinator_client.post(
+        "/bookings/",
+        {
+            "clinician": clinician.pk,
+            "room": room.pk,
+            "date": start.date().isoformat(),
+            "time": "11:30",
+            "minutes": "60",
+            "patient_name": "Ben Walsh",
+            "email": "",
+        },
+    )
+    assert response.status_code == 400
+    assert "already booked" in str(response.context["form"].errors["time"])
+    assert b'value="Ben Walsh"' in response.content
+
+
+def test_reschedule_and_cancel_tell_the_patient(
+    coordinator: Any, clinician: Any, room: Room
+) -> None:
+    appointment = book(coordinator, clinician, room, next_weekday(9))
+    services.appointment_reschedule(
+        user=coordinator, appointment=appointment, start=next_weekday(14), minutes=90
+    )
+    assert "has been moved" in mail.outbox[-1].body
+    services.appointment_cancel(user=coordinator, appointment=appointment)
+    ics = mail.outbox[-1].attachments[0][1]
+    ics = ics.decode() if isinstance(ics, bytes) else ics
+    assert "has been cancelled" in mail.outbox[-1].body and "METHOD:CANCEL" in ics
+    book(coordinator, clinician, room, next_weekday(14))  # the time is free again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_bookings_of_one_slot_give_one_appointment(
+    coordinator: Any, clinician: Any
+) -> None:
+    room = Room.objects.get_or_create(name="Consultation room 1")[0]
+    start = next_weekday(13)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            book(coordinator, clinician, room, start, email="")
+            outcomes.append("booked")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["booked", "refused"]
+    assert Appointment.objects.filter(status="booked").count() == 1
