@@ -105,8 +105,9 @@ class ConsultationRequestForm(forms.Form):
     )
     consent_to_contact = forms.BooleanField(
         label="I agree that the clinic contacts me about this request.",
-        error_messages={"required": "Please tick this box: we can only contact you with your "
-                        "consent."},
+        error_messages={
+            "required": "Please tick this box: we can only contact you with your consent."
+        },
     )
     # A field people never see: automated submitters fill it in.
     website = forms.CharField(
