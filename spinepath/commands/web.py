@@ -40,6 +40,16 @@ def add_parser(subcommands: Any) -> None:
     )
     demo.set_defaults(handler=run_demo)
 
+    cohort = subcommands.add_parser(
+        "demo-data",
+        help="add a synthetic treated cohort (for demos and benchmarks)",
+        description="Add N synthetic patients with decisions, accepted plans, injections and "
+        "follow-ups with plausible trajectories and drop-out.",
+    )
+    cohort.add_argument("--patients", type=int, default=300, help="how many (default 300)")
+    cohort.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    cohort.set_defaults(handler=run_demo_data)
+
     reminders = subcommands.add_parser(
         "send-reminders",
         help="email follow-up questionnaire reminders that are due",
@@ -78,9 +88,27 @@ def run_demo(args: argparse.Namespace) -> int:
     from spinepath.demo import load_demo
 
     logins = load_demo()
+    from spinepath.outcomes.synthetic import generate_cohort
+    from spinepath.patients.models import Patient
+
+    if not Patient.objects.filter(external_id__startswith="synthetic-").exists():
+        generate_cohort(300)  # so the outcomes dashboard has a cohort to show
     print(f"Demo logins (password for all: {logins[0][2]}):")
     for username, role, _password in logins:
         print(f"  {username:<18} {role}")
+    return 0
+
+
+def run_demo_data(args: argparse.Namespace) -> int:
+    if not 1 <= args.patients <= 1_000_000:
+        print("--patients: must be between 1 and 1,000,000", file=sys.stderr)
+        return 2
+    _django()
+    _migrate()
+    from spinepath.outcomes.synthetic import generate_cohort
+
+    added = generate_cohort(args.patients, seed=args.seed)
+    print(f"{added} synthetic patients added")
     return 0
 
 

@@ -27,9 +27,20 @@ class ReassessmentVisit(models.Model):
     optional = models.BooleanField(default=False)
     functional_notes = models.TextField(blank=True)
     repeat_imaging = models.BooleanField(default=False)
+    # Facts of the treatment course, kept on the visit so the outcomes dashboard filters and
+    # aggregates in one query (set when the schedule is made from the plan's injections).
+    injected_on = models.DateField(null=True, db_index=True)
+    generator = models.CharField(max_length=15, blank=True, db_index=True)
+    prognosis_tier = models.CharField(max_length=10, blank=True)
+    target_count = models.PositiveSmallIntegerField(default=1)
+    material = models.CharField(max_length=10, blank=True)
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["due", "id"]
+        indexes = [models.Index(fields=["key", "due"])]
         constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_visit_per_key")]
 
     def __str__(self) -> str:
@@ -63,6 +74,13 @@ class OutcomeMeasurement(models.Model):
     odi_sections = models.JSONField(null=True, blank=True)
     odi_score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=15, choices=SOURCES)
+    # Change from baseline, computed once by the domain instruments when the answers are saved.
+    pain_change_mm = models.FloatField(null=True, blank=True)
+    pain_change_pct = models.FloatField(null=True, blank=True)
+    pain_responder = models.BooleanField(null=True, blank=True)
+    any_pain_reduction = models.BooleanField(null=True, blank=True)
+    odi_change_points = models.FloatField(null=True, blank=True)
+    odi_responder = models.BooleanField(null=True, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

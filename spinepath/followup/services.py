@@ -48,6 +48,7 @@ def schedule_after_procedure(procedure: Procedure) -> list[ReassessmentVisit]:
             visits.append(visit)
             continue
         visit.anchor = last
+        _course_facts(visit, plan)
         visit.label = planned.label
         visit.position = position
         visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
@@ -55,6 +56,19 @@ def schedule_after_procedure(procedure: Procedure) -> list[ReassessmentVisit]:
         visit.save()
         visits.append(visit)
     return visits
+
+
+def _course_facts(visit: ReassessmentVisit, plan: Any) -> None:
+    """The treatment course a visit belongs to, for the outcomes dashboard's filters."""
+    procedures = list(Procedure.objects.filter(plan=plan).order_by("performed_on", "id"))
+    generators = {p.generator for p in procedures}
+    targets = {(p.generator, p.level, p.side) for p in procedures}
+    visit.injected_on = procedures[0].performed_on if procedures else None
+    visit.generator = generators.pop() if len(generators) == 1 else "multiple"
+    visit.prognosis_tier = (plan.decision.decision_json.get("prognosis") or {}).get("tier", "")
+    visit.target_count = max(1, len(targets))
+    visit.material = procedures[0].material if procedures else ""
+    visit.clinician_id = procedures[0].operator_id if procedures else None
 
 
 # --- Questionnaire links --------------------------------------------------------------------
@@ -126,7 +140,23 @@ def _measurement(
     if errors:
         raise ValidationError(errors)
     assert pain is not None
+    from spinepath.followup.selectors import baseline_for, first_injection
+    from spinepath.pathway.instruments import classify_response
+
+    start = first_injection(visit.plan_id)
+    baseline = baseline_for(visit.patient_id, start) if start else None
+    response = (
+        classify_response(baseline.pain, pain, baseline.odi, odi, policy, visit.key)
+        if baseline is not None
+        else None
+    )
     return OutcomeMeasurement.objects.create(
+        pain_change_mm=response.pain_change_mm if response else None,
+        pain_change_pct=response.pain_change_pct if response else None,
+        pain_responder=response.pain_responder if response else None,
+        any_pain_reduction=response.any_pain_reduction if response else None,
+        odi_change_points=response.odi_change_points if response else None,
+        odi_responder=response.odi_responder if response else None,
         patient=visit.patient,
         visit=visit,
         measured_on=measured_on,

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "spinepath.plans",
     "spinepath.followup",
     "spinepath.public",
+    "spinepath.outcomes",
 ]
 
 MIDDLEWARE = [

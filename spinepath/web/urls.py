@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("spinepath.plans.urls")),
     path("", include("spinepath.followup.urls")),
     path("", include("spinepath.public.urls")),
+    path("outcomes/", include("spinepath.outcomes.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,246 @@
+"""The clinic's cohort, aggregated in the database: one GROUP BY over the reassessment visits.
+
+Means and rates come from running sums (count, sum, sum of squares), so the dashboard does not
+read the cohort row by row; the intervals and tests are computed from those sums (stats.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
+
+from spinepath.followup.models import ReassessmentVisit
+from spinepath.outcomes.stats import (
+    BenchmarkComparison,
+    MeanInterval,
+    RateInterval,
+    compare_with_benchmark,
+    mean_interval,
+    wilson_interval,
+)
+from spinepath.web.policy import clinic_policy
+
+
+@dataclass(frozen=True)
+class Filters:
+    generator: str = ""
+    prognosis: str = ""
+    levels: str = ""  # "1", "2", "3+"
+    material: str = ""
+    clinician: int | None = None
+    injected_from: date | None = None
+    injected_to: date | None = None
+
+    def apply(self, visits: QuerySet[ReassessmentVisit]) -> QuerySet[ReassessmentVisit]:
+        if self.generator:
+            visits = visits.filter(generator=self.generator)
+        if self.prognosis:
+            visits = visits.filter(prognosis_tier=self.prognosis)
+        if self.levels == "3+":
+            visits = visits.filter(target_count__gte=3)
+        elif self.levels in ("1", "2"):
+            visits = visits.filter(target_count=int(self.levels))
+        if self.material:
+            visits = visits.filter(material=self.material)
+        if self.clinician:
+            visits = visits.filter(clinician_id=self.clinician)
+        if self.injected_from:
+            visits = visits.filter(injected_on__gte=self.injected_from)
+        if self.injected_to:
+            visits = visits.filter(injected_on__lte=self.injected_to)
+        return visits
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    key: str
+    label: str
+    due: int
+    measured: int
+    lost: int
+    vas_change: MeanInterval
+    odi_change: MeanInterval
+    pain_responders: RateInterval
+    any_pain_reduction: RateInterval
+    odi_responders: RateInterval
+
+
+def _squares(field: str) -> Any:
+    value = Cast(field, FloatField())
+    return Sum(value * value)
+
+
+def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
+    visits = filters.apply(ReassessmentVisit.objects.all())
+    m = "measurement__"
+    rows = visits.values("key").annotate(
+        due=Count("id", filter=Q(due__lte=today)),
+        measured=Count(f"{m}id"),
+        lost=Count("id", filter=Q(closes__lt=today, measurement__isnull=True)),
+        vas_n=Count(f"{m}pain_change_mm"),
+        vas_sum=Sum(f"{m}pain_change_mm"),
+        vas_sq=_squares(f"{m}pain_change_mm"),
+        odi_n=Count(f"{m}odi_change_points"),
+        odi_sum=Sum(f"{m}odi_change_points"),
+        odi_sq=_squares(f"{m}odi_change_points"),
+        pain_yes=Count("id", filter=Q(measurement__pain_responder=True)),
+        pain_n=Count(f"{m}pain_responder"),
+        any_yes=Count("id", filter=Q(measurement__any_pain_reduction=True)),
+        any_n=Count(f"{m}any_pain_reduction"),
+        odi_yes=Count("id", filter=Q(measurement__odi_responder=True)),
+        odi_n2=Count(f"{m}odi_responder"),
+    )
+    by_key = {row["key"]: row for row in rows}
+    summaries = []
+    for visit in clinic_policy().visits:
+        row = by_key.get(visit.key)
+        if row is None:
+            row = dict.fromkeys(
+                (
+                    "due",
+                    "measured",
+                    "lost",
+                    "vas_n",
+                    "odi_n",
+                    "pain_yes",
+                    "pain_n",
+                    "any_yes",
+                    "any_n",
+                    "odi_yes",
+                    "odi_n2",
+                ),
+                0,
+            ) | {"vas_sum": 0, "vas_sq": 0, "odi_sum": 0, "odi_sq": 0}
+        summaries.append(
+            VisitSummary(
+                key=visit.key,
+                label=visit.label,
+                due=row["due"],
+                measured=row["measured"],
+                lost=row["lost"],
+                vas_change=mean_interval(row["vas_n"], row["vas_sum"] or 0, row["vas_sq"] or 0),
+                odi_change=mean_interval(row["odi_n"], row["odi_sum"] or 0, row["odi_sq"] or 0),
+                pain_responders=wilson_interval(row["pain_yes"], row["pain_n"]),
+                any_pain_reduction=wilson_interval(row["any_yes"], row["any_n"]),
+                odi_responders=wilson_interval(row["odi_yes"], row["odi_n2"]),
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class EvidenceComparison:
+    label: str
+    visit: str
+    measure: str
+    comparison: BenchmarkComparison
+
+
+MEASURES = {"pain_responder": "pain_responders", "any_pain_reduction": "any_pain_reduction"}
+
+
+def evidence_comparisons(summaries: list[VisitSummary]) -> list[EvidenceComparison]:
+    from spinepath.outcomes.evidence import benchmarks
+
+    by_key = {s.key: s for s in summaries}
+    result = []
+    for visit, measure, label, rate in benchmarks():
+        summary = by_key.get(visit)
+        if summary is None or measure not in MEASURES:
+            continue
+        observed: RateInterval = getattr(summary, MEASURES[measure])
+        result.append(
+            EvidenceComparison(
+                label, visit, measure, compare_with_benchmark(observed.successes, observed.n, rate)
+            )
+        )
+    return result
+
+
+COHORT_COLUMNS = [
+    ("patient", "Record number (identified export) or pseudonym (de-identified)"),
+    ("visit", "Reassessment visit: 6w, 3m, 6m, 12m, 24m"),
+    ("injected_on", "Date of the first injection of the course (shifted when de-identified)"),
+    ("due", "Due date of the visit (shifted when de-identified)"),
+    ("measured_on", "Date the answers were given; empty if not measured"),
+    ("status", "measured, lost (window closed without answers), open, or upcoming"),
+    ("generator", "Treated pain generator: discogenic, facet, myoligamentous, or multiple"),
+    ("prognosis", "Prognosis tier of the candidacy decision: strongest, typical, weaker"),
+    ("targets", "Number of treated targets"),
+    ("material", "Injected material: msc, exosome, prp"),
+    ("pain_vas", "Pain, VAS 0-100 mm (NRS answers x10)"),
+    ("pain_change_mm", "Change in pain from baseline, mm (negative is better)"),
+    ("pain_change_pct", "Change in pain from baseline, percent"),
+    ("pain_responder", "Pain reduced by at least the policy's responder threshold (30%)"),
+    ("any_pain_reduction", "Any reduction in pain from baseline"),
+    ("odi", "Oswestry Disability Index 0-100; empty if too many sections were blank"),
+    ("odi_change", "Change in ODI from baseline, points"),
+    ("odi_responder", "ODI reduced by 30% or 10 points (policy)"),
+]
+
+
+def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[str, Any]]:
+    """One row per patient and visit, streamed from the database in chunks."""
+    visits = (filters or Filters()).apply(ReassessmentVisit.objects.all())
+    fields = (
+        "patient_id",
+        "patient__mrn",
+        "key",
+        "injected_on",
+        "due",
+        "opens",
+        "closes",
+        "generator",
+        "prognosis_tier",
+        "target_count",
+        "material",
+        "measurement__measured_on",
+        "measurement__pain_vas",
+        "measurement__pain_change_mm",
+        "measurement__pain_change_pct",
+        "measurement__pain_responder",
+        "measurement__any_pain_reduction",
+        "measurement__odi_score",
+        "measurement__odi_change_points",
+        "measurement__odi_responder",
+    )
+    for row in visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000):
+        measured = row["measurement__measured_on"]
+        status = (
+            "measured"
+            if measured
+            else "lost"
+            if row["closes"] < today
+            else "open"
+            if row["opens"] <= today
+            else "upcoming"
+        )
+        yield {
+            "patient_id": row["patient_id"],
+            "patient": row["patient__mrn"],
+            "visit": row["key"],
+            "injected_on": row["injected_on"],
+            "due": row["due"],
+            "measured_on": measured,
+            "status": status,
+            "generator": row["generator"],
+            "prognosis": row["prognosis_tier"],
+            "targets": row["target_count"],
+            "material": row["material"],
+            "pain_vas": row["measurement__pain_vas"],
+            "pain_change_mm": row["measurement__pain_change_mm"],
+            "pain_change_pct": row["measurement__pain_change_pct"],
+            "pain_responder": row["measurement__pain_responder"],
+            "any_pain_reduction": row["measurement__any_pain_reduction"],
+            "odi": row["measurement__odi_score"],
+            "odi_change": row["measurement__odi_change_points"],
+            "odi_responder": row["measurement__odi_responder"],
+        }
+
+
+_ = F

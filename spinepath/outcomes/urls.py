@@ -1,0 +1,18 @@
+from django.urls import path
+
+from spinepath.outcomes import views
+
+app_name = "outcomes"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("evidence/", views.evidence_library, name="evidence"),
+    path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),
+    path(
+        "export/cohort-deidentified.csv",
+        views.export_csv,
+        {"kind": "deidentified"},
+        name="deidentified",
+    ),
+    path("export/cohort.xlsx", views.export_excel, name="excel"),
+    path("export/dictionary.csv", views.export_dictionary, name="dictionary"),
+]

@@ -1,0 +1,121 @@
+"""Outcomes dashboard, evidence library and cohort exports (clinicians and the clinic admin)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.outcomes import charts, evidence, exports, selectors
+
+
+def _allowed(request: HttpRequest) -> None:
+    if not has_role(request.user, CLINICIAN, CLINIC_ADMIN):
+        raise PermissionDenied("The outcomes are for clinicians and the clinic admin.")
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def filters_from(request: HttpRequest) -> selectors.Filters:
+    get = request.GET
+    clinician = get.get("clinician", "")
+    return selectors.Filters(
+        generator=get.get("generator", "")[:20],
+        prognosis=get.get("prognosis", "")[:10],
+        levels=get.get("levels", "")[:3],
+        material=get.get("material", "")[:10],
+        clinician=int(clinician) if clinician.isdigit() else None,
+        injected_from=_date(get.get("from", "")),
+        injected_to=_date(get.get("to", "")),
+    )
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    filters = filters_from(request)
+    summaries = selectors.visit_summaries(filters, timezone.localdate())
+    return render(
+        request,
+        "outcomes/dashboard.html",
+        {
+            "summaries": summaries,
+            "filters": filters,
+            "query": request.GET.urlencode(),
+            "trajectory": mark_safe(charts.trajectory_svg(summaries)),
+            "responders": mark_safe(charts.responder_svg(summaries)),
+            "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
+            "bad_dates": [
+                n for n in ("from", "to") if request.GET.get(n) and _date(request.GET[n]) is None
+            ],
+            "nav": "outcomes",
+        },
+    )
+
+
+def evidence_library(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    summaries = selectors.visit_summaries(selectors.Filters(), timezone.localdate())
+    return render(
+        request,
+        "outcomes/evidence.html",
+        {
+            "studies": evidence.studies(),
+            "comparisons": selectors.evidence_comparisons(summaries),
+            "summaries": {s.key: s for s in summaries},
+            "nav": "outcomes",
+        },
+    )
+
+
+def _rows(request: HttpRequest, deidentified: bool) -> object:
+    rows = selectors.cohort_rows(timezone.localdate(), filters_from(request))
+    return exports.deidentified(rows) if deidentified else rows
+
+
+def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
+    _allowed(request)
+    deid = kind == "deidentified"
+    audit_record(
+        request=request,
+        action=AuditEvent.EXPORT,
+        what=f"cohort CSV ({'de-identified' if deid else 'identified'})",
+    )
+    response = StreamingHttpResponse(
+        exports.csv_lines(_rows(request, deid)),  # type: ignore[arg-type]
+        content_type="text/csv",
+    )
+    name = "cohort-deidentified.csv" if deid else "cohort.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def export_excel(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    audit_record(request=request, action=AuditEvent.EXPORT, what="cohort Excel (identified)")
+    handle = exports.excel_file(_rows(request, False))  # type: ignore[arg-type]
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename="cohort.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def export_dictionary(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    response = StreamingHttpResponse(exports.dictionary_lines(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="cohort-data-dictionary.csv"'
+    return response

@@ -1,0 +1,123 @@
+"""The outcomes dashboard, the evidence library and the cohort exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.outcomes.exports import date_shift, pseudonym
+from spinepath.outcomes.synthetic import generate_cohort
+from spinepath.patients.models import Patient
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture
+def cohort(db: Any) -> int:
+    return generate_cohort(120, seed=5, today=TODAY)
+
+
+def test_dashboard_is_for_clinicians_and_admin(
+    cohort: int, coordinator_client: Client, clinician_client: Client, admin_client: Client
+) -> None:
+    assert coordinator_client.get("/outcomes/").status_code == 403
+    assert coordinator_client.get("/outcomes/export/cohort.csv").status_code == 403
+    assert clinician_client.get("/outcomes/").status_code == 200
+    assert admin_client.get("/outcomes/evidence/").status_code == 200
+
+
+def test_dashboard_counts_match_the_records(cohort: int, clinician_client: Client) -> None:
+    summaries = {s.key: s for s in clinician_client.get("/outcomes/").context["summaries"]}
+    measured = OutcomeMeasurement.objects.filter(visit__key="6m").count()
+    assert summaries["6m"].measured == measured
+    changes = list(
+        OutcomeMeasurement.objects.filter(visit__key="6m").values_list("pain_change_mm", flat=True)
+    )
+    assert summaries["6m"].vas_change.mean == pytest.approx(sum(changes) / len(changes))
+
+
+def test_filters_change_the_counts(cohort: int, clinician_client: Client) -> None:
+    def measured(query: str) -> int:
+        page = clinician_client.get(f"/outcomes/?{query}")
+        return sum(s.measured for s in page.context["summaries"])
+
+    everyone = measured("")
+    facet = measured("generator=facet")
+    disc = measured("generator=discogenic")
+    assert 0 < facet < everyone and 0 < disc < everyone
+    assert facet == OutcomeMeasurement.objects.filter(visit__generator="facet").count()
+    weaker = measured("prognosis=weaker")
+    assert weaker == OutcomeMeasurement.objects.filter(visit__prognosis_tier="weaker").count()
+    three = measured("levels=3%2B")
+    assert three == OutcomeMeasurement.objects.filter(visit__target_count__gte=3).count()
+    recent = measured("from=2026-06-01")
+    assert (
+        recent
+        == OutcomeMeasurement.objects.filter(visit__injected_on__gte=date(2026, 6, 1)).count()
+    )
+
+
+def test_a_bad_date_filter_is_named(cohort: int, clinician_client: Client) -> None:
+    page = clinician_client.get("/outcomes/?from=31/12/2026")
+    assert page.context["bad_dates"] == ["from"]
+    assert b"Enter a date written YYYY-MM-DD." in page.content
+
+
+def test_evidence_library_compares_with_the_published_rates(
+    cohort: int, clinician_client: Client
+) -> None:
+    page = clinician_client.get("/outcomes/evidence/")
+    comparisons = page.context["comparisons"]
+    assert {c.label for c in comparisons} == {
+        "Less pain at 12 months",
+        "Pain improved by more than 30% at 12 months",
+    }
+    for c in comparisons:
+        assert c.comparison.verdict in ("consistent", "below", "above", "too_small")
+    assert b"One-year study of low-dose intradiscal MSC" in page.content
+
+
+def test_csv_export_has_a_row_per_patient_and_visit(cohort: int, clinician_client: Client) -> None:
+    response = clinician_client.get("/outcomes/export/cohort.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == ReassessmentVisit.objects.count()
+    assert rows[0].keys() >= {"patient", "visit", "pain_change_mm", "odi_responder"}
+
+
+def test_excel_export_has_the_cohort_and_its_dictionary(
+    cohort: int, clinician_client: Client
+) -> None:
+    response = clinician_client.get("/outcomes/export/cohort.xlsx")
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    assert book.sheetnames == ["cohort", "data dictionary"]
+    assert sum(1 for _ in book["cohort"].iter_rows()) == ReassessmentVisit.objects.count() + 1
+
+
+def test_deidentified_export_contains_no_identifier(cohort: int, clinician_client: Client) -> None:
+    for p in Patient.objects.all()[:50]:
+        p.email = f"{p.given_name.lower()}.{p.pk}@example.org"
+        p.save(update_fields=["email"])
+    response = clinician_client.get("/outcomes/export/cohort-deidentified.csv")
+    text = b"".join(response.streaming_content).decode()
+    for p in Patient.objects.all():
+        for identifier in (
+            f"{p.given_name} {p.family_name}",
+            p.mrn,
+            p.external_id,
+            p.email,
+            p.birth_date.isoformat(),
+        ):
+            if identifier:
+                assert identifier not in text
+    first = next(csv.DictReader(io.StringIO(text)))
+    patient = next(p for p in Patient.objects.all() if pseudonym(p.pk) == first["patient"])
+    visit = ReassessmentVisit.objects.filter(patient=patient).order_by("due").first()
+    assert visit is not None
+    assert first["due"] == (visit.due + date_shift(patient.pk)).isoformat()
