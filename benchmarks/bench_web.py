@@ -45,7 +45,7 @@ FIRST = _FIRST_NAMES.split()
 LAST = _LAST_NAMES.split()
 
 
-def setup_django(postgres: str | None) -> None:
+def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     bench = ROOT / "var" / "bench"
     bench.mkdir(parents=True, exist_ok=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.web.settings"
@@ -54,7 +54,7 @@ def setup_django(postgres: str | None) -> None:
         _create_pg_database(postgres)
         os.environ["DATABASE_URL"] = postgres
     else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{bench / 'web-bench.sqlite3'}"
+        os.environ["DATABASE_URL"] = f"sqlite:///{bench / (name + '.sqlite3')}"
     import django
 
     django.setup()
