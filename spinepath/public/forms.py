@@ -124,9 +124,9 @@ class ConsultationRequestForm(forms.Form):
         return cleaned
 
 
-class BookingForm(forms.Form):
-    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
-    room = forms.ModelChoiceField(queryset=Room.objects.all())
+class SlotForm(forms.Form):
+    """A day, a start time and a length: the slot of a consultation."""
+
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
     minutes = forms.TypedChoiceField(
@@ -134,16 +134,16 @@ class BookingForm(forms.Form):
         coerce=int,
         initial="60",
     )
+
+
+class BookingForm(SlotForm):
+    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
+    room = forms.ModelChoiceField(queryset=Room.objects.all())
     patient_name = forms.CharField(max_length=120, label="Patient name")
     email = forms.EmailField(required=False, label="Patient email (for the confirmation)")
     request_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    field_order = ["clinician", "room", "date", "time", "minutes", "patient_name", "email"]
 
 
-class RescheduleForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
-    minutes = forms.TypedChoiceField(
-        choices=[("60", "60 minutes"), ("75", "75 minutes"), ("90", "90 minutes")],
-        coerce=int,
-        initial="60",
-    )
+class RescheduleForm(SlotForm):
+    pass
