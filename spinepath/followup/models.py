@@ -40,7 +40,14 @@ class ReassessmentVisit(models.Model):
 
     class Meta:
         ordering = ["due", "id"]
-        indexes = [models.Index(fields=["key", "due"])]
+        # Covers the outcomes dashboard's grouped counts and filters: read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["key", "generator", "prognosis_tier", "target_count", "material",
+                        "clinician", "injected_on", "due", "closes"],
+                name="visit_outcomes_cover",
+            )
+        ]
         constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_visit_per_key")]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from spinepath.followup.models import ReassessmentVisit
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.stats import (
     BenchmarkComparison,
     MeanInterval,
@@ -37,23 +37,7 @@ class Filters:
     injected_to: date | None = None
 
     def apply(self, visits: QuerySet[ReassessmentVisit]) -> QuerySet[ReassessmentVisit]:
-        if self.generator:
-            visits = visits.filter(generator=self.generator)
-        if self.prognosis:
-            visits = visits.filter(prognosis_tier=self.prognosis)
-        if self.levels == "3+":
-            visits = visits.filter(target_count__gte=3)
-        elif self.levels in ("1", "2"):
-            visits = visits.filter(target_count=int(self.levels))
-        if self.material:
-            visits = visits.filter(material=self.material)
-        if self.clinician:
-            visits = visits.filter(clinician_id=self.clinician)
-        if self.injected_from:
-            visits = visits.filter(injected_on__gte=self.injected_from)
-        if self.injected_to:
-            visits = visits.filter(injected_on__lte=self.injected_to)
-        return visits
+        return visits.filter(**_lookups(self))
 
 
 @dataclass(frozen=True)
@@ -76,53 +60,49 @@ def _squares(field: str) -> Any:
 
 
 def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
+    """Two grouped queries: the visits (due, closed) and the measurements (scores, responders),
+    each reading one table and joining only by primary key."""
     visits = filters.apply(ReassessmentVisit.objects.all())
-    m = "measurement__"
-    rows = visits.values("key").annotate(
-        due=Count("id", filter=Q(due__lte=today)),
-        measured=Count(f"{m}id"),
-        lost=Count("id", filter=Q(closes__lt=today, measurement__isnull=True)),
-        vas_n=Count(f"{m}pain_change_mm"),
-        vas_sum=Sum(f"{m}pain_change_mm"),
-        vas_sq=_squares(f"{m}pain_change_mm"),
-        odi_n=Count(f"{m}odi_change_points"),
-        odi_sum=Sum(f"{m}odi_change_points"),
-        odi_sq=_squares(f"{m}odi_change_points"),
-        pain_yes=Count("id", filter=Q(measurement__pain_responder=True)),
-        pain_n=Count(f"{m}pain_responder"),
-        any_yes=Count("id", filter=Q(measurement__any_pain_reduction=True)),
-        any_n=Count(f"{m}any_pain_reduction"),
-        odi_yes=Count("id", filter=Q(measurement__odi_responder=True)),
-        odi_n2=Count(f"{m}odi_responder"),
+    counts = {
+        row["key"]: row
+        for row in visits.values("key").annotate(
+            due=Count("id", filter=Q(due__lte=today)),
+            closed=Count("id", filter=Q(closes__lt=today)),
+        )
+    }
+    measured = OutcomeMeasurement.objects.filter(
+        visit__isnull=False, **{f"visit__{k}": v for k, v in _lookups(filters).items()}
     )
-    by_key = {row["key"]: row for row in rows}
+    scores = {
+        row["visit__key"]: row
+        for row in measured.values("visit__key").annotate(
+            measured=Count("id"),
+            measured_closed=Count("id", filter=Q(visit__closes__lt=today)),
+            vas_n=Count("pain_change_mm"),
+            vas_sum=Sum("pain_change_mm"),
+            vas_sq=_squares("pain_change_mm"),
+            odi_n=Count("odi_change_points"),
+            odi_sum=Sum("odi_change_points"),
+            odi_sq=_squares("odi_change_points"),
+            pain_yes=Count("id", filter=Q(pain_responder=True)),
+            pain_n=Count("pain_responder"),
+            any_yes=Count("id", filter=Q(any_pain_reduction=True)),
+            any_n=Count("any_pain_reduction"),
+            odi_yes=Count("id", filter=Q(odi_responder=True)),
+            odi_n2=Count("odi_responder"),
+        )
+    }
     summaries = []
     for visit in clinic_policy().visits:
-        row = by_key.get(visit.key)
-        if row is None:
-            row = dict.fromkeys(
-                (
-                    "due",
-                    "measured",
-                    "lost",
-                    "vas_n",
-                    "odi_n",
-                    "pain_yes",
-                    "pain_n",
-                    "any_yes",
-                    "any_n",
-                    "odi_yes",
-                    "odi_n2",
-                ),
-                0,
-            ) | {"vas_sum": 0, "vas_sq": 0, "odi_sum": 0, "odi_sq": 0}
+        count = counts.get(visit.key, {"due": 0, "closed": 0})
+        row = scores.get(visit.key) or _NO_SCORES
         summaries.append(
             VisitSummary(
                 key=visit.key,
                 label=visit.label,
-                due=row["due"],
+                due=count["due"],
                 measured=row["measured"],
-                lost=row["lost"],
+                lost=count["closed"] - row["measured_closed"],
                 vas_change=mean_interval(row["vas_n"], row["vas_sum"] or 0, row["vas_sq"] or 0),
                 odi_change=mean_interval(row["odi_n"], row["odi_sum"] or 0, row["odi_sq"] or 0),
                 pain_responders=wilson_interval(row["pain_yes"], row["pain_n"]),
@@ -131,6 +111,49 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
             )
         )
     return summaries
+
+
+_NO_SCORES: dict[str, Any] = dict.fromkeys(
+    (
+        "measured",
+        "measured_closed",
+        "vas_n",
+        "vas_sum",
+        "vas_sq",
+        "odi_n",
+        "odi_sum",
+        "odi_sq",
+        "pain_yes",
+        "pain_n",
+        "any_yes",
+        "any_n",
+        "odi_yes",
+        "odi_n2",
+    ),
+    0,
+)
+
+
+def _lookups(filters: Filters) -> dict[str, Any]:
+    """The filters as field lookups on a visit, to apply them through a measurement's visit."""
+    lookups: dict[str, Any] = {}
+    if filters.generator:
+        lookups["generator"] = filters.generator
+    if filters.prognosis:
+        lookups["prognosis_tier"] = filters.prognosis
+    if filters.levels == "3+":
+        lookups["target_count__gte"] = 3
+    elif filters.levels in ("1", "2"):
+        lookups["target_count"] = int(filters.levels)
+    if filters.material:
+        lookups["material"] = filters.material
+    if filters.clinician:
+        lookups["clinician_id"] = filters.clinician
+    if filters.injected_from:
+        lookups["injected_on__gte"] = filters.injected_from
+    if filters.injected_to:
+        lookups["injected_on__lte"] = filters.injected_to
+    return lookups
 
 
 @dataclass(frozen=True)
