@@ -43,8 +43,17 @@ class ReassessmentVisit(models.Model):
         # Covers the outcomes dashboard's grouped counts and filters: read from the index alone.
         indexes = [
             models.Index(
-                fields=["key", "generator", "prognosis_tier", "target_count", "material",
-                        "clinician", "injected_on", "due", "closes"],
+                fields=[
+                    "key",
+                    "generator",
+                    "prognosis_tier",
+                    "target_count",
+                    "material",
+                    "clinician",
+                    "injected_on",
+                    "due",
+                    "closes",
+                ],
                 name="visit_outcomes_cover",
             )
         ]
