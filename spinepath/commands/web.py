@@ -78,7 +78,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from spinepath.web.wsgi import application
 
     print(f"spinepath is serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    serve(application, host=args.host, port=args.port, threads=args.threads, ident="spinepath")
+    try:
+        serve(application, host=args.host, port=args.port, threads=args.threads, ident="spinepath")
+    except OSError as exc:
+        print(
+            f"--port: cannot serve on {args.host}:{args.port} ({exc.strerror}); is another "
+            "server running there? Stop it or choose another --port.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
