@@ -5,6 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import time_machine
+
+# The example workups are dated around this day; the suite runs as if it were today, so that
+# "the MRI is still recent" and "the window is open" mean the same next year as now.
+SUITE_TODAY = "2026-11-24 10:00:00-05:00"
+
+
+@pytest.fixture(autouse=True)
+def suite_clock() -> Any:
+    with time_machine.travel(SUITE_TODAY, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -90,11 +90,12 @@ def document(**sections: Any) -> dict[str, Any]:
         path = key.split("__")
         target = doc
         for part in path[:-1]:
-            target = target[part]
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        last: Any = int(path[-1]) if isinstance(target, list) else path[-1]
         if value is DROP:
-            target.pop(path[-1], None)
+            target.pop(last)
         else:
-            target[path[-1]] = value
+            target[last] = value
     return doc
 
 

@@ -16,6 +16,7 @@ from spinepath.patients import services
 from spinepath.patients.forms import PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
+from spinepath.plans.services import pricing_problem
 
 
 def _staff_only(request: HttpRequest) -> None:
@@ -95,5 +96,6 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "latest_decision": decisions[0] if decisions else None,
             "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
             "has_injections": bool(injections),
+            "pricing_problem": pricing_problem(patient) if decisions else None,
         },
     )

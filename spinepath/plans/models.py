@@ -57,7 +57,8 @@ class PriceItem(models.Model):
         return self.name
 
     def current_version(self) -> PriceVersion | None:
-        return self.versions.order_by("-effective_from", "-id").first()
+        # Versions are only ever added: the last one written is the one in force.
+        return self.versions.order_by("-id").first()
 
 
 class PriceVersion(models.Model):
@@ -69,7 +70,7 @@ class PriceVersion(models.Model):
     )
 
     class Meta:
-        ordering = ["-effective_from", "-id"]
+        ordering = ["-id"]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -24,6 +24,7 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision, ImagingStudy
 from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.pathway.dates import months_before
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
     MATERIAL_LABELS,
@@ -68,12 +69,39 @@ class ProcedureRefused(Exception):
 # --- The pricing gate ----------------------------------------------------------------------
 
 
-def require_candidate(patient: Patient) -> CandidacyDecision:
-    """The patient's latest signed decision, which must be ``candidate``; otherwise no price,
-    plan or PDF exists for anyone, however the address is typed (404, not a hint)."""
+def pricing_problem(patient: Patient, today: date | None = None) -> str | None:
+    """Why no plan or price may be shown for ``patient`` today, or None when they may: the
+    latest signed decision must be ``candidate`` and the reviewed MRI still inside its window
+    (PATHWAY.md promises 1 and 4: nothing is planned or priced without a recent MRI)."""
     signed = latest_signed_decision(patient)
     if signed is None or signed.decision != "candidate":
-        raise Http404("Plans and prices are available only after a candidate decision.")
+        return "Plans and prices are available only after a candidate decision."
+    today = today or timezone.localdate()
+    policy = clinic_policy()
+    mri = (
+        ImagingStudy.objects.filter(patient=patient, modality="MRI", performed_on__lte=today)
+        .order_by("-performed_on", "-id")
+        .first()
+    )
+    if mri is None or not mri.reviewed:
+        return "There is no reviewed MRI: a plan needs one."
+    if mri.performed_on < months_before(today, policy.mri_max_age_months):
+        return (
+            f"The MRI of {mri.performed_on} is now older than {policy.mri_max_age_months} "
+            "months: a new MRI and a new review come before a plan."
+        )
+    return None
+
+
+def require_candidate(patient: Patient) -> CandidacyDecision:
+    """The patient's latest signed decision, which must be ``candidate`` with the MRI still
+    recent; otherwise no price, plan or PDF exists for anyone, however the address is typed
+    (404, not a hint)."""
+    problem = pricing_problem(patient)
+    if problem is not None:
+        raise Http404(problem)
+    signed = latest_signed_decision(patient)
+    assert signed is not None
     return signed
 
 

@@ -293,7 +293,10 @@ def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_p
     exe = str(Path(sys.executable).parent / "spinepath")
     runs = [
         subprocess.Popen(
-            [exe, "send-reminders"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [exe, "send-reminders", "--date", timezone.localdate().isoformat()],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(2)
     ]

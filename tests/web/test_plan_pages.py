@@ -343,3 +343,20 @@ def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
 
 def test_plan_lines_are_deleted_only_with_their_draft(plan: CarePlan) -> None:
     assert PlanLine.objects.filter(plan=plan).exists()
+
+
+def test_no_plan_or_price_once_the_mri_has_expired(
+    clinician: Any, clinician_client: Client
+) -> None:
+    # Candidate at the review (MRI 11 months old), but a year has passed since the MRI today.
+    patient = signed_patient(
+        clinician, token="m" * 24, assessed_on="2026-10-01", imaging__0__date="2025-11-01"
+    )
+    from spinepath.consultations.models import ImagingStudy
+
+    assert ImagingStudy.objects.get(patient=patient).performed_on == date(2025, 11, 1)
+    assert clinician_client.get(f"/patients/{patient.pk}/plans/").status_code == 404
+    assert clinician_client.post(f"/patients/{patient.pk}/plans/").status_code == 404
+    chart = clinician_client.get(f"/patients/{patient.pk}/")
+    assert b"a new MRI and a new review come before a plan" in chart.content
+    assert not CarePlan.objects.exists()
