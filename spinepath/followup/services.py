@@ -261,6 +261,22 @@ def _reminder_text(visit: ReassessmentVisit, url: str, kind: str, closes: date) 
     )
 
 
+def questionnaire_link_send(*, visit: ReassessmentVisit, user: Any, base_url: str) -> str:
+    """Email the patient a new link for ``visit``; returns the address it went to."""
+    if not is_staff_member(user):
+        raise PermissionDenied("Only clinic staff send questionnaires.")
+    if not visit.patient.email:
+        raise ValidationError("The patient has no email address on file.")
+    token = questionnaire_link_create(visit=visit, user=user)
+    url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
+    EmailMessage(
+        subject=f"Your check-in questionnaire - {settings.SPINEPATH_CLINIC_NAME}",
+        body=_reminder_text(visit, url, ReminderSent.WINDOW_OPEN, visit.closes),
+        to=[visit.patient.email],
+    ).send()
+    return visit.patient.email
+
+
 def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
     policy = clinic_policy()
     open_now = ReassessmentVisit.objects.filter(

@@ -127,6 +127,22 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
         messages.error(request, "This visit already has its measurement.")
         return redirect("followup:visit", visit.pk)
+    if request.POST.get("send") == "email":
+        try:
+            address = services.questionnaire_link_send(
+                visit=visit, user=request.user, base_url=request.build_absolute_uri("/")
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            audit_record(
+                request=request,
+                action=AuditEvent.CREATE,
+                what=f"questionnaire link {visit.label} emailed",
+                patient=visit.patient,
+            )
+            messages.success(request, f"A new link was emailed to {address}.")
+        return redirect("followup:visit", visit.pk)
     token = services.questionnaire_link_create(visit=visit, user=request.user)
     url = request.build_absolute_uri(reverse("followup:questionnaire", args=[token]))
     audit_record(

@@ -307,3 +307,16 @@ def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_p
     sent = sum(f.read_text().count("Message-ID:") for f in (tmp_path / "mail").iterdir())
     assert sent == expected
     _ = date
+
+
+def test_a_coordinator_emails_a_link_for_one_visit(
+    clinician: Any, coordinator_client: Client
+) -> None:
+    patient = treated(clinician, 40)
+    v = visit(patient, "6w")
+    response = coordinator_client.post(f"/visits/{v.pk}/link/", {"send": "email"}, follow=True)
+    assert b"A new link was emailed to maria@example.org" in response.content
+    body = mail.outbox[-1].body
+    token = body.split("/q/")[1].split("/")[0]
+    assert Client().get(f"/q/{token}/").status_code == 200
+    assert patient.family_name not in body
