@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from spinepath.accounts.services import staff_user_create
-from spinepath.consultations.models import CandidacyDecision, Encounter
+from spinepath.consultations.models import Encounter
 from spinepath.consultations.services import decision_sign, new_signature_token, workup_import
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import Patient
@@ -290,7 +290,6 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
     _load_followed_patients(clinician)
-    _ = CandidacyDecision
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from django.contrib import messages
@@ -337,7 +336,3 @@ def import_workup(request: HttpRequest) -> HttpResponse:
         {"form": form, "errors": errors},
         status=400 if form.errors else 200,
     )
-
-
-def _json(value: object) -> str:
-    return json.dumps(value)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -324,7 +323,3 @@ def open_item_count(today: date) -> int:
     return ReassessmentVisit.objects.filter(
         opens__lte=today, closes__gte=today, measurement__isnull=True
     ).count()
-
-
-def latest_visit_due(patient_id: int) -> datetime | None:
-    return ReassessmentVisit.objects.filter(patient_id=patient_id).aggregate(d=Max("due"))["d"]

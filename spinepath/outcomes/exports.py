@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-import io
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
@@ -98,6 +97,3 @@ def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
     book.save(handle)
     handle.seek(0)
     return handle
-
-
-_ = io

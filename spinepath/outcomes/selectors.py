@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
@@ -264,6 +264,3 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             "odi_change": row["measurement__odi_change_points"],
             "odi_responder": row["measurement__odi_responder"],
         }
-
-
-_ = F

@@ -40,7 +40,6 @@ from spinepath.pathway.plans import (
     planned_target_problem,
     procedure_refusals,
 )
-from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.patients.models import Patient
 from spinepath.plans.models import (
     CarePlan,
@@ -607,7 +606,3 @@ def procedure_record(
         patient=patient,
     )
     return procedure
-
-
-def follow_up_dates(injected_on: date) -> list[tuple[str, date]]:
-    return [(v.label, v.due) for v in reassessment_schedule(injected_on, clinic_policy(), False)]
