@@ -99,3 +99,21 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "pricing_problem": pricing_problem(patient) if decisions else None,
         },
     )
+
+
+def patient_fhir(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient's record as a FHIR R4 Bundle (JSON)."""
+    from django.http import JsonResponse
+
+    from spinepath.patients.fhir import patient_bundle
+
+    _staff_only(request)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    audit_record(request=request, action=AuditEvent.EXPORT, what="FHIR bundle", patient=patient)
+    response = JsonResponse(
+        patient_bundle(patient),
+        json_dumps_params={"indent": 2},
+        content_type="application/fhir+json",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{patient.mrn}-fhir.json"'
+    return response

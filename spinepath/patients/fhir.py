@@ -1,0 +1,291 @@
+"""A patient's record as a FHIR R4 Bundle: the mapping the data model was named for.
+
+Resources: Patient, Coverage, Encounter (consultations), Observation (pain and ODI, baseline
+and follow-up), ImagingStudy, Procedure (earlier procedures, diagnostic blocks, injections),
+Condition (confirmed pain generators of the latest signed decision), CarePlan (accepted plans).
+Codes are given only where the standard has one we are sure of; otherwise a text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spinepath.consultations.models import (
+    LOINC_PAIN_SEVERITY,
+    CandidacyDecision,
+    DiagnosticBlock,
+    Encounter,
+    ImagingStudy,
+    PriorProcedure,
+)
+from spinepath.followup.models import OutcomeMeasurement
+from spinepath.patients.models import Patient
+from spinepath.plans.models import CarePlan, Procedure
+
+LOINC = "http://loinc.org"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+UCUM = "http://unitsofmeasure.org"
+MODALITY = {"MRI": "MR", "CT": "CT", "XR": "DX"}
+GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+# Lumbar and lumbosacral codes for the generators that have one (ICD-10-CM).
+GENERATOR_CODES = {
+    ("discogenic", False): ("M51.36", "Other intervertebral disc degeneration, lumbar region"),
+    ("discogenic", True): ("M51.37", "Other intervertebral disc degeneration, lumbosacral region"),
+    ("facet", False): ("M47.816", "Spondylosis without myelopathy or radiculopathy, lumbar region"),
+    ("facet", True): (
+        "M47.817",
+        "Spondylosis without myelopathy or radiculopathy, lumbosacral region",
+    ),
+    ("radicular", False): ("M54.16", "Radiculopathy, lumbar region"),
+    ("radicular", True): ("M54.17", "Radiculopathy, lumbosacral region"),
+}
+
+
+def _ref(kind: str, ident: Any) -> dict[str, str]:
+    return {"reference": f"{kind}/{ident}"}
+
+
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fullUrl": f"urn:spinepath:{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+    }
+
+
+def _patient(p: Patient) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(p.pk),
+        "identifier": [{"system": "urn:spinepath:mrn", "value": p.mrn}],
+        "name": [{"family": p.family_name, "given": [p.given_name]}],
+    }
+    if p.birth_date:
+        resource["birthDate"] = p.birth_date.isoformat()
+    if p.sex:
+        resource["gender"] = GENDER[p.sex]
+    telecom = [{"system": "email", "value": p.email}] if p.email else []
+    telecom += [{"system": "phone", "value": p.phone}] if p.phone else []
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
+def _observation(
+    ident: str,
+    patient: Patient,
+    day: Any,
+    code: dict[str, Any],
+    value: float,
+    unit: str,
+    encounter: Encounter | None = None,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": ident,
+        "status": "final",
+        "code": code,
+        "subject": _ref("Patient", patient.pk),
+        "effectiveDateTime": day.isoformat(),
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": UCUM,
+            "code": "mm" if unit == "mm" else "{score}",
+        },
+    }
+    if encounter is not None:
+        resource["encounter"] = _ref("Encounter", encounter.pk)
+    return resource
+
+
+PAIN_CODE = {
+    "coding": [
+        {"system": LOINC, "code": LOINC_PAIN_SEVERITY, "display": "Pain severity - Reported"}
+    ],
+    "text": "Pain, visual analogue scale 0-100 mm",
+}
+ODI_CODE = {"text": "Oswestry Disability Index v2.1a (0-100)"}
+
+
+def patient_bundle(patient: Patient) -> dict[str, Any]:
+    entries = [_entry(_patient(patient))]
+    if patient.payer:
+        entries.append(
+            _entry(
+                {
+                    "resourceType": "Coverage",
+                    "id": f"{patient.pk}-coverage",
+                    "status": "active",
+                    "type": {"text": patient.get_payer_display()},
+                    "beneficiary": _ref("Patient", patient.pk),
+                }
+            )
+        )
+    for e in Encounter.objects.filter(patient=patient):
+        entries.append(
+            _entry(
+                {
+                    "resourceType": "Encounter",
+                    "id": str(e.pk),
+                    "status": "finished" if e.status == Encounter.FINISHED else "in-progress",
+                    "class": {"code": "AMB", "display": "ambulatory"},
+                    "type": [{"text": "Spine consultation"}],
+                    "subject": _ref("Patient", patient.pk),
+                    "period": {"start": e.assessed_on.isoformat()},
+                }
+            )
+        )
+        if e.pain_vas is not None:
+            entries.append(
+                _entry(
+                    _observation(
+                        f"enc{e.pk}-pain", patient, e.assessed_on, PAIN_CODE, e.pain_vas, "mm", e
+                    )
+                )
+            )
+    for m in OutcomeMeasurement.objects.filter(patient=patient).select_related("visit"):
+        if m.pain_vas is not None:
+            entries.append(
+                _entry(
+                    _observation(
+                        f"m{m.pk}-pain", patient, m.measured_on, PAIN_CODE, m.pain_vas, "mm"
+                    )
+                )
+            )
+        if m.odi_score is not None:
+            entries.append(
+                _entry(
+                    _observation(
+                        f"m{m.pk}-odi",
+                        patient,
+                        m.measured_on,
+                        ODI_CODE,
+                        round(m.odi_score, 1),
+                        "score",
+                    )
+                )
+            )
+    for s in ImagingStudy.objects.filter(patient=patient).prefetch_related("levels"):
+        entries.append(
+            _entry(
+                {
+                    "resourceType": "ImagingStudy",
+                    "id": str(s.pk),
+                    "status": "available",
+                    "subject": _ref("Patient", patient.pk),
+                    "started": s.performed_on.isoformat(),
+                    "modality": [{"system": DICOM, "code": MODALITY[s.modality]}],
+                    "description": "Lumbar spine " + s.modality,
+                    "note": [
+                        {
+                            "text": "; ".join(
+                                f"{f.level}: Pfirrmann {f.pfirrmann}"
+                                for f in s.levels.all()
+                                if f.pfirrmann
+                            )
+                            or "no level findings recorded"
+                        }
+                    ],
+                }
+            )
+        )
+    for p in PriorProcedure.objects.filter(patient=patient):
+        entries.append(
+            _entry(
+                _procedure(
+                    f"prior{p.pk}", patient, p.get_kind_display(), p.performed_on, list(p.levels)
+                )
+            )
+        )
+    for b in DiagnosticBlock.objects.filter(patient=patient):
+        entries.append(
+            _entry(
+                _procedure(
+                    f"block{b.pk}", patient, b.get_kind_display(), b.performed_on, list(b.levels)
+                )
+            )
+        )
+    for p in Procedure.objects.filter(patient=patient):
+        entries.append(
+            _entry(
+                _procedure(
+                    f"inj{p.pk}",
+                    patient,
+                    f"{p.get_generator_display()} injection, "
+                    f"{p.get_material_display()}, {p.get_guidance_display()} guidance",
+                    p.performed_on,
+                    [p.level] if p.level else [],
+                )
+            )
+        )
+    signed = CandidacyDecision.objects.filter(patient=patient).order_by("-signed_at").first()
+    if signed is not None:
+        for i, g in enumerate(signed.decision_json.get("generators", [])):
+            if g["status"] != "confirmed" or g["generator"] == "post_procedural":
+                continue
+            code = GENERATOR_CODES.get((g["generator"], g.get("level") == "L5-S1"))
+            entries.append(
+                _entry(
+                    {
+                        "resourceType": "Condition",
+                        "id": f"d{signed.pk}-{i}",
+                        "clinicalStatus": {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                    "code": "active",
+                                }
+                            ]
+                        },
+                        "code": (
+                            {
+                                "coding": [
+                                    {"system": ICD10CM, "code": code[0], "display": code[1]}
+                                ],
+                                "text": f"{g['generator']} pain {g.get('level') or ''}".strip(),
+                            }
+                            if code
+                            else {"text": f"{g['generator']} pain"}
+                        ),
+                        "bodySite": [{"text": g["level"]}] if g.get("level") else [],
+                        "subject": _ref("Patient", patient.pk),
+                        "recordedDate": signed.signed_at.date().isoformat(),
+                    }
+                )
+            )
+    for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
+        entries.append(
+            _entry(
+                {
+                    "resourceType": "CarePlan",
+                    "id": str(plan.pk),
+                    "status": "active" if plan.status == CarePlan.ACCEPTED else "revoked",
+                    "intent": "plan",
+                    "title": f"Treatment plan, version {plan.version}",
+                    "subject": _ref("Patient", patient.pk),
+                    "created": plan.created_at.date().isoformat(),
+                    "activity": [
+                        {"detail": {"status": "scheduled", "description": line.description}}
+                        for line in plan.lines.all()
+                    ],
+                }
+            )
+        )
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _procedure(
+    ident: str, patient: Patient, text: str, day: Any, levels: list[str]
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": ident,
+        "status": "completed",
+        "code": {"text": text},
+        "subject": _ref("Patient", patient.pk),
+        "performedDateTime": day.isoformat(),
+    }
+    if levels:
+        resource["bodySite"] = [{"text": level} for level in levels]
+    return resource
