@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from datetime import date, timedelta
 from typing import Any
 
@@ -129,7 +130,11 @@ workups = st.builds(
     blocks=st.lists(block, max_size=3),
 )
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# SPINEPATH_EXAMPLES=3000 searches harder (run before changing a rule).
+EXAMPLES = int(os.environ.get("SPINEPATH_EXAMPLES", "300"))
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def decided(doc: dict[str, Any], policy: Policy = POLICY) -> Decision:
