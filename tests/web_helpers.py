@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.test import Client
 from workup_builder import document
 
 from spinepath.consultations.models import Encounter
 from spinepath.consultations.services import workup_import
 from spinepath.pathway.workup import workup_from_dict
+from spinepath.patients.services import patient_create
 
 PASSWORD = "correct-horse-battery"
 
@@ -17,3 +19,30 @@ def import_encounter(
     user: Any, names: tuple[str, str] = ("Maria", "Lopez"), **changes: Any
 ) -> Encounter:
     return workup_import(workup=workup_from_dict(document(**changes)), user=user, names=names)
+
+
+# The first step of a consultation as a browser posts it (every field answered).
+HISTORY = {
+    "assessed_on": "2026-11-02",
+    "pain_duration_months": "24",
+    "pattern": "axial",
+    "physical_therapy_weeks": "12",
+    "nsaid_trial": "true",
+    "conservative_status": "plateaued",
+    "prior_procedures_asked": "true",
+    "medications": "ibuprofen",
+    "goals": "Garden again",
+    "red_cauda_equina": "false",
+    "red_infection": "false",
+    "red_malignancy": "false",
+    "red_fracture": "false",
+    "pain_vas": "70",
+    **{f"odi_{i}": "2" for i in range(1, 11)},
+}
+
+
+def start(client: Client, user: Any) -> Encounter:
+    patient = patient_create(user=user, given_name="Maria", family_name="Lopez")
+    response = client.post(f"/patients/{patient.pk}/consultations/new/")
+    assert response.status_code == 302
+    return Encounter.objects.get(patient=patient)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from spinepath.consultations.models import (
     LEVEL_CHOICES,
@@ -28,6 +29,11 @@ class TriStateField(forms.NullBooleanField):
 
     def prepare_value(self, value: Any) -> Any:
         return {True: "true", False: "false"}.get(value, "")
+
+
+def _valid(form: forms.BaseForm, names: list[str]) -> dict[str, Any]:
+    cleaned = getattr(form, "cleaned_data", {})
+    return {name: cleaned[name] for name in names if name in cleaned and name not in form.errors}
 
 
 def _blank_choice(choices: Any, label: str = "Not recorded") -> list[tuple[str, str]]:
@@ -108,15 +114,28 @@ class HistoryForm(forms.ModelForm):
                 initial=odi[index],
             )
 
+    def clean_assessed_on(self) -> Any:
+        day = self.cleaned_data["assessed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The review date cannot be in the future.")
+        return day
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if any(f"odi_{i}" in self.errors for i in range(1, 11)):
+            return cleaned
         sections = [cleaned.get(f"odi_{i}") for i in range(1, 11)]
         cleaned["odi_sections"] = None if all(s is None for s in sections) else sections
         return cleaned
 
     def step_fields(self) -> dict[str, Any]:
-        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
-        data["odi_sections"] = self.cleaned_data["odi_sections"]
+        """The valid answers of this step (all of them once the form is valid).
+
+        Autosave stores these while a value elsewhere is still wrong, so nothing typed is lost.
+        """
+        data = _valid(self, self.Meta.fields)
+        if "odi_sections" in self.cleaned_data:
+            data["odi_sections"] = self.cleaned_data["odi_sections"]
         return data
 
 
@@ -157,7 +176,7 @@ class ExamForm(forms.ModelForm):
             self.fields[name].choices = _blank_choice(Encounter._meta.get_field(name).choices)
 
     def step_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return _valid(self, self.Meta.fields)
 
 
 class StudyForm(forms.ModelForm):
@@ -182,12 +201,25 @@ class StudyForm(forms.ModelForm):
     infection = TriStateField(label="Infection")
     malignancy = TriStateField(label="Malignancy")
 
-    def __init__(self, *args: Any, review_date: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, review_date: Any = None, can_review: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.review_date = review_date
+        self.can_review = can_review
+        self.was_reviewed = self.instance.reviewed
         self.fields["fracture"].choices = _blank_choice(
             ImagingStudy._meta.get_field("fracture").choices
         )
+        if not can_review:
+            self.fields["reviewed"].help_text = "Only a clinician can mark a study reviewed."
+
+    def clean_reviewed(self) -> Any:
+        # The service refuses it too (study_save); here the refusal is named at the field.
+        reviewed = self.cleaned_data["reviewed"]
+        if reviewed and not self.was_reviewed and not self.can_review:
+            raise forms.ValidationError("Only a clinician can mark imaging as reviewed.")
+        return reviewed
 
     def clean_performed_on(self) -> Any:
         day = self.cleaned_data["performed_on"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from spinepath.accounts.roles import is_clinician, is_staff_member
@@ -26,8 +25,10 @@ from spinepath.consultations.forms import (
 )
 from spinepath.consultations.models import LEVEL_CHOICES, CandidacyDecision, Encounter, ImagingStudy
 from spinepath.consultations.workup import workup_document
+from spinepath.pathway.instruments import OdiScore, odi_score
 from spinepath.pathway.workup import InvalidWorkup, parse_workup
 from spinepath.patients.models import Patient
+from spinepath.web.policy import clinic_policy
 
 STEPS = [
     ("history", "Intake & history"),
@@ -59,12 +60,59 @@ def _after_save(request: HttpRequest, encounter: Encounter, step: str) -> HttpRe
     return redirect(reverse(f"consultations:{target}", args=[encounter.pk]))
 
 
+def _audit_view(request: HttpRequest, encounter: Encounter, what: str) -> None:
+    if request.method == "GET":
+        audit_record(
+            request=request,
+            action=AuditEvent.VIEW,
+            what=f"consultation {encounter.assessed_on}: {what}",
+            patient=encounter.patient,
+        )
+
+
+def _odi(sections: list[int | None] | None) -> OdiScore | None:
+    """The baseline ODI as the domain scores it (never scored here)."""
+    return odi_score(sections, clinic_policy()) if sections else None
+
+
+def _autosaving(request: HttpRequest) -> bool:
+    """An htmx save-as-you-go request (a value changed); a plain POST is the Save button."""
+    return (
+        request.method == "POST"
+        and request.headers.get("HX-Request") == "true"
+        and request.POST.get("autosave") == "1"
+    )
+
+
+def _autosave(
+    request: HttpRequest, encounter: Encounter, step: str, form: HistoryForm | ExamForm
+) -> HttpResponse:
+    """Store every valid answer of the step now; the wrong ones are named at their field."""
+    form.is_valid()
+    fields = form.step_fields()
+    if fields:
+        encounter = services.encounter_save(
+            encounter=encounter, user=request.user, step=step, fields=fields, request=request
+        )
+    return render(
+        request,
+        "consultations/_autosave.html",
+        {
+            "form": form,
+            "saved": bool(fields),
+            "saved_at": timezone.localtime(),
+            "odi": _odi(encounter.odi_sections) if step == "history" else None,
+            "step": step,
+        },
+    )
+
+
 @require_POST
 def encounter_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
     encounter = services.encounter_start(
-        patient=patient, user=request.user, assessed_on=date.today(), request=request
+        patient=patient, user=request.user, assessed_on=timezone.localdate(), request=request
     )
     return redirect("consultations:history", encounter.pk)
 
@@ -73,6 +121,8 @@ def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
     form = HistoryForm(request.POST or None, instance=encounter)
+    if _autosaving(request):
+        return _autosave(request, encounter, "history", form)
     if request.method == "POST" and form.is_valid():
         services.encounter_save(
             encounter=encounter,
@@ -82,17 +132,11 @@ def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
             request=request,
         )
         return _after_save(request, encounter, "history")
-    if request.method == "GET":
-        audit_record(
-            request=request,
-            action=AuditEvent.VIEW,
-            what="consultation: history",
-            patient=encounter.patient,
-        )
+    _audit_view(request, encounter, "history")
     return render(
         request,
         "consultations/history.html",
-        _context(encounter, "history", form=form),
+        _context(encounter, "history", form=form, odi=_odi(encounter.odi_sections)),
         status=400 if form.errors else 200,
     )
 
@@ -101,6 +145,8 @@ def exam(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
     form = ExamForm(request.POST or None, instance=encounter)
+    if _autosaving(request):
+        return _autosave(request, encounter, "exam", form)
     if request.method == "POST" and form.is_valid():
         services.encounter_save(
             encounter=encounter,
@@ -110,6 +156,7 @@ def exam(request: HttpRequest, encounter_id: int) -> HttpResponse:
             request=request,
         )
         return _after_save(request, encounter, "exam")
+    _audit_view(request, encounter, "exam")
     return render(
         request,
         "consultations/exam.html",
@@ -123,14 +170,17 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
     encounter = selectors.encounter_get(encounter_id)
     patient = encounter.patient
     day = encounter.assessed_on
-    study_form = StudyForm(prefix="study", review_date=day)
+    can_review = is_clinician(request.user)
+    study_form = StudyForm(prefix="study", review_date=day, can_review=can_review)
     block_form = BlockForm(prefix="block", review_date=day)
     procedure_form = ProcedureForm(prefix="proc", review_date=day, birth_date=patient.birth_date)
     status = 200
     if request.method == "POST":
         which = request.POST.get("form")
         if which == "study":
-            study_form = StudyForm(request.POST, prefix="study", review_date=day)
+            study_form = StudyForm(
+                request.POST, prefix="study", review_date=day, can_review=can_review
+            )
             if study_form.is_valid():
                 study = services.study_save(
                     patient=patient,
@@ -163,6 +213,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 )
                 return _after_save(request, encounter, "imaging")
         status = 400
+    _audit_view(request, encounter, "imaging and blocks")
     return render(
         request,
         "consultations/imaging.html",
@@ -208,7 +259,11 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
             }
         )
     form = StudyForm(
-        request.POST or None, instance=record, prefix="study", review_date=encounter.assessed_on
+        request.POST or None,
+        instance=record,
+        prefix="study",
+        review_date=encounter.assessed_on,
+        can_review=is_clinician(request.user),
     )
     formset = FindingFormSet(request.POST or None, initial=initial, prefix="lv")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
@@ -223,6 +278,7 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
             request=request,
         )
         return _after_save(request, encounter, "imaging")
+    _audit_view(request, encounter, f"imaging {record.modality} {record.performed_on}")
     return render(
         request,
         "consultations/study.html",
@@ -239,9 +295,7 @@ def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
         errors = []
     except InvalidWorkup as exc:
         decision, errors = None, exc.errors
-    audit_record(
-        request=request, action=AuditEvent.VIEW, what="candidacy review", patient=encounter.patient
-    )
+    _audit_view(request, encounter, "candidacy review")
     return render(
         request,
         "consultations/review.html",

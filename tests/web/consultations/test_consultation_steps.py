@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
+from web_helpers import HISTORY, start
 
-from spinepath.consultations.models import DiagnosticBlock, Encounter, ImagingStudy
+from spinepath.consultations.models import DiagnosticBlock, ImagingStudy
+from spinepath.consultations.services import study_save
 from spinepath.patients.services import patient_create
-
-HISTORY = {
-    "assessed_on": "2026-11-02",
-    "pain_duration_months": "24",
-    "pattern": "axial",
-    "physical_therapy_weeks": "12",
-    "nsaid_trial": "true",
-    "conservative_status": "plateaued",
-    "prior_procedures_asked": "true",
-    "medications": "ibuprofen",
-    "goals": "Garden again",
-    "red_cauda_equina": "false",
-    "red_infection": "false",
-    "red_malignancy": "false",
-    "red_fracture": "false",
-    "pain_vas": "70",
-    **{f"odi_{i}": "2" for i in range(1, 11)},
-}
-
-
-def start(client: Client, user: Any) -> Encounter:
-    patient = patient_create(user=user, given_name="Maria", family_name="Lopez")
-    response = client.post(f"/patients/{patient.pk}/consultations/new/")
-    assert response.status_code == 302
-    return Encounter.objects.get(patient=patient)
 
 
 def test_history_step_saves_and_continues(clinician_client: Client, clinician: Any) -> None:
@@ -154,8 +134,49 @@ def test_a_coordinator_cannot_mark_imaging_reviewed(
             "study-reviewed": "true",
         },
     )
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert response.context["study_form"].errors["reviewed"] == [
+        "Only a clinician can mark imaging as reviewed."
+    ]
     assert not ImagingStudy.objects.exists()
+
+
+def test_the_study_service_refuses_a_coordinators_review(coordinator: Any, clinician: Any) -> None:
+    patient = patient_create(user=clinician, given_name="Maria", family_name="Lopez")
+    with pytest.raises(PermissionDenied):
+        study_save(
+            patient=patient,
+            user=coordinator,
+            fields={"modality": "MRI", "performed_on": date(2026, 8, 20), "reviewed": True},
+        )
+    assert not ImagingStudy.objects.exists()
+
+
+def test_a_coordinator_records_a_study_for_a_clinician_to_review(
+    coordinator_client: Client, clinician: Any
+) -> None:
+    encounter = start(coordinator_client, clinician)
+    response = coordinator_client.post(
+        f"/consultations/{encounter.pk}/imaging/",
+        {"form": "study", "study-modality": "MRI", "study-performed_on": "2026-08-20"},
+    )
+    assert response.status_code == 302
+    assert ImagingStudy.objects.get().reviewed is None
+
+
+def test_a_review_date_in_the_future_is_refused(clinician_client: Client, clinician: Any) -> None:
+    encounter = start(clinician_client, clinician)
+    response = clinician_client.post(
+        f"/consultations/{encounter.pk}/history/", {**HISTORY, "assessed_on": "2026-12-24"}
+    )
+    assert response.context["form"].errors["assessed_on"] == [
+        "The review date cannot be in the future."
+    ]
+
+
+def test_a_guessed_consultation_id_is_404(clinician_client: Client, db: Any) -> None:
+    for step in ("history", "exam", "imaging", "review"):
+        assert clinician_client.get(f"/consultations/999999/{step}/").status_code == 404
 
 
 def test_study_of_another_patient_is_not_reachable(

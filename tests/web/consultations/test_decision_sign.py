@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, transaction
 from django.test import Client
 from web_helpers import import_encounter
 
@@ -132,48 +132,49 @@ def test_a_new_review_makes_a_new_decision(
     ]
 
 
-def test_export_and_import_give_the_same_decision(
-    clinician: Any, clinician_client: Client, candidate_encounter: Any
+def test_the_database_refuses_to_edit_a_signed_decision(
+    clinician: Any, candidate_encounter: Any
 ) -> None:
-    exported = clinician_client.get(f"/consultations/{candidate_encounter.pk}/export.json")
-    document = json.loads(exported.content)
-    document["patient"]["id"] = "round-trip"
-    upload = _upload(document)
-    response = clinician_client.post(
-        "/import/", {"file": upload, "given_name": "Round", "family_name": "Trip"}
-    )
-    assert response.status_code == 302
-    before = review(clinician_client, candidate_encounter).context["decision"].to_dict()
-    after_page = clinician_client.get(response["Location"])
-    after = after_page.context["decision"].to_dict()
-    before.pop("patient_id")
-    after.pop("patient_id")
-    assert before == after
+    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="u" * 24)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        CandidacyDecision.objects.filter(pk=signed.pk).update(decision="not_candidate")
+    assert CandidacyDecision.objects.get().decision == "candidate"
 
 
-def test_import_of_an_invalid_workup_names_the_field(clinician_client: Client) -> None:
-    bad = {
-        "schema": "spinepath.workup/1",
-        "patient": {"id": "x"},
-        "assessed_on": "2026-11-02",
-        "outcomes": {"pain_vas": 300},
-    }
-    response = clinician_client.post(
-        "/import/", {"file": _upload(bad), "given_name": "A", "family_name": "B"}
-    )
-    assert response.status_code == 400
-    assert "outcomes.pain_vas: must be at most 100 (got 300)" in response.context["errors"]
+def test_a_logged_out_post_to_the_sign_url_signs_nothing(candidate_encounter: Any) -> None:
+    response = Client().post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": "t" * 24})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not CandidacyDecision.objects.exists()
 
 
-def test_import_of_a_new_patient_needs_names(clinician_client: Client) -> None:
-    from workup_builder import document
+def test_a_user_without_a_role_cannot_sign(db: Any, candidate_encounter: Any) -> None:
+    from django.contrib.auth.models import User
 
-    response = clinician_client.post("/import/", {"file": _upload(document())})
-    assert response.status_code == 400
-    assert "given_name" in response.context["form"].errors
+    client = Client()
+    client.force_login(User.objects.create_user("nobody", password="correct-horse-battery"))
+    response = client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": "t" * 24})
+    assert response.status_code == 403
+    assert not CandidacyDecision.objects.exists()
 
 
-def _upload(data: dict[str, Any]) -> Any:
-    from django.core.files.uploadedfile import SimpleUploadedFile
+def test_signing_a_guessed_consultation_id_is_404(clinician_client: Client, db: Any) -> None:
+    response = clinician_client.post("/consultations/999999/sign/", {"token": "t" * 24})
+    assert response.status_code == 404
 
-    return SimpleUploadedFile("workup.json", json.dumps(data).encode(), "application/json")
+
+def test_signing_needs_a_post(clinician_client: Client, candidate_encounter: Any) -> None:
+    response = clinician_client.get(f"/consultations/{candidate_encounter.pk}/sign/?token=abc")
+    assert response.status_code == 405
+    assert not CandidacyDecision.objects.exists()
+
+
+def test_the_signed_decision_is_what_the_engine_decides_from_the_stored_workup(
+    clinician: Any, candidate_encounter: Any
+) -> None:
+    from spinepath.pathway.engine import decide
+    from spinepath.pathway.workup import workup_from_dict
+    from spinepath.web.policy import clinic_policy
+
+    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="w" * 24)
+    again = decide(workup_from_dict(signed.workup_json), clinic_policy())
+    assert again.to_dict() == signed.decision_json

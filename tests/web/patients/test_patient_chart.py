@@ -1,0 +1,35 @@
+"""The patient chart: the timeline of consultations, imaging, blocks and decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+
+def test_chart_shows_the_timeline(clinician_client: Client, candidate_encounter: Any) -> None:
+    response = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/")
+    kinds = [kind for kind, _day, _item in response.context["timeline"]]
+    assert kinds.count("consultation") == 1 and kinds.count("imaging") == 1
+    assert b"Lopez, Maria" in response.content
+
+
+def test_chart_queries_do_not_grow_with_records(
+    clinician_client: Client, clinician: Any, candidate_encounter: Any
+) -> None:
+    from web_helpers import import_encounter
+
+    path = f"/patients/{candidate_encounter.patient_id}/"
+    with CaptureQueriesContext(connection) as one:
+        clinician_client.get(path)
+    for _ in range(3):
+        import_encounter(clinician, history__pain_duration_months=30)
+    with CaptureQueriesContext(connection) as more:
+        clinician_client.get(path)
+    assert len(more) == len(one)
+
+
+def test_unknown_patient_is_404(clinician_client: Client, db: Any) -> None:
+    assert clinician_client.get("/patients/999999/").status_code == 404
