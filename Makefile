@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SHARED ?= ../shared
+EXAMPLES := examples/workups
 STAMP := $(VENV)/.installed
 
 .PHONY: run screen-cases test venv lint typecheck unit ci-setup ci-extras bench clean
@@ -21,9 +21,9 @@ run: venv
 	$(BIN)/spinepath demo
 	$(BIN)/spinepath serve --host 127.0.0.1 --port 8000
 
-# The candidacy engine on the shared example workups, as readable reports.
+# The candidacy engine on the example workups, as readable reports.
 screen-cases: venv
-	$(BIN)/spinepath screen --explain $(sort $(wildcard $(SHARED)/cases/[0-9]*.json)); \
+	$(BIN)/spinepath screen --explain $(sort $(wildcard $(EXAMPLES)/[0-9]*.json)); \
 	  status=$$?; [ $$status -le 2 ] || exit $$status
 
 lint: venv

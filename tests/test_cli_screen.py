@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from shared_paths import CASES
+from repo_paths import CASES
 from workup_builder import document
 
 from spinepath.cli import main

@@ -1,7 +1,7 @@
 """What a candidacy review returns: the decision, every rule, the generators, the alternatives.
 
 Serialised by :meth:`Decision.to_dict` in the interchange format ``spinepath.decision/1``
-(shared/contracts/decision.schema.json), with a few added fields (``assessed_on``, ``summary``,
+(spinepath/contracts/decision.schema.json), with a few added fields (``assessed_on``, ``summary``,
 ``missing``, a recommendation's ``generator``) that the format allows.
 """
 

@@ -1,6 +1,6 @@
 """The workup: everything the candidacy review needs about one patient at one point in time.
 
-Parsed from the interchange format ``spinepath.workup/1`` (shared/contracts/workup.schema.json).
+Parsed from the interchange format ``spinepath.workup/1`` (spinepath/contracts/workup.schema.json).
 A field that is absent means "not recorded", which the rules treat as ``unknown`` - never as
 false or zero. Besides what the schema says, :func:`parse_workup` checks what a schema cannot
 express: no date after the review, nothing dated before the patient was born, one finding per

@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from shared_paths import CONTRACTS
+from repo_paths import CONTRACTS
 from workup_builder import document, mri_levels
 
 from spinepath.pathway.workup import InvalidWorkup, parse_workup, workup_from_dict

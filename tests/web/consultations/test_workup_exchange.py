@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from shared_paths import CASES
+from repo_paths import CASES
 from web_helpers import start
 
 from spinepath.pathway.engine import decide
@@ -67,12 +67,11 @@ def _upload(data: dict[str, Any]) -> Any:
     return SimpleUploadedFile("workup.json", json.dumps(data).encode(), "application/json")
 
 
-EXPECTED = json.loads((CASES / "expected.json").read_text()) if CASES.exists() else {}
+EXPECTED = json.loads((CASES / "expected.json").read_text())
 
 
-@pytest.mark.skipif(not EXPECTED, reason="the shared example workups are not beside the repo")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_a_shared_case_imports_exports_and_decides_the_same(
+def test_an_example_workup_imports_exports_and_decides_the_same(
     clinician_client: Client, name: str
 ) -> None:
     expected = EXPECTED[name]

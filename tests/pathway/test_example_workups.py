@@ -1,4 +1,4 @@
-"""Every example workup in shared/cases is decided as expected.json states."""
+"""Every example workup in examples/workups is decided as expected.json states."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import json
 
 import jsonschema
 import pytest
-from shared_paths import CASES, CONTRACTS
+from repo_paths import CASES
 
 from spinepath.cli import main
+from spinepath.contracts import contract_schema
 from spinepath.pathway.engine import decide
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.workup import InvalidWorkup, parse_workup
 
 EXPECTED = json.loads((CASES / "expected.json").read_text())
-DECISION_SCHEMA = json.loads((CONTRACTS / "decision.schema.json").read_text())
+DECISION_SCHEMA = contract_schema("decision")
 VALID = sorted(name for name, case in EXPECTED.items() if case["error_field"] is None)
 INVALID = sorted(name for name, case in EXPECTED.items() if case["error_field"] is not None)
 
