@@ -15,15 +15,6 @@ DECISION_SCHEMA = "spinepath.decision/1"
 DecisionKind = Literal[
     "candidate", "not_candidate", "needs_workup", "needs_imaging", "refer_surgical", "refer_urgent"
 ]
-# The precedence of PATHWAY.md section 3: the first that applies is the decision.
-DECISION_ORDER: tuple[DecisionKind, ...] = (
-    "refer_urgent",
-    "refer_surgical",
-    "needs_imaging",
-    "needs_workup",
-    "not_candidate",
-    "candidate",
-)
 Outcome = Literal["pass", "fail", "not_applicable", "unknown"]
 GeneratorKind = Literal[
     "discogenic", "facet", "sacroiliac", "myoligamentous", "radicular", "post_procedural"

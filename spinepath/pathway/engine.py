@@ -1,13 +1,16 @@
 """The candidacy review: from a workup and the clinic's policy to an explained decision.
 
-The decision is the first of these that applies (PATHWAY.md section 3): refer_urgent,
-refer_surgical, needs_imaging, needs_workup, not_candidate, candidate. Every rule is always
-reported, with the alternatives the clinic recommends when the answer is not yet "yes".
+The decision is the first stage of PATHWAY.md section 3 that applies (``STAGES`` below):
+urgent referral, surgical referral, the safety and timing facts recorded, "not now", a recent
+MRI, the workup finished, a treatable generator, candidate. Every rule is always reported,
+with what the clinic recommends when the answer is not yet "yes".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from spinepath.pathway.decision import (
     Decision,
@@ -38,22 +41,71 @@ from spinepath.pathway.rules import (
 )
 from spinepath.pathway.workup import Workup
 
-# An unknown on any of these means "record it first" (needs_workup).
-GATES = frozenset(
-    {
-        "red_flag_screen",
-        "neurological_status",
-        "mri_reviewed",
-        "chronic_pain",
-        "conservative_care",
-        "pain_generator_confirmed",
-    }
-)
-# A fail on these is missing workup rather than a "no".
-WORKUP_FAILS = frozenset({"mri_reviewed", "disc_levels_localised", "facet_block"})
-# A fail on these is a "not now" or "not this treatment".
-NOT_CANDIDATE_FAILS = frozenset(
-    {"chronic_pain", "conservative_care", "recovery_after_surgery", "pain_generator_confirmed"}
+# Row 3: the facts that decide safety and timing. Unrecorded, they are recorded first: no MRI,
+# block or discography is asked for before it is known that the person needs one now.
+SAFETY_AND_TIMING = ("red_flag_screen", "neurological_status", "chronic_pain", "conservative_care")
+# Row 4: "not now" - the pain may still settle, conservative care has not run its course, or
+# the spine is still healing from surgery.
+NOT_NOW = ("chronic_pain", "conservative_care", "recovery_after_surgery")
+# Row 6: the workup is finished before a plan (an unknown or a fail here is more workup).
+WORKUP_UNKNOWNS = ("mri_reviewed", "pain_generator_confirmed")
+WORKUP_FAILS = ("mri_reviewed", "disc_levels_localised", "facet_block")
+# Every rule whose unknown holds the decision back ("record it first").
+GATES = frozenset((*SAFETY_AND_TIMING, *WORKUP_UNKNOWNS))
+
+StageId = Literal[
+    "urgent",
+    "surgical",
+    "record_first",
+    "not_now",
+    "imaging",
+    "review_first",
+    "workup",
+    "no_target",
+    "candidate",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the precedence looks at: each rule's outcome and the motor exam."""
+
+    outcome: Mapping[str, str]
+    motor_deficit: str | None
+
+    def any_is(self, value: str, rule_ids: tuple[str, ...]) -> bool:
+        return any(self.outcome[rule_id] == value for rule_id in rule_ids)
+
+    @property
+    def not_now(self) -> bool:
+        return self.any_is("fail", NOT_NOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    id: StageId
+    decision: DecisionKind
+    applies: Callable[[Facts], bool]
+
+
+# PATHWAY.md section 3, in order; the first stage that applies decides.
+STAGES: tuple[Stage, ...] = (
+    Stage("urgent", "refer_urgent", lambda f: f.outcome["red_flag_screen"] == "fail"),
+    Stage("surgical", "refer_surgical", lambda f: f.outcome["neurological_status"] == "fail"),
+    Stage("record_first", "needs_workup", lambda f: f.any_is("unknown", SAFETY_AND_TIMING)),
+    # With any motor deficit the MRI comes first: it can show a herniation for a surgeon.
+    Stage("not_now", "not_candidate", lambda f: f.not_now and f.motor_deficit == "none"),
+    Stage("imaging", "needs_imaging", lambda f: f.outcome["mri_within_window"] == "fail"),
+    # A stable deficit: once the MRI has been read here, "not now" comes before any test.
+    Stage("not_now", "not_candidate", lambda f: f.not_now and f.outcome["mri_reviewed"] == "pass"),
+    Stage("review_first", "needs_workup", lambda f: f.not_now),
+    Stage(
+        "workup",
+        "needs_workup",
+        lambda f: f.any_is("unknown", WORKUP_UNKNOWNS) or f.any_is("fail", WORKUP_FAILS),
+    ),
+    Stage("no_target", "not_candidate", lambda f: f.outcome["pain_generator_confirmed"] == "fail"),
+    Stage("candidate", "candidate", lambda f: True),
 )
 
 
@@ -65,72 +117,73 @@ def decide(workup: Workup, policy: Policy) -> Decision:
         pain_generator_confirmed(reading, generators),
     )
     outcome = {rule.id: rule.outcome for rule in rules}
-    kind = _decision(outcome)
-    recommendations = _recommendations(kind, reading, outcome, generators)
-    prognosis = _prognosis(reading, generators) if kind == "candidate" else None
+    stage = decide_stage(Facts(outcome, workup.exam.motor_deficit))
+    recommendations = _recommendations(stage.id, reading, outcome, generators)
+    prognosis = _prognosis(reading, generators) if stage.id == "candidate" else None
     return Decision(
         patient_id=workup.patient.id,
         assessed_on=workup.assessed_on.isoformat(),
-        decision=kind,
-        summary=_summary(kind, rules, generators),
+        decision=stage.decision,
+        summary=_summary(stage.id, rules, generators),
         rules=rules,
         generators=generators,
         recommendations=recommendations,
         prognosis=prognosis,
         policy_name=policy.name,
         policy_version=policy.version,
-        missing=_missing(reading) if kind == "needs_workup" else (),
+        missing=_missing(reading, stage.id) if stage.decision == "needs_workup" else (),
     )
 
 
-def _decision(outcome: Mapping[str, str]) -> DecisionKind:
-    if outcome["red_flag_screen"] == "fail":
-        return "refer_urgent"
-    if outcome["neurological_status"] == "fail":
-        return "refer_surgical"
-    if outcome["mri_within_window"] == "fail":
-        return "needs_imaging"
-    if any(outcome[g] == "unknown" for g in GATES) or any(
-        outcome[r] == "fail" for r in WORKUP_FAILS
-    ):
-        return "needs_workup"
-    if any(outcome[r] == "fail" for r in NOT_CANDIDATE_FAILS):
-        return "not_candidate"
-    return "candidate"
+def decide_stage(facts: Facts) -> Stage:
+    """The first stage of the pathway's precedence that applies."""
+    return next(stage for stage in STAGES if stage.applies(facts))
 
 
-def _summary(kind: DecisionKind, rules: tuple[RuleResult, ...], gens: tuple[Generator, ...]) -> str:
-    if kind == "candidate":
+def _summary(stage: StageId, rules: tuple[RuleResult, ...], gens: tuple[Generator, ...]) -> str:
+    def texts(value: str, rule_ids: tuple[str, ...]) -> list[str]:
+        return [r.text for r in rules if r.outcome == value and r.id in rule_ids]
+
+    if stage == "candidate":
         targets = join_words([describe(g) for g in gens if g.is_target])
         return f"A candidate for regenerative treatment of {targets}."
-    if kind == "refer_urgent":
+    if stage == "urgent":
         return "Warning signs of a serious spine problem: urgent medical care comes first."
-    if kind == "refer_surgical":
+    if stage == "surgical":
         return "A spine surgeon should assess the nerve problem before anything else."
-    if kind == "needs_imaging":
+    if stage == "record_first":
+        return "Record these before deciding anything else: " + " ".join(
+            texts("unknown", SAFETY_AND_TIMING)
+        )
+    if stage == "not_now":
+        return "Not a candidate now: " + " ".join(texts("fail", NOT_NOW))
+    if stage == "imaging":
         return "A recent MRI is needed before candidacy can be decided."
-    if kind == "needs_workup":
-        open_rules = [r for r in rules if r.outcome == "unknown" and r.id in GATES] + [
-            r for r in rules if r.outcome == "fail" and r.id in WORKUP_FAILS
-        ]
-        return "More workup is needed before deciding: " + " ".join(r.text for r in open_rules)
-    failed = [r.text for r in rules if r.outcome == "fail" and r.id in NOT_CANDIDATE_FAILS]
-    return "Not a candidate now: " + " ".join(failed)
+    if stage == "review_first":
+        return (
+            "With weakness in the leg, a clinician here reads the MRI before anything else; "
+            "for now, " + " ".join(texts("fail", NOT_NOW))
+        )
+    if stage == "workup":
+        return "More workup is needed before deciding: " + " ".join(
+            texts("unknown", WORKUP_UNKNOWNS) + texts("fail", WORKUP_FAILS)
+        )
+    return "Not a candidate: " + " ".join(texts("fail", ("pain_generator_confirmed",)))
 
 
 def _recommendations(
-    kind: DecisionKind,
+    stage: StageId,
     reading: Reading,
     outcome: Mapping[str, str],
     generators: tuple[Generator, ...],
 ) -> tuple[Recommendation, ...]:
-    if kind == "refer_urgent":
+    if stage == "urgent":
         names = join_words([RED_FLAG_NAMES[f] for f in red_flags_found(reading)])
         text = (
             f"Same-day medical assessment (emergency department or on-call spine team) for {names}."
         )
         return (Recommendation("urgent_referral", text),)
-    if kind == "refer_surgical":
+    if stage == "surgical":
         return (
             Recommendation(
                 "surgical_evaluation",
@@ -138,7 +191,11 @@ def _recommendations(
                 "weakness; regenerative care can be reconsidered afterwards.",
             ),
         )
-    if kind == "needs_imaging":
+    if stage == "record_first":
+        return ()  # the missing facts are listed; nothing is recommended before they are known
+    if stage == "not_now":
+        return _not_now(reading, outcome, _later(reading, outcome, generators))
+    if stage == "imaging":
         latest = reading.latest_mri
         text = (
             f"A new MRI of the lumbar spine: the latest ({latest.date}) is older than "
@@ -147,26 +204,90 @@ def _recommendations(
             else "An MRI of the lumbar spine, reviewed here, before any treatment is planned."
         )
         return (Recommendation("mri", text),)
-    if kind == "needs_workup":
+    if stage == "review_first":
+        return _mri_review(reading, outcome)
+    if stage == "workup":
         return _workup_steps(reading, outcome, generators)
-    if kind == "not_candidate":
-        return _alternatives(reading, outcome, generators)
+    if stage == "no_target":
+        return _alternatives(reading, generators)
     return _treatments(generators)
+
+
+def _mri_review(reading: Reading, outcome: Mapping[str, str]) -> tuple[Recommendation, ...]:
+    mri = reading.recent_mri
+    if outcome["mri_reviewed"] in ("fail", "unknown") and mri is not None:
+        return (
+            Recommendation(
+                "mri",
+                f"A clinician here reviews the MRI from {mri.date} and records its findings "
+                "level by level.",
+            ),
+        )
+    return ()
+
+
+def _later(reading: Reading, outcome: Mapping[str, str], generators: tuple[Generator, ...]) -> str:
+    """What "not now" leaves for later, in words: the test a later review would start with.
+
+    Said, not recommended: no MRI or diagnostic procedure is asked for while "not now" applies.
+    """
+    if outcome["mri_within_window"] == "fail":
+        fresh = "a new" if reading.latest_mri is not None else "an"
+        return f"{fresh} MRI of the lower back, reviewed here"
+    if outcome["mri_reviewed"] != "pass":
+        return "a review of your MRI here"
+    tests = []
+    if outcome["facet_block"] == "fail":
+        levels = [
+            g.level or "" for g in generators if g.generator == "facet" and g.status == "suspected"
+        ]
+        tests.append(f"a medial branch block (a numbing test) at {join_words(levels)}")
+    if outcome["disc_levels_localised"] == "fail":
+        tests.append("a discography to find which worn disc hurts")
+    if any(g.generator == "sacroiliac" and awaiting_confirmation(g) for g in generators):
+        tests.append("a sacroiliac joint block")
+    return join_words(tests)
+
+
+def _not_now(
+    reading: Reading, outcome: Mapping[str, str], later: str
+) -> tuple[Recommendation, ...]:
+    policy = reading.policy
+    then = f" When you come back, the first step will be {later}." if later else ""
+    steps: list[Recommendation] = []
+    if outcome["chronic_pain"] == "fail":
+        steps.append(
+            Recommendation(
+                "watchful_waiting",
+                f"Most back pain settles within {policy.chronic_min_months:g} months: keep "
+                f"active, and come back if it lasts longer.{then}",
+            )
+        )
+    if outcome["conservative_care"] == "fail":
+        steps.append(
+            Recommendation(
+                "physical_therapy",
+                f"At least {policy.conservative_min_pt_weeks:g} weeks of physical therapy and a "
+                f"trial of anti-inflammatory medicine, until progress stops; then a new review."
+                f"{then}",
+            )
+        )
+    if outcome["recovery_after_surgery"] == "fail":
+        last = max(surgery_inside_recovery(reading), key=lambda p: p.date)
+        steps.append(
+            Recommendation(
+                "wait_recovery",
+                f"Let the spine heal after the {last.kind.replace('_', ' ')}: a new review from "
+                f"{recovery_ends(last, policy)}.{then}",
+            )
+        )
+    return tuple(steps)
 
 
 def _workup_steps(
     reading: Reading, outcome: Mapping[str, str], generators: tuple[Generator, ...]
 ) -> tuple[Recommendation, ...]:
-    steps: list[Recommendation] = []
-    mri = reading.recent_mri
-    if outcome["mri_reviewed"] in ("fail", "unknown") and mri is not None:
-        steps.append(
-            Recommendation(
-                "mri",
-                f"A clinician here reviews the MRI from {mri.date} and records its findings "
-                "level by level.",
-            )
-        )
+    steps = list(_mri_review(reading, outcome))
     for g in generators:
         unrecorded = any("not recorded" in e for e in g.evidence)
         suspected_disc = g.generator == "discogenic" and g.status == "suspected" and g.eligible
@@ -213,63 +334,37 @@ def _workup_steps(
 
 
 def _alternatives(
-    reading: Reading, outcome: Mapping[str, str], generators: tuple[Generator, ...]
+    reading: Reading, generators: tuple[Generator, ...]
 ) -> tuple[Recommendation, ...]:
-    policy = reading.policy
+    """What the clinic recommends when no treatable pain source was confirmed."""
     alternatives: list[Recommendation] = []
-    if outcome["pain_generator_confirmed"] == "fail":
-        confirmed = [g for g in generators if g.status == "confirmed"]
-        collapsed = [g for g in confirmed if g.generator == "discogenic" and not g.eligible]
-        if collapsed:
-            levels = join_words([g.level or "" for g in collapsed])
-            alternatives.append(
-                Recommendation(
-                    "surgical_evaluation",
-                    f"A spine surgeon's opinion on the {levels} disc, which is too collapsed or "
-                    "already operated on for a regenerative injection.",
-                )
-            )
-        others = [g for g in confirmed if g.generator not in ("discogenic", "post_procedural")]
-        if others or not collapsed:
-            alternatives.append(
-                Recommendation(
-                    "conventional_care",
-                    "Conventional care for this kind of pain: physical therapy, medicines, and "
-                    "image-guided steroid injections or nerve ablation where they fit.",
-                )
-            )
-        herniated = severe_herniations(reading)
-        if herniated:
-            where = join_words([f"{f.herniation} at {f.level}" for f in herniated])
-            alternatives.append(
-                Recommendation(
-                    "surgical_evaluation",
-                    f"A spine surgeon's opinion on the disc herniation ({where}).",
-                )
-            )
-    if outcome["chronic_pain"] == "fail":
+    confirmed = [g for g in generators if g.status == "confirmed"]
+    collapsed = [g for g in confirmed if g.generator == "discogenic" and not g.eligible]
+    if collapsed:
+        levels = join_words([g.level or "" for g in collapsed])
         alternatives.append(
             Recommendation(
-                "watchful_waiting",
-                f"Most back pain settles within {policy.chronic_min_months:g} months: keep active, "
-                "and come back if it has not.",
+                "surgical_evaluation",
+                f"A spine surgeon's opinion on the {levels} disc, which is too collapsed or "
+                "already operated on for a regenerative injection.",
             )
         )
-    if outcome["conservative_care"] == "fail":
+    others = [g for g in confirmed if g.generator not in ("discogenic", "post_procedural")]
+    if others or not collapsed:
         alternatives.append(
             Recommendation(
-                "physical_therapy",
-                f"At least {policy.conservative_min_pt_weeks:g} weeks of physical therapy and a "
-                "trial of anti-inflammatory medicine, until progress stops; then a new review.",
+                "conventional_care",
+                "Conventional care for this kind of pain: physical therapy, medicines, and "
+                "image-guided steroid injections or nerve ablation where they fit.",
             )
         )
-    if outcome["recovery_after_surgery"] == "fail":
-        last = max(surgery_inside_recovery(reading), key=lambda p: p.date)
+    herniated = severe_herniations(reading)
+    if herniated:
+        where = join_words([f"{f.herniation} at {f.level}" for f in herniated])
         alternatives.append(
             Recommendation(
-                "wait_recovery",
-                f"Let the spine heal after the {last.kind.replace('_', ' ')}: a new review from "
-                f"{recovery_ends(last, policy)}.",
+                "surgical_evaluation",
+                f"A spine surgeon's opinion on the disc herniation ({where}).",
             )
         )
     return tuple(_unique(alternatives))
@@ -350,8 +445,12 @@ def _prognosis(reading: Reading, generators: tuple[Generator, ...]) -> Prognosis
     return Prognosis("typical", tuple(reasons))
 
 
-def _missing(reading: Reading) -> tuple[str, ...]:
-    """What to record before the review can conclude, as workup field paths."""
+def _missing(reading: Reading, stage: StageId) -> tuple[str, ...]:
+    """What to record before the review can conclude, as workup field paths.
+
+    While a safety or timing fact is unrecorded (row 3) only those are asked for: whether the
+    MRI needs reading depends on them.
+    """
     workup = reading.workup
     missing = [f"red_flags.{name}" for name in red_flags_unrecorded(workup)]
     if workup.exam.motor_deficit is None:
@@ -359,12 +458,14 @@ def _missing(reading: Reading) -> tuple[str, ...]:
     history = workup.history
     if history.pain_duration_months is None:
         missing.append("history.pain_duration_months")
-    if history.pattern is None:
-        missing.append("history.pattern")
     care = history.conservative_care
     for name in ("physical_therapy_weeks", "nsaid_trial", "status"):
         if care is None or getattr(care, name) is None:
             missing.append(f"history.conservative_care.{name}")
+    if stage == "record_first":
+        return tuple(missing)
+    if history.pattern is None:
+        missing.append("history.pattern")
     mri = reading.recent_mri
     if mri is not None and mri.reviewed is not True:
         index = workup.imaging.index(mri)

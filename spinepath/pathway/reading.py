@@ -76,20 +76,38 @@ def read_workup(workup: Workup, policy: Policy) -> Reading:
     return Reading(workup, policy, latest, cutoff, recent, removed)
 
 
-def red_flags_found(reading: Reading) -> list[str]:
-    """Red flags from the screen, and from any imaging inside the recency window."""
-    flags = reading.workup.red_flags
-    found = [name for name in RED_FLAG_NAMES if getattr(flags, name) is True]
+@dataclass(frozen=True, slots=True)
+class RedFlag:
+    name: str  # a key of RED_FLAG_NAMES
+    source: str  # "the red-flag screen" or the study that reported it, e.g. "MRI of 2025-10-14"
+
+
+def red_flags(reading: Reading) -> list[RedFlag]:
+    """Red flags from the screen and from imaging, each with where it was found.
+
+    Imaging counts when the study is inside the recency window, and the most recent MRI counts
+    whatever its age: an MRI too old to plan treatment on is not too old to warn. Older studies
+    that a newer MRI has replaced are history.
+    """
+    screen = reading.workup.red_flags
+    found = [RedFlag(n, "the red-flag screen") for n in RED_FLAG_NAMES if getattr(screen, n)]
     for study in reading.workup.imaging:
-        if study.date < reading.mri_cutoff:
-            continue  # older studies are history; the screen asks about now
-        if study.infection is True and "infection" not in found:
-            found.append("infection")
-        if study.malignancy is True and "malignancy" not in found:
-            found.append("malignancy")
-        if study.fracture == "acute" and "fracture" not in found:
-            found.append("fracture")
+        if study.date < reading.mri_cutoff and study is not reading.latest_mri:
+            continue
+        source = f"{study.modality} of {study.date}"
+        if study.infection is True:
+            found.append(RedFlag("infection", source))
+        if study.malignancy is True:
+            found.append(RedFlag("malignancy", source))
+        if study.fracture == "acute":
+            found.append(RedFlag("fracture", source))
     return found
+
+
+def red_flags_found(reading: Reading) -> list[str]:
+    """The names of the red flags found, each once, in the screen's order."""
+    names = {flag.name for flag in red_flags(reading)}
+    return [name for name in RED_FLAG_NAMES if name in names]
 
 
 def red_flags_unrecorded(workup: Workup) -> list[str]:

@@ -19,6 +19,7 @@ from spinepath.pathway.reading import (
     latest_block_at,
     plural,
     recovery_ends,
+    red_flags,
     red_flags_found,
     red_flags_unrecorded,
     severe_herniations,
@@ -28,14 +29,18 @@ from spinepath.pathway.workup import SPINE_SURGERY
 
 
 def red_flag_screen(r: Reading) -> RuleResult:
-    found = red_flags_found(r)
-    if found:
-        names = join_words([RED_FLAG_NAMES[f] for f in found])
+    flags = red_flags(r)
+    if flags:
+        found = [
+            f"{RED_FLAG_NAMES[name]} ({join_words([f.source for f in flags if f.name == name])})"
+            for name in red_flags_found(r)
+        ]
         return RuleResult(
             "red_flag_screen",
             "fail",
-            f"There are warning signs of a serious spine problem ({names}) that need urgent care.",
-            tuple(f"red flag: {f}" for f in found),
+            f"There are warning signs of a serious spine problem: {join_words(found)}. "
+            "They need urgent care.",
+            tuple(f"red flag: {f.name} ({f.source})" for f in flags),
         )
     unrecorded = red_flags_unrecorded(r.workup)
     if unrecorded:
@@ -160,14 +165,14 @@ def chronic_pain(r: Reading) -> RuleResult:
         return RuleResult(
             "chronic_pain",
             "fail",
-            f"The pain has lasted {fmt_number(months)} months, less than the "
+            f"The pain has lasted {_months(months)}, less than the "
             f"{fmt_number(minimum)} months that make it chronic, and may still settle by itself.",
             facts,
         )
     return RuleResult(
         "chronic_pain",
         "pass",
-        f"The pain has lasted {fmt_number(months)} months, so it is chronic.",
+        f"The pain has lasted {_months(months)}, so it is chronic.",
         facts,
     )
 
@@ -394,6 +399,10 @@ def pain_generator_confirmed(r: Reading, generators: tuple[Generator, ...]) -> R
         "No pain source that regenerative injections can treat was confirmed.",
         facts,
     )
+
+
+def _months(months: float) -> str:
+    return f"{fmt_number(months)} month{'' if months == 1 else 's'}"
 
 
 def _yes_no(value: bool | None) -> str:

@@ -4,19 +4,20 @@ It is a screen, not a decision: it mirrors the candidacy rules of PATHWAY.md sec
 a person can answer them about themselves, and never replaces the consultation. It stores
 nothing and shows no prices.
 
-Outcomes, most urgent first:
+Outcomes, most urgent first, in the order of the candidacy rules:
 
 - ``see_doctor_today``: any red-flag answer (the same four red flags and a worsening weakness
   that make a clinician refer urgently or to a surgeon).
-- ``conservative_care_first``: pain shorter than ``chronic_min_months``, conservative care not
-  tried or under ``conservative_min_pt_weeks`` or still helping, spine surgery inside
-  ``recovery_min_months``, or pain mainly in the leg (nerve pain is treated conventionally).
+- ``mri_first`` for a weak leg or foot that is not getting worse, without a recent MRI: with
+  any weakness the MRI comes before "not now", because it can show a pinched nerve that needs a
+  surgeon.
+- ``conservative_care_first`` ("not now"): pain shorter than ``chronic_min_months``,
+  conservative care not tried or under ``conservative_min_pt_weeks`` or still helping, no
+  anti-inflammatory trial, spine surgery inside ``recovery_min_months``, or pain mainly in the
+  leg (nerve pain is treated conventionally). No MRI is suggested while one of these applies:
+  imaging back pain in its first weeks, without warning signs, does not help.
 - ``mri_first``: no MRI of the lower back within ``mri_max_age_months``.
 - ``book_consultation``: nothing above; the consultation decides.
-
-Where the clinician's precedence puts "needs imaging" before "not a candidate", the screen puts
-conservative care first: a person whose pain is weeks old should not be sent for an MRI that a
-consultation would not use yet.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class ScreenAnswers:
     tried_anti_inflammatories: YesNo | None
     mri: Literal["recent", "older", "none", "unsure"] | None
     surgery_months_ago: float | None  # None: no spine surgery
+    # A leg or foot weaker than it should be, not getting worse (worse is a red flag).
+    stable_weakness: YesNo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,15 @@ def self_screen(answers: ScreenAnswers, policy: Policy) -> ScreenResult:
             _RED_FLAG_REASONS[key] for key in RED_FLAG_QUESTIONS if key in answers.red_flags
         )
         return _result("see_doctor_today", reasons)
+
+    if answers.stable_weakness == "yes" and answers.mri != "recent":
+        return _result(
+            "mri_first",
+            (
+                "With weakness in a leg or foot, an MRI comes first: it shows whether a nerve is "
+                "pinched badly enough to need a surgeon's opinion.",
+            ),
+        )
 
     conservative = []
     chronic = policy.chronic_min_months
@@ -104,6 +116,11 @@ def self_screen(answers: ScreenAnswers, policy: Policy) -> ScreenResult:
             f"After spine surgery the spine needs about {recovery} months to heal first."
         )
     if conservative:
+        if answers.mri != "recent":
+            conservative.append(
+                f"If the pain lasts past {chronic:g} months and conservative care stops "
+                "helping, an MRI of the lower back is the next step; not before."
+            )
         return _result("conservative_care_first", tuple(conservative))
 
     if answers.mri in ("older", "none", "unsure", None):

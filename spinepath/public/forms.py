@@ -29,6 +29,12 @@ class SelfScreenForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
+    stable_weakness = forms.ChoiceField(
+        label="Is a leg or foot weak (for example, the foot drags or the knee gives way), "
+        "without getting worse?",
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
+    )
     where = forms.ChoiceField(
         label="Where is the pain mostly?",
         choices=[
@@ -87,6 +93,7 @@ class SelfScreenForm(forms.Form):
             tried_anti_inflammatories=data["tried_anti_inflammatories"],
             mri=data["mri"],
             surgery_months_ago=surgery,
+            stable_weakness=data["stable_weakness"],
         )
 
 

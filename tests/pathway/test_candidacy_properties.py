@@ -218,14 +218,87 @@ def test_lowering_a_block_relief_never_makes_a_candidate(doc: dict[str, Any], dr
     assert decided(changed).decision != "candidate"
 
 
+NOT_NOW = ("chronic_pain", "conservative_care", "recovery_after_surgery")
+SAFETY_AND_TIMING = ("red_flag_screen", "neurological_status", "chronic_pain", "conservative_care")
+
+
 @SETTINGS
 @given(workups)
 def test_the_decision_is_the_first_that_applies(doc: dict[str, Any]) -> None:
+    """PATHWAY.md section 3, row by row, read off the rules the decision reports."""
     decision = decided(doc)
     outcome = {r.id: r.outcome for r in decision.rules}
+    motor = doc["exam"].get("motor_deficit")
+    not_now = any(outcome[r] == "fail" for r in NOT_NOW)
     if outcome["red_flag_screen"] == "fail":
         assert decision.decision == "refer_urgent"
     elif outcome["neurological_status"] == "fail":
         assert decision.decision == "refer_surgical"
+    elif any(outcome[r] == "unknown" for r in SAFETY_AND_TIMING):
+        assert decision.decision == "needs_workup"
+        assert decision.recommendations == ()
+    elif not_now and motor == "none":
+        assert decision.decision == "not_candidate"
     elif outcome["mri_within_window"] == "fail":
         assert decision.decision == "needs_imaging"
+    elif not_now:
+        # a stable deficit: the MRI is read here first, then "not now"
+        assert decision.decision in ("needs_workup", "not_candidate")
+        assert {r.kind for r in decision.recommendations} <= {
+            "mri",
+            "watchful_waiting",
+            "physical_therapy",
+            "wait_recovery",
+        }
+    elif decision.decision == "candidate":
+        assert outcome["pain_generator_confirmed"] == "pass"
+    else:
+        assert decision.decision in ("needs_workup", "not_candidate")
+
+
+@SETTINGS
+@given(workups)
+def test_not_now_without_a_deficit_never_sends_for_imaging_or_a_block(doc: dict[str, Any]) -> None:
+    decision = decided(doc)
+    outcome = {r.id: r.outcome for r in decision.rules}
+    if decision.decision in ("refer_urgent", "refer_surgical"):
+        return
+    if doc["exam"].get("motor_deficit") != "none":
+        return
+    if any(outcome[r] == "fail" for r in NOT_NOW):
+        assert decision.decision != "needs_imaging"
+        kinds = {r.kind for r in decision.recommendations}
+        assert "diagnostic_block" not in kinds
+        assert "mri" not in kinds
+
+
+@SETTINGS
+@given(workups)
+def test_a_motor_deficit_without_mri_needs_the_mri_or_a_referral(doc: dict[str, Any]) -> None:
+    changed = copy.deepcopy(doc)
+    changed["imaging"] = []
+    changed["exam"]["motor_deficit"] = "stable"
+    decision = decided(changed)
+    outcome = {r.id: r.outcome for r in decision.rules}
+    if any(outcome[r] == "unknown" for r in SAFETY_AND_TIMING):
+        assert decision.decision == "needs_workup"  # the screen and history come first
+    else:
+        assert decision.decision in ("needs_imaging", "refer_urgent", "refer_surgical")
+
+
+@SETTINGS
+@given(
+    workups,
+    st.integers(0, 2000),
+    st.sampled_from([("infection", True), ("malignancy", True), ("fracture", "acute")]),
+)
+def test_a_red_flag_on_the_latest_mri_refers_whatever_its_age(
+    doc: dict[str, Any], age_days: int, flag: tuple[str, Any]
+) -> None:
+    changed = copy.deepcopy(doc)
+    day = (REVIEW - timedelta(days=age_days)).isoformat()
+    older = [s for s in changed["imaging"] if s["date"] < day]
+    changed["imaging"] = [*older, {"modality": "MRI", "date": day, flag[0]: flag[1], "levels": []}]
+    decision = decided(changed)
+    assert decision.decision == "refer_urgent"
+    assert day in decision.rule("red_flag_screen").text

@@ -68,3 +68,19 @@ def test_every_result_gives_reasons() -> None:
     result = self_screen(replace(LIKELY, pain_months=1, therapy_weeks=0), Policy())
     assert len(result.reasons) == 2
     assert result.title == "Conservative care first"
+
+
+def test_weeks_of_pain_without_an_mri_is_conservative_care_not_an_mri() -> None:
+    result = self_screen(replace(LIKELY, pain_months=1, mri="none"), Policy())
+    assert result.outcome == "conservative_care_first"
+    assert any("an MRI of the lower back is the next step; not before" in r for r in result.reasons)
+
+
+def test_a_stable_weak_leg_without_a_recent_mri_means_mri_first_even_when_not_now() -> None:
+    assert screen(stable_weakness="yes", pain_months=1, mri="none") == "mri_first"
+    assert screen(stable_weakness="yes", still_improving="yes", mri="older") == "mri_first"
+
+
+def test_a_stable_weak_leg_with_a_recent_mri_follows_the_other_answers() -> None:
+    assert screen(stable_weakness="yes", pain_months=1) == "conservative_care_first"
+    assert screen(stable_weakness="yes") == "book_consultation"

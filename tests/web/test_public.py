@@ -26,6 +26,7 @@ SCREEN = {
     "tried_anti_inflammatories": "yes",
     "mri": "recent",
     "surgery": "none",
+    "stable_weakness": "no",
 }
 REQUEST = {
     "name": "Maria Lopez",
@@ -75,6 +76,8 @@ def test_every_red_flag_says_see_a_doctor_today(db: Any, flag: str) -> None:
         ({"surgery": "recent"}, "conservative_care_first"),
         ({"mri": "older"}, "mri_first"),
         ({"mri": "none"}, "mri_first"),
+        ({"pain_months": "1", "mri": "none"}, "conservative_care_first"),
+        ({"stable_weakness": "yes", "pain_months": "1", "mri": "none"}, "mri_first"),
     ],
 )
 def test_screen_outcomes_mirror_the_rules(db: Any, changes: dict[str, str], outcome: str) -> None:
