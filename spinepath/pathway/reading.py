@@ -94,19 +94,22 @@ def red_flags(reading: Reading) -> list[RedFlag]:
     for study in reading.workup.imaging:
         if study.date < reading.mri_cutoff and study is not reading.latest_mri:
             continue
-        source = f"{study.modality} of {study.date}"
-        if study.infection is True:
-            found.append(RedFlag("infection", source))
-        if study.malignancy is True:
-            found.append(RedFlag("malignancy", source))
-        if study.fracture == "acute":
-            found.append(RedFlag("fracture", source))
+        names = [
+            name
+            for name, present in (
+                ("infection", study.infection is True),
+                ("malignancy", study.malignancy is True),
+                ("fracture", study.fracture == "acute"),
+            )
+            if present
+        ]
+        found.extend(RedFlag(name, f"{study.modality} of {study.date}") for name in names)
     return found
 
 
-def red_flags_found(reading: Reading) -> list[str]:
+def red_flags_found(reading: Reading, flags: list[RedFlag] | None = None) -> list[str]:
     """The names of the red flags found, each once, in the screen's order."""
-    names = {flag.name for flag in red_flags(reading)}
+    names = {flag.name for flag in (red_flags(reading) if flags is None else flags)}
     return [name for name in RED_FLAG_NAMES if name in names]
 
 

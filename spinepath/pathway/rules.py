@@ -33,7 +33,7 @@ def red_flag_screen(r: Reading) -> RuleResult:
     if flags:
         found = [
             f"{RED_FLAG_NAMES[name]} ({join_words([f.source for f in flags if f.name == name])})"
-            for name in red_flags_found(r)
+            for name in red_flags_found(r, flags)
         ]
         return RuleResult(
             "red_flag_screen",
