@@ -38,15 +38,26 @@ def ensure_roles() -> None:
 
 @transaction.atomic
 def staff_user_create(
-    *, username: str, password: str, role: str, first_name: str = "", last_name: str = ""
+    *, username: str, password: str | None, role: str, first_name: str = "", last_name: str = ""
 ) -> User:
+    """Create a staff user with a role, or return the existing one unchanged.
+
+    ``password=None`` makes a record that can never sign in (the synthetic cohort's
+    clinicians): its password is made unusable, also when the user already exists.
+    """
     ensure_roles()
     user, created = User.objects.get_or_create(
         username=username, defaults={"first_name": first_name, "last_name": last_name}
     )
     if created:
-        user.set_password(password)
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
         user.is_staff = role == "clinic_admin"
         user.save()
+    elif password is None and user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
     user.groups.add(Group.objects.get(name=role))
     return user

@@ -4,12 +4,18 @@ Each synthetic patient has a consultation with baseline pain and ODI, a signed c
 decision (made by the real engine from one of a few typical workups), an accepted plan, the
 injections, the reassessment visits, and follow-ups with plausible trajectories and drop-out.
 Rows go in with bulk inserts, and every score and response comes from the domain instruments.
+
+The rows are history, so each carries the day it happened: the decision is signed on the
+consultation day, the plan accepted a week before the injection, not on the day the cohort was
+generated. The cohort's clinicians are records for the dashboard only: they cannot sign in.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -22,30 +28,15 @@ from spinepath.pathway.engine import decide
 from spinepath.pathway.instruments import classify_response, odi_score, pain_from_vas
 from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.pathway.workup import workup_from_dict
-from spinepath.patients.models import Patient, name_key
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient, name_key
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, Procedure
 from spinepath.web.policy import clinic_policy
 
-FIRST = [
-    "Anna",
-    "Ben",
-    "Carla",
-    "David",
-    "Eva",
-    "Frank",
-    "Gina",
-    "Hugo",
-    "Iris",
-    "Jon",
-    "Kara",
-    "Leo",
-    "Mona",
-    "Nick",
-    "Olga",
-    "Paul",
-    "Rita",
-    "Sam",
-]
+# First names by the sex recorded for the patient, so that a chart's name and sex agree.
+FIRST = {
+    "female": ["Anna", "Carla", "Eva", "Gina", "Iris", "Kara", "Mona", "Olga", "Rita"],
+    "male": ["Ben", "David", "Frank", "Hugo", "Jon", "Leo", "Nick", "Paul", "Sam"],
+}
 LAST = [
     "Adler",
     "Brook",
@@ -160,6 +151,27 @@ def _workup(profile: dict[str, Any], review: date) -> dict[str, Any]:
     }
 
 
+def _at(day: date, hour: int) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(hour)))
+
+
+@contextmanager
+def _timestamps_as_given(model: Any, *names: str) -> Iterator[None]:
+    """Bulk inserts keep the timestamps set on the rows instead of stamping them now.
+
+    The fields are ``auto_now_add`` for everything the clinic records live; a generated
+    history is dated when it happened. Not thread-safe: a command or a test, never a request.
+    """
+    fields = [model._meta.get_field(name) for name in names]
+    for field in fields:
+        field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field in fields:
+            field.auto_now_add = True
+
+
 def _odi_sections(rng: random.Random, target: float) -> list[int | None]:
     sections: list[int | None] = [
         max(0, min(5, round(target / 20 + rng.gauss(0, 0.7)))) for _ in range(10)
@@ -178,7 +190,7 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
     clinicians = [
         staff_user_create(
             username=f"synthetic.clinician{i}",
-            password="synthetic-" + "x" * 12,
+            password=None,  # a record for the dashboard, never an account that signs in
             role="clinician",
             first_name=["Lee", "Ana", "Raj"][i],
             last_name="Synthetic",
@@ -195,15 +207,16 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
         batch = []
         for i in range(size):
             n = start + offset + i + 1
-            given, family = rng.choice(FIRST), rng.choice(LAST)
+            sex = rng.choice(["female", "male"])
+            given, family = rng.choice(FIRST[sex]), rng.choice(LAST)
             batch.append(
                 Patient(
                     mrn=f"SY{n:07d}",
-                    external_id=f"synthetic-{n}",
+                    external_id=f"{SYNTHETIC_ID_PREFIX}{n}",
                     given_name=given,
                     family_name=family,
                     birth_date=date(1945, 1, 1) + timedelta(rng.randrange(20000)),
-                    sex=rng.choice(["female", "male"]),
+                    sex=sex,
                     payer="self_pay",
                     family_key=name_key(family, given),
                     given_key=name_key(given, family),
@@ -252,33 +265,38 @@ def _courses(
         )
         plans_data.append((patient, profile, injected, key, baseline_pain, baseline_odi_sections))
     encounters = Encounter.objects.bulk_create(encounters)
-    decisions = CandidacyDecision.objects.bulk_create(
-        CandidacyDecision(
-            encounter=enc,
-            patient=enc.patient,
-            decision=decided[key][0].decision,
-            decision_json=decided[key][0].to_dict() | {"patient_id": enc.patient.external_id},
-            workup_json=decided[key][1],
-            policy_name=policy.name,
-            policy_version=policy.version,
-            signed_by=rng.choice(clinicians),
-            signature_token=f"synthetic-{enc.patient.pk}",
+    with _timestamps_as_given(CandidacyDecision, "signed_at"):
+        decisions = CandidacyDecision.objects.bulk_create(
+            CandidacyDecision(
+                encounter=enc,
+                patient=enc.patient,
+                decision=decided[key][0].decision,
+                decision_json=decided[key][0].to_dict() | {"patient_id": enc.patient.external_id},
+                workup_json=decided[key][1],
+                policy_name=policy.name,
+                policy_version=policy.version,
+                signed_by=rng.choice(clinicians),
+                signature_token=f"synthetic-{enc.patient.pk}",
+                signed_at=_at(enc.assessed_on, 11),
+            )
+            for enc, (_p, _prof, _inj, key, _bp, _bo) in zip(encounters, plans_data, strict=True)
         )
-        for enc, (_p, _prof, _inj, key, _bp, _bo) in zip(encounters, plans_data, strict=True)
-    )
-    plans = CarePlan.objects.bulk_create(
-        CarePlan(
-            patient=d.patient,
-            decision=d,
-            version=1,
-            status=CarePlan.ACCEPTED,
-            payer="self_pay",
-            created_by=d.signed_by,
-            accepted_name=f"{d.patient.given_name} {d.patient.family_name}",
-            accepted_at=timezone.now(),
+    with _timestamps_as_given(CarePlan, "created_at"):
+        plans = CarePlan.objects.bulk_create(
+            CarePlan(
+                patient=d.patient,
+                decision=d,
+                version=1,
+                status=CarePlan.ACCEPTED,
+                payer="self_pay",
+                created_by=d.signed_by,
+                accepted_name=f"{d.patient.given_name} {d.patient.family_name}",
+                # Written on the consultation day, accepted a week before the injection.
+                created_at=_at(d.encounter.assessed_on, 15),
+                accepted_at=_at(injected - timedelta(days=7), 11),
+            )
+            for d, (_p, _prof, injected, _key, _bp, _bo) in zip(decisions, plans_data, strict=True)
         )
-        for d in decisions
-    )
     if item is not None and version is not None:
         PlanLine.objects.bulk_create(
             PlanLine(
@@ -311,13 +329,16 @@ def _courses(
                     if target.generator == "myoligamentous"
                     else "fluoroscopy",
                     operator=operator,
+                    recorded_at=_at(injected, 16),
                 )
             )
         pending.append((plan, patient, profile, injected, decision, base_pain, base_odi))
-    procedures = Procedure.objects.bulk_create(procedures)
+    with _timestamps_as_given(Procedure, "recorded_at"):
+        procedures = Procedure.objects.bulk_create(procedures)
     anchor = {p.plan_id: p for p in procedures}
     for plan, patient, profile, injected, decision, base_pain, base_odi in pending:
         generators = {t.generator for t in decision.targets}
+        generator = next(iter(generators)) if len(generators) == 1 else "multiple"
         for position, planned in enumerate(reassessment_schedule(injected, policy)):
             visits.append(
                 (
@@ -333,7 +354,7 @@ def _courses(
                         closes=planned.closes,
                         optional=planned.optional,
                         injected_on=injected,
-                        generator=generators.pop() if len(generators) == 1 else "multiple",
+                        generator=generator,
                         prognosis_tier=decision.prognosis.tier if decision.prognosis else "",
                         target_count=len(decision.targets),
                         material=profile[3],
@@ -381,6 +402,8 @@ def _courses(
                 any_pain_reduction=response.any_pain_reduction,
                 odi_change_points=response.odi_change_points,
                 odi_responder=response.odi_responder,
+                created_at=_at(day, 12),
             )
         )
-    OutcomeMeasurement.objects.bulk_create(measurements, batch_size=2000)
+    with _timestamps_as_given(OutcomeMeasurement, "created_at"):
+        OutcomeMeasurement.objects.bulk_create(measurements, batch_size=2000)

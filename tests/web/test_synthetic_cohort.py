@@ -1,0 +1,76 @@
+"""The synthetic cohort (spinepath demo-data): dashboard records with a coherent history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils.timezone import localdate
+
+from spinepath.accounts.services import staff_user_create
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.outcomes.synthetic import FIRST, generate_cohort
+from spinepath.patients.models import Patient
+from spinepath.plans.models import CarePlan, Procedure
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture
+def cohort(db: Any) -> int:
+    return generate_cohort(80, seed=11, today=TODAY)
+
+
+def test_the_cohorts_clinicians_cannot_sign_in(cohort: int) -> None:
+    clinicians = User.objects.filter(username__startswith="synthetic.clinician")
+    assert clinicians.count() == 3
+    for user in clinicians:
+        assert not user.has_usable_password()
+        for password in ("synthetic-" + "x" * 12, "", user.username):
+            page = Client().post(
+                "/accounts/login/", {"username": user.username, "password": password}, follow=True
+            )
+            assert not page.wsgi_request.user.is_authenticated
+            assert b"Sign in" in page.content
+
+
+def test_a_cohort_made_before_loses_its_clinicians_passwords(db: Any) -> None:
+    staff_user_create(
+        username="synthetic.clinician0", password="synthetic-" + "x" * 12, role="clinician"
+    )
+    generate_cohort(5, today=TODAY)
+    assert not User.objects.get(username="synthetic.clinician0").has_usable_password()
+
+
+def test_single_target_patients_keep_their_generator_at_every_visit(cohort: int) -> None:
+    single = ReassessmentVisit.objects.filter(target_count=1)
+    assert single.exists()
+    assert not single.filter(generator="multiple").exists()
+    for plan_id in single.values_list("plan_id", flat=True).distinct():
+        labels = set(single.filter(plan_id=plan_id).values_list("generator", flat=True))
+        assert len(labels) == 1 and labels <= {"discogenic", "facet", "myoligamentous"}
+    assert set(
+        ReassessmentVisit.objects.filter(target_count__gt=1).values_list("generator", flat=True)
+    ) == {"multiple"}
+
+
+def test_every_synthetic_history_reads_in_order(cohort: int) -> None:
+    plans = CarePlan.objects.select_related("decision__encounter")
+    assert plans.count() == cohort
+    for plan in plans:
+        consulted = plan.decision.encounter.assessed_on
+        injected = Procedure.objects.filter(plan=plan).values_list("performed_on", flat=True)
+        assert localdate(plan.decision.signed_at) == consulted
+        assert plan.accepted_at is not None
+        assert consulted <= localdate(plan.created_at) <= localdate(plan.accepted_at)
+        assert all(localdate(plan.accepted_at) < day for day in injected)
+        measured = OutcomeMeasurement.objects.filter(visit__plan=plan)
+        assert all(min(injected) < m.measured_on <= TODAY for m in measured)
+
+
+def test_names_agree_with_the_recorded_sex(cohort: int) -> None:
+    for patient in Patient.objects.filter(external_id__startswith="synthetic-"):
+        assert patient.given_name in FIRST[patient.sex], patient
