@@ -1,15 +1,22 @@
 """Demo data: a user for each role and a dozen patients who between them reach every decision.
 
-Idempotent: running it again changes nothing that is already there.
+Idempotent: running it again changes nothing that is already there. Every patient's history
+reads in order - consultation, signed decision, accepted plan, injection, follow-up - because
+the two treated patients are taken through the real services on the days each step happened
+(see ``_clinic_clock``), so that every gate is passed as it would be in the clinic.
 """
 
 from __future__ import annotations
 
 import copy
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from unittest import mock
 
 from django.db import transaction
+from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.models import Encounter
@@ -18,6 +25,8 @@ from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import Patient
 
 DEMO_PASSWORD = "spinepath-demo"
+# The hand-made demo patients' record ids in their workups: demo-01 ... demo-14.
+DEMO_ID_PREFIX = "demo-"
 DEMO_USERS = [
     ("dr.rivera", "clinician", "Ana", "Rivera"),
     ("dr.okafor", "clinician", "Chidi", "Okafor"),
@@ -42,11 +51,11 @@ def _levels(**changes: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"level": lv, **_NORMAL, **changes.get(lv.replace("-", "_"), {})} for lv in _LEVELS]
 
 
-def _workup(pid: str, review: date, **changes: Any) -> dict[str, Any]:
+def _workup(pid: str, review: date, sex: str, born: str, **changes: Any) -> dict[str, Any]:
     mri_day = (review - timedelta(days=74)).isoformat()
     doc: dict[str, Any] = {
         "schema": "spinepath.workup/1",
-        "patient": {"id": pid, "birth_date": "1968-04-12", "sex": "female"},
+        "patient": {"id": pid, "birth_date": born, "sex": sex},
         "assessed_on": review.isoformat(),
         "history": {
             "pain_duration_months": 26,
@@ -115,12 +124,12 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
     }
     worn = {"pfirrmann": 3, "disc_height_loss_pct": 20}
     return [
-        ("Maria", "Lopez", "candidate", _workup("demo-01", review), True),
+        ("Maria", "Lopez", "candidate", _workup("demo-01", review, "female", "1968-04-12"), True),
         (
             "James",
             "Carter",
             "refer_urgent",
-            _workup("demo-02", review, red_flags__cauda_equina=True),
+            _workup("demo-02", review, "male", "1959-11-03", red_flags__cauda_equina=True),
             True,
         ),
         (
@@ -130,18 +139,33 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-03",
                 review,
+                "female",
+                "1981-02-17",
                 history__pattern="radicular",
                 exam__motor_deficit="progressive",
                 exam__radiculopathy_onset="acute",
             ),
             True,
         ),
-        ("Tom", "Becker", "needs_imaging", _workup("demo-04", review, imaging=[]), True),
+        (
+            "Tom",
+            "Becker",
+            "needs_imaging",
+            _workup("demo-04", review, "male", "1975-07-29", imaging=[]),
+            True,
+        ),
         (
             "Aisha",
             "Bello",
             "needs_workup",
-            _workup("demo-05", review, exam__facet_pattern=True, imaging=[facet_mri]),
+            _workup(
+                "demo-05",
+                review,
+                "female",
+                "1970-05-08",
+                exam__facet_pattern=True,
+                imaging=[facet_mri],
+            ),
             True,
         ),
         (
@@ -151,6 +175,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-06",
                 review,
+                "male",
+                "1966-09-21",
                 exam__facet_pattern=True,
                 imaging=[facet_mri],
                 diagnostic_blocks=[
@@ -172,6 +198,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-07",
                 review,
+                "female",
+                "1954-01-30",
                 imaging=[
                     {
                         **facet_mri,
@@ -194,6 +222,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-08",
                 review,
+                "male",
+                "1988-12-02",
                 history__conservative_care={
                     "physical_therapy_weeks": 0,
                     "nsaid_trial": False,
@@ -209,6 +239,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-09",
                 review,
+                "female",
+                "1963-06-14",
                 history__prior_procedures=[
                     {
                         "kind": "discectomy",
@@ -227,6 +259,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-10",
                 review,
+                "male",
+                "1957-03-09",
                 exam__ligament_tenderness=True,
                 payer="medicare_ab_supplement",
                 imaging=[{**facet_mri, "levels": _levels(L4_L5={"ligament_injury": True})}],
@@ -240,6 +274,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-11",
                 review,
+                "female",
+                "1972-10-25",
                 payer="commercial",
                 imaging=[{**facet_mri, "levels": _levels(L3_L4=worn, L4_L5=worn, L5_S1=worn)}],
                 diagnostic_blocks=[
@@ -260,6 +296,8 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
             _workup(
                 "demo-12",
                 review,
+                "male",
+                "1979-08-11",
                 imaging=[
                     {**copy.deepcopy(facet_mri), "reviewed": False, "levels": _levels(L4_L5=worn)}
                 ],
@@ -272,7 +310,7 @@ def demo_patients(review: date) -> list[tuple[str, str, str, dict[str, Any], boo
 @transaction.atomic
 def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     """Create the demo users and patients; returns (username, role, password) for each user."""
-    review = review or date.today()
+    review = review or timezone.localdate()
     users = {}
     for username, role, first, last in DEMO_USERS:
         users[username] = staff_user_create(
@@ -293,55 +331,81 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 
-def _load_followed_patients(clinician: Any) -> None:
-    """Two patients treated months ago, so follow-up, the worklist and the charts have data."""
-    from django.utils import timezone
+@contextmanager
+def _clinic_clock(day: date, hour: int) -> Iterator[None]:
+    """Run the services as if it were ``day`` at ``hour``, clinic time.
 
+    Signatures, acceptances, procedures and audit entries are stamped with the day they
+    happened, and each service checks its gates against that day, as it did then. Only for
+    the demo loader (a command, single-threaded): the web application never moves the clock.
+    """
+    moment = timezone.make_aware(datetime.combine(day, time(hour)))
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
+
+
+# (given, family, record id, sex, born, days since the injection, [(days after it, pain, ODI
+# answer for each section)]): two patients treated months ago, for follow-up and the charts.
+FOLLOWED = [
+    (
+        "Elena",
+        "Petrova",
+        "demo-13",
+        "female",
+        "1961-09-30",
+        235,
+        [(44, 52, 2), (95, 40, 2), (186, 28, 1)],
+    ),
+    ("Marcus", "Green", "demo-14", "male", "1958-05-19", 100, [(42, 66, 3)]),
+]
+
+
+def _load_followed_patients(clinician: Any) -> None:
+    """Consultation and signature, a plan written that day and accepted a week later, the
+    injection a week after that, then the reassessments - each on its own day."""
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import Answers, paper_form_enter
     from spinepath.pathway.plans import Target
-    from spinepath.plans.models import CarePlan
     from spinepath.plans.services import plan_accept, plan_create, procedure_record
 
     today = timezone.localdate()
-    cohort = [
-        ("Elena", "Petrova", "demo-13", 235, [(44, 52, 2), (95, 40, 2), (186, 28, 1)]),
-        ("Marcus", "Green", "demo-14", 100, [(42, 66, 3)]),
-    ]
-    for given, family, pid, days_ago, measured in cohort:
+    for given, family, pid, sex, born, days_ago, measured in FOLLOWED:
         if Patient.objects.filter(external_id=pid).exists():
             continue
-        review = today - timedelta(days=days_ago + 14)
-        document = _workup(pid, review)
-        document["patient"]["birth_date"] = "1961-09-30"
-        encounter = workup_import(
-            workup=workup_from_dict(document), user=clinician, names=(given, family)
-        )
-        decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
-        patient = encounter.patient
-        patient.email = f"{given.lower()}.{family.lower()}@example.org"
-        patient.save(update_fields=["email"])
-        plan = plan_create(patient=patient, user=clinician)
-        plan_accept(plan=plan, typed_name=f"{given} {family}", user=clinician)
         injected = today - timedelta(days=days_ago)
-        CarePlan.objects.filter(pk=plan.pk).update(
-            accepted_at=timezone.now() - timedelta(days=days_ago + 3)
-        )
-        procedure_record(
-            patient=patient,
-            user=clinician,
-            target=Target("discogenic", "L4-L5", None),
-            performed_on=injected,
-            material="msc",
-            guidance="fluoroscopy",
-            dose="10 million cells",
-            volume_ml=None,
-        )
+        review = injected - timedelta(days=14)
+        with _clinic_clock(review, 10):
+            encounter = workup_import(
+                workup=workup_from_dict(_workup(pid, review, sex, born)),
+                user=clinician,
+                names=(given, family),
+            )
+            decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
+            patient = encounter.patient
+            patient.email = f"{given.lower()}.{family.lower()}@example.org"
+            patient.save(update_fields=["email"])
+        with _clinic_clock(review, 11):
+            plan = plan_create(patient=patient, user=clinician)
+        with _clinic_clock(injected - timedelta(days=7), 11):
+            plan_accept(plan=plan, typed_name=f"{given} {family}", user=clinician)
+        with _clinic_clock(injected, 14):
+            procedure_record(
+                patient=patient,
+                user=clinician,
+                target=Target("discogenic", "L4-L5", None),
+                performed_on=injected,
+                material="msc",
+                guidance="fluoroscopy",
+                dose="10 million cells",
+                volume_ml=None,
+            )
         visits = list(ReassessmentVisit.objects.filter(plan=plan).order_by("due"))
         for (offset, pain, odi_each), visit in zip(measured, visits, strict=False):
-            paper_form_enter(
-                visit=visit,
-                user=clinician,
-                measured_on=injected + timedelta(days=offset),
-                answers=Answers(pain, "vas", [odi_each] * 10),
-            )
+            measured_on = injected + timedelta(days=offset)
+            with _clinic_clock(measured_on, 12):
+                paper_form_enter(
+                    visit=visit,
+                    user=clinician,
+                    measured_on=measured_on,
+                    answers=Answers(pain, "vas", [odi_each] * 10),
+                )

@@ -94,17 +94,60 @@ def run_demo(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from spinepath.demo import load_demo
-
-    logins = load_demo()
     from spinepath.outcomes.synthetic import generate_cohort
-    from spinepath.patients.models import Patient
+    from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 
-    if not Patient.objects.filter(external_id__startswith="synthetic-").exists():
+    def counts() -> tuple[int, int]:
+        synthetic = Patient.objects.filter(external_id__startswith=SYNTHETIC_ID_PREFIX).count()
+        return Patient.objects.count() - synthetic, synthetic
+
+    (own_before, synthetic_before) = counts()
+    logins = load_demo()
+    if not synthetic_before:
         generate_cohort(300)  # so the outcomes dashboard has a cohort to show
+    own, synthetic = counts()
     print(f"Demo logins (password for all: {logins[0][2]}):")
     for username, role, _password in logins:
         print(f"  {username:<18} {role}")
+    print()
+    if (own, synthetic) == (own_before, synthetic_before):
+        print("The demo clinic was already loaded: nothing was added or changed.")
+    else:
+        print(
+            f"Loaded the demo clinic: {own - own_before} patients to try (listed first under "
+            f"Patients) and {synthetic - synthetic_before} synthetic treated patients for the "
+            "outcomes dashboard."
+        )
+    print(_where_things_are())
     return 0
+
+
+def _where_things_are() -> str:
+    from django.conf import settings
+
+    base = settings.SPINEPATH_BASE_URL.rstrip("/")
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        where_data = f"SQLite file {database['NAME']}"
+    else:
+        where_data = (
+            f"PostgreSQL database {database['NAME']} on {database.get('HOST') or 'localhost'}"
+        )
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        where_mail = f"{settings.EMAIL_FILE_PATH} (one file per message, nothing is sent)"
+    else:
+        where_mail = f"sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    public, staff = f"{base}/", f"{base}/accounts/login/"
+    width = len(staff) + 2
+    return "\n".join(
+        [
+            f"Open {public} once the server says it is serving:",
+            f"  {public:<{width}}public: the indication page, self-screen, consultation requests",
+            f"  {staff:<{width}}staff: sign in with a login above",
+            f"Database: {where_data}",
+            f"Mail:     {where_mail}",
+        ]
+    )
 
 
 def run_demo_data(args: argparse.Namespace) -> int:

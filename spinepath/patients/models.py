@@ -18,6 +18,11 @@ PAYER_CHOICES = [
 ]
 
 
+# Patients made by `spinepath demo-data` (a synthetic cohort for the outcomes dashboard and
+# benchmarks) have record ids starting with this; lists show the clinic's own patients first.
+SYNTHETIC_ID_PREFIX = "synthetic-"
+
+
 def name_key(first: str, second: str) -> str:
     return f"{first.strip().lower()} {second.strip().lower()}".strip()
 
@@ -50,6 +55,10 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def is_synthetic(self) -> bool:
+        return (self.external_id or "").startswith(SYNTHETIC_ID_PREFIX)
 
     @property
     def display_name(self) -> str:

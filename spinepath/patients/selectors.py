@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from spinepath.patients.models import Patient
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 
 SEARCH_LIMIT = 50
 _MRN = re.compile(r"^(sp-?)?\d{1,10}$", re.IGNORECASE)
@@ -31,7 +31,14 @@ def patient_search(query: str) -> QuerySet[Patient]:
     """Patients matching a name (either order, prefix), a date of birth, or a record number."""
     text = " ".join(query.split()).lower()
     if not text:
-        return Patient.objects.order_by("-updated_at")[:SEARCH_LIMIT]
+        # The clinic's own patients first, then any synthetic cohort (a demo's 300 generated
+        # patients would otherwise bury the dozen hand-made ones).
+        synthetic_last = Case(
+            When(external_id__startswith=SYNTHETIC_ID_PREFIX, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        return Patient.objects.order_by(synthetic_last, "-updated_at", "-id")[:SEARCH_LIMIT]
     born = _as_date(text)
     if born is not None:
         return Patient.objects.filter(birth_date=born).order_by("family_key")[:SEARCH_LIMIT]

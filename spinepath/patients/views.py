@@ -7,6 +7,7 @@ from itertools import chain
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.timezone import localdate
 
 from spinepath.accounts.roles import is_staff_member
 from spinepath.audit.models import AuditEvent
@@ -17,6 +18,10 @@ from spinepath.patients.forms import PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
 from spinepath.plans.services import pricing_problem
+
+# On one day the pathway's order: the consultation, its signed decision, the accepted plan,
+# the injection, then follow-up (the timeline lists the newest first).
+_SAME_DAY_ORDER = {"consultation": 1, "decision": 2, "plan": 3, "injection": 4, "follow-up": 5}
 
 
 def _staff_only(request: HttpRequest) -> None:
@@ -73,17 +78,19 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
     injections = list(patient.regen_procedures.select_related("operator"))
     measurements = list(patient.measurements.select_related("visit"))
+    accepted_plans = [p for p in patient.plans.all() if p.accepted_at is not None]
     timeline = sorted(
         chain(
             (("consultation", e.assessed_on, e) for e in encounters),
             (("imaging", s.performed_on, s) for s in studies),
             (("block", b.performed_on, b) for b in blocks),
             (("procedure", p.performed_on, p) for p in procedures),
-            (("decision", d.signed_at.date(), d) for d in decisions),
+            (("decision", localdate(d.signed_at), d) for d in decisions),
+            (("plan", localdate(p.accepted_at), p) for p in accepted_plans),
             (("injection", p.performed_on, p) for p in injections),
             (("follow-up", m.measured_on, m) for m in measurements),
         ),
-        key=lambda item: (item[1], item[0] == "decision"),
+        key=lambda item: (item[1], _SAME_DAY_ORDER.get(item[0], 0)),
         reverse=True,
     )
     audit_record(request=request, action=AuditEvent.VIEW, what="chart", patient=patient)

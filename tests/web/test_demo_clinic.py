@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import socket
@@ -16,9 +17,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from spinepath.cli import main
 from spinepath.consultations.models import CandidacyDecision, Encounter
 from spinepath.consultations.services import decision_preview
 from spinepath.demo import DEMO_PASSWORD, DEMO_USERS, demo_patients, load_demo
+from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import Patient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +72,119 @@ def test_every_demo_login_signs_in_with_its_role(db: Any) -> None:
         assert role.replace("_", " ") in page.content.decode()
 
 
+# What a reader of each demo chart expects from the name (the chart shows "Sex").
+DEMO_SEXES = {
+    "Maria Lopez": "Female",
+    "James Carter": "Male",
+    "Priya Shah": "Female",
+    "Tom Becker": "Male",
+    "Aisha Bello": "Female",
+    "Daniel Kim": "Male",
+    "Helen Novak": "Female",
+    "Omar Haddad": "Male",
+    "Grace Taylor": "Female",
+    "Luis Moreno": "Male",
+    "Sofia Rossi": "Female",
+    "Ben Walsh": "Male",
+    "Elena Petrova": "Female",
+    "Marcus Green": "Male",
+}
+# The pathway's order: a later step never carries an earlier date than the step before it.
+PATHWAY_ORDER = ["consultation", "decision", "plan", "injection", "follow-up"]
+
+
+def _demo_client() -> Client:
+    client = Client()
+    assert client.login(username="dr.rivera", password=DEMO_PASSWORD)
+    return client
+
+
+def _timeline(page: str) -> list[tuple[str, str, str]]:
+    """(date, kind, text) of each timeline entry, oldest first, as the chart shows them."""
+    start = page.index('<ul class="timeline')
+    block = page[start : page.index("</ul>", start)]
+    entries = []
+    for item in re.findall(r"<li>(.*?)</li>", block, re.S):
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", item)).split())
+        day, kind, rest = text.split(" ", 2)
+        entries.append((day, kind, rest))
+    return entries[::-1]
+
+
+def test_every_demo_patients_history_reads_in_order(db: Any) -> None:
+    load_demo()
+    client = _demo_client()
+    treated = 0
+    for patient in Patient.objects.filter(external_id__startswith="demo-"):
+        page = client.get(f"/patients/{patient.pk}/").content.decode()
+        steps = [(day, kind) for day, kind, _ in _timeline(page) if kind in PATHWAY_ORDER]
+        assert steps, patient.display_name
+        ranks = [PATHWAY_ORDER.index(kind) for _day, kind in steps]
+        assert ranks == sorted(ranks), f"{patient.display_name}: {steps}"
+        days = [day for day, _kind in steps]
+        assert days == sorted(days), f"{patient.display_name}: {steps}"
+        treated += "injection" in {kind for _day, kind in steps}
+    assert treated == 2
+
+
+def test_a_treated_demo_patient_shows_each_step_on_its_own_day(db: Any) -> None:
+    load_demo()
+    elena = Patient.objects.get(given_name="Elena", family_name="Petrova")
+    page = _demo_client().get(f"/patients/{elena.pk}/").content.decode()
+    kinds = [kind for _day, kind, _ in _timeline(page) if kind in PATHWAY_ORDER]
+    assert kinds == ["consultation", "decision", "plan", "injection", *["follow-up"] * 3]
+    days = {kind: day for day, kind, _ in _timeline(page)}
+    assert days["consultation"] == days["decision"] < days["plan"] < days["injection"]
+    plan = next(text for _day, kind, text in _timeline(page) if kind == "plan")
+    assert plan == "Plan v1 accepted by Elena Petrova"
+
+
+def test_demo_names_and_sexes_agree(db: Any) -> None:
+    load_demo()
+    client = _demo_client()
+    shown = {}
+    for patient in Patient.objects.filter(external_id__startswith="demo-"):
+        page = client.get(f"/patients/{patient.pk}/").content.decode()
+        shown[patient.display_name] = re.search(r"<dt>Sex</dt><dd>(.*?)</dd>", page).group(1)
+    assert shown == DEMO_SEXES
+
+
+def test_the_hand_made_patients_come_before_the_synthetic_cohort(db: Any) -> None:
+    load_demo()
+    generate_cohort(60)
+    page = _demo_client().get("/patients/").content.decode()
+    rows = re.findall(r"<tr><td><a [^>]*>([^<]+)</a>(.*?)</td>", page)
+    first = rows[: len(DEMO_SEXES)]
+    assert {name for name, _badge in first} == {
+        ", ".join(reversed(name.split(" "))) for name in DEMO_SEXES
+    }
+    assert all("synthetic" not in badge for _name, badge in first)
+    assert rows[len(DEMO_SEXES) :] and all("synthetic" in b for _n, b in rows[len(DEMO_SEXES) :])
+
+
+def test_spinepath_demo_twice_adds_nothing_and_says_so(
+    db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    first = capsys.readouterr().out
+    counts = (Patient.objects.count(), Encounter.objects.count(), CandidacyDecision.objects.count())
+    assert main(["demo"]) == 0
+    second = capsys.readouterr().out
+    assert "Loaded the demo clinic: 14 patients to try" in first
+    assert "300 synthetic treated patients" in first
+    assert "already loaded: nothing was added or changed" in second
+    assert (
+        Patient.objects.count(),
+        Encounter.objects.count(),
+        CandidacyDecision.objects.count(),
+    ) == counts
+    for out in (first, second):
+        assert "Open http://127.0.0.1:8000/ once the server says it is serving" in out
+        assert re.search(r"http://127\.0\.0\.1:8000/ +public:", out)
+        assert re.search(r"http://127\.0\.0\.1:8000/accounts/login/ +staff:", out)
+        assert "Database: " in out and "Mail:     " in out
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,7 +207,10 @@ def test_spinepath_demo_prints_the_logins(fresh_install: dict[str, str]) -> None
     assert f"password for all: {DEMO_PASSWORD}" in result.stdout
     for username, role, _first, _last in DEMO_USERS:
         assert re.search(rf"{re.escape(username)}\s+{role}", result.stdout)
-    assert (Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3").exists()
+    database = Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3"
+    assert database.exists()
+    assert f"Database: SQLite file {database}" in result.stdout
+    assert f"Mail:     {Path(fresh_install['SPINEPATH_VAR']) / 'mail'}" in result.stdout
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
