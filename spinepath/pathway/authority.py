@@ -1,0 +1,100 @@
+"""Who may state which fact (PATHWAY.md section 7), as one table.
+
+The clinical facts a promise rests on - the red-flag screen, the neurological exam, imaging
+findings, the MRI review, diagnostic blocks, the decision - are a clinician's. A coordinator
+prepares demographics, payer, intake history, bookings, plans and imports, but nothing a
+coordinator enters can make a study reviewed or a generator confirmed. The services ask
+:func:`may_state` before every write, whatever the route (form, import, admin, API).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Role = Literal["clinician", "coordinator", "clinic_admin"]
+Fact = Literal[
+    "demographics",
+    "payer",
+    "intake_history",
+    "pain_pattern",
+    "red_flag_screen",
+    "neurological_exam",
+    "imaging_findings",
+    "mri_review",
+    "diagnostic_block",
+    "prior_procedure",
+    "decision",
+    "amendment",
+    "workup_import",
+    "plan",
+    "plan_acceptance",
+    "procedure",
+    "procedure_void",
+    "questionnaire_link",
+    "paper_questionnaire",
+    "price_list",
+]
+
+CLINICIAN: frozenset[Role] = frozenset({"clinician"})
+STAFF: frozenset[Role] = frozenset({"clinician", "coordinator", "clinic_admin"})
+
+# What each role may create or change. The pain pattern decides whether a worn disc can be a
+# pain generator (a leg-dominant pattern excludes it), so it is a clinician's finding, not
+# intake. Prior procedures are history a coordinator may take down; only the spine surgeries
+# among them start a recovery wait, which holds a decision back and never makes a candidate.
+AUTHORS: dict[Fact, frozenset[Role]] = {
+    "demographics": STAFF,
+    "payer": STAFF,
+    "intake_history": STAFF,
+    "pain_pattern": CLINICIAN,
+    "red_flag_screen": CLINICIAN,
+    "neurological_exam": CLINICIAN,
+    "imaging_findings": CLINICIAN,
+    "mri_review": CLINICIAN,
+    "diagnostic_block": CLINICIAN,
+    "prior_procedure": STAFF,
+    "decision": CLINICIAN,
+    "amendment": CLINICIAN,
+    "workup_import": STAFF,  # imported studies arrive unreviewed, imported blocks unverified
+    "plan": STAFF,
+    "plan_acceptance": STAFF,
+    "procedure": CLINICIAN,
+    "procedure_void": CLINICIAN,
+    "questionnaire_link": STAFF,
+    "paper_questionnaire": STAFF,
+    "price_list": frozenset({"clinic_admin"}),
+}
+
+FACT_LABELS: dict[Fact, str] = {
+    "demographics": "the patient's details",
+    "payer": "the payer",
+    "intake_history": "the intake history",
+    "pain_pattern": "the pain pattern",
+    "red_flag_screen": "the red-flag screen",
+    "neurological_exam": "the focused exam",
+    "imaging_findings": "imaging findings",
+    "mri_review": "the MRI review",
+    "diagnostic_block": "diagnostic blocks",
+    "prior_procedure": "earlier spine procedures",
+    "decision": "a candidacy decision",
+    "amendment": "an amendment to a signed consultation",
+    "workup_import": "a workup import",
+    "plan": "a treatment plan",
+    "plan_acceptance": "a plan's acceptance",
+    "procedure": "a procedure",
+    "procedure_void": "voiding a procedure",
+    "questionnaire_link": "a questionnaire link",
+    "paper_questionnaire": "a paper questionnaire",
+    "price_list": "the price list",
+}
+
+
+def may_state(roles: frozenset[str] | set[str], fact: Fact) -> bool:
+    """Whether someone holding ``roles`` may create or change ``fact``."""
+    return bool(AUTHORS[fact] & roles)
+
+
+def refusal(fact: Fact) -> str:
+    """The sentence shown to someone who may not state ``fact``."""
+    who = " or ".join(sorted(role.replace("_", " ") for role in AUTHORS[fact]))
+    return f"Only a {who} can record or change {FACT_LABELS[fact]}."
