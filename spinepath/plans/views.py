@@ -164,12 +164,13 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
-    from weasyprint import HTML
+    from spinepath.plans.pdf import FONT_FAMILY, html_to_pdf
 
     html = render_to_string(
-        "plans/document.html", {**_plan_context(plan), "printed_at": timezone.now()}
+        "plans/document.html",
+        {**_plan_context(plan), "printed_at": timezone.now(), "font_family": FONT_FAMILY},
     )
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    pdf = html_to_pdf(html)
     audit_record(
         request=request,
         action=AuditEvent.EXPORT,

@@ -249,6 +249,57 @@ def test_the_pdf_shows_every_line_and_the_total(clinician_client: Client, plan: 
     assert "Financing" in text and "695.84 a month" in text  # 8,350 over 12 months at 0%
 
 
+# A name with Latin accents, Cyrillic and a Chinese character (and Hangul): each must print.
+GIVEN, FAMILY = "Zoë", "Łukasz-Müller Иванова 李"
+
+
+def _pdf_fonts(reader: PdfReader) -> set[str]:
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    return fonts
+
+
+def test_a_name_in_any_script_prints_in_the_written_plan(
+    clinician: Any, clinician_client: Client
+) -> None:
+    encounter = import_encounter(clinician, names=(GIVEN, FAMILY))
+    decision_sign(encounter=encounter, user=clinician, token="z" * 24)
+    plan = services.plan_create(patient=encounter.patient, user=clinician)
+    accepted = clinician_client.post(
+        f"/plans/{plan.pk}/accept/", {"typed_name": f"{GIVEN} {FAMILY}", "understood": "on"}
+    )
+    assert accepted.status_code == 302
+    response = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert f"{GIVEN} {FAMILY} · record" in text  # the heading
+    assert f"name typed as signature: {GIVEN} {FAMILY}," in text  # the acceptance
+    fonts = _pdf_fonts(reader)
+    assert any(font.endswith("+Noto-Sans-CJK") for font in fonts), fonts  # 李 drawn, not a box
+
+
+def test_hangul_prints_in_the_written_plan(clinician: Any, clinician_client: Client) -> None:
+    encounter = import_encounter(clinician, names=("민준", "김"))
+    decision_sign(encounter=encounter, user=clinician, token="k" * 24)
+    plan = services.plan_create(patient=encounter.patient, user=clinician)
+    response = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
+    reader = PdfReader(io.BytesIO(response.content))
+    assert "민준 김 · record" in " ".join(reader.pages[0].extract_text().split())
+    assert any(font.endswith("+Noto-Sans-Hangul") for font in _pdf_fonts(reader))
+
+
+def test_the_pdf_reads_nothing_but_its_shipped_fonts() -> None:
+    from spinepath.plans.pdf import FONT_FACES, FONTS_DIR, _shipped_files_only
+
+    for _family, name, _weight in FONT_FACES:
+        assert (FONTS_DIR / name).is_file()
+    for url in ("http://example.org/logo.png", "file:///etc/passwd"):
+        with pytest.raises(ValueError):
+            _shipped_files_only(url)
+
+
 # --- procedures --------------------------------------------------------------------------
 
 

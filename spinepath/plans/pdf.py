@@ -1,0 +1,60 @@
+"""The written plan as a PDF, printed with the fonts shipped in ``spinepath/plans/fonts``.
+
+A patient's name must print as it is written - "Zoë Łukasz-Müller", "Иванова", "李" - on the
+document they accept, whatever fonts the server happens to have. Nothing is fetched over the
+network while printing: only the shipped font files are read.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+# (family, file, weight): the text face first, then the faces that fill in other scripts.
+FONT_FACES = [
+    ("Noto Sans", "NotoSans-Regular.ttf", 400),
+    ("Noto Sans", "NotoSans-Bold.ttf", 700),
+    ("Noto Sans CJK", "NotoSansHans-Regular.otf", 400),
+    ("Noto Sans Hangul", "NotoSansKR-Regular.otf", 400),
+]
+# The document's font-family: a glyph missing from one family is taken from the next, and
+# from the server's own fonts last.
+FONT_FAMILY = '"Noto Sans", "Noto Sans CJK", "Noto Sans Hangul", "DejaVu Sans", sans-serif'
+
+
+def font_face_css() -> str:
+    return "\n".join(
+        f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+        f'src: url("{(FONTS_DIR / name).as_uri()}"); }}'
+        for family, name, weight in FONT_FACES
+    )
+
+
+def _shipped_files_only(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
+    """WeasyPrint's URL fetcher, limited to the shipped fonts: no network, no other file."""
+    from weasyprint import default_url_fetcher
+
+    allowed = {(FONTS_DIR / name).as_uri() for _family, name, _weight in FONT_FACES}
+    if url not in allowed:
+        raise ValueError(f"the plan PDF reads only its shipped fonts, not {url}")
+    result: dict[str, Any] = default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
+    return result
+
+
+# WeasyPrint turns fontTools' logger up to DEBUG while it subsets each font and keeps the
+# warnings for itself; passed on to the root logger, every glyph list would be written to the
+# server's log (and formatted, which is slow) for every PDF.
+logging.getLogger("fontTools").propagate = False
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    faces = CSS(string=font_face_css(), font_config=fonts, url_fetcher=_shipped_files_only)
+    document = HTML(string=html, url_fetcher=_shipped_files_only)
+    pdf: bytes = document.write_pdf(stylesheets=[faces], font_config=fonts)
+    return pdf
