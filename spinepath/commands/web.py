@@ -30,6 +30,14 @@ def add_parser(subcommands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="default: 8000")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        default=os.environ.get("SPINEPATH_TRUSTED_PROXY") or None,
+        help="the reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-Proto and "
+        "X-Forwarded-For are believed, so HTTPS and the client's address are seen as they are "
+        "(default: SPINEPATH_TRUSTED_PROXY, otherwise none)",
+    )
     serve.set_defaults(handler=run_serve)
 
     demo = subcommands.add_parser(
@@ -78,8 +86,26 @@ def run_serve(args: argparse.Namespace) -> int:
     from spinepath.web.wsgi import application
 
     print(f"spinepath is serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    behind_proxy: dict[str, Any] = {}
+    if args.trusted_proxy:
+        # Only the proxy's own headers are believed; a client sending X-Forwarded-* directly
+        # has them removed. The sign-in throttle and the audit log then see the client.
+        behind_proxy = {
+            "trusted_proxy": args.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+            "clear_untrusted_proxy_headers": True,
+        }
+        print(f"behind the reverse proxy at {args.trusted_proxy}", flush=True)
     try:
-        serve(application, host=args.host, port=args.port, threads=args.threads, ident="spinepath")
+        serve(
+            application,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            ident="spinepath",
+            **behind_proxy,
+        )
     except OSError as exc:
         print(
             f"--port: cannot serve on {args.host}:{args.port} ({exc.strerror}); is another "

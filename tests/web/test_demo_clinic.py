@@ -6,9 +6,12 @@ import html
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -236,6 +239,55 @@ def test_spinepath_serve_serves_the_pages_and_their_assets(fresh_install: dict[s
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _post(url: str, data: dict[str, str], headers: dict[str, str]) -> int:
+    body = urllib.parse.urlencode(data).encode()
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+@pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
+def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
+    fresh_install: dict[str, str],
+) -> None:
+    port = _free_port()
+    env = {**fresh_install, "SPINEPATH_HTTPS": "1", "SPINEPATH_TRUSTED_PROXY": "127.0.0.1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _get_when_up(f"{base}/accounts/login/")
+        with urllib.request.urlopen(
+            urllib.request.Request(
+                f"{base}/accounts/login/", headers={"X-Forwarded-Proto": "https"}
+            ),
+            timeout=10,
+        ) as page:
+            cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode())
+        form = {"username": "nobody", "password": "wrong-password", "csrfmiddlewaretoken": ""}
+        form["csrfmiddlewaretoken"] = token.group(1)
+        browser = {"Cookie": f"csrftoken={cookie}", "Origin": f"https://127.0.0.1:{port}"}
+        # Without the proxy's word the request looks like plain HTTP: the HTTPS form is refused.
+        assert _post(f"{base}/accounts/login/", form, browser) == 403
+        proxied = {**browser, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+        assert _post(f"{base}/accounts/login/", form, proxied) == 200  # the form, with its error
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    database = sqlite3.connect(Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3")
+    addresses = [row[0] for row in database.execute("SELECT address FROM accounts_loginfailure")]
+    assert addresses == ["203.0.113.7"]  # the sign-in throttle sees the client, not the proxy
 
 
 def _get_when_up(url: str) -> str:
