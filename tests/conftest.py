@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+
+import spinepath
 
 # The example workups are dated around this day; the suite runs as if it were today, so that
 # "the MRI is still recent" and "the window is open" mean the same next year as now.
@@ -33,3 +38,56 @@ def default_prices(request: Any) -> None:
     from spinepath.plans.models import FinancingTerms, PriceItem, PriceVersion
 
     ensure_default_prices(PriceItem, PriceVersion, FinancingTerms)
+
+
+# --- Run from a copy: nothing outside the repository -----------------------------------------
+#
+# scripts/suite-from-a-copy.sh runs the suite from a copy of the repository with nothing beside
+# it, and names in SPINEPATH_OUTSIDE the places the copy must never reach back to (the checkout
+# it came from, the folder beside that). Any file opened or listed there fails the test that
+# did it and the run, loudly.
+
+
+class OutsideTheRepository(RuntimeError):
+    """A test, or the code it ran, read a path outside the repository."""
+
+
+_READS_OUTSIDE: list[str] = []
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _confine_reads(copy: str, outside: list[str]) -> None:
+    allowed = [os.path.realpath(p) for p in (copy, sys.prefix, sys.base_prefix)]
+    forbidden = [os.path.realpath(p) for p in outside if p]
+
+    def audit(event: str, args: tuple[Any, ...]) -> None:
+        if event not in ("open", "os.listdir", "os.scandir") or not args:
+            return
+        path = args[0]
+        if not isinstance(path, str | bytes | os.PathLike):
+            return
+        real = os.path.realpath(os.fsdecode(path))
+        if any(_under(real, root) for root in allowed):
+            return
+        if any(_under(real, root) for root in forbidden):
+            _READS_OUTSIDE.append(f"{event} {real}")
+            raise OutsideTheRepository(f"{event} {real}: outside the repository")
+
+    sys.addaudithook(audit)
+
+
+if os.environ.get("SPINEPATH_CONFINED_TO"):
+    _copy = os.path.realpath(os.environ["SPINEPATH_CONFINED_TO"])
+    _package = os.path.realpath(Path(spinepath.__file__).parent)
+    if not _under(_package, _copy):
+        pytest.exit(f"spinepath was imported from {_package}, not from the copy {_copy}", 3)
+    _confine_reads(_copy, os.environ.get("SPINEPATH_OUTSIDE", "").split(os.pathsep))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _READS_OUTSIDE:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nREAD OUTSIDE THE REPOSITORY:", *sorted(set(_READS_OUTSIDE)), sep="\n  ")
