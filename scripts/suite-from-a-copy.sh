@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
-parent=$(dirname "$repo")
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
 copy="$workdir/spinepath"
@@ -17,12 +16,10 @@ mkdir "$copy"
 git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' file; do [ -e "$file" ] && printf '%s\0' "$file"; done \
   | tar --null -T - -cf - | tar -xf - -C "$copy"
-ln -s "$repo/.venv" "$copy/.venv"
+[ -e "$copy/.venv" ] || ln -s "$repo/.venv" "$copy/.venv"
 
-# Never read from: the folder the checkout sits in (the checkout itself, ../shared, ...).
-if [ "$parent" != "/" ]; then outside="$parent"; else outside="$repo:/shared"; fi
 echo "== the suite on SQLite from a copy in $copy (nothing beside it)"
 cd "$copy"
 env -u DATABASE_URL -u SPINEPATH_SHARED -u SPINEPATH_VAR \
-  PYTHONPATH="$copy" SPINEPATH_CONFINED_TO="$copy" SPINEPATH_OUTSIDE="$outside" \
+  PYTHONPATH="$copy" SPINEPATH_CONFINED_TO="$copy" SPINEPATH_CHECKOUT="$repo" \
   "$copy/.venv/bin/python" -m pytest -p no:cacheprovider "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,8 @@ def default_prices(request: Any) -> None:
 # --- Run from a copy: nothing outside the repository -----------------------------------------
 #
 # scripts/suite-from-a-copy.sh runs the suite from a copy of the repository with nothing beside
-# it, and names in SPINEPATH_OUTSIDE the places the copy must never reach back to (the checkout
-# it came from, the folder beside that). Any file opened or listed there fails the test that
-# did it and the run, loudly.
+# it (SPINEPATH_CONFINED_TO) and names the checkout it came from (SPINEPATH_CHECKOUT). A file
+# opened or listed in that checkout, or beside it, fails the test that did it and the run.
 
 
 class OutsideTheRepository(RuntimeError):
@@ -59,9 +59,22 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _confine_reads(copy: str, outside: list[str]) -> None:
-    allowed = [os.path.realpath(p) for p in (copy, sys.prefix, sys.base_prefix)]
-    forbidden = [os.path.realpath(p) for p in outside if p]
+def _confine_reads(copy: str, checkout: str, beside: str) -> None:
+    """Fail any open or listing in the ``checkout`` the copy came from, or ``beside`` it (the
+    folder it sits in, where a requirements folder would be) - except the copy itself, the
+    Python installation and the temporary folder (when the checkout sits in it)."""
+    installed = [os.path.realpath(p) for p in (copy, sys.prefix, sys.base_prefix)]
+    temporary = os.path.realpath(tempfile.gettempdir())
+    checkout, beside = os.path.realpath(checkout), os.path.realpath(beside)
+    if beside == os.path.dirname(beside):  # a checkout at the root: nothing "beside" to guard
+        beside = checkout
+
+    def outside(real: str) -> bool:
+        if any(_under(real, root) for root in installed):
+            return False
+        if _under(real, checkout):
+            return True
+        return _under(real, beside) and not _under(real, temporary)
 
     def audit(event: str, args: tuple[Any, ...]) -> None:
         if event not in ("open", "os.listdir", "os.scandir") or not args:
@@ -70,9 +83,7 @@ def _confine_reads(copy: str, outside: list[str]) -> None:
         if not isinstance(path, str | bytes | os.PathLike):
             return
         real = os.path.realpath(os.fsdecode(path))
-        if any(_under(real, root) for root in allowed):
-            return
-        if any(_under(real, root) for root in forbidden):
+        if outside(real):
             _READS_OUTSIDE.append(f"{event} {real}")
             raise OutsideTheRepository(f"{event} {real}: outside the repository")
 
@@ -84,7 +95,8 @@ if os.environ.get("SPINEPATH_CONFINED_TO"):
     _package = os.path.realpath(Path(spinepath.__file__).parent)
     if not _under(_package, _copy):
         pytest.exit(f"spinepath was imported from {_package}, not from the copy {_copy}", 3)
-    _confine_reads(_copy, os.environ.get("SPINEPATH_OUTSIDE", "").split(os.pathsep))
+    _checkout = os.environ["SPINEPATH_CHECKOUT"]
+    _confine_reads(_copy, _checkout, os.path.dirname(os.path.realpath(_checkout)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
