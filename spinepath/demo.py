@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.models import Encounter
-from spinepath.consultations.services import decision_sign, new_signature_token, workup_import
+from spinepath.consultations.services import (
+    block_verify,
+    decision_sign,
+    new_signature_token,
+    study_review,
+    workup_import,
+)
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import Patient
 
@@ -320,15 +326,27 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     for given, family, _expected, document, sign in demo_patients(review):
         if Patient.objects.filter(external_id=document["patient"]["id"]).exists():
             continue
-        encounter = workup_import(
-            workup=workup_from_dict(document), user=clinician, names=(given, family)
-        )
+        encounter = _record(document, clinician, (given, family))
         if sign:
             decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
     _load_followed_patients(clinician)
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
+
+
+def _record(document: dict[str, Any], clinician: Any, names: tuple[str, str]) -> Encounter:
+    """Import a demo consultation; the clinician then reviews the studies its file marks
+    reviewed and verifies its blocks, as on the imaging page (imports arrive unattested)."""
+    encounter = workup_import(workup=workup_from_dict(document), user=clinician, names=names)
+    reviewed = {s["date"] for s in document.get("imaging", []) if s.get("reviewed") is True}
+    patient = encounter.patient
+    for study in patient.imaging.all():
+        if study.performed_on.isoformat() in reviewed:
+            study_review(patient=patient, study_id=study.pk, user=clinician)
+    for block in patient.blocks.all():
+        block_verify(patient=patient, block_id=block.pk, user=clinician)
+    return encounter
 
 
 @contextmanager
@@ -375,11 +393,7 @@ def _load_followed_patients(clinician: Any) -> None:
         injected = today - timedelta(days=days_ago)
         review = injected - timedelta(days=14)
         with _clinic_clock(review, 10):
-            encounter = workup_import(
-                workup=workup_from_dict(_workup(pid, review, sex, born)),
-                user=clinician,
-                names=(given, family),
-            )
+            encounter = _record(_workup(pid, review, sex, born), clinician, (given, family))
             decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
             patient = encounter.patient
             patient.email = f"{given.lower()}.{family.lower()}@example.org"

@@ -7,8 +7,9 @@ from typing import Any
 from django.test import Client
 from workup_builder import document
 
+from spinepath.accounts.roles import is_clinician
 from spinepath.consultations.models import Encounter
-from spinepath.consultations.services import workup_import
+from spinepath.consultations.services import attest_imported, workup_import
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.services import patient_create
 
@@ -16,9 +17,25 @@ PASSWORD = "correct-horse-battery"
 
 
 def import_encounter(
-    user: Any, names: tuple[str, str] = ("Maria", "Lopez"), **changes: Any
+    user: Any,
+    names: tuple[str, str] = ("Maria", "Lopez"),
+    patient: Any = None,
+    **changes: Any,
 ) -> Encounter:
-    return workup_import(workup=workup_from_dict(document(**changes)), user=user, names=names)
+    """A workup imported as a new patient's consultation. Imported imaging arrives unreviewed
+    and blocks unverified; a clinician importing it then reviews and verifies them, as on the
+    imaging page (a coordinator's import stays unreviewed). ``patient``: add it to that chart
+    (its details changed to the workup's where they differ)."""
+    encounter = workup_import(
+        workup=workup_from_dict(document(**changes)),
+        user=user,
+        names=names,
+        patient=patient,
+        confirm_changes=patient is not None,
+    )
+    if is_clinician(user):
+        attest_imported(encounter=encounter, user=user)
+    return encounter
 
 
 # The first step of a consultation as a browser posts it (every field answered).

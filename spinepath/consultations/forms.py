@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from spinepath.consultations.facts import ENCOUNTER_FACTS
 from spinepath.consultations.models import (
     LEVEL_CHOICES,
     SIDE_CHOICES,
@@ -15,7 +16,9 @@ from spinepath.consultations.models import (
     ImagingStudy,
     PriorProcedure,
 )
+from spinepath.pathway.authority import may_state, refusal
 from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.patients.models import Patient
 
 
 class TriStateField(forms.NullBooleanField):
@@ -28,7 +31,13 @@ class TriStateField(forms.NullBooleanField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
-        return {True: "true", False: "false"}.get(value, "")
+        # A stored value (True/False) or a submitted one ("true"/"false") redisplays as it
+        # was: a form shown again with an error elsewhere keeps every yes and no.
+        if value in (True, "true", "True", "1"):
+            return "true"
+        if value in (False, "false", "False", "0"):
+            return "false"
+        return ""
 
 
 def _valid(form: forms.BaseForm, names: list[str]) -> dict[str, Any]:
@@ -40,7 +49,21 @@ def _blank_choice(choices: Any, label: str = "Not recorded") -> list[tuple[str, 
     return [("", label), *list(choices)]
 
 
-class HistoryForm(forms.ModelForm):
+class StepForm(forms.ModelForm):
+    """A consultation step: fields the user's role may not state, and every field of a signed
+    (locked) consultation, are shown but read-only. The services refuse them too."""
+
+    def limit(self, *, roles: set[str], locked: bool) -> None:
+        for name, field in self.fields.items():
+            fact = "intake_history" if name.startswith("odi_") else ENCOUNTER_FACTS.get(name)
+            if locked:
+                field.disabled = True
+            elif fact is not None and not may_state(roles, fact):
+                field.disabled = True
+                field.help_text = refusal(fact)
+
+
+class HistoryForm(StepForm):
     class Meta:
         model = Encounter
         fields = [
@@ -139,7 +162,7 @@ class HistoryForm(forms.ModelForm):
         return data
 
 
-class ExamForm(forms.ModelForm):
+class ExamForm(StepForm):
     class Meta:
         model = Encounter
         fields = [
@@ -182,44 +205,33 @@ class ExamForm(forms.ModelForm):
 class StudyForm(forms.ModelForm):
     class Meta:
         model = ImagingStudy
-        fields = [
-            "modality",
-            "performed_on",
-            "reviewed",
-            "infection",
-            "malignancy",
-            "fracture",
-            "report",
-        ]
-        labels = {"performed_on": "Study date", "reviewed": "Reviewed by a clinician here"}
+        fields = ["modality", "performed_on", "infection", "malignancy", "fracture", "report"]
+        labels = {"performed_on": "Study date"}
         widgets = {
             "performed_on": forms.DateInput(attrs={"type": "date"}),
             "report": forms.Textarea(attrs={"rows": 2}),
         }
 
-    reviewed = TriStateField(label="Reviewed by a clinician here")
     infection = TriStateField(label="Infection")
     malignancy = TriStateField(label="Malignancy")
+    # The review is the clinician's attestation of the study as recorded on this page.
+    attest = forms.BooleanField(
+        required=False,
+        label="I have reviewed this study as recorded here",
+        help_text="Your review is recorded with your name and the time. Changing the date or "
+        "a finding later clears it.",
+    )
 
     def __init__(
         self, *args: Any, review_date: Any = None, can_review: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.review_date = review_date
-        self.can_review = can_review
-        self.was_reviewed = self.instance.reviewed
         self.fields["fracture"].choices = _blank_choice(
             ImagingStudy._meta.get_field("fracture").choices
         )
         if not can_review:
-            self.fields["reviewed"].help_text = "Only a clinician can mark a study reviewed."
-
-    def clean_reviewed(self) -> Any:
-        # The service refuses it too (study_save); here the refusal is named at the field.
-        reviewed = self.cleaned_data["reviewed"]
-        if reviewed and not self.was_reviewed and not self.can_review:
-            raise forms.ValidationError("Only a clinician can mark imaging as reviewed.")
-        return reviewed
+            del self.fields["attest"]
 
     def clean_performed_on(self) -> Any:
         day = self.cleaned_data["performed_on"]
@@ -228,6 +240,9 @@ class StudyForm(forms.ModelForm):
                 f"The study date is after the review date {self.review_date}."
             )
         return day
+
+    def study_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 class FindingForm(forms.Form):
@@ -346,6 +361,35 @@ class ProcedureForm(forms.ModelForm):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="Workup file (spinepath.workup/1 JSON)")
+    file = forms.FileField(label="Workup file (spinepath.workup/1 JSON)", required=False)
+    # The file's content, kept when the page asks for a choice, so it is not uploaded twice.
+    document = forms.CharField(required=False, widget=forms.HiddenInput, max_length=1024 * 1024)
+    # The chart the user picked for this workup (a hidden id, set by "Add to this chart").
+    patient = forms.CharField(required=False, widget=forms.HiddenInput)
     given_name = forms.CharField(max_length=100, required=False, label="First name (new patient)")
     family_name = forms.CharField(max_length=100, required=False, label="Last name (new patient)")
+    confirm_changes = forms.BooleanField(
+        required=False, label="Change the chart's details to the workup's"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is not None:
+            if upload.size > 1024 * 1024:
+                self.add_error("file", "The file is larger than 1 MB.")
+            else:
+                cleaned["document"] = upload.read().decode("utf-8", errors="replace")
+        if not cleaned.get("document") and "file" not in self.errors:
+            self.add_error("file", "Choose a workup file.")
+        return cleaned
+
+    def clean_patient(self) -> Patient | None:
+        raw = self.cleaned_data["patient"].strip()
+        if not raw:
+            return None
+        plausible = raw.isdigit() and len(raw) <= 12
+        patient = Patient.objects.filter(pk=int(raw)).first() if plausible else None
+        if patient is None:
+            raise forms.ValidationError("That patient does not exist.")
+        return patient

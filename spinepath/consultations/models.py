@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from spinepath.patients.models import Patient
 
@@ -25,14 +26,15 @@ class Encounter(models.Model):
     """A consultation (FHIR Encounter): the four steps of PATHWAY.md section 2."""
 
     IN_PROGRESS = "in-progress"
-    FINISHED = "finished"
+    FINISHED = "finished"  # signed: locked until a clinician opens an amendment
+    AMENDING = "amending"  # signed, then reopened with a reason; a new signature closes it
     STEPS = ["history", "exam", "imaging", "review"]
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
     assessed_on = models.DateField("review date")
     status = models.CharField(
         max_length=20,
-        choices=[(IN_PROGRESS, "In progress"), (FINISHED, "Finished")],
+        choices=[(IN_PROGRESS, "In progress"), (FINISHED, "Signed"), (AMENDING, "Being amended")],
         default=IN_PROGRESS,
     )
     clinician = models.ForeignKey(
@@ -92,10 +94,20 @@ class Encounter(models.Model):
     ligament_tenderness = models.BooleanField(null=True, blank=True)
     range_of_motion = models.CharField(max_length=300, blank=True)
     strength = models.CharField(max_length=300, blank=True)
+    # One consultation per "New consultation" submission, however often it is sent.
+    start_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
+
+    # Field-level history of every change: who, when, the old and the new value.
+    history = HistoricalRecords(excluded_fields=["updated_at", "last_step"])
 
     class Meta:
         ordering = ["-assessed_on", "-id"]
         indexes = [models.Index(fields=["patient", "-assessed_on"])]
+
+    @property
+    def is_locked(self) -> bool:
+        """Signed and not reopened: its facts are read-only until a clinician amends it."""
+        return self.status == self.FINISHED
 
     def __str__(self) -> str:
         return f"Consultation {self.assessed_on} ({self.patient})"
@@ -121,6 +133,8 @@ class PriorProcedure(models.Model):
     levels = models.JSONField(default=list, blank=True)
     improved_after = models.BooleanField(null=True, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["performed_on", "id"]
 
@@ -132,10 +146,13 @@ class ImagingStudy(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="imaging")
     modality = models.CharField(max_length=3, choices=MODALITIES, default="MRI")
     performed_on = models.DateField("study date")
+    # The MRI review is a clinician's attestation of the study as recorded: who and when.
+    # Changing the date or any finding clears it; an imported study arrives unreviewed.
     reviewed = models.BooleanField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     infection = models.BooleanField(null=True, blank=True)
     malignancy = models.BooleanField(null=True, blank=True)
     fracture = models.CharField(
@@ -145,8 +162,18 @@ class ImagingStudy(models.Model):
     )
     report = models.TextField(blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["-performed_on", "-id"]
+        constraints = [
+            # A study is reviewed only with its reviewer and the time of the review.
+            models.CheckConstraint(
+                condition=~models.Q(reviewed=True)
+                | (models.Q(reviewed_by__isnull=False) & models.Q(reviewed_at__isnull=False)),
+                name="reviewed_study_names_its_reviewer",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.modality} {self.performed_on}"
@@ -176,6 +203,8 @@ class LevelFinding(models.Model):
     facet_arthropathy = models.PositiveSmallIntegerField(null=True, blank=True)
     ligament_injury = models.BooleanField(null=True, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["level"]
         constraints = [
@@ -198,9 +227,24 @@ class DiagnosticBlock(models.Model):
     side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
     relief_pct = models.FloatField(null=True, blank=True)
     concordant = models.BooleanField(null=True, blank=True)
+    # A block confirms or excludes a pain generator, so it counts only once a clinician has
+    # stated it: entered by a clinician, or an imported one a clinician has verified.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-performed_on", "-id"]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_by_id is not None
 
 
 class SignedDecisionError(Exception):
@@ -223,10 +267,16 @@ class CandidacyDecision(models.Model):
     signed_at = models.DateTimeField(auto_now_add=True)
     # One signature per review page load: a double submission signs once.
     signature_token = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the exact workup, policy and decision the clinician saw and signed.
+    fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-signed_at", "-id"]
         indexes = [models.Index(fields=["patient", "-signed_at"])]
+
+    @property
+    def is_candidate(self) -> bool:
+        return self.decision == "candidate"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -235,3 +285,32 @@ class CandidacyDecision(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise SignedDecisionError("a signed decision is never deleted")
+
+
+class Amendment(models.Model):
+    """A signed consultation reopened by a clinician, with the reason.
+
+    The earlier values stay in the field-level history; the amendment is closed by the next
+    signed decision, and until then no plan or procedure relies on the consultation.
+    """
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="amendments")
+    reason = models.TextField(max_length=2000)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    # The decision signed after the amendment (NULL while the amendment is open).
+    closed_by = models.OneToOneField(
+        CandidacyDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter"],
+                condition=models.Q(closed_by__isnull=True),
+                name="one_open_amendment_per_encounter",
+            )
+        ]

@@ -1,18 +1,28 @@
-"""Writes in a consultation. Signing a decision is the one gate that guards candidacy."""
+"""Writes in a consultation: who may state each fact, the MRI review, signing, amendments.
+
+Every write asks :func:`spinepath.pathway.authority.may_state` first, whatever the route
+(form, autosave, import, admin, API). A signed consultation is locked; a clinician reopens it
+with an amendment, and the next signature closes it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+import orjson
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from spinepath.accounts.roles import is_clinician, is_staff_member
+from spinepath.accounts.roles import role_names
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.consultations.facts import ENCOUNTER_FACTS
 from spinepath.consultations.models import (
+    Amendment,
     CandidacyDecision,
     DiagnosticBlock,
     Encounter,
@@ -21,6 +31,8 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.consultations.workup import workup_for_encounter
+from spinepath.errors import Conflict, Invalid, NotAllowed
+from spinepath.pathway.authority import Fact, may_state, refusal
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.engine import decide
 from spinepath.pathway.policy import Policy
@@ -29,23 +41,89 @@ from spinepath.patients.models import Patient
 from spinepath.patients.services import patient_create
 from spinepath.web.policy import clinic_policy
 
+STUDY_FIELDS = ("modality", "performed_on", "infection", "malignancy", "fracture", "report")
+FINDING_FIELDS = (
+    "pfirrmann",
+    "modic",
+    "disc_height_loss_pct",
+    "endplate_bone_on_bone",
+    "herniation",
+    "nerve_root_compression",
+    "facet_arthropathy",
+    "ligament_injury",
+)
+EARLIEST = date(1900, 1, 1)
 
-def _require_staff(user: Any) -> None:
-    if not is_staff_member(user):
-        raise PermissionDenied("Only clinic staff can change a consultation.")
+
+def require_fact(user: Any, fact: Fact) -> None:
+    """Refuse (403) unless the user's role may state ``fact``."""
+    if not may_state(role_names(user), fact):
+        raise NotAllowed(refusal(fact))
+
+
+def _require_unlocked(encounter: Encounter) -> None:
+    if encounter.is_locked:
+        raise Conflict(
+            f"The consultation of {encounter.assessed_on} was signed and is locked. A clinician "
+            "can amend it, with a reason; the earlier values are kept."
+        )
+
+
+def plausible_day(
+    name: str, day: date | None, *, patient: Patient, latest: date | None = None
+) -> None:
+    """A clinical date is not in the future (or after ``latest``), nor before the patient was
+    born, nor before 1900."""
+    if day is None:
+        return
+    today = timezone.localdate()
+    if day > today:
+        raise Invalid(f"{name}: the date {day} is in the future.", fields={name: "In the future."})
+    if latest is not None and day > latest:
+        raise Invalid(
+            f"{name}: the date {day} is after the review date {latest}.",
+            fields={name: f"After the review date {latest}."},
+        )
+    born = patient.birth_date or EARLIEST
+    if day < max(born, EARLIEST):
+        raise Invalid(
+            f"{name}: the date {day} is before the birth date {born}.",
+            fields={name: f"Before the birth date {born}."},
+        )
 
 
 @transaction.atomic
 def encounter_start(
-    *, patient: Patient, user: Any, assessed_on: date, request: Any = None
+    *,
+    patient: Patient,
+    user: Any,
+    assessed_on: date,
+    start_key: str | None = None,
+    request: Any = None,
 ) -> Encounter:
-    _require_staff(user)
-    encounter = Encounter.objects.create(
-        patient=patient,
-        assessed_on=assessed_on,
-        clinician=user if is_clinician(user) else None,
-        updated_by=user,
-    )
+    """A new consultation. The same ``start_key`` (one per "New consultation" form) starts it
+    once, however often the form is sent."""
+    require_fact(user, "intake_history")
+    if start_key:
+        existing = Encounter.objects.filter(start_key=start_key).first()
+        if existing is not None:
+            if existing.patient_id != patient.pk:
+                raise Conflict("This form was used for another patient; reload the page.")
+            return existing
+    plausible_day("assessed_on", assessed_on, patient=patient)
+    try:
+        with transaction.atomic():
+            encounter = Encounter(
+                patient=patient,
+                assessed_on=assessed_on,
+                clinician=user if "clinician" in role_names(user) else None,
+                updated_by=user,
+                start_key=start_key or None,
+            )
+            encounter._history_user = user  # type: ignore[attr-defined]
+            encounter.save()
+    except IntegrityError:
+        return Encounter.objects.get(start_key=start_key)
     audit_record(
         request=request,
         user=user,
@@ -60,22 +138,48 @@ def encounter_start(
 def encounter_save(
     *, encounter: Encounter, user: Any, step: str, fields: dict[str, Any], request: Any = None
 ) -> Encounter:
-    """Save one step's fields as they are: a half-finished consultation is never lost."""
-    _require_staff(user)
-    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
-    for name, value in fields.items():
+    """Save one step's fields. Each changed field must be one the user's role may state, and a
+    signed consultation is locked unless an amendment is open."""
+    encounter = Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
+    unknown = sorted(set(fields) - set(ENCOUNTER_FACTS))
+    if unknown:
+        raise Invalid(f"Not a field of a consultation: {', '.join(unknown)}.")
+    changed = {name: value for name, value in fields.items() if getattr(encounter, name) != value}
+    roles = role_names(user)
+    refused = {
+        name: refusal(ENCOUNTER_FACTS[name])
+        for name in changed
+        if not may_state(roles, ENCOUNTER_FACTS[name])
+    }
+    if refused:
+        raise NotAllowed(sorted(set(refused.values())), fields=refused)
+    if not may_state(roles, "intake_history"):
+        raise NotAllowed(refusal("intake_history"))
+    if not changed:
+        return encounter
+    _require_unlocked(encounter)
+    plausible_day("assessed_on", changed.get("assessed_on"), patient=encounter.patient)
+    for name, value in changed.items():
         setattr(encounter, name, value)
     encounter.last_step = step
     encounter.updated_by = user
+    encounter._history_user = user  # type: ignore[attr-defined]
     encounter.save()
     audit_record(
         request=request,
         user=user,
         action=AuditEvent.UPDATE,
-        what=f"consultation {encounter.assessed_on}: {step}",
+        what=f"consultation {encounter.assessed_on}: {step}",  # the values: field history
         patient=encounter.patient,
     )
     return encounter
+
+
+def finding_values(finding: LevelFinding | None) -> dict[str, Any]:
+    if finding is None:
+        return {}
+    values = {name: getattr(finding, name) for name in FINDING_FIELDS}
+    return {k: v for k, v in values.items() if v not in (None, "")}
 
 
 @transaction.atomic
@@ -84,31 +188,98 @@ def study_save(
     patient: Patient,
     user: Any,
     fields: dict[str, Any],
-    study: ImagingStudy | None = None,
+    study_id: int | None = None,
     findings: list[dict[str, Any]] | None = None,
+    attest: bool = False,
     request: Any = None,
 ) -> ImagingStudy:
-    _require_staff(user)
-    study = study or ImagingStudy(patient=patient)
-    was_reviewed = study.reviewed
+    """Record or change an imaging study and its findings (a clinician's facts).
+
+    The review is an attestation of the study as recorded: changing its date or any finding
+    clears it (the history keeps the earlier values), unless the clinician attests the study as
+    now recorded in the same save (``attest``). The stored study is read afresh here, never
+    taken from a form that may already have changed it.
+    """
+    require_fact(user, "imaging_findings")
+    if attest:
+        require_fact(user, "mri_review")
+    unknown = sorted(set(fields) - set(STUDY_FIELDS))
+    if unknown:
+        raise Invalid(f"Not a field of an imaging study: {', '.join(unknown)}.")
+    if study_id is None:
+        study = ImagingStudy(patient=patient)
+        before: dict[str, Any] = {}
+        before_findings: dict[str, dict[str, Any]] = {}
+    else:
+        study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
+        before = {name: getattr(study, name) for name in STUDY_FIELDS}
+        before_findings = {f.level: finding_values(f) for f in study.levels.all()}
+    plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     for name, value in fields.items():
         setattr(study, name, value)
-    if study.reviewed and not was_reviewed:
-        if not is_clinician(user):
-            raise PermissionDenied("Only a clinician can mark imaging as reviewed.")
-        study.reviewed_by = user
-    study.save()
+    after_findings = dict(before_findings)
     for finding in findings or []:
-        level = finding.pop("level")
-        if all(v in (None, "") for v in finding.values()):
-            LevelFinding.objects.filter(study=study, level=level).delete()
+        values = {k: v for k, v in finding.items() if k != "level" and v not in (None, "")}
+        if values:
+            after_findings[finding["level"]] = values
         else:
-            LevelFinding.objects.update_or_create(study=study, level=level, defaults=finding)
+            after_findings.pop(finding["level"], None)
+    clinical_before = {k: v for k, v in before.items() if k != "report"}
+    clinical_after = {name: getattr(study, name) for name in STUDY_FIELDS if name != "report"}
+    changed = study_id is not None and (
+        clinical_before != clinical_after or before_findings != after_findings
+    )
+    events = []
+    if attest:
+        study.reviewed, study.reviewed_by, study.reviewed_at = True, user, timezone.now()
+        events.append("reviewed")
+    elif study_id is None:
+        study.reviewed, study.reviewed_by, study.reviewed_at = False, None, None
+    elif changed and study.reviewed:
+        study.reviewed, study.reviewed_by, study.reviewed_at = False, None, None
+        events.append("review cleared: the study changed")
+    study._history_user = user  # type: ignore[attr-defined]
+    study.save()
+    for level in set(before_findings) | set(after_findings):
+        if before_findings.get(level) == after_findings.get(level):
+            continue
+        existing = LevelFinding.objects.filter(study=study, level=level).first()
+        if level not in after_findings:
+            if existing is not None:
+                existing._history_user = user  # type: ignore[attr-defined]
+                existing.delete()
+            continue
+        record = existing or LevelFinding(study=study, level=level)
+        for name in FINDING_FIELDS:
+            value = after_findings[level].get(name)
+            setattr(record, name, "" if value is None and name == "herniation" else value)
+        record._history_user = user  # type: ignore[attr-defined]
+        record.save()
     audit_record(
         request=request,
         user=user,
-        action=AuditEvent.UPDATE,
-        what=f"imaging {study.modality} {study.performed_on}",
+        action=AuditEvent.CREATE if study_id is None else AuditEvent.UPDATE,
+        what=" - ".join([f"imaging {study.modality} {study.performed_on}", *events]),
+        patient=patient,
+    )
+    return study
+
+
+@transaction.atomic
+def study_review(
+    *, patient: Patient, study_id: int, user: Any, request: Any = None
+) -> ImagingStudy:
+    """A clinician attests that they reviewed the study as it is recorded now."""
+    require_fact(user, "mri_review")
+    study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
+    study.reviewed, study.reviewed_by, study.reviewed_at = True, user, timezone.now()
+    study._history_user = user  # type: ignore[attr-defined]
+    study.save()
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.SIGN,
+        what=f"imaging {study.modality} {study.performed_on} - reviewed",
         patient=patient,
     )
     return study
@@ -118,8 +289,14 @@ def study_save(
 def block_add(
     *, patient: Patient, user: Any, fields: dict[str, Any], request: Any = None
 ) -> DiagnosticBlock:
-    _require_staff(user)
-    block = DiagnosticBlock.objects.create(patient=patient, **fields)
+    """A diagnostic block or discography, stated (and so verified) by the clinician."""
+    require_fact(user, "diagnostic_block")
+    plausible_day("performed_on", fields.get("performed_on"), patient=patient)
+    block = DiagnosticBlock(
+        patient=patient, recorded_by=user, verified_by=user, verified_at=timezone.now(), **fields
+    )
+    block._history_user = user  # type: ignore[attr-defined]
+    block.save()
     audit_record(
         request=request,
         user=user,
@@ -131,11 +308,35 @@ def block_add(
 
 
 @transaction.atomic
+def block_verify(
+    *, patient: Patient, block_id: int, user: Any, request: Any = None
+) -> DiagnosticBlock:
+    """A clinician verifies an imported block: from now on it counts in the workup."""
+    require_fact(user, "diagnostic_block")
+    block = DiagnosticBlock.objects.select_for_update().get(pk=block_id, patient=patient)
+    if block.verified_by_id is None:
+        block.verified_by, block.verified_at = user, timezone.now()
+        block._history_user = user  # type: ignore[attr-defined]
+        block.save()
+        audit_record(
+            request=request,
+            user=user,
+            action=AuditEvent.SIGN,
+            what=f"{block.get_kind_display()} {block.performed_on} - verified",
+            patient=patient,
+        )
+    return block
+
+
+@transaction.atomic
 def procedure_add(
     *, patient: Patient, user: Any, fields: dict[str, Any], request: Any = None
 ) -> PriorProcedure:
-    _require_staff(user)
-    procedure = PriorProcedure.objects.create(patient=patient, **fields)
+    require_fact(user, "prior_procedure")
+    plausible_day("performed_on", fields.get("performed_on"), patient=patient)
+    procedure = PriorProcedure(patient=patient, **fields)
+    procedure._history_user = user  # type: ignore[attr-defined]
+    procedure.save()
     audit_record(
         request=request,
         user=user,
@@ -146,109 +347,302 @@ def procedure_add(
     return procedure
 
 
-def decision_preview(encounter: Encounter, policy: Policy | None = None) -> tuple[Workup, Decision]:
+@dataclass(frozen=True)
+class Review:
+    """What the review page shows, and the fingerprint a signature must carry."""
+
+    workup: Workup
+    decision: Decision
+    policy: Policy
+
+    @property
+    def fingerprint(self) -> str:
+        return review_fingerprint(self.workup, self.policy, self.decision)
+
+
+def review_fingerprint(workup: Workup, policy: Policy, decision: Decision) -> str:
+    """SHA-256 of the exact workup, policy (every number) and decision of a review."""
+    document = {
+        "workup": workup.to_json_dict(),
+        "policy": policy.fingerprint_data(),
+        "decision": decision.to_dict(),
+    }
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def decision_review(encounter: Encounter, policy: Policy | None = None) -> Review:
     """The decision the engine makes from the consultation as recorded now (not stored)."""
+    policy = policy or clinic_policy()
     workup = workup_for_encounter(encounter)
-    return workup, decide(workup, policy or clinic_policy())
+    return Review(workup, decide(workup, policy), policy)
+
+
+def decision_preview(encounter: Encounter, policy: Policy | None = None) -> tuple[Workup, Decision]:
+    review = decision_review(encounter, policy)
+    return review.workup, review.decision
 
 
 def new_signature_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def decision_sign(
-    *, encounter: Encounter, user: Any, token: str, request: Any = None
-) -> CandidacyDecision:
-    """Sign the decision computed now from the recorded workup. Only a clinician signs.
+class ReviewChanged(Conflict):
+    """The workup, policy or decision changed since the review page was opened."""
 
-    The decision is recomputed here, never taken from the form, and stored with the policy's
-    name and version and the exact workup. Signing the same review page twice (the same
-    token) returns the first signature instead of making a second decision.
+    title = "The workup changed"
+
+
+def _signed(decision: CandidacyDecision, created: bool) -> CandidacyDecision:
+    # Whether this call signed something new (False: a repeat, or nothing had changed).
+    decision.newly_signed = created  # type: ignore[attr-defined]
+    return decision
+
+
+def decision_sign(
+    *,
+    encounter: Encounter,
+    user: Any,
+    token: str,
+    fingerprint: str | None = None,
+    request: Any = None,
+) -> CandidacyDecision:
+    """Sign the decision the clinician saw. Only a clinician signs.
+
+    The decision is recomputed here from the consultation as recorded now; its fingerprint
+    must be the one the review page showed, or the signature is refused (the workup, policy or
+    decision changed meanwhile). The same page signed twice (its token) signs once; signing a
+    locked consultation whose review has not changed is a no-op that says so.
+
+    Every interactive route passes the ``fingerprint`` of the page it showed (the web view
+    refuses a form without one); ``None`` is for loaders that sign what they compute here
+    (the demo clinic, tests).
     """
-    if not is_clinician(user):
-        raise PermissionDenied("Only a clinician can sign a candidacy decision.")
+    require_fact(user, "decision")
+    if fingerprint is not None and len(fingerprint) != 64:
+        raise Invalid("This review page is incomplete; reload it and sign again.")
     if not token or len(token) > 64:
-        raise PermissionDenied("This review page has expired; reload it and sign again.")
+        raise Invalid("This review page is incomplete or has expired; reload it and sign again.")
     existing = CandidacyDecision.objects.filter(signature_token=token).first()
     if existing is not None:
         if existing.encounter_id != encounter.pk:
-            raise PermissionDenied("This signature belongs to another consultation.")
-        return existing
-    # Always the workup as recorded now, never a copy the caller holds.
-    encounter = Encounter.objects.select_related("patient").get(pk=encounter.pk)
-    policy = clinic_policy()
-    workup, decision = decision_preview(encounter, policy)
+            raise Conflict("This signature belongs to another consultation.")
+        return _signed(existing, False)
     try:
         with transaction.atomic():
+            encounter = (
+                Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
+            )
+            review = decision_review(encounter)
+            fingerprint = fingerprint or review.fingerprint
+            if review.fingerprint != fingerprint:
+                raise ReviewChanged(
+                    "The workup changed since you opened this review. The review below is the "
+                    "new one: read it, then sign again."
+                )
+            if encounter.is_locked:
+                last = encounter.decisions.order_by("-signed_at", "-id").first()
+                if last is not None and last.fingerprint == fingerprint:
+                    return _signed(last, False)
+                raise Conflict(
+                    "This consultation is signed and locked; amend it, with a reason, to sign "
+                    "a new decision."
+                )
             signed = CandidacyDecision.objects.create(
                 encounter=encounter,
                 patient=encounter.patient,
-                decision=decision.decision,
-                decision_json=decision.to_dict(),
-                workup_json=workup.to_json_dict(),
-                policy_name=policy.name,
-                policy_version=policy.version,
+                decision=review.decision.decision,
+                decision_json=review.decision.to_dict(),
+                workup_json=review.workup.to_json_dict(),
+                policy_name=review.policy.name,
+                policy_version=review.policy.version,
                 signed_by=user,
                 signature_token=token,
+                fingerprint=review.fingerprint,
             )
-            Encounter.objects.filter(pk=encounter.pk).update(
-                status=Encounter.FINISHED, clinician=user
+            Amendment.objects.filter(encounter=encounter, closed_by__isnull=True).update(
+                closed_by=signed
             )
+            encounter.status = Encounter.FINISHED
+            encounter.clinician = user
+            encounter._history_user = user  # type: ignore[attr-defined]
+            encounter.save(update_fields=["status", "clinician", "updated_at"])
     except IntegrityError:
         # A concurrent submission with the same token won the race: same signature.
-        return CandidacyDecision.objects.get(signature_token=token)
+        return _signed(CandidacyDecision.objects.get(signature_token=token), False)
     audit_record(
         request=request,
         user=user,
         action=AuditEvent.SIGN,
-        what=f"candidacy decision: {decision.decision}",
+        what=f"candidacy decision: {signed.decision} ({fingerprint[:12]})",
         patient=encounter.patient,
     )
-    return signed
+    return _signed(signed, True)
+
+
+@transaction.atomic
+def encounter_amend(
+    *, encounter: Encounter, user: Any, reason: str, request: Any = None
+) -> Amendment:
+    """Reopen a signed consultation with a reason. Opening it twice opens one amendment."""
+    require_fact(user, "amendment")
+    reason = " ".join(reason.split())
+    if len(reason) < 5:
+        raise Invalid(
+            "reason: say why the signed consultation is changed.",
+            fields={"reason": "Say why the signed consultation is changed."},
+        )
+    encounter = Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
+    if encounter.status == Encounter.AMENDING:
+        return Amendment.objects.get(encounter=encounter, closed_by__isnull=True)
+    if encounter.status != Encounter.FINISHED:
+        raise Conflict("Only a signed consultation is amended; this one can still be edited.")
+    amendment = Amendment.objects.create(encounter=encounter, reason=reason[:2000], opened_by=user)
+    encounter.status = Encounter.AMENDING
+    encounter._history_user = user  # type: ignore[attr-defined]
+    encounter.save(update_fields=["status", "updated_at"])
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.UPDATE,
+        what=f"consultation {encounter.assessed_on}: amendment opened ({reason[:200]})",
+        patient=encounter.patient,
+    )
+    return amendment
 
 
 # --- Import of a workup in the interchange format ------------------------------------------
 
+DEMOGRAPHICS = ("birth_date", "sex", "payer")
+
+
+def _demographics(workup: Workup) -> dict[str, Any]:
+    values = {
+        "birth_date": workup.patient.birth_date,
+        "sex": workup.patient.sex,
+        "payer": workup.payer,
+    }
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def import_differences(patient: Patient, workup: Workup) -> dict[str, tuple[Any, Any]]:
+    """The demographics where the workup differs from the chart: name -> (chart, workup)."""
+    return {
+        name: (getattr(patient, name), value)
+        for name, value in _demographics(workup).items()
+        if getattr(patient, name) != value
+    }
+
+
+def import_match(workup: Workup) -> Patient | None:
+    """A chart whose external id or record number equals the workup's patient id."""
+    return (
+        Patient.objects.filter(external_id=workup.patient.id).first()
+        or Patient.objects.filter(mrn=workup.patient.id).first()
+    )
+
+
+class ImportNeedsChoice(Conflict):
+    """The workup matches an existing chart that the user did not pick."""
+
+    title = "Choose the patient"
+
+    def __init__(self, reasons: str, *, match: Patient) -> None:
+        super().__init__(reasons, fields={"patient": reasons})
+        self.match = match
+
+
+class ImportNeedsConfirmation(Conflict):
+    """The picked chart's demographics differ from the workup's; nothing changed yet."""
+
+    title = "Confirm the changes"
+
+    def __init__(self, reasons: str, *, differences: dict[str, tuple[Any, Any]]) -> None:
+        super().__init__(reasons, fields={"confirm_changes": reasons})
+        self.differences = differences
+
 
 @transaction.atomic
 def workup_import(
-    *, workup: Workup, user: Any, names: tuple[str, str] | None = None, request: Any = None
+    *,
+    workup: Workup,
+    user: Any,
+    names: tuple[str, str] | None = None,
+    patient: Patient | None = None,
+    confirm_changes: bool = False,
+    request: Any = None,
 ) -> Encounter:
-    """Create or update the patient of ``workup`` (by its id) and record it as a consultation."""
-    _require_staff(user)
-    patient = Patient.objects.filter(external_id=workup.patient.id).first()
+    """Record a workup as a consultation: of a new patient, or of the one the user picked.
+
+    A workup whose id matches an existing chart is refused unless that chart was picked, so a
+    file never lands in the wrong chart by its id alone. Differences in demographics change the
+    chart only when confirmed, and the audit keeps them. Imported studies arrive unreviewed and
+    imported blocks unverified: a clinician states those facts here.
+    """
+    require_fact(user, "workup_import")
+    changes: dict[str, tuple[Any, Any]] = {}
     if patient is None:
-        patient = Patient.objects.filter(mrn=workup.patient.id).first()
-    if patient is None:
+        match = import_match(workup)
+        if match is not None:
+            raise ImportNeedsChoice(
+                f"A chart with the id {workup.patient.id} already exists: "
+                f"{match.display_name} (record {match.mrn}, born {match.birth_date}). Choose "
+                "that patient to add the workup to their chart, or change the id in the file.",
+                match=match,
+            )
         given, family = names or ("", "")
-        if not given or not family:
-            raise ValueError("names: a new patient needs a first and last name")
+        if not given.strip() or not family.strip():
+            missing = {
+                name: "A new patient needs a first and a last name."
+                for name, value in (("given_name", given), ("family_name", family))
+                if not value.strip()
+            }
+            raise Invalid("A new patient needs a first and a last name.", fields=missing)
         patient = patient_create(
             request=request,
             user=user,
-            given_name=given,
-            family_name=family,
+            given_name=given.strip(),
+            family_name=family.strip(),
             external_id=workup.patient.id,
             birth_date=workup.patient.birth_date,
             sex=workup.patient.sex or "",
             payer=workup.payer or "",
         )
     else:
-        changed = False
-        for name, value in (
-            ("birth_date", workup.patient.birth_date),
-            ("sex", workup.patient.sex),
-            ("payer", workup.payer),
-        ):
-            if value and getattr(patient, name) != value:
-                setattr(patient, name, value)
-                changed = True
-        if changed:
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        changes = import_differences(patient, workup)
+        if changes and not confirm_changes:
+            listed = "; ".join(
+                f"{k}: {old or 'blank'} -> {new}" for k, (old, new) in changes.items()
+            )
+            raise ImportNeedsConfirmation(
+                f"The workup differs from {patient.display_name}'s chart ({listed}). Confirm "
+                "to change the chart, or correct the file.",
+                differences=changes,
+            )
+        if changes:
+            require_fact(user, "demographics")
+            for name, (_old, new) in changes.items():
+                setattr(patient, name, new)
+            patient._history_user = user  # type: ignore[attr-defined]
             patient.save()
-    _import_records(patient, workup)
+    _import_records(patient, workup, user)
+    encounter = _import_encounter(patient, workup, user)
+    changed = "; ".join(f"{k} {old or 'blank'} -> {new}" for k, (old, new) in changes.items())
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.IMPORT,
+        what=f"workup {workup.assessed_on} (id {workup.patient.id})"
+        + (f"; chart changed: {changed}" if changed else ""),
+        patient=patient,
+    )
+    return encounter
+
+
+def _import_encounter(patient: Patient, workup: Workup, user: Any) -> Encounter:
     history, care = workup.history, workup.history.conservative_care
     flags, exam, outcomes = workup.red_flags, workup.exam, workup.outcomes
-    encounter = Encounter.objects.create(
+    encounter = Encounter(
         patient=patient,
         assessed_on=workup.assessed_on,
         updated_by=user,
@@ -273,18 +667,17 @@ def workup_import(
         si_provocation_positive=exam.si_provocation_positive,
         ligament_tenderness=exam.ligament_tenderness,
     )
-    audit_record(
-        request=request,
-        user=user,
-        action=AuditEvent.IMPORT,
-        what=f"workup {workup.assessed_on}",
-        patient=patient,
-    )
+    encounter._history_user = user  # type: ignore[attr-defined]
+    encounter.save()
     return encounter
 
 
-def _import_records(patient: Patient, workup: Workup) -> None:
-    """Add the workup's imaging, blocks and procedures that the patient does not have yet."""
+def _import_records(patient: Patient, workup: Workup, user: Any) -> None:
+    """Add the workup's imaging, blocks and procedures that the patient does not have yet.
+
+    Studies arrive unreviewed and blocks unverified, whoever imports them: the review of an
+    MRI and a block's result are a clinician's statements, made on the imaging page.
+    """
     for proc in workup.history.prior_procedures or ():
         PriorProcedure.objects.get_or_create(
             patient=patient,
@@ -299,7 +692,7 @@ def _import_records(patient: Patient, workup: Workup) -> None:
             modality=study.modality,
             performed_on=study.date,
             defaults={
-                "reviewed": study.reviewed,
+                "reviewed": False,
                 "infection": study.infection,
                 "malignancy": study.malignancy,
                 "fracture": study.fracture or "",
@@ -328,5 +721,22 @@ def _import_records(patient: Patient, workup: Workup) -> None:
             performed_on=block.date,
             levels=list(block.levels or ()),
             side=block.side or "",
-            defaults={"relief_pct": block.relief_pct, "concordant": block.concordant},
+            defaults={
+                "relief_pct": block.relief_pct,
+                "concordant": block.concordant,
+                "recorded_by": user,
+            },
         )
+
+
+def attest_imported(*, encounter: Encounter, user: Any, request: Any = None) -> None:
+    """A clinician reviews every study and verifies every block of a consultation's workup, as
+    each one is recorded (used where a clinician has read them all, e.g. the demo clinic)."""
+    day = encounter.assessed_on
+    for study in ImagingStudy.objects.filter(patient=encounter.patient, performed_on__lte=day):
+        if not study.reviewed:
+            study_review(patient=encounter.patient, study_id=study.pk, user=user, request=request)
+    for block in DiagnosticBlock.objects.filter(
+        patient=encounter.patient, performed_on__lte=day, verified_by__isnull=True
+    ):
+        block_verify(patient=encounter.patient, block_id=block.pk, user=user, request=request)

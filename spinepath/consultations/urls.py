@@ -11,6 +11,7 @@ urlpatterns = [
     path("consultations/<int:encounter_id>/imaging/<int:study_id>/", views.study, name="study"),
     path("consultations/<int:encounter_id>/review/", views.review, name="review"),
     path("consultations/<int:encounter_id>/sign/", views.sign, name="sign"),
+    path("consultations/<int:encounter_id>/amend/", views.amend, name="amend"),
     path("consultations/<int:encounter_id>/export.json", views.export, name="export"),
     path("decisions/<int:decision_id>/", views.decision_detail, name="decision"),
     path("import/", views.import_workup, name="import"),

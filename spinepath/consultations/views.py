@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from spinepath.accounts.roles import is_clinician, is_staff_member
+from spinepath.accounts.roles import is_clinician, is_staff_member, role_names
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations import selectors, services
@@ -23,8 +24,15 @@ from spinepath.consultations.forms import (
     ProcedureForm,
     StudyForm,
 )
-from spinepath.consultations.models import LEVEL_CHOICES, CandidacyDecision, Encounter, ImagingStudy
+from spinepath.consultations.models import (
+    LEVEL_CHOICES,
+    CandidacyDecision,
+    DiagnosticBlock,
+    Encounter,
+    ImagingStudy,
+)
 from spinepath.consultations.workup import workup_document
+from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
 from spinepath.pathway.instruments import OdiScore, odi_score
 from spinepath.pathway.workup import InvalidWorkup, parse_workup
 from spinepath.patients.models import Patient
@@ -51,6 +59,78 @@ def _context(encounter: Encounter, step: str, **extra: object) -> dict[str, obje
         "step": step,
         **extra,
     }
+
+
+def _show_refusal(form: forms.BaseForm, refused: Refused) -> None:
+    """Name each refused field at the field (the rest as the form's own error)."""
+    named = False
+    for name, message in refused.fields.items():
+        if name in form.fields:
+            form.add_error(name, message)
+            named = True
+    if not named:
+        form.add_error(None, " ".join(refused.reasons))
+
+
+def _step_form(
+    form_class: type[HistoryForm] | type[ExamForm], request: HttpRequest, encounter: Encounter
+) -> HistoryForm | ExamForm:
+    form = form_class(request.POST or None, instance=encounter)
+    form.limit(roles=role_names(request.user), locked=encounter.is_locked)
+    return form
+
+
+def _step(
+    request: HttpRequest,
+    encounter: Encounter,
+    step: str,
+    form: HistoryForm | ExamForm,
+    extra: dict[str, object],
+) -> HttpResponse:
+    """A history or exam step: autosave, save, or show it (with the refusal at its fields)."""
+    if request.method == "POST" and encounter.is_locked:
+        # Its fields are read-only; saying "Saved" would be untrue.
+        locked = Conflict(
+            f"The consultation of {encounter.assessed_on} was signed and is locked: nothing was "
+            "saved. A clinician can amend it, with a reason, on the review page."
+        )
+        if _autosaving(request):
+            raise locked
+        form.is_valid()
+        _show_refusal(form, locked)
+        _audit_view(request, encounter, step)
+        return render(
+            request,
+            f"consultations/{step}.html",
+            _context(encounter, step, form=form, **extra),
+            status=locked.status,
+        )
+    if _autosaving(request):
+        return _autosave(request, encounter, step, form)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.encounter_save(
+                    encounter=encounter,
+                    user=request.user,
+                    step=step,
+                    fields=form.step_fields(),
+                    request=request,
+                )
+            except Refused as refused:
+                _show_refusal(form, refused)
+                status = refused.status
+            else:
+                return _after_save(request, encounter, step)
+    _audit_view(request, encounter, step)
+    return render(
+        request,
+        f"consultations/{step}.html",
+        _context(encounter, step, form=form, **extra),
+        status=status,
+    )
 
 
 def _after_save(request: HttpRequest, encounter: Encounter, step: str) -> HttpResponse:
@@ -90,10 +170,15 @@ def _autosave(
     """Store every valid answer of the step now; the wrong ones are named at their field."""
     form.is_valid()
     fields = form.step_fields()
+    status = 200
     if fields:
-        encounter = services.encounter_save(
-            encounter=encounter, user=request.user, step=step, fields=fields, request=request
-        )
+        try:
+            encounter = services.encounter_save(
+                encounter=encounter, user=request.user, step=step, fields=fields, request=request
+            )
+        except Refused as refused:
+            _show_refusal(form, refused)
+            fields, status = {}, refused.status
     return render(
         request,
         "consultations/_autosave.html",
@@ -104,6 +189,7 @@ def _autosave(
             "odi": _odi(encounter.odi_sections) if step == "history" else None,
             "step": step,
         },
+        status=status,
     )
 
 
@@ -112,7 +198,11 @@ def encounter_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
     encounter = services.encounter_start(
-        patient=patient, user=request.user, assessed_on=timezone.localdate(), request=request
+        patient=patient,
+        user=request.user,
+        assessed_on=timezone.localdate(),
+        start_key=request.POST.get("start_key", "")[:64] or None,
+        request=request,
     )
     return redirect("consultations:history", encounter.pk)
 
@@ -120,49 +210,23 @@ def encounter_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
-    form = HistoryForm(request.POST or None, instance=encounter)
-    if _autosaving(request):
-        return _autosave(request, encounter, "history", form)
-    if request.method == "POST" and form.is_valid():
-        services.encounter_save(
-            encounter=encounter,
-            user=request.user,
-            step="history",
-            fields=form.step_fields(),
-            request=request,
-        )
-        return _after_save(request, encounter, "history")
-    _audit_view(request, encounter, "history")
-    return render(
-        request,
-        "consultations/history.html",
-        _context(encounter, "history", form=form, odi=_odi(encounter.odi_sections)),
-        status=400 if form.errors else 200,
-    )
+    form = _step_form(HistoryForm, request, encounter)
+    return _step(request, encounter, "history", form, {"odi": _odi(encounter.odi_sections)})
 
 
 def exam(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
-    form = ExamForm(request.POST or None, instance=encounter)
-    if _autosaving(request):
-        return _autosave(request, encounter, "exam", form)
-    if request.method == "POST" and form.is_valid():
-        services.encounter_save(
-            encounter=encounter,
-            user=request.user,
-            step="exam",
-            fields=form.step_fields(),
-            request=request,
-        )
-        return _after_save(request, encounter, "exam")
-    _audit_view(request, encounter, "exam")
-    return render(
-        request,
-        "consultations/exam.html",
-        _context(encounter, "exam", form=form),
-        status=400 if form.errors else 200,
-    )
+    form = _step_form(ExamForm, request, encounter)
+    return _step(request, encounter, "exam", form, {})
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """An id posted by a form; anything but a plausible positive integer is a 400."""
+    raw = request.POST.get(name, "")
+    if not raw.isdigit() or len(raw) > 12 or int(raw) == 0:
+        raise Invalid(f"{name}: not a valid id.", fields={name: "Not a valid id."})
+    return int(raw)
 
 
 def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
@@ -177,42 +241,73 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         which = request.POST.get("form")
-        if which == "study":
-            study_form = StudyForm(
-                request.POST, prefix="study", review_date=day, can_review=can_review
-            )
-            if study_form.is_valid():
-                study = services.study_save(
-                    patient=patient,
-                    user=request.user,
-                    fields=study_form.cleaned_data,
-                    request=request,
-                )
-                messages.success(request, "Study added: now record its findings level by level.")
-                return redirect("consultations:study", encounter.pk, study.pk)
-        elif which == "block":
-            block_form = BlockForm(request.POST, prefix="block", review_date=day)
-            if block_form.is_valid():
-                services.block_add(
-                    patient=patient,
-                    user=request.user,
-                    fields=block_form.cleaned_data,
-                    request=request,
-                )
-                return _after_save(request, encounter, "imaging")
-        elif which == "procedure":
-            procedure_form = ProcedureForm(
-                request.POST, prefix="proc", review_date=day, birth_date=patient.birth_date
-            )
-            if procedure_form.is_valid():
-                services.procedure_add(
-                    patient=patient,
-                    user=request.user,
-                    fields=procedure_form.cleaned_data,
-                    request=request,
-                )
-                return _after_save(request, encounter, "imaging")
         status = 400
+        try:
+            if which == "study":
+                study_form = StudyForm(
+                    request.POST, prefix="study", review_date=day, can_review=can_review
+                )
+                if study_form.is_valid():
+                    study = services.study_save(
+                        patient=patient,
+                        user=request.user,
+                        fields=study_form.study_fields(),
+                        attest=bool(study_form.cleaned_data.get("attest")),
+                        request=request,
+                    )
+                    messages.success(
+                        request, "Study added: now record its findings level by level."
+                    )
+                    return redirect("consultations:study", encounter.pk, study.pk)
+            elif which == "block":
+                block_form = BlockForm(request.POST, prefix="block", review_date=day)
+                if block_form.is_valid():
+                    services.block_add(
+                        patient=patient,
+                        user=request.user,
+                        fields=block_form.cleaned_data,
+                        request=request,
+                    )
+                    return _after_save(request, encounter, "imaging")
+            elif which == "procedure":
+                procedure_form = ProcedureForm(
+                    request.POST, prefix="proc", review_date=day, birth_date=patient.birth_date
+                )
+                if procedure_form.is_valid():
+                    services.procedure_add(
+                        patient=patient,
+                        user=request.user,
+                        fields=procedure_form.cleaned_data,
+                        request=request,
+                    )
+                    return _after_save(request, encounter, "imaging")
+            elif which == "review_study":
+                services.study_review(
+                    patient=patient,
+                    study_id=_study_id(request, patient),
+                    user=request.user,
+                    request=request,
+                )
+                messages.success(request, "Study reviewed: your review is recorded.")
+                return redirect("consultations:imaging", encounter.pk)
+            elif which == "verify_block":
+                block_id = _posted_id(request, "block_id")
+                get_object_or_404(DiagnosticBlock, pk=block_id, patient=patient)
+                services.block_verify(
+                    patient=patient, block_id=block_id, user=request.user, request=request
+                )
+                messages.success(request, "Block verified: it now counts in the workup.")
+                return redirect("consultations:imaging", encounter.pk)
+            else:
+                raise Invalid("form: unknown form.", fields={"form": "Unknown form."})
+        except Refused as refused:
+            form = {"study": study_form, "block": block_form, "procedure": procedure_form}.get(
+                which or ""
+            )
+            if form is None or isinstance(refused, NotAllowed):
+                raise  # shown on its own page (the form is not offered to this role)
+            _show_refusal(form, refused)
+            status = refused.status
     _audit_view(request, encounter, "imaging and blocks")
     return render(
         request,
@@ -220,44 +315,35 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
         _context(
             encounter,
             "imaging",
-            studies=selectors.studies_for(patient),
-            blocks=selectors.blocks_for(patient),
+            studies=selectors.studies_for(patient).select_related("reviewed_by"),
+            blocks=selectors.blocks_for(patient).select_related("verified_by"),
             procedures=selectors.procedures_for(patient),
             study_form=study_form,
             block_form=block_form,
             procedure_form=procedure_form,
+            can_review=can_review,
         ),
         status=status,
     )
 
 
+def _study_id(request: HttpRequest, patient: Patient) -> int:
+    study_id = _posted_id(request, "study_id")
+    get_object_or_404(ImagingStudy, pk=study_id, patient=patient)
+    return study_id
+
+
 def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
-    record = get_object_or_404(ImagingStudy, pk=study_id, patient=encounter.patient)
+    record = get_object_or_404(
+        ImagingStudy.objects.select_related("reviewed_by"), pk=study_id, patient=encounter.patient
+    )
     existing = {f.level: f for f in record.levels.all()}
-    initial = []
-    for level, _ in LEVEL_CHOICES:
-        f = existing.get(level)
-        initial.append(
-            {
-                "level": level,
-                **(
-                    {
-                        "pfirrmann": f.pfirrmann,
-                        "modic": f.modic,
-                        "disc_height_loss_pct": f.disc_height_loss_pct,
-                        "endplate_bone_on_bone": f.endplate_bone_on_bone,
-                        "herniation": f.herniation,
-                        "nerve_root_compression": f.nerve_root_compression,
-                        "facet_arthropathy": f.facet_arthropathy,
-                        "ligament_injury": f.ligament_injury,
-                    }
-                    if f
-                    else {}
-                ),
-            }
-        )
+    initial = [
+        {"level": level, **services.finding_values(existing.get(level))}
+        for level, _ in LEVEL_CHOICES
+    ]
     form = StudyForm(
         request.POST or None,
         instance=record,
@@ -266,36 +352,55 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
         can_review=is_clinician(request.user),
     )
     formset = FindingFormSet(request.POST or None, initial=initial, prefix="lv")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
-        levels = {lv for lv, _ in LEVEL_CHOICES}
-        findings = [dict(f.cleaned_data) for f in formset if f.cleaned_data.get("level") in levels]
-        services.study_save(
-            patient=encounter.patient,
-            user=request.user,
-            study=record,
-            fields=form.cleaned_data,
-            findings=findings,
-            request=request,
-        )
-        return _after_save(request, encounter, "imaging")
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid() and formset.is_valid():
+            levels = {lv for lv, _ in LEVEL_CHOICES}
+            findings = [
+                dict(f.cleaned_data) for f in formset if f.cleaned_data.get("level") in levels
+            ]
+            try:
+                saved = services.study_save(
+                    patient=encounter.patient,
+                    user=request.user,
+                    study_id=record.pk,
+                    fields=form.study_fields(),
+                    findings=findings,
+                    attest=bool(form.cleaned_data.get("attest")),
+                    request=request,
+                )
+            except Refused as refused:
+                _show_refusal(form, refused)
+                status = refused.status
+            else:
+                if record.reviewed and not saved.reviewed:
+                    messages.warning(
+                        request, "The study changed, so its review was cleared: review it again."
+                    )
+                return _after_save(request, encounter, "imaging")
     _audit_view(request, encounter, f"imaging {record.modality} {record.performed_on}")
     return render(
         request,
         "consultations/study.html",
         _context(encounter, "imaging", study=record, form=form, formset=formset),
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
-def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
-    _staff_only(request)
-    encounter = selectors.encounter_get(encounter_id)
+def _review_page(
+    request: HttpRequest, encounter: Encounter, *, status: int = 200, notice: str = ""
+) -> HttpResponse:
     try:
-        _workup, decision = services.decision_preview(encounter)
-        errors = []
+        review = services.decision_review(encounter)
+        decision, errors, fingerprint = review.decision, [], review.fingerprint
     except InvalidWorkup as exc:
-        decision, errors = None, exc.errors
-    _audit_view(request, encounter, "candidacy review")
+        decision, errors, fingerprint = None, exc.errors, ""
+    signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
+    standing = selectors.decision_in_force(encounter.patient) if signed else None
+    changed_since_signing = (
+        encounter.is_locked and bool(signed) and signed[0].fingerprint not in ("", fingerprint)
+    )
     return render(
         request,
         "consultations/review.html",
@@ -304,28 +409,82 @@ def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
             "review",
             decision=decision,
             errors=errors,
+            fingerprint=fingerprint,
             signature_token=services.new_signature_token(),
-            signed=encounter.decisions.select_related("signed_by").order_by("-signed_at"),
+            signed=signed,
+            amendments=encounter.amendments.select_related("opened_by", "closed_by"),
+            standing=standing,
+            changed_since_signing=changed_since_signing,
             can_sign=is_clinician(request.user),
+            notice=notice,
         ),
+        status=status,
     )
+
+
+def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    _staff_only(request)
+    encounter = selectors.encounter_get(encounter_id)
+    _audit_view(request, encounter, "candidacy review")
+    return _review_page(request, encounter)
 
 
 @require_POST
 def sign(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
+    fingerprint = request.POST.get("fingerprint", "")
+    if len(fingerprint) != 64:
+        raise Invalid("This review page is incomplete; reload it and sign again.")
     try:
         signed = services.decision_sign(
             encounter=encounter,
             user=request.user,
             token=request.POST.get("token", ""),
+            fingerprint=fingerprint,
             request=request,
         )
+    except services.ReviewChanged as changed:
+        return _review_page(request, encounter, status=changed.status, notice=changed.reasons[0])
     except InvalidWorkup as exc:
         messages.error(request, f"Cannot sign: {exc}")
         return redirect("consultations:review", encounter.pk)
-    messages.success(request, f"Decision signed: {signed.decision.replace('_', ' ')}.")
+    label = signed.decision.replace("_", " ")
+    if signed.newly_signed:  # type: ignore[attr-defined]
+        messages.success(request, f"Decision signed: {label}.")
+    else:
+        messages.info(
+            request, f"Already signed ({label}): nothing changed, nothing new was signed."
+        )
     return redirect("consultations:decision", signed.pk)
+
+
+class AmendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        min_length=5,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why is the signed consultation changed?",
+    )
+
+
+@require_POST
+def amend(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    _staff_only(request)
+    encounter = selectors.encounter_get(encounter_id)
+    form = AmendForm(request.POST)
+    if not form.is_valid():
+        reason = form.errors.get("reason", ["Say why."])[0]
+        raise Invalid(f"reason: {reason}", fields={"reason": reason})
+    services.encounter_amend(
+        encounter=encounter, user=request.user, reason=form.cleaned_data["reason"], request=request
+    )
+    messages.success(
+        request,
+        "Amendment opened: change what is wrong, then sign a new decision. Until then no plan "
+        "or procedure relies on this consultation.",
+    )
+    return redirect("consultations:history", encounter.pk)
 
 
 def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
@@ -362,31 +521,52 @@ def import_workup(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > 1024 * 1024:
-            form.add_error("file", "The file is larger than 1 MB.")
-        else:
+    match = None
+    differences: dict[str, tuple[object, object]] = {}
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            document = form.cleaned_data["document"]
             try:
-                workup = parse_workup(upload.read())
-                names = (
-                    form.cleaned_data["given_name"].strip(),
-                    form.cleaned_data["family_name"].strip(),
-                )
+                workup = parse_workup(document.encode())
                 encounter = services.workup_import(
-                    workup=workup, user=request.user, names=names, request=request
+                    workup=workup,
+                    user=request.user,
+                    names=(form.cleaned_data["given_name"], form.cleaned_data["family_name"]),
+                    patient=form.cleaned_data["patient"],
+                    confirm_changes=form.cleaned_data["confirm_changes"],
+                    request=request,
                 )
             except InvalidWorkup as exc:
                 errors = [str(e) for e in exc.errors]
                 form.add_error("file", "The workup is not valid; see the fields below.")
-            except ValueError as exc:
-                form.add_error("given_name", str(exc).split(": ", 1)[-1])
+            except services.ImportNeedsChoice as refused:
+                match = refused.match
+                form.add_error("patient", refused.reasons[0])
+                status = refused.status
+            except services.ImportNeedsConfirmation as refused:
+                differences = refused.differences
+                form.add_error("confirm_changes", refused.reasons[0])
+                status = refused.status
+            except Refused as refused:
+                _show_refusal(form, refused)
+                status = refused.status
             else:
-                messages.success(request, "Workup imported.")
+                messages.success(
+                    request,
+                    "Workup imported. Its imaging arrives unreviewed and its blocks unverified: "
+                    "a clinician reviews them on the imaging page.",
+                )
                 return redirect("consultations:review", encounter.pk)
+    kept = getattr(form, "cleaned_data", {}).get("document")
+    if kept:
+        # Keep the file's content in the page so a choice does not need a second upload.
+        form.data = form.data.copy()
+        form.data["document"] = kept
     return render(
         request,
         "consultations/import.html",
-        {"form": form, "errors": errors},
-        status=400 if form.errors else 200,
+        {"form": form, "errors": errors, "match": match, "differences": differences},
+        status=status,
     )

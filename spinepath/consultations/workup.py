@@ -69,7 +69,11 @@ def workup_document(encounter: Encounter) -> dict[str, Any]:
             relief_pct=b.relief_pct,
             concordant=b.concordant,
         )
-        for b in DiagnosticBlock.objects.filter(patient=patient, performed_on__lte=day)
+        # Only blocks a clinician stated (entered or verified) count: a block confirms or
+        # excludes a pain generator.
+        for b in DiagnosticBlock.objects.filter(
+            patient=patient, performed_on__lte=day, verified_by__isnull=False
+        )
     ]
     care = _present(
         physical_therapy_weeks=encounter.physical_therapy_weeks,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import models
+from simple_history.models import HistoricalRecords
+from unidecode import unidecode
 
 SEX_CHOICES = [("female", "Female"), ("male", "Male"), ("other", "Other"), ("unknown", "Unknown")]
 PAYER_CHOICES = [
@@ -23,8 +26,20 @@ PAYER_CHOICES = [
 SYNTHETIC_ID_PREFIX = "synthetic-"
 
 
+_DROPPED = re.compile(r"[\'’`.]")  # O'Brien -> obrien, St. John -> st john
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def search_form(text: str) -> str:
+    """A name as the search compares it: transliterated to ASCII (Zoë -> zoe, Łukasz ->
+    lukasz, Иванова -> ivanova), lower case, apostrophes and dots dropped, hyphens and other
+    punctuation as spaces. Stored names and typed queries both go through it."""
+    folded = _DROPPED.sub("", unidecode(text).lower())
+    return " ".join(_SEPARATORS.sub(" ", folded).split())
+
+
 def name_key(first: str, second: str) -> str:
-    return f"{first.strip().lower()} {second.strip().lower()}".strip()
+    return f"{search_form(first)} {search_form(second)}".strip()
 
 
 class Patient(models.Model):
@@ -44,6 +59,8 @@ class Patient(models.Model):
     # Lower-cased "family given" and "given family": indexed prefix search by name.
     family_key = models.CharField(max_length=201, db_index=True, editable=False)
     given_key = models.CharField(max_length=201, db_index=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "family_key", "given_key"])
 
     class Meta:
         ordering = ["family_key", "id"]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient, search_form
 
 SEARCH_LIMIT = 50
 _MRN = re.compile(r"^(sp-?)?\d{1,10}$", re.IGNORECASE)
@@ -46,6 +46,9 @@ def patient_search(query: str) -> QuerySet[Patient]:
         digits = re.sub(r"\D", "", text)
         mrn = f"SP{int(digits):07d}"
         return Patient.objects.filter(Q(mrn=mrn) | Q(external_id=query.strip()))[:SEARCH_LIMIT]
-    by_name = _prefix("family_key", text) | _prefix("given_key", text)
+    name = search_form(text)
+    if not name:
+        return Patient.objects.filter(external_id=query.strip())[:SEARCH_LIMIT]
+    by_name = _prefix("family_key", name) | _prefix("given_key", name)
     exact_id = Q(external_id=query.strip())
     return Patient.objects.filter(by_name | exact_id).order_by("family_key")[:SEARCH_LIMIT]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from itertools import chain
 
 from django.core.exceptions import PermissionDenied
@@ -12,7 +13,8 @@ from django.utils.timezone import localdate
 from spinepath.accounts.roles import is_staff_member
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.consultations.models import CandidacyDecision
+from spinepath.consultations.models import Amendment, CandidacyDecision
+from spinepath.consultations.selectors import field_changes
 from spinepath.patients import services
 from spinepath.patients.forms import PatientForm
 from spinepath.patients.models import Patient
@@ -68,6 +70,9 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+CHART_CHANGES = 30
+
+
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -93,6 +98,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         key=lambda item: (item[1], _SAME_DAY_ORDER.get(item[0], 0)),
         reverse=True,
     )
+    changes = field_changes(patient)
     audit_record(request=request, action=AuditEvent.VIEW, what="chart", patient=patient)
     return render(
         request,
@@ -104,6 +110,13 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
             "has_injections": bool(injections),
             "pricing_problem": pricing_problem(patient) if decisions else None,
+            "changes": changes[:CHART_CHANGES],
+            "more_changes": len(changes) > CHART_CHANGES,
+            "amended": {
+                a.encounter_id for a in Amendment.objects.filter(encounter__patient=patient)
+            },
+            # One consultation per "New consultation" form, however often it is sent.
+            "start_key": secrets.token_urlsafe(18),
         },
     )
 

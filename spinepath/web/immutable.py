@@ -4,7 +4,8 @@ The models refuse it too (save/delete guards, services); the trigger also stops 
 ``QuerySet.update()`` or a hand-written SQL statement. Used by migrations.
 
 On SQLite, Django alters a table by re-creating it, which drops its triggers: a later
-migration that alters one of these tables must add the trigger again (call this once more).
+migration that alters one of these tables must add the trigger again (call this once more;
+adding it is idempotent on both engines).
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ def refuse_updates(table: str, message: str) -> tuple[Any, Any]:
         vendor = schema_editor.connection.vendor
         if vendor == "sqlite":
             schema_editor.execute(
-                f"CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} "
+                f"CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE UPDATE ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
             )
         elif vendor == "postgresql":
             schema_editor.execute(
-                f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
                 f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
             )
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
             schema_editor.execute(
                 f"CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {function}()"

@@ -64,7 +64,6 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
     page.click("text=Add a study")
     page.select_option("#id_study-modality", "MRI")
     page.fill("#id_study-performed_on", "2026-09-01")
-    page.select_option("#id_study-reviewed", "true")
     page.click("button:has-text('Add study')")
     for index in range(5):
         page.select_option(f"#id_lv-{index}-pfirrmann", "1")
@@ -72,6 +71,8 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
         page.select_option(f"#id_lv-{index}-endplate_bone_on_bone", "false")
     page.select_option("#id_lv-3-pfirrmann", "3")
     page.fill("#id_lv-3-disc_height_loss_pct", "20")
+    # The review attests the study as recorded: after the findings, in the same save.
+    page.check("#id_study-attest")
     page.click("text=Save findings")
     page.click("text=Continue to the candidacy review")
 

@@ -10,7 +10,7 @@ from browser_helpers import screenshot
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
-from spinepath.consultations.services import decision_sign, workup_import
+from spinepath.consultations.services import attest_imported, decision_sign, workup_import
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway.plans import Target
@@ -32,6 +32,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     encounter = workup_import(
         workup=workup_from_dict(doc), user=clinician, names=("Maria", "Lopez")
     )
+    attest_imported(encounter=encounter, user=clinician)
     decision_sign(encounter=encounter, user=clinician, token="q" * 24)
     plan = plan_create(patient=encounter.patient, user=clinician)
     plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)

@@ -6,12 +6,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.test import Client
 from web_helpers import HISTORY, start
 
 from spinepath.consultations.models import DiagnosticBlock, ImagingStudy
 from spinepath.consultations.services import study_save
+from spinepath.errors import NotAllowed
 from spinepath.patients.services import patient_create
 
 
@@ -94,7 +94,7 @@ def test_add_a_study_and_its_findings(clinician_client: Client, clinician: Any) 
             "form": "study",
             "study-modality": "MRI",
             "study-performed_on": "2026-08-20",
-            "study-reviewed": "true",
+            "study-attest": "on",
         },
     )
     study = ImagingStudy.objects.get(patient=encounter.patient)
@@ -103,7 +103,7 @@ def test_add_a_study_and_its_findings(clinician_client: Client, clinician: Any) 
     data = {
         "study-modality": "MRI",
         "study-performed_on": "2026-08-20",
-        "study-reviewed": "true",
+        "study-attest": "on",
         "lv-TOTAL_FORMS": "5",
         "lv-INITIAL_FORMS": "5",
     }
@@ -125,34 +125,35 @@ def test_a_coordinator_cannot_mark_imaging_reviewed(
     coordinator_client: Client, clinician: Any
 ) -> None:
     encounter = start(coordinator_client, clinician)
+    page = coordinator_client.get(f"/consultations/{encounter.pk}/imaging/")
+    assert b"I have reviewed this study" not in page.content
     response = coordinator_client.post(
         f"/consultations/{encounter.pk}/imaging/",
         {
             "form": "study",
             "study-modality": "MRI",
             "study-performed_on": "2026-08-20",
-            "study-reviewed": "true",
+            "study-attest": "on",
         },
     )
-    assert response.status_code == 400
-    assert response.context["study_form"].errors["reviewed"] == [
-        "Only a clinician can mark imaging as reviewed."
-    ]
+    assert response.status_code == 403
+    assert "Only a clinician can record or change imaging findings." in response.content.decode()
     assert not ImagingStudy.objects.exists()
 
 
 def test_the_study_service_refuses_a_coordinators_review(coordinator: Any, clinician: Any) -> None:
     patient = patient_create(user=clinician, given_name="Maria", family_name="Lopez")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         study_save(
             patient=patient,
             user=coordinator,
-            fields={"modality": "MRI", "performed_on": date(2026, 8, 20), "reviewed": True},
+            fields={"modality": "MRI", "performed_on": date(2026, 8, 20)},
+            attest=True,
         )
     assert not ImagingStudy.objects.exists()
 
 
-def test_a_coordinator_records_a_study_for_a_clinician_to_review(
+def test_imaging_findings_are_a_clinicians_so_a_coordinator_imports_them_unreviewed(
     coordinator_client: Client, clinician: Any
 ) -> None:
     encounter = start(coordinator_client, clinician)
@@ -160,8 +161,10 @@ def test_a_coordinator_records_a_study_for_a_clinician_to_review(
         f"/consultations/{encounter.pk}/imaging/",
         {"form": "study", "study-modality": "MRI", "study-performed_on": "2026-08-20"},
     )
-    assert response.status_code == 302
-    assert ImagingStudy.objects.get().reviewed is None
+    assert response.status_code == 403
+    assert not ImagingStudy.objects.exists()
+    page = coordinator_client.get(f"/consultations/{encounter.pk}/imaging/")
+    assert b"Only a clinician records imaging findings" in page.content
 
 
 def test_a_review_date_in_the_future_is_refused(clinician_client: Client, clinician: Any) -> None:

@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.test import Client
 from web_helpers import import_encounter
 
 from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.services import decision_sign, encounter_amend
+from spinepath.errors import NotAllowed
 
 
 def review(client: Client, encounter: Any) -> Any:
     return client.get(f"/consultations/{encounter.pk}/review/")
+
+
+def signing_form(client: Client, encounter: Any) -> dict[str, str]:
+    """What the review page's Sign button posts: its token and the fingerprint shown."""
+    context = review(client, encounter).context
+    return {"token": context["signature_token"], "fingerprint": context["fingerprint"]}
 
 
 def test_review_shows_every_rule_and_the_recommendation(
@@ -34,9 +40,9 @@ def test_review_shows_every_rule_and_the_recommendation(
 def test_clinician_signs_and_the_decision_keeps_workup_and_policy(
     clinician_client: Client, candidate_encounter: Any
 ) -> None:
-    token = review(clinician_client, candidate_encounter).context["signature_token"]
     response = clinician_client.post(
-        f"/consultations/{candidate_encounter.pk}/sign/", {"token": token}
+        f"/consultations/{candidate_encounter.pk}/sign/",
+        signing_form(clinician_client, candidate_encounter),
     )
     signed = CandidacyDecision.objects.get()
     assert response["Location"] == f"/decisions/{signed.pk}/"
@@ -50,7 +56,8 @@ def test_coordinator_posting_to_the_sign_url_is_refused(
     coordinator_client: Client, candidate_encounter: Any
 ) -> None:
     response = coordinator_client.post(
-        f"/consultations/{candidate_encounter.pk}/sign/", {"token": "x" * 20}
+        f"/consultations/{candidate_encounter.pk}/sign/",
+        {**signing_form(coordinator_client, candidate_encounter), "token": "x" * 20},
     )
     assert response.status_code == 403
     assert not CandidacyDecision.objects.exists()
@@ -65,14 +72,14 @@ def test_coordinator_sees_no_sign_button(
 
 
 def test_the_service_refuses_a_non_clinician(coordinator: Any, candidate_encounter: Any) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         decision_sign(encounter=candidate_encounter, user=coordinator, token="abc" * 8)
 
 
 def test_a_double_submission_signs_once(clinician_client: Client, candidate_encounter: Any) -> None:
-    token = review(clinician_client, candidate_encounter).context["signature_token"]
+    form = signing_form(clinician_client, candidate_encounter)
     for _ in range(2):
-        clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": token})
+        clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", form)
     assert CandidacyDecision.objects.count() == 1
 
 
@@ -80,17 +87,21 @@ def test_a_token_cannot_be_replayed_on_another_consultation(
     clinician: Any, clinician_client: Client, candidate_encounter: Any
 ) -> None:
     other = import_encounter(clinician, names=("Ben", "Walsh"), patient__id="t-002")
-    token = review(clinician_client, candidate_encounter).context["signature_token"]
-    clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": token})
-    response = clinician_client.post(f"/consultations/{other.pk}/sign/", {"token": token})
-    assert response.status_code == 403
+    form = signing_form(clinician_client, candidate_encounter)
+    clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", form)
+    other_form = signing_form(clinician_client, other)
+    response = clinician_client.post(
+        f"/consultations/{other.pk}/sign/", {**other_form, "token": form["token"]}
+    )
+    assert response.status_code == 409
     assert CandidacyDecision.objects.count() == 1
 
 
 def test_a_tampered_decision_field_is_ignored(clinician: Any, clinician_client: Client) -> None:
     encounter = import_encounter(clinician, imaging=[])
     clinician_client.post(
-        f"/consultations/{encounter.pk}/sign/", {"token": "t" * 24, "decision": "candidate"}
+        f"/consultations/{encounter.pk}/sign/",
+        {**signing_form(clinician_client, encounter), "decision": "candidate"},
     )
     assert CandidacyDecision.objects.get().decision == "needs_imaging"
 
@@ -109,6 +120,7 @@ def test_a_new_review_makes_a_new_decision(
     clinician: Any, clinician_client: Client, candidate_encounter: Any
 ) -> None:
     decision_sign(encounter=candidate_encounter, user=clinician, token="a" * 24)
+    encounter_amend(encounter=candidate_encounter, user=clinician, reason="Pain began in September")
     clinician_client.post(
         f"/consultations/{candidate_encounter.pk}/history/",
         {

@@ -25,7 +25,9 @@ def test_chart_queries_do_not_grow_with_records(
     with CaptureQueriesContext(connection) as one:
         clinician_client.get(path)
     for _ in range(3):
-        import_encounter(clinician, history__pain_duration_months=30)
+        import_encounter(
+            clinician, patient=candidate_encounter.patient, history__pain_duration_months=30
+        )
     with CaptureQueriesContext(connection) as more:
         clinician_client.get(path)
     assert len(more) == len(one)

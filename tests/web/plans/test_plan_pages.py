@@ -1,4 +1,4 @@
-"""Plans, prices and procedures: every refusal, tried from the outside."""
+"""Plans and prices: every refusal, tried from the outside (procedures: test_procedures.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from pypdf import PdfReader
 from web_helpers import import_encounter
 
 from spinepath.consultations.services import decision_sign
+from spinepath.errors import Conflict, Invalid
 from spinepath.pathway.plans import Target
-from spinepath.plans import services
-from spinepath.plans.models import CarePlan, PlanLine, PriceItem, Procedure
-
-DISC = Target("discogenic", "L4-L5", None)
-TODAY = date(2026, 11, 20)
+from spinepath.plans import selectors, services
+from spinepath.plans.models import CarePlan, PlanLine, PriceItem
 
 
 def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:
@@ -65,7 +62,9 @@ def test_no_plan_before_any_signed_decision(clinician: Any, clinician_client: Cl
 def test_plan_pages_close_when_a_newer_decision_is_not_candidate(
     clinician: Any, clinician_client: Client, plan: CarePlan
 ) -> None:
-    later = import_encounter(clinician, history__conservative_care__status="improving")
+    later = import_encounter(
+        clinician, patient=plan.patient, history__conservative_care__status="improving"
+    )
     decision_sign(encounter=later, user=clinician, token="n" * 24)
     for path in (f"/plans/{plan.pk}/", f"/plans/{plan.pk}/plan.pdf", f"/plans/{plan.pk}/accept/"):
         assert clinician_client.get(path).status_code == 404
@@ -116,7 +115,7 @@ def test_a_tampered_target_is_refused(clinician_client: Client, plan: CarePlan) 
 
 
 def test_the_service_refuses_an_unconfirmed_target(plan: CarePlan, clinician: Any) -> None:
-    with pytest.raises(ValidationError, match="not a confirmed, eligible pain generator"):
+    with pytest.raises(Invalid, match="not a confirmed, eligible pain generator"):
         services.plan_injection_add(
             plan=plan,
             user=clinician,
@@ -147,7 +146,7 @@ def test_regenerative_items_cannot_be_added_without_a_target(
     plan: CarePlan, clinician: Any
 ) -> None:
     item = PriceItem.objects.get(code="facet-prp")
-    with pytest.raises(ValidationError):
+    with pytest.raises(Invalid):
         services.plan_item_add(plan=plan, user=clinician, item=item, quantity=1, phase="inject")
 
 
@@ -161,7 +160,7 @@ def test_shockwave_is_covered_for_medicare_with_supplement(clinician: Any) -> No
         quantity=3,
         phase="prepare",
     )
-    figures = services.plan_figures(plan)
+    figures = selectors.plan_figures(plan)
     assert figures.totals.payer_expected == Decimal("1050.00")
     msc = next(p for line, p in figures.lines if line.generator == "discogenic")
     assert msc.coverage.status == "self_pay" and msc.patient_pays == Decimal("7500.00")
@@ -204,7 +203,7 @@ def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) ->
 
 def test_the_service_refuses_to_edit_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
     accept(plan, clinician)
-    with pytest.raises(ValidationError, match="frozen"):
+    with pytest.raises(Conflict, match="frozen"):
         services.plan_line_remove(plan=plan, line_id=plan.lines.first().pk, user=clinician)
 
 
@@ -225,7 +224,7 @@ def test_a_price_change_leaves_a_written_plan_alone(
     new = services.plan_revise(plan=plan, user=clinician)
     assert new.version == 2 and new.supersedes == plan
     assert new.lines.get(generator="discogenic").unit_price == Decimal("8000.00")
-    assert "Price of Intradiscal injection L4-L5" in " ".join(services.plan_changes(new))
+    assert "Price of Intradiscal injection L4-L5" in " ".join(selectors.plan_changes(new))
     accept(new, clinician)
     plan.refresh_from_db()
     assert plan.status == "superseded"
@@ -298,98 +297,6 @@ def test_the_pdf_reads_nothing_but_its_shipped_fonts() -> None:
     for url in ("http://example.org/logo.png", "file:///etc/passwd"):
         with pytest.raises(ValueError):
             _shipped_files_only(url)
-
-
-# --- procedures --------------------------------------------------------------------------
-
-
-def record(patient: Any, user: Any, **changes: Any) -> Procedure:
-    values: dict[str, Any] = {
-        "target": DISC,
-        "performed_on": TODAY,
-        "material": "msc",
-        "guidance": "fluoroscopy",
-    }
-    values.update(changes)
-    return services.procedure_record(patient=patient, user=user, **values)
-
-
-def test_no_procedure_without_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
-    with pytest.raises(services.ProcedureRefused) as refused:
-        record(plan.patient, clinician)
-    assert refused.value.reasons == ["there is no written plan accepted by the patient"]
-
-
-def test_procedure_with_an_accepted_plan_is_recorded(plan: CarePlan, clinician: Any) -> None:
-    accept(plan, clinician)
-    procedure = record(plan.patient, clinician, dose="10 million cells")
-    assert procedure.plan == plan and procedure.operator == clinician
-
-
-def test_no_procedure_at_a_target_the_plan_does_not_list(plan: CarePlan, clinician: Any) -> None:
-    accept(plan, clinician)
-    with pytest.raises(services.ProcedureRefused) as refused:
-        record(plan.patient, clinician, target=Target("discogenic", "L5-S1", None))
-    assert refused.value.reasons == ["the accepted plan does not list L5-S1 disc"]
-
-
-def test_no_procedure_once_the_mri_is_too_old(plan: CarePlan, clinician: Any) -> None:
-    accept(plan, clinician)
-    with pytest.raises(services.ProcedureRefused) as refused:
-        record(plan.patient, clinician, performed_on=date(2027, 8, 21))
-    assert any("older than 12 months" in r for r in refused.value.reasons)
-
-
-def test_no_procedure_when_the_decision_is_no_longer_candidate(
-    plan: CarePlan, clinician: Any
-) -> None:
-    accept(plan, clinician)
-    later = import_encounter(clinician, history__conservative_care__status="improving")
-    decision_sign(encounter=later, user=clinician, token="z" * 24)
-    with pytest.raises(services.ProcedureRefused) as refused:
-        record(plan.patient, clinician)
-    assert "the latest signed decision is 'not_candidate', not 'candidate'" in refused.value.reasons
-
-
-def test_a_coordinator_cannot_record_a_procedure(
-    plan: CarePlan, clinician: Any, coordinator: Any, coordinator_client: Client
-) -> None:
-    accept(plan, clinician)
-    with pytest.raises(PermissionDenied):
-        record(plan.patient, coordinator)
-    response = coordinator_client.post(
-        f"/patients/{plan.patient_id}/procedures/new/",
-        {
-            "target": "discogenic|L4-L5|",
-            "performed_on": "2026-11-20",
-            "material": "msc",
-            "guidance": "fluoroscopy",
-        },
-    )
-    assert response.status_code == 403
-    assert not Procedure.objects.exists()
-
-
-def test_the_refusal_page_says_which_condition_failed(
-    clinician_client: Client, plan: CarePlan
-) -> None:
-    response = clinician_client.post(
-        f"/patients/{plan.patient_id}/procedures/new/",
-        {
-            "target": "discogenic|L4-L5|",
-            "performed_on": "2026-11-20",
-            "material": "msc",
-            "guidance": "fluoroscopy",
-        },
-    )
-    assert response.status_code == 400
-    assert b"There is no written plan accepted by the patient" in response.content
-
-
-def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
-    accept(plan, clinician)
-    with pytest.raises(services.ProcedureRefused, match="not injected with platelet-rich"):
-        record(plan.patient, clinician, material="prp")
 
 
 def test_plan_lines_are_deleted_only_with_their_draft(plan: CarePlan) -> None:

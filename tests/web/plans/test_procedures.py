@@ -1,0 +1,394 @@
+"""Procedures: one record per submission, dated honestly, within the plan, voided not deleted.
+
+Each finding of "A record the clinic can trust" is tried from the outside, over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient, treated
+from web_helpers import import_encounter
+
+from spinepath.consultations.services import decision_sign
+from spinepath.errors import NotAllowed
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.services import Answers, paper_form_enter
+from spinepath.pathway.plans import Target
+from spinepath.plans import procedures, services
+from spinepath.plans.models import CarePlan, Procedure
+
+TODAY = date(2026, 11, 24)  # the suite's day: the decision below is signed on it
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:
+    encounter = import_encounter(clinician, **changes)
+    decision_sign(encounter=encounter, user=clinician, token=token)
+    return encounter.patient
+
+
+@pytest.fixture
+def plan(clinician: Any) -> CarePlan:
+    return services.plan_create(patient=signed_patient(clinician), user=clinician)
+
+
+def accept(plan: CarePlan, user: Any) -> CarePlan:
+    return services.plan_accept(plan=plan, typed_name="Maria Lopez", user=user)
+
+
+def record(patient: Any, user: Any, **changes: Any) -> Procedure:
+    values: dict[str, Any] = {
+        "target": DISC,
+        "performed_on": TODAY,
+        "material": "msc",
+        "guidance": "fluoroscopy",
+    }
+    values.update(changes)
+    return procedures.procedure_record(patient=patient, user=user, **values)
+
+
+def form_post(client: Client, patient: Any, **changes: str) -> Any:
+    """Open the procedure form, then send it as a browser would (with the key it carries)."""
+    page = client.get(f"/patients/{patient.pk}/procedures/new/")
+    data = {
+        "submission": page.context["form"]["submission"].value(),
+        "target": "discogenic|L4-L5|",
+        "performed_on": TODAY.isoformat(),
+        "material": "msc",
+        "guidance": "fluoroscopy",
+    }
+    data.update(changes)
+    return data
+
+
+# --- the gate, as before ---------------------------------------------------------------------
+
+
+def test_no_procedure_without_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
+    with pytest.raises(procedures.ProcedureRefused) as refused:
+        record(plan.patient, clinician)
+    assert refused.value.reasons == ["there is no written plan accepted by the patient"]
+
+
+def test_procedure_with_an_accepted_plan_is_recorded(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    procedure = record(plan.patient, clinician, dose="10 million cells")
+    assert procedure.plan == plan and procedure.operator == clinician
+
+
+def test_no_procedure_at_a_target_the_plan_does_not_list(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(procedures.ProcedureRefused) as refused:
+        record(plan.patient, clinician, target=Target("discogenic", "L5-S1", None))
+    assert refused.value.reasons == ["the accepted plan does not list L5-S1 disc"]
+
+
+def test_no_procedure_once_the_mri_is_too_old(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(procedures.ProcedureRefused) as refused:
+        record(plan.patient, clinician, performed_on=date(2027, 8, 21))
+    assert any("older than 12 months" in r for r in refused.value.reasons)
+
+
+def test_no_procedure_when_the_decision_is_no_longer_candidate(
+    plan: CarePlan, clinician: Any
+) -> None:
+    accept(plan, clinician)
+    later = import_encounter(
+        clinician, patient=plan.patient, history__conservative_care__status="improving"
+    )
+    decision_sign(encounter=later, user=clinician, token="z" * 24)
+    with pytest.raises(procedures.ProcedureRefused) as refused:
+        record(plan.patient, clinician)
+    assert "the latest signed decision is 'not_candidate', not 'candidate'" in refused.value.reasons
+
+
+def test_a_coordinator_cannot_record_a_procedure(
+    plan: CarePlan, clinician: Any, coordinator: Any, coordinator_client: Client
+) -> None:
+    accept(plan, clinician)
+    with pytest.raises(NotAllowed):
+        record(plan.patient, coordinator)
+    response = coordinator_client.post(
+        f"/patients/{plan.patient_id}/procedures/new/",
+        {
+            "target": "discogenic|L4-L5|",
+            "performed_on": "2026-11-20",
+            "material": "msc",
+            "guidance": "fluoroscopy",
+        },
+    )
+    assert response.status_code == 403
+    assert not Procedure.objects.exists()
+
+
+def test_the_refusal_page_says_which_condition_failed(
+    clinician_client: Client, plan: CarePlan
+) -> None:
+    response = clinician_client.post(
+        f"/patients/{plan.patient_id}/procedures/new/", form_post(clinician_client, plan.patient)
+    )
+    assert response.status_code == 400
+    assert b"There is no written plan accepted by the patient" in response.content
+
+
+def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
+    accept(plan, clinician)
+    with pytest.raises(procedures.ProcedureRefused, match="not injected with platelet-rich"):
+        record(plan.patient, clinician, material="prp")
+
+
+# --- one record per submission -----------------------------------------------------------------
+
+
+def test_a_double_click_records_one_procedure(
+    plan: CarePlan, clinician: Any, clinician_client: Client
+) -> None:
+    accept(plan, clinician)
+    data = form_post(clinician_client, plan.patient)
+    url = f"/patients/{plan.patient_id}/procedures/new/"
+    first = clinician_client.post(url, data)
+    second = clinician_client.post(url, data)
+    assert first.status_code == second.status_code == 302
+    assert Procedure.objects.count() == 1
+    assert Procedure.objects.get().submission_key == data["submission"]
+
+
+def test_a_form_without_its_key_records_nothing(
+    plan: CarePlan, clinician: Any, clinician_client: Client
+) -> None:
+    accept(plan, clinician)
+    data = form_post(clinician_client, plan.patient)
+    for key in ("", "short", "x" * 65, "not a key!" * 3):
+        response = clinician_client.post(
+            f"/patients/{plan.patient_id}/procedures/new/", {**data, "submission": key}
+        )
+        assert response.status_code == 400
+        assert b"This form has expired" in response.content
+    assert not Procedure.objects.exists()
+
+
+def test_each_opened_form_is_its_own_submission(clinician: Any, clinician_client: Client) -> None:
+    patient = reviewed_patient(clinician, TODAY - timedelta(days=20), "two-sessions")
+    accepted_plan_for(patient, clinician, TODAY - timedelta(days=15), sessions=2)
+    url = f"/patients/{patient.pk}/procedures/new/"
+    day = (TODAY - timedelta(days=10)).isoformat()
+    first = clinician_client.post(url, form_post(clinician_client, patient, performed_on=day))
+    assert first.status_code == 302
+    assert clinician_client.post(url, form_post(clinician_client, patient)).status_code == 302
+    assert Procedure.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_parallel_posts_of_one_form_record_one_procedure(clinician: Any) -> None:
+    patient = reviewed_patient(clinician, TODAY - timedelta(days=20), "parallel")
+    accepted_plan_for(patient, clinician, TODAY - timedelta(days=15), sessions=3)
+    clients = [logged_in(clinician) for _ in range(10)]
+    data = form_post(clients[0], patient)
+    url = f"/patients/{patient.pk}/procedures/new/"
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(client: Client) -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.post(url, data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 10
+    assert Procedure.objects.count() == 1
+    assert ReassessmentVisit.objects.filter(patient=patient).count() == 5
+
+
+# --- dated on or after the decision and the acceptance, never in the future -------------------
+
+
+@pytest.fixture
+def planned(clinician: Any) -> Any:
+    """Reviewed and signed on 1 November, plan accepted on 10 November."""
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "dated")
+    accepted_plan_for(patient, clinician, date(2026, 11, 10))
+    return patient
+
+
+def test_a_procedure_dated_before_the_decision_is_refused(
+    planned: Any, clinician_client: Client
+) -> None:
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on="2026-10-31")
+    )
+    assert response.status_code == 400
+    assert b"2026-10-31 is before the candidacy decision signed on 2026-11-01" in response.content
+    assert not Procedure.objects.exists()
+
+
+def test_a_procedure_dated_before_the_plan_was_accepted_is_refused(
+    planned: Any, clinician_client: Client
+) -> None:
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on="2026-11-05")
+    )
+    assert response.status_code == 400
+    assert b"2026-11-05 is before the patient accepted the plan on 2026-11-10" in response.content
+    assert not Procedure.objects.exists()
+
+
+def test_a_procedure_dated_in_the_future_is_refused(planned: Any, clinician_client: Client) -> None:
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on=tomorrow)
+    )
+    assert response.status_code == 400
+    assert f"{tomorrow} is in the future".encode() in response.content
+    assert not Procedure.objects.exists()
+
+
+def test_a_procedure_on_the_day_of_the_acceptance_is_recorded(
+    planned: Any, clinician_client: Client
+) -> None:
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on="2026-11-10")
+    )
+    assert response.status_code == 302
+    assert Procedure.objects.get().performed_on == date(2026, 11, 10)
+
+
+# --- no more injections per target than the accepted plan holds --------------------------------
+
+
+def test_no_more_sessions_than_the_plan_holds(planned: Any, clinician_client: Client) -> None:
+    url = f"/patients/{planned.pk}/procedures/new/"
+    first = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on="2026-11-12")
+    )
+    assert first.status_code == 302
+    second = clinician_client.post(url, form_post(clinician_client, planned))
+    assert second.status_code == 400
+    assert (
+        b"The accepted plan holds 1 injection at L4-L5 disc and 1 injection is already recorded"
+        in second.content
+    )
+    assert Procedure.objects.count() == 1
+
+
+# --- a wrong entry is voided with a reason, never deleted ------------------------------------
+
+
+def test_a_clinician_voids_a_wrong_entry_and_it_stays_struck_through(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    wrong = inject(planned, clinician, date(2026, 11, 12))
+    page = clinician_client.get(f"/procedures/{wrong.pk}/void/")
+    assert page.status_code == 200 and b"Void this entry" in page.content
+    response = clinician_client.post(
+        f"/procedures/{wrong.pk}/void/", {"reason": "Entered for the wrong patient"}
+    )
+    assert response.status_code == 302
+    wrong.refresh_from_db()
+    assert wrong.voided_by == clinician and wrong.voided_at is not None
+    listing = clinician_client.get(f"/patients/{planned.pk}/procedures/new/").content.decode()
+    struck = listing.split("<del>", 1)[1].split("</del>", 1)[0]
+    assert "2026-11-12" in struck
+    assert "voided</span>" in listing and "by Ana Rivera on" in listing
+    assert "Entered for the wrong patient" in listing
+    assert Procedure.objects.count() == 1  # kept, never deleted
+
+
+def test_voiding_needs_a_reason_and_a_clinician(
+    planned: Any, clinician: Any, clinician_client: Client, coordinator_client: Client
+) -> None:
+    wrong = inject(planned, clinician, date(2026, 11, 12))
+    empty = clinician_client.post(f"/procedures/{wrong.pk}/void/", {"reason": "   "})
+    assert empty.status_code == 400
+    refused = coordinator_client.post(f"/procedures/{wrong.pk}/void/", {"reason": "Wrong"})
+    assert refused.status_code == 403
+    wrong.refresh_from_db()
+    assert wrong.voided_at is None
+
+
+def test_voiding_twice_voids_once(planned: Any, clinician: Any) -> None:
+    wrong = inject(planned, clinician, date(2026, 11, 12))
+    first = procedures.procedure_void(procedure=wrong, user=clinician, reason="Typo")
+    second = procedures.procedure_void(procedure=wrong, user=clinician, reason="Again")
+    assert second.voided_at == first.voided_at and second.void_reason == "Typo"
+
+
+def test_a_voided_entry_frees_its_session(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    wrong = inject(planned, clinician, date(2026, 11, 12))
+    clinician_client.post(f"/procedures/{wrong.pk}/void/", {"reason": "Wrong date"})
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, performed_on="2026-11-13")
+    )
+    assert response.status_code == 302
+    assert Procedure.objects.not_voided().get().performed_on == date(2026, 11, 13)
+
+
+def test_voiding_the_last_injection_moves_the_schedule_back(
+    clinician: Any, clinician_client: Client
+) -> None:
+    today = timezone.localdate()
+    patient = treated(clinician, 60, sessions=2)
+    first = Procedure.objects.get(patient=patient)
+    wrong = inject(patient, clinician, today - timedelta(days=20))
+    six_weeks = ReassessmentVisit.objects.get(patient=patient, key="6w")
+    assert six_weeks.due == wrong.performed_on + timedelta(weeks=6)
+    clinician_client.post(f"/procedures/{wrong.pk}/void/", {"reason": "Not done that day"})
+    six_weeks.refresh_from_db()
+    assert six_weeks.anchor == first
+    assert six_weeks.due == first.performed_on + timedelta(weeks=6)
+    page = clinician_client.get(f"/visits/{six_weeks.pk}/")
+    assert f"counted from the injection of {first.performed_on}".encode() in page.content
+
+
+def test_a_voided_injection_leaves_the_outcomes(clinician: Any, clinician_client: Client) -> None:
+    today = timezone.localdate()
+    patient = treated(clinician, 100)
+    six_weeks = ReassessmentVisit.objects.get(patient=patient, key="6w")
+    paper_form_enter(
+        visit=six_weeks,
+        user=clinician,
+        measured_on=today - timedelta(days=58),
+        answers=Answers(40, "vas", [2] * 10),
+    )
+
+    def six_week_summary() -> Any:
+        summaries = clinician_client.get("/outcomes/").context["summaries"]
+        return next(s for s in summaries if s.key == "6w")
+
+    assert (six_week_summary().due, six_week_summary().measured) == (1, 1)
+    injection = Procedure.objects.get(patient=patient)
+    with on_day(today):
+        clinician_client.post(f"/procedures/{injection.pk}/void/", {"reason": "Never done"})
+    assert (six_week_summary().due, six_week_summary().measured) == (0, 0)
+    assert OutcomeMeasurement.objects.filter(patient=patient).count() == 1  # kept
+    csv = b"".join(clinician_client.get("/outcomes/export/cohort.csv").streaming_content)
+    assert patient.mrn.encode() not in csv
+    # Only the measured visit stays (its answers are a record); the others are gone.
+    assert list(
+        ReassessmentVisit.objects.filter(patient=patient).values_list("key", flat=True)
+    ) == ["6w"]
