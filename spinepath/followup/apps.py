@@ -5,3 +5,13 @@ class FollowupConfig(AppConfig):
     name = "spinepath.followup"
     label = "followup"
     verbose_name = "Follow-up"
+
+    def ready(self) -> None:
+        # The reassessment schedule follows a plan's injections: follow-up listens to the
+        # plans app, which never imports it.
+        from spinepath.followup.services import reschedule_on_injections_changed
+        from spinepath.plans.events import injections_changed
+
+        injections_changed.connect(
+            reschedule_on_injections_changed, dispatch_uid="followup.reschedule"
+        )

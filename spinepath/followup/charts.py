@@ -13,6 +13,12 @@ from matplotlib.figure import Figure
 
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.selectors import baseline_for, first_injection
+from spinepath.pathway.instruments import (
+    odi_responder_text,
+    odi_responder_threshold,
+    pain_responder_text,
+    pain_responder_threshold,
+)
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
 from spinepath.web.policy import clinic_policy
@@ -31,14 +37,15 @@ def _empty(message: str) -> str:
 
 def outcome_chart_svg(patient: Patient) -> str:
     plan = (
-        CarePlan.objects.filter(patient=patient, procedures__isnull=False)
+        CarePlan.objects.filter(
+            patient=patient, procedures__isnull=False, procedures__voided_at__isnull=True
+        )
         .order_by("-version")
         .first()
     )
-    if plan is None:
+    start = first_injection(plan.pk) if plan is not None else None
+    if plan is None or start is None:
         return _empty("No injection recorded yet: the outcome chart starts at the first one.")
-    start = first_injection(plan.pk)
-    assert start is not None
     baseline = baseline_for(patient.pk, start)
     visits = list(ReassessmentVisit.objects.filter(plan=plan))
     points = list(OutcomeMeasurement.objects.filter(visit__plan=plan).order_by("measured_on"))
@@ -46,6 +53,9 @@ def outcome_chart_svg(patient: Patient) -> str:
     def day(when: date) -> int:
         return (when - start).days
 
+    # Answers given outside their window are drawn, hollow, but not joined to the course.
+    outside = [m for m in points if m.outside_window]
+    points = [m for m in points if not m.outside_window]
     pain = [(day(m.measured_on), m.pain_vas) for m in points if m.pain_vas is not None]
     odi = [(day(m.measured_on), m.odi_score) for m in points if m.odi_score is not None]
     if baseline is not None:
@@ -72,29 +82,40 @@ def outcome_chart_svg(patient: Patient) -> str:
         )
     policy = clinic_policy()
     if baseline is not None and baseline.pain is not None:
-        threshold = baseline.pain.value_mm * (1 - policy.pain_responder_min_pct / 100)
-        ax.axhline(
-            threshold,
-            color=PAIN_COLOUR,
-            linestyle=":",
-            linewidth=1,
-            label=f"pain responder ({policy.pain_responder_min_pct:g}% less)",
-        )
+        threshold = pain_responder_threshold(baseline.pain.value_mm, policy)
+        if threshold is not None:
+            ax.axhline(
+                threshold,
+                color=PAIN_COLOUR,
+                linestyle=":",
+                linewidth=1,
+                label=f"responder: {pain_responder_text(policy)}",
+            )
     if baseline is not None and baseline.odi is not None and baseline.odi.score is not None:
-        base = baseline.odi.score
-        by_pct = base * (1 - policy.odi_responder_min_pct / 100)
-        by_points = base - policy.odi_responder_min_points
-        threshold_odi = {"pct": by_pct, "points": by_points, "both": min(by_pct, by_points)}.get(
-            policy.odi_responder_rule, max(by_pct, by_points)
-        )
-        ax.axhline(
-            threshold_odi, color=ODI_COLOUR, linestyle=":", linewidth=1, label="ODI responder"
-        )
+        threshold_odi = odi_responder_threshold(baseline.odi.score, policy)
+        if threshold_odi is not None:
+            ax.axhline(
+                threshold_odi,
+                color=ODI_COLOUR,
+                linestyle=":",
+                linewidth=1,
+                label=f"responder: {odi_responder_text(policy)}",
+            )
     if pain:
         ax.plot(*zip(*pain, strict=True), marker="o", color=PAIN_COLOUR, label="Pain (VAS 0-100)")
     if odi:
         ax.plot(*zip(*odi, strict=True), marker="s", color=ODI_COLOUR, label="ODI (0-100)")
-    ax.set_xlim(min([0] + [d for d, _ in pain + odi]) - 10, last_day + 10)
+    late = [(day(m.measured_on), m.pain_vas) for m in outside if m.pain_vas is not None]
+    if late:
+        ax.plot(
+            *zip(*late, strict=True),
+            linestyle="none",
+            marker="o",
+            markerfacecolor="white",
+            color=PAIN_COLOUR,
+            label="pain outside the window (not counted)",
+        )
+    ax.set_xlim(min([0] + [d for d, _ in pain + odi + late]) - 10, last_day + 10)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Days since the first injection")
     ax.set_ylabel("Score (lower is better)")

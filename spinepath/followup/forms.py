@@ -4,7 +4,9 @@ from typing import Any
 
 from django import forms
 
+from spinepath.followup.selectors import SORTS, STATE_FILTERS
 from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.plans.forms import record_id_field
 
 
 class QuestionnaireForm(forms.Form):
@@ -57,6 +59,11 @@ class PaperForm(QuestionnaireForm):
         initial="vas",
         label="Pain scale on the paper form",
     )
+    confirm_outside_window = forms.BooleanField(
+        required=False,
+        label="The date is outside the visit's window: keep these answers, flagged 'outside "
+        "window' (they will not count in the clinic's outcomes)",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,3 +92,14 @@ class VisitNotesForm(forms.Form):
         max_length=4000,
     )
     repeat_imaging = forms.BooleanField(required=False, label="Repeat imaging indicated")
+
+
+WORKLIST_STATES = ["open", *STATE_FILTERS]
+
+
+class WorklistFilter(forms.Form):
+    """The worklist's query string; a malformed value is named, never a server error."""
+
+    state = forms.ChoiceField(choices=[(s, s) for s in WORKLIST_STATES], required=False)
+    sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
+    patient = record_id_field("Patient", required=False)

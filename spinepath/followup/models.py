@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from spinepath.pathway.schedule import Window
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
 
@@ -62,6 +63,10 @@ class ReassessmentVisit(models.Model):
     def __str__(self) -> str:
         return f"{self.label} reassessment ({self.due})"
 
+    @property
+    def window(self) -> Window:
+        return Window(self.opens, self.closes)
+
 
 class OutcomeMeasurement(models.Model):
     """Pain and ODI as the patient reported them, at a visit or as a baseline."""
@@ -90,6 +95,9 @@ class OutcomeMeasurement(models.Model):
     odi_sections = models.JSONField(null=True, blank=True)
     odi_score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=15, choices=SOURCES)
+    # Measured outside its visit's window (a paper form entered late): kept and shown, but
+    # left out of the clinic's outcomes (PATHWAY.md section 7).
+    outside_window = models.BooleanField(default=False)
     # Change from baseline, computed once by the domain instruments when the answers are saved.
     pain_change_mm = models.FloatField(null=True, blank=True)
     pain_change_pct = models.FloatField(null=True, blank=True)
@@ -104,6 +112,17 @@ class OutcomeMeasurement(models.Model):
 
     class Meta:
         ordering = ["measured_on", "id"]
+        constraints = [
+            # A patient's link answers only inside the window; only staff enter answers outside.
+            models.CheckConstraint(
+                condition=~models.Q(source="patient_link", outside_window=True),
+                name="patient_link_answers_inside_window",
+            )
+        ]
+
+    @property
+    def counts_in_outcomes(self) -> bool:
+        return self.visit_id is not None and not self.outside_window
 
 
 class QuestionnaireLink(models.Model):

@@ -16,8 +16,11 @@ from spinepath.pathway.instruments import (
     Response,
     choose_baseline,
     classify_response,
+    odi_responder_text,
     odi_score,
+    pain_responder_text,
 )
+from spinepath.pathway.policy import Policy
 from spinepath.plans.models import Procedure
 from spinepath.web.policy import clinic_policy
 
@@ -121,7 +124,8 @@ def baseline_for(patient_id: int, first_injection: date) -> Baseline | None:
 
 
 def first_injection(plan_id: int) -> date | None:
-    first = Procedure.objects.filter(plan_id=plan_id).order_by("performed_on").first()
+    """The plan's first injection that stands (a voided entry is not one)."""
+    first = Procedure.objects.not_voided().filter(plan_id=plan_id).order_by("performed_on").first()
     return first.performed_on if first else None
 
 
@@ -139,3 +143,8 @@ def response_at(visit: ReassessmentVisit) -> tuple[Baseline | None, Response | N
     return baseline, classify_response(
         baseline.pain, follow_pain, baseline.odi, follow_odi, policy, visit.key
     )
+
+
+def responder_rules(policy: Policy) -> str:
+    """What makes a responder under ``policy``, in words (the rule itself is in instruments)."""
+    return f"Responder: {pain_responder_text(policy)}; {odi_responder_text(policy)}."

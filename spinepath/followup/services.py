@@ -1,73 +1,158 @@
-"""Follow-up writes: the schedule after an injection, questionnaire links and answers, reminders.
+"""Follow-up writes: the schedule after the injections, questionnaire links and answers,
+reminders.
 
-Scores always come from the domain instruments (spinepath.pathway.instruments).
+Scores always come from the domain instruments (spinepath.pathway.instruments), windows from
+the schedule (spinepath.pathway.schedule). A reassessment counts in the clinic's outcomes only
+when measured inside its window: a link is issued only for a window it can reach and answers
+only inside it; what staff enter outside it is kept and flagged (PATHWAY.md section 7).
+Emails are queued with ``transaction.on_commit``: a mail failure never undoes a write.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from spinepath.accounts.roles import is_staff_member
+from spinepath.accounts.roles import is_staff_member, role_names
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
 from spinepath.followup.models import (
     OutcomeMeasurement,
     QuestionnaireLink,
     ReassessmentVisit,
     ReminderSent,
 )
-from spinepath.pathway.instruments import odi_score, pain_from_nrs, pain_from_vas
-from spinepath.pathway.schedule import reassessment_schedule
-from spinepath.plans.models import Procedure
+from spinepath.followup.selectors import baseline_for, first_injection
+from spinepath.pathway.authority import Fact, may_state, refusal
+from spinepath.pathway.instruments import (
+    OdiScore,
+    PainScore,
+    Response,
+    classify_response,
+    odi_score,
+    pain_from_nrs,
+    pain_from_vas,
+)
+from spinepath.pathway.schedule import (
+    answer_window_problem,
+    link_window_problem,
+    reassessment_schedule,
+)
+from spinepath.plans.models import CarePlan, Procedure
 from spinepath.web.policy import clinic_policy
 
+logger = logging.getLogger(__name__)
 
-def schedule_after_procedure(procedure: Procedure) -> list[ReassessmentVisit]:
-    """Create the plan's reassessment visits, or move them to the plan's last injection.
-    Visits already measured keep their dates (what was measured stays where it was)."""
-    plan = procedure.plan
-    last = Procedure.objects.filter(plan=plan).order_by("-performed_on", "-id").first() or procedure
+ALREADY_IN = "Thank you - your answers for this check-in are already in."
+NOT_VALID = "This link is not valid. Please use the link in your latest message."
+
+
+def _require(user: Any, fact: Fact) -> None:
+    if not may_state(role_names(user), fact):
+        raise NotAllowed(refusal(fact))
+
+
+# --- The schedule ----------------------------------------------------------------------------
+
+
+def reschedule_on_injections_changed(sender: Any, *, plan: CarePlan, **kwargs: Any) -> None:
+    """Listener of :data:`spinepath.plans.events.injections_changed`."""
+    schedule_for_plan(plan)
+
+
+def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
+    """Create the plan's reassessment visits, or move them to its last injection that stands
+    (voided entries do not count). Visits already measured keep their dates: what was measured
+    stays where it was. With no injection left, the visits not measured go, and the measured
+    ones leave the outcomes (they belong to no course of treatment)."""
+    injections = list(
+        Procedure.objects.not_voided().filter(plan=plan).order_by("performed_on", "id")
+    )
+    if not injections:
+        ReassessmentVisit.objects.filter(plan=plan, measurement__isnull=True).delete()
+        ReassessmentVisit.objects.filter(plan=plan).update(injected_on=None)
+        return []
+    last = injections[-1]
     visits = []
     for position, planned in enumerate(reassessment_schedule(last.performed_on, clinic_policy())):
         visit = ReassessmentVisit.objects.filter(plan=plan, key=planned.key).first()
         if visit is None:
             visit = ReassessmentVisit(patient=plan.patient, plan=plan, key=planned.key)
-        elif OutcomeMeasurement.objects.filter(visit=visit).exists():
-            visits.append(visit)
-            continue
         visit.anchor = last
-        _course_facts(visit, plan)
-        visit.label = planned.label
-        visit.position = position
-        visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
-        visit.optional = planned.optional
+        _course_facts(visit, plan, injections)
+        measured = visit.pk is not None and OutcomeMeasurement.objects.filter(visit=visit).exists()
+        if not measured:
+            visit.label = planned.label
+            visit.position = position
+            visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
+            visit.optional = planned.optional
         visit.save()
         visits.append(visit)
+    _refresh_responses(plan)
     return visits
 
 
-def _course_facts(visit: ReassessmentVisit, plan: Any) -> None:
-    """The treatment course a visit belongs to, for the outcomes dashboard's filters."""
-    procedures = list(Procedure.objects.filter(plan=plan).order_by("performed_on", "id"))
-    generators = {p.generator for p in procedures}
-    targets = {(p.generator, p.level, p.side) for p in procedures}
-    visit.injected_on = procedures[0].performed_on if procedures else None
+def _course_facts(visit: ReassessmentVisit, plan: CarePlan, injections: list[Procedure]) -> None:
+    """The treatment course a visit belongs to, for the outcomes dashboard's filters: the
+    injections that stand, in date order."""
+    generators = {p.generator for p in injections}
+    targets = {(p.generator, p.level, p.side) for p in injections}
+    visit.injected_on = injections[0].performed_on
     visit.generator = generators.pop() if len(generators) == 1 else "multiple"
     visit.prognosis_tier = (plan.decision.decision_json.get("prognosis") or {}).get("tier", "")
     visit.target_count = max(1, len(targets))
-    visit.material = procedures[0].material if procedures else ""
-    visit.clinician_id = procedures[0].operator_id if procedures else None
+    visit.material = injections[0].material
+    visit.clinician_id = injections[0].operator_id
+
+
+def _response(visit: ReassessmentVisit, pain: PainScore, odi: OdiScore) -> Response | None:
+    start = first_injection(visit.plan_id)
+    baseline = baseline_for(visit.patient_id, start) if start else None
+    if baseline is None:
+        return None
+    return classify_response(baseline.pain, pain, baseline.odi, odi, clinic_policy(), visit.key)
+
+
+RESPONSE_FIELDS = (
+    "pain_change_mm",
+    "pain_change_pct",
+    "pain_responder",
+    "any_pain_reduction",
+    "odi_change_points",
+    "odi_responder",
+)
+
+
+def _response_values(response: Response | None) -> dict[str, Any]:
+    return {name: getattr(response, name) if response else None for name in RESPONSE_FIELDS}
+
+
+def _refresh_responses(plan: CarePlan) -> None:
+    """Recompute the stored change from baseline of the plan's measurements: voiding the first
+    injection moves the baseline those changes are measured from."""
+    policy = clinic_policy()
+    for measurement in OutcomeMeasurement.objects.filter(visit__plan=plan).select_related("visit"):
+        if measurement.pain_vas is None or measurement.visit is None:
+            continue
+        odi = odi_score(measurement.odi_sections or [None] * 10, policy)
+        values = _response_values(
+            _response(measurement.visit, pain_from_vas(measurement.pain_vas), odi)
+        )
+        if any(getattr(measurement, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(measurement, name, value)
+            measurement.save(update_fields=list(values))
 
 
 # --- Questionnaire links --------------------------------------------------------------------
@@ -77,10 +162,28 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def questionnaire_link_create(*, visit: ReassessmentVisit, user: Any = None) -> str:
-    """A new single-use link for ``visit``; returns the token (shown once, never stored)."""
-    if user is not None and not is_staff_member(user):
-        raise PermissionDenied("Only clinic staff send questionnaires.")
+def link_problem(visit: ReassessmentVisit, today: date | None = None) -> str | None:
+    """Why no link may be issued for ``visit`` today; None when one may."""
+    if OutcomeMeasurement.objects.filter(visit=visit).exists():
+        return "This visit already has its measurement."
+    return link_window_problem(
+        visit.window,
+        visit.label,
+        today or timezone.localdate(),
+        clinic_policy().questionnaire_link_days,
+    )
+
+
+def questionnaire_link_create(
+    *, visit: ReassessmentVisit, user: Any = None, today: date | None = None
+) -> str:
+    """A new single-use link for ``visit``; returns the token (shown once, never stored).
+    Only for a window that is open or opens within the link's lifetime."""
+    if user is not None:
+        _require(user, "questionnaire_link")
+    problem = link_problem(visit, today)
+    if problem is not None:
+        raise Conflict(problem)
     token = secrets.token_urlsafe(32)
     QuestionnaireLink.objects.create(
         visit=visit,
@@ -91,24 +194,37 @@ def questionnaire_link_create(*, visit: ReassessmentVisit, user: Any = None) -> 
     return token
 
 
-class LinkProblem(Exception):
-    """Why a questionnaire link cannot be used, in words for the person holding it."""
+class LinkProblem(Refused):
+    """Why a questionnaire link cannot be used, in words for the person holding it (the
+    patient's page shows it; 410 once the link or its window is over, 409 before it opens)."""
+
+    title = "Check-in"
+
+    def __init__(self, message: str, status: int = 410) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def link_for(token: str) -> QuestionnaireLink:
+    """The link behind ``token``, usable today; otherwise why not. Outside its visit's window a
+    link answers nothing: the page says when the window is."""
     if not token or len(token) > 100:
-        raise LinkProblem("This link is not valid. Please use the link in your latest message.")
+        raise LinkProblem(NOT_VALID)
     link = (
         QuestionnaireLink.objects.select_related("visit", "visit__patient")
         .filter(token_hash=_hash(token))
         .first()
     )
     if link is None:
-        raise LinkProblem("This link is not valid. Please use the link in your latest message.")
+        raise LinkProblem(NOT_VALID)
     if link.used_at is not None or OutcomeMeasurement.objects.filter(visit=link.visit).exists():
-        raise LinkProblem("Thank you - your answers for this check-in are already in.")
+        raise LinkProblem(ALREADY_IN)
     if link.expires_at < timezone.now():
         raise LinkProblem("This link has expired. The clinic will send you a new one.")
+    today = timezone.localdate()
+    problem = answer_window_problem(link.visit.window, today)
+    if problem is not None:
+        raise LinkProblem(problem, status=409 if today < link.visit.opens else 410)
     return link
 
 
@@ -120,42 +236,32 @@ class Answers:
 
 
 def _measurement(
-    visit: ReassessmentVisit, answers: Answers, measured_on: date, source: str, user: Any
+    visit: ReassessmentVisit,
+    answers: Answers,
+    measured_on: date,
+    source: str,
+    user: Any,
+    outside_window: bool = False,
 ) -> OutcomeMeasurement:
     policy = clinic_policy()
-    errors = {}
+    errors: dict[str, str] = {}
     pain = None
     if answers.pain is not None:
         try:
             pain = (pain_from_nrs if answers.pain_scale == "nrs" else pain_from_vas)(answers.pain)
         except ValueError as exc:
             errors["pain"] = str(exc)
+    odi = None
     try:
         odi = odi_score(answers.odi_sections, policy)
     except ValueError as exc:
         errors["odi"] = str(exc)
     if pain is None and "pain" not in errors:
         errors["pain"] = "Please give your pain score."
-    if errors:
-        raise ValidationError(errors)
-    assert pain is not None
-    from spinepath.followup.selectors import baseline_for, first_injection
-    from spinepath.pathway.instruments import classify_response
-
-    start = first_injection(visit.plan_id)
-    baseline = baseline_for(visit.patient_id, start) if start else None
-    response = (
-        classify_response(baseline.pain, pain, baseline.odi, odi, policy, visit.key)
-        if baseline is not None
-        else None
-    )
+    if errors or pain is None or odi is None:
+        raise Invalid(list(errors.values()), fields=errors)
     return OutcomeMeasurement.objects.create(
-        pain_change_mm=response.pain_change_mm if response else None,
-        pain_change_pct=response.pain_change_pct if response else None,
-        pain_responder=response.pain_responder if response else None,
-        any_pain_reduction=response.any_pain_reduction if response else None,
-        odi_change_points=response.odi_change_points if response else None,
-        odi_responder=response.odi_responder if response else None,
+        **_response_values(_response(visit, pain, odi)),
         patient=visit.patient,
         visit=visit,
         measured_on=measured_on,
@@ -165,26 +271,26 @@ def _measurement(
         odi_sections=answers.odi_sections,
         odi_score=odi.score,
         source=source,
+        outside_window=outside_window,
         entered_by=user,
     )
 
 
 def questionnaire_submit(*, token: str, answers: Answers) -> OutcomeMeasurement:
-    """Save a patient's answers once. A second submission of the same link is refused."""
+    """Save a patient's answers once, inside the visit's window. A second submission of the
+    same link, or one outside the window, is refused and nothing is stored."""
     with transaction.atomic():
         link = link_for(token)
         link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
         if link.used_at is not None:
-            raise LinkProblem("Thank you - your answers for this check-in are already in.")
+            raise LinkProblem(ALREADY_IN)
         try:
             with transaction.atomic():
                 measurement = _measurement(
                     link.visit, answers, timezone.localdate(), OutcomeMeasurement.PATIENT_LINK, None
                 )
         except IntegrityError:
-            raise LinkProblem(
-                "Thank you - your answers for this check-in are already in."
-            ) from None
+            raise LinkProblem(ALREADY_IN) from None
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
     audit_record(
@@ -198,21 +304,40 @@ def questionnaire_submit(*, token: str, answers: Answers) -> OutcomeMeasurement:
 
 @transaction.atomic
 def paper_form_enter(
-    *, visit: ReassessmentVisit, user: Any, answers: Answers, measured_on: date, request: Any = None
+    *,
+    visit: ReassessmentVisit,
+    user: Any,
+    answers: Answers,
+    measured_on: date,
+    outside_window_confirmed: bool = False,
+    request: Any = None,
 ) -> OutcomeMeasurement:
-    if not is_staff_member(user):
-        raise PermissionDenied("Only clinic staff enter paper forms.")
+    """Staff enter a paper form. Answers dated outside the visit's window (a late arrival) are
+    kept only when that is confirmed, flagged, and left out of the clinic's outcomes."""
+    _require(user, "paper_questionnaire")
     visit = ReassessmentVisit.objects.select_for_update().get(pk=visit.pk)
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
-        raise ValidationError("This visit already has its measurement.")
+        raise Conflict("This visit already has its measurement.")
     if measured_on > timezone.localdate():
-        raise ValidationError({"measured_on": "The date is in the future."})
-    measurement = _measurement(visit, answers, measured_on, OutcomeMeasurement.PAPER, user)
+        message = "The date is in the future."
+        raise Invalid(message, fields={"measured_on": message})
+    outside = not visit.window.contains(measured_on)
+    if outside and not outside_window_confirmed:
+        message = (
+            f"{measured_on} is outside the {visit.label} window ({visit.window.text}). To keep "
+            "these answers anyway, confirm it below: they are stored flagged 'outside window' "
+            "and do not count in the clinic's outcomes."
+        )
+        raise Invalid(message, fields={"confirm_outside_window": message})
+    measurement = _measurement(
+        visit, answers, measured_on, OutcomeMeasurement.PAPER, user, outside_window=outside
+    )
+    flag = " (outside window)" if outside else ""
     audit_record(
         request=request,
         user=user,
         action=AuditEvent.CREATE,
-        what=f"paper questionnaire {visit.label}",
+        what=f"paper questionnaire {visit.label}{flag}",
         patient=visit.patient,
     )
     return measurement
@@ -228,7 +353,7 @@ def visit_notes_save(
     request: Any = None,
 ) -> ReassessmentVisit:
     if not is_staff_member(user):
-        raise PermissionDenied("Only clinic staff change a visit.")
+        raise NotAllowed("Only clinic staff change a visit.")
     visit.functional_notes = functional_notes
     visit.repeat_imaging = repeat_imaging
     visit.save(update_fields=["functional_notes", "repeat_imaging"])
@@ -242,7 +367,7 @@ def visit_notes_save(
     return visit
 
 
-# --- Reminders -----------------------------------------------------------------------------
+# --- Emails and reminders -------------------------------------------------------------------
 
 
 def _reminder_text(visit: ReassessmentVisit, url: str, kind: str, closes: date) -> str:
@@ -260,19 +385,25 @@ def _reminder_text(visit: ReassessmentVisit, url: str, kind: str, closes: date) 
     )
 
 
-def questionnaire_link_send(*, visit: ReassessmentVisit, user: Any, base_url: str) -> str:
-    """Email the patient a new link for ``visit``; returns the address it went to."""
-    if not is_staff_member(user):
-        raise PermissionDenied("Only clinic staff send questionnaires.")
-    if not visit.patient.email:
-        raise ValidationError("The patient has no email address on file.")
-    token = questionnaire_link_create(visit=visit, user=user)
+def _questionnaire_email(visit: ReassessmentVisit, token: str, base_url: str, kind: str) -> Any:
     url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
-    EmailMessage(
+    return EmailMessage(
         subject=f"Your check-in questionnaire - {settings.SPINEPATH_CLINIC_NAME}",
-        body=_reminder_text(visit, url, ReminderSent.WINDOW_OPEN, visit.closes),
+        body=_reminder_text(visit, url, kind, visit.closes),
         to=[visit.patient.email],
-    ).send()
+    )
+
+
+@transaction.atomic
+def questionnaire_link_send(*, visit: ReassessmentVisit, user: Any, base_url: str) -> str:
+    """Email the patient a new link for ``visit``; returns the address it goes to. The email
+    leaves once the link is stored."""
+    _require(user, "questionnaire_link")
+    if not visit.patient.email:
+        raise Invalid("The patient has no email address on file.")
+    token = questionnaire_link_create(visit=visit, user=user)
+    message = _questionnaire_email(visit, token, base_url, ReminderSent.WINDOW_OPEN)
+    transaction.on_commit(message.send, robust=True)
     return visit.patient.email
 
 
@@ -291,10 +422,21 @@ def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
     return due
 
 
+def _send_claimed(message: Any, claim_id: int) -> None:
+    """Send a claimed reminder; if the mail fails, release the claim so the next run tries
+    again (the link already made stays, unused)."""
+    try:
+        message.send()
+    except Exception:
+        logger.exception("reminder %s could not be sent; it will be tried again", claim_id)
+        ReminderSent.objects.filter(pk=claim_id).delete()
+
+
 def send_reminders(*, today: date | None = None, base_url: str) -> tuple[int, int]:
-    """Send every reminder that is due and not sent yet. Safe to run as often as you like and
-    in parallel: a reminder is claimed by inserting its unique row before the email is sent, in
-    one transaction, so a second runner either waits and finds it or fails to insert it."""
+    """Send every reminder that is due and not sent yet; returns (sent, skipped). Safe to run
+    as often as you like and in parallel: a reminder is claimed by inserting its unique row,
+    so a second runner either waits and finds it or fails to insert it. The email leaves once
+    the claim is committed; a failed email releases the claim."""
     today = today or timezone.localdate()
     sent = skipped = 0
     for visit, kind in reminders_due(today):
@@ -303,15 +445,13 @@ def send_reminders(*, today: date | None = None, base_url: str) -> tuple[int, in
             continue
         try:
             with transaction.atomic():
-                ReminderSent.objects.create(visit=visit, kind=kind, to_address=visit.patient.email)
-                token = questionnaire_link_create(visit=visit)
-                url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
-                EmailMessage(
-                    subject=f"Your check-in questionnaire - {settings.SPINEPATH_CLINIC_NAME}",
-                    body=_reminder_text(visit, url, kind, visit.closes),
-                    to=[visit.patient.email],
-                ).send()
-        except IntegrityError:
+                claim = ReminderSent.objects.create(
+                    visit=visit, kind=kind, to_address=visit.patient.email
+                )
+                token = questionnaire_link_create(visit=visit, today=today)
+                message = _questionnaire_email(visit, token, base_url, kind)
+                transaction.on_commit(lambda m=message, c=claim.pk: _send_claimed(m, c))
+        except (IntegrityError, Refused):
             skipped += 1
             continue
         sent += 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,8 +15,15 @@ from django.views.decorators.http import require_POST
 from spinepath.accounts.roles import is_staff_member
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.errors import Refused
 from spinepath.followup import charts, selectors, services
-from spinepath.followup.forms import PaperForm, QuestionnaireForm, VisitNotesForm
+from spinepath.followup.forms import (
+    WORKLIST_STATES,
+    PaperForm,
+    QuestionnaireForm,
+    VisitNotesForm,
+    WorklistFilter,
+)
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.patients.models import Patient
 from spinepath.web.policy import clinic_policy
@@ -26,15 +34,26 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only clinic staff see follow-up.")
 
 
+def _show_refusal(form: forms.Form, refused: Refused) -> None:
+    """A service's refusal on the form it came from: named fields at the field, the rest on top."""
+    named = {field: message for field, message in refused.fields.items() if field in form.fields}
+    for field, message in named.items():
+        form.add_error(field, message)
+    rest = [r for r in refused.reasons if r not in named.values()]
+    if rest or not named:
+        form.add_error(None, rest or refused.reasons)
+
+
 def worklist(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     today = timezone.localdate()
-    state = request.GET.get("state", "open")
-    sort = request.GET.get("sort", "due")
-    patient_id = request.GET.get("patient", "")
-    visits = selectors.worklist(
-        today, state, sort, int(patient_id) if patient_id.isdigit() else None
-    )[:500]
+    filters = WorklistFilter(request.GET)
+    valid = filters.is_valid()
+    data = filters.cleaned_data if valid else {}
+    state = data.get("state") or "open"
+    sort = data.get("sort") or "due"
+    patient_id = data.get("patient")
+    visits = selectors.worklist(today, state, sort, patient_id)[:500] if valid else []
     return render(
         request,
         "followup/worklist.html",
@@ -42,11 +61,15 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "rows": selectors.visit_rows(visits, today),
             "state": state,
             "sort": sort,
-            "patient_id": patient_id,
-            "states": ["open", "due", "overdue", "missed", "upcoming", "done"],
+            "patient_id": patient_id or "",
+            "filter_errors": []
+            if valid
+            else [f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items()],
+            "states": WORKLIST_STATES,
             "today": today,
             "nav": "worklist",
         },
+        status=200 if valid else 400,
     )
 
 
@@ -57,7 +80,9 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
     today = timezone.localdate()
     measurement = OutcomeMeasurement.objects.filter(visit=visit).first()
-    paper = PaperForm(prefix="paper", initial={"measured_on": today})
+    # The paper form's date starts inside the window: today when it is, else the nearest day
+    # on which the answers would still count.
+    paper = PaperForm(prefix="paper", initial={"measured_on": visit.window.nearest_day(today)})
     notes = VisitNotesForm(
         initial={"functional_notes": visit.functional_notes, "repeat_imaging": visit.repeat_imaging}
     )
@@ -76,10 +101,13 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                         answers=services.Answers(
                             data["pain_value"], data["scale"], data["odi_sections"]
                         ),
+                        outside_window_confirmed=data["confirm_outside_window"],
                         request=request,
                     )
-                except ValidationError as exc:
-                    paper.add_error(None, exc)
+                except Refused as refused:
+                    if refused.status == 403:
+                        raise
+                    _show_refusal(paper, refused)
                 else:
                     messages.success(request, "Paper form saved and scored.")
                     return redirect("followup:visit", visit.pk)
@@ -115,6 +143,8 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
             "policy": policy,
             "nav": "worklist",
             "suggest_imaging": bool(response and response.status == "non_responder"),
+            "link_problem": services.link_problem(visit, today) if measurement is None else None,
+            "responder_rules": selectors.responder_rules(policy),
         },
         status=status,
     )
@@ -122,36 +152,32 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @require_POST
 def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A questionnaire link for one visit, emailed or shown once to hand over; refused, with
+    the window's dates, when the window is closed or opens after the link would expire."""
     _staff_only(request)
     visit = get_object_or_404(ReassessmentVisit, pk=visit_id)
-    if OutcomeMeasurement.objects.filter(visit=visit).exists():
-        messages.error(request, "This visit already has its measurement.")
-        return redirect("followup:visit", visit.pk)
-    if request.POST.get("send") == "email":
-        try:
+    try:
+        if request.POST.get("send") == "email":
             address = services.questionnaire_link_send(
                 visit=visit, user=request.user, base_url=request.build_absolute_uri("/")
             )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            what, done = "emailed", f"A new link was emailed to {address}."
         else:
-            audit_record(
-                request=request,
-                action=AuditEvent.CREATE,
-                what=f"questionnaire link {visit.label} emailed",
-                patient=visit.patient,
-            )
-            messages.success(request, f"A new link was emailed to {address}.")
+            token = services.questionnaire_link_create(visit=visit, user=request.user)
+            url = request.build_absolute_uri(reverse("followup:questionnaire", args=[token]))
+            what, done = "created", f"New single-use link (shown once): {url}"
+    except Refused as refused:
+        if refused.status == 403:
+            raise
+        messages.error(request, "No link: " + " ".join(refused.reasons))
         return redirect("followup:visit", visit.pk)
-    token = services.questionnaire_link_create(visit=visit, user=request.user)
-    url = request.build_absolute_uri(reverse("followup:questionnaire", args=[token]))
     audit_record(
         request=request,
         action=AuditEvent.CREATE,
-        what=f"questionnaire link {visit.label}",
+        what=f"questionnaire link {visit.label} {what}",
         patient=visit.patient,
     )
-    messages.success(request, f"New single-use link (shown once): {url}")
+    messages.success(request, done)
     return redirect("followup:visit", visit.pk)
 
 
@@ -162,7 +188,10 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
         link = services.link_for(token)
     except services.LinkProblem as problem:
         return render(
-            request, "followup/questionnaire_closed.html", {"message": str(problem)}, status=410
+            request,
+            "followup/questionnaire_closed.html",
+            {"message": str(problem)},
+            status=problem.status,
         )
     form = QuestionnaireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -174,10 +203,13 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             )
         except services.LinkProblem as problem:
             return render(
-                request, "followup/questionnaire_closed.html", {"message": str(problem)}, status=410
+                request,
+                "followup/questionnaire_closed.html",
+                {"message": str(problem)},
+                status=problem.status,
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except Refused as refused:
+            _show_refusal(form, refused)
         else:
             return render(
                 request,

@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 
 from spinepath.outcomes.evidence import benchmarks
 from spinepath.outcomes.selectors import VisitSummary
+from spinepath.pathway.instruments import pain_responder_text
+from spinepath.web.policy import clinic_policy
 
 
 def _svg(fig: Figure, title: str) -> str:
@@ -53,7 +55,8 @@ def trajectory_svg(summaries: list[VisitSummary]) -> str:
     ax.set_xticks(range(len(keys)), keys)
     ax.set_ylabel("Change from baseline (points)")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, frameon=False)
     return _svg(fig, "Mean change in pain and ODI from baseline at each visit, with 95% intervals")
 
 
@@ -62,7 +65,12 @@ def responder_svg(summaries: list[VisitSummary]) -> str:
     ax = fig.subplots()
     width = 0.38
     for offset, attr, label, colour in (
-        (-width / 2, "pain_responders", "Pain >= 30% less", "#1f6f8b"),
+        (
+            -width / 2,
+            "pain_responders",
+            pain_responder_text(clinic_policy()).capitalize(),
+            "#1f6f8b",
+        ),
         (width / 2, "any_pain_reduction", "Any pain reduction", "#7fb3c8"),
     ):
         for i, s in enumerate(summaries):

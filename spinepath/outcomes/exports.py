@@ -18,9 +18,10 @@ from typing import Any
 
 from django.conf import settings
 
-from spinepath.outcomes.selectors import COHORT_COLUMNS
+from spinepath.outcomes.selectors import COHORT_COLUMN_NAMES, cohort_columns
+from spinepath.web.policy import clinic_policy
 
-COLUMNS = [name for name, _ in COHORT_COLUMNS]
+COLUMNS = COHORT_COLUMN_NAMES
 DATE_COLUMNS = ("injected_on", "due", "measured_on")
 MAX_SHIFT_DAYS = 180
 
@@ -75,7 +76,7 @@ def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 def dictionary_lines() -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(["column", "meaning"])
-    for name, meaning in COHORT_COLUMNS:
+    for name, meaning in cohort_columns(clinic_policy()):
         yield writer.writerow([name, meaning])
 
 
@@ -90,7 +91,7 @@ def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
         sheet.append([_value(row[c]) for c in COLUMNS])
     notes = book.create_sheet("data dictionary")
     notes.append(["column", "meaning"])
-    for name, meaning in COHORT_COLUMNS:
+    for name, meaning in cohort_columns(clinic_policy()):
         notes.append([name, meaning])
     # The caller streams and closes it (FileResponse closes the file when sent).
     handle = tempfile.TemporaryFile()  # noqa: SIM115

@@ -2,6 +2,11 @@
 
 Means and rates come from running sums (count, sum, sum of squares), so the dashboard does not
 read the cohort row by row; the intervals and tests are computed from those sums (stats.py).
+
+What counts (PATHWAY.md section 7): a visit belongs to the cohort while its course has an
+injection that stands (voided entries leave it), and a measurement counts only when it was
+taken inside its visit's window; answers kept outside it are exported, flagged, without a
+change from baseline or a responder status.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from spinepath.outcomes.stats import (
     mean_interval,
     wilson_interval,
 )
+from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
+from spinepath.pathway.policy import Policy
 from spinepath.web.policy import clinic_policy
 
 
@@ -38,6 +45,11 @@ class Filters:
 
     def apply(self, visits: QuerySet[ReassessmentVisit]) -> QuerySet[ReassessmentVisit]:
         return visits.filter(**_lookups(self))
+
+
+# A visit whose course no longer has an injection that stands (every one voided) is no
+# longer part of the cohort.
+IN_A_COURSE = {"injected_on__isnull": False}
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ def _squares(field: str) -> Any:
 def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
     """Two grouped queries: the visits (due, closed) and the measurements (scores, responders),
     each reading one table and joining only by primary key."""
-    visits = filters.apply(ReassessmentVisit.objects.all())
+    visits = filters.apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
     counts = {
         row["key"]: row
         for row in visits.values("key").annotate(
@@ -70,8 +82,11 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
             closed=Count("id", filter=Q(closes__lt=today)),
         )
     }
+    lookups = {**IN_A_COURSE, **_lookups(filters)}
     measured = OutcomeMeasurement.objects.filter(
-        visit__isnull=False, **{f"visit__{k}": v for k, v in _lookups(filters).items()}
+        visit__isnull=False,
+        outside_window=False,
+        **{f"visit__{k}": v for k, v in lookups.items()},
     )
     scores = {
         row["visit__key"]: row
@@ -185,31 +200,49 @@ def evidence_comparisons(summaries: list[VisitSummary]) -> list[EvidenceComparis
     return result
 
 
-COHORT_COLUMNS = [
-    ("patient", "Record number (identified export) or pseudonym (de-identified)"),
-    ("visit", "Reassessment visit: 6w, 3m, 6m, 12m, 24m"),
-    ("injected_on", "Date of the first injection of the course (shifted when de-identified)"),
-    ("due", "Due date of the visit (shifted when de-identified)"),
-    ("measured_on", "Date the answers were given; empty if not measured"),
-    ("status", "measured, lost (window closed without answers), open, or upcoming"),
-    ("generator", "Treated pain generator: discogenic, facet, myoligamentous, or multiple"),
-    ("prognosis", "Prognosis tier of the candidacy decision: strongest, typical, weaker"),
-    ("targets", "Number of treated targets"),
-    ("material", "Injected material: msc, exosome, prp"),
-    ("pain_vas", "Pain, VAS 0-100 mm (NRS answers x10)"),
-    ("pain_change_mm", "Change in pain from baseline, mm (negative is better)"),
-    ("pain_change_pct", "Change in pain from baseline, percent"),
-    ("pain_responder", "Pain reduced by at least the policy's responder threshold (30%)"),
-    ("any_pain_reduction", "Any reduction in pain from baseline"),
-    ("odi", "Oswestry Disability Index 0-100; empty if too many sections were blank"),
-    ("odi_change", "Change in ODI from baseline, points"),
-    ("odi_responder", "ODI reduced by 30% or 10 points (policy)"),
-]
+def cohort_columns(policy: Policy) -> list[tuple[str, str]]:
+    """The export's columns and what each means (the data dictionary)."""
+    return [
+        ("patient", "Record number (identified export) or pseudonym (de-identified)"),
+        ("visit", "Reassessment visit: 6w, 3m, 6m, 12m, 24m"),
+        ("injected_on", "Date of the first injection of the course (shifted when de-identified)"),
+        ("due", "Due date of the visit (shifted when de-identified)"),
+        ("measured_on", "Date the answers were given; empty if not measured"),
+        (
+            "status",
+            "measured, measured_outside_window (kept but not counted: no change or responder "
+            "status), lost (window closed without answers inside it), open, or upcoming",
+        ),
+        ("generator", "Treated pain generator: discogenic, facet, myoligamentous, or multiple"),
+        ("prognosis", "Prognosis tier of the candidacy decision: strongest, typical, weaker"),
+        ("targets", "Number of treated targets"),
+        ("material", "Injected material: msc, exosome, prp"),
+        ("pain_vas", "Pain, VAS 0-100 mm (NRS answers x10)"),
+        ("pain_change_mm", "Change in pain from baseline, mm (negative is better)"),
+        ("pain_change_pct", "Change in pain from baseline, percent"),
+        ("pain_responder", f"Responder: {pain_responder_text(policy)}"),
+        ("any_pain_reduction", "Any reduction in pain from baseline"),
+        ("odi", "Oswestry Disability Index 0-100; empty if too many sections were blank"),
+        ("odi_change", "Change in ODI from baseline, points"),
+        ("odi_responder", f"Responder: {odi_responder_text(policy)} (policy)"),
+    ]
+
+
+COHORT_COLUMN_NAMES = [name for name, _ in cohort_columns(Policy())]
+# Measures that compare with baseline: left empty for answers given outside the window.
+_COMPARED = (
+    "pain_change_mm",
+    "pain_change_pct",
+    "pain_responder",
+    "any_pain_reduction",
+    "odi_change",
+    "odi_responder",
+)
 
 
 def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[str, Any]]:
     """One row per patient and visit, streamed from the database in chunks."""
-    visits = (filters or Filters()).apply(ReassessmentVisit.objects.all())
+    visits = (filters or Filters()).apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
     fields = (
         "patient_id",
         "patient__mrn",
@@ -231,11 +264,13 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
         "measurement__odi_score",
         "measurement__odi_change_points",
         "measurement__odi_responder",
+        "measurement__outside_window",
     )
     for row in visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000):
         measured = row["measurement__measured_on"]
+        outside = bool(row["measurement__outside_window"])
         status = (
-            "measured"
+            ("measured_outside_window" if outside else "measured")
             if measured
             else "lost"
             if row["closes"] < today
@@ -243,7 +278,7 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             if row["opens"] <= today
             else "upcoming"
         )
-        yield {
+        out = {
             "patient_id": row["patient_id"],
             "patient": row["patient__mrn"],
             "visit": row["key"],
@@ -264,3 +299,6 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             "odi_change": row["measurement__odi_change_points"],
             "odi_responder": row["measurement__odi_responder"],
         }
+        if outside:
+            out.update(dict.fromkeys(_COMPARED))
+        yield out

@@ -14,7 +14,9 @@ from django.utils.safestring import mark_safe
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.errors import Invalid
 from spinepath.outcomes import charts, evidence, exports, selectors
+from spinepath.plans.forms import RECORD_ID_MAX
 
 
 def _allowed(request: HttpRequest) -> None:
@@ -29,15 +31,29 @@ def _date(text: str) -> date | None:
         return None
 
 
+def _record_id(text: str) -> int | None:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= RECORD_ID_MAX:
+        return None
+    return int(text)
+
+
+def bad_filters(request: HttpRequest) -> list[str]:
+    """The query-string filters that cannot be read (named on the page, 400)."""
+    get = request.GET
+    bad = [n for n in ("from", "to") if get.get(n) and _date(get[n]) is None]
+    if get.get("clinician") and _record_id(get["clinician"]) is None:
+        bad.append("clinician")
+    return bad
+
+
 def filters_from(request: HttpRequest) -> selectors.Filters:
     get = request.GET
-    clinician = get.get("clinician", "")
     return selectors.Filters(
         generator=get.get("generator", "")[:20],
         prognosis=get.get("prognosis", "")[:10],
         levels=get.get("levels", "")[:3],
         material=get.get("material", "")[:10],
-        clinician=int(clinician) if clinician.isdigit() else None,
+        clinician=_record_id(get.get("clinician", "")),
         injected_from=_date(get.get("from", "")),
         injected_to=_date(get.get("to", "")),
     )
@@ -46,6 +62,7 @@ def filters_from(request: HttpRequest) -> selectors.Filters:
 def dashboard(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     filters = filters_from(request)
+    bad = bad_filters(request)
     summaries = selectors.visit_summaries(filters, timezone.localdate())
     return render(
         request,
@@ -57,11 +74,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "trajectory": mark_safe(charts.trajectory_svg(summaries)),
             "responders": mark_safe(charts.responder_svg(summaries)),
             "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
-            "bad_dates": [
-                n for n in ("from", "to") if request.GET.get(n) and _date(request.GET[n]) is None
-            ],
+            "bad_dates": [n for n in bad if n in ("from", "to")],
+            "bad_clinician": "clinician" in bad,
             "nav": "outcomes",
         },
+        status=400 if bad else 200,
     )
 
 
@@ -81,6 +98,9 @@ def evidence_library(request: HttpRequest) -> HttpResponse:
 
 
 def _rows(request: HttpRequest, deidentified: bool) -> object:
+    bad = bad_filters(request)
+    if bad:
+        raise Invalid(f"These filters cannot be read: {', '.join(bad)}.")
     rows = selectors.cohort_rows(timezone.localdate(), filters_from(request))
     return exports.deidentified(rows) if deidentified else rows
 
@@ -88,13 +108,14 @@ def _rows(request: HttpRequest, deidentified: bool) -> object:
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     _allowed(request)
     deid = kind == "deidentified"
+    rows = _rows(request, deid)
     audit_record(
         request=request,
         action=AuditEvent.EXPORT,
         what=f"cohort CSV ({'de-identified' if deid else 'identified'})",
     )
     response = StreamingHttpResponse(
-        exports.csv_lines(_rows(request, deid)),  # type: ignore[arg-type]
+        exports.csv_lines(rows),  # type: ignore[arg-type]
         content_type="text/csv",
     )
     name = "cohort-deidentified.csv" if deid else "cohort.csv"
@@ -104,8 +125,9 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 
 def export_excel(request: HttpRequest) -> HttpResponse:
     _allowed(request)
+    rows = _rows(request, False)
     audit_record(request=request, action=AuditEvent.EXPORT, what="cohort Excel (identified)")
-    handle = exports.excel_file(_rows(request, False))  # type: ignore[arg-type]
+    handle = exports.excel_file(rows)  # type: ignore[arg-type]
     return FileResponse(
         handle,
         as_attachment=True,

@@ -252,19 +252,53 @@ class Response:
         return RESPONSE_LABELS[self.status]
 
 
-def _odi_responder(baseline: float, follow_up: float, policy: Policy) -> bool:
-    drop_points = baseline - follow_up
-    drop_pct = 100 * drop_points / baseline if baseline > 0 else 0.0
-    by_pct = baseline > 0 and drop_pct >= policy.odi_responder_min_pct
-    by_points = drop_points >= policy.odi_responder_min_points
+# Floats may put an exact threshold a hair off (30% of 70 mm is 21 mm, and 70 x 0.7 is
+# 48.999...): a score within this of the threshold counts as on it.
+_TOLERANCE = 1e-9
+
+
+def pain_responder_threshold(baseline_mm: float, policy: Policy) -> float | None:
+    """The highest follow-up pain (VAS mm) that is a pain response from ``baseline_mm``:
+    ``pain_responder_min_pct`` less (PATHWAY.md section 5). None from a baseline of 0, where no
+    reduction is possible."""
+    if baseline_mm <= 0:
+        return None
+    return baseline_mm * (1 - policy.pain_responder_min_pct / 100)
+
+
+def odi_responder_threshold(baseline: float, policy: Policy) -> float | None:
+    """The highest follow-up ODI that is an ODI response from ``baseline`` under the policy's
+    rule: ``odi_responder_min_pct`` less, ``odi_responder_min_points`` fewer, either (default)
+    or both. None when no follow-up score can be one (a percentage from a baseline of 0)."""
+    by_pct = baseline * (1 - policy.odi_responder_min_pct / 100) if baseline > 0 else None
+    by_points = baseline - policy.odi_responder_min_points
     rule = policy.odi_responder_rule
     if rule == "pct":
         return by_pct
     if rule == "points":
         return by_points
     if rule == "both":
-        return by_pct and by_points
-    return by_pct or by_points
+        return None if by_pct is None else min(by_pct, by_points)
+    return by_points if by_pct is None else max(by_pct, by_points)
+
+
+def is_at_or_below(score: float, threshold: float | None) -> bool:
+    return threshold is not None and score <= threshold + _TOLERANCE
+
+
+def pain_responder_text(policy: Policy) -> str:
+    return f"pain at least {policy.pain_responder_min_pct:g}% lower than baseline"
+
+
+def odi_responder_text(policy: Policy) -> str:
+    pct = f"{policy.odi_responder_min_pct:g}%"
+    points = f"{policy.odi_responder_min_points:g} points"
+    joined = {
+        "pct": pct,
+        "points": points,
+        "both": f"{pct} and {points}",
+    }.get(policy.odi_responder_rule, f"{pct} or {points}")
+    return f"ODI {joined} lower than baseline"
 
 
 def is_before_judgement(visit_key: str | None, policy: Policy) -> bool:
@@ -292,8 +326,9 @@ def classify_response(
         any_reduction = pain_mm < 0
         if baseline_pain.value_mm > 0:
             pain_pct = 100 * pain_mm / baseline_pain.value_mm
-            # A small tolerance: 30% of 70 mm is 21 mm, which floats may put at 29.999...%.
-            pain_responder = -pain_pct >= policy.pain_responder_min_pct - 1e-9
+            pain_responder = is_at_or_below(
+                follow_up_pain.value_mm, pain_responder_threshold(baseline_pain.value_mm, policy)
+            )
     odi_points = odi_pct = None
     odi_responder = None
     if (
@@ -305,7 +340,9 @@ def classify_response(
         odi_points = follow_up_odi.score - baseline_odi.score
         if baseline_odi.score > 0:
             odi_pct = 100 * odi_points / baseline_odi.score
-        odi_responder = _odi_responder(baseline_odi.score, follow_up_odi.score, policy)
+        odi_responder = is_at_or_below(
+            follow_up_odi.score, odi_responder_threshold(baseline_odi.score, policy)
+        )
     too_early = is_before_judgement(visit_key, policy)
     status: ResponseStatus
     if pain_responder is None:

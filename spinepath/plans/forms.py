@@ -5,6 +5,21 @@ from typing import Any
 from django import forms
 
 from spinepath.plans.models import GUIDANCE_CHOICES, MATERIAL_CHOICES, PHASE_CHOICES, PriceItem
+from spinepath.plans.procedures import VOID_REASON_MAX
+
+# The largest id a database integer column holds: a larger number in a form or a query string
+# is a form error, not a database overflow.
+RECORD_ID_MAX = 2**63 - 1
+
+
+def record_id_field(label: str, *, required: bool = True) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=required,
+        min_value=1,
+        max_value=RECORD_ID_MAX,
+        error_messages={"max_value": "No such record.", "min_value": "No such record."},
+    )
 
 
 class InjectionForm(forms.Form):
@@ -40,7 +55,21 @@ class AcceptForm(forms.Form):
     )
 
 
+class RemoveLineForm(forms.Form):
+    line = record_id_field("Line")
+
+
 class ProcedureForm(forms.Form):
+    # Rendered into the form when it is shown: every copy of one submission carries it, so a
+    # double click or a resent post finds the record the first one made.
+    submission = forms.RegexField(
+        regex=r"^[A-Za-z0-9_-]{16,64}$",
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form has expired: reload the page and enter the procedure again.",
+            "invalid": "This form has expired: reload the page and enter the procedure again.",
+        },
+    )
     target = forms.ChoiceField(label="Target (from the accepted plan)")
     performed_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     material = forms.ChoiceField(choices=MATERIAL_CHOICES)
@@ -65,7 +94,17 @@ class ProcedureForm(forms.Form):
         self.fields["target"].choices = targets
 
 
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=VOID_REASON_MAX,
+        label="Why is this entry wrong?",
+        help_text="The entry stays on the record, struck through, with your name and this reason.",
+    )
+
+
 class PriceForm(forms.Form):
+    item = forms.ModelChoiceField(queryset=PriceItem.objects.all())
     amount = forms.DecimalField(max_digits=10, decimal_places=2, min_value=0)
 
 

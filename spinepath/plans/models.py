@@ -121,6 +121,10 @@ class CarePlan(models.Model):
         ordering = ["-version", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "version"], name="one_plan_per_version"),
+            # A second click or a parallel request opens the same draft, never a second one.
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(status="draft"), name="one_draft_per_patient"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,8 +156,17 @@ class PlanLine(models.Model):
         ordering = ["plan", "position", "id"]
 
 
+class ProcedureQuerySet(models.QuerySet["Procedure"]):
+    def not_voided(self) -> ProcedureQuerySet:
+        return self.filter(voided_at__isnull=True)
+
+
 class Procedure(models.Model):
-    """An image-guided injection as performed (FHIR Procedure)."""
+    """An image-guided injection as performed (FHIR Procedure).
+
+    A wrong entry is voided with a reason, never deleted (PATHWAY.md section 7): it stays on
+    the record, struck through, and leaves the follow-up schedule and the outcomes.
+    """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="regen_procedures")
     plan = models.ForeignKey(CarePlan, on_delete=models.PROTECT, related_name="procedures")
@@ -170,6 +183,34 @@ class Procedure(models.Model):
     )
     complications = models.TextField(blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The key rendered into the form that recorded it: a repeat of one submission (a double
+    # click, a resent request) finds this record instead of making a second one.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
+
+    objects = ProcedureQuerySet.as_manager()
 
     class Meta:
         ordering = ["-performed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission_key"], name="one_procedure_per_submission"),
+            # Voided says who, when and why, all three or none.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                    | (
+                        models.Q(voided_at__isnull=False, voided_by__isnull=False)
+                        & ~models.Q(void_reason="")
+                    )
+                ),
+                name="void_names_who_when_why",
+            ),
+        ]
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None

@@ -6,6 +6,7 @@ app_name = "plans"
 urlpatterns = [
     path("patients/<int:patient_id>/plans/", views.patient_plan, name="patient"),
     path("patients/<int:patient_id>/procedures/new/", views.procedure_new, name="procedure"),
+    path("procedures/<int:procedure_id>/void/", views.procedure_void, name="void"),
     path("plans/<int:plan_id>/", views.plan_detail, name="plan"),
     path("plans/<int:plan_id>/plan.pdf", views.plan_pdf, name="pdf"),
     path("plans/<int:plan_id>/accept/", views.plan_accept, name="accept"),

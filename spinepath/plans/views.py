@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -16,10 +17,11 @@ from django.views.decorators.http import require_POST
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role, is_clinician, is_staff_member
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.consultations.selectors import decision_in_force
+from spinepath.errors import Refused
 from spinepath.pathway.plans import PAYER_LABELS, Target
 from spinepath.patients.models import Patient
-from spinepath.plans import services
+from spinepath.plans import pricing, procedures, selectors, services
 from spinepath.plans.forms import (
     AcceptForm,
     FinancingForm,
@@ -27,8 +29,20 @@ from spinepath.plans.forms import (
     ItemForm,
     PriceForm,
     ProcedureForm,
+    RemoveLineForm,
+    VoidForm,
 )
-from spinepath.plans.models import CarePlan, PriceItem
+from spinepath.plans.models import CarePlan, PriceItem, Procedure
+
+
+def _show_refusal(form: forms.Form, refused: Refused) -> None:
+    """A service's refusal on the form it came from: named fields at the field, the rest on top."""
+    named = {field: message for field, message in refused.fields.items() if field in form.fields}
+    for field, message in named.items():
+        form.add_error(field, message)
+    rest = [r for r in refused.reasons if r not in named.values()]
+    if rest or not named:
+        form.add_error(None, rest or refused.reasons)
 
 
 def _staff_only(request: HttpRequest) -> None:
@@ -48,7 +62,7 @@ def _target_from_key(key: str) -> Target:
 def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
     _staff_only(request)
     plan = get_object_or_404(CarePlan.objects.select_related("patient", "decision"), pk=plan_id)
-    services.require_candidate(plan.patient)
+    pricing.require_candidate(plan.patient)
     return plan
 
 
@@ -56,7 +70,7 @@ def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's current plan, or the offer to write one (candidates only)."""
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
-    signed = services.require_candidate(patient)
+    signed = pricing.require_candidate(patient)
     plans = list(CarePlan.objects.filter(patient=patient))
     if request.method == "POST":
         plan = services.plan_create(patient=patient, user=request.user, request=request)
@@ -67,7 +81,7 @@ def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _plan_context(plan: CarePlan) -> dict[str, Any]:
-    figures = services.plan_figures(plan)
+    figures = selectors.plan_figures(plan)
     phases = []
     for phase, label in (("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")):
         rows = [(line, priced) for line, priced in figures.lines if line.phase == phase]
@@ -85,7 +99,7 @@ def _plan_context(plan: CarePlan) -> dict[str, Any]:
         "payer_label": PAYER_LABELS.get(plan.payer, "Not recorded"),
         "generators": [g for g in signed.decision_json["generators"] if g["status"] == "confirmed"],
         "decision": signed.decision_json,
-        "changes": services.plan_changes(plan),
+        "changes": selectors.plan_changes(plan),
         "follow_up": [v.label for v in _policy_visits()],
     }
 
@@ -101,7 +115,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     targets = [
         (_target_key(t), t.label)
         for t in sorted(
-            services.decision_targets(plan.decision), key=lambda t: (t.generator, t.level or "")
+            selectors.decision_targets(plan.decision), key=lambda t: (t.generator, t.level or "")
         )
     ]
     injection_form = InjectionForm(targets=targets, prefix="inj")
@@ -138,16 +152,18 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     )
                     return redirect("plans:plan", plan.pk)
             elif action == "remove":
-                services.plan_line_remove(
-                    plan=plan,
-                    line_id=int(request.POST.get("line", 0)),
-                    user=request.user,
-                    request=request,
-                )
-                return redirect("plans:plan", plan.pk)
-        except ValidationError as exc:
-            form = injection_form if action == "injection" else item_form
-            form.add_error(None, exc)
+                remove = RemoveLineForm(request.POST)
+                if remove.is_valid():
+                    services.plan_line_remove(
+                        plan=plan,
+                        line_id=remove.cleaned_data["line"],
+                        user=request.user,
+                        request=request,
+                    )
+                    return redirect("plans:plan", plan.pk)
+                messages.error(request, "That line is not on this plan.")
+        except Refused as refused:
+            _show_refusal(injection_form if action == "injection" else item_form, refused)
         status = 400
     elif request.method == "POST":
         messages.error(request, "This plan was accepted and is frozen; make a new version.")
@@ -194,12 +210,8 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
                 user=request.user,
                 request=request,
             )
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+        except Refused as refused:
+            _show_refusal(form, refused)
         else:
             messages.success(request, "The patient accepted the plan. It is now frozen.")
             return redirect("plans:plan", plan.pk)
@@ -218,25 +230,31 @@ def plan_revise(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("plans:plan", new.pk)
 
 
+def _procedure_targets(patient: Patient, plan: CarePlan | None) -> list[tuple[str, str]]:
+    """The plan's targets and the decision's; the service then refuses, with its reasons,
+    whatever the accepted plan, the MRI or the decision does not allow."""
+    found = selectors.planned_targets(plan) if plan is not None else []
+    signed = decision_in_force(patient).signed
+    if signed is not None:
+        found += sorted(
+            selectors.decision_targets(signed), key=lambda t: (t.generator, t.level or "")
+        )
+    return [(_target_key(t), t.label) for t in dict.fromkeys(found)]
+
+
 def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
-    plan = services.accepted_plan(patient)
-    # Offer the plan's targets and the decision's; the service then refuses, with its
-    # reasons, whatever the accepted plan, the MRI or the decision does not allow.
-    found: list[Target] = []
-    if plan is not None:
-        found += [
-            Target(ln.generator, ln.level or None, ln.side or None)
-            for ln in plan.lines.filter(phase="inject")
-        ]
-    signed = latest_signed_decision(patient)
-    if signed is not None:
-        found += sorted(
-            services.decision_targets(signed), key=lambda t: (t.generator, t.level or "")
-        )
-    targets = [(_target_key(t), t.label) for t in dict.fromkeys(found)]
-    form = ProcedureForm(request.POST or None, targets=targets)
+    plan = selectors.accepted_plan(patient)
+    targets = _procedure_targets(patient, plan)
+    form = ProcedureForm(
+        request.POST or None,
+        targets=targets,
+        initial={
+            "submission": procedures.new_submission_key(),
+            "performed_on": timezone.localdate(),
+        },
+    )
     refusals: list[str] = []
     if request.method == "POST":
         if not is_clinician(request.user):
@@ -244,7 +262,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.procedure_record(
+                procedures.procedure_record(
                     patient=patient,
                     user=request.user,
                     target=_target_from_key(data["target"]),
@@ -254,10 +272,13 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     dose=data["dose"],
                     volume_ml=data["volume_ml"],
                     complications=data["complications"],
+                    submission_key=data["submission"],
                     request=request,
                 )
-            except services.ProcedureRefused as exc:
-                refusals = exc.reasons
+            except procedures.ProcedureRefused as refused:
+                refusals = refused.reasons
+            except Refused as refused:
+                _show_refusal(form, refused)
             else:
                 messages.success(request, "Procedure recorded.")
                 return redirect("patients:chart", patient.pk)
@@ -270,8 +291,48 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "plan": plan,
             "refusals": refusals,
             "can_record": is_clinician(request.user),
+            "injections": list(selectors.patient_procedures(patient)),
         },
         status=400 if (form.errors or refusals) else 200,
+    )
+
+
+def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
+    """A clinician voids a wrong entry, with the reason; it stays on the record, struck through."""
+    _staff_only(request)
+    procedure = get_object_or_404(
+        Procedure.objects.select_related("patient", "operator", "voided_by"), pk=procedure_id
+    )
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            procedures.procedure_void(
+                procedure=procedure,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except Refused as refused:
+            if refused.status == 403:
+                raise
+            _show_refusal(form, refused)
+        else:
+            messages.success(
+                request,
+                "The entry is voided and stays on the record; the follow-up schedule counts "
+                "from the injections that stand.",
+            )
+            return redirect("plans:procedure", procedure.patient_id)
+    return render(
+        request,
+        "plans/void.html",
+        {
+            "procedure": procedure,
+            "patient": procedure.patient,
+            "form": form,
+            "can_void": is_clinician(request.user),
+        },
+        status=400 if form.errors else 200,
     )
 
 
@@ -279,11 +340,12 @@ def price_list(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, CLINIC_ADMIN):
         raise PermissionDenied("Only the clinic admin keeps the price list.")
     items = PriceItem.objects.prefetch_related("versions")
+    terms = selectors.current_financing()
     financing_form = FinancingForm(
         initial={
-            "provider": services.current_financing().provider,
-            "term_months": services.current_financing().term_months,
-            "annual_rate_pct": services.current_financing().annual_rate_pct,
+            "provider": terms.provider,
+            "term_months": terms.term_months,
+            "annual_rate_pct": terms.annual_rate_pct,
         }
     )
     errors: dict[int, str] = {}
@@ -291,19 +353,23 @@ def price_list(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "financing":
             financing_form = FinancingForm(request.POST)
             if financing_form.is_valid():
-                services.financing_set(user=request.user, **financing_form.cleaned_data)
+                pricing.financing_set(user=request.user, **financing_form.cleaned_data)
                 messages.success(request, "Financing terms saved; new plans use them.")
                 return redirect("plans:prices")
         else:
-            item = get_object_or_404(PriceItem, pk=request.POST.get("item"))
             form = PriceForm(request.POST)
             if form.is_valid():
-                services.price_set(item=item, amount=form.cleaned_data["amount"], user=request.user)
+                item = form.cleaned_data["item"]
+                pricing.price_set(item=item, amount=form.cleaned_data["amount"], user=request.user)
                 messages.success(
                     request, f"New price for {item.name}. Plans already written keep their prices."
                 )
                 return redirect("plans:prices")
-            errors[item.pk] = "; ".join(form.errors.get("amount", ["Enter an amount."]))
+            if "item" in form.errors:
+                messages.error(request, "Choose an item from the price list.")
+            else:
+                item_id = form.cleaned_data["item"].pk
+                errors[item_id] = "; ".join(form.errors.get("amount", ["Enter an amount."]))
     return render(
         request,
         "plans/prices.html",
@@ -313,5 +379,5 @@ def price_list(request: HttpRequest) -> HttpResponse:
             "errors": errors,
             "currency": settings.SPINEPATH_CURRENCY,
         },
-        status=400 if errors or financing_form.errors else 200,
+        status=400 if request.method == "POST" else 200,
     )

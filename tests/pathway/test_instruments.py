@@ -14,9 +14,13 @@ from spinepath.pathway.instruments import (
     choose_baseline,
     classify_response,
     odi_band,
+    odi_responder_text,
+    odi_responder_threshold,
     odi_score,
     pain_from_nrs,
     pain_from_vas,
+    pain_responder_text,
+    pain_responder_threshold,
 )
 from spinepath.pathway.policy import Policy
 
@@ -156,3 +160,49 @@ def test_baseline_is_the_last_measurement_before_the_injection_within_30_days() 
     ]
     assert choose_baseline(measurements, date(2026, 3, 1), POLICY) == (date(2026, 2, 20), "recent")
     assert choose_baseline(measurements[:1], date(2026, 3, 1), POLICY) is None
+
+
+# --- One responder threshold, used by the classification, the chart and the reports ---------
+
+
+def test_the_pain_threshold_is_thirty_percent_below_baseline() -> None:
+    threshold = pain_responder_threshold(70, POLICY)
+    assert threshold == pytest.approx(49)
+    assert pain_responder_threshold(0, POLICY) is None
+
+
+def test_the_odi_threshold_takes_the_easier_of_percent_and_points_by_default() -> None:
+    assert odi_responder_threshold(80, POLICY) == pytest.approx(70)  # 10 points beats 30%
+    assert odi_responder_threshold(20, POLICY) == pytest.approx(14)  # 30% (6 points) is easier
+    assert odi_responder_threshold(50, POLICY) == pytest.approx(40)
+
+
+def test_the_odi_threshold_follows_the_policy_rule() -> None:
+    both = Policy(name="strict", version="1", odi_responder_rule="both")
+    pct = Policy(name="pct", version="1", odi_responder_rule="pct")
+    points = Policy(name="points", version="1", odi_responder_rule="points")
+    assert odi_responder_threshold(80, both) == pytest.approx(56)
+    assert odi_responder_threshold(80, pct) == pytest.approx(56)
+    assert odi_responder_threshold(80, points) == pytest.approx(70)
+    assert odi_responder_threshold(0, pct) is None
+
+
+@pytest.mark.parametrize("rule", ["either", "both", "pct", "points"])
+@pytest.mark.parametrize("before", [[4] * 10, [2] * 10, [1] * 10, [5] * 10])
+@pytest.mark.parametrize("after", [[3] * 10, [1] * 10, [0] * 10, [4] * 10])
+def test_the_classification_agrees_with_the_threshold(
+    rule: str, before: list[int | None], after: list[int | None]
+) -> None:
+    policy = Policy(name="r", version="1", odi_responder_rule=rule)
+    base, follow = odi_score(before, policy), odi_score(after, policy)
+    assert base.score is not None and follow.score is not None
+    result = classify_response(pain_from_vas(60), pain_from_vas(50), base, follow, policy, "6m")
+    threshold = odi_responder_threshold(base.score, policy)
+    assert result.odi_responder == (threshold is not None and follow.score <= threshold + 1e-9)
+
+
+def test_the_responder_rules_read_from_the_policy() -> None:
+    assert pain_responder_text(POLICY) == "pain at least 30% lower than baseline"
+    assert odi_responder_text(POLICY) == "ODI 30% or 10 points lower than baseline"
+    both = Policy(name="strict", version="1", odi_responder_rule="both")
+    assert odi_responder_text(both) == "ODI 30% and 10 points lower than baseline"

@@ -10,14 +10,17 @@ from workup_builder import decision_for, mri_levels
 
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.plans import (
+    MriOnFile,
     PricedLine,
     ProcedureCheck,
     Target,
     coverage_for,
     decision_targets,
     financing_offer,
+    injection_problem,
     plan_totals,
     planned_target_problem,
+    pricing_problem,
     procedure_refusals,
 )
 from spinepath.pathway.policy import Policy
@@ -118,10 +121,17 @@ def _mri(levels: list[dict[str, object]]) -> dict[str, object]:
 def check(**changes: object) -> ProcedureCheck:
     values: dict[str, object] = {
         "procedure_date": date(2026, 12, 1),
+        "today": date(2027, 12, 31),
         "target": DISC,
+        "material": "msc",
+        "guidance": "fluoroscopy",
         "decision_kind": "candidate",
+        "decision_problem": None,
+        "decision_signed_on": date(2026, 9, 1),
         "plan_accepted": True,
+        "plan_accepted_on": date(2026, 9, 15),
         "plan_targets": [DISC],
+        "recorded_at_target": 0,
         "mri_date": date(2026, 8, 20),
         "mri_reviewed": True,
     }
@@ -155,3 +165,120 @@ def test_procedure_after_the_mri_expires_is_refused() -> None:
 def test_procedure_when_decision_is_no_longer_candidate_is_refused() -> None:
     reasons = procedure_refusals(check(decision_kind="needs_workup"), Policy())
     assert reasons == ["the latest signed decision is 'needs_workup', not 'candidate'"]
+
+
+# --- The procedure gate: dates, counts, material (PATHWAY.md section 7) ----------------------
+
+
+def test_a_procedure_dated_before_the_signed_decision_is_refused() -> None:
+    reasons = procedure_refusals(check(procedure_date=date(2026, 8, 31)), Policy())
+    assert "2026-08-31 is before the candidacy decision signed on 2026-09-01" in reasons
+
+
+def test_a_procedure_dated_before_the_plan_was_accepted_is_refused() -> None:
+    reasons = procedure_refusals(check(procedure_date=date(2026, 9, 10)), Policy())
+    assert reasons == ["2026-09-10 is before the patient accepted the plan on 2026-09-15"]
+
+
+def test_a_procedure_on_the_day_of_the_decision_and_the_acceptance_is_allowed() -> None:
+    same_day = date(2026, 9, 15)
+    facts = check(procedure_date=same_day, decision_signed_on=same_day, today=same_day)
+    assert procedure_refusals(facts, Policy()) == []
+
+
+def test_a_procedure_in_the_future_is_refused() -> None:
+    reasons = procedure_refusals(check(today=date(2026, 11, 30)), Policy())
+    assert reasons == ["2026-12-01 is in the future: a procedure is recorded once it is done"]
+
+
+def test_no_more_injections_at_a_target_than_the_plan_holds() -> None:
+    assert procedure_refusals(check(recorded_at_target=0), Policy()) == []
+    reasons = procedure_refusals(check(recorded_at_target=1), Policy())
+    assert reasons == [
+        "the accepted plan holds 1 injection at L4-L5 disc and 1 injection is already recorded"
+    ]
+
+
+def test_a_plan_with_two_sessions_at_a_target_allows_two() -> None:
+    two = check(plan_targets=[DISC, DISC], recorded_at_target=1)
+    assert procedure_refusals(two, Policy()) == []
+    assert procedure_refusals(check(plan_targets=[DISC, DISC], recorded_at_target=2), Policy())
+
+
+def test_sessions_at_other_targets_do_not_count_for_this_one() -> None:
+    facet = Target("facet", "L5-S1", "left")
+    reasons = procedure_refusals(check(plan_targets=[facet, facet, DISC]), Policy())
+    assert reasons == []
+
+
+def test_the_material_and_guidance_are_checked_by_the_procedure_gate() -> None:
+    reasons = procedure_refusals(check(material="prp", guidance="ultrasound"), Policy())
+    assert reasons == [
+        "L4-L5 disc is not injected with platelet-rich plasma (PRP): it is treated with "
+        "mesenchymal stem cells (MSC)"
+    ]
+    assert procedure_refusals(check(guidance="ultrasound"), Policy()) == [
+        "L4-L5 disc is not injected under ultrasound: it is injected under fluoroscopy "
+        "(live X-ray) or CT"
+    ]
+
+
+def test_the_plan_builder_and_the_procedure_gate_share_the_material_check() -> None:
+    found = problem(decision_for(), DISC, "prp", "fluoroscopy")
+    assert found == injection_problem(DISC, "prp", "fluoroscopy")
+
+
+def test_a_decision_that_cannot_be_relied_on_refuses_the_procedure() -> None:
+    facts = check(decision_problem="The consultation of 2026-09-01 is being amended.")
+    assert procedure_refusals(facts, Policy()) == [
+        "the consultation of 2026-09-01 is being amended"
+    ]
+
+
+def test_no_signed_decision_refuses_the_procedure() -> None:
+    reasons = procedure_refusals(check(decision_kind=None, decision_signed_on=None), Policy())
+    assert reasons == ["no candidacy decision has been signed"]
+
+
+def test_every_reason_is_given_at_once() -> None:
+    facts = check(
+        procedure_date=date(2028, 1, 1),
+        today=date(2027, 12, 31),
+        plan_accepted=False,
+        material="prp",
+        mri_reviewed=False,
+    )
+    assert len(procedure_refusals(facts, Policy())) == 5
+
+
+# --- The pricing gate --------------------------------------------------------------------------
+
+RECENT_MRI = MriOnFile(date(2026, 8, 20), reviewed=True)
+
+
+def test_prices_after_a_candidate_decision_with_a_recent_reviewed_mri() -> None:
+    assert pricing_problem("candidate", None, RECENT_MRI, date(2026, 11, 24), Policy()) is None
+
+
+@pytest.mark.parametrize("kind", [None, "not_candidate", "needs_workup", "refer_surgical"])
+def test_no_prices_without_a_candidate_decision(kind: str | None) -> None:
+    found = pricing_problem(kind, None, RECENT_MRI, date(2026, 11, 24), Policy())
+    assert found == "Plans and prices are available only after a candidate decision."
+
+
+def test_no_prices_while_the_signed_decision_cannot_be_relied_on() -> None:
+    why = "The consultation of 2026-09-01 is being amended: a new signed decision is needed first."
+    assert pricing_problem("candidate", why, RECENT_MRI, date(2026, 11, 24), Policy()) == why
+
+
+def test_no_prices_without_a_reviewed_mri() -> None:
+    unreviewed = MriOnFile(date(2026, 8, 20), reviewed=False)
+    for mri in (None, unreviewed):
+        found = pricing_problem("candidate", None, mri, date(2026, 11, 24), Policy())
+        assert found == "There is no reviewed MRI: a plan needs one."
+
+
+def test_no_prices_once_the_mri_has_left_its_window() -> None:
+    found = pricing_problem("candidate", None, RECENT_MRI, date(2027, 8, 21), Policy())
+    assert found is not None and "a new MRI and a new review come before a plan" in found
+    assert pricing_problem("candidate", None, RECENT_MRI, date(2027, 8, 20), Policy()) is None

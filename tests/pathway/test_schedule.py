@@ -6,7 +6,13 @@ from datetime import date
 
 from spinepath.pathway.dates import add_months
 from spinepath.pathway.policy import Policy
-from spinepath.pathway.schedule import reassessment_schedule, visit_for
+from spinepath.pathway.schedule import (
+    Window,
+    answer_window_problem,
+    link_window_problem,
+    reassessment_schedule,
+    visit_for,
+)
 
 POLICY = Policy()
 
@@ -48,3 +54,43 @@ def test_measurement_inside_a_window_belongs_to_that_visit() -> None:
 
 def test_measurement_between_windows_belongs_to_no_visit() -> None:
     assert visit_for(date(2026, 5, 15), date(2026, 3, 10), POLICY) is None
+
+
+# --- A reassessment counts only inside its window (PATHWAY.md section 7) ---------------------
+
+TWELVE_MONTHS = Window(date(2027, 1, 27), date(2027, 5, 9))
+
+
+def test_a_link_for_an_open_window_is_issued() -> None:
+    assert link_window_problem(TWELVE_MONTHS, "12 months", date(2027, 3, 1), 14) is None
+
+
+def test_a_link_for_a_window_that_opens_within_its_lifetime_is_issued() -> None:
+    assert link_window_problem(TWELVE_MONTHS, "12 months", date(2027, 1, 13), 14) is None
+
+
+def test_a_link_for_a_window_that_opens_after_it_expires_is_refused_with_the_dates() -> None:
+    found = link_window_problem(TWELVE_MONTHS, "12 months", date(2026, 11, 24), 14)
+    assert found is not None
+    assert "opens on 27 January 2027 (27 January 2027 to 9 May 2027)" in found
+    assert "send it from 13 January 2027" in found
+
+
+def test_a_link_for_a_closed_window_is_refused_with_the_dates() -> None:
+    found = link_window_problem(TWELVE_MONTHS, "12 months", date(2027, 5, 10), 14)
+    assert found is not None and "closed on 9 May 2027" in found
+
+
+def test_a_patient_answers_only_inside_the_window() -> None:
+    assert answer_window_problem(TWELVE_MONTHS, date(2027, 1, 27)) is None
+    assert answer_window_problem(TWELVE_MONTHS, date(2027, 5, 9)) is None
+    early = answer_window_problem(TWELVE_MONTHS, date(2026, 11, 24))
+    assert early is not None and "opens on 27 January 2027" in early
+    late = answer_window_problem(TWELVE_MONTHS, date(2027, 5, 10))
+    assert late is not None and "closed on 9 May 2027" in late
+
+
+def test_the_paper_form_date_defaults_into_the_window() -> None:
+    assert TWELVE_MONTHS.nearest_day(date(2027, 3, 1)) == date(2027, 3, 1)
+    assert TWELVE_MONTHS.nearest_day(date(2027, 6, 1)) == date(2027, 5, 9)
+    assert TWELVE_MONTHS.nearest_day(date(2026, 12, 1)) == date(2027, 1, 27)

@@ -15,9 +15,8 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from web_helpers import import_encounter
+from treatment_helpers import DISC, inject, treated
 
-from spinepath.consultations.services import decision_sign
 from spinepath.followup import services
 from spinepath.followup.models import (
     OutcomeMeasurement,
@@ -26,48 +25,7 @@ from spinepath.followup.models import (
     ReminderSent,
 )
 from spinepath.pathway.instruments import odi_score
-from spinepath.pathway.plans import Target
 from spinepath.pathway.policy import Policy
-from spinepath.plans.services import plan_accept, plan_create, procedure_record
-
-DISC = Target("discogenic", "L4-L5", None)
-
-
-def treated(clinician: Any, days_ago: int, email: str = "maria@example.org") -> Any:
-    """A patient reviewed, planned and injected ``days_ago`` days ago."""
-    today = timezone.localdate()
-    review = today - timedelta(days=days_ago + 10)
-    mri = {
-        "modality": "MRI",
-        "date": (review - timedelta(days=30)).isoformat(),
-        "reviewed": True,
-        "levels": [
-            {
-                "level": "L4-L5",
-                "pfirrmann": 4,
-                "disc_height_loss_pct": 20,
-                "endplate_bone_on_bone": False,
-            }
-        ],
-    }
-    encounter = import_encounter(
-        clinician, assessed_on=review.isoformat(), imaging=[mri], patient__id=f"t-{days_ago}"
-    )
-    decision_sign(encounter=encounter, user=clinician, token=f"t{days_ago}".ljust(24, "x"))
-    patient = encounter.patient
-    patient.email = email
-    patient.save()
-    plan = plan_create(patient=patient, user=clinician)
-    plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
-    procedure_record(
-        patient=patient,
-        user=clinician,
-        target=DISC,
-        performed_on=today - timedelta(days=days_ago),
-        material="msc",
-        guidance="fluoroscopy",
-    )
-    return patient
 
 
 def visit(patient: Any, key: str) -> ReassessmentVisit:
@@ -84,16 +42,9 @@ def test_an_injection_creates_the_visits(clinician: Any) -> None:
 
 
 def test_a_later_injection_moves_the_schedule(clinician: Any) -> None:
-    patient = treated(clinician, 20)
+    patient = treated(clinician, 20, sessions=2)  # the plan holds a second session
     later = timezone.localdate() - timedelta(days=5)
-    procedure_record(
-        patient=patient,
-        user=clinician,
-        target=DISC,
-        performed_on=later,
-        material="msc",
-        guidance="ct",
-    )
+    inject(patient, clinician, later, target=DISC, guidance="ct")
     assert visit(patient, "6w").due == later + timedelta(weeks=6)
     assert ReassessmentVisit.objects.filter(patient=patient).count() == 5
 
@@ -249,9 +200,12 @@ def test_the_outcome_chart_is_an_svg(clinician: Any, clinician_client: Client) -
 # --- reminders -----------------------------------------------------------------------------
 
 
-def test_reminder_email_has_the_link_and_nothing_private(clinician: Any) -> None:
+def test_reminder_email_has_the_link_and_nothing_private(
+    clinician: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     patient = treated(clinician, 40)
-    sent, _ = services.send_reminders(base_url="https://clinic.example")
+    with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
+        sent, _ = services.send_reminders(base_url="https://clinic.example")
     assert sent == 1
     message = mail.outbox[0]
     assert message.to == [patient.email]
@@ -260,10 +214,11 @@ def test_reminder_email_has_the_link_and_nothing_private(clinician: Any) -> None
         assert private not in message.body and private not in message.subject
 
 
-def test_reminders_are_sent_once(clinician: Any) -> None:
+def test_reminders_are_sent_once(clinician: Any, django_capture_on_commit_callbacks: Any) -> None:
     treated(clinician, 40)
-    assert services.send_reminders(base_url="http://x")[0] == 1
-    assert services.send_reminders(base_url="http://x") == (0, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_reminders(base_url="http://x")[0] == 1
+        assert services.send_reminders(base_url="http://x") == (0, 1)
     assert len(mail.outbox) == 1
 
 
@@ -310,11 +265,12 @@ def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_p
 
 
 def test_a_coordinator_emails_a_link_for_one_visit(
-    clinician: Any, coordinator_client: Client
+    clinician: Any, coordinator_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     patient = treated(clinician, 40)
     v = visit(patient, "6w")
-    response = coordinator_client.post(f"/visits/{v.pk}/link/", {"send": "email"}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
+        response = coordinator_client.post(f"/visits/{v.pk}/link/", {"send": "email"}, follow=True)
     assert b"A new link was emailed to maria@example.org" in response.content
     body = mail.outbox[-1].body
     token = body.split("/q/")[1].split("/")[0]

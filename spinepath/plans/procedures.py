@@ -1,0 +1,169 @@
+"""Procedures: recording an image-guided injection, and voiding a wrong entry.
+
+The procedure gate is :func:`spinepath.pathway.plans.procedure_refusals` (promises 1 and 2,
+PATHWAY.md section 7); this module gathers its facts, keeps one record per submission, and
+announces every change of a plan's injections (:mod:`spinepath.plans.events`) so that the
+follow-up schedule is recomputed from the injections that stand.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from spinepath.accounts.roles import role_names
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
+from spinepath.pathway.authority import Fact, may_state, refusal
+from spinepath.pathway.plans import Target, procedure_refusals
+from spinepath.patients.models import Patient
+from spinepath.plans.events import injections_changed
+from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.selectors import accepted_plan, procedure_check
+from spinepath.web.policy import clinic_policy
+
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+VOID_REASON_MAX = 2000
+
+
+class ProcedureRefused(Refused):
+    """The procedure gate's reasons: the form is shown again with every one of them."""
+
+    status = 409
+    title = "Procedure not recorded"
+
+
+def new_submission_key() -> str:
+    """The key a procedure form carries: one submission of that form, one record."""
+    return secrets.token_urlsafe(24)
+
+
+def _require(user: Any, fact: Fact) -> None:
+    if not may_state(role_names(user), fact):
+        raise NotAllowed(refusal(fact))
+
+
+def _submitted(patient: Patient, key: str | None) -> Procedure | None:
+    """The record an earlier copy of this submission made, if any."""
+    if key is None:
+        return None
+    earlier = Procedure.objects.filter(submission_key=key).first()
+    if earlier is not None and earlier.patient_id != patient.pk:
+        raise Conflict("This form was already used for another patient: open a new form.")
+    return earlier
+
+
+@transaction.atomic
+def procedure_record(
+    *,
+    patient: Patient,
+    user: Any,
+    target: Target,
+    performed_on: date,
+    material: str,
+    guidance: str,
+    dose: str = "",
+    volume_ml: Decimal | None = None,
+    complications: str = "",
+    submission_key: str | None = None,
+    request: Any = None,
+) -> Procedure:
+    """Record an image-guided injection, once per ``submission_key``: a repeat of the same
+    submission (a double click, parallel posts) returns the first record.
+
+    Refused, with every reason, unless the latest signed decision is ``candidate`` and still
+    stands, an accepted plan lists the target with an injection left, the date is on or after
+    the decision and the acceptance and not in the future, the material and guidance suit the
+    target, and the MRI is reviewed and inside its window on the day.
+    """
+    _require(user, "procedure")
+    if submission_key is not None and not SUBMISSION_KEY.fullmatch(submission_key):
+        raise Invalid("This form has no valid submission key: reload the page and try again.")
+    # One writer per patient at a time: the checks below and the insert see the same record.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    earlier = _submitted(patient, submission_key)
+    if earlier is not None:
+        return earlier
+    check = procedure_check(
+        patient=patient,
+        target=target,
+        performed_on=performed_on,
+        material=material,
+        guidance=guidance,
+        today=timezone.localdate(),
+    )
+    reasons = procedure_refusals(check, clinic_policy())
+    plan = accepted_plan(patient)
+    if reasons or plan is None:
+        raise ProcedureRefused(reasons or ["there is no written plan accepted by the patient"])
+    try:
+        with transaction.atomic():
+            procedure = Procedure.objects.create(
+                patient=patient,
+                plan=plan,
+                performed_on=performed_on,
+                generator=target.generator,
+                level=target.level or "",
+                side=target.side or "",
+                material=material,
+                guidance=guidance,
+                dose=dose,
+                volume_ml=volume_ml,
+                complications=complications,
+                operator=user,
+                submission_key=submission_key,
+            )
+    except IntegrityError:
+        # The same submission committed in parallel, past the lock (a database without row
+        # locks): its record is the one.
+        return Procedure.objects.get(submission_key=submission_key)
+    injections_changed.send(sender=CarePlan, plan=plan)
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.CREATE,
+        what=f"procedure {target.label} {performed_on}",
+        patient=patient,
+    )
+    return procedure
+
+
+@transaction.atomic
+def procedure_void(
+    *, procedure: Procedure, user: Any, reason: str, request: Any = None
+) -> Procedure:
+    """Void a wrong entry, with the reason: it stays on the record (who, when, why), and the
+    follow-up schedule and the outcomes go on without it. Voiding twice voids once."""
+    _require(user, "procedure_void")
+    reason = reason.strip()
+    if not reason:
+        message = "Say why this entry is wrong: the reason stays on the record."
+        raise Invalid(message, fields={"reason": message})
+    if len(reason) > VOID_REASON_MAX:
+        message = f"Keep the reason under {VOID_REASON_MAX} characters."
+        raise Invalid(message, fields={"reason": message})
+    Patient.objects.select_for_update().filter(pk=procedure.patient_id).first()
+    procedure = Procedure.objects.select_for_update().select_related("plan").get(pk=procedure.pk)
+    if procedure.is_voided:
+        return procedure
+    procedure.voided_at = timezone.now()
+    procedure.voided_by = user
+    procedure.void_reason = reason
+    procedure.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    injections_changed.send(sender=CarePlan, plan=procedure.plan)
+    target = Target(procedure.generator, procedure.level or None, procedure.side or None)
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.UPDATE,
+        what=f"procedure {target.label} {procedure.performed_on} voided: {reason}",
+        patient=procedure.patient,
+    )
+    return procedure

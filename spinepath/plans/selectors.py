@@ -1,0 +1,168 @@
+"""Plan, price and procedure reads: what a plan costs, what changed, what the gates read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+from django.utils.timezone import localdate
+
+from spinepath.consultations.models import CandidacyDecision, ImagingStudy
+from spinepath.consultations.selectors import decision_in_force
+from spinepath.pathway.plans import (
+    TARGET_OPTIONS,
+    Financing,
+    MriOnFile,
+    PlanTotals,
+    PricedLine,
+    ProcedureCheck,
+    Target,
+    coverage_for,
+    financing_offer,
+    plan_totals,
+)
+from spinepath.patients.models import Patient
+from spinepath.plans.models import CarePlan, FinancingTerms, PlanLine, Procedure
+
+
+def current_financing() -> FinancingTerms:
+    return FinancingTerms.objects.first() or FinancingTerms()
+
+
+def decision_targets(signed: CandidacyDecision) -> frozenset[Target]:
+    """The confirmed, eligible injection targets of a signed decision, as stored."""
+    return frozenset(
+        Target(g["generator"], g.get("level"), g.get("side"))
+        for g in signed.decision_json.get("generators", [])
+        if g["status"] == "confirmed" and g["eligible"] and g["generator"] in TARGET_OPTIONS
+    )
+
+
+def latest_mri(patient: Patient, on: date) -> MriOnFile | None:
+    """The most recent MRI on or before ``on`` (older studies are history)."""
+    study = (
+        ImagingStudy.objects.filter(patient=patient, modality="MRI", performed_on__lte=on)
+        .order_by("-performed_on", "-id")
+        .first()
+    )
+    if study is None:
+        return None
+    return MriOnFile(study.performed_on, bool(study.reviewed))
+
+
+@dataclass(frozen=True)
+class PlanFigures:
+    lines: list[tuple[PlanLine, PricedLine]]
+    totals: PlanTotals
+    financing: Financing | None
+
+
+def plan_figures(plan: CarePlan) -> PlanFigures:
+    """Per line what the patient pays and what a payer is expected to pay; totals; financing."""
+    priced = []
+    for line in plan.lines.select_related("price_item"):
+        coverage = coverage_for(line.price_item.category, plan.payer or None)
+        priced.append(
+            (line, PricedLine(line.description, line.quantity, line.unit_price, coverage))
+        )
+    totals = plan_totals(p for _, p in priced)
+    financing = (
+        financing_offer(totals.self_pay, plan.financing_term_months, plan.financing_rate_pct)
+        if totals.self_pay > 0
+        else None
+    )
+    return PlanFigures(priced, totals, financing)
+
+
+def plan_changes(plan: CarePlan) -> list[str]:
+    """What changed from the version this plan supersedes, in words."""
+    if plan.supersedes is None:
+        return []
+    before = {(ln.description, ln.quantity): ln.unit_price for ln in plan.supersedes.lines.all()}
+    after = {(ln.description, ln.quantity): ln.unit_price for ln in plan.lines.all()}
+    changes = []
+    for key in after.keys() - before.keys():
+        changes.append(f"Added: {key[0]} x{key[1]} at {after[key]}")
+    for key in before.keys() - after.keys():
+        changes.append(f"Removed: {key[0]} x{key[1]}")
+    for key in after.keys() & before.keys():
+        if after[key] != before[key]:
+            changes.append(f"Price of {key[0]}: {before[key]} -> {after[key]}")
+    return sorted(changes)
+
+
+def accepted_plan(patient: Patient) -> CarePlan | None:
+    return CarePlan.objects.filter(patient=patient, status=CarePlan.ACCEPTED).first()
+
+
+def planned_targets(plan: CarePlan) -> list[Target]:
+    """One entry per planned injection: each inject line's target, times its quantity."""
+    return [
+        Target(line.generator, line.level or None, line.side or None)
+        for line in plan.lines.filter(phase="inject")
+        for _ in range(line.quantity)
+    ]
+
+
+def plan_course(plan: CarePlan) -> list[int]:
+    """The plan and the versions it supersedes (one course of treatment), as ids.
+
+    A new version of a plan is the same course at new terms: what was injected under the
+    earlier version counts against what the new one holds."""
+    ids = []
+    current: CarePlan | None = plan
+    while current is not None and current.pk not in ids:
+        ids.append(current.pk)
+        current = current.supersedes
+    return ids
+
+
+def _at(target: Target) -> dict[str, str]:
+    return {"generator": target.generator, "level": target.level or "", "side": target.side or ""}
+
+
+def recorded_injections(plan: CarePlan, target: Target) -> int:
+    return (
+        Procedure.objects.not_voided().filter(plan_id__in=plan_course(plan), **_at(target)).count()
+    )
+
+
+def procedure_check(
+    *,
+    patient: Patient,
+    target: Target,
+    performed_on: date,
+    material: str,
+    guidance: str,
+    today: date,
+) -> ProcedureCheck:
+    """The facts the procedure gate reads, gathered from the record as it stands."""
+    in_force = decision_in_force(patient)
+    signed = in_force.signed
+    plan = accepted_plan(patient)
+    plan_accepted = plan is not None and (signed is None or plan.decision_id == signed.pk)
+    mri = latest_mri(patient, performed_on)
+    return ProcedureCheck(
+        procedure_date=performed_on,
+        today=today,
+        target=target,
+        material=material,
+        guidance=guidance,
+        decision_kind=signed.decision if signed is not None else None,
+        decision_problem=in_force.problem,
+        decision_signed_on=localdate(signed.signed_at) if signed is not None else None,
+        plan_accepted=plan_accepted,
+        plan_accepted_on=(
+            localdate(plan.accepted_at) if plan is not None and plan.accepted_at else None
+        ),
+        plan_targets=planned_targets(plan) if plan is not None else [],
+        recorded_at_target=recorded_injections(plan, target) if plan is not None else 0,
+        mri_date=mri.performed_on if mri is not None else None,
+        mri_reviewed=mri.reviewed if mri is not None else False,
+    )
+
+
+def patient_procedures(patient: Patient) -> QuerySet[Procedure]:
+    """Every injection recorded for ``patient``, voided ones included (they stay on the record)."""
+    return Procedure.objects.filter(patient=patient).select_related("operator", "voided_by", "plan")

@@ -1,0 +1,97 @@
+"""A patient through the pathway on the days it happened: review, decision, plan, injection.
+
+A procedure is dated on or after the signed decision and the plan's acceptance (PATHWAY.md
+section 7), so a patient injected weeks ago was reviewed, signed and accepted before that:
+the helpers run those steps with the clock at the day they happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import time_machine
+from django.utils import timezone
+from web_helpers import import_encounter
+
+from spinepath.consultations.services import decision_sign
+from spinepath.pathway.plans import Target
+from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.procedures import procedure_record
+from spinepath.plans.services import plan_accept, plan_create, plan_injection_add
+
+DISC = Target("discogenic", "L4-L5", None)
+
+
+@contextmanager
+def on_day(day: date, hour: int = 10) -> Iterator[None]:
+    """Run as if it were ``day`` at ``hour`` in the clinic's time zone."""
+    with time_machine.travel(timezone.make_aware(datetime.combine(day, time(hour))), tick=False):
+        yield
+
+
+def reviewed_patient(clinician: Any, review: date, patient_id: str, **changes: Any) -> Any:
+    """A candidate reviewed and signed on ``review``, with an MRI a month before."""
+    mri = {
+        "modality": "MRI",
+        "date": (review - timedelta(days=30)).isoformat(),
+        "reviewed": True,
+        "levels": [
+            {
+                "level": "L4-L5",
+                "pfirrmann": 4,
+                "disc_height_loss_pct": 20,
+                "endplate_bone_on_bone": False,
+            }
+        ],
+    }
+    with on_day(review):
+        encounter = import_encounter(
+            clinician,
+            assessed_on=review.isoformat(),
+            imaging=[mri],
+            patient__id=patient_id,
+            **changes,
+        )
+        decision_sign(encounter=encounter, user=clinician, token=patient_id.ljust(24, "x")[:64])
+    return encounter.patient
+
+
+def accepted_plan_for(
+    patient: Any, clinician: Any, day: date, sessions: int = 1, **target: Any
+) -> CarePlan:
+    """A plan written and accepted on ``day``, holding ``sessions`` injections at the disc."""
+    with on_day(day, 11):
+        plan = plan_create(patient=patient, user=clinician)
+        for _ in range(sessions - 1):
+            plan_injection_add(
+                plan=plan, user=clinician, target=DISC, material="msc", guidance="fluoroscopy"
+            )
+        return plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+
+
+def inject(patient: Any, clinician: Any, day: date, **changes: Any) -> Procedure:
+    values: dict[str, Any] = {
+        "target": DISC,
+        "performed_on": day,
+        "material": "msc",
+        "guidance": "fluoroscopy",
+    }
+    values.update(changes)
+    return procedure_record(patient=patient, user=clinician, **values)
+
+
+def treated(
+    clinician: Any, days_ago: int, email: str = "maria@example.org", sessions: int = 1
+) -> Any:
+    """A patient reviewed and planned ten days before an injection ``days_ago`` days ago."""
+    injected = timezone.localdate() - timedelta(days=days_ago)
+    review = injected - timedelta(days=10)
+    patient = reviewed_patient(clinician, review, f"t-{days_ago}")
+    patient.email = email
+    patient.save()
+    accepted_plan_for(patient, clinician, review, sessions=sessions)
+    inject(patient, clinician, injected)
+    return patient
