@@ -56,17 +56,19 @@ def consultation_request_create(*, address: str | None, **fields: Any) -> Consul
         raise ValidationError({"email": "Give an email address or a phone number."})
     request = ConsultationRequest.objects.create(address=address, **fields)
     if request.email:
-        EmailMessage(
-            subject=f"We received your request - {settings.SPINEPATH_CLINIC_NAME}",
-            body=(
-                "Hello,\n\nThank you for your request for a consultation. A coordinator will "
-                "contact you within two working days to find a time.\n\nIf your symptoms change "
-                "suddenly - loss of bladder or bowel control, numbness between the legs, fever, "
-                "or weakness getting worse - do not wait: see a doctor today or go to an "
-                f"emergency department.\n\n{settings.SPINEPATH_CLINIC_NAME}\n"
-            ),
-            to=[request.email],
-        ).send()
+        send_after_commit(
+            EmailMessage(
+                subject=f"We received your request - {settings.SPINEPATH_CLINIC_NAME}",
+                body=(
+                    "Hello,\n\nThank you for your request for a consultation. A coordinator will "
+                    "contact you within two working days to find a time.\n\nIf your symptoms change "
+                    "suddenly - loss of bladder or bowel control, numbness between the legs, fever, "
+                    "or weakness getting worse - do not wait: see a doctor today or go to an "
+                    f"emergency department.\n\n{settings.SPINEPATH_CLINIC_NAME}\n"
+                ),
+                to=[request.email],
+            )
+        )
     return request
 
 
@@ -242,4 +244,10 @@ def _notify(appointment: Appointment, what: str) -> None:
         to=[appointment.email],
     )
     message.attach("consultation.ics", appointment_ics(appointment), "text/calendar")
-    message.send()
+    send_after_commit(message)
+
+
+def send_after_commit(message: EmailMessage) -> None:
+    """Send once the booking or request is committed: a mail failure (logged) never undoes
+    it, and a rolled-back write sends nothing."""
+    transaction.on_commit(message.send, robust=True)

@@ -98,9 +98,10 @@ def test_an_incomplete_screen_names_the_question(db: Any) -> None:
 
 
 def test_a_request_lands_in_the_inbox_and_is_acknowledged(
-    db: Any, coordinator_client: Client
+    django_capture_on_commit_callbacks: Any, db: Any, coordinator_client: Client
 ) -> None:
-    response = Client().post("/public/request/", REQUEST)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/public/request/", REQUEST)
     assert b"We received your request" in response.content
     assert ConsultationRequest.objects.get().name == "Maria Lopez"
     assert mail.outbox[0].to == ["maria@example.org"]
@@ -187,9 +188,10 @@ def book(
 
 
 def test_booking_sends_a_confirmation_with_a_calendar_file(
-    coordinator: Any, clinician: Any, room: Room
+    coordinator: Any, clinician: Any, room: Room, django_capture_on_commit_callbacks: Any
 ) -> None:
-    appointment = book(coordinator, clinician, room, next_weekday(9))
+    with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
+        appointment = book(coordinator, clinician, room, next_weekday(9))
     message = mail.outbox[-1]
     assert "is booked for" in message.body
     name, content, kind = message.attachments[0]
@@ -256,18 +258,38 @@ def test_a_clash_on_the_booking_page_keeps_the_form(
 
 
 def test_reschedule_and_cancel_tell_the_patient(
-    coordinator: Any, clinician: Any, room: Room
+    coordinator: Any, clinician: Any, room: Room, django_capture_on_commit_callbacks: Any
 ) -> None:
     appointment = book(coordinator, clinician, room, next_weekday(9))
-    services.appointment_reschedule(
-        user=coordinator, appointment=appointment, start=next_weekday(14), minutes=90
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_reschedule(
+            user=coordinator, appointment=appointment, start=next_weekday(14), minutes=90
+        )
     assert "has been moved" in mail.outbox[-1].body
-    services.appointment_cancel(user=coordinator, appointment=appointment)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.appointment_cancel(user=coordinator, appointment=appointment)
     ics = mail.outbox[-1].attachments[0][1]
     ics = ics.decode() if isinstance(ics, bytes) else ics
     assert "has been cancelled" in mail.outbox[-1].body and "METHOD:CANCEL" in ics
     book(coordinator, clinician, room, next_weekday(14))  # the time is free again
+
+
+def test_a_mail_failure_never_undoes_a_booking(
+    coordinator: Any,
+    clinician: Any,
+    room: Room,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: Any,
+) -> None:
+    from django.core.mail import EmailMessage
+
+    def broken(self: Any, fail_silently: bool = False) -> int:
+        raise ConnectionRefusedError("the mail server is down")
+
+    monkeypatch.setattr(EmailMessage, "send", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(coordinator, clinician, room, next_weekday(10))
+    assert Appointment.objects.get(pk=appointment.pk).status == "booked"
 
 
 @pytest.mark.django_db(transaction=True)

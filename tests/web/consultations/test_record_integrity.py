@@ -435,3 +435,12 @@ def test_7_a_huge_or_malformed_id_in_the_audit_filter_is_a_400(
     response = admin_client.get("/audit/", {"patient": value})
     assert response.status_code == 400
     assert "is not a valid id" in response.content.decode()
+
+
+def test_the_admin_offers_no_route_around_the_services() -> None:
+    """Clinical records are written only through the services that enforce the promises: the
+    Django admin registers none of them (it manages users and groups)."""
+    from django.contrib import admin
+
+    registered = {model._meta.app_label for model in admin.site._registry}
+    assert registered <= {"auth"}
