@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from browser_helpers import screenshot
 from django.utils import timezone
+from treatment_helpers import on_day
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.services import attest_imported, decision_sign, workup_import
@@ -15,7 +16,8 @@ from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway.plans import Target
 from spinepath.pathway.workup import workup_from_dict
-from spinepath.plans.services import plan_accept, plan_create, procedure_record
+from spinepath.plans.procedures import procedure_record
+from spinepath.plans.services import plan_accept, plan_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,15 +29,18 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         username="clin", password="correct-horse-battery", role="clinician"
     )
     today = timezone.localdate()
-    doc = document(assessed_on=(today - timedelta(days=50)).isoformat())
+    review = today - timedelta(days=50)
+    doc = document(assessed_on=review.isoformat())
     doc["imaging"][0]["date"] = (today - timedelta(days=80)).isoformat()
-    encounter = workup_import(
-        workup=workup_from_dict(doc), user=clinician, names=("Maria", "Lopez")
-    )
-    attest_imported(encounter=encounter, user=clinician)
-    decision_sign(encounter=encounter, user=clinician, token="q" * 24)
-    plan = plan_create(patient=encounter.patient, user=clinician)
-    plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+    # Reviewed, signed and accepted on the review day: an injection is dated after both.
+    with on_day(review):
+        encounter = workup_import(
+            workup=workup_from_dict(doc), user=clinician, names=("Maria", "Lopez")
+        )
+        attest_imported(encounter=encounter, user=clinician)
+        decision_sign(encounter=encounter, user=clinician, token="q" * 24)
+        plan = plan_create(patient=encounter.patient, user=clinician)
+        plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
     procedure_record(
         patient=encounter.patient,
         user=clinician,
