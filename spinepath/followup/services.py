@@ -329,9 +329,14 @@ def paper_form_enter(
             "and do not count in the clinic's outcomes."
         )
         raise Invalid(message, fields={"confirm_outside_window": message})
-    measurement = _measurement(
-        visit, answers, measured_on, OutcomeMeasurement.PAPER, user, outside_window=outside
-    )
+    try:
+        with transaction.atomic():
+            measurement = _measurement(
+                visit, answers, measured_on, OutcomeMeasurement.PAPER, user, outside_window=outside
+            )
+    except IntegrityError:
+        # The patient's own answers arrived meanwhile (their link does not lock the visit).
+        raise Conflict("This visit already has its measurement.") from None
     flag = " (outside window)" if outside else ""
     audit_record(
         request=request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -26,22 +25,13 @@ from spinepath.followup.forms import (
 )
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.patients.models import Patient
+from spinepath.plans.forms import show_refusal
 from spinepath.web.policy import clinic_policy
 
 
 def _staff_only(request: HttpRequest) -> None:
     if not is_staff_member(request.user):
         raise PermissionDenied("Only clinic staff see follow-up.")
-
-
-def _show_refusal(form: forms.Form, refused: Refused) -> None:
-    """A service's refusal on the form it came from: named fields at the field, the rest on top."""
-    named = {field: message for field, message in refused.fields.items() if field in form.fields}
-    for field, message in named.items():
-        form.add_error(field, message)
-    rest = [r for r in refused.reasons if r not in named.values()]
-    if rest or not named:
-        form.add_error(None, rest or refused.reasons)
 
 
 def worklist(request: HttpRequest) -> HttpResponse:
@@ -105,9 +95,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                         request=request,
                     )
                 except Refused as refused:
-                    if refused.status == 403:
-                        raise
-                    _show_refusal(paper, refused)
+                    show_refusal(paper, refused)
                 else:
                     messages.success(request, "Paper form saved and scored.")
                     return redirect("followup:visit", visit.pk)
@@ -167,7 +155,7 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
             url = request.build_absolute_uri(reverse("followup:questionnaire", args=[token]))
             what, done = "created", f"New single-use link (shown once): {url}"
     except Refused as refused:
-        if refused.status == 403:
+        if refused.status in (403, 404):
             raise
         messages.error(request, "No link: " + " ".join(refused.reasons))
         return redirect("followup:visit", visit.pk)
@@ -209,7 +197,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 status=problem.status,
             )
         except Refused as refused:
-            _show_refusal(form, refused)
+            show_refusal(form, refused)
         else:
             return render(
                 request,

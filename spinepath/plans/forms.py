@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from spinepath.errors import Refused
 from spinepath.plans.models import GUIDANCE_CHOICES, MATERIAL_CHOICES, PHASE_CHOICES, PriceItem
 from spinepath.plans.procedures import VOID_REASON_MAX
 
@@ -112,3 +113,16 @@ class FinancingForm(forms.Form):
     provider = forms.CharField(max_length=100)
     term_months = forms.IntegerField(min_value=1, max_value=120)
     annual_rate_pct = forms.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=60)
+
+
+def show_refusal(form: forms.Form, refused: Refused) -> None:
+    """A service's refusal on the (bound) form it came from: named fields at the field, the rest
+    on top. Not allowed (403) and not available (404) are pages of their own, not form errors."""
+    if refused.status in (403, 404):
+        raise refused
+    named = {field: message for field, message in refused.fields.items() if field in form.fields}
+    for field, message in named.items():
+        form.add_error(field, message)
+    rest = [r for r in refused.reasons if r not in named.values()]
+    if rest or not named:
+        form.add_error(None, rest or refused.reasons)

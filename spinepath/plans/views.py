@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -31,18 +30,9 @@ from spinepath.plans.forms import (
     ProcedureForm,
     RemoveLineForm,
     VoidForm,
+    show_refusal,
 )
 from spinepath.plans.models import CarePlan, PriceItem, Procedure
-
-
-def _show_refusal(form: forms.Form, refused: Refused) -> None:
-    """A service's refusal on the form it came from: named fields at the field, the rest on top."""
-    named = {field: message for field, message in refused.fields.items() if field in form.fields}
-    for field, message in named.items():
-        form.add_error(field, message)
-    rest = [r for r in refused.reasons if r not in named.values()]
-    if rest or not named:
-        form.add_error(None, rest or refused.reasons)
 
 
 def _staff_only(request: HttpRequest) -> None:
@@ -163,7 +153,14 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     return redirect("plans:plan", plan.pk)
                 messages.error(request, "That line is not on this plan.")
         except Refused as refused:
-            _show_refusal(injection_form if action == "injection" else item_form, refused)
+            if action == "injection":
+                show_refusal(injection_form, refused)
+            elif action == "item":
+                show_refusal(item_form, refused)
+            elif refused.status in (403, 404):
+                raise
+            else:
+                messages.error(request, " ".join(refused.reasons))
         status = 400
     elif request.method == "POST":
         messages.error(request, "This plan was accepted and is frozen; make a new version.")
@@ -211,7 +208,7 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
                 request=request,
             )
         except Refused as refused:
-            _show_refusal(form, refused)
+            show_refusal(form, refused)
         else:
             messages.success(request, "The patient accepted the plan. It is now frozen.")
             return redirect("plans:plan", plan.pk)
@@ -278,7 +275,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             except procedures.ProcedureRefused as refused:
                 refusals = refused.reasons
             except Refused as refused:
-                _show_refusal(form, refused)
+                show_refusal(form, refused)
             else:
                 messages.success(request, "Procedure recorded.")
                 return redirect("patients:chart", patient.pk)
@@ -313,9 +310,7 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
                 request=request,
             )
         except Refused as refused:
-            if refused.status == 403:
-                raise
-            _show_refusal(form, refused)
+            show_refusal(form, refused)
         else:
             messages.success(
                 request,

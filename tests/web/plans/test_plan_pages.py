@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from pypdf import PdfReader
 from web_helpers import import_encounter
@@ -318,3 +319,27 @@ def test_no_plan_or_price_once_the_mri_has_expired(
     chart = clinician_client.get(f"/patients/{patient.pk}/")
     assert b"a new MRI and a new review come before a plan" in chart.content
     assert not CarePlan.objects.exists()
+
+
+# --- one draft per patient, held by the database ------------------------------------------------
+
+
+def test_one_draft_per_patient_is_a_database_rule(plan: CarePlan, clinician: Any) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CarePlan.objects.create(
+            patient=plan.patient, decision=plan.decision, version=2, created_by=clinician
+        )
+
+
+def test_a_revision_racing_another_returns_the_one_draft(
+    plan: CarePlan, clinician: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accept(plan, clinician)
+    first = services.plan_revise(plan=plan, user=clinician)
+    # As if the other request's draft was not visible yet when this one looked for it: its
+    # insert is refused by the constraint, inside a savepoint, and it returns that draft.
+    monkeypatch.setattr(services, "_draft", lambda patient: None)
+    second = services.plan_revise(plan=plan, user=clinician)
+    assert second == first
+    assert CarePlan.objects.filter(patient=plan.patient, status="draft").count() == 1
+    assert CarePlan.objects.filter(patient=plan.patient).count() == 2  # the transaction goes on
