@@ -301,7 +301,7 @@ class Amendment(models.Model):
     )
     opened_at = models.DateTimeField(auto_now_add=True)
     # The decision signed after the amendment (NULL while the amendment is open).
-    closed_by = models.OneToOneField(
+    closed_by = models.ForeignKey(
         CandidacyDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 

@@ -439,10 +439,13 @@ def decision_sign(
                     "The workup changed since you opened this review. The review below is the "
                     "new one: read it, then sign again."
                 )
+            last = encounter.decisions.order_by("-signed_at", "-id").first()
+            if last is not None and last.fingerprint == fingerprint:
+                # Nothing changed since the last signature (an amendment that changed
+                # nothing is closed by it): the same review is never signed twice.
+                _close_amendment(encounter, last, user, new=False)
+                return _signed(last, False)
             if encounter.is_locked:
-                last = encounter.decisions.order_by("-signed_at", "-id").first()
-                if last is not None and last.fingerprint == fingerprint:
-                    return _signed(last, False)
                 raise Conflict(
                     "This consultation is signed and locked; amend it, with a reason, to sign "
                     "a new decision."
@@ -459,13 +462,7 @@ def decision_sign(
                 signature_token=token,
                 fingerprint=review.fingerprint,
             )
-            Amendment.objects.filter(encounter=encounter, closed_by__isnull=True).update(
-                closed_by=signed
-            )
-            encounter.status = Encounter.FINISHED
-            encounter.clinician = user
-            encounter._history_user = user  # type: ignore[attr-defined]
-            encounter.save(update_fields=["status", "clinician", "updated_at"])
+            _close_amendment(encounter, signed, user, new=True)
     except IntegrityError:
         # A concurrent submission with the same token won the race: same signature.
         return _signed(CandidacyDecision.objects.get(signature_token=token), False)
@@ -477,6 +474,21 @@ def decision_sign(
         patient=encounter.patient,
     )
     return _signed(signed, True)
+
+
+def _close_amendment(
+    encounter: Encounter, signed: CandidacyDecision, user: Any, *, new: bool
+) -> None:
+    """The consultation is signed (again): locked, and any open amendment closed by it. A new
+    signature names its clinician; confirming the last one changes nothing else."""
+    Amendment.objects.filter(encounter=encounter, closed_by__isnull=True).update(closed_by=signed)
+    if encounter.status == Encounter.FINISHED and not new:
+        return
+    encounter.status = Encounter.FINISHED
+    if new:
+        encounter.clinician = user
+    encounter._history_user = user  # type: ignore[attr-defined]
+    encounter.save(update_fields=["status", "clinician", "updated_at"])
 
 
 @transaction.atomic

@@ -48,6 +48,14 @@ def rate_limit(*, address: str | None, form: str) -> None:
     PublicSubmission.objects.create(client=client, form=form)
 
 
+_ACKNOWLEDGEMENT = (
+    "Hello,\n\nThank you for your request for a consultation. A coordinator will contact you "
+    "within two working days to find a time.\n\nIf your symptoms change suddenly - loss of "
+    "bladder or bowel control, numbness between the legs, fever, or weakness getting worse - "
+    "do not wait: see a doctor today or go to an emergency department.\n\n{clinic}\n"
+)
+
+
 @transaction.atomic
 def consultation_request_create(*, address: str | None, **fields: Any) -> ConsultationRequest:
     if not fields.get("consent_to_contact"):
@@ -59,13 +67,7 @@ def consultation_request_create(*, address: str | None, **fields: Any) -> Consul
         send_after_commit(
             EmailMessage(
                 subject=f"We received your request - {settings.SPINEPATH_CLINIC_NAME}",
-                body=(
-                    "Hello,\n\nThank you for your request for a consultation. A coordinator will "
-                    "contact you within two working days to find a time.\n\nIf your symptoms change "
-                    "suddenly - loss of bladder or bowel control, numbness between the legs, fever, "
-                    "or weakness getting worse - do not wait: see a doctor today or go to an "
-                    f"emergency department.\n\n{settings.SPINEPATH_CLINIC_NAME}\n"
-                ),
+                body=_ACKNOWLEDGEMENT.format(clinic=settings.SPINEPATH_CLINIC_NAME),
                 to=[request.email],
             )
         )

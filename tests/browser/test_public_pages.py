@@ -45,6 +45,7 @@ def test_public_pages_work_and_pass_axe(live_server: Any, browser: Any, size: st
     page.locator("fieldset", has_text="anti-inflammatory").get_by_label("Yes", exact=True).check()
     page.check("text=Yes, from the last 12 months")
     page.locator("fieldset", has_text="back surgery").get_by_label("No", exact=True).check()
+    page.locator("fieldset", has_text="leg or foot weak").get_by_label("No", exact=True).check()
     screenshot(page, f"public-screen-{size}")
     page.click("text=See my result")
     assert "You may be a candidate" in page.locator("h1").inner_text()

@@ -1,0 +1,434 @@
+"""A hypothesis state machine drives the services as random roles through random sequences -
+import, edit the history and exam, review or edit an MRI, add blocks, sign, amend, write and
+accept plans, record and void procedures, issue links and answer questionnaires, move the
+clock - and after every step checks the promises of PATHWAY.md (section 7 and the five
+promises) on the whole database.
+
+SPINEPATH_EXAMPLES scales how hard it searches (see test_candidacy_properties.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from web_helpers import PASSWORD
+from workup_builder import DROP, document
+
+from spinepath.accounts.roles import is_clinician
+from spinepath.accounts.services import staff_user_create
+from spinepath.consultations import services as consult
+from spinepath.consultations.models import CandidacyDecision, Encounter, ImagingStudy
+from spinepath.consultations.selectors import decision_in_force
+from spinepath.errors import Refused
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.services import Answers, paper_form_enter, questionnaire_link_create
+from spinepath.pathway.dates import months_before
+from spinepath.pathway.plans import Target
+from spinepath.pathway.workup import InvalidWorkup, workup_from_dict
+from spinepath.plans import services as plans
+from spinepath.plans.models import CarePlan, PlanLine, Procedure
+from spinepath.plans.procedures import procedure_record, procedure_void
+from spinepath.plans.selectors import accepted_plan
+from spinepath.web.policy import clinic_policy
+
+EXAMPLES = max(10, int(os.environ.get("SPINEPATH_EXAMPLES", "300")) // 6)
+IDS = itertools.count(1)
+REVIEW_DAY = date(2026, 11, 2)  # the workup builder's review day
+ROLES = ("clinician", "clinician", "coordinator")  # a clinician's day has more steps
+ANSWERS = Answers(pain=30, pain_scale="vas", odi_sections=[1] * 10)
+SEEN: Counter[str] = Counter()  # what the random steps did, to check they reach every gate
+
+# Variants of the builder's candidate workup that reach the other decisions.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "candidate": {},
+    "not_now": {"history__pain_duration_months": 1},
+    "unreviewed": {"imaging__0__reviewed": False},
+    "facet": {"exam__facet_pattern": True, "imaging__0__levels__4__facet_arthropathy": 2},
+    "urgent": {"red_flags__cauda_equina": True},
+    "no_screen": {"red_flags__malignancy": DROP},
+}
+HISTORY_EDITS: list[tuple[str, Any]] = [
+    ("pain_duration_months", 2.0),
+    ("pain_duration_months", 30.0),
+    ("conservative_status", "improving"),
+    ("conservative_status", "plateaued"),
+    ("red_cauda_equina", True),
+    ("red_cauda_equina", False),
+    ("motor_deficit", "progressive"),
+    ("motor_deficit", "none"),
+    ("pattern", "radicular"),
+    ("pattern", "axial"),
+]
+
+
+def refused(call: Any, what: str = "") -> Any:
+    """Call a service; a refusal is a legitimate outcome of a random step (None)."""
+    try:
+        result = call()
+    except (Refused, InvalidWorkup) as refusal:
+        event(f"refused {what}: {type(refusal).__name__}")
+        SEEN[f"refused {what}"] += 1
+        return None
+    event(f"done {what}")
+    SEEN[f"done {what}"] += 1
+    return result
+
+
+class ClinicMachine(RuleBasedStateMachine):
+    users: dict[str, Any] = {}
+
+    encounters = Bundle("encounters")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.savepoint = transaction.savepoint()
+        self.clock = time_machine.travel(
+            timezone.make_aware(datetime(2026, 11, 24, 12)), tick=False
+        )
+        self.clock.start()
+        self.days = 0
+        # Facts observed when a step succeeded, checked against what the step required.
+        self.recorded: list[tuple[int, bool, str]] = []
+
+    def teardown(self) -> None:
+        self.clock.stop()
+        transaction.savepoint_rollback(self.savepoint)
+
+    def user(self, role: str) -> Any:
+        return self.users[role]
+
+    # --- steps ----------------------------------------------------------------------------
+
+    @rule(target=encounters, role=st.sampled_from(ROLES), variant=st.sampled_from(list(VARIANTS)))
+    def import_workup(self, role: str, variant: str) -> Any:
+        pid = f"sm-{next(IDS)}"
+        workup = workup_from_dict(document(patient__id=pid, **VARIANTS[variant]))
+        encounter = consult.workup_import(workup=workup, user=self.user(role), names=("Sam", pid))
+        return encounter.pk
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES))
+    def review_the_mri(self, encounter: int, role: str) -> None:
+        patient = Encounter.objects.get(pk=encounter).patient
+        for study in patient.imaging.all():
+            refused(
+                lambda s=study: consult.study_review(
+                    patient=patient, study_id=s.pk, user=self.user(role)
+                ),
+                "study_review",
+            )
+
+    @rule(
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        move=st.sampled_from([0, -40, 400]),
+        pfirrmann=st.sampled_from([None, 3, 5]),
+        attest=st.booleans(),
+    )
+    def edit_the_mri(
+        self, encounter: int, role: str, move: int, pfirrmann: int | None, attest: bool
+    ) -> None:
+        patient = Encounter.objects.get(pk=encounter).patient
+        study = patient.imaging.first()
+        if study is None:
+            return
+        findings = [{"level": "L4-L5", "pfirrmann": pfirrmann}] if pfirrmann else []
+        refused(
+            lambda: consult.study_save(
+                patient=patient,
+                user=self.user(role),
+                study_id=study.pk,
+                fields={"performed_on": study.performed_on - timedelta(days=move)},
+                findings=findings,
+                attest=attest,
+            ),
+            "study_save",
+        )
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES), relief=st.sampled_from([40, 90]))
+    def add_a_block(self, encounter: int, role: str, relief: int) -> None:
+        patient = Encounter.objects.get(pk=encounter).patient
+        fields = {
+            "kind": "medial_branch",
+            "performed_on": date(2026, 10, 1),
+            "levels": ["L5-S1"],
+            "relief_pct": relief,
+        }
+        refused(
+            lambda: consult.block_add(patient=patient, user=self.user(role), fields=fields),
+            "block_add",
+        )
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES), edit=st.sampled_from(HISTORY_EDITS))
+    def edit_the_consultation(self, encounter: int, role: str, edit: tuple[str, Any]) -> None:
+        record = Encounter.objects.get(pk=encounter)
+        refused(
+            lambda: consult.encounter_save(
+                encounter=record, user=self.user(role), step="history", fields=dict([edit])
+            ),
+            "encounter_save",
+        )
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES), stale=st.booleans())
+    def sign(self, encounter: int, role: str, stale: bool) -> None:
+        record = Encounter.objects.get(pk=encounter)
+        try:
+            fingerprint = "0" * 64 if stale else consult.decision_review(record).fingerprint
+        except InvalidWorkup:
+            return
+        refused(
+            lambda: consult.decision_sign(
+                encounter=record,
+                user=self.user(role),
+                token=f"sm-{next(IDS)}".ljust(24, "x"),
+                fingerprint=fingerprint,
+            ),
+            "decision_sign",
+        )
+
+    @rule(encounter=encounters)
+    def a_clinician_takes_it_to_an_accepted_plan(self, encounter: int) -> None:
+        """The usual path in one step: review the MRI, sign what is shown, write the plan and
+        have the patient accept it (each still a service call that may refuse)."""
+        self.review_the_mri(encounter, "clinician")
+        self.sign(encounter, "clinician", stale=False)
+        self.write_a_plan(encounter, "clinician", accept=True)
+        self.record_a_procedure(encounter, "clinician", days_ago=0, key=None)
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES))
+    def amend(self, encounter: int, role: str) -> None:
+        record = Encounter.objects.get(pk=encounter)
+        refused(
+            lambda: consult.encounter_amend(
+                encounter=record, user=self.user(role), reason="A correction after signing"
+            ),
+            "encounter_amend",
+        )
+
+    @rule(
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        accept=st.booleans(),
+        typed=st.sampled_from(["the patient's name", "another name"]),
+    )
+    def write_a_plan(
+        self, encounter: int, role: str, accept: bool, typed: str = "the patient's name"
+    ) -> None:
+        patient = Encounter.objects.get(pk=encounter).patient
+        standing = decision_in_force(patient)
+        plan = refused(
+            lambda: plans.plan_create(patient=patient, user=self.user(role)), "plan_create"
+        )
+        if plan is None:
+            return
+        self.recorded.append((plan.pk, standing.is_candidate, "plan"))
+        if accept:
+            refused(
+                lambda: plans.plan_accept(
+                    plan=plan,
+                    typed_name=f"Sam {patient.external_id}"
+                    if typed != "another name"
+                    else "Someone Else",
+                    user=self.user(role),
+                ),
+                "plan_accept",
+            )
+
+    @rule(
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        days_ago=st.sampled_from([-1, 0, 3, 40]),
+        key=st.sampled_from(["a", "b", None]),
+    )
+    def record_a_procedure(self, encounter: int, role: str, days_ago: int, key: str | None) -> None:
+        patient = Encounter.objects.get(pk=encounter).patient
+        plan = accepted_plan(patient)
+        line = plan.lines.filter(phase="inject").first() if plan else None
+        target = (
+            Target(line.generator, line.level or None, line.side or None)
+            if line
+            else Target("discogenic", "L4-L5", None)
+        )
+        day = timezone.localdate() - timedelta(days=days_ago)
+        standing = decision_in_force(patient)
+        mri = (
+            ImagingStudy.objects.filter(patient=patient, modality="MRI", performed_on__lte=day)
+            .order_by("-performed_on", "-id")
+            .first()
+        )
+        mri_ok = bool(
+            mri
+            and mri.reviewed
+            and mri.performed_on >= months_before(day, clinic_policy().mri_max_age_months)
+        )
+        submission = f"{patient.pk}-{key}".ljust(16, "k") if key else None
+        before = Procedure.objects.count()
+        procedure = refused(
+            lambda: procedure_record(
+                patient=patient,
+                user=self.user(role),
+                target=target,
+                performed_on=day,
+                material=line.material if line else "msc",
+                guidance=line.guidance if line else "fluoroscopy",
+                submission_key=submission,
+            ),
+            "procedure_record",
+        )
+        if procedure is not None and Procedure.objects.count() > before:
+            # A new injection: everything the gate promises held when it was recorded.
+            assert standing.is_candidate, standing.problem
+            assert plan is not None and line is not None
+            assert mri_ok, f"MRI {mri} not reviewed or out of window on {day}"
+            assert is_clinician(self.user(role))
+
+    @rule(role=st.sampled_from(ROLES))
+    def void_a_procedure(self, role: str) -> None:
+        procedure = Procedure.objects.filter(voided_at__isnull=True).order_by("?").first()
+        if procedure is not None:
+            refused(
+                lambda: procedure_void(
+                    procedure=procedure, user=self.user(role), reason="Entered on the wrong chart"
+                ),
+                "procedure_void",
+            )
+
+    @rule(
+        role=st.sampled_from(ROLES), offset=st.sampled_from([-60, -5, 0, 20]), confirm=st.booleans()
+    )
+    def enter_a_questionnaire(self, role: str, offset: int, confirm: bool) -> None:
+        visit = ReassessmentVisit.objects.filter(measurement__isnull=True).order_by("?").first()
+        if visit is None:
+            return
+        refused(
+            lambda: questionnaire_link_create(visit=visit, user=self.user(role)),
+            "questionnaire_link_create",
+        )
+        day = min(visit.due + timedelta(days=offset), timezone.localdate())
+        refused(
+            lambda: paper_form_enter(
+                visit=visit,
+                user=self.user(role),
+                answers=ANSWERS,
+                measured_on=day,
+                outside_window_confirmed=confirm,
+            ),
+            "paper_form_enter",
+        )
+
+    @precondition(lambda self: self.days < 800)
+    @rule(days=st.sampled_from([1, 30, 120, 400]))
+    def move_the_clock(self, days: int) -> None:
+        self.days += days
+        self.clock.stop()
+        moment = timezone.make_aware(datetime(2026, 11, 24, 12)) + timedelta(days=self.days)
+        self.clock = time_machine.travel(moment, tick=False)
+        self.clock.start()
+
+    # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def plans_only_from_a_candidate_decision_in_force(self) -> None:
+        for plan_id, was_candidate, _ in self.recorded:
+            assert was_candidate, f"plan {plan_id} written without a candidate decision in force"
+        assert not CarePlan.objects.exclude(decision__decision="candidate").exists()
+
+    @invariant()
+    def procedures_follow_their_decision_and_acceptance_and_the_plans_count(self) -> None:
+        live = Procedure.objects.filter(voided_at__isnull=True).select_related("plan__decision")
+        counts: dict[tuple[int, str, str, str], int] = {}
+        for p in live:
+            assert p.plan.accepted_at is not None
+            assert p.performed_on >= timezone.localdate(p.plan.accepted_at)
+            assert p.performed_on >= timezone.localdate(p.plan.decision.signed_at)
+            assert is_clinician(p.operator)
+            key = (p.plan_id, p.generator, p.level, p.side)
+            counts[key] = counts.get(key, 0) + 1
+        for (plan_id, generator, level, side), count in counts.items():
+            planned = sum(
+                line.quantity
+                for line in PlanLine.objects.filter(
+                    plan_id=plan_id, phase="inject", generator=generator, level=level, side=side
+                )
+            )
+            assert count <= planned
+
+    @invariant()
+    def only_a_clinician_ever_made_a_study_reviewed(self) -> None:
+        for row in ImagingStudy.history.filter(reviewed=True).select_related("reviewed_by"):
+            assert row.reviewed_by is not None and is_clinician(row.reviewed_by)
+            assert row.history_user is not None and is_clinician(row.history_user)
+
+    @invariant()
+    def every_change_to_a_signed_consultation_is_an_amendment(self) -> None:
+        rows = Encounter.history.order_by("id", "history_date", "history_id")
+        previous: dict[int, Any] = {}
+        for row in rows:
+            before = previous.get(row.id)
+            previous[row.id] = row
+            if before is None or before.status != Encounter.FINISHED:
+                continue
+            changed = {
+                f.attname
+                for f in row._meta.fields
+                if f.attname not in {"history_id", "history_date", "history_user_id"}
+                and f.attname not in {"history_type", "history_change_reason", "updated_at"}
+                and getattr(before, f.attname) != getattr(row, f.attname)
+            }
+            assert changed <= {"status"}, changed
+            assert row.status in (Encounter.AMENDING, Encounter.FINISHED)
+
+    @invariant()
+    def signed_decisions_are_what_the_engine_decided_and_never_twice(self) -> None:
+        seen: set[tuple[int, str]] = set()
+        for signed in CandidacyDecision.objects.all():
+            key = (signed.encounter_id, signed.fingerprint)
+            assert key not in seen, "the same review signed twice"
+            seen.add(key)
+
+    @invariant()
+    def counted_measurements_lie_in_their_window(self) -> None:
+        for m in OutcomeMeasurement.objects.filter(
+            outside_window=False, visit__isnull=False
+        ).select_related("visit"):
+            assert m.visit.opens <= m.measured_on <= m.visit.closes
+
+
+def test_the_clinics_promises_hold_through_random_sequences(db: Any) -> None:
+    ClinicMachine.users = {
+        "clinician": staff_user_create(username="sm-clin", password=PASSWORD, role="clinician"),
+        "coordinator": staff_user_create(
+            username="sm-coord", password=PASSWORD, role="coordinator"
+        ),
+    }
+    run_state_machine_as_test(
+        ClinicMachine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    # The search reached every gate, both ways (a machine that never records a procedure
+    # would check nothing about procedures).
+    for step in ("decision_sign", "plan_accept", "procedure_record", "encounter_amend"):
+        assert SEEN[f"done {step}"] > 0, step
+    for step in ("decision_sign", "procedure_record", "encounter_amend", "plan_create"):
+        assert SEEN[f"refused {step}"] > 0, step
