@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -82,6 +82,10 @@ class Policy:
 
     def visit_keys(self) -> list[str]:
         return [v.key for v in self.visits]
+
+    def fingerprint_data(self) -> dict[str, object]:
+        """Every number of the policy with its name and version: what a signature binds."""
+        return asdict(self)
 
     def visit(self, key: str) -> VisitWindow:
         for v in self.visits:
