@@ -202,6 +202,15 @@ class ClinicMachine(RuleBasedStateMachine):
             "decision_sign",
         )
 
+    @rule(target=encounters)
+    def a_clinician_treats_a_new_candidate(self) -> Any:
+        """The usual path in one step, for a new candidate: import, review the MRI, sign what
+        is shown, write the plan, have it accepted, inject (each a service call that may
+        refuse), so every example reaches the later gates."""
+        encounter = self.import_workup("clinician", "candidate")
+        self.a_clinician_takes_it_to_an_accepted_plan(encounter)
+        return encounter
+
     @rule(encounter=encounters)
     def a_clinician_takes_it_to_an_accepted_plan(self, encounter: int) -> None:
         """The usual path in one step: review the MRI, sign what is shown, write the plan and
