@@ -384,7 +384,8 @@ def _load_followed_patients(clinician: Any) -> None:
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import Answers, paper_form_enter
     from spinepath.pathway.plans import Target
-    from spinepath.plans.services import plan_accept, plan_create, procedure_record
+    from spinepath.plans.procedures import procedure_record
+    from spinepath.plans.services import plan_accept, plan_create
 
     today = timezone.localdate()
     for given, family, pid, sex, born, days_ago, measured in FOLLOWED:

@@ -77,3 +77,15 @@ def test_an_app_imports_only_the_layers_below_it(app: str) -> None:
             if part not in MAY_IMPORT[app]:
                 upward.append(f"spinepath/{relative} imports {module}")
     assert not upward, "\n".join(upward)
+
+
+def test_the_role_table_in_the_docs_is_the_one_in_code() -> None:
+    from spinepath.pathway.authority import AUTHORS
+
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for fact, roles in AUTHORS.items():
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{fact}` "))
+        cells = [c.strip() for c in row.strip("|").split("|")][1:]
+        assert cells == [
+            "yes" if role in roles else "-" for role in ("clinician", "coordinator", "clinic_admin")
+        ], fact

@@ -13,6 +13,7 @@ from datetime import date
 
 from spinepath.pathway.dates import add_months, months_before
 from spinepath.pathway.policy import Policy
+from spinepath.pathway.recency import mri_cutoff
 from spinepath.pathway.workup import (
     DISC_REMOVING_SURGERY,
     SPINE_SURGERY,
@@ -65,7 +66,7 @@ class Reading:
 def read_workup(workup: Workup, policy: Policy) -> Reading:
     mris = [s for s in workup.imaging if s.modality == "MRI"]
     latest = max(mris, key=lambda s: s.date) if mris else None
-    cutoff = months_before(workup.assessed_on, policy.mri_max_age_months)
+    cutoff = mri_cutoff(workup.assessed_on, policy)
     recent = latest if latest is not None and latest.date >= cutoff else None
     removed = frozenset(
         level

@@ -216,6 +216,8 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
                     f"{p.get_material_display()}, {p.get_guidance_display()} guidance",
                     p.performed_on,
                     [p.level] if p.level else [],
+                    # A voided injection stays on the record as an entry made in error.
+                    status="entered-in-error" if p.voided_at else "completed",
                 )
             )
         )
@@ -276,12 +278,17 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
 
 
 def _procedure(
-    ident: str, patient: Patient, text: str, day: Any, levels: list[str]
+    ident: str,
+    patient: Patient,
+    text: str,
+    day: Any,
+    levels: list[str],
+    status: str = "completed",
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": ident,
-        "status": "completed",
+        "status": status,
         "code": {"text": text},
         "subject": _ref("Patient", patient.pk),
         "performedDateTime": day.isoformat(),

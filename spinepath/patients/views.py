@@ -19,7 +19,7 @@ from spinepath.patients import services
 from spinepath.patients.forms import PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
-from spinepath.plans.services import pricing_problem
+from spinepath.plans.pricing import pricing_problem
 
 # On one day the pathway's order: the consultation, its signed decision, the accepted plan,
 # the injection, then follow-up (the timeline lists the newest first).
@@ -81,7 +81,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     blocks = list(patient.blocks.all())
     procedures = list(patient.procedures.all())
     decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
-    injections = list(patient.regen_procedures.select_related("operator"))
+    injections = list(patient.regen_procedures.select_related("operator", "voided_by"))
     measurements = list(patient.measurements.select_related("visit"))
     accepted_plans = [p for p in patient.plans.all() if p.accepted_at is not None]
     timeline = sorted(

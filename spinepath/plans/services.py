@@ -372,22 +372,3 @@ def plan_revise(*, plan: CarePlan, user: Any, request: Any = None) -> CarePlan:
         patient=plan.patient,
     )
     return new
-
-
-# Kept importable from here for callers outside this app that still use the old home
-# (spinepath.patients.views, spinepath.demo); new code imports from the modules themselves.
-from spinepath.plans.pricing import pricing_problem  # noqa: E402
-from spinepath.plans.procedures import procedure_record  # noqa: E402
-
-__all__ = [
-    "injection_item",
-    "plan_accept",
-    "plan_create",
-    "plan_injection_add",
-    "plan_item_add",
-    "plan_line_remove",
-    "plan_revise",
-    "pricing_problem",
-    "procedure_record",
-    "target_description",
-]
