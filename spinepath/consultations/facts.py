@@ -9,7 +9,7 @@ from __future__ import annotations
 from spinepath.pathway.authority import Fact
 
 ENCOUNTER_FACTS: dict[str, Fact] = {
-    "assessed_on": "intake_history",
+    "assessed_on": "review_date",
     "pain_duration_months": "intake_history",
     "physical_therapy_weeks": "intake_history",
     "nsaid_trial": "intake_history",

@@ -19,6 +19,7 @@ from spinepath.consultations.models import (
 from spinepath.pathway.authority import may_state, refusal
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
+from spinepath.web.params import parse_id
 
 
 class TriStateField(forms.NullBooleanField):
@@ -388,8 +389,8 @@ class ImportForm(forms.Form):
         raw = self.cleaned_data["patient"].strip()
         if not raw:
             return None
-        plausible = raw.isdigit() and len(raw) <= 12
-        patient = Patient.objects.filter(pk=int(raw)).first() if plausible else None
+        patient_id = parse_id(raw)
+        patient = Patient.objects.filter(pk=patient_id).first() if patient_id else None
         if patient is None:
             raise forms.ValidationError("That patient does not exist.")
         return patient

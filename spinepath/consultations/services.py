@@ -32,7 +32,7 @@ from spinepath.consultations.models import (
 )
 from spinepath.consultations.workup import workup_for_encounter
 from spinepath.errors import Conflict, Invalid, NotAllowed
-from spinepath.pathway.authority import Fact, may_state, refusal
+from spinepath.pathway.authority import FACT_LABELS, Fact, may_state, refusal
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.engine import decide
 from spinepath.pathway.policy import Policy
@@ -265,13 +265,35 @@ def study_save(
     return study
 
 
+def study_version(study: ImagingStudy) -> str:
+    """SHA-256 of a study's clinical content as recorded (date, flags, every finding): the
+    review button carries it, so a review attests what the clinician saw."""
+    content = {
+        "study": {name: str(getattr(study, name)) for name in STUDY_FIELDS if name != "report"},
+        "findings": {f.level: finding_values(f) for f in study.levels.all()},
+    }
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 @transaction.atomic
 def study_review(
-    *, patient: Patient, study_id: int, user: Any, request: Any = None
+    *,
+    patient: Patient,
+    study_id: int,
+    user: Any,
+    shown: str | None = None,
+    request: Any = None,
 ) -> ImagingStudy:
-    """A clinician attests that they reviewed the study as it is recorded now."""
+    """A clinician attests that they reviewed the study as it is recorded now. ``shown`` is
+    the version of the study on the page the clinician read (every interactive route passes
+    it): a study changed since is not reviewed."""
     require_fact(user, "mri_review")
     study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
+    if shown is not None and shown != study_version(study):
+        raise Conflict(
+            f"The {study.modality} of {study.performed_on} changed since this page was opened: "
+            "read it again before reviewing it."
+        )
     study.reviewed, study.reviewed_by, study.reviewed_at = True, user, timezone.now()
     study._history_user = user  # type: ignore[attr-defined]
     study.save()
@@ -591,6 +613,7 @@ def workup_import(
     imported blocks unverified: a clinician states those facts here.
     """
     require_fact(user, "workup_import")
+    _plausible_import_dates(workup)
     changes: dict[str, tuple[Any, Any]] = {}
     if patient is None:
         match = import_match(workup)
@@ -637,6 +660,8 @@ def workup_import(
                 setattr(patient, name, new)
             patient._history_user = user  # type: ignore[attr-defined]
             patient.save()
+    for name, day in _workup_dates(workup):
+        plausible_day(name, day, patient=patient, latest=workup.assessed_on)
     _import_records(patient, workup, user)
     encounter = _import_encounter(patient, workup, user)
     changed = "; ".join(f"{k} {old or 'blank'} -> {new}" for k, (old, new) in changes.items())
@@ -651,20 +676,60 @@ def workup_import(
     return encounter
 
 
+def _plausible_import_dates(workup: Workup) -> None:
+    """A workup's review day is not in the future nor before 1900 (the domain checks the
+    rest: no record after the review day, none before the birth date)."""
+    today = timezone.localdate()
+    day = workup.assessed_on
+    if day > today or day < EARLIEST:
+        reason = "in the future" if day > today else "before 1900"
+        raise Invalid(
+            f"assessed_on: the review date {day} is {reason}.",
+            fields={"file": f"The workup's review date {day} is {reason}."},
+        )
+
+
+def _workup_dates(workup: Workup) -> list[tuple[str, date]]:
+    dates = [(f"imaging[{i}].date", s.date) for i, s in enumerate(workup.imaging)]
+    dates += [
+        (f"diagnostic_blocks[{i}].date", b.date) for i, b in enumerate(workup.diagnostic_blocks)
+    ]
+    dates += [
+        (f"history.prior_procedures[{i}].date", p.date)
+        for i, p in enumerate(workup.history.prior_procedures or ())
+    ]
+    return dates
+
+
+def unstated_on_import(user: Any) -> list[str]:
+    """The clinical facts a workup file carries that this importer may not state: they are left
+    unrecorded, for a clinician to record (an import is no route around the role table)."""
+    roles = role_names(user)
+    facts: list[Fact] = ["red_flag_screen", "neurological_exam", "pain_pattern", "prior_procedure"]
+    return [FACT_LABELS[fact] for fact in facts if not may_state(roles, fact)]
+
+
 def _import_encounter(patient: Patient, workup: Workup, user: Any) -> Encounter:
     history, care = workup.history, workup.history.conservative_care
     flags, exam, outcomes = workup.red_flags, workup.exam, workup.outcomes
+    roles = role_names(user)
+    if not may_state(roles, "red_flag_screen"):
+        flags = type(flags)()
+    if not may_state(roles, "neurological_exam"):
+        exam = type(exam)()
+    pattern = history.pattern if may_state(roles, "pain_pattern") else None
+    asked = history.prior_procedures is not None and may_state(roles, "prior_procedure")
     encounter = Encounter(
         patient=patient,
         assessed_on=workup.assessed_on,
         updated_by=user,
         last_step="review",
         pain_duration_months=history.pain_duration_months,
-        pattern=history.pattern or "",
+        pattern=pattern or "",
         physical_therapy_weeks=care.physical_therapy_weeks if care else None,
         nsaid_trial=care.nsaid_trial if care else None,
         conservative_status=(care.status or "") if care else "",
-        prior_procedures_asked=history.prior_procedures is not None or None,
+        prior_procedures_asked=asked or None,
         medications="\n".join(history.medications),
         goals=history.goals or "",
         red_cauda_equina=flags.cauda_equina,
@@ -690,7 +755,8 @@ def _import_records(patient: Patient, workup: Workup, user: Any) -> None:
     Studies arrive unreviewed and blocks unverified, whoever imports them: the review of an
     MRI and a block's result are a clinician's statements, made on the imaging page.
     """
-    for proc in workup.history.prior_procedures or ():
+    may_record_procedures = may_state(role_names(user), "prior_procedure")
+    for proc in (workup.history.prior_procedures or ()) if may_record_procedures else ():
         PriorProcedure.objects.get_or_create(
             patient=patient,
             kind=proc.kind,

@@ -36,6 +36,7 @@ from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
 from spinepath.pathway.instruments import OdiScore, odi_score
 from spinepath.pathway.workup import InvalidWorkup, parse_workup
 from spinepath.patients.models import Patient
+from spinepath.web.params import parse_id
 from spinepath.web.policy import clinic_policy
 
 STEPS = [
@@ -223,10 +224,10 @@ def exam(request: HttpRequest, encounter_id: int) -> HttpResponse:
 
 def _posted_id(request: HttpRequest, name: str) -> int:
     """An id posted by a form; anything but a plausible positive integer is a 400."""
-    raw = request.POST.get(name, "")
-    if not raw.isdigit() or len(raw) > 12 or int(raw) == 0:
+    value = parse_id(request.POST.get(name, ""))
+    if value is None:
         raise Invalid(f"{name}: not a valid id.", fields={name: "Not a valid id."})
-    return int(raw)
+    return value
 
 
 def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
@@ -286,6 +287,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                     patient=patient,
                     study_id=_study_id(request, patient),
                     user=request.user,
+                    shown=request.POST.get("shown", "")[:64],
                     request=request,
                 )
                 messages.success(request, "Study reviewed: your review is recorded.")
@@ -315,7 +317,10 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
         _context(
             encounter,
             "imaging",
-            studies=selectors.studies_for(patient).select_related("reviewed_by"),
+            studies=[
+                (study, services.study_version(study))
+                for study in selectors.studies_for(patient).select_related("reviewed_by")
+            ],
             blocks=selectors.blocks_for(patient).select_related("verified_by"),
             procedures=selectors.procedures_for(patient),
             study_form=study_form,
@@ -553,10 +558,12 @@ def import_workup(request: HttpRequest) -> HttpResponse:
                 _show_refusal(form, refused)
                 status = refused.status
             else:
+                left = services.unstated_on_import(request.user)
                 messages.success(
                     request,
                     "Workup imported. Its imaging arrives unreviewed and its blocks unverified: "
-                    "a clinician reviews them on the imaging page.",
+                    "a clinician reviews them on the imaging page."
+                    + (f" Left for a clinician to record: {', '.join(left)}." if left else ""),
                 )
                 return redirect("consultations:review", encounter.pk)
     kept = getattr(form, "cleaned_data", {}).get("document")

@@ -16,6 +16,7 @@ Fact = Literal[
     "demographics",
     "payer",
     "intake_history",
+    "review_date",
     "pain_pattern",
     "red_flag_screen",
     "neurological_exam",
@@ -38,24 +39,27 @@ Fact = Literal[
 CLINICIAN: frozenset[Role] = frozenset({"clinician"})
 STAFF: frozenset[Role] = frozenset({"clinician", "coordinator", "clinic_admin"})
 
-# What each role may create or change. The pain pattern decides whether a worn disc can be a
-# pain generator (a leg-dominant pattern excludes it), so it is a clinician's finding, not
-# intake. Prior procedures are history a coordinator may take down; only the spine surgeries
-# among them start a recovery wait, which holds a decision back and never makes a candidate.
+# What each role may create or change. Anything that can change which pain generator is
+# confirmed is a clinician's: the pain pattern (a leg-dominant one excludes a worn disc), an
+# earlier spine surgery (a fused level leaves the count of worn discs) and the review date of
+# a consultation (it decides which imaging and blocks are part of the workup).
 AUTHORS: dict[Fact, frozenset[Role]] = {
     "demographics": STAFF,
     "payer": STAFF,
     "intake_history": STAFF,
+    "review_date": CLINICIAN,
     "pain_pattern": CLINICIAN,
     "red_flag_screen": CLINICIAN,
     "neurological_exam": CLINICIAN,
     "imaging_findings": CLINICIAN,
     "mri_review": CLINICIAN,
     "diagnostic_block": CLINICIAN,
-    "prior_procedure": STAFF,
+    "prior_procedure": CLINICIAN,
     "decision": CLINICIAN,
     "amendment": CLINICIAN,
-    "workup_import": STAFF,  # imported studies arrive unreviewed, imported blocks unverified
+    # Imported studies arrive unreviewed and blocks unverified; from a coordinator's import
+    # only the facts a coordinator may state are taken (the rest are left unrecorded).
+    "workup_import": STAFF,
     "plan": STAFF,
     "plan_acceptance": STAFF,
     "procedure": CLINICIAN,
@@ -69,6 +73,7 @@ FACT_LABELS: dict[Fact, str] = {
     "demographics": "the patient's details",
     "payer": "the payer",
     "intake_history": "the intake history",
+    "review_date": "the review date of a consultation",
     "pain_pattern": "the pain pattern",
     "red_flag_screen": "the red-flag screen",
     "neurological_exam": "the focused exam",

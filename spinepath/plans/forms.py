@@ -50,6 +50,15 @@ class ItemForm(forms.Form):
 
 
 class AcceptForm(forms.Form):
+    # The content hash of the plan as this page shows it: acceptance binds what was read.
+    shown = forms.RegexField(
+        regex=r"^[0-9a-f]{64}$",
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This page is incomplete: reload the plan and accept again.",
+            "invalid": "This page is incomplete: reload the plan and accept again.",
+        },
+    )
     typed_name = forms.CharField(max_length=200, label="Patient's full name, typed as signature")
     understood = forms.BooleanField(
         label="I have read the plan, its prices and total, and what to expect.", required=True

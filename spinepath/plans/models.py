@@ -116,6 +116,8 @@ class CarePlan(models.Model):
     accepted_name = models.CharField(max_length=200, blank=True)
     accepted_address = models.GenericIPAddressField(null=True, blank=True)
     accepted_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # SHA-256 of the written plan's content as the patient read it when accepting.
+    accepted_content_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-version", "-id"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -115,6 +118,10 @@ def plan_course(plan: CarePlan) -> list[int]:
     while current is not None and current.pk not in ids:
         ids.append(current.pk)
         current = current.supersedes
+    # Every plan written from the same signed decision is the same course too, however it was
+    # started ("write a plan" again instead of "revise"): one decision, one count.
+    same_decision = CarePlan.objects.filter(decision_id=plan.decision_id).exclude(pk__in=ids)
+    ids.extend(same_decision.values_list("pk", flat=True))
     return ids
 
 
@@ -166,3 +173,31 @@ def procedure_check(
 def patient_procedures(patient: Patient) -> QuerySet[Procedure]:
     """Every injection recorded for ``patient``, voided ones included (they stay on the record)."""
     return Procedure.objects.filter(patient=patient).select_related("operator", "voided_by", "plan")
+
+
+def plan_content_hash(plan: CarePlan) -> str:
+    """SHA-256 of what the written plan shows: its version, payer, every line with its price,
+    coverage and planned date, the totals and the financing. An acceptance carries the hash of
+    the page the patient read; a plan changed meanwhile is not accepted."""
+    figures = plan_figures(plan)
+    document = {
+        "plan": plan.pk,
+        "version": plan.version,
+        "payer": plan.payer,
+        "lines": [
+            [
+                line.phase,
+                line.description,
+                line.quantity,
+                str(line.unit_price),
+                priced.coverage.status,
+                line.planned_on.isoformat() if line.planned_on else None,
+            ]
+            for line, priced in figures.lines
+        ],
+        "totals": [str(v) for v in dataclasses.astuple(figures.totals)],
+        "financing": (
+            [str(v) for v in dataclasses.astuple(figures.financing)] if figures.financing else None
+        ),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

@@ -35,7 +35,13 @@ from spinepath.pathway.plans import (
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
 from spinepath.plans.pricing import require_candidate
-from spinepath.plans.selectors import current_financing, decision_targets, plan_figures
+from spinepath.plans.selectors import (
+    accepted_plan,
+    current_financing,
+    decision_targets,
+    plan_content_hash,
+    plan_figures,
+)
 from spinepath.web.policy import clinic_policy
 
 INJECTION_NAMES = {
@@ -150,7 +156,8 @@ def plan_create(*, patient: Patient, user: Any, request: Any = None) -> CarePlan
     draft = _draft(patient)
     if draft is not None:
         return draft  # a second click opens the same draft
-    plan = _new_plan(patient, signed, user)
+    # A plan written while another is accepted is its next version: it supersedes it.
+    plan = _new_plan(patient, signed, user, supersedes=accepted_plan(patient))
     if plan is None:
         return CarePlan.objects.get(patient=patient, status=CarePlan.DRAFT)
     _line(plan, _item("pre-procedure-visit"), "prepare", "Pre-procedure visit and consent", 10)
@@ -297,8 +304,19 @@ def _same_name(typed: str, patient: Patient) -> bool:
 
 
 @transaction.atomic
-def plan_accept(*, plan: CarePlan, typed_name: str, user: Any, request: Any = None) -> CarePlan:
-    """The patient accepts the written plan (name typed as signature); it is frozen from now."""
+def plan_accept(
+    *,
+    plan: CarePlan,
+    typed_name: str,
+    user: Any,
+    shown: str | None = None,
+    request: Any = None,
+) -> CarePlan:
+    """The patient accepts the written plan (name typed as signature); it is frozen from now.
+
+    ``shown`` is the content hash of the page the patient read (every route that shows the
+    plan passes it): a plan changed since - a line, a price, the payer - is not accepted, and
+    the hash of what was accepted is kept with the acceptance."""
     _require(user, "plan_acceptance")
     plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
     if plan.status == CarePlan.ACCEPTED:
@@ -311,6 +329,12 @@ def plan_accept(*, plan: CarePlan, typed_name: str, user: Any, request: Any = No
     if not _same_name(typed_name, plan.patient):
         message = "Type the patient's full name as written on the plan."
         raise Invalid(message, fields={"typed_name": message})
+    content = plan_content_hash(plan)
+    if shown is not None and shown != content:
+        raise Conflict(
+            "The plan changed since this page was opened: read it again, then accept.",
+            fields={"typed_name": "The plan changed since this page was opened: read it again."},
+        )
     figures = plan_figures(plan)
     for older in CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED):
         older.status = CarePlan.SUPERSEDED
@@ -320,6 +344,7 @@ def plan_accept(*, plan: CarePlan, typed_name: str, user: Any, request: Any = No
     plan.accepted_name = " ".join(typed_name.split())
     plan.accepted_address = request.META.get("REMOTE_ADDR") if request is not None else None
     plan.accepted_total = figures.totals.total
+    plan.accepted_content_hash = content
     plan.save()
     audit_record(
         request=request,

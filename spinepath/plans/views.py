@@ -198,17 +198,21 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
-    form = AcceptForm(request.POST or None)
+    form = AcceptForm(request.POST or None, initial={"shown": selectors.plan_content_hash(plan)})
     if request.method == "POST" and form.is_valid():
         try:
             services.plan_accept(
                 plan=plan,
                 typed_name=form.cleaned_data["typed_name"],
                 user=request.user,
+                shown=form.cleaned_data["shown"],
                 request=request,
             )
         except Refused as refused:
             show_refusal(form, refused)
+            # Show the plan as it is now, with its own hash: what the patient reads next.
+            form.data = form.data.copy()
+            form.data["shown"] = selectors.plan_content_hash(plan)
         else:
             messages.success(request, "The patient accepted the plan. It is now frozen.")
             return redirect("plans:plan", plan.pk)

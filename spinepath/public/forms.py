@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, ScreenAnswers
 from spinepath.public.models import Room
@@ -131,8 +133,21 @@ class ConsultationRequestForm(forms.Form):
         return cleaned
 
 
+# Consultations are booked for the coming months, not for centuries ahead (a date near the
+# end of the calendar would also overflow the end-time arithmetic).
+BOOKING_HORIZON_DAYS = 366
+
+
 class SlotForm(forms.Form):
     """A day, a start time and a length: the slot of a consultation."""
+
+    def clean_date(self) -> Any:
+        day = self.cleaned_data["date"]
+        if day > timezone.localdate() + timedelta(days=BOOKING_HORIZON_DAYS):
+            raise forms.ValidationError("Book within the coming year.")
+        if day < timezone.localdate():
+            raise forms.ValidationError("That day has passed.")
+        return day
 
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))

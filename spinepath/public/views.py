@@ -22,6 +22,7 @@ from spinepath.public.forms import (
 )
 from spinepath.public.models import Appointment, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol
+from spinepath.web.params import optional_id
 from spinepath.web.policy import clinic_policy
 
 
@@ -30,6 +31,8 @@ def _address(request: HttpRequest) -> str | None:
 
 
 def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpResponse:
+    if len(slug) > 60:
+        raise Http404("No such protocol.")
     try:
         protocol = load_protocol(slug)
     except KeyError:
@@ -117,8 +120,9 @@ def bookings(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     initial = {}
     req = None
-    if request.GET.get("request", "").isdigit():
-        req = ConsultationRequest.objects.filter(pk=int(request.GET["request"])).first()
+    request_id = optional_id(request.GET, "request")
+    if request_id is not None:
+        req = ConsultationRequest.objects.filter(pk=request_id).first()
         if req is not None:
             initial = {"patient_name": req.name, "email": req.email, "request_id": req.pk}
     form = BookingForm(request.POST or None, initial=initial)

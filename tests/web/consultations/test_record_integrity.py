@@ -444,3 +444,29 @@ def test_the_admin_offers_no_route_around_the_services() -> None:
 
     registered = {model._meta.app_label for model in admin.site._registry}
     assert registered <= {"auth"}
+
+
+def test_a_review_attests_the_study_as_shown_not_as_changed_meanwhile(
+    clinician_client: Client, coordinator: Any, clinician: Any
+) -> None:
+    """Attack: one clinician's page showed Pfirrmann 4; another changed it to 5; the stale
+    'I reviewed this study' button made the first clinician attest a 5 she never saw."""
+    from spinepath.consultations.services import study_save
+
+    encounter = import_encounter(coordinator)
+    imaging = f"/consultations/{encounter.pk}/imaging/"
+    (study, version), *_ = clinician_client.get(imaging).context["studies"]
+    study_save(
+        patient=encounter.patient,
+        user=clinician,
+        study_id=study.pk,
+        fields={},
+        findings=[{"level": "L4-L5", "pfirrmann": 5}],
+    )
+    response = clinician_client.post(
+        imaging, {"form": "review_study", "study_id": study.pk, "shown": version}
+    )
+    assert response.status_code == 409
+    assert "changed since this page was opened" in response.content.decode()
+    study.refresh_from_db()
+    assert study.reviewed is False

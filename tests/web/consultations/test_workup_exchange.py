@@ -27,9 +27,12 @@ def attest_as_the_file_says(client: Client, location: str, document: dict[str, A
     encounter = Encounter.objects.get(pk=int(location.split("/")[2]))
     imaging = f"/consultations/{encounter.pk}/imaging/"
     reviewed = {s["date"] for s in document.get("imaging", []) if s.get("reviewed") is True}
-    for study in ImagingStudy.objects.filter(patient=encounter.patient):
+    shown = client.get(imaging).context["studies"]  # each study with the version shown
+    for study, version in shown:
         if study.performed_on.isoformat() in reviewed:
-            response = client.post(imaging, {"form": "review_study", "study_id": study.pk})
+            response = client.post(
+                imaging, {"form": "review_study", "study_id": study.pk, "shown": version}
+            )
             assert response.status_code == 302
     for block in DiagnosticBlock.objects.filter(patient=encounter.patient):
         response = client.post(imaging, {"form": "verify_block", "block_id": block.pk})

@@ -43,6 +43,12 @@ def accept(plan: CarePlan, user: Any) -> CarePlan:
 # --- no prices before a candidate decision ------------------------------------------------
 
 
+def accept_form(client: Client, plan: CarePlan, typed_name: str) -> dict[str, str]:
+    """The accept page's form as the patient fills it: the plan's content hash it shows."""
+    shown = client.get(f"/plans/{plan.pk}/accept/").context["form"]["shown"].value()
+    return {"typed_name": typed_name, "understood": "on", "shown": shown}
+
+
 @pytest.mark.parametrize("changes", [{"imaging": []}, {"history__pain_duration_months": 1}])
 def test_no_plan_or_price_page_for_a_patient_who_is_not_a_candidate(
     clinician: Any, clinician_client: Client, changes: dict[str, Any]
@@ -172,7 +178,7 @@ def test_shockwave_is_covered_for_medicare_with_supplement(clinician: Any) -> No
 
 def test_acceptance_needs_the_patients_name(clinician_client: Client, plan: CarePlan) -> None:
     response = clinician_client.post(
-        f"/plans/{plan.pk}/accept/", {"typed_name": "Someone Else", "understood": "on"}
+        f"/plans/{plan.pk}/accept/", accept_form(clinician_client, plan, "Someone Else")
     )
     assert response.status_code == 400
     assert "typed_name" in response.context["form"].errors
@@ -182,7 +188,7 @@ def test_acceptance_needs_the_patients_name(clinician_client: Client, plan: Care
 
 def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) -> None:
     response = clinician_client.post(
-        f"/plans/{plan.pk}/accept/", {"typed_name": "  maria   LOPEZ ", "understood": "on"}
+        f"/plans/{plan.pk}/accept/", accept_form(clinician_client, plan, "  maria   LOPEZ ")
     )
     assert response.status_code == 302
     plan.refresh_from_db()
@@ -268,7 +274,7 @@ def test_a_name_in_any_script_prints_in_the_written_plan(
     decision_sign(encounter=encounter, user=clinician, token="z" * 24)
     plan = services.plan_create(patient=encounter.patient, user=clinician)
     accepted = clinician_client.post(
-        f"/plans/{plan.pk}/accept/", {"typed_name": f"{GIVEN} {FAMILY}", "understood": "on"}
+        f"/plans/{plan.pk}/accept/", accept_form(clinician_client, plan, f"{GIVEN} {FAMILY}")
     )
     assert accepted.status_code == 302
     response = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
