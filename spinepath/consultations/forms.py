@@ -370,8 +370,10 @@ class ImportForm(forms.Form):
     given_name = forms.CharField(max_length=100, required=False, label="First name (new patient)")
     family_name = forms.CharField(max_length=100, required=False, label="Last name (new patient)")
     confirm_changes = forms.BooleanField(
-        required=False, label="Change the chart's details to the workup's"
+        required=False, label="Yes, change the chart's details to the workup's"
     )
+    # The differences this page showed: a confirmation binds them and nothing else.
+    confirm_for = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -69,6 +69,13 @@ def _require_unlocked(encounter: Encounter) -> None:
         )
 
 
+def _require_open(through: Encounter | None) -> None:
+    """A write made from a consultation's pages is refused while that consultation is signed
+    and locked (the imaging, blocks and procedures it shows are part of what was signed)."""
+    if through is not None:
+        _require_unlocked(Encounter.objects.get(pk=through.pk))
+
+
 def plausible_day(
     name: str, day: date | None, *, patient: Patient, latest: date | None = None
 ) -> None:
@@ -185,6 +192,7 @@ def finding_values(finding: LevelFinding | None) -> dict[str, Any]:
 @transaction.atomic
 def study_save(
     *,
+    through: Encounter | None = None,
     patient: Patient,
     user: Any,
     fields: dict[str, Any],
@@ -201,6 +209,7 @@ def study_save(
     taken from a form that may already have changed it.
     """
     require_fact(user, "imaging_findings")
+    _require_open(through)
     if attest:
         require_fact(user, "mri_review")
     unknown = sorted(set(fields) - set(STUDY_FIELDS))
@@ -278,6 +287,7 @@ def study_version(study: ImagingStudy) -> str:
 @transaction.atomic
 def study_review(
     *,
+    through: Encounter | None = None,
     patient: Patient,
     study_id: int,
     user: Any,
@@ -288,6 +298,7 @@ def study_review(
     the version of the study on the page the clinician read (every interactive route passes
     it): a study changed since is not reviewed."""
     require_fact(user, "mri_review")
+    _require_open(through)
     study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
     if shown is not None and shown != study_version(study):
         raise Conflict(
@@ -309,10 +320,16 @@ def study_review(
 
 @transaction.atomic
 def block_add(
-    *, patient: Patient, user: Any, fields: dict[str, Any], request: Any = None
+    *,
+    through: Encounter | None = None,
+    patient: Patient,
+    user: Any,
+    fields: dict[str, Any],
+    request: Any = None,
 ) -> DiagnosticBlock:
     """A diagnostic block or discography, stated (and so verified) by the clinician."""
     require_fact(user, "diagnostic_block")
+    _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     block = DiagnosticBlock(
         patient=patient, recorded_by=user, verified_by=user, verified_at=timezone.now(), **fields
@@ -331,10 +348,16 @@ def block_add(
 
 @transaction.atomic
 def block_verify(
-    *, patient: Patient, block_id: int, user: Any, request: Any = None
+    *,
+    through: Encounter | None = None,
+    patient: Patient,
+    block_id: int,
+    user: Any,
+    request: Any = None,
 ) -> DiagnosticBlock:
     """A clinician verifies an imported block: from now on it counts in the workup."""
     require_fact(user, "diagnostic_block")
+    _require_open(through)
     block = DiagnosticBlock.objects.select_for_update().get(pk=block_id, patient=patient)
     if block.verified_by_id is None:
         block.verified_by, block.verified_at = user, timezone.now()
@@ -352,9 +375,15 @@ def block_verify(
 
 @transaction.atomic
 def procedure_add(
-    *, patient: Patient, user: Any, fields: dict[str, Any], request: Any = None
+    *,
+    through: Encounter | None = None,
+    patient: Patient,
+    user: Any,
+    fields: dict[str, Any],
+    request: Any = None,
 ) -> PriorProcedure:
     require_fact(user, "prior_procedure")
+    _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     procedure = PriorProcedure(patient=patient, **fields)
     procedure._history_user = user  # type: ignore[attr-defined]
@@ -590,9 +619,62 @@ class ImportNeedsConfirmation(Conflict):
 
     title = "Confirm the changes"
 
-    def __init__(self, reasons: str, *, differences: dict[str, tuple[Any, Any]]) -> None:
+    def __init__(
+        self, reasons: str, *, differences: dict[str, tuple[Any, Any]], confirm_for: str
+    ) -> None:
         super().__init__(reasons, fields={"confirm_changes": reasons})
         self.differences = differences
+        self.confirm_for = confirm_for
+
+
+def differences_hash(patient: Patient, differences: dict[str, tuple[Any, Any]]) -> str:
+    """What a confirmation binds: these changes to this chart, and nothing else."""
+    changes = {name: [str(old), str(new)] for name, (old, new) in differences.items()}
+    content = {"patient": patient.pk, "changes": changes}
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def import_conflicts(patient: Patient, workup: Workup) -> list[str]:
+    """Imaging and blocks of the workup that the chart already has on the same day with other
+    values. An import never overwrites them (they are a clinician's facts) and never drops
+    them silently: it is refused, naming each one."""
+    conflicts = []
+    for study in workup.imaging:
+        existing = ImagingStudy.objects.filter(
+            patient=patient, modality=study.modality, performed_on=study.date
+        ).first()
+        if existing is None:
+            continue
+        ours = {f.level: finding_values(f) for f in existing.levels.all()}
+        theirs = {
+            f.level: {
+                k: v for k, v in f.model_dump(exclude={"level"}).items() if v not in (None, "")
+            }
+            for f in study.levels
+        }
+        flags_ours = (existing.infection, existing.malignancy, existing.fracture or None)
+        flags_theirs = (study.infection, study.malignancy, study.fracture)
+        if ours != theirs or flags_ours != flags_theirs:
+            conflicts.append(
+                f"the {study.modality} of {study.date} is on the chart with other findings"
+            )
+    for block in workup.diagnostic_blocks:
+        existing_block = DiagnosticBlock.objects.filter(
+            patient=patient,
+            kind=block.kind,
+            performed_on=block.date,
+            levels=list(block.levels or ()),
+            side=block.side or "",
+        ).first()
+        if existing_block is not None and (
+            existing_block.relief_pct != block.relief_pct
+            or existing_block.concordant != block.concordant
+        ):
+            conflicts.append(
+                f"the {existing_block.get_kind_display().lower()} of {block.date} is on the "
+                "chart with another result"
+            )
+    return conflicts
 
 
 @transaction.atomic
@@ -603,6 +685,7 @@ def workup_import(
     names: tuple[str, str] | None = None,
     patient: Patient | None = None,
     confirm_changes: bool = False,
+    confirm_for: str | None = None,
     request: Any = None,
 ) -> Encounter:
     """Record a workup as a consultation: of a new patient, or of the one the user picked.
@@ -644,8 +727,16 @@ def workup_import(
         )
     else:
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        conflicts = import_conflicts(patient, workup)
+        if conflicts:
+            raise Conflict(
+                f"Not imported: {'; '.join(conflicts)}. A clinician corrects the chart's record "
+                "on the imaging page, or the file is corrected; an import never overwrites it.",
+                fields={"file": "The file's imaging or blocks differ from the chart's."},
+            )
         changes = import_differences(patient, workup)
-        if changes and not confirm_changes:
+        shown = differences_hash(patient, changes)
+        if changes and (not confirm_changes or confirm_for not in (None, shown)):
             listed = "; ".join(
                 f"{k}: {old or 'blank'} -> {new}" for k, (old, new) in changes.items()
             )
@@ -653,6 +744,7 @@ def workup_import(
                 f"The workup differs from {patient.display_name}'s chart ({listed}). Confirm "
                 "to change the chart, or correct the file.",
                 differences=changes,
+                confirm_for=shown,
             )
         if changes:
             require_fact(user, "demographics")

@@ -64,12 +64,12 @@ def _context(encounter: Encounter, step: str, **extra: object) -> dict[str, obje
 
 def _show_refusal(form: forms.BaseForm, refused: Refused) -> None:
     """Name each refused field at the field (the rest as the form's own error)."""
-    named = False
+    named = set()
     for name, message in refused.fields.items():
         if name in form.fields:
             form.add_error(name, message)
-            named = True
-    if not named:
+            named.add(message)
+    if set(refused.reasons) - named:
         form.add_error(None, " ".join(refused.reasons))
 
 
@@ -251,6 +251,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 if study_form.is_valid():
                     study = services.study_save(
                         patient=patient,
+                        through=encounter,
                         user=request.user,
                         fields=study_form.study_fields(),
                         attest=bool(study_form.cleaned_data.get("attest")),
@@ -265,6 +266,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 if block_form.is_valid():
                     services.block_add(
                         patient=patient,
+                        through=encounter,
                         user=request.user,
                         fields=block_form.cleaned_data,
                         request=request,
@@ -277,6 +279,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 if procedure_form.is_valid():
                     services.procedure_add(
                         patient=patient,
+                        through=encounter,
                         user=request.user,
                         fields=procedure_form.cleaned_data,
                         request=request,
@@ -285,6 +288,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
             elif which == "review_study":
                 services.study_review(
                     patient=patient,
+                    through=encounter,
                     study_id=_study_id(request, patient),
                     user=request.user,
                     shown=request.POST.get("shown", "")[:64],
@@ -296,7 +300,11 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 block_id = _posted_id(request, "block_id")
                 get_object_or_404(DiagnosticBlock, pk=block_id, patient=patient)
                 services.block_verify(
-                    patient=patient, block_id=block_id, user=request.user, request=request
+                    patient=patient,
+                    through=encounter,
+                    block_id=block_id,
+                    user=request.user,
+                    request=request,
                 )
                 messages.success(request, "Block verified: it now counts in the workup.")
                 return redirect("consultations:imaging", encounter.pk)
@@ -357,6 +365,10 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
         can_review=is_clinician(request.user),
     )
     formset = FindingFormSet(request.POST or None, initial=initial, prefix="lv")
+    if encounter.is_locked:
+        for bound in (form, *formset.forms):
+            for field in bound.fields.values():
+                field.disabled = True
     status = 200
     if request.method == "POST":
         status = 400
@@ -368,6 +380,7 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
             try:
                 saved = services.study_save(
                     patient=encounter.patient,
+                    through=encounter,
                     user=request.user,
                     study_id=record.pk,
                     fields=form.study_fields(),
@@ -541,6 +554,7 @@ def import_workup(request: HttpRequest) -> HttpResponse:
                     names=(form.cleaned_data["given_name"], form.cleaned_data["family_name"]),
                     patient=form.cleaned_data["patient"],
                     confirm_changes=form.cleaned_data["confirm_changes"],
+                    confirm_for=form.cleaned_data["confirm_for"] or "unconfirmed",
                     request=request,
                 )
             except InvalidWorkup as exc:
@@ -553,6 +567,9 @@ def import_workup(request: HttpRequest) -> HttpResponse:
             except services.ImportNeedsConfirmation as refused:
                 differences = refused.differences
                 form.add_error("confirm_changes", refused.reasons[0])
+                form.data = form.data.copy()
+                form.data["confirm_for"] = refused.confirm_for
+                form.data["confirm_changes"] = ""  # confirmed afresh, for what is shown now
                 status = refused.status
             except Refused as refused:
                 _show_refusal(form, refused)

@@ -123,10 +123,14 @@ def test_1c_a_study_changed_after_signing_takes_the_decision_out_of_force(
     decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
     assert decision_in_force(candidate_encounter.patient).is_candidate
     study = ImagingStudy.objects.get()
-    clinician_client.post(
-        f"/consultations/{candidate_encounter.pk}/imaging/{study.pk}/",
-        study_post(study, **{"study-performed_on": "2026-09-01", "study-attest": "on"}),
+    edit = study_post(study, **{"study-performed_on": "2026-09-01", "study-attest": "on"})
+    locked = clinician_client.post(
+        f"/consultations/{candidate_encounter.pk}/imaging/{study.pk}/", edit
     )
+    assert locked.status_code == 409  # not through the signed consultation's own pages
+    assert decision_in_force(candidate_encounter.patient).is_candidate
+    newer = Encounter.objects.create(patient=candidate_encounter.patient, assessed_on=date.today())
+    clinician_client.post(f"/consultations/{newer.pk}/imaging/{study.pk}/", edit)
     standing = decision_in_force(candidate_encounter.patient)
     assert not standing.is_candidate
     assert "changed after it was signed" in (standing.problem or "")

@@ -152,8 +152,30 @@ def test_a_workup_with_a_known_id_is_refused_until_the_patient_is_chosen(
     patient.refresh_from_db()
     assert (patient.payer, patient.encounters.count()) == ("self_pay", 1)
 
+    confirm_for = chosen.context["form"]["confirm_for"].value()
+    swapped = dict(document, payer="medicaid")  # another file behind the same confirmation
+    refused = clinician_client.post(
+        "/import/",
+        {
+            "document": json.dumps(swapped),
+            "patient": patient.pk,
+            "confirm_changes": "on",
+            "confirm_for": confirm_for,
+        },
+    )
+    assert refused.status_code == 409
+    assert "medicaid" in refused.content.decode()
+    patient.refresh_from_db()
+    assert (patient.payer, patient.encounters.count()) == ("self_pay", 1)
+
     confirmed = clinician_client.post(
-        "/import/", {"document": kept, "patient": patient.pk, "confirm_changes": "on"}
+        "/import/",
+        {
+            "document": kept,
+            "patient": patient.pk,
+            "confirm_changes": "on",
+            "confirm_for": confirm_for,
+        },
     )
     assert confirmed.status_code == 302
     patient.refresh_from_db()
@@ -234,3 +256,22 @@ def test_a_coordinator_may_import_but_a_user_without_a_role_may_not(
     )
     assert response.status_code == 403
     assert not Patient.objects.exists()
+
+
+def test_an_import_never_overwrites_or_drops_a_same_day_study_with_other_findings(
+    clinician_client: Client, candidate_encounter: Any
+) -> None:
+    document = json.loads(
+        clinician_client.get(f"/consultations/{candidate_encounter.pk}/export.json").content
+    )
+    document["assessed_on"] = "2026-11-20"
+    for finding in document["imaging"][0]["levels"]:
+        if finding["level"] == "L5-S1":
+            finding["facet_arthropathy"] = 3
+    patient = candidate_encounter.patient
+    response = clinician_client.post("/import/", {"file": _upload(document), "patient": patient.pk})
+    assert response.status_code == 409
+    assert "is on the chart with other findings" in response.content.decode()
+    assert patient.encounters.count() == 1
+    study = ImagingStudy.objects.get()
+    assert study.levels.get(level="L5-S1").facet_arthropathy == 0

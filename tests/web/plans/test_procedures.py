@@ -17,7 +17,7 @@ from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_
 from web_helpers import import_encounter
 
 from spinepath.consultations.services import decision_sign
-from spinepath.errors import NotAllowed
+from spinepath.errors import NotAllowed, Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
 from spinepath.pathway.plans import Target
@@ -392,3 +392,39 @@ def test_a_voided_injection_leaves_the_outcomes(clinician: Any, clinician_client
     assert list(
         ReassessmentVisit.objects.filter(patient=patient).values_list("key", flat=True)
     ) == ["6w"]
+
+
+def test_a_second_plan_from_the_same_decision_gives_no_second_course(
+    plan: CarePlan, clinician: Any, coordinator: Any
+) -> None:
+    """Attack: instead of revising, 'write a plan' again made a fresh plan from the same
+    decision, and each accepted plan allowed another injection at the same target."""
+    from spinepath.plans import services as plan_services
+    from spinepath.plans.procedures import procedure_record
+
+    accept(plan, clinician)
+    line = plan.lines.get(phase="inject")
+    target = Target(line.generator, line.level or None, line.side or None)
+    today = timezone.localdate()
+    procedure_record(
+        patient=plan.patient,
+        user=clinician,
+        target=target,
+        performed_on=today,
+        material=line.material,
+        guidance=line.guidance,
+    )
+    again = plan_services.plan_create(patient=plan.patient, user=coordinator)
+    assert again.supersedes_id == plan.pk
+    accept(again, clinician)
+    with pytest.raises(Refused) as refused:
+        procedure_record(
+            patient=plan.patient,
+            user=clinician,
+            target=target,
+            performed_on=today,
+            material=line.material,
+            guidance=line.guidance,
+        )
+    assert "already recorded" in str(refused.value)
+    assert Procedure.objects.filter(voided_at__isnull=True).count() == 1
