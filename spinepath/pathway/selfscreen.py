@@ -70,12 +70,18 @@ class ScreenResult:
     reasons: tuple[str, ...]
 
 
+def red_flag_result(red_flags: frozenset[str]) -> ScreenResult:
+    """The answer to any warning sign, whatever else was or was not answered. Bladder or bowel
+    changes or saddle numbness (cauda equina) mean an emergency department now."""
+    reasons = tuple(_RED_FLAG_REASONS[key] for key in RED_FLAG_QUESTIONS if key in red_flags)
+    if "bladder_bowel" in red_flags:
+        return ScreenResult("see_doctor_today", "Go to an emergency department now", reasons)
+    return _result("see_doctor_today", reasons)
+
+
 def self_screen(answers: ScreenAnswers, policy: Policy) -> ScreenResult:
     if answers.red_flags:
-        reasons = tuple(
-            _RED_FLAG_REASONS[key] for key in RED_FLAG_QUESTIONS if key in answers.red_flags
-        )
-        return _result("see_doctor_today", reasons)
+        return red_flag_result(answers.red_flags)
 
     if answers.stable_weakness == "yes" and answers.mri != "recent":
         return _result(

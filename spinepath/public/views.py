@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import is_staff_member
-from spinepath.pathway.selfscreen import self_screen
+from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
 from spinepath.public import services
 from spinepath.public.forms import (
     BookingForm,
@@ -43,6 +43,11 @@ def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpRespon
 def screen(request: HttpRequest) -> HttpResponse:
     """The self-screen: nothing is stored; the result is shown with its reasons."""
     form = SelfScreenForm(request.POST or None)
+    flags = frozenset(request.POST.getlist("red_flags")) & set(RED_FLAG_QUESTIONS)
+    if request.method == "POST" and flags:
+        # A warning sign is answered at once: urgent advice never waits for the other
+        # questions to be filled in.
+        return render(request, "public/screen_result.html", {"result": red_flag_result(flags)})
     if request.method == "POST" and form.is_valid():
         try:
             services.rate_limit(address=_address(request), form="screen")

@@ -62,7 +62,11 @@ def test_a_likely_candidate_is_told_to_book(db: Any) -> None:
 def test_every_red_flag_says_see_a_doctor_today(db: Any, flag: str) -> None:
     response = Client().post("/public/screen/", {**SCREEN, "red_flags": [flag]})
     assert response.context["result"].outcome == "see_doctor_today"
-    assert b"See a doctor today" in response.content
+    # Cauda equina signs are an emergency: the title says so (the other flags: today).
+    title = (
+        b"Go to an emergency department now" if flag == "bladder_bowel" else b"See a doctor today"
+    )
+    assert title in response.content
     assert b"Request a consultation</a>" not in response.content.split(b"</header>")[1]
 
 
@@ -318,3 +322,13 @@ def test_two_simultaneous_bookings_of_one_slot_give_one_appointment(
         thread.join()
     assert sorted(outcomes) == ["booked", "refused"]
     assert Appointment.objects.filter(status="booked").count() == 1
+
+
+def test_a_warning_sign_is_answered_at_once_without_the_other_questions(db: Any) -> None:
+    response = Client().post("/public/screen/", {"red_flags": ["bladder_bowel"]})
+    assert response.status_code == 200
+    assert response.context["result"].outcome == "see_doctor_today"
+    assert b"Go to an emergency department now" in response.content
+    assert b"This field is required" not in response.content
+    other = Client().post("/public/screen/", {"red_flags": ["fever"]})
+    assert b"See a doctor today" in other.content
