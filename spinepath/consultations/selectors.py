@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from spinepath.consultations.models import (
     CandidacyDecision,
@@ -98,19 +100,23 @@ def decision_in_force(patient: Patient) -> DecisionInForce:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field of a clinical record: who, when, the old and the new value."""
+    """One changed field of a clinical record: who, when, the old and the new value, in words."""
 
     at: datetime
     user: str
     record: str
-    field: str
+    field: str  # the field's name in the record, e.g. pain_duration_months
+    label: str  # what the field is called on the forms
     old: object
     new: object
+    old_text: str
+    new_text: str
 
 
 _HISTORY_SKIP = {"id", "history_id", "history_date", "history_change_reason", "history_type"}
 _HISTORY_SKIP |= {"history_user", "history_user_id", "updated_at", "last_step", "start_key"}
 _HISTORY_SKIP |= {"patient", "patient_id", "study", "study_id", "updated_by", "updated_by_id"}
+_HISTORY_SKIP |= {"recorded_by_id"}
 
 
 def _record_label(model: str, row: Any) -> str:
@@ -119,17 +125,35 @@ def _record_label(model: str, row: Any) -> str:
     if model == "ImagingStudy":
         return f"{row.modality} {row.performed_on}"
     if model == "LevelFinding":
-        return f"finding {row.level} (study {row.study_id})"
+        return f"{row.level} findings"
     if model == "DiagnosticBlock":
         return f"{row.get_kind_display()} {row.performed_on}"
-    return f"prior {row.get_kind_display()} {row.performed_on}"
+    return f"earlier {row.get_kind_display().lower()} {row.performed_on}"
+
+
+def _in_words(field: Any, value: object, users: dict[int, str]) -> str:
+    if value is None or value == "":
+        return "not recorded"
+    if field.is_relation:
+        return users.get(value, f"#{value}") if isinstance(value, int) else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join("-" if v is None else str(v) for v in value) or "none"
+    choices = dict(field.flatchoices) if field.choices else {}
+    return str(choices.get(value, value))
 
 
 def field_changes(patient: Patient, *, per_record_type: int = 200) -> list[FieldChange]:
-    """The field-level history of a patient's clinical records, newest first.
+    """The field-level history of a patient's clinical records, newest first, in words.
 
-    One query per kind of record, whatever the number of changes: consecutive versions of
-    each record are compared here. A record's first version is its creation, not a change.
+    One query per kind of record (and one for the names of the people), whatever the number of
+    changes: consecutive versions of each record are compared here. A record's first version
+    is its creation, not a change.
     """
     sources: list[tuple[str, Any]] = [
         ("Encounter", Encounter.history.filter(patient_id=patient.pk)),
@@ -138,7 +162,7 @@ def field_changes(patient: Patient, *, per_record_type: int = 200) -> list[Field
         ("DiagnosticBlock", DiagnosticBlock.history.filter(patient_id=patient.pk)),
         ("PriorProcedure", PriorProcedure.history.filter(patient_id=patient.pk)),
     ]
-    changes: list[FieldChange] = []
+    raw: list[tuple[Any, Any, Any, str]] = []
     for model, rows in sources:
         recent = list(
             rows.select_related("history_user").order_by("-history_date", "-history_id")[
@@ -150,19 +174,41 @@ def field_changes(patient: Patient, *, per_record_type: int = 200) -> list[Field
         for row in recent:
             before = previous.get(row.id)
             previous[row.id] = row
-            if before is None or row.history_type != "~":
+            if before is not None and row.history_type == "~":
+                raw.append((before, row, model, _record_label(model, row)))
+    user_ids = set()
+    changes_raw = []
+    for before, row, _model, record in raw:
+        for field in row._meta.fields:
+            name = field.attname
+            if name in _HISTORY_SKIP:
                 continue
-            user = row.history_user.get_username() if row.history_user else "(system)"
-            for field in row._meta.fields:
-                name = field.attname
-                if name in _HISTORY_SKIP:
-                    continue
-                old, new = getattr(before, name), getattr(row, name)
-                if old != new:
-                    changes.append(
-                        FieldChange(
-                            row.history_date, user, _record_label(model, row), name, old, new
-                        )
-                    )
+            old, new = getattr(before, name), getattr(row, name)
+            if old != new:
+                changes_raw.append((row, record, field, old, new))
+                if field.is_relation:
+                    user_ids.update(v for v in (old, new) if isinstance(v, int))
+    users = {
+        u.pk: (u.get_full_name() or u.get_username())
+        for u in get_user_model().objects.filter(pk__in=user_ids)
+    }
+    changes = [
+        FieldChange(
+            at=row.history_date,
+            user=(
+                row.history_user.get_full_name() or row.history_user.get_username()
+                if row.history_user
+                else "(system)"
+            ),
+            record=record,
+            field=field.attname,
+            label=str(field.verbose_name).replace("_", " "),
+            old=old,
+            new=new,
+            old_text=_in_words(field, old, users),
+            new_text=_in_words(field, new, users),
+        )
+        for row, record, field, old, new in changes_raw
+    ]
     changes.sort(key=lambda c: c.at, reverse=True)
     return changes

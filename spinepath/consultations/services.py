@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from spinepath.accounts.roles import role_names
 from spinepath.audit.models import AuditEvent
@@ -869,20 +870,25 @@ def _import_records(patient: Patient, workup: Workup, user: Any) -> None:
             },
         )
         if created:
-            LevelFinding.objects.bulk_create(
-                LevelFinding(
-                    study=record,
-                    level=f.level,
-                    pfirrmann=f.pfirrmann,
-                    modic=f.modic,
-                    disc_height_loss_pct=f.disc_height_loss_pct,
-                    endplate_bone_on_bone=f.endplate_bone_on_bone,
-                    herniation=f.herniation or "",
-                    nerve_root_compression=f.nerve_root_compression,
-                    facet_arthropathy=f.facet_arthropathy,
-                    ligament_injury=f.ligament_injury,
-                )
-                for f in study.levels
+            # With their history, so a later edit shows what the finding was before it.
+            bulk_create_with_history(
+                [
+                    LevelFinding(
+                        study=record,
+                        level=f.level,
+                        pfirrmann=f.pfirrmann,
+                        modic=f.modic,
+                        disc_height_loss_pct=f.disc_height_loss_pct,
+                        endplate_bone_on_bone=f.endplate_bone_on_bone,
+                        herniation=f.herniation or "",
+                        nerve_root_compression=f.nerve_root_compression,
+                        facet_arthropathy=f.facet_arthropathy,
+                        ligament_injury=f.ligament_injury,
+                    )
+                    for f in study.levels
+                ],
+                LevelFinding,
+                default_user=user,
             )
     for block in workup.diagnostic_blocks:
         DiagnosticBlock.objects.get_or_create(

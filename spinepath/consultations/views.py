@@ -514,10 +514,19 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
     audit_record(
         request=request, action=AuditEvent.VIEW, what="signed decision", patient=signed.patient
     )
+    latest = selectors.latest_signed_decision(signed.patient)
+    standing = selectors.decision_in_force(signed.patient)
     return render(
         request,
         "consultations/decision.html",
-        {"signed": signed, "d": signed.decision_json, "patient": signed.patient},
+        {
+            "signed": signed,
+            "d": signed.decision_json,
+            "patient": signed.patient,
+            "latest": latest,
+            "superseded": latest is not None and latest.pk != signed.pk,
+            "problem": standing.problem if standing.signed == signed else None,
+        },
     )
 
 
