@@ -321,6 +321,10 @@ def paper_form_enter(
     if measured_on > timezone.localdate():
         message = "The date is in the future."
         raise Invalid(message, fields={"measured_on": message})
+    injected = visit.anchor.performed_on
+    if measured_on < injected:
+        message = f"The date is before the injection of {injected} this visit follows."
+        raise Invalid(message, fields={"measured_on": message})
     outside = not visit.window.contains(measured_on)
     if outside and not outside_window_confirmed:
         message = (

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.timezone import localdate
+
 from spinepath.consultations.models import (
     LOINC_PAIN_SEVERITY,
     CandidacyDecision,
@@ -18,6 +20,7 @@ from spinepath.consultations.models import (
     ImagingStudy,
     PriorProcedure,
 )
+from spinepath.consultations.selectors import decision_in_force
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
@@ -252,21 +255,28 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
                         ),
                         "bodySite": [{"text": g["level"]}] if g.get("level") else [],
                         "subject": _ref("Patient", patient.pk),
-                        "recordedDate": signed.signed_at.date().isoformat(),
+                        "recordedDate": localdate(signed.signed_at).isoformat(),
                     }
                 )
             )
+    # An accepted plan is active only while the decision it rests on stands; otherwise it is
+    # on hold (the clinic may not act on it), or revoked once superseded.
+    standing = decision_in_force(patient)
     for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
+        status = "revoked"
+        if plan.status == CarePlan.ACCEPTED:
+            in_force = standing.is_candidate and standing.signed is not None
+            status = "active" if in_force and standing.signed.pk == plan.decision_id else "on-hold"
         entries.append(
             _entry(
                 {
                     "resourceType": "CarePlan",
                     "id": str(plan.pk),
-                    "status": "active" if plan.status == CarePlan.ACCEPTED else "revoked",
+                    "status": status,
                     "intent": "plan",
                     "title": f"Treatment plan, version {plan.version}",
                     "subject": _ref("Patient", patient.pk),
-                    "created": plan.created_at.date().isoformat(),
+                    "created": localdate(plan.created_at).isoformat(),
                     "activity": [
                         {"detail": {"status": "scheduled", "description": line.description}}
                         for line in plan.lines.all()

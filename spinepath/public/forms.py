@@ -102,7 +102,12 @@ class SelfScreenForm(forms.Form):
 class ConsultationRequestForm(forms.Form):
     name = forms.CharField(max_length=120, label="Your name")
     email = forms.EmailField(required=False, label="Email")
-    phone = forms.CharField(max_length=40, required=False, label="Phone")
+    phone = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Phone",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
     preferred_times = forms.CharField(
         max_length=300, required=False, label="When suits you? (days, times)"
     )
@@ -128,7 +133,10 @@ class ConsultationRequestForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if not cleaned.get("email") and not cleaned.get("phone"):
+        phone = cleaned.get("phone") or ""
+        if phone and sum(ch.isdigit() and ch.isascii() for ch in phone) < 7:
+            self.add_error("phone", "Enter a phone number we can call, with at least 7 digits.")
+        elif not cleaned.get("email") and not phone:
             self.add_error("email", "Give an email address or a phone number.")
         return cleaned
 

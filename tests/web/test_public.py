@@ -332,3 +332,12 @@ def test_a_warning_sign_is_answered_at_once_without_the_other_questions(db: Any)
     assert b"This field is required" not in response.content
     other = Client().post("/public/screen/", {"red_flags": ["fever"]})
     assert b"See a doctor today" in other.content
+
+
+def test_a_request_needs_a_phone_number_that_can_be_called(db: Any) -> None:
+    response = Client().post("/public/request/", {**REQUEST, "email": "", "phone": "abc"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["phone"] == [
+        "Enter a phone number we can call, with at least 7 digits."
+    ]
+    assert not ConsultationRequest.objects.exists()

@@ -474,3 +474,43 @@ def test_a_review_attests_the_study_as_shown_not_as_changed_meanwhile(
     assert "changed since this page was opened" in response.content.decode()
     study.refresh_from_db()
     assert study.reviewed is False
+
+
+def test_a_birth_date_in_the_future_or_before_1900_is_refused(
+    clinician_client: Client, clinician: Any
+) -> None:
+    patient = patient_create(user=clinician, given_name="Ann", family_name="Date")
+    for born, message in (("9999-12-31", "in the future"), ("1850-01-01", "before 1900")):
+        response = clinician_client.post(
+            f"/patients/{patient.pk}/edit/",
+            {"given_name": "Ann", "family_name": "Date", "birth_date": born},
+        )
+        assert response.status_code in (200, 400)
+        assert message in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.birth_date is None
+
+
+def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
+    clinician_client: Client, clinician: Any, candidate_encounter: Encounter
+) -> None:
+    import json
+
+    from spinepath.plans import services as plan_services
+
+    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    plan = plan_services.plan_create(patient=candidate_encounter.patient, user=clinician)
+    plan_services.plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+
+    def status() -> str:
+        bundle = json.loads(
+            clinician_client.get(f"/patients/{candidate_encounter.patient_id}/fhir.json").content
+        )
+        (care_plan,) = [
+            e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan"
+        ]
+        return str(care_plan["status"])
+
+    assert status() == "active"
+    encounter_amend(encounter=candidate_encounter, user=clinician, reason="A correction")
+    assert status() == "on-hold"
