@@ -100,6 +100,16 @@ def plausible_day(
         )
 
 
+def _save_stated(
+    record: Any, *, user: Any, patient: Patient, action: str, what: str, request: Any
+) -> None:
+    """Save a clinical record as ``user`` states it: the field history names them, and the
+    audit log says what was done to which patient."""
+    record._history_user = user
+    record.save()
+    audit_record(request=request, user=user, action=action, what=what, patient=patient)
+
+
 @transaction.atomic
 def encounter_start(
     *,
@@ -307,14 +317,9 @@ def study_review(
             "read it again before reviewing it."
         )
     study.reviewed, study.reviewed_by, study.reviewed_at = True, user, timezone.now()
-    study._history_user = user  # type: ignore[attr-defined]
-    study.save()
-    audit_record(
-        request=request,
-        user=user,
-        action=AuditEvent.SIGN,
-        what=f"imaging {study.modality} {study.performed_on} - reviewed",
-        patient=patient,
+    what = f"imaging {study.modality} {study.performed_on} - reviewed"
+    _save_stated(
+        study, user=user, patient=patient, action=AuditEvent.SIGN, what=what, request=request
     )
     return study
 
@@ -335,14 +340,9 @@ def block_add(
     block = DiagnosticBlock(
         patient=patient, recorded_by=user, verified_by=user, verified_at=timezone.now(), **fields
     )
-    block._history_user = user  # type: ignore[attr-defined]
-    block.save()
-    audit_record(
-        request=request,
-        user=user,
-        action=AuditEvent.CREATE,
-        what=f"{block.get_kind_display()} {block.performed_on}",
-        patient=patient,
+    what = f"{block.get_kind_display()} {block.performed_on}"
+    _save_stated(
+        block, user=user, patient=patient, action=AuditEvent.CREATE, what=what, request=request
     )
     return block
 
@@ -362,14 +362,9 @@ def block_verify(
     block = DiagnosticBlock.objects.select_for_update().get(pk=block_id, patient=patient)
     if block.verified_by_id is None:
         block.verified_by, block.verified_at = user, timezone.now()
-        block._history_user = user  # type: ignore[attr-defined]
-        block.save()
-        audit_record(
-            request=request,
-            user=user,
-            action=AuditEvent.SIGN,
-            what=f"{block.get_kind_display()} {block.performed_on} - verified",
-            patient=patient,
+        what = f"{block.get_kind_display()} {block.performed_on} - verified"
+        _save_stated(
+            block, user=user, patient=patient, action=AuditEvent.SIGN, what=what, request=request
         )
     return block
 
@@ -387,14 +382,9 @@ def procedure_add(
     _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     procedure = PriorProcedure(patient=patient, **fields)
-    procedure._history_user = user  # type: ignore[attr-defined]
-    procedure.save()
-    audit_record(
-        request=request,
-        user=user,
-        action=AuditEvent.CREATE,
-        what=f"prior {procedure.get_kind_display()} {procedure.performed_on}",
-        patient=patient,
+    what = f"prior {procedure.get_kind_display()} {procedure.performed_on}"
+    _save_stated(
+        procedure, user=user, patient=patient, action=AuditEvent.CREATE, what=what, request=request
     )
     return procedure
 
