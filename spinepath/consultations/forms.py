@@ -215,6 +215,8 @@ class StudyForm(forms.ModelForm):
 
     infection = TriStateField(label="Infection")
     malignancy = TriStateField(label="Malignancy")
+    # The version of the study this page showed: a save over someone else's change is refused.
+    shown = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
     # The review is the clinician's attestation of the study as recorded on this page.
     attest = forms.BooleanField(
         required=False,

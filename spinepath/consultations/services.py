@@ -210,6 +210,7 @@ def study_save(
     study_id: int | None = None,
     findings: list[dict[str, Any]] | None = None,
     attest: bool = False,
+    shown: str | None = None,
     request: Any = None,
 ) -> ImagingStudy:
     """Record or change an imaging study and its findings (a clinician's facts).
@@ -221,6 +222,13 @@ def study_save(
     """
     require_fact(user, "imaging_findings")
     _require_open(through)
+    if study_id is not None and shown is not None:
+        current = ImagingStudy.objects.get(pk=study_id, patient=patient)
+        if shown != study_version(current):
+            raise Conflict(
+                f"The {current.modality} of {current.performed_on} changed since this page was "
+                "opened: nothing was saved. Read it again, then make your change."
+            )
     if attest:
         require_fact(user, "mri_review")
     unknown = sorted(set(fields) - set(STUDY_FIELDS))
@@ -665,6 +673,15 @@ def import_conflicts(patient: Patient, workup: Workup) -> list[str]:
                 f"the {existing_block.get_kind_display().lower()} of {block.date} is on the "
                 "chart with another result"
             )
+    for proc in workup.history.prior_procedures or ():
+        existing_proc = PriorProcedure.objects.filter(
+            patient=patient, kind=proc.kind, performed_on=proc.date, levels=list(proc.levels)
+        ).first()
+        if existing_proc is not None and existing_proc.improved_after != proc.improved_after:
+            conflicts.append(
+                f"the earlier {existing_proc.get_kind_display().lower()} of {proc.date} is on "
+                "the chart with another outcome"
+            )
     return conflicts
 
 
@@ -763,6 +780,14 @@ def _plausible_import_dates(workup: Workup) -> None:
     """A workup's review day is not in the future nor before 1900 (the domain checks the
     rest: no record after the review day, none before the birth date)."""
     today = timezone.localdate()
+    born = workup.patient.birth_date
+    if born is not None and not EARLIEST <= born <= today:
+        reason = "in the future" if born > today else "before 1900"
+        raise Invalid(
+            f"patient.birth_date: {born} is {reason}.",
+            fields={"file": f"The workup's birth date {born} is {reason}."},
+        )
+    _refuse_duplicates(workup)
     day = workup.assessed_on
     if day > today or day < EARLIEST:
         reason = "in the future" if day > today else "before 1900"
@@ -770,6 +795,28 @@ def _plausible_import_dates(workup: Workup) -> None:
             f"assessed_on: the review date {day} is {reason}.",
             fields={"file": f"The workup's review date {day} is {reason}."},
         )
+
+
+def _refuse_duplicates(workup: Workup) -> None:
+    """Two studies of one kind on one day, or two identical blocks, in one file: the chart
+    keeps one record of each, so the file is refused rather than one of them dropped."""
+    seen: set[tuple[object, ...]] = set()
+    for index, study in enumerate(workup.imaging):
+        key = ("study", study.modality, study.date)
+        if key in seen:
+            raise Invalid(
+                f"imaging[{index}]: a second {study.modality} on {study.date} in one file.",
+                fields={"file": f"Two {study.modality} studies on {study.date}: keep one."},
+            )
+        seen.add(key)
+    for index, block in enumerate(workup.diagnostic_blocks):
+        key = ("block", block.kind, block.date, tuple(block.levels or ()), block.side)
+        if key in seen:
+            raise Invalid(
+                f"diagnostic_blocks[{index}]: the same block twice on {block.date}.",
+                fields={"file": f"The same block twice on {block.date}: keep one."},
+            )
+        seen.add(key)
 
 
 def _workup_dates(workup: Workup) -> list[tuple[str, date]]:
@@ -802,9 +849,12 @@ def _import_encounter(patient: Patient, workup: Workup, user: Any) -> Encounter:
         exam = type(exam)()
     pattern = history.pattern if may_state(roles, "pain_pattern") else None
     asked = history.prior_procedures is not None and may_state(roles, "prior_procedure")
+    # The review day decides which imaging and blocks count: a clinician's to set. A
+    # coordinator's import starts a consultation of today.
+    day = workup.assessed_on if may_state(roles, "review_date") else timezone.localdate()
     encounter = Encounter(
         patient=patient,
-        assessed_on=workup.assessed_on,
+        assessed_on=day,
         updated_by=user,
         last_step="review",
         pain_duration_months=history.pain_duration_months,

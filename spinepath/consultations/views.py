@@ -363,6 +363,7 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
         prefix="study",
         review_date=encounter.assessed_on,
         can_review=is_clinician(request.user),
+        initial={"shown": services.study_version(record)},
     )
     formset = FindingFormSet(request.POST or None, initial=initial, prefix="lv")
     if encounter.is_locked:
@@ -386,6 +387,7 @@ def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpRespons
                     fields=form.study_fields(),
                     findings=findings,
                     attest=bool(form.cleaned_data.get("attest")),
+                    shown=form.cleaned_data.get("shown") or "",
                     request=request,
                 )
             except Refused as refused:

@@ -12,7 +12,7 @@ Procedures are recorded in :mod:`spinepath.plans.procedures`, prices kept in
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -213,6 +213,10 @@ def plan_injection_add(
     _require_draft(plan)
     signed = require_candidate(plan.patient)
     _require_same_decision(plan, signed)
+    today = timezone.localdate()
+    if planned_on is not None and not today <= planned_on <= today + timedelta(days=730):
+        message = "A session is planned from today and within two years."
+        raise Invalid(message, fields={"planned_on": message})
     problem = planned_target_problem(
         signed.decision, decision_targets(signed), target, material, guidance
     )

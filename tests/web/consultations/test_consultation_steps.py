@@ -100,7 +100,9 @@ def test_add_a_study_and_its_findings(clinician_client: Client, clinician: Any) 
     study = ImagingStudy.objects.get(patient=encounter.patient)
     assert response["Location"] == f"/consultations/{encounter.pk}/imaging/{study.pk}/"
     assert study.reviewed_by == clinician
+    page = clinician_client.get(f"/consultations/{encounter.pk}/imaging/{study.pk}/")
     data = {
+        "study-shown": page.context["form"]["shown"].value(),  # the version the page showed
         "study-modality": "MRI",
         "study-performed_on": "2026-08-20",
         "study-attest": "on",

@@ -35,7 +35,10 @@ def signing_form(client: Client, encounter: Encounter) -> dict[str, str]:
 
 def study_post(study: ImagingStudy, **changes: str) -> dict[str, str]:
     """The study page's form as a browser posts it, with the findings left as they are."""
+    from spinepath.consultations.services import study_version
+
     data = {
+        "study-shown": study_version(study),
         "study-modality": study.modality,
         "study-performed_on": study.performed_on.isoformat(),
         "study-fracture": study.fracture,
@@ -514,3 +517,44 @@ def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
     assert status() == "active"
     encounter_amend(encounter=candidate_encounter, user=clinician, reason="A correction")
     assert status() == "on-hold"
+
+
+def test_a_stale_study_page_does_not_overwrite_another_clinicians_change(
+    clinician_client: Client, clinician: Any
+) -> None:
+    from spinepath.consultations.services import study_save
+
+    encounter = import_encounter(clinician)
+    study = ImagingStudy.objects.get()
+    stale = study_post(study, **{"study-attest": "on"})  # the page as first opened
+    study_save(
+        patient=encounter.patient,
+        user=clinician,
+        study_id=study.pk,
+        fields={},
+        findings=[{"level": "L4-L5", "pfirrmann": 3}],
+    )
+    response = clinician_client.post(f"/consultations/{encounter.pk}/imaging/{study.pk}/", stale)
+    assert response.status_code == 409
+    assert "changed since this page was opened" in response.content.decode()
+    assert study.levels.get(level="L4-L5").pfirrmann == 3
+
+
+def test_an_import_with_two_studies_of_one_day_or_a_pre_1900_birth_is_refused(
+    clinician_client: Client,
+) -> None:
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from workup_builder import document
+
+    doc = document()
+    twice = dict(doc, imaging=[doc["imaging"][0], {**doc["imaging"][0], "levels": []}])
+    old = document(patient__birth_date="1800-01-01")
+    for bad in (twice, old):
+        upload = SimpleUploadedFile("w.json", json.dumps(bad).encode(), "application/json")
+        response = clinician_client.post(
+            "/import/", {"file": upload, "given_name": "A", "family_name": "B"}
+        )
+        assert response.status_code == 400
+    assert not ImagingStudy.objects.exists()
