@@ -77,6 +77,28 @@ def _require_open(through: Encounter | None) -> None:
         _require_unlocked(Encounter.objects.get(pk=through.pk))
 
 
+def require_unsigned_day(patient: Patient, day: date | None) -> None:
+    """A record dated on or before the review day of the patient's latest signed consultation
+    is part of what was signed: it changes (from any consultation's pages, or an import) only
+    once a clinician has amended that consultation, with a reason."""
+    if day is None:
+        return
+    latest = (
+        CandidacyDecision.objects.filter(patient=patient)
+        .select_related("encounter")
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return
+    signed = latest.encounter
+    if signed.status == Encounter.FINISHED and day <= signed.assessed_on:
+        raise Conflict(
+            f"This record ({day}) is part of the consultation of {signed.assessed_on}, which is "
+            "signed and locked: a clinician amends that consultation, with a reason, first."
+        )
+
+
 def plausible_day(
     name: str, day: date | None, *, patient: Patient, latest: date | None = None
 ) -> None:
@@ -243,6 +265,8 @@ def study_save(
         before = {name: getattr(study, name) for name in STUDY_FIELDS}
         before_findings = {f.level: finding_values(f) for f in study.levels.all()}
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
+    require_unsigned_day(patient, study.performed_on if study_id is not None else None)
+    require_unsigned_day(patient, fields.get("performed_on"))
     for name, value in fields.items():
         setattr(study, name, value)
     after_findings = dict(before_findings)
@@ -319,6 +343,7 @@ def study_review(
     require_fact(user, "mri_review")
     _require_open(through)
     study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
+    require_unsigned_day(patient, study.performed_on)
     if shown is not None and shown != study_version(study):
         raise Conflict(
             f"The {study.modality} of {study.performed_on} changed since this page was opened: "
@@ -345,6 +370,7 @@ def block_add(
     require_fact(user, "diagnostic_block")
     _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
+    require_unsigned_day(patient, fields.get("performed_on"))
     block = DiagnosticBlock(
         patient=patient, recorded_by=user, verified_by=user, verified_at=timezone.now(), **fields
     )
@@ -369,6 +395,7 @@ def block_verify(
     _require_open(through)
     block = DiagnosticBlock.objects.select_for_update().get(pk=block_id, patient=patient)
     if block.verified_by_id is None:
+        require_unsigned_day(patient, block.performed_on)
         block.verified_by, block.verified_at = user, timezone.now()
         what = f"{block.get_kind_display()} {block.performed_on} - verified"
         _save_stated(
@@ -389,6 +416,7 @@ def procedure_add(
     require_fact(user, "prior_procedure")
     _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
+    require_unsigned_day(patient, fields.get("performed_on"))
     procedure = PriorProcedure(patient=patient, **fields)
     what = f"prior {procedure.get_kind_display()} {procedure.performed_on}"
     _save_stated(
@@ -762,6 +790,7 @@ def workup_import(
             patient.save()
     for name, day in _workup_dates(workup):
         plausible_day(name, day, patient=patient, latest=workup.assessed_on)
+    _refuse_new_records_in_a_signed_workup(patient, workup)
     _import_records(patient, workup, user)
     encounter = _import_encounter(patient, workup, user)
     changed = "; ".join(f"{k} {old or 'blank'} -> {new}" for k, (old, new) in changes.items())
@@ -837,6 +866,30 @@ def unstated_on_import(user: Any) -> list[str]:
     roles = role_names(user)
     facts: list[Fact] = ["red_flag_screen", "neurological_exam", "pain_pattern", "prior_procedure"]
     return [FACT_LABELS[fact] for fact in facts if not may_state(roles, fact)]
+
+
+def _refuse_new_records_in_a_signed_workup(patient: Patient, workup: Workup) -> None:
+    """An import adds no study, block or procedure to what a signed consultation relied on
+    (the records the chart already has are not added again, so they are no change)."""
+    for study in workup.imaging:
+        if not ImagingStudy.objects.filter(
+            patient=patient, modality=study.modality, performed_on=study.date
+        ).exists():
+            require_unsigned_day(patient, study.date)
+    for block in workup.diagnostic_blocks:
+        if not DiagnosticBlock.objects.filter(
+            patient=patient,
+            kind=block.kind,
+            performed_on=block.date,
+            levels=list(block.levels or ()),
+            side=block.side or "",
+        ).exists():
+            require_unsigned_day(patient, block.date)
+    for proc in workup.history.prior_procedures or ():
+        if not PriorProcedure.objects.filter(
+            patient=patient, kind=proc.kind, performed_on=proc.date, levels=list(proc.levels)
+        ).exists():
+            require_unsigned_day(patient, proc.date)
 
 
 def _import_encounter(patient: Patient, workup: Workup, user: Any) -> Encounter:

@@ -132,13 +132,23 @@ def test_1c_a_study_changed_after_signing_takes_the_decision_out_of_force(
     )
     assert locked.status_code == 409  # not through the signed consultation's own pages
     assert decision_in_force(candidate_encounter.patient).is_candidate
+    # Nor through another consultation's pages: the study is part of what was signed.
     newer = Encounter.objects.create(patient=candidate_encounter.patient, assessed_on=date.today())
+    through_newer = clinician_client.post(f"/consultations/{newer.pk}/imaging/{study.pk}/", edit)
+    assert through_newer.status_code == 409
+    assert "signed and locked" in through_newer.content.decode()
+    study.refresh_from_db()
+    assert study.performed_on == date(2026, 8, 20)
+    # Amended with a reason, the study may change; the decision stops counting meanwhile.
+    encounter_amend(encounter=candidate_encounter, user=clinician, reason="MRI date mistyped")
     clinician_client.post(f"/consultations/{newer.pk}/imaging/{study.pk}/", edit)
+    study.refresh_from_db()
+    assert study.performed_on == date(2026, 9, 1)
     standing = decision_in_force(candidate_encounter.patient)
     assert not standing.is_candidate
-    assert "changed after it was signed" in (standing.problem or "")
+    assert "being amended" in (standing.problem or "")
     chart = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/")
-    assert "changed after it was signed" in chart.content.decode()
+    assert "being amended" in chart.content.decode()
     plans = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/plans/")
     assert plans.status_code == 404
 
