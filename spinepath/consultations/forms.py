@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -142,6 +143,9 @@ class HistoryForm(StepForm):
         day = self.cleaned_data["assessed_on"]
         if day > timezone.localdate():
             raise forms.ValidationError("The review date cannot be in the future.")
+        born = self.instance.patient.birth_date if self.instance.patient_id else None
+        if day < date(1900, 1, 1) or (born is not None and day < born):
+            raise forms.ValidationError("The review date cannot be before the patient's birth.")
         return day
 
     def clean(self) -> dict[str, Any]:
@@ -322,7 +326,8 @@ class BlockForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         kind = cleaned.get("kind")
-        if kind in ("medial_branch", "sacroiliac") and cleaned.get("relief_pct") is None:
+        relief_missing = cleaned.get("relief_pct") is None and "relief_pct" not in self.errors
+        if kind in ("medial_branch", "sacroiliac") and relief_missing:
             self.add_error("relief_pct", "Enter the peak relief for this block.")
         if kind == "discography":
             if cleaned.get("concordant") is None:

@@ -108,7 +108,11 @@ def self_screen(answers: ScreenAnswers, policy: Policy) -> ScreenResult:
     if answers.therapy_weeks is not None and answers.therapy_weeks < weeks:
         conservative.append(
             f"At least {weeks:g} weeks of physical therapy come first; "
-            f"you have had {answers.therapy_weeks:g}."
+            + (
+                "you have not had any yet."
+                if answers.therapy_weeks == 0
+                else f"you have had {answers.therapy_weeks:g}."
+            )
         )
     if answers.still_improving == "yes":
         conservative.append("Physical therapy is still helping: keep going while it does.")

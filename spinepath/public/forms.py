@@ -53,9 +53,10 @@ class SelfScreenForm(forms.Form):
         widget=forms.RadioSelect,
     )
     still_improving = forms.ChoiceField(
-        label="Is it still getting better with therapy?",
+        label="If you have had therapy: is the pain still getting better with it?",
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
+        required=False,
     )
     tried_anti_inflammatories = forms.ChoiceField(
         label="Have you tried anti-inflammatory medicine (such as ibuprofen), or been told not "
@@ -91,7 +92,7 @@ class SelfScreenForm(forms.Form):
             pain_months=data["pain_months"],
             where=data["where"],
             therapy_weeks=data["therapy_weeks"],
-            still_improving=data["still_improving"],
+            still_improving=data["still_improving"] or None,
             tried_anti_inflammatories=data["tried_anti_inflammatories"],
             mri=data["mri"],
             surgery_months_ago=surgery,

@@ -341,3 +341,10 @@ def test_a_request_needs_a_phone_number_that_can_be_called(db: Any) -> None:
         "Enter a phone number we can call, with at least 7 digits."
     ]
     assert not ConsultationRequest.objects.exists()
+
+
+def test_no_therapy_needs_no_answer_about_its_progress(db: Any) -> None:
+    answers = {k: v for k, v in SCREEN.items() if k != "still_improving"}
+    response = Client().post("/public/screen/", {**answers, "therapy_weeks": "0"})
+    assert response.status_code == 200
+    assert b"you have not had any yet" in response.content

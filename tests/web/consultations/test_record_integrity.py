@@ -568,3 +568,22 @@ def test_an_import_with_two_studies_of_one_day_or_a_pre_1900_birth_is_refused(
         )
         assert response.status_code == 400
     assert not ImagingStudy.objects.exists()
+
+
+def test_a_block_relief_over_100_gets_one_clear_error(
+    clinician_client: Client, clinician: Any
+) -> None:
+    encounter = start(clinician_client, clinician)
+    response = clinician_client.post(
+        f"/consultations/{encounter.pk}/imaging/",
+        {
+            "form": "block",
+            "block-kind": "medial_branch",
+            "block-performed_on": "2026-10-01",
+            "block-levels": ["L5-S1"],
+            "block-relief_pct": "150",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["block_form"].errors["relief_pct"]
+    assert errors == ["Ensure this value is less than or equal to 100."]
