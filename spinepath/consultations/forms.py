@@ -403,3 +403,12 @@ class ImportForm(forms.Form):
         if patient is None:
             raise forms.ValidationError("That patient does not exist.")
         return patient
+
+
+class AmendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        min_length=5,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why is the signed consultation changed?",
+    )

@@ -31,6 +31,7 @@ from spinepath.consultations.models import (
     LevelFinding,
     PriorProcedure,
 )
+from spinepath.consultations.selectors import latest_signed_decision
 from spinepath.consultations.workup import workup_for_encounter
 from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.authority import FACT_LABELS, Fact, may_state, refusal
@@ -83,12 +84,7 @@ def require_unsigned_day(patient: Patient, day: date | None) -> None:
     once a clinician has amended that consultation, with a reason."""
     if day is None:
         return
-    latest = (
-        CandidacyDecision.objects.filter(patient=patient)
-        .select_related("encounter")
-        .order_by("-signed_at", "-id")
-        .first()
-    )
+    latest = latest_signed_decision(patient)
     if latest is None:
         return
     signed = latest.encounter

@@ -16,6 +16,7 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations import selectors, services
 from spinepath.consultations.forms import (
+    AmendForm,
     BlockForm,
     ExamForm,
     FindingFormSet,
@@ -38,6 +39,7 @@ from spinepath.pathway.workup import InvalidWorkup, parse_workup
 from spinepath.patients.models import Patient
 from spinepath.web.params import parse_id
 from spinepath.web.policy import clinic_policy
+from spinepath.web.refusals import show_on_form
 
 STEPS = [
     ("history", "Intake & history"),
@@ -63,14 +65,7 @@ def _context(encounter: Encounter, step: str, **extra: object) -> dict[str, obje
 
 
 def _show_refusal(form: forms.BaseForm, refused: Refused) -> None:
-    """Name each refused field at the field (the rest as the form's own error)."""
-    named = set()
-    for name, message in refused.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-            named.add(message)
-    if set(refused.reasons) - named:
-        form.add_error(None, " ".join(refused.reasons))
+    show_on_form(form, refused)
 
 
 def _step_form(
@@ -477,15 +472,6 @@ def sign(request: HttpRequest, encounter_id: int) -> HttpResponse:
             request, f"Already signed ({label}): nothing changed, nothing new was signed."
         )
     return redirect("consultations:decision", signed.pk)
-
-
-class AmendForm(forms.Form):
-    reason = forms.CharField(
-        max_length=2000,
-        min_length=5,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why is the signed consultation changed?",
-    )
 
 
 @require_POST

@@ -7,6 +7,7 @@ from django import forms
 from spinepath.errors import Refused
 from spinepath.plans.models import GUIDANCE_CHOICES, MATERIAL_CHOICES, PHASE_CHOICES, PriceItem
 from spinepath.plans.procedures import VOID_REASON_MAX
+from spinepath.web.refusals import show_on_form
 
 # The largest id a database integer column holds: a larger number in a form or a query string
 # is a form error, not a database overflow.
@@ -125,13 +126,8 @@ class FinancingForm(forms.Form):
 
 
 def show_refusal(form: forms.Form, refused: Refused) -> None:
-    """A service's refusal on the (bound) form it came from: named fields at the field, the rest
-    on top. Not allowed (403) and not available (404) are pages of their own, not form errors."""
+    """A service's refusal on the (bound) form it came from. Not allowed (403) and not
+    available (404) are pages of their own, not form errors."""
     if refused.status in (403, 404):
         raise refused
-    named = {field: message for field, message in refused.fields.items() if field in form.fields}
-    for field, message in named.items():
-        form.add_error(field, message)
-    rest = [r for r in refused.reasons if r not in named.values()]
-    if rest or not named:
-        form.add_error(None, rest or refused.reasons)
+    show_on_form(form, refused)

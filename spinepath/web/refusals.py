@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -33,3 +34,14 @@ def refusal_response(request: HttpRequest, refused: Refused) -> HttpResponse:
             status=refused.status,
         )
     return render(request, "refused.html", {"refused": refused}, status=refused.status)
+
+
+def show_on_form(form: forms.BaseForm, refused: Refused) -> None:
+    """A service's refusal on the bound form it came from: each named field at its field, the
+    reasons not already said there on top of the form."""
+    named = {field: message for field, message in refused.fields.items() if field in form.fields}
+    for field, message in named.items():
+        form.add_error(field, message)
+    rest = [reason for reason in refused.reasons if reason not in named.values()]
+    if rest or not named:
+        form.add_error(None, " ".join(rest or refused.reasons))
