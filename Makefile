@@ -18,8 +18,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 # The main job: migrate, load the demo clinic (printing its logins), serve on :8000.
 run: venv
-	$(BIN)/spinepath demo
-	$(BIN)/spinepath serve --host 127.0.0.1 --port 8000
+	SPINEPATH_DEMO=1 $(BIN)/spinepath demo
+	SPINEPATH_DEMO=1 $(BIN)/spinepath serve --host 127.0.0.1 --port 8000
 
 # The candidacy engine on the example workups, as readable reports.
 screen-cases: venv

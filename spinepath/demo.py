@@ -320,7 +320,12 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     users = {}
     for username, role, first, last in DEMO_USERS:
         users[username] = staff_user_create(
-            username=username, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            first_name=first,
+            last_name=last,
+            demo=True,
         )
     clinician = users["dr.rivera"]
     for given, family, _expected, document, sign in demo_patients(review):

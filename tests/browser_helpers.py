@@ -23,3 +23,25 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in_enrolling_an_authenticator(page: Any, username: str, password: str) -> None:
+    """The first sign-in as a person does it: password, then the authenticator set-up page
+    (its key read off the page, as a phone would scan it), then the recovery codes."""
+    import base64
+
+    from django_otp.oath import totp
+
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.get_by_role("heading", name="Set up your authenticator app").wait_for()
+    assert page.locator(".qr svg").count() == 1
+    key = base64.b32decode(page.locator("code.secret").inner_text().strip())
+    page.fill("#id_token", f"{totp(key):06d}")
+    with page.expect_navigation():
+        page.click("text=Confirm")
+    print(page.inner_text("main"))
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    assert page.locator(".codes li").count() == 10
+    page.click("text=I have kept them - continue")

@@ -103,3 +103,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _READS_OUTSIDE:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print("\nREAD OUTSIDE THE REPOSITORY:", *sorted(set(_READS_OUTSIDE)), sep="\n  ")
+
+
+# --- Emptying the database after a transactional test ----------------------------------------
+#
+# Django empties the tables after a transactional test with DELETE on SQLite (TRUNCATE on
+# PostgreSQL, which row triggers do not see). The audit log refuses DELETE in the database, as
+# it must; the test harness, like a database administrator, lifts that trigger for the flush
+# and puts it back at once.
+
+
+def _flush_past_the_audit_trigger() -> None:
+    from django.core.management.commands import flush
+
+    if getattr(flush.Command.handle, "_spinepath", False):
+        return
+    original = flush.Command.handle
+
+    def handle(self: Any, **options: Any) -> Any:
+        from django.db import connections
+
+        from spinepath.web.immutable import refuse_changes
+
+        connection = connections[options.get("database") or "default"]
+        if connection.vendor != "sqlite":
+            return original(self, **options)
+        forward, backward = refuse_changes(
+            "audit_auditevent", "audit events are never changed or deleted"
+        )
+        with connection.schema_editor() as editor:
+            backward(None, editor)
+        try:
+            return original(self, **options)
+        finally:
+            with connection.schema_editor() as editor:
+                forward(None, editor)
+
+    handle._spinepath = True  # type: ignore[attr-defined]
+    flush.Command.handle = handle
+
+
+_flush_past_the_audit_trigger()

@@ -16,6 +16,33 @@ from spinepath.patients.services import patient_create
 PASSWORD = "correct-horse-battery"
 
 
+def signed_in(user: Any) -> Client:
+    """A client signed in as the user, past the second step (an authenticator is set up)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def totp_now(device: Any, offset_steps: int = 0) -> str:
+    """The code an authenticator app shows now for the device (or ``offset_steps`` later)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    clock = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    clock.time = time.time() + offset_steps * device.step
+    return f"{clock.token():06d}"
+
+
 def import_encounter(
     user: Any,
     names: tuple[str, str] = ("Maria", "Lopez"),

@@ -15,3 +15,13 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "is_clinic_admin": CLINIC_ADMIN in names,
         "user_roles": sorted(names),
     }
+
+
+def mode(request: HttpRequest) -> dict[str, Any]:
+    """Demo mode's banner, and production's warning when no mail server is configured."""
+    from django.conf import settings
+
+    return {
+        "demo_mode": settings.SPINEPATH_DEMO,
+        "mail_not_sent": not settings.SPINEPATH_DEMO and not settings.SPINEPATH_SMTP_HOST,
+    }

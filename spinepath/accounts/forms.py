@@ -1,34 +1,54 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import User
 
-from spinepath.accounts import services
+from spinepath.accounts.roles import ROLE_LABELS, ROLES
 
-
-def client_address(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": "Too many failed sign-ins. Wait 15 minutes and try again, or ask the clinic "
-        "admin to help.",
-    }
+class CodeForm(forms.Form):
+    token = forms.CharField(
+        label="Code",
+        max_length=40,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
 
-    def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        address = client_address(self.request)
-        if services.login_locked(username=username, address=address):
-            raise ValidationError(self.error_messages["locked"], code="locked")
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            services.login_failed(username=username, address=address)
-            raise
-        services.login_succeeded(username=username)
-        return cleaned
+
+class EnrolForm(forms.Form):
+    token = forms.CharField(
+        label="Code from the app",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.RegexField(
+        label="Username",
+        max_length=150,
+        regex=r"^[\w.@+-]+$",
+        error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
+    )
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+    email = forms.EmailField(label="Email", required=False)
+    roles = forms.MultipleChoiceField(
+        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class StaffRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+    @classmethod
+    def for_user(cls, user: User) -> StaffRolesForm:
+        return cls(initial={"roles": list(user.groups.values_list("name", flat=True))})

@@ -1,23 +1,56 @@
-"""Login required everywhere except the sign-in page, static files and public pages."""
+"""After the password, the second factor; after an admin's reset, a new password.
+
+Django's LoginRequiredMiddleware already sends anyone not signed in to the sign-in page (public
+views are marked ``login_not_required``). This middleware then holds a signed-in person at the
+second-factor step until a TOTP or recovery code was accepted in this session (first sign-in:
+enrolment with a QR code), and at the password page while a temporary password is in use.
+Demo logins skip the second factor in demo mode only; the banner on every page says so.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/public/", "/q/", "/favicon.ico")
+from spinepath.accounts.backends import is_demo_account
+from spinepath.accounts.models import StaffAccount
+from spinepath.accounts.services import has_authenticator
+
+# Pages a signed-in person may open before the second factor (and the password change).
+BEFORE_SECOND_FACTOR = {"accounts:logout", "accounts:mfa", "accounts:enrol"}
+BEFORE_NEW_PASSWORD = BEFORE_SECOND_FACTOR | {"accounts:password", "accounts:recovery"}
 
 
-class LoginRequiredMiddleware:
+def second_factor_waived(user: object) -> bool:
+    return bool(settings.SPINEPATH_DEMO and is_demo_account(user))
+
+
+class SecondFactorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.path_info
-        public = path == "/" or path.startswith(PUBLIC_PREFIXES)
-        if not public and not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        if getattr(match.func, "login_required", True) is False:
+            return self.get_response(request)  # a public page
+        name = match.view_name
+        verified = user.is_verified() or second_factor_waived(user)  # type: ignore[union-attr]
+        if not verified and name not in BEFORE_SECOND_FACTOR:
+            return redirect("accounts:mfa" if has_authenticator(user) else "accounts:enrol")  # type: ignore[arg-type]
+        if (
+            verified
+            and name not in BEFORE_NEW_PASSWORD
+            and StaffAccount.objects.filter(user=user, password_change_required=True).exists()
+        ):
+            return redirect("accounts:password")
         return self.get_response(request)

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
-class LoginFailure(models.Model):
-    """A failed sign-in, kept to throttle guessing (by username and by address)."""
+class StaffAccount(models.Model):
+    """What the clinic knows about a staff login beyond Django's user.
 
-    username = models.CharField(max_length=150, db_index=True)
-    address = models.GenericIPAddressField(null=True, db_index=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ``demo``: one of the published demo logins; it signs in only in demo mode.
+    ``password_change_required``: the clinic admin set a temporary password; the next sign-in
+    asks for a new one before any page opens.
+    """
 
-    class Meta:
-        ordering = ["-at"]
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_account"
+    )
+    demo = models.BooleanField(default=False)
+    password_change_required = models.BooleanField(default=False)

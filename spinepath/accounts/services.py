@@ -1,33 +1,62 @@
-"""Sign-in throttling and the demo/admin creation of staff users."""
+"""Staff accounts: creation by the clinic admin, roles, deactivation, password and second-factor
+resets, TOTP enrolment and recovery codes. Every change is reported as a security event, which
+the audit log records."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import transaction
-from django.utils import timezone
+from django.contrib.auth.password_validation import validate_password
+from django.db import connection, transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from spinepath.accounts.models import LoginFailure
-from spinepath.accounts.roles import ROLES
+from spinepath.accounts.models import StaffAccount
+from spinepath.accounts.roles import CLINIC_ADMIN, ROLE_LABELS, ROLES, has_role
+from spinepath.accounts.signals import security_event
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 
-
-def login_locked(*, username: str, address: str | None) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(at__gte=since)
-    limit = settings.LOGIN_MAX_FAILURES
-    by_user = recent.filter(username__iexact=username).count() >= limit
-    by_address = address is not None and recent.filter(address=address).count() >= limit * 4
-    return by_user or by_address
-
-
-def login_failed(*, username: str, address: str | None) -> None:
-    LoginFailure.objects.create(username=username[:150], address=address)
+RECOVERY_CODES = 10
+TOTP_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+_READABLE = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
-def login_succeeded(*, username: str) -> None:
-    LoginFailure.objects.filter(username__iexact=username).delete()
+def _report(*, user: Any, request: Any = None, action: str, what: str, subject: Any = None) -> None:
+    security_event.send(
+        sender=StaffAccount, user=user, request=request, action=action, what=what, subject=subject
+    )
+
+
+@contextmanager
+def one_sign_in_at_a_time(username: str) -> Iterator[None]:
+    """Serialise sign-in attempts for one username, so the lockout counts every guess.
+
+    On PostgreSQL a transaction-scoped advisory lock keyed on the username; on SQLite the
+    transaction starts with BEGIN IMMEDIATE, which already holds the database's write lock.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            digest = hashlib.sha256(b"sign-in:" + username.strip().lower().encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        yield
+
+
+def account_of(user: User) -> StaffAccount:
+    account, _ = StaffAccount.objects.get_or_create(user=user)
+    return account
+
+
+def temporary_password() -> str:
+    """Four groups of four readable characters, e.g. ``kx7m-2pqa-...``: said over the phone."""
+    return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(4))
 
 
 @transaction.atomic
@@ -38,12 +67,20 @@ def ensure_roles() -> None:
 
 @transaction.atomic
 def staff_user_create(
-    *, username: str, password: str | None, role: str, first_name: str = "", last_name: str = ""
+    *,
+    username: str,
+    password: str | None,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    demo: bool = False,
 ) -> User:
-    """Create a staff user with a role, or return the existing one unchanged.
+    """Create a staff user with a role, or return the existing one unchanged (demo, tests,
+    the synthetic cohort).
 
     ``password=None`` makes a record that can never sign in (the synthetic cohort's
     clinicians): its password is made unusable, also when the user already exists.
+    ``demo=True`` marks a published demo login, which signs in only in demo mode.
     """
     ensure_roles()
     user, created = User.objects.get_or_create(
@@ -54,10 +91,289 @@ def staff_user_create(
             user.set_unusable_password()
         else:
             user.set_password(password)
-        user.is_staff = role == "clinic_admin"
         user.save()
     elif password is None and user.has_usable_password():
         user.set_unusable_password()
         user.save(update_fields=["password"])
     user.groups.add(Group.objects.get(name=role))
+    if demo:
+        StaffAccount.objects.update_or_create(user=user, defaults={"demo": True})
     return user
+
+
+@transaction.atomic
+def create_clinic_admin(
+    *, username: str, password: str, email: str = "", first_name: str = "", last_name: str = ""
+) -> User:
+    """The first clinic admin of a real clinic (``spinepath createadmin``)."""
+    ensure_roles()
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+    )
+    user.groups.add(Group.objects.get(name=CLINIC_ADMIN))
+    StaffAccount.objects.create(user=user)
+    _report(user=None, action="create", what=f"clinic admin {username} (createadmin)")
+    return user
+
+
+# --- The clinic admin manages staff ------------------------------------------------------------
+
+
+def _require_admin(actor: Any) -> None:
+    if not has_role(actor, CLINIC_ADMIN):
+        raise NotAllowed("Only the clinic admin manages staff accounts.")
+
+
+def _staff(user_id: int) -> User:
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotAvailable("No such staff account.")
+    return user
+
+
+def _roles_checked(roles: list[str]) -> list[str]:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise Invalid("Choose at least one role.", fields={"roles": "Choose at least one role."})
+    return sorted(set(roles))
+
+
+@transaction.atomic
+def staff_account_create(
+    *,
+    actor: Any,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    roles: list[str],
+    request: Any = None,
+) -> tuple[User, str]:
+    """A new staff account with a temporary password (shown once to the admin). At first
+    sign-in the person sets their own password and enrols their authenticator app."""
+    _require_admin(actor)
+    roles = _roles_checked(roles)
+    username = username.strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(
+            f"There is already an account named {username}.",
+            fields={"username": f"There is already an account named {username}."},
+        )
+    ensure_roles()
+    password = temporary_password()
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+    )
+    user.groups.set(Group.objects.filter(name__in=roles))
+    StaffAccount.objects.create(user=user, password_change_required=True)
+    labels = ", ".join(ROLE_LABELS[r] for r in roles)
+    _report(
+        user=actor, request=request, action="create", what=f"staff account {username} ({labels})"
+    )
+    return user, password
+
+
+@transaction.atomic
+def staff_roles_set(*, actor: Any, user_id: int, roles: list[str], request: Any = None) -> User:
+    _require_admin(actor)
+    roles = _roles_checked(roles)
+    user = _staff(user_id)
+    if user.pk == actor.pk and CLINIC_ADMIN not in roles:
+        raise Conflict(
+            "You cannot remove your own clinic admin role; ask another clinic admin.",
+            fields={"roles": "You cannot remove your own clinic admin role."},
+        )
+    before = sorted(user.groups.values_list("name", flat=True))
+    user.groups.set(Group.objects.filter(name__in=roles))
+    if before != roles:
+        _report(
+            user=actor,
+            request=request,
+            action="update",
+            what=f"roles of {user.username}: {', '.join(before) or 'none'} -> {', '.join(roles)}",
+        )
+    return user
+
+
+@transaction.atomic
+def staff_active_set(*, actor: Any, user_id: int, active: bool, request: Any = None) -> User:
+    _require_admin(actor)
+    user = _staff(user_id)
+    if user.pk == actor.pk and not active:
+        raise Conflict("You cannot deactivate your own account.")
+    if user.is_active != active:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            _end_sessions(user)
+        what = f"{'reactivated' if active else 'deactivated'} {user.username}"
+        _report(user=actor, request=request, action="update", what=what)
+    return user
+
+
+@transaction.atomic
+def staff_password_reset(*, actor: Any, user_id: int, request: Any = None) -> str:
+    """A temporary password (shown once); the person must choose a new one at sign-in."""
+    _require_admin(actor)
+    user = _staff(user_id)
+    if is_demo(user):
+        raise Conflict("Demo logins keep their published password.")
+    password = temporary_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    StaffAccount.objects.update_or_create(user=user, defaults={"password_change_required": True})
+    _end_sessions(user)
+    _report(user=actor, request=request, action="update", what=f"password reset: {user.username}")
+    return password
+
+
+@transaction.atomic
+def staff_mfa_reset(*, actor: Any, user_id: int, request: Any = None) -> User:
+    """Remove a lost phone's authenticator and the recovery codes: enrol again at sign-in."""
+    _require_admin(actor)
+    user = _staff(user_id)
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    _end_sessions(user)
+    _report(user=actor, request=request, action="mfa", what=f"second factor reset: {user.username}")
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    """Sign the person out everywhere (a deactivation or reset takes effect at once)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+
+
+def is_demo(user: Any) -> bool:
+    return StaffAccount.objects.filter(user=user, demo=True).exists()
+
+
+# --- Passwords ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def password_changed(*, user: User, request: Any = None) -> None:
+    StaffAccount.objects.filter(user=user).update(password_change_required=False)
+    _report(user=user, request=request, action="update", what="changed own password")
+
+
+def password_problems(password: str, user: User) -> list[str]:
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+# --- Second factor -----------------------------------------------------------------------------
+
+
+def has_authenticator(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+@transaction.atomic
+def enrolment_device(*, user: User) -> TOTPDevice:
+    """The authenticator being set up: one unconfirmed device, kept across page reloads."""
+    if has_authenticator(user):
+        raise Conflict("Your authenticator app is already set up.")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    return device
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    return codes
+
+
+def enrolment_confirm(*, user: User, token: str, request: Any = None) -> tuple[Any, list[str]]:
+    """Confirm the authenticator with a code from it; returns the device and fresh recovery
+    codes (shown once). A wrong code confirms nothing (and is audited)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None:
+            raise Conflict("Start the set-up again: open the page once more.")
+        if device.verify_token(_digits(token)):
+            TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+            device.confirmed = True
+            device.save()
+            codes = _new_recovery_codes(user)
+            _report(user=user, request=request, action="mfa", what="authenticator set up")
+            return device, codes
+        _report(user=user, request=request, action="mfa", what="authenticator set-up: wrong code")
+    raise Invalid(
+        "That code did not match. Check the phone's clock and type the 6 digits it shows now.",
+        fields={"token": "That code did not match."},
+    )
+
+
+@transaction.atomic
+def recovery_codes_replace(*, user: User, request: Any = None) -> list[str]:
+    codes = _new_recovery_codes(user)
+    _report(user=user, request=request, action="mfa", what="new recovery codes")
+    return codes
+
+
+def _digits(token: str) -> str:
+    return "".join(token.split()).replace("-", "").lower()
+
+
+def second_factor_check(*, user: User, token: str, request: Any = None) -> Any:
+    """The device a code belongs to (TOTP first, then a recovery code, which is used up), or
+    ``Invalid``. The device rows are locked, so a code sent twice at once verifies once; a
+    wrong code is counted (and audited) before the refusal, so waiting cannot be skipped."""
+    token = _digits(token)
+    with transaction.atomic():
+        device, wait = _matching_device(user, token)
+        if device is not None:
+            what = "recovery code used" if isinstance(device, StaticDevice) else "code accepted"
+        else:
+            what = "code refused: too many wrong codes" if wait is not None else "wrong code"
+        _report(user=user, request=request, action="mfa", what=what)
+    if device is not None:
+        return device
+    if wait is not None:
+        raise Invalid(
+            f"Too many wrong codes. Wait {wait} seconds and try again.",
+            fields={"token": "Too many wrong codes."},
+        )
+    raise Invalid(
+        "That code did not match. Type the 6 digits your authenticator app shows now, or one "
+        "of your recovery codes.",
+        fields={"token": "That code did not match."},
+    )
+
+
+def _matching_device(user: User, token: str) -> tuple[Any, int | None]:
+    from django.utils import timezone
+
+    for model in (TOTPDevice, StaticDevice):
+        for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+            allowed, detail = device.verify_is_allowed()
+            if not allowed:
+                until = (detail or {}).get("locked_until")
+                seconds = int((until - timezone.now()).total_seconds()) + 1 if until else 1
+                return None, max(1, seconds)
+            if device.verify_token(token):
+                return device, None
+    return None, None

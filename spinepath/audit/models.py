@@ -1,4 +1,12 @@
-"""Who viewed or changed which patient's data, when, from where (FHIR AuditEvent)."""
+"""Who viewed, changed, exported or was refused which patient's data, when, from where; and every
+sign-in, sign-out and second-factor event (FHIR AuditEvent; ONC 170.315(d)(2), (3), (10)).
+
+Append-only: the model refuses save() of an existing row and delete(); database triggers refuse
+UPDATE and DELETE on both engines (migration 0004). Each row carries ``seq`` (1, 2, 3, ...) and
+``hash`` = SHA-256 over the previous row's hash and the row's own content, so an edited, a
+deleted or an inserted row breaks the chain, which ``spinepath audit verify`` finds
+(spinepath/audit/chain.py).
+"""
 
 from __future__ import annotations
 
@@ -16,19 +24,34 @@ class AuditEvent(models.Model):
     VIEW = "view"
     CREATE = "create"
     UPDATE = "update"
+    DELETE = "delete"
     SIGN = "sign"
     IMPORT = "import"
     EXPORT = "export"
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    SIGN_IN_FAILED = "sign_in_failed"
+    LOCKED_OUT = "locked_out"
+    MFA = "mfa"
+    REFUSED = "refused"
     ACTIONS = [
         (VIEW, "Viewed"),
         (CREATE, "Created"),
         (UPDATE, "Changed"),
+        (DELETE, "Deleted"),
         (SIGN, "Signed"),
         (IMPORT, "Imported"),
         (EXPORT, "Exported"),
+        (SIGN_IN, "Signed in"),
+        (SIGN_OUT, "Signed out"),
+        (SIGN_IN_FAILED, "Sign-in failed"),
+        (LOCKED_OUT, "Locked out"),
+        (MFA, "Second factor"),
+        (REFUSED, "Refused"),
     ]
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -36,19 +59,25 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", null=True, on_delete=models.PROTECT, related_name="audit_events"
     )
-    action = models.CharField(max_length=10, choices=ACTIONS)
+    action = models.CharField(max_length=20, choices=ACTIONS)
     what = models.CharField(max_length=200)
     path = models.CharField(max_length=300)
     address = models.GenericIPAddressField(null=True)
+    # Before and after values of a change: {"before": {field: text}, "after": {field: text}}.
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["patient", "-at"]), models.Index(fields=["user", "-at"])]
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["patient", "-seq"]),
+            models.Index(fields=["user", "-seq"]),
+            models.Index(fields=["action", "-seq"]),
+        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise AppendOnlyError("audit events are never changed")
-        super().save(*args, **kwargs)
+        raise AppendOnlyError("audit events are written only by spinepath.audit.services")
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("audit events are never deleted")

@@ -3,4 +3,7 @@ from django.urls import path
 from spinepath.audit import views
 
 app_name = "audit"
-urlpatterns = [path("", views.audit_log, name="log")]
+urlpatterns = [
+    path("", views.audit_log, name="log"),
+    path("audit-log.csv", views.audit_csv, name="csv"),
+]

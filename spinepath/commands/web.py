@@ -40,6 +40,22 @@ def add_parser(subcommands: Any) -> None:
     )
     serve.set_defaults(handler=run_serve)
 
+    createadmin = subcommands.add_parser(
+        "createadmin",
+        help="create a clinic admin account (for a real clinic)",
+        description="Create the clinic's first administrator. The password is asked for twice "
+        "(or read from --password-file); the second factor is set up at the first sign-in. "
+        "The clinic admin then creates the other staff accounts on the Staff page.",
+    )
+    createadmin.add_argument("username")
+    createadmin.add_argument("--email", default="")
+    createadmin.add_argument("--first-name", default="")
+    createadmin.add_argument("--last-name", default="")
+    createadmin.add_argument(
+        "--password-file", metavar="FILE", help="read the password from the file's first line"
+    )
+    createadmin.set_defaults(handler=run_createadmin)
+
     demo = subcommands.add_parser(
         "demo",
         help="load the demo users and patients",
@@ -81,9 +97,13 @@ def add_parser(subcommands: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     _django()
     _migrate()
+    from django.conf import settings
     from waitress import serve
 
     from spinepath.web.wsgi import application
+
+    if settings.SPINEPATH_DEMO:
+        print("DEMO MODE: demo logins sign in with their published password alone.", flush=True)
 
     print(f"spinepath is serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
     behind_proxy: dict[str, Any] = {}
@@ -104,6 +124,8 @@ def run_serve(args: argparse.Namespace) -> int:
             port=args.port,
             threads=args.threads,
             ident="spinepath",
+            # The same limit as Django's: a larger body is refused before it is read.
+            max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
             **behind_proxy,
         )
     except OSError as exc:
@@ -118,6 +140,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     _django()
+    from django.conf import settings
+
+    if not settings.SPINEPATH_DEMO:
+        print(
+            "spinepath demo: the demo clinic's logins share one published password, so it loads "
+            "only in demo mode. Run it as `SPINEPATH_DEMO=1 spinepath demo` (what `make run` "
+            "does), never on a clinic's database. For a real clinic: `spinepath createadmin`.",
+            file=sys.stderr,
+        )
+        return 2
     _migrate()
     from spinepath.demo import load_demo
     from spinepath.outcomes.synthetic import generate_cohort
@@ -132,7 +164,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if not synthetic_before:
         generate_cohort(300)  # so the outcomes dashboard has a cohort to show
     own, synthetic = counts()
-    print(f"Demo logins (password for all: {logins[0][2]}):")
+    print(f"Demo mode. Demo logins (password for all: {logins[0][2]}; no second step):")
     for username, role, _password in logins:
         print(f"  {username:<18} {role}")
     print()
@@ -174,6 +206,57 @@ def _where_things_are() -> str:
             f"Mail:     {where_mail}",
         ]
     )
+
+
+def run_createadmin(args: argparse.Namespace) -> int:
+    import getpass
+
+    _django()
+    _migrate()
+    from django.contrib.auth.models import User
+
+    from spinepath.accounts.services import create_clinic_admin, password_problems
+
+    if User.objects.filter(username__iexact=args.username).exists():
+        print(f"username: {args.username} already exists; choose another.", file=sys.stderr)
+        return 2
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding="utf-8") as handle:
+                password = handle.readline().rstrip("\n")
+        except OSError as exc:
+            print(
+                f"--password-file: cannot read {args.password_file} ({exc.strerror})",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("password: the two entries differ; nothing was created.", file=sys.stderr)
+            return 2
+    problems = password_problems(password, User(username=args.username, email=args.email))
+    if problems:
+        print("password: " + " ".join(problems), file=sys.stderr)
+        return 2
+    create_clinic_admin(
+        username=args.username,
+        password=password,
+        email=args.email,
+        first_name=args.first_name,
+        last_name=args.last_name,
+    )
+    print(
+        f"Clinic admin {args.username} created. Sign in at {_base()}/accounts/login/ and set up "
+        "the authenticator app; then add staff on the Staff page."
+    )
+    return 0
+
+
+def _base() -> str:
+    from django.conf import settings
+
+    return str(settings.SPINEPATH_BASE_URL)
 
 
 def run_demo_data(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from spinepath.accounts.roles import is_clinician, is_staff_member, role_names
+from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations import selectors, services
@@ -137,13 +138,7 @@ def _after_save(request: HttpRequest, encounter: Encounter, step: str) -> HttpRe
 
 
 def _audit_view(request: HttpRequest, encounter: Encounter, what: str) -> None:
-    if request.method == "GET":
-        audit_record(
-            request=request,
-            action=AuditEvent.VIEW,
-            what=f"consultation {encounter.assessed_on}: {what}",
-            patient=encounter.patient,
-        )
+    viewing(request, encounter.patient)
 
 
 def _odi(sections: list[int | None] | None) -> OdiScore | None:
@@ -499,9 +494,7 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
         CandidacyDecision.objects.select_related("patient", "signed_by", "encounter"),
         pk=decision_id,
     )
-    audit_record(
-        request=request, action=AuditEvent.VIEW, what="signed decision", patient=signed.patient
-    )
+    viewing(request, signed.patient)
     latest = selectors.latest_signed_decision(signed.patient)
     standing = selectors.decision_in_force(signed.patient)
     return render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import is_staff_member
+from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Refused
@@ -109,12 +111,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                 return redirect("followup:visit", visit.pk)
         status = 400
     baseline, response = selectors.response_at(visit)
-    audit_record(
-        request=request,
-        action=AuditEvent.VIEW,
-        what=f"reassessment {visit.label}",
-        patient=visit.patient,
-    )
+    viewing(request, visit.patient)
     policy = clinic_policy()
     return render(
         request,
@@ -169,6 +166,7 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("followup:visit", visit.pk)
 
 
+@login_not_required
 @never_cache
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's page: no login, no personal data, one submission."""
@@ -215,5 +213,6 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
 def outcome_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
     svg = charts.outcome_chart_svg(patient)
     return HttpResponse(svg, content_type="image/svg+xml")

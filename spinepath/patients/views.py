@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timezone import localdate
 
 from spinepath.accounts.roles import is_staff_member
+from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import Amendment, CandidacyDecision
@@ -58,6 +59,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         services.patient_update(patient=patient, request=request, **form.cleaned_data)
@@ -99,7 +101,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         reverse=True,
     )
     changes = field_changes(patient)
-    audit_record(request=request, action=AuditEvent.VIEW, what="chart", patient=patient)
+    viewing(request, patient)
     return render(
         request,
         "patients/chart.html",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role, is_clinician, is_staff_member
+from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.selectors import decision_in_force
@@ -60,6 +61,7 @@ def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's current plan, or the offer to write one (candidates only)."""
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
     signed = pricing.require_candidate(patient)
     plans = list(CarePlan.objects.filter(patient=patient))
     if request.method == "POST":
@@ -164,9 +166,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
         status = 400
     elif request.method == "POST":
         messages.error(request, "This plan was accepted and is frozen; make a new version.")
-    audit_record(
-        request=request, action=AuditEvent.VIEW, what=f"plan v{plan.version}", patient=plan.patient
-    )
+    viewing(request, plan.patient)
     return render(
         request,
         "plans/plan.html",
@@ -246,6 +246,7 @@ def _procedure_targets(patient: Patient, plan: CarePlan | None) -> list[tuple[st
 def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
     plan = selectors.accepted_plan(patient)
     targets = _procedure_targets(patient, plan)
     form = ProcedureForm(
@@ -304,6 +305,7 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
     procedure = get_object_or_404(
         Procedure.objects.select_related("patient", "operator", "voided_by"), pk=procedure_id
     )
+    viewing(request, procedure.patient)
     form = VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

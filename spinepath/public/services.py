@@ -24,8 +24,10 @@ from icalendar import Calendar, Event
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
 
-RATE_LIMIT = 5  # submissions of one public form per client ...
-RATE_WINDOW = timedelta(minutes=10)  # ... in this window
+# Submissions of one public form per client within RATE_WINDOW. The self-screen stores
+# nothing, so its limit only stops a script; a person comparing answers never meets it.
+RATE_LIMITS = {"screen": 60, "request": 5}
+RATE_WINDOW = timedelta(minutes=10)
 MIN_MINUTES, MAX_MINUTES = 60, 90  # the consultation takes 60-90 minutes (PATHWAY.md s.2)
 
 
@@ -37,13 +39,22 @@ def client_key(address: str | None) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), (address or "").encode(), "sha256").hexdigest()
 
 
+@transaction.atomic
 def rate_limit(*, address: str | None, form: str) -> None:
-    """Refuse a client's submission beyond the limit; count it otherwise."""
+    """Refuse a client's submission beyond the form's limit, saying when to try again; count
+    it otherwise. One transaction holds the write lock (SQLite) or the transaction lock
+    (PostgreSQL), so parallel submissions are counted one after another."""
     client = client_key(address)
-    since = timezone.now() - RATE_WINDOW
-    recent = PublicSubmission.objects.filter(client=client, form=form, at__gte=since).count()
-    if recent >= RATE_LIMIT:
-        raise RateLimited("Too many submissions from this connection. Please try again later.")
+    now = timezone.now()
+    since = now - RATE_WINDOW
+    recent = PublicSubmission.objects.filter(client=client, form=form, at__gte=since)
+    if recent.count() >= RATE_LIMITS[form]:
+        oldest = recent.order_by("at").values_list("at", flat=True).first() or now
+        minutes = max(1, int((oldest + RATE_WINDOW - now).total_seconds() // 60) + 1)
+        raise RateLimited(
+            "Too many submissions from this connection in a short time. Please try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}."
+        )
     PublicSubmission.objects.filter(at__lt=since).delete()
     PublicSubmission.objects.create(client=client, form=form)
 

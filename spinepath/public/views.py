@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,14 +23,16 @@ from spinepath.public.forms import (
 )
 from spinepath.public.models import Appointment, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol
+from spinepath.web.clients import client_address
 from spinepath.web.params import optional_id
 from spinepath.web.policy import clinic_policy
 
 
 def _address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_address(request)
 
 
+@login_not_required
 def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpResponse:
     if len(slug) > 60:
         raise Http404("No such protocol.")
@@ -40,6 +43,7 @@ def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpRespon
     return render(request, "public/indication.html", {"p": protocol})
 
 
+@login_not_required
 def screen(request: HttpRequest) -> HttpResponse:
     """The self-screen: nothing is stored; the result is shown with its reasons."""
     form = SelfScreenForm(request.POST or None)
@@ -58,6 +62,7 @@ def screen(request: HttpRequest) -> HttpResponse:
     return render(request, "public/screen.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@login_not_required
 def request_consultation(request: HttpRequest) -> HttpResponse:
     initial = {"screen_outcome": request.GET.get("outcome", "")[:30]}
     form = ConsultationRequestForm(request.POST or None, initial=initial)

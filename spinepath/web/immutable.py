@@ -1,7 +1,7 @@
 """Database triggers that refuse to change rows the clinic promises never to edit.
 
 The models refuse it too (save/delete guards, services); the trigger also stops a bulk
-``QuerySet.update()`` or a hand-written SQL statement. Used by migrations.
+``QuerySet.update()`` / ``.delete()`` or a hand-written SQL statement. Used by migrations.
 
 On SQLite, Django alters a table by re-creating it, which drops its triggers: a later
 migration that alters one of these tables must add the trigger again (call this once more;
@@ -13,38 +13,50 @@ from __future__ import annotations
 from typing import Any
 
 
-def _names(table: str) -> tuple[str, str]:
-    return f"{table}_never_updated", f"{table}_refuse_update"
+def _triggers(table: str, message: str, statements: tuple[str, ...]) -> tuple[Any, Any]:
+    def names(statement: str) -> tuple[str, str]:
+        if statement == "UPDATE":  # the names used since the first of these triggers
+            return f"{table}_never_updated", f"{table}_refuse_update"
+        return f"{table}_never_deleted", f"{table}_refuse_delete"
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        vendor = schema_editor.connection.vendor
+        for statement in statements:
+            trigger, function = names(statement)
+            if vendor == "sqlite":
+                schema_editor.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE {statement} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
+            elif vendor == "postgresql":
+                schema_editor.execute(
+                    f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+                    f"AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+                )
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+                schema_editor.execute(
+                    f"CREATE TRIGGER {trigger} BEFORE {statement} ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+                )
+
+    def backward(apps: Any, schema_editor: Any) -> None:
+        vendor = schema_editor.connection.vendor
+        for statement in statements:
+            trigger, function = names(statement)
+            if vendor == "sqlite":
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            elif vendor == "postgresql":
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+                schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+
+    return forward, backward
 
 
 def refuse_updates(table: str, message: str) -> tuple[Any, Any]:
     """RunPython forward and backward functions adding (removing) a refuse-UPDATE trigger."""
-    trigger, function = _names(table)
+    return _triggers(table, message, ("UPDATE",))
 
-    def forward(apps: Any, schema_editor: Any) -> None:
-        vendor = schema_editor.connection.vendor
-        if vendor == "sqlite":
-            schema_editor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-            )
-        elif vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-                f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
-            )
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
-            schema_editor.execute(
-                f"CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {function}()"
-            )
 
-    def backward(apps: Any, schema_editor: Any) -> None:
-        vendor = schema_editor.connection.vendor
-        if vendor == "sqlite":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        elif vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
-
-    return forward, backward
+def refuse_changes(table: str, message: str) -> tuple[Any, Any]:
+    """The same for UPDATE and DELETE: rows are only ever added."""
+    return _triggers(table, message, ("UPDATE", "DELETE"))

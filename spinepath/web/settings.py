@@ -1,24 +1,39 @@
 """Django settings for the spinepath clinic application.
 
-SQLite under var/ is the embedded default; set DATABASE_URL (postgres://user:pass@host/name)
-for PostgreSQL, the production engine. More app servers scale out on one PostgreSQL.
+Everything a clinic sets is an environment variable (read with django-environ; listed in
+docs/operations.md). SQLite under var/ is the embedded default; set DATABASE_URL
+(postgres://user:pass@host/name) for PostgreSQL, the production engine. More app servers
+scale out on one PostgreSQL.
+
+Two modes: production (the default) requires every staff member to sign in with a password and
+a TOTP code; demo mode (SPINEPATH_DEMO=1, what `make run` uses) also has the demo accounts,
+which sign in with their published password alone, and says so on every page.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+import environ
+from csp.constants import NONE, SELF
+
+env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = BASE_DIR.parent
-VAR_DIR = Path(os.environ.get("SPINEPATH_VAR", PROJECT_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = Path(env.str("SPINEPATH_VAR", default=str(PROJECT_DIR / "var")))
+# var/ holds the database, its WAL, the secret key and mail: readable by this user only.
+os.umask(0o077)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+VAR_DIR.chmod(0o700)
 
 
 def _secret_key() -> str:
-    key = os.environ.get("SPINEPATH_SECRET_KEY")
+    key = env.str("SPINEPATH_SECRET_KEY", default="")
     if key:
         return key
     # A per-installation key kept under var/, so sessions survive restarts without a
@@ -33,19 +48,30 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = os.environ.get("SPINEPATH_DEBUG", "") == "1"
-ALLOWED_HOSTS = os.environ.get("SPINEPATH_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
-    ","
+DEBUG = env.bool("SPINEPATH_DEBUG", default=False)
+SPINEPATH_DEMO = env.bool("SPINEPATH_DEMO", default=False)
+SPINEPATH_HTTPS = env.bool("SPINEPATH_HTTPS", default=False)
+# The address patients' links point at (reminders are sent from cron, outside a request), and
+# behind HTTPS the one origin forms are posted from.
+SPINEPATH_BASE_URL = env.str("SPINEPATH_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SPINEPATH_TRUSTED_PROXY = env.str("SPINEPATH_TRUSTED_PROXY", default="") or None
+_base_host = urlsplit(SPINEPATH_BASE_URL).hostname or "127.0.0.1"
+ALLOWED_HOSTS = env.list(
+    "SPINEPATH_ALLOWED_HOSTS", default=sorted({"127.0.0.1", "localhost", "testserver", _base_host})
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "spinepath.accounts",
     "spinepath.audit",
     "spinepath.patients",
@@ -63,10 +89,21 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "spinepath.accounts.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "spinepath.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "spinepath.web.refusals.RefusalMiddleware",
+    "spinepath.audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "spinepath.web.headers.PrivateByDefaultMiddleware",
+    # Last: django-axes refuses a locked-out sign-in on every path that authenticates.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "spinepath.accounts.backends.StaffBackend",
 ]
 
 ROOT_URLCONF = "spinepath.web.urls"
@@ -83,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "spinepath.accounts.context.roles",
+                "spinepath.accounts.context.mode",
                 "spinepath.followup.context.open_items",
             ],
         },
@@ -95,6 +133,9 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each transaction first takes the audit chain's lock (spinepath/audit/backends).
+    DATABASES["default"]["ENGINE"] = "spinepath.audit.backends.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and a writer work at once; the timeout waits out short write locks.
     DATABASES["default"]["OPTIONS"] = {
@@ -124,25 +165,67 @@ LOGIN_REDIRECT_URL = "patients:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions end after 30 minutes without activity (every request renews the clock).
-SESSION_COOKIE_AGE = int(os.environ.get("SPINEPATH_SESSION_MINUTES", "30")) * 60
+SESSION_COOKIE_AGE = env.int("SPINEPATH_SESSION_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if os.environ.get("SPINEPATH_HTTPS") == "1":
+if SPINEPATH_HTTPS:
+    # Behind a TLS reverse proxy: cookies only over HTTPS, plain HTTP redirected, browsers told
+    # to use HTTPS for a year, and forms accepted from the clinic's own address.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("SPINEPATH_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = [SPINEPATH_BASE_URL]
+    if SPINEPATH_TRUSTED_PROXY:
+        # The proxy's X-Forwarded-Proto is believed only because the server removes that
+        # header from anyone but the trusted proxy (`spinepath serve --trusted-proxy`).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Login throttling: this many failures for one username or one address within the window
-# locks further attempts until the window has passed.
-LOGIN_MAX_FAILURES = 5
-LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+# Content-Security-Policy: scripts only from this site (no inline scripts, no eval), nothing
+# embedded from elsewhere, no framing. Inline style attributes are allowed (layout only).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Sign-in throttling (django-axes): five failures for one username from one address lock
+# that pair for 15 minutes. Another address, or another user from the same address, is not
+# affected, so a guesser can neither lock out the clinic nor a user who is elsewhere.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "spinepath.web.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "spinepath.accounts.views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit log
+AXES_VERBOSE = False
+
+# Second factor (django-otp): TOTP codes from an authenticator app, plus one-time recovery
+# codes. A failed code makes the next try wait (1, 2, 4, ... seconds).
+OTP_TOTP_ISSUER = env.str("SPINEPATH_CLINIC_NAME", default="Spine Regenerative Clinic")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("SPINEPATH_TIME_ZONE", "America/New_York")
+TIME_ZONE = env.str("SPINEPATH_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 
@@ -153,33 +236,42 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Request bodies over 2 MiB are refused; `spinepath serve` gives waitress the same limit, so a
+# larger body is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
-SPINEPATH_POLICY_FILE = os.environ.get("SPINEPATH_POLICY") or None
+SPINEPATH_POLICY_FILE = env.str("SPINEPATH_POLICY", default="") or None
 # Consultations are booked inside working hours, on working days (ISO: Monday = 1).
 SPINEPATH_WORKING_HOURS = ("08:00", "18:00")
 SPINEPATH_WORKING_DAYS = (1, 2, 3, 4, 5)
-SPINEPATH_CURRENCY = os.environ.get("SPINEPATH_CURRENCY", "USD")
-SPINEPATH_CLINIC_NAME = os.environ.get("SPINEPATH_CLINIC_NAME", "Spine Regenerative Clinic")
+SPINEPATH_CURRENCY = env.str("SPINEPATH_CURRENCY", default="USD")
+SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A questionnaire link's token is a password: it is cut out of every log line.
+    "filters": {"tokens": {"()": "spinepath.web.clients.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tokens"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Email: files under var/mail by default (a demo can open them); SMTP when configured.
-if os.environ.get("SPINEPATH_SMTP_HOST"):
+# Email: over SMTP when SPINEPATH_SMTP_HOST is set. Otherwise each message is written to a file
+# under var/mail and nothing is sent: fine for a demo; in production the staff pages say
+# that patients are not being emailed.
+SPINEPATH_SMTP_HOST = env.str("SPINEPATH_SMTP_HOST", default="")
+if SPINEPATH_SMTP_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["SPINEPATH_SMTP_HOST"]
-    EMAIL_PORT = int(os.environ.get("SPINEPATH_SMTP_PORT", "587"))
-    EMAIL_HOST_USER = os.environ.get("SPINEPATH_SMTP_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("SPINEPATH_SMTP_PASSWORD", "")
-    EMAIL_USE_TLS = os.environ.get("SPINEPATH_SMTP_TLS", "1") == "1"
+    EMAIL_HOST = SPINEPATH_SMTP_HOST
+    EMAIL_PORT = env.int("SPINEPATH_SMTP_PORT", default=587)
+    EMAIL_HOST_USER = env.str("SPINEPATH_SMTP_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("SPINEPATH_SMTP_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("SPINEPATH_SMTP_TLS", default=True)  # STARTTLS
+    EMAIL_TIMEOUT = 20
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
-DEFAULT_FROM_EMAIL = os.environ.get("SPINEPATH_FROM_EMAIL", "clinic@spinepath.local")
-# The address patients' links point at (reminders are sent from cron, outside a request).
-SPINEPATH_BASE_URL = os.environ.get("SPINEPATH_BASE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("SPINEPATH_FROM_EMAIL", default="clinic@spinepath.local")

@@ -1,7 +1,9 @@
-from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
+# There is no Django admin: staff accounts and roles are managed on the clinic admin's Staff
+# page, prices on the Prices page, and clinical facts only through the pages that check who
+# may state them (docs/security.md).
 urlpatterns = [
     path("staff/", lambda request: redirect("patients:list"), name="home"),
     path("accounts/", include("spinepath.accounts.urls")),
@@ -12,5 +14,4 @@ urlpatterns = [
     path("", include("spinepath.followup.urls")),
     path("", include("spinepath.public.urls")),
     path("outcomes/", include("spinepath.outcomes.urls")),
-    path("admin/", admin.site.urls),
 ]

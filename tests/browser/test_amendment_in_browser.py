@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot
+from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
 from web_helpers import import_encounter
 
 from spinepath.accounts.services import staff_user_create
@@ -24,9 +24,7 @@ def test_amend_a_signed_consultation_and_sign_again(live_server: Any, page: Any)
     encounter = import_encounter(clinician)
     base = live_server.url
     page.goto(f"{base}/consultations/{encounter.pk}/review/")
-    page.fill("#id_username", "clin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in_enrolling_an_authenticator(page, "clin", PASSWORD)
     page.click("text=Sign decision as Ana Rivera")
     assert "Candidacy decision, signed" in page.locator("h1").inner_text()
 

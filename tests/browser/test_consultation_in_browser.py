@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot
+from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
@@ -28,9 +28,7 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
     base = live_server.url
 
     page.goto(f"{base}/patients/")
-    page.fill("#id_username", "clin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in_enrolling_an_authenticator(page, "clin", PASSWORD)
     page.click("text=New patient")
     page.fill("#id_given_name", "Rosa")
     page.fill("#id_family_name", "Marquez")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from web_helpers import PASSWORD, import_encounter
+from web_helpers import PASSWORD, import_encounter, signed_in
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations.models import Encounter
@@ -30,9 +30,7 @@ def admin_user(db: Any) -> Any:
 
 
 def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in(user)
 
 
 @pytest.fixture

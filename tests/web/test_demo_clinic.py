@@ -40,6 +40,18 @@ DECISIONS = {
 }
 
 
+def _demo_sign_in(client: Any, username: str) -> bool:
+    """A demo login signs in with its password alone (demo mode waives the second step)."""
+    response = client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
+    return response.status_code == 302 and client.get("/patients/").status_code == 200
+
+
+@pytest.fixture(autouse=True)
+def demo_mode(settings: Any) -> None:
+    """These tests are of the demo clinic, which runs in demo mode."""
+    settings.SPINEPATH_DEMO = True
+
+
 def test_the_demo_patients_reach_every_decision(db: Any) -> None:
     load_demo(review=REVIEW)
     reached = set()
@@ -69,7 +81,7 @@ def test_every_demo_login_signs_in_with_its_role(db: Any) -> None:
     assert {role for _user, role, _pw in logins} == {"clinician", "coordinator", "clinic_admin"}
     for username, role, _first, _last in DEMO_USERS:
         client = Client()
-        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert _demo_sign_in(client, username)
         page = client.get("/patients/")
         assert page.status_code == 200
         assert role.replace("_", " ") in page.content.decode()
@@ -98,7 +110,7 @@ PATHWAY_ORDER = ["consultation", "decision", "plan", "injection", "follow-up"]
 
 def _demo_client() -> Client:
     client = Client()
-    assert client.login(username="dr.rivera", password=DEMO_PASSWORD)
+    assert _demo_sign_in(client, "dr.rivera")
     return client
 
 
@@ -198,6 +210,7 @@ def _free_port() -> int:
 def fresh_install(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["SPINEPATH_VAR"] = str(tmp_path)
+    env["SPINEPATH_DEMO"] = "1"
     return env
 
 
@@ -251,12 +264,22 @@ def _post(url: str, data: dict[str, str], headers: dict[str, str]) -> int:
         return int(error.code)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
 def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
     fresh_install: dict[str, str],
 ) -> None:
     port = _free_port()
-    env = {**fresh_install, "SPINEPATH_HTTPS": "1", "SPINEPATH_TRUSTED_PROXY": "127.0.0.1"}
+    env = {
+        **fresh_install,
+        "SPINEPATH_HTTPS": "1",
+        "SPINEPATH_TRUSTED_PROXY": "127.0.0.1",
+        "SPINEPATH_BASE_URL": f"https://127.0.0.1:{port}",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)],
         env=env,
@@ -266,37 +289,72 @@ def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _get_when_up(f"{base}/accounts/login/")
+        via_proxy = {"X-Forwarded-Proto": "https"}
+        _get_when_up(f"{base}/accounts/login/", headers=via_proxy)
         with urllib.request.urlopen(
-            urllib.request.Request(
-                f"{base}/accounts/login/", headers={"X-Forwarded-Proto": "https"}
-            ),
-            timeout=10,
+            urllib.request.Request(f"{base}/accounts/login/", headers=via_proxy), timeout=10
         ) as page:
+            assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
+            assert "Secure" in page.headers["Set-Cookie"]
             cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode())
         form = {"username": "nobody", "password": "wrong-password", "csrfmiddlewaretoken": ""}
         form["csrfmiddlewaretoken"] = token.group(1)
         browser = {"Cookie": f"csrftoken={cookie}", "Origin": f"https://127.0.0.1:{port}"}
-        # Without the proxy's word the request looks like plain HTTP: the HTTPS form is refused.
-        assert _post(f"{base}/accounts/login/", form, browser) == 403
+        # Without the proxy's word the request is plain HTTP: it is sent to HTTPS, not served.
+        plain = urllib.request.build_opener(_NoRedirect)
+        try:
+            plain.open(f"{base}/accounts/login/", timeout=10)
+            raise AssertionError("plain HTTP was served")
+        except urllib.error.HTTPError as error:
+            assert error.code == 301
+            assert error.headers["Location"].startswith("https://")
         proxied = {**browser, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
         assert _post(f"{base}/accounts/login/", form, proxied) == 200  # the form, with its error
     finally:
         server.terminate()
         server.wait(timeout=10)
     database = sqlite3.connect(Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3")
-    addresses = [row[0] for row in database.execute("SELECT address FROM accounts_loginfailure")]
-    assert addresses == ["203.0.113.7"]  # the sign-in throttle sees the client, not the proxy
+    failed = "SELECT address FROM audit_auditevent WHERE action = 'sign_in_failed'"
+    addresses = [row[0] for row in database.execute(failed)]
+    assert addresses == ["203.0.113.7"]  # the throttle and the audit see the client, not the proxy
 
 
-def _get_when_up(url: str) -> str:
+def _get_when_up(url: str, headers: dict[str, str] | None = None) -> str:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            request = urllib.request.Request(url, headers=headers or {})
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return str(response.read().decode())
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+def test_the_demo_loads_only_in_demo_mode(
+    db: Any, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.SPINEPATH_DEMO = False
+    assert main(["demo"]) == 2
+    assert "loads only in demo mode" in capsys.readouterr().err
+    assert not Patient.objects.exists()
+
+
+def test_demo_logins_cannot_sign_in_outside_demo_mode(db: Any, settings: Any) -> None:
+    load_demo(review=REVIEW)
+    settings.SPINEPATH_DEMO = False
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "dr.rivera", "password": DEMO_PASSWORD})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert not response.wsgi_request.user.is_authenticated
+
+
+def test_demo_mode_says_so_on_every_page(db: Any) -> None:
+    load_demo(review=REVIEW)
+    client = Client()
+    assert b"Demo mode." in client.get("/").content
+    assert _demo_sign_in(client, "dr.rivera")
+    assert b"without the second step" in client.get("/patients/").content

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from web_helpers import PASSWORD
+from web_helpers import PASSWORD, signed_in
 
 
 @pytest.mark.parametrize(
@@ -58,26 +58,26 @@ def test_sign_in_and_see_the_patient_list(clinician: User) -> None:
 
 def test_five_failed_sign_ins_lock_the_account(clinician: User) -> None:
     client = Client()
-    for _ in range(5):
+    for _ in range(4):
         response = client.post("/accounts/login/", {"username": "clin", "password": "wrong"})
         assert b"Please enter a correct username and password" in response.content
+    response = client.post("/accounts/login/", {"username": "clin", "password": "wrong"})
+    assert response.status_code == 429
     response = client.post("/accounts/login/", {"username": "clin", "password": PASSWORD})
+    assert response.status_code == 429
     assert b"Too many failed sign-ins" in response.content
     assert not response.wsgi_request.user.is_authenticated
 
 
 def test_a_user_without_a_role_sees_no_patients(db: Any, candidate_encounter: Any) -> None:
     nobody = User.objects.create_user("nobody", password=PASSWORD)
-    client = Client()
-    client.force_login(nobody)
+    client = signed_in(nobody)
     assert client.get("/patients/").status_code == 403
     assert client.get(f"/patients/{candidate_encounter.patient_id}/").status_code == 403
 
 
 def _signed_in(user: User) -> Client:
-    client = Client()
-    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
-    return client
+    return signed_in(user)
 
 
 def test_a_session_ends_after_30_minutes_without_activity(clinician: User) -> None:
@@ -97,13 +97,14 @@ def test_activity_keeps_the_session_alive(clinician: User) -> None:
             assert client.get("/patients/").status_code == 200
 
 
-def test_many_failures_from_one_address_lock_it_for_every_username(clinician: User) -> None:
+def test_failures_for_made_up_usernames_do_not_lock_out_a_real_user(clinician: User) -> None:
+    # Behind the clinic's NAT everyone shares one address: guessing cannot lock the clinic out.
     client = Client()
     for attempt in range(20):
         client.post("/accounts/login/", {"username": f"guess{attempt}", "password": "wrong"})
     response = client.post("/accounts/login/", {"username": "clin", "password": PASSWORD})
-    assert b"Too many failed sign-ins" in response.content
-    assert not response.wsgi_request.user.is_authenticated
+    assert response.status_code == 302
+    assert response.wsgi_request.user.is_authenticated
 
 
 def test_the_lock_lifts_after_the_window(clinician: User) -> None:

@@ -76,9 +76,13 @@ def test_a_change_is_audited_with_who_and_where(
         {"motor_deficit": "none"},
         REMOTE_ADDR="10.1.2.3",
     )
-    event = AuditEvent.objects.filter(action="update").get()
+    event = AuditEvent.objects.filter(action="update", what__endswith=": exam").get()
     assert (event.username, event.address) == ("clin", "10.1.2.3")
-    assert event.what.endswith(": exam")
+    # ... and the record's change itself, with its before and after values
+    change = AuditEvent.objects.filter(action="update", what__startswith="encounter").get()
+    assert change.detail["before"]["last_step"] == "review"
+    assert change.detail["after"]["last_step"] == "exam"
+    assert (change.username, change.address) == ("clin", "10.1.2.3")
 
 
 def test_the_log_page_lists_events_newest_first(

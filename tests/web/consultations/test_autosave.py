@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.test import Client
-from web_helpers import HISTORY, start
+from web_helpers import HISTORY, signed_in, start
 
 AUTOSAVE = {"HTTP_HX_REQUEST": "true"}
 
@@ -93,8 +93,7 @@ def test_the_exam_saves_as_you_go(clinician_client: Client, clinician: Any) -> N
 def test_autosave_needs_a_clinic_role(clinician: Any, clinician_client: Client) -> None:
     encounter = start(clinician_client, clinician)
     nobody = User.objects.create_user("nobody", password="correct-horse-battery")
-    client = Client()
-    client.force_login(nobody)
+    client = signed_in(nobody)
     assert autosave(client, encounter, "history", HISTORY).status_code == 403
     assert Client().post(f"/consultations/{encounter.pk}/history/", HISTORY).status_code == 302
     encounter.refresh_from_db()

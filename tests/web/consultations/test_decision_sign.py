@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, transaction
 from django.test import Client
-from web_helpers import import_encounter
+from web_helpers import import_encounter, signed_in
 
 from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
 from spinepath.consultations.services import decision_sign, encounter_amend
@@ -162,8 +162,7 @@ def test_a_logged_out_post_to_the_sign_url_signs_nothing(candidate_encounter: An
 def test_a_user_without_a_role_cannot_sign(db: Any, candidate_encounter: Any) -> None:
     from django.contrib.auth.models import User
 
-    client = Client()
-    client.force_login(User.objects.create_user("nobody", password="correct-horse-battery"))
+    client = signed_in(User.objects.create_user("nobody", password="correct-horse-battery"))
     response = client.post(f"/consultations/{candidate_encounter.pk}/sign/", {"token": "t" * 24})
     assert response.status_code == 403
     assert not CandidacyDecision.objects.exists()

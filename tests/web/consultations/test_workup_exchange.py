@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from repo_paths import CASES
-from web_helpers import start
+from web_helpers import signed_in, start
 
 from spinepath.consultations.models import DiagnosticBlock, Encounter, ImagingStudy
 from spinepath.pathway.engine import decide
@@ -249,8 +249,7 @@ def test_a_coordinator_may_import_but_a_user_without_a_role_may_not(
     from workup_builder import document
 
     assert coordinator_client.get("/import/").status_code == 200
-    client = Client()
-    client.force_login(User.objects.create_user("nobody", password="correct-horse-battery"))
+    client = signed_in(User.objects.create_user("nobody", password="correct-horse-battery"))
     response = client.post(
         "/import/", {"file": _upload(document()), "given_name": "A", "family_name": "B"}
     )

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient, treated
-from web_helpers import import_encounter
+from web_helpers import import_encounter, signed_in
 
 from spinepath.consultations.services import decision_sign
 from spinepath.errors import NotAllowed, Refused
@@ -28,9 +28,7 @@ TODAY = date(2026, 11, 24)  # the suite's day: the decision below is signed on i
 
 
 def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in(user)
 
 
 def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:

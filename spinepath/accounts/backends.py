@@ -1,0 +1,20 @@
+"""Who may sign in: active users, and the demo logins only while the clinic runs in demo mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+
+
+def is_demo_account(user: Any) -> bool:
+    account = getattr(user, "staff_account", None) if user is not None else None
+    return bool(account is not None and account.demo)
+
+
+class StaffBackend(ModelBackend):
+    def user_can_authenticate(self, user: Any) -> bool:
+        if is_demo_account(user) and not settings.SPINEPATH_DEMO:
+            return False
+        return bool(super().user_can_authenticate(user))

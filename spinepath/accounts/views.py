@@ -1,0 +1,241 @@
+"""Sign-in (password, then the second factor), enrolment, password change, and the clinic
+admin's staff accounts page."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import django_otp
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from spinepath.accounts import services
+from spinepath.accounts.forms import CodeForm, EnrolForm, StaffCreateForm, StaffRolesForm
+from spinepath.accounts.roles import CLINIC_ADMIN, ROLE_LABELS, has_role
+from spinepath.errors import Refused
+from spinepath.web.refusals import show_on_form
+
+NEXT_KEY = "spinepath_next"
+LOCKED = (
+    "Too many failed sign-ins for this username from this connection. Wait 15 minutes and try "
+    "again, or ask the clinic admin to reset your password."
+)
+
+
+class SignInView(LoginView):
+    """Django's sign-in, one attempt per username at a time so that django-axes counts every
+    guess (parallel guesses cannot slip past the limit)."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = str(request.POST.get("username", ""))[:150]
+        with services.one_sign_in_at_a_time(username):
+            response: HttpResponse = super().post(request, *args, **kwargs)
+        return response
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        nxt = self.get_redirect_url()
+        response = super().form_valid(form)
+        if nxt:
+            self.request.session[NEXT_KEY] = nxt  # kept for after the second factor
+        return response
+
+
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """django-axes' answer to a locked-out username and address: the sign-in page, with why."""
+    form = AuthenticationForm(request, data=request.POST or None)
+    form.errors.clear()
+    form.add_error(None, LOCKED)
+    return render(request, "accounts/login.html", {"form": form}, status=429)
+
+
+def _after_sign_in(request: HttpRequest) -> HttpResponse:
+    nxt = request.session.pop(NEXT_KEY, "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, request.is_secure()):
+        return redirect(nxt)
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+def mfa(request: HttpRequest) -> HttpResponse:
+    if request.user.is_verified():  # type: ignore[union-attr]
+        return _after_sign_in(request)
+    if not services.has_authenticator(request.user):  # type: ignore[arg-type]
+        return redirect("accounts:enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.second_factor_check(
+                user=request.user,  # type: ignore[arg-type]
+                token=form.cleaned_data["token"],
+                request=request,
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            django_otp.login(request, device)
+            if device.name == services.RECOVERY_NAME:
+                left = device.token_set.count()
+                messages.warning(
+                    request,
+                    f"You used a recovery code; {left} left. Set up new codes under "
+                    "Account if you are running out.",
+                )
+            return _after_sign_in(request)
+    status = 400 if form.errors else 200
+    return render(request, "accounts/mfa.html", {"form": form}, status=status)
+
+
+def enrol(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if services.has_authenticator(user):
+        return redirect("accounts:mfa")
+    device = services.enrolment_device(user=user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, codes = services.enrolment_confirm(
+                user=user, token=form.cleaned_data["token"], request=request
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            django_otp.login(request, device)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes, "first": True})
+    url = device.config_url
+    context = {
+        "form": form,
+        "qr": segno.make(url, error="m").svg_inline(scale=5, title="QR code for your app"),
+        "secret": base64.b32encode(device.bin_key).decode(),
+    }
+    return render(request, "accounts/enrol.html", context, status=400 if form.errors else 200)
+
+
+def recovery(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        codes = services.recovery_codes_replace(user=request.user, request=request)  # type: ignore[arg-type]
+        return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    return render(request, "accounts/account.html", {})
+
+
+def password(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)
+        services.password_changed(user=user, request=request)
+        messages.success(request, "Your password was changed.")
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    required = services.account_of(user).password_change_required
+    context = {"form": form, "required": required}
+    return render(request, "accounts/password.html", context, status=400 if form.errors else 200)
+
+
+# --- The clinic admin's staff page -------------------------------------------------------------
+
+
+def _admin_only(request: HttpRequest) -> None:
+    if not has_role(request.user, CLINIC_ADMIN):
+        raise PermissionDenied("Only the clinic admin manages staff accounts.")
+
+
+def staff_list(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, temporary = services.staff_account_create(
+                actor=request.user, request=request, **form.cleaned_data
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            return render(
+                request,
+                "accounts/temporary_password.html",
+                {"person": user, "password": temporary, "new": True},
+            )
+    people = (
+        User.objects.prefetch_related("groups", "totpdevice_set")
+        .select_related("staff_account")
+        .order_by("-is_active", "last_name", "username")
+    )
+    rows = [
+        {
+            "user": u,
+            "roles": [ROLE_LABELS.get(g.name, g.name) for g in u.groups.all()],
+            "mfa": any(d.confirmed for d in u.totpdevice_set.all()),
+            "demo": services.is_demo(u) if hasattr(u, "staff_account") else False,
+            "can_sign_in": u.has_usable_password(),
+        }
+        for u in people
+    ]
+    context = {"form": form, "rows": rows, "nav": "staff"}
+    return render(request, "accounts/staff.html", context, status=400 if form.errors else 200)
+
+
+def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    _admin_only(request)
+    person = get_object_or_404(User, pk=user_id)
+    form = StaffRolesForm(request.POST or None) if request.method == "POST" else None
+    if form is not None and form.is_valid():
+        try:
+            services.staff_roles_set(
+                actor=request.user,
+                user_id=person.pk,
+                roles=form.cleaned_data["roles"],
+                request=request,
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            messages.success(request, f"Roles of {person.username} saved.")
+            return redirect("accounts:staff_detail", person.pk)
+    context = {
+        "person": person,
+        "form": form or StaffRolesForm.for_user(person),
+        "mfa": services.has_authenticator(person),
+        "nav": "staff",
+    }
+    return render(
+        request, "accounts/staff_detail.html", context, status=400 if form and form.errors else 200
+    )
+
+
+@require_POST
+def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+    _admin_only(request)
+    person = get_object_or_404(User, pk=user_id)
+    if action == "password":
+        temporary = services.staff_password_reset(
+            actor=request.user, user_id=person.pk, request=request
+        )
+        return render(
+            request, "accounts/temporary_password.html", {"person": person, "password": temporary}
+        )
+    if action == "mfa":
+        services.staff_mfa_reset(actor=request.user, user_id=person.pk, request=request)
+        messages.success(
+            request, f"{person.username} will set up an authenticator app at the next sign-in."
+        )
+    elif action in ("deactivate", "reactivate"):
+        services.staff_active_set(
+            actor=request.user, user_id=person.pk, active=action == "reactivate", request=request
+        )
+        messages.success(request, f"{person.username} {action}d.")
+    else:
+        raise PermissionDenied("No such action.")
+    return redirect("accounts:staff_detail", person.pk)

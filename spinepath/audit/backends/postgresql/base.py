@@ -1,0 +1,24 @@
+"""PostgreSQL, with every transaction first taking the audit log's lock.
+
+The audit log is one hash chain: a new row needs the hash of the row before it, so audit rows
+are written one transaction at a time. Taking that lock as the very first statement of every
+transaction (as SQLite's BEGIN IMMEDIATE takes its write lock) means no transaction ever holds
+a row lock while waiting for the chain, so the chain can never deadlock with row locks. Reads
+outside a transaction (most page views) do not take it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.postgresql import base
+
+AUDIT_CHAIN_LOCK = 0x5350_4155_4449_54  # "SPAUDIT"
+
+
+class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
+    def _set_autocommit(self, autocommit: bool) -> Any:
+        super()._set_autocommit(autocommit)
+        if not autocommit:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])

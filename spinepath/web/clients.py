@@ -1,0 +1,41 @@
+"""Who is asking: the client's address, and log lines that never carry a questionnaire token.
+
+The address is the connection's REMOTE_ADDR. Behind a reverse proxy, `spinepath serve
+--trusted-proxy ADDRESS` has the server replace it with the proxy's X-Forwarded-For, and only
+for connections from that proxy; anyone else's X-Forwarded-* headers are removed. So the
+sign-in throttle, the public forms' limits and the audit log all see the real client, and no
+client can choose its own address by sending a header.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+# /q/<token>/ is a questionnaire link: the token alone lets its holder answer.
+TOKEN_IN_PATH = re.compile(r"(/q/)[^/\s?\"']+")
+REDACTED = r"\1[token]"
+
+
+def client_address(request: Any, *_: Any) -> str | None:
+    """The client's address (django-axes calls this with extra arguments)."""
+    if request is None:
+        return None
+    address: str | None = request.META.get("REMOTE_ADDR") or None
+    return address
+
+
+def redact(text: str) -> str:
+    return TOKEN_IN_PATH.sub(REDACTED, text)
+
+
+class RedactTokens(logging.Filter):
+    """Cut questionnaire tokens out of a log record (Django logs a 404's or 400's path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
