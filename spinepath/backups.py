@@ -1,0 +1,434 @@
+"""Back up the clinic's database to one file, and restore it from one.
+
+SQLite: SQLite's online backup API (``sqlite3.Connection.backup``), safe while the server
+runs; restore copies the backup into the live file the same way, page by page, so even open
+connections see the restored data. PostgreSQL: ``pg_dump --format=custom`` and
+``pg_restore --clean --single-transaction`` (all or nothing). Both act on
+``settings.DATABASES["default"]``.
+
+A backup is checked before anything is touched: a file that is not a spinepath backup is
+refused with the database left as it was. Database triggers (the audit log's refuse-update
+trigger) do not fire: SQLite's pages are replaced wholesale, and PostgreSQL's tables are
+dropped and re-created with their triggers from the dump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"PGDMP"
+
+
+class BackupError(Exception):
+    """Refused before anything was done: a bad file name, a missing tool (exit status 2)."""
+
+    status = 2
+
+
+class BackupFailed(BackupError):
+    """The backup or restore tool itself failed (exit status 1)."""
+
+    status = 1
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    engine: str
+    database: str
+    path: Path
+    tables: int
+    rows: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    engine: str
+    database: str
+    path: Path
+    tables: int
+    rows: int
+    size_bytes: int
+
+
+def _settings() -> dict[str, Any]:
+    from django.conf import settings
+
+    database: dict[str, Any] = settings.DATABASES["default"]
+    return database
+
+
+def _is_sqlite(database: dict[str, Any]) -> bool:
+    engine: str = database["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return True
+    if "postgresql" in engine:
+        return False
+    raise BackupError(f"backups support SQLite and PostgreSQL, not {engine}")
+
+
+def describe_database() -> str:
+    """The live database in words: 'SQLite file ...' or 'PostgreSQL database ... on ...'."""
+    database = _settings()
+    if _is_sqlite(database):
+        return f"SQLite file {database['NAME']}"
+    return f"PostgreSQL database {database['NAME']} on {database.get('HOST') or 'localhost'}"
+
+
+def backup_database(*, path: Path, force: bool = False) -> BackupSummary:
+    """Write a backup of the live database to ``path`` (mode 0600). An existing file is
+    replaced only with ``force``; the file appears whole or not at all."""
+    path = Path(path)
+    _check_destination(path, force=force)
+    database = _settings()
+    if _is_sqlite(database):
+        return _sqlite_backup(database, path)
+    return _postgresql_backup(database, path)
+
+
+def verify_backup(*, path: Path) -> None:
+    """Raise :class:`BackupError` unless ``path`` is a backup this database can restore."""
+    path = Path(path)
+    _check_readable(path)
+    if _is_sqlite(_settings()):
+        _sqlite_verify(path)
+    else:
+        _postgresql_verify(path)
+
+
+def restore_database(*, path: Path) -> RestoreSummary:
+    """Replace every row of the live database with the backup at ``path``. The backup is
+    checked first; a file that is not one leaves the database untouched."""
+    path = Path(path)
+    verify_backup(path=path)
+    database = _settings()
+    from django.db import connections
+
+    connections.close_all()
+    if _is_sqlite(database):
+        return _sqlite_restore(database, path)
+    return _postgresql_restore(database, path)
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+def _check_destination(path: Path, *, force: bool) -> None:
+    if path.is_dir():
+        raise BackupError(f"{path}: is a folder; name the backup file to write")
+    if path.exists() and not force:
+        raise BackupError(
+            f"{path}: already exists; choose another name, or pass --force to replace it"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise BackupError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BackupError(f"{path}: cannot write in the folder {folder}")
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise BackupError(f"{path}: no such file")
+    if not path.is_file():
+        raise BackupError(f"{path}: is not a file")
+    try:
+        with path.open("rb") as file:
+            file.read(1)
+    except OSError as exc:
+        raise BackupError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def _header(path: Path, size: int) -> bytes:
+    with path.open("rb") as file:
+        return file.read(size)
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """A new empty file (mode 0600) in ``path``'s folder, renamed over ``path`` when the block
+    ends normally and removed when it raises."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o600)
+        with temporary.open("rb") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-journal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+def _sqlite_live_path(database: dict[str, Any]) -> Path:
+    name = str(database["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        raise BackupError(f"the SQLite database {name!r} is not a file; nothing to back up")
+    return Path(name).resolve()
+
+
+def _sqlite_open(path: Path, mode: str) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=20)
+
+
+def _sqlite_count(connection: sqlite3.Connection) -> tuple[int, int]:
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    rows = 0
+    for table in tables:
+        quoted = '"' + table.replace('"', '""') + '"'
+        rows += connection.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0]
+    return len(tables), rows
+
+
+def _sqlite_backup(database: dict[str, Any], path: Path) -> BackupSummary:
+    live = _sqlite_live_path(database)
+    if not live.is_file():
+        raise BackupError(
+            f"no database at {live}: nothing to back up (run `spinepath manage migrate` first)"
+        )
+    if path.exists() and path.resolve() == live:
+        raise BackupError(f"{path}: is the live database itself; name another file")
+    with _temporary_beside(path) as temporary:
+        source = _sqlite_open(live, "rw")
+        try:
+            target = sqlite3.connect(temporary)
+            try:
+                source.backup(target)
+                # The copy carries the live file's WAL mode; a backup is one self-contained file.
+                target.execute("PRAGMA journal_mode=DELETE")
+                tables, rows = _sqlite_count(target)
+            finally:
+                target.close()
+        except sqlite3.Error as exc:
+            raise BackupFailed(f"the SQLite backup of {live} failed: {exc}") from exc
+        finally:
+            source.close()
+    return BackupSummary("SQLite", str(live), path, tables, rows, path.stat().st_size)
+
+
+def _sqlite_verify(path: Path) -> None:
+    not_one = f"{path}: is not a spinepath backup (not a SQLite database)"
+    if _header(path, len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+        raise BackupError(not_one)
+    try:
+        backup = _sqlite_open(path, "ro")
+        try:
+            checked = backup.execute("PRAGMA integrity_check").fetchall()
+            migrations = backup.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'django_migrations'"
+            ).fetchone()
+        finally:
+            backup.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"{not_one}: {exc}") from exc
+    if checked != [("ok",)]:
+        problems = "; ".join(str(row[0]) for row in checked[:3])
+        raise BackupError(f"{path}: the SQLite database is damaged ({problems})")
+    if migrations is None:
+        raise BackupError(f"{path}: is a SQLite database, but not spinepath's (no migrations)")
+
+
+def _sqlite_restore(database: dict[str, Any], path: Path) -> RestoreSummary:
+    live = _sqlite_live_path(database)
+    if live.exists() and path.resolve() == live:
+        raise BackupError(f"{path}: is the live database itself")
+    if not live.parent.is_dir():
+        raise BackupError(f"the database's folder {live.parent} does not exist")
+    try:
+        source = _sqlite_open(path, "ro")
+        try:
+            target = sqlite3.connect(live, timeout=20)
+            try:
+                source.backup(target)
+                tables, rows = _sqlite_count(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise BackupFailed(f"restoring {path} into {live} failed: {exc}") from exc
+    return RestoreSummary("SQLite", str(live), path, tables, rows, path.stat().st_size)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+# libpq's environment variables: the connection reaches pg_dump without the password ever
+# appearing on a command line (where `ps` shows it to every user of the machine).
+_PG_ENVIRONMENT = {
+    "HOST": "PGHOST",
+    "PORT": "PGPORT",
+    "USER": "PGUSER",
+    "PASSWORD": "PGPASSWORD",
+    "NAME": "PGDATABASE",
+}
+_PG_OPTIONS_ENVIRONMENT = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslpassword": "PGSSLPASSWORD",
+    "passfile": "PGPASSFILE",
+    "service": "PGSERVICE",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "options": "PGOPTIONS",
+}
+
+
+def _pg_environment(database: dict[str, Any]) -> dict[str, str]:
+    environment = dict(os.environ)
+    for key, variable in _PG_ENVIRONMENT.items():
+        value = database.get(key)
+        if value not in (None, ""):
+            environment[variable] = str(value)
+    for key, variable in _PG_OPTIONS_ENVIRONMENT.items():
+        value = (database.get("OPTIONS") or {}).get(key)
+        if value not in (None, ""):
+            environment[variable] = str(value)
+    return environment
+
+
+def _server_major() -> int:
+    from django.db import connections
+
+    connection = connections["default"]
+    connection.ensure_connection()
+    version: int = connection.pg_version  # e.g. 150018
+    return version // 10000
+
+
+def _pg_tool(name: str, server_major: int) -> str:
+    """The path of pg_dump or pg_restore, refusing one missing or older than the server."""
+    package = f"postgresql-client-{server_major}"
+    tool = shutil.which(name)
+    if tool is None:
+        raise BackupError(
+            f"{name} is not installed (not on PATH): install Debian's {package} "
+            f"(apt-get install {package}), the client of the server's PostgreSQL {server_major}"
+        )
+    try:
+        printed = subprocess.run(
+            [tool, "--version"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BackupError(f"{tool} --version failed: {exc}") from exc
+    found = re.search(r"\)\s*(\d+)", printed) or re.search(r"(\d+)\.\d+", printed)
+    if found and int(found.group(1)) < server_major:
+        raise BackupError(
+            f"{tool} is version {found.group(1)}, older than the server's PostgreSQL "
+            f"{server_major}: install Debian's {package} (apt-get install {package})"
+        )
+    return tool
+
+
+def _pg_count(cursor: Any, connection: Any) -> tuple[int, int]:
+    tables = connection.introspection.table_names(cursor)
+    rows = 0
+    for table in tables:
+        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+        rows += cursor.fetchone()[0]
+    return len(tables), rows
+
+
+def _last_lines(text: str, count: int = 5) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:]) or "(no message)"
+
+
+def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
+    from django.db import connections
+
+    pg_dump = _pg_tool("pg_dump", _server_major())
+    # One snapshot for pg_dump and the row counts in the summary: they describe the same data.
+    snapshot_holder = connections.create_connection("default")
+    try:
+        snapshot_holder.set_autocommit(False)
+        with snapshot_holder.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            tables, rows = _pg_count(cursor, snapshot_holder)
+            with _temporary_beside(path) as temporary:
+                command = [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    f"--snapshot={snapshot}",
+                    f"--file={temporary}",
+                ]
+                done = subprocess.run(
+                    command, env=_pg_environment(database), capture_output=True, text=True
+                )
+                if done.returncode != 0:
+                    raise BackupFailed(f"pg_dump failed:\n{_last_lines(done.stderr)}")
+        snapshot_holder.rollback()
+    finally:
+        snapshot_holder.close()
+    return BackupSummary(
+        "PostgreSQL", str(database["NAME"]), path, tables, rows, path.stat().st_size
+    )
+
+
+def _postgresql_verify(path: Path) -> None:
+    if _header(path, len(PG_DUMP_MAGIC)) != PG_DUMP_MAGIC:
+        raise BackupError(
+            f"{path}: is not a spinepath backup (not a pg_dump custom-format archive)"
+        )
+    pg_restore = _pg_tool("pg_restore", _server_major())
+    listed = subprocess.run(
+        [pg_restore, "--list", str(path)], capture_output=True, text=True, env=dict(os.environ)
+    )
+    if listed.returncode != 0:
+        raise BackupError(f"{path}: pg_restore cannot read it:\n{_last_lines(listed.stderr)}")
+    if not re.search(r"\bTABLE \S+ django_migrations\b", listed.stdout):
+        raise BackupError(f"{path}: is a pg_dump archive, but not spinepath's (no migrations)")
+
+
+def _postgresql_restore(database: dict[str, Any], path: Path) -> RestoreSummary:
+    from django.db import connections
+
+    pg_restore = _pg_tool("pg_restore", _server_major())
+    connections.close_all()
+    command = [
+        pg_restore,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        f"--dbname={database['NAME']}",
+        str(path),
+    ]
+    done = subprocess.run(command, env=_pg_environment(database), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupFailed(
+            "pg_restore failed; it ran in one transaction, so the database is as it was:\n"
+            f"{_last_lines(done.stderr)}"
+        )
+    connection = connections["default"]
+    with connection.cursor() as cursor:
+        tables, rows = _pg_count(cursor, connection)
+    return RestoreSummary(
+        "PostgreSQL", str(database["NAME"]), path, tables, rows, path.stat().st_size
+    )
