@@ -39,9 +39,7 @@ def sign_in_enrolling_an_authenticator(page: Any, username: str, password: str) 
     assert page.locator(".qr svg").count() == 1
     key = base64.b32decode(page.locator("code.secret").inner_text().strip())
     page.fill("#id_token", f"{totp(key):06d}")
-    with page.expect_navigation():
-        page.click("text=Confirm")
-    print(page.inner_text("main"))
+    page.get_by_role("button", name="Confirm").click()
     page.get_by_role("heading", name="Your recovery codes").wait_for()
     assert page.locator(".codes li").count() == 10
     page.click("text=I have kept them - continue")
