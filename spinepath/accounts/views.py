@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -62,11 +62,16 @@ def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwar
     return render(request, "accounts/login.html", {"form": form}, status=429)
 
 
-def _after_sign_in(request: HttpRequest) -> HttpResponse:
-    nxt = request.session.pop(NEXT_KEY, "")
+def _next_page(request: HttpRequest) -> str:
+    """Where the person was going before signing in (only a page of this site)."""
+    nxt = str(request.session.pop(NEXT_KEY, ""))
     if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, request.is_secure()):
-        return redirect(nxt)
-    return redirect(settings.LOGIN_REDIRECT_URL)
+        return nxt
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _after_sign_in(request: HttpRequest) -> HttpResponse:
+    return redirect(_next_page(request))
 
 
 def mfa(request: HttpRequest) -> HttpResponse:
@@ -113,7 +118,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
             show_on_form(form, refused)
         else:
             django_otp.login(request, device)
-            return render(request, "accounts/recovery_codes.html", {"codes": codes, "first": True})
+            context = {"codes": codes, "first": True, "next": _next_page(request)}
+            return render(request, "accounts/recovery_codes.html", context)
     url = device.config_url
     context = {
         "form": form,

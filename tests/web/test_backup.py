@@ -174,34 +174,14 @@ def test_restore_asks_first_and_a_no_changes_nothing(
 
 @pytest.fixture
 def audit_log_refuses_deletes() -> Any:
-    """A refuse-DELETE trigger on the audit log, as a later migration will add."""
-    table, trigger, function = (
-        "audit_auditevent",
-        "audit_auditevent_never_deleted",
-        "audit_auditevent_refuse_delete",
-    )
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                f"CREATE TRIGGER {trigger} BEFORE DELETE ON {table} "
-                "BEGIN SELECT RAISE(ABORT, 'audit events are never deleted'); END"
-            )
-        else:
-            cursor.execute(
-                f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'audit events are never deleted'; END $$"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER {trigger} BEFORE DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {function}()"
-            )
-    yield
-    with connection.cursor() as cursor:  # the test database is emptied row by row afterwards
-        if connection.vendor == "sqlite":
-            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        else:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
-            cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    """The refuse-DELETE trigger migration 0004 puts on the audit log is in place."""
+    from django.db import DatabaseError, transaction
+
+    from spinepath.audit.models import AuditEvent
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.exists()
 
 
 def test_restore_works_when_the_audit_log_refuses_updates_and_deletes(
@@ -222,3 +202,9 @@ def test_restore_works_when_the_audit_log_refuses_updates_and_deletes(
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET username = 'someone-else'")
     assert table_states() == at_backup
+    # ... and the restored audit log is an intact chain, which new events extend.
+    from spinepath.audit.chain import verify_database
+
+    assert verify_database().intact
+    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="after")
+    assert verify_database().intact

@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_check_deploy_reports_no_warnings_with_https(tmp_path: Path) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        # (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is theirs, not a deployment's)
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        },
         "SPINEPATH_VAR": str(tmp_path),
         "SPINEPATH_HTTPS": "1",
         "SPINEPATH_TRUSTED_PROXY": "127.0.0.1",
