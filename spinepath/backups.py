@@ -364,6 +364,9 @@ def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
     # One snapshot for pg_dump and the row counts in the summary: they describe the same data.
     snapshot_holder = connections.create_connection("default")
     try:
+        # Read-only: it must not take the audit log's lock (spinepath/audit/backends), which
+        # would hold up every writer while pg_dump runs.
+        snapshot_holder.takes_audit_lock = False
         snapshot_holder.set_autocommit(False)
         with snapshot_holder.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -44,7 +45,12 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any
     }
     errors = []
     if params["record"]:
-        events = events.filter(patient__mrn=params["record"])
+        # The patient's own events, and the exports that disclosed the patient among others.
+        quoted = json.dumps(params["record"])
+        events = events.filter(
+            Q(patient__mrn=params["record"])
+            | Q(action=AuditEvent.EXPORT, detail__records__icontains=quoted)
+        )
     if params["user"]:
         events = events.filter(username=params["user"])
     if params["action"]:

@@ -240,6 +240,14 @@ _COMPARED = (
 )
 
 
+def cohort_record_numbers(filters: Filters | None = None) -> list[str]:
+    """The record numbers of the patients a cohort export holds (its accounting of
+    disclosures names each one)."""
+    visits = (filters or Filters()).apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
+    numbers = visits.order_by("patient__mrn").values_list("patient__mrn", flat=True).distinct()
+    return [number for number in numbers if number]
+
+
 def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[str, Any]]:
     """One row per patient and visit, streamed from the database in chunks."""
     visits = (filters or Filters()).apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))

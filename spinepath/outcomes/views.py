@@ -105,15 +105,22 @@ def _rows(request: HttpRequest, deidentified: bool) -> object:
     return exports.deidentified(rows) if deidentified else rows
 
 
+def _disclosed(request: HttpRequest, what: str) -> None:
+    """The accounting of disclosures: who exported which patients' data, with the filters."""
+    records = selectors.cohort_record_numbers(filters_from(request))
+    audit_record(
+        request=request,
+        action=AuditEvent.EXPORT,
+        what=f"{what}: {len(records)} patients",
+        detail={"filters": request.GET.urlencode(), "records": records},
+    )
+
+
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     _allowed(request)
     deid = kind == "deidentified"
     rows = _rows(request, deid)
-    audit_record(
-        request=request,
-        action=AuditEvent.EXPORT,
-        what=f"cohort CSV ({'de-identified' if deid else 'identified'})",
-    )
+    _disclosed(request, f"cohort CSV ({'de-identified' if deid else 'identified'})")
     response = StreamingHttpResponse(
         exports.csv_lines(rows),  # type: ignore[arg-type]
         content_type="text/csv",
@@ -126,7 +133,7 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 def export_excel(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     rows = _rows(request, False)
-    audit_record(request=request, action=AuditEvent.EXPORT, what="cohort Excel (identified)")
+    _disclosed(request, "cohort Excel (identified)")
     handle = exports.excel_file(rows)  # type: ignore[arg-type]
     return FileResponse(
         handle,

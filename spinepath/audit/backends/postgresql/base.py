@@ -17,8 +17,12 @@ AUDIT_CHAIN_LOCK = 0x5350_4155_4449_54  # "SPAUDIT"
 
 
 class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
+    # A read-only connection that never writes the audit log (the backup's snapshot, held for
+    # the whole of pg_dump) sets this to False, so that it does not hold up every writer.
+    takes_audit_lock = True
+
     def _set_autocommit(self, autocommit: bool) -> Any:
         super()._set_autocommit(autocommit)
-        if not autocommit:
+        if not autocommit and self.takes_audit_lock:
             with self.connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
