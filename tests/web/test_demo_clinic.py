@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from server_helpers import SPINEPATH, free_port, fresh_environment, get_when_up, serving
 
 from spinepath.cli import main
 from spinepath.consultations.models import CandidacyDecision, Encounter
@@ -27,8 +24,6 @@ from spinepath.demo import DEMO_PASSWORD, DEMO_USERS, demo_patients, load_demo
 from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import Patient
 
-ROOT = Path(__file__).resolve().parents[2]
-SPINEPATH = ROOT / ".venv" / "bin" / "spinepath"
 REVIEW = date(2026, 11, 24)
 DECISIONS = {
     "candidate",
@@ -200,18 +195,9 @@ def test_spinepath_demo_twice_adds_nothing_and_says_so(
         assert "Database: " in out and "Mail:     " in out
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def fresh_install(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["SPINEPATH_VAR"] = str(tmp_path)
-    env["SPINEPATH_DEMO"] = "1"
-    return env
+    return fresh_environment(tmp_path)
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
@@ -231,17 +217,8 @@ def test_spinepath_demo_prints_the_logins(fresh_install: dict[str, str]) -> None
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
 def test_spinepath_serve_serves_the_pages_and_their_assets(fresh_install: dict[str, str]) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)],
-        env=fresh_install,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        page = _get_when_up(f"{base}/accounts/login/")
+    with serving(fresh_install) as base:
+        page = get_when_up(f"{base}/accounts/login/")
         assert "Sign in" in page
         assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
         assert any(a.endswith(".css") for a in assets) and any("htmx" in a for a in assets)
@@ -249,9 +226,6 @@ def test_spinepath_serve_serves_the_pages_and_their_assets(fresh_install: dict[s
             with urllib.request.urlopen(base + asset, timeout=5) as response:
                 assert response.status == 200
         assert not re.search(r'(?:src|href)="https?://', page)  # nothing from the internet
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _post(url: str, data: dict[str, str], headers: dict[str, str]) -> int:
@@ -273,24 +247,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
     fresh_install: dict[str, str],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **fresh_install,
         "SPINEPATH_HTTPS": "1",
         "SPINEPATH_TRUSTED_PROXY": "127.0.0.1",
         "SPINEPATH_BASE_URL": f"https://127.0.0.1:{port}",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        via_proxy = {"X-Forwarded-Proto": "https"}
-        _get_when_up(f"{base}/accounts/login/", headers=via_proxy)
+    via_proxy = {"X-Forwarded-Proto": "https"}
+    with serving(env, port=port, headers=via_proxy) as base:
         with urllib.request.urlopen(
             urllib.request.Request(f"{base}/accounts/login/", headers=via_proxy), timeout=10
         ) as page:
@@ -311,26 +276,10 @@ def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
             assert error.headers["Location"].startswith("https://")
         proxied = {**browser, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
         assert _post(f"{base}/accounts/login/", form, proxied) == 200  # the form, with its error
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     database = sqlite3.connect(Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3")
     failed = "SELECT address FROM audit_auditevent WHERE action = 'sign_in_failed'"
     addresses = [row[0] for row in database.execute(failed)]
     assert addresses == ["203.0.113.7"]  # the throttle and the audit see the client, not the proxy
-
-
-def _get_when_up(url: str, headers: dict[str, str] | None = None) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            request = urllib.request.Request(url, headers=headers or {})
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def test_the_demo_loads_only_in_demo_mode(

@@ -1,0 +1,145 @@
+"""The public forms' limits (generous for the self-screen, tight for requests, keyed on the real
+client address, race-free), the server's request-size limit, and `spinepath createadmin` - each
+tried the way an abuser or a careless installer would."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from server_helpers import SPINEPATH, fresh_environment, serving
+
+from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+from spinepath.cli import main
+from spinepath.public.models import ConsultationRequest
+
+SCREEN = {
+    "pain_months": "18",
+    "where": "back",
+    "therapy_weeks": "8",
+    "still_improving": "no",
+    "tried_anti_inflammatories": "yes",
+    "mri": "recent",
+    "surgery": "none",
+    "stable_weakness": "no",
+}
+REQUEST = {
+    "name": "Maria Lopez",
+    "email": "maria@example.org",
+    "phone": "",
+    "preferred_times": "Tuesday mornings",
+    "message": "",
+    "consent_to_contact": "on",
+}
+
+
+def test_a_person_comparing_self_screen_answers_is_never_stopped(db: Any) -> None:
+    client = Client()
+    answers = [("pain_months", m) for m in ("1", "2", "6", "18")] + [
+        ("mri", m) for m in ("recent", "older", "none", "unsure")
+    ]
+    for key, value in answers * 4:  # forty-odd tries in a row, as a curious person might
+        response = client.post("/public/screen/", {**SCREEN, key: value})
+        assert response.status_code == 200
+        assert "result" in response.context
+
+
+def test_a_script_on_the_self_screen_is_told_when_to_try_again(db: Any) -> None:
+    client = Client()
+    statuses = [client.post("/public/screen/", SCREEN).status_code for _ in range(61)]
+    assert statuses[:60] == [200] * 60
+    assert statuses[60] == 429
+    assert b"Please try again in 10 minutes." in client.post("/public/screen/", SCREEN).content
+
+
+def test_the_request_limit_is_per_client_address_and_a_forged_header_changes_nothing(
+    db: Any,
+) -> None:
+    abuser = Client(REMOTE_ADDR="198.51.100.20")
+    for _ in range(5):
+        assert abuser.post("/public/request/", REQUEST).status_code == 200
+    forged = abuser.post("/public/request/", REQUEST, HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert forged.status_code == 429  # no trusted proxy: the header is not believed
+    neighbour = Client(REMOTE_ADDR="198.51.100.21")
+    assert neighbour.post("/public/request/", REQUEST).status_code == 200
+    assert ConsultationRequest.objects.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_from_one_address_get_no_more_than_the_limit() -> None:
+    barrier = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            statuses.append(Client().post("/public/request/", REQUEST).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+    assert ConsultationRequest.objects.count() == 5
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text + "\n")
+    return str(path)
+
+
+def test_createadmin_makes_a_clinic_admin_who_must_set_up_a_second_factor(
+    db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = _write(tmp_path / "pw", "a long and private phrase")
+    assert (
+        main(["createadmin", "ana", "--email", "ana@clinic.example", "--password-file", password])
+        == 0
+    )
+    assert "Clinic admin ana created" in capsys.readouterr().out
+    ana = User.objects.get(username="ana")
+    assert has_role(ana, CLINIC_ADMIN) and ana.check_password("a long and private phrase")
+    client = Client()
+    client.post("/accounts/login/", {"username": "ana", "password": "a long and private phrase"})
+    response = client.get("/accounts/staff/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/second-factor/set-up/"
+
+
+def test_createadmin_refuses_a_weak_password_and_a_taken_name(
+    db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["createadmin", "ana", "--password-file", _write(tmp_path / "a", "password")]) == 2
+    assert "password: " in capsys.readouterr().err
+    assert not User.objects.filter(username="ana").exists()
+    good = _write(tmp_path / "b", "a long and private phrase")
+    assert main(["createadmin", "ana", "--password-file", good]) == 0
+    assert main(["createadmin", "ANA", "--password-file", good]) == 2
+    assert "username: ANA already exists" in capsys.readouterr().err
+    missing = str(tmp_path / "nowhere")
+    assert main(["createadmin", "bea", "--password-file", missing]) == 2
+    assert "--password-file: cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
+def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(tmp_path: Path) -> None:
+    with serving(fresh_environment(tmp_path)) as base:
+        host, port = base.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.putrequest("POST", "/public/request/")
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.putheader("Content-Length", str(300 * 1024 * 1024))
+        conn.endheaders()
+        conn.send(b"x" * 65536)  # the rest of the 300 MB is never sent
+        response = conn.getresponse()
+        assert response.status == 413
+        conn.close()
