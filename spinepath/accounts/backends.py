@@ -1,4 +1,5 @@
-"""Who may sign in: active users, and the demo logins only while the clinic runs in demo mode."""
+"""Who may sign in: active users, the demo logins only while the clinic runs in demo mode, and
+never a name that is only on records (the synthetic cohort's clinicians)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,7 @@ class StaffBackend(ModelBackend):
     def user_can_authenticate(self, user: Any) -> bool:
         if is_demo_account(user) and not settings.SPINEPATH_DEMO:
             return False
+        account = getattr(user, "staff_account", None) if user is not None else None
+        if account is not None and account.record_only:
+            return False  # a name on records (the synthetic cohort), never a login
         return bool(super().user_can_authenticate(user))

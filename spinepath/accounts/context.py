@@ -21,7 +21,10 @@ def mode(request: HttpRequest) -> dict[str, Any]:
     """Demo mode's banner, and production's warning when no mail server is configured."""
     from django.conf import settings
 
+    from spinepath.accounts.middleware import past_second_factor
+
     return {
+        "signed_in": past_second_factor(request.user),
         "demo_mode": settings.SPINEPATH_DEMO,
         "mail_not_sent": not settings.SPINEPATH_DEMO and not settings.SPINEPATH_SMTP_HOST,
     }

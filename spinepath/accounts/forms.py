@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.models import User
 
 from spinepath.accounts.roles import ROLE_LABELS, ROLES
+from spinepath.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 
 ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
 
@@ -33,8 +34,8 @@ class StaffCreateForm(forms.Form):
     username = forms.RegexField(
         label="Username",
         max_length=150,
-        regex=r"^[\w.@+-]+$",
-        error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
+        regex=USERNAME_PATTERN,
+        error_messages={"invalid": USERNAME_RULE},
     )
     first_name = forms.CharField(label="First name", max_length=150)
     last_name = forms.CharField(label="Last name", max_length=150)

@@ -29,6 +29,14 @@ def second_factor_waived(user: object) -> bool:
     return bool(settings.SPINEPATH_DEMO and is_demo_account(user))
 
 
+def past_second_factor(user: object) -> bool:
+    """Signed in with both steps (or a demo login in demo mode): only then do pages show the
+    menu and counts of the clinic's work."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_verified() or second_factor_waived(user))  # type: ignore[attr-defined]
+
+
 class SecondFactorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -44,7 +52,7 @@ class SecondFactorMiddleware:
         if getattr(match.func, "login_required", True) is False:
             return self.get_response(request)  # a public page
         name = match.view_name
-        verified = user.is_verified() or second_factor_waived(user)  # type: ignore[union-attr]
+        verified = past_second_factor(user)
         if not verified and name not in BEFORE_SECOND_FACTOR:
             return redirect("accounts:mfa" if has_authenticator(user) else "accounts:enrol")  # type: ignore[arg-type]
         if (

@@ -10,6 +10,8 @@ class StaffAccount(models.Model):
     ``demo``: one of the published demo logins; it signs in only in demo mode.
     ``password_change_required``: the clinic admin set a temporary password; the next sign-in
     asks for a new one before any page opens.
+    ``record_only``: a name on records that is not a person's login (the synthetic cohort's
+    clinicians); it never signs in and cannot be given a password.
     """
 
     user = models.OneToOneField(
@@ -17,3 +19,4 @@ class StaffAccount(models.Model):
     )
     demo = models.BooleanField(default=False)
     password_change_required = models.BooleanField(default=False)
+    record_only = models.BooleanField(default=False)

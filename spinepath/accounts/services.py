@@ -5,11 +5,14 @@ the audit log records."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.db import connection, transaction
@@ -37,16 +40,33 @@ def _report(*, user: Any, request: Any = None, action: str, what: str, subject: 
 def one_sign_in_at_a_time(username: str) -> Iterator[None]:
     """Serialise sign-in attempts for one username, so the lockout counts every guess.
 
-    On PostgreSQL a transaction-scoped advisory lock keyed on the username; on SQLite the
-    transaction starts with BEGIN IMMEDIATE, which already holds the database's write lock.
+    Only attempts for the same username wait for each other, and no database lock is held
+    while the password is hashed (that would make every sign-in, and every page that writes,
+    wait behind a guesser's hashing). On PostgreSQL: a session-level advisory lock keyed on
+    the username (every app server shares it). On SQLite, whose servers share one machine: an
+    exclusive lock on a file under var/locks named by the username's hash.
     """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            digest = hashlib.sha256(b"sign-in:" + username.strip().lower().encode()).digest()
-            key = int.from_bytes(digest[:8], "big", signed=True)
+    digest = hashlib.sha256(b"sign-in:" + username.strip().lower().encode()).digest()
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-        yield
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        return
+    import fcntl
+
+    locks = Path(settings.VAR_DIR) / "locks"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    with open(locks / f"sign-in-{digest[:8].hex()}", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def account_of(user: User) -> StaffAccount:
@@ -98,7 +118,19 @@ def staff_user_create(
     user.groups.add(Group.objects.get(name=role))
     if demo:
         StaffAccount.objects.update_or_create(user=user, defaults={"demo": True})
+    if password is None:
+        StaffAccount.objects.update_or_create(user=user, defaults={"record_only": True})
     return user
+
+
+# Usernames in plain ASCII only, so that no two look alike on the Staff page or in the audit
+# log (a Cyrillic "а" in "аdmin").
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9.@+_-]{1,150}$")
+USERNAME_RULE = "Use the letters a-z, digits and . @ + - _ only (no spaces or accents)."
+
+
+def username_problem(username: str) -> str | None:
+    return None if USERNAME_PATTERN.fullmatch(username) else USERNAME_RULE
 
 
 @transaction.atomic
@@ -106,6 +138,9 @@ def create_clinic_admin(
     *, username: str, password: str, email: str = "", first_name: str = "", last_name: str = ""
 ) -> User:
     """The first clinic admin of a real clinic (``spinepath createadmin``)."""
+    problem = username_problem(username)
+    if problem:
+        raise Invalid(problem, fields={"username": problem})
     ensure_roles()
     user = User.objects.create_user(
         username=username,
@@ -158,6 +193,9 @@ def staff_account_create(
     _require_admin(actor)
     roles = _roles_checked(roles)
     username = username.strip()
+    problem = username_problem(username)
+    if problem:
+        raise Invalid(problem, fields={"username": problem})
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(
             f"There is already an account named {username}.",
@@ -226,6 +264,8 @@ def staff_password_reset(*, actor: Any, user_id: int, request: Any = None) -> st
     user = _staff(user_id)
     if is_demo(user):
         raise Conflict("Demo logins keep their published password.")
+    if is_record_only(user):
+        raise Conflict(f"{user.username} is a name on records, not a login: it cannot sign in.")
     password = temporary_password()
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -257,6 +297,10 @@ def _end_sessions(user: User) -> None:
             session.delete()
 
 
+def is_record_only(user: Any) -> bool:
+    return StaffAccount.objects.filter(user=user, record_only=True).exists()
+
+
 def is_demo(user: Any) -> bool:
     return StaffAccount.objects.filter(user=user, demo=True).exists()
 
@@ -268,6 +312,24 @@ def is_demo(user: Any) -> bool:
 def password_changed(*, user: User, request: Any = None) -> None:
     StaffAccount.objects.filter(user=user).update(password_change_required=False)
     _report(user=user, request=request, action="update", what="changed own password")
+
+
+WRONG_CURRENT_PASSWORD_LIMIT = 5
+
+
+def wrong_current_password(*, user: User, request: Any) -> bool:
+    """Record a wrong current password on the password page; True once the session has had
+    WRONG_CURRENT_PASSWORD_LIMIT of them (the caller then signs the person out)."""
+    count = int(request.session.get("wrong_current_password", 0)) + 1
+    request.session["wrong_current_password"] = count
+    _report(
+        user=user,
+        request=request,
+        action="sign_in_failed",
+        what=f"wrong current password on the password page ({count} of "
+        f"{WRONG_CURRENT_PASSWORD_LIMIT})",
+    )
+    return count >= WRONG_CURRENT_PASSWORD_LIMIT
 
 
 def password_problems(password: str, user: User) -> list[str]:

@@ -10,7 +10,7 @@ import django_otp
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
@@ -145,6 +145,16 @@ def password(request: HttpRequest) -> HttpResponse:
         services.password_changed(user=user, request=request)
         messages.success(request, "Your password was changed.")
         return redirect(settings.LOGIN_REDIRECT_URL)
+    # The current password is a password guess like any other: audited, and five wrong ones
+    # end the session (the sign-in page's lockout then takes over).
+    if "old_password" in form.errors and services.wrong_current_password(
+        user=user, request=request
+    ):
+        logout(request)
+        messages.error(
+            request, "The current password was wrong five times: sign in again to go on."
+        )
+        return redirect(settings.LOGIN_URL)
     required = services.account_of(user).password_change_required
     context = {"form": form, "required": required}
     return render(request, "accounts/password.html", context, status=400 if form.errors else 200)

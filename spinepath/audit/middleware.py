@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -16,6 +16,13 @@ from spinepath.audit.services import audit_record
 def viewing(request: HttpRequest, patient: object) -> None:
     """A view names the patient its page shows; the middleware records it once."""
     request._spinepath_patient = patient  # type: ignore[attr-defined]
+
+
+def showing(request: HttpRequest, patients: Iterable[object]) -> None:
+    """A list page (search results, worklist) names the patients it shows: the event keeps
+    their record numbers, and the audit log's record-number filter finds it."""
+    numbers = {getattr(p, "mrn", None) for p in patients}
+    request._spinepath_shown = sorted(n for n in numbers if n)  # type: ignore[attr-defined]
 
 
 class AuditMiddleware:
@@ -49,11 +56,13 @@ class AuditMiddleware:
             and name in RECORDED
             and (signed_in or patient is not None)
         ):
+            shown = getattr(request, "_spinepath_shown", None)
             audit_record(
                 request=request,
                 action=AuditEvent.VIEW,
-                what=RECORDED[name],
+                what=RECORDED[name] if shown is None else f"{RECORDED[name]}: {len(shown)} shown",
                 patient=patient,
                 username=None if signed_in else "(patient's questionnaire link)",
+                detail=None if shown is None else {"shown": shown},
             )
         return response

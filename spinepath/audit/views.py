@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from spinepath.accounts.roles import CLINIC_ADMIN, has_role
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.patients.models import Patient
+from spinepath.web.spreadsheet import csv_lines
 
 
 def _admin_only(request: HttpRequest) -> None:
@@ -28,10 +28,12 @@ def _admin_only(request: HttpRequest) -> None:
 
 
 def _day(text: str) -> date | None:
+    """A date the log can hold (after the clinic opened, before the year 9000), or None."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if date(2000, 1, 1) <= day <= date(9000, 1, 1) else None
 
 
 def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any], list[str]]:
@@ -45,11 +47,12 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any
     }
     errors = []
     if params["record"]:
-        # The patient's own events, and the exports that disclosed the patient among others.
+        # The patient's own events, and the exports and lists that showed the patient among others.
         quoted = json.dumps(params["record"])
         events = events.filter(
             Q(patient__mrn=params["record"])
             | Q(action=AuditEvent.EXPORT, detail__records__icontains=quoted)
+            | Q(action=AuditEvent.VIEW, detail__shown__icontains=quoted)
         )
     if params["user"]:
         events = events.filter(username=params["user"])
@@ -63,7 +66,9 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any
         if params[key]:
             day = _day(params[key])
             if day is None:
-                errors.append(f"{label}: a date written YYYY-MM-DD (got {params[key]!r}).")
+                errors.append(
+                    f"{label}: a date written YYYY-MM-DD, from 2000 on (got {params[key]!r})."
+                )
                 continue
             edge = datetime.combine(day + timedelta(days=shift), time.min, tzinfo=zone)
             events = events.filter(at__gte=edge) if shift == 0 else events.filter(at__lt=edge)
@@ -89,11 +94,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/log.html", context, status=400 if errors else 200)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def audit_csv(request: HttpRequest) -> HttpResponse:
     _admin_only(request)
     events, params, errors = _filtered(request)
@@ -101,26 +101,22 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
         return HttpResponse(" ".join(errors), status=400, content_type="text/plain")
     described = ", ".join(f"{k}={v}" for k, v in params.items() if v) or "all events"
     audit_record(request=request, action=AuditEvent.EXPORT, what=f"audit log CSV ({described})")
-    writer = csv.writer(_Echo())
     header = ["seq", "at", "username", "action", "what", "record", "path", "address", "detail"]
+    rows = (
+        [
+            e.seq,
+            e.at.isoformat(),
+            e.username,
+            e.action,
+            e.what,
+            e.patient.mrn if e.patient else "",
+            e.path,
+            e.address or "",
+            e.detail or "",
+        ]
+        for e in events.order_by("seq").iterator(chunk_size=2000)
+    )
 
-    def rows() -> Any:
-        yield writer.writerow(header)
-        for e in events.order_by("seq").iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    e.seq,
-                    e.at.isoformat(),
-                    e.username,
-                    e.action,
-                    e.what,
-                    e.patient.mrn if e.patient else "",
-                    e.path,
-                    e.address or "",
-                    e.detail or "",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     return response

@@ -5,12 +5,13 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from spinepath.accounts.middleware import past_second_factor
 from spinepath.accounts.roles import is_staff_member
 
 
 def open_items(request: HttpRequest) -> dict[str, Any]:
     """The count of follow-up visits waiting for a measurement, on every staff page."""
-    if not is_staff_member(request.user):
+    if not is_staff_member(request.user) or not past_second_factor(request.user):
         return {}
     from spinepath.followup.services import open_item_count
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import is_staff_member
-from spinepath.audit.middleware import viewing
+from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Refused
@@ -46,11 +46,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     sort = data.get("sort") or "due"
     patient_id = data.get("patient")
     visits = selectors.worklist(today, state, sort, patient_id)[:500] if valid else []
+    rows = selectors.visit_rows(visits, today)
+    showing(request, [visit.patient for visit, _ in rows])
     return render(
         request,
         "followup/worklist.html",
         {
-            "rows": selectors.visit_rows(visits, today),
+            "rows": rows,
             "state": state,
             "sort": sort,
             "patient_id": patient_id or "",

@@ -8,7 +8,6 @@ every date is shifted by a per-patient offset (intervals within a patient are ke
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import tempfile
@@ -19,6 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from spinepath.outcomes.selectors import COHORT_COLUMN_NAMES, cohort_columns
+from spinepath.web import spreadsheet
 from spinepath.web.policy import clinic_policy
 
 COLUMNS = COHORT_COLUMN_NAMES
@@ -61,23 +61,12 @@ def deidentified(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield out
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for row in rows:
-        yield writer.writerow([_value(row[c]) for c in COLUMNS])
+    return spreadsheet.csv_lines(COLUMNS, ([_value(row[c]) for c in COLUMNS] for row in rows))
 
 
 def dictionary_lines() -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["column", "meaning"])
-    for name, meaning in cohort_columns(clinic_policy()):
-        yield writer.writerow([name, meaning])
+    return spreadsheet.csv_lines(["column", "meaning"], cohort_columns(clinic_policy()))
 
 
 def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
@@ -88,7 +77,7 @@ def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
     sheet = book.create_sheet("cohort")
     sheet.append(COLUMNS)
     for row in rows:
-        sheet.append([_value(row[c]) for c in COLUMNS])
+        sheet.append([spreadsheet.cell(_value(row[c])) for c in COLUMNS])
     notes = book.create_sheet("data dictionary")
     notes.append(["column", "meaning"])
     for name, meaning in cohort_columns(clinic_policy()):

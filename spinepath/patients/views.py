@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timezone import localdate
 
 from spinepath.accounts.roles import is_staff_member
-from spinepath.audit.middleware import viewing
+from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import Amendment, CandidacyDecision
@@ -36,6 +36,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     query = request.GET.get("q", "")[:100]
     patients = list(patient_search(query))
+    showing(request, patients)
     template = (
         "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
     )
