@@ -26,7 +26,14 @@ from spinepath.audit.services import audit_record
 AUDITED_APPS = ("patients", "consultations", "plans", "followup", "public")
 NOT_AUDITED_MODELS = {"publicsubmission", "remindersent"}
 # Never written into the log: secrets, and columns that change on every save.
-SECRET_OR_NOISE = {"token_hash", "password", "updated_at", "family_key", "given_key"}
+SECRET_OR_NOISE = {
+    "token_hash",
+    "password",
+    "updated_at",
+    "family_key",
+    "given_key",
+    "accepted_pdf",  # the document's bytes; its SHA-256 is logged
+}
 # How a record leads to its patient, tried in order.
 PATIENT_PATHS = ("patient", "encounter", "plan", "visit", "study", "decision", "measurement")
 

@@ -118,6 +118,9 @@ class CarePlan(models.Model):
     accepted_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     # SHA-256 of the written plan's content as the patient read it when accepting.
     accepted_content_hash = models.CharField(max_length=64, blank=True)
+    # The PDF printed at acceptance: the exact document the patient accepted, and its SHA-256.
+    accepted_pdf = models.BinaryField(null=True, blank=True, editable=False)
+    accepted_pdf_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-version", "-id"]

@@ -33,6 +33,7 @@ from spinepath.pathway.plans import (
     planned_target_problem,
 )
 from spinepath.patients.models import Patient
+from spinepath.plans import documents
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
 from spinepath.plans.pricing import require_candidate
 from spinepath.plans.selectors import (
@@ -349,6 +350,10 @@ def plan_accept(
     plan.accepted_address = request.META.get("REMOTE_ADDR") if request is not None else None
     plan.accepted_total = figures.totals.total
     plan.accepted_content_hash = content
+    # Printed once, now: what the patient accepted, kept byte for byte.
+    pdf = documents.plan_pdf_bytes(plan, printed_at=plan.accepted_at)
+    plan.accepted_pdf = pdf
+    plan.accepted_pdf_sha256 = documents.sha256(pdf)
     plan.save()
     audit_record(
         request=request,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,9 +16,10 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
-from spinepath.pathway.plans import PAYER_LABELS, Target
+from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
 from spinepath.plans import pricing, procedures, selectors, services
+from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.forms import (
     AcceptForm,
     FinancingForm,
@@ -70,36 +68,6 @@ def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request, "plans/patient_plans.html", {"patient": patient, "plans": plans, "signed": signed}
     )
-
-
-def _plan_context(plan: CarePlan) -> dict[str, Any]:
-    figures = selectors.plan_figures(plan)
-    phases = []
-    for phase, label in (("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")):
-        rows = [(line, priced) for line, priced in figures.lines if line.phase == phase]
-        phases.append((label, rows))
-    signed = plan.decision
-    return {
-        "plan": plan,
-        "patient": plan.patient,
-        "phases": phases,
-        "figures": figures,
-        "totals": figures.totals,
-        "financing": figures.financing,
-        "currency": settings.SPINEPATH_CURRENCY,
-        "clinic_name": settings.SPINEPATH_CLINIC_NAME,
-        "payer_label": PAYER_LABELS.get(plan.payer, "Not recorded"),
-        "generators": [g for g in signed.decision_json["generators"] if g["status"] == "confirmed"],
-        "decision": signed.decision_json,
-        "changes": selectors.plan_changes(plan),
-        "follow_up": [v.label for v in _policy_visits()],
-    }
-
-
-def _policy_visits() -> list[Any]:
-    from spinepath.web.policy import clinic_policy
-
-    return [v for v in clinic_policy().visits if not v.optional]
 
 
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
@@ -170,20 +138,20 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(
         request,
         "plans/plan.html",
-        {**_plan_context(plan), "injection_form": injection_form, "item_form": item_form},
+        {**plan_context(plan), "injection_form": injection_form, "item_form": item_form},
         status=status,
     )
 
 
 def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """An accepted plan's PDF is the document the patient accepted: its stored bytes, with
+    their SHA-256. A draft is printed now."""
     plan = _plan(request, plan_id)
-    from spinepath.plans.pdf import FONT_FAMILY, html_to_pdf
-
-    html = render_to_string(
-        "plans/document.html",
-        {**_plan_context(plan), "printed_at": timezone.now(), "font_family": FONT_FAMILY},
-    )
-    pdf = html_to_pdf(html)
+    if plan.accepted_pdf_sha256:
+        pdf, digest = bytes(plan.accepted_pdf), plan.accepted_pdf_sha256
+    else:
+        pdf = plan_pdf_bytes(plan, printed_at=timezone.now())
+        digest = ""
     audit_record(
         request=request,
         action=AuditEvent.EXPORT,
@@ -193,6 +161,8 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"plan-{plan.patient.mrn}-v{plan.version}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'
+    if digest:
+        response["X-Content-SHA256"] = digest
     return response
 
 
@@ -219,7 +189,7 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(
         request,
         "plans/accept.html",
-        {**_plan_context(plan), "form": form},
+        {**plan_context(plan), "form": form},
         status=400 if form.errors else 200,
     )
 
