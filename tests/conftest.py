@@ -25,6 +25,16 @@ def suite_clock() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def empty_cache() -> Any:
+    """Each test starts with an empty cache (it holds pages and aggregates of another test's
+    database otherwise)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def default_prices(request: Any) -> None:
     """The starting price list, also after a transactional test has flushed the database."""
     marker = request.node.get_closest_marker("django_db")

@@ -9,6 +9,7 @@ Demo logins skip the second factor in demo mode only; the banner on every page s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -62,3 +63,22 @@ class SecondFactorMiddleware:
         ):
             return redirect("accounts:password")
         return self.get_response(request)
+
+
+class SessionActivityMiddleware:
+    """Renews a signed-in session's 30 idle minutes on activity, at most once a minute (a
+    database write per request otherwise). Listed after SessionMiddleware, so the renewal is
+    saved with the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            if now - int(session.get("_active", 0)) >= settings.SPINEPATH_SESSION_RENEW_SECONDS:
+                session["_active"] = now
+        return response

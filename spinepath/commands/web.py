@@ -19,17 +19,33 @@ def _migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # only when the cache is the database
 
 
 def add_parser(subcommands: Any) -> None:
     serve = subcommands.add_parser(
         "serve",
         help="run the clinic web application",
-        description="Apply database migrations, then serve the web application with waitress.",
+        description="Apply database migrations, then serve the web application with gunicorn: "
+        "one worker process per core, each with a few threads. SIGHUP restarts the workers "
+        "gracefully (requests under way finish); SIGTERM or Ctrl-C stops.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="default: 8000")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: one per core of this machine)",
+    )
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    serve.add_argument(
+        "--access-log",
+        metavar="FILE",
+        default="-",
+        help="where each request is logged, without query strings or tokens ('-' for standard "
+        "output, the default; 'none' for no access log)",
+    )
     serve.add_argument(
         "--trusted-proxy",
         metavar="ADDRESS",
@@ -95,39 +111,24 @@ def add_parser(subcommands: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    if args.trusted_proxy:
+        # The application reads it from the settings (spinepath.web.wsgi), in every worker.
+        os.environ["SPINEPATH_TRUSTED_PROXY"] = args.trusted_proxy
+    for name, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None and not 1 <= value <= 64:
+            print(f"{name}: between 1 and 64 (got {value}).", file=sys.stderr)
+            return 2
     _django()
     _migrate()
+    import socket
+
     from django.conf import settings
-    from waitress import serve
 
-    from spinepath.web.wsgi import application
+    from spinepath.web import server
 
-    if settings.SPINEPATH_DEMO:
-        print("DEMO MODE: demo logins sign in with their published password alone.", flush=True)
-
-    print(f"spinepath is serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    behind_proxy: dict[str, Any] = {}
-    if args.trusted_proxy:
-        # Only the proxy's own headers are believed; a client sending X-Forwarded-* directly
-        # has them removed. The sign-in throttle and the audit log then see the client.
-        behind_proxy = {
-            "trusted_proxy": args.trusted_proxy,
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-            "clear_untrusted_proxy_headers": True,
-        }
-        print(f"behind the reverse proxy at {args.trusted_proxy}", flush=True)
-    try:
-        serve(
-            application,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            ident="spinepath",
-            # The same limit as Django's: a larger body is refused before it is read.
-            max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
-            **behind_proxy,
-        )
+    try:  # a clear error for a port in use, before gunicorn's retries
+        with socket.create_server((args.host, args.port)):
+            pass
     except OSError as exc:
         print(
             f"--port: cannot serve on {args.host}:{args.port} ({exc.strerror}); is another "
@@ -135,6 +136,29 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    workers = args.workers or server.default_workers()
+    if settings.SPINEPATH_DEMO:
+        print("DEMO MODE: demo logins sign in with their published password alone.", flush=True)
+    if args.trusted_proxy:
+        print(f"behind the reverse proxy at {args.trusted_proxy}", flush=True)
+    print(
+        f"spinepath is serving on http://{args.host}:{args.port}/ with {workers} worker "
+        f"process{'es' if workers != 1 else ''} x {args.threads} threads  (Ctrl-C to stop)",
+        flush=True,
+    )
+    from django.db import connections
+
+    connections.close_all()  # each worker opens its own
+    options = server.options(
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        threads=args.threads,
+        access_log=None if args.access_log == "none" else args.access_log,
+    )
+    from spinepath.web.wsgi import application
+
+    server.Server(application, options).run()
     return 0
 
 
@@ -215,8 +239,16 @@ def run_createadmin(args: argparse.Namespace) -> int:
     _migrate()
     from django.contrib.auth.models import User
 
-    from spinepath.accounts.services import create_clinic_admin, password_problems
+    from spinepath.accounts.services import (
+        create_clinic_admin,
+        password_problems,
+        username_problem,
+    )
 
+    problem = username_problem(args.username)
+    if problem:
+        print(f"username: {problem}", file=sys.stderr)
+        return 2
     if User.objects.filter(username__iexact=args.username).exists():
         print(f"username: {args.username} already exists; choose another.", file=sys.stderr)
         return 2

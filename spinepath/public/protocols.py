@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import tomllib
-from functools import cache
+from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 DEFAULT_PROTOCOL = "spine"
 
 
-@cache
-def load_protocol(slug: str) -> dict[str, Any]:
-    """The protocol ``slug`` (spinepath/protocols/<slug>.toml). Raises KeyError if unknown."""
+def protocol_version(slug: str) -> str:
+    """Changes whenever the protocol's file changes (the cached page is then rendered anew).
+    Raises KeyError if there is no such protocol."""
     if not slug.isidentifier():
         raise KeyError(slug)
     path = resources.files("spinepath.protocols").joinpath(f"{slug}.toml")
     if not path.is_file():
         raise KeyError(slug)
+    stat = Path(str(path)).stat()
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def load_protocol(slug: str) -> dict[str, Any]:
+    """The protocol ``slug`` (spinepath/protocols/<slug>.toml). Raises KeyError if unknown."""
+    return _parsed(slug, protocol_version(slug))
+
+
+@lru_cache(maxsize=32)
+def _parsed(slug: str, version: str) -> dict[str, Any]:
+    path = resources.files("spinepath.protocols").joinpath(f"{slug}.toml")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     for key in ("title", "summary", "generators", "candidates", "journey", "faq", "coverage"):
         if key not in data:

@@ -22,7 +22,7 @@ from spinepath.public.forms import (
     SelfScreenForm,
 )
 from spinepath.public.models import Appointment, ConsultationRequest
-from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol
+from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
 from spinepath.web.clients import client_address
 from spinepath.web.params import optional_id
 from spinepath.web.policy import clinic_policy
@@ -37,10 +37,15 @@ def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpRespon
     if len(slug) > 60:
         raise Http404("No such protocol.")
     try:
-        protocol = load_protocol(slug)
+        version = protocol_version(slug)
+        protocol = load_protocol(slug)  # parsed once per version of its file
     except KeyError:
         raise Http404("No such protocol.") from None
-    return render(request, "public/indication.html", {"p": protocol})
+    # The page's body is rendered once per version of the protocol file and kept in the cache
+    # that every worker shares (templates/public/indication.html).
+    return render(
+        request, "public/indication.html", {"p": protocol, "slug": slug, "version": version}
+    )
 
 
 @login_not_required

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "spinepath.accounts.middleware.SessionActivityMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "spinepath.accounts.middleware.SecondFactorMiddleware",
@@ -164,9 +165,21 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "patients:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Sessions end after 30 minutes without activity (every request renews the clock).
+# Sessions end after 30 minutes without activity. Activity renews the clock at most once a
+# minute (spinepath.accounts.middleware.SessionActivityMiddleware), not with a database write
+# on every request.
 SESSION_COOKIE_AGE = env.int("SPINEPATH_SESSION_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SPINEPATH_SESSION_RENEW_SECONDS = 60
+
+# The cache (public pages, the outcome dashboard's aggregates) must be shared by every worker
+# process and every app server: by default files under var/cache (one machine); with several
+# machines, SPINEPATH_CACHE_URL=dbcache://spinepath_cache (the database; `spinepath serve`
+# creates the table) or redis://host:6379/0.
+CACHES = {
+    "default": env.cache_url("SPINEPATH_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")
+}
+CACHES["default"].setdefault("TIMEOUT", 24 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -236,8 +249,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-# Request bodies over 2 MiB are refused; `spinepath serve` gives waitress the same limit, so a
-# larger body is refused before it is read.
+# Request bodies over 2 MiB are refused, by Django and before they are read by the WSGI gate in
+# front of it (spinepath.web.server.Gate).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 FILE_UPLOAD_PERMISSIONS = 0o600

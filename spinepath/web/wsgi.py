@@ -1,8 +1,22 @@
-"""WSGI entry point (served by waitress in `spinepath serve`)."""
+"""WSGI entry point (served by gunicorn in `spinepath serve`; any WSGI server can use it).
+
+Django sits behind :class:`spinepath.web.server.Gate`: the request-size limit and the trusted
+proxy are settled before a request reaches it, whichever server runs it.
+"""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402  (after Django is set up)
+
+from spinepath.web.server import Gate  # noqa: E402
+
+application = Gate(
+    django_application,
+    max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    trusted_proxy=settings.SPINEPATH_TRUSTED_PROXY,
+)

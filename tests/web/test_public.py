@@ -348,3 +348,21 @@ def test_no_therapy_needs_no_answer_about_its_progress(db: Any) -> None:
     response = Client().post("/public/screen/", {**answers, "therapy_weeks": "0"})
     assert response.status_code == 200
     assert b"you have not had any yet" in response.content
+
+
+def test_the_indication_page_is_cached_until_its_protocol_file_changes(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spinepath.public import views
+    from spinepath.public.protocols import load_protocol
+
+    original = load_protocol("spine")
+    first = Client().get("/").content.decode()
+    assert "Back pain has sources" in first
+    changed = {**original, "generators": [{"name": "Renamed source", "plain": "", "option": ""}]}
+    monkeypatch.setattr(views, "load_protocol", lambda slug: changed)
+    # The same file version: the cached body is served, the protocol is not rendered again.
+    assert "Renamed source" not in Client().get("/").content.decode()
+    # The file changed (a new version): the page is rendered from it.
+    monkeypatch.setattr(views, "protocol_version", lambda slug: "edited")
+    assert "Renamed source" in Client().get("/").content.decode()

@@ -1,0 +1,110 @@
+"""`spinepath serve`: gunicorn, one worker process per core, each with a few threads.
+
+The arbiter process starts the workers, replaces one that dies, and on SIGHUP starts new workers
+and lets the old ones finish their requests (graceful restart; SIGTERM stops gracefully too).
+Before anything reaches Django, :class:`Gate` refuses a body over the size limit (without
+reading it) and settles who the client is: behind the trusted proxy, its X-Forwarded-For and
+X-Forwarded-Proto are believed; from anyone else those headers are removed. The access log
+carries the method, the path without its query string (a search's query names a patient), the
+status, size and time, and never a questionnaire token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from spinepath.web.clients import redact
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED")
+ACCESS_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+class Gate:
+    """WSGI middleware in front of Django: the body limit and the trusted proxy."""
+
+    def __init__(self, app: WSGIApp, *, max_body: int, trusted_proxy: str | None) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.trusted_proxy = trusted_proxy
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        length = environ.get("CONTENT_LENGTH") or "0"
+        too_big = not length.isdigit() or int(length) > self.max_body
+        if too_big or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Never read: the server closes the connection after the answer.
+            body = b"Request body too large (the limit is 2 MiB).\n"
+            start_response(
+                "413 Content Too Large",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        if self.trusted_proxy and environ.get("REMOTE_ADDR") == self.trusted_proxy:
+            forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+            # The proxy appends the address it saw: the last entry is the one it vouches for.
+            client = forwarded.split(",")[-1].strip()
+            if client:
+                environ["REMOTE_ADDR"] = client
+        else:
+            for header in FORWARDED:
+                environ.pop(header, None)
+        return self.app(environ, start_response)
+
+
+class AccessLog(Logger):  # type: ignore[misc]
+    """gunicorn's logger with the access line cut down to what carries no patient data."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r", "q"):
+            if key in atoms:
+                atoms[key] = "-" if key == "q" else redact(str(atoms[key]).split("?", 1)[0])
+        return atoms
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, application: WSGIApp, options: dict[str, Any]) -> None:
+        self.application = application
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIApp:
+        return self.application
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def options(
+    *, host: str, port: int, workers: int, threads: int, access_log: str | None
+) -> dict[str, Any]:
+    return {
+        "bind": [f"{host}:{port}"],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "proc_name": "spinepath",
+        "timeout": 60,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        # gunicorn believes no forwarded header itself: Gate does that, for the trusted proxy.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+        "logger_class": AccessLog,
+        "accesslog": access_log,
+        "access_log_format": ACCESS_FORMAT,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
