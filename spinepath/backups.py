@@ -10,11 +10,21 @@ A backup is checked before anything is touched: a file that is not a spinepath b
 refused with the database left as it was. Database triggers (the audit log's refuse-update
 trigger) do not fire: SQLite's pages are replaced wholesale, and PostgreSQL's tables are
 dropped and re-created with their triggers from the dump.
+
+Both are recorded in the live audit log. A backup is an ``export`` event, written once the copy
+is complete and before the file takes its name (no backup file without its event; the event
+is not in the backup itself). A restore reads the live log's head first and, once the data is
+replaced, applies any migrations the backup predates, puts the audit log's append-only
+triggers back exactly as migration 0004 makes them (a backup file could have lost them), checks
+the restored chain, and appends an ``update`` event naming the log's head before the restore
+and the events the restore dropped from it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import getpass
 import os
 import re
 import shutil
@@ -43,6 +53,18 @@ class BackupFailed(BackupError):
 
 
 @dataclass(frozen=True)
+class AuditHead:
+    """The audit log's last event (``seq``, ``hash``) and how many events it holds."""
+
+    seq: int
+    hash: str
+    events: int
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash}"
+
+
+@dataclass(frozen=True)
 class BackupSummary:
     engine: str
     database: str
@@ -50,6 +72,10 @@ class BackupSummary:
     tables: int
     rows: int
     size_bytes: int
+    # The audit log in the backup file, and the live log's export event recording the backup.
+    backup_head: AuditHead | None = None
+    event_seq: int = 0
+    event_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,22 @@ class RestoreSummary:
     tables: int
     rows: int
     size_bytes: int
+    before: AuditHead | None = None  # the live audit log before the restore
+    restored: AuditHead | None = None  # the backup's audit log, as restored
+    migrations: tuple[str, ...] = ()  # migrations the backup predated, applied
+    triggers: Any = None  # spinepath.audit.chain.TriggerRepair
+    verdict: Any = None  # spinepath.audit.chain.Verdict of the restored log
+    event_seq: int = 0  # the update event recording the restore (the new head)
+    event_hash: str = ""
+    facts: str = ""  # the event's sentence: what the restore did to the log
+
+    @property
+    def events_lost(self) -> int:
+        """Events of the log before the restore that the restored log does not hold (when the
+        backup was made from it; 0 if the restored log is as long or longer)."""
+        if self.before is None:
+            return 0
+        return max(0, self.before.seq - (self.restored.seq if self.restored else 0))
 
 
 def _settings() -> dict[str, Any]:
@@ -86,15 +128,73 @@ def describe_database() -> str:
     return f"PostgreSQL database {database['NAME']} on {database.get('HOST') or 'localhost'}"
 
 
+def command_line_user() -> str:
+    """Who runs the command, for the audit log: '(command line: NAME)', NAME the operating
+    system's account (the effective user id's name, which the environment cannot change;
+    getpass.getuser() where there is no such database); '(system)' if it has no name."""
+    from spinepath.audit.services import SYSTEM
+
+    name = ""
+    try:
+        import pwd
+
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        with contextlib.suppress(Exception):
+            name = getpass.getuser()
+    return f"(command line: {name})" if name else SYSTEM
+
+
+def audit_head() -> AuditHead | None:
+    """The live audit log's head, or None when it has no events (or no table yet)."""
+    from django.db import DatabaseError, connection
+
+    from spinepath.audit.models import AuditEvent
+
+    try:
+        with connection.cursor() as cursor:
+            if AuditEvent._meta.db_table not in connection.introspection.table_names(cursor):
+                return None
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        return AuditHead(last[0], last[1], AuditEvent.objects.count()) if last else None
+    except DatabaseError:
+        return None
+
+
+def _record_backup(summary: BackupSummary) -> BackupSummary:
+    """The export event in the live log, before the backup file takes its name."""
+    from spinepath.audit.models import AuditEvent
+    from spinepath.audit.services import audit_record
+
+    event = audit_record(
+        request=None,
+        action=AuditEvent.EXPORT,
+        username=command_line_user(),
+        what=f"backup of the whole database to {summary.path} "
+        f"({summary.tables} tables, {summary.rows} rows)",
+        detail={
+            "file": str(summary.path.resolve()),
+            "database": f"{summary.engine} {summary.database}",
+            "tables": summary.tables,
+            "rows": summary.rows,
+            "audit log in the backup": str(summary.backup_head or "no events"),
+        },
+    )
+    return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash)
+
+
 def backup_database(*, path: Path, force: bool = False) -> BackupSummary:
     """Write a backup of the live database to ``path`` (mode 0600). An existing file is
-    replaced only with ``force``; the file appears whole or not at all."""
+    replaced only with ``force``; the file appears whole or not at all, and only once the
+    live audit log records it (an ``export`` event)."""
     path = Path(path)
     _check_destination(path, force=force)
     database = _settings()
     if _is_sqlite(database):
-        return _sqlite_backup(database, path)
-    return _postgresql_backup(database, path)
+        summary = _sqlite_backup(database, path)
+    else:
+        summary = _postgresql_backup(database, path)
+    return dataclasses.replace(summary, size_bytes=path.stat().st_size)
 
 
 def verify_backup(*, path: Path) -> None:
@@ -109,16 +209,112 @@ def verify_backup(*, path: Path) -> None:
 
 def restore_database(*, path: Path) -> RestoreSummary:
     """Replace every row of the live database with the backup at ``path``. The backup is
-    checked first; a file that is not one leaves the database untouched."""
+    checked first; a file that is not one leaves the database untouched. Then: migrations the
+    backup predates are applied, the audit log's append-only triggers are put back as the
+    migration makes them, the restored chain is checked, and the restore is recorded."""
     path = Path(path)
     verify_backup(path=path)
     database = _settings()
     from django.db import connections
 
+    # The live log's head, before it is replaced (a SQLite file not there yet has none; opening
+    # it would create it).
+    sqlite = _is_sqlite(database)
+    before = audit_head() if not sqlite or _sqlite_live_path(database).is_file() else None
     connections.close_all()
-    if _is_sqlite(database):
-        return _sqlite_restore(database, path)
-    return _postgresql_restore(database, path)
+    restore = _sqlite_restore if sqlite else _postgresql_restore
+    summary = restore(database, path)
+    try:
+        return _after_restore(dataclasses.replace(summary, before=before))
+    except Exception as exc:
+        raise BackupFailed(
+            f"the database WAS restored from {path}, but checking and recording it failed: "
+            f"{exc}. Run `spinepath manage migrate` and `spinepath audit verify`."
+        ) from exc
+
+
+def _apply_missing_migrations() -> tuple[str, ...]:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        call_command("migrate", interactive=False, verbosity=0)
+    return tuple(f"{m.app_label}.{m.name}" for m, _ in plan)
+
+
+def _restore_facts(summary: RestoreSummary) -> str:
+    before, restored = summary.before, summary.restored
+    said = f"database restored from {summary.path}"
+    if before is None:
+        return f"{said}; the database had no audit events before the restore"
+    said += f"; the log before the restore ended at event {before}"
+    restored_seq = restored.seq if restored else 0
+    if before.seq > restored_seq:
+        return f"{said}; events after #{restored_seq} of that log are not in the restored database"
+    return f"{said}; the restored log ends at event #{restored_seq}, not before it"
+
+
+def _after_restore(summary: RestoreSummary) -> RestoreSummary:
+    from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
+    from spinepath.audit.models import AuditEvent
+    from spinepath.audit.services import audit_record
+
+    migrations = _apply_missing_migrations()
+    triggers = reinstall_append_only_triggers()
+    verdict = verify_database()
+    restored = audit_head()
+    summary = dataclasses.replace(
+        summary, restored=restored, migrations=migrations, triggers=triggers, verdict=verdict
+    )
+    facts = _restore_facts(summary)
+    before = summary.before
+    chain = (
+        f"intact ({verdict.rows} events)"
+        if verdict.intact
+        else f"BROKEN at event #{verdict.bad_seq}: {verdict.problem}"
+    )
+    detail: dict[str, Any] = {
+        "file": str(summary.path.resolve()),
+        "facts": facts,
+        "before": {
+            "audit log head": str(before) if before else "no events",
+            "audit events": before.events if before else 0,
+        },
+        "after": {
+            "audit log head": str(restored) if restored else "no events",
+            "audit events": restored.events if restored else 0,
+            "restored chain": chain,
+            "triggers": triggers.describe(),
+        },
+    }
+    if summary.events_lost and before is not None:
+        first_lost = restored.seq + 1 if restored else 1
+        detail["not in the restored database"] = f"events #{first_lost} to #{before.seq}"
+    if migrations:
+        detail["migrations applied"] = list(migrations)
+    # The event's text holds 200 characters: the file's name comes last, and the facts with
+    # the hashes in full are in its detail (and on the audit log page, as before and after).
+    short = "database restored"
+    if before is None:
+        short += "; there were no audit events before the restore"
+    else:
+        short += f"; the log before the restore ended at event #{before.seq}"
+        if summary.events_lost:
+            short += (
+                f"; events after #{restored.seq if restored else 0} of that log are not in "
+                "the restored database"
+            )
+    event = audit_record(
+        request=None,
+        action=AuditEvent.UPDATE,
+        username=command_line_user(),
+        what=f"{short}; from {summary.path}",
+        detail=detail,
+    )
+    return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash, facts=facts)
 
 
 # --- Files ------------------------------------------------------------------------------------
@@ -219,13 +415,38 @@ def _sqlite_backup(database: dict[str, Any], path: Path) -> BackupSummary:
                 # The copy carries the live file's WAL mode; a backup is one self-contained file.
                 target.execute("PRAGMA journal_mode=DELETE")
                 tables, rows = _sqlite_count(target)
+                head = _sqlite_audit_head(target)
             finally:
                 target.close()
         except sqlite3.Error as exc:
             raise BackupFailed(f"the SQLite backup of {live} failed: {exc}") from exc
         finally:
             source.close()
-    return BackupSummary("SQLite", str(live), path, tables, rows, path.stat().st_size)
+        summary = BackupSummary("SQLite", str(live), path, tables, rows, 0, head)
+        summary = _recorded(summary)
+    return summary
+
+
+def _recorded(summary: BackupSummary) -> BackupSummary:
+    from django.db import DatabaseError
+
+    try:
+        return _record_backup(summary)
+    except DatabaseError as exc:
+        raise BackupFailed(
+            f"no backup written: recording it in the audit log failed ({exc})"
+        ) from exc
+
+
+def _sqlite_audit_head(connection: sqlite3.Connection) -> AuditHead | None:
+    try:
+        last = connection.execute(
+            "SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        count = connection.execute("SELECT COUNT(*) FROM audit_auditevent").fetchone()[0]
+    except sqlite3.Error:  # no audit log yet (an unmigrated database)
+        return None
+    return AuditHead(last[0], last[1], count) if last else None
 
 
 def _sqlite_verify(path: Path) -> None:
@@ -373,6 +594,7 @@ def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             tables, rows = _pg_count(cursor, snapshot_holder)
+            head = _pg_audit_head(cursor, snapshot_holder)
             with _temporary_beside(path) as temporary:
                 command = [
                     pg_dump,
@@ -386,12 +608,25 @@ def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
                 )
                 if done.returncode != 0:
                     raise BackupFailed(f"pg_dump failed:\n{_last_lines(done.stderr)}")
+                summary = BackupSummary(
+                    "PostgreSQL", str(database["NAME"]), path, tables, rows, 0, head
+                )
+                summary = _recorded(summary)
         snapshot_holder.rollback()
     finally:
         snapshot_holder.close()
-    return BackupSummary(
-        "PostgreSQL", str(database["NAME"]), path, tables, rows, path.stat().st_size
-    )
+    return summary
+
+
+def _pg_audit_head(cursor: Any, connection: Any) -> AuditHead | None:
+    if "audit_auditevent" not in connection.introspection.table_names(cursor):
+        return None
+    cursor.execute("SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1")
+    last = cursor.fetchone()
+    if last is None:
+        return None
+    cursor.execute("SELECT COUNT(*) FROM audit_auditevent")
+    return AuditHead(last[0], last[1], cursor.fetchone()[0])
 
 
 def _postgresql_verify(path: Path) -> None:

@@ -15,10 +15,29 @@ def add_parser(subcommands: Any) -> None:
         "verify",
         help="check that no audit event was changed, deleted or inserted out of order",
         description="Walk the audit log's hash chain. Exit 0 when it is intact, printing its "
-        "head (keep a copy: a shortened log is found by comparing heads); exit 1 naming the "
-        "first bad row otherwise.",
+        "head (keep a copy elsewhere: a log cut short, or rewritten with its hashes "
+        "recomputed, is found only by checking it against a kept head with --expect); exit 1 "
+        "naming the first bad row, or each --expect the log does not hold, otherwise.",
+    )
+    verify.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        type=_expectation,
+        help="a head printed earlier (by `audit verify` or `backup`): fail unless the log "
+        "still holds event SEQ with exactly this hash. May be given more than once.",
     )
     verify.set_defaults(handler=run_verify)
+
+
+def _expectation(text: str) -> tuple[int, str]:
+    from spinepath.audit.chain import parse_expectation
+
+    try:
+        return parse_expectation(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -27,14 +46,20 @@ def run_verify(args: argparse.Namespace) -> int:
     _django()
     from spinepath.audit.chain import verify_database
 
-    verdict = verify_database()
+    expect: list[tuple[int, str]] = args.expect
+    verdict = verify_database(expect)
     if verdict.intact:
         print(
             f"audit log intact: {verdict.rows} events; head #{verdict.head_seq} {verdict.head_hash}"
         )
-        return 0
-    print(
-        f"audit log BROKEN at event #{verdict.bad_seq} (row id {verdict.bad_id}): "
-        f"{verdict.problem}. {verdict.rows - 1} events before it are intact."
-    )
-    return 1
+    else:
+        print(
+            f"audit log BROKEN at event #{verdict.bad_seq} (row id {verdict.bad_id}): "
+            f"{verdict.problem}. {verdict.rows - 1} events before it are intact."
+        )
+    for message in verdict.unmet:
+        print(f"audit log does NOT hold an expected event: {message}")
+    if verdict.ok and expect:
+        held = ", ".join(f"#{seq}" for seq, _ in expect)
+        print(f"the log holds every expected event, with its expected hash: {held}")
+    return 0 if verdict.ok else 1

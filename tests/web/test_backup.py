@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from web_helpers import PASSWORD, import_encounter
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.cli import main
@@ -26,14 +29,19 @@ def _plain(value: Any) -> Any:
     return bytes(value) if isinstance(value, memoryview) else value
 
 
-def table_states() -> dict[str, tuple[int, str]]:
-    """Every table: its row count and a hash of all its rows in primary-key order."""
+def table_states(audit_up_to: int | None = None) -> dict[str, tuple[int, str]]:
+    """Every table: its row count and a hash of all its rows in primary-key order (the audit
+    log's only up to event ``audit_up_to``, when given)."""
     states = {}
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             key = connection.introspection.get_primary_key_column(cursor, table)
             order = connection.ops.quote_name(key) if key else "1"
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)} ORDER BY {order}")
+            where = ""
+            if table == "audit_auditevent" and audit_up_to is not None:
+                where = f" WHERE seq <= {int(audit_up_to)}"
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"SELECT * FROM {quoted}{where} ORDER BY {order}")
             rows = [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
             states[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return states
@@ -54,11 +62,24 @@ def clinic() -> dict[str, Any]:
     return {"clinician": clinician, "coordinator": coordinator, "patient": encounter.patient}
 
 
+def head() -> AuditEvent:
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert event is not None
+    return event
+
+
+def operator() -> str:
+    import pwd
+
+    return f"(command line: {pwd.getpwuid(os.geteuid()).pw_name})"
+
+
 def test_backup_change_restore_gives_back_every_table(
     clinic: dict[str, Any], tmp_path: Path, capsys: Any
 ) -> None:
     path = tmp_path / "clinic.backup"
     at_backup = table_states()
+    head_at_backup = head().seq
     assert at_backup["audit_auditevent"][0] >= 2
     assert at_backup["patients_patient"][0] == 1
 
@@ -79,7 +100,10 @@ def test_backup_change_restore_gives_back_every_table(
 
     assert main(["restore", "--yes", str(path)]) == 0
     assert f"Restored {path}" in capsys.readouterr().out
-    assert table_states() == at_backup
+    # Every table as it was, and the audit log too, with one event more: the restore's.
+    assert table_states(audit_up_to=head_at_backup) == at_backup
+    assert AuditEvent.objects.count() == at_backup["audit_auditevent"][0] + 1
+    assert head().seq == head_at_backup + 1
     assert Patient.objects.get().family_name == "Lopez"
 
     # The audit log's trigger came back with it, and new rows still get fresh ids.
@@ -188,23 +212,274 @@ def test_restore_works_when_the_audit_log_refuses_updates_and_deletes(
     clinic: dict[str, Any], audit_log_refuses_deletes: None, tmp_path: Path
 ) -> None:
     path = tmp_path / "clinic.backup"
-    assert main(["backup", str(path)]) == 0
     at_backup = table_states()
+    head_at_backup = head().seq
+    assert main(["backup", str(path)]) == 0
     for _ in range(3):
         audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
-    assert AuditEvent.objects.count() == at_backup["audit_auditevent"][0] + 3
+    assert AuditEvent.objects.count() == at_backup["audit_auditevent"][0] + 4  # export too
 
     assert main(["restore", "--yes", str(path)]) == 0
-    assert table_states() == at_backup
+    assert table_states(audit_up_to=head_at_backup) == at_backup
+    at_restore = table_states()
     # Both triggers came back with the backup.
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET username = 'someone-else'")
-    assert table_states() == at_backup
+    assert table_states() == at_restore
     # ... and the restored audit log is an intact chain, which new events extend.
-    from spinepath.audit.chain import verify_database
-
     assert verify_database().intact
     audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="after")
     assert verify_database().intact
+
+
+# --- The audit log records backups and restores ------------------------------------------------
+
+
+def test_a_backup_is_recorded_in_the_live_audit_log_as_an_export(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    # The name in the log is the account's, not whatever the environment claims.
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LOGNAME", "mallory")
+    path = tmp_path / "clinic.backup"
+    states = table_states()
+    before = head()
+
+    assert main(["backup", str(path)]) == 0
+    out = capsys.readouterr().out
+    event = head()
+    assert event.seq == before.seq + 1
+    assert event.action == AuditEvent.EXPORT
+    assert event.username == operator() != "(command line: mallory)"
+    tables, rows = len(states), sum(count for count, _ in states.values())
+    assert event.what == f"backup of the whole database to {path} ({tables} tables, {rows} rows)"
+    assert event.detail["file"] == str(path.resolve())
+    assert event.detail["audit log in the backup"] == f"#{before.seq} {before.hash}"
+    assert event.user_id is None and event.patient_id is None
+    # The head line to keep is the live log's, which holds the export event.
+    assert f"The backup holds {before.seq} audit events, up to #{before.seq}" in out
+    assert f"recorded in the audit log as event #{event.seq}" in out
+    assert f"audit log head #{event.seq} {event.hash} " in out
+    assert f"--expect {event.seq}:{event.hash}" in out
+    assert verify_database().intact
+    assert main(["audit", "verify", "--expect", f"{event.seq}:{event.hash}"]) == 0
+
+    # A backup refused before anything was copied records nothing.
+    assert main(["backup", str(path)]) == 2
+    assert head().seq == event.seq
+
+    # The event is in the live log, not in the backup: a restore does not bring it back.
+    assert main(["restore", "--yes", str(path)]) == 0
+    assert not AuditEvent.objects.filter(action=AuditEvent.EXPORT).exists()
+
+
+def test_no_backup_file_is_kept_when_the_audit_log_cannot_record_it(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    def refuse(**kwargs: Any) -> None:
+        raise DatabaseError("database or disk is full")
+
+    monkeypatch.setattr("spinepath.audit.services.audit_record", refuse)
+    before = head()
+    path = tmp_path / "clinic.backup"
+    assert main(["backup", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "no backup written: recording it in the audit log failed" in err
+    assert "disk is full" in err
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary
+    assert head() == before
+
+
+def test_a_restore_is_recorded_with_the_log_head_before_it(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    path = tmp_path / "clinic.backup"
+    in_backup = head()
+    assert main(["backup", str(path)]) == 0
+    for _ in range(3):
+        audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+    before = head()
+    events_before = AuditEvent.objects.count()
+    assert before.seq == in_backup.seq + 4  # the export event and three views
+    capsys.readouterr()
+
+    assert main(["restore", "--yes", str(path)]) == 0
+    out = capsys.readouterr().out
+    event = head()
+    assert event.seq == in_backup.seq + 1
+    assert event.action == AuditEvent.UPDATE
+    assert event.username == operator()
+    facts = (
+        f"database restored from {path}; the log before the restore ended at event "
+        f"#{before.seq} {before.hash}; events after #{in_backup.seq} of that log are not in "
+        "the restored database"
+    )
+    assert event.detail["facts"] == facts
+    assert event.what.startswith(
+        f"database restored; the log before the restore ended at event #{before.seq}; "
+        f"events after #{in_backup.seq} of that log are not in the restored database; from "
+    )
+    assert event.detail["before"] == {
+        "audit log head": f"#{before.seq} {before.hash}",
+        "audit events": str(events_before),
+    }
+    assert event.detail["after"]["audit log head"] == f"#{in_backup.seq} {in_backup.hash}"
+    assert event.detail["after"]["restored chain"] == f"intact ({in_backup.seq} events)"
+    lost = f"events #{in_backup.seq + 1} to #{before.seq}"
+    assert event.detail["not in the restored database"] == lost
+    # The same facts, told to the person restoring.
+    assert (
+        f"The audit log before the restore: {events_before} events, head #{before.seq} "
+        f"{before.hash}"
+    ) in out
+    assert f"The restored audit log: {in_backup.seq} events, head #{in_backup.seq}" in out
+    assert (
+        f"Events #{in_backup.seq + 1} to #{before.seq} of the log before the restore (4) are "
+        "not in the restored database."
+    ) in out
+    assert "append-only triggers are in place" in out
+    assert f"The restored audit log is intact: {in_backup.seq} events." in out
+    assert f"Recorded in the audit log as event #{event.seq}: {facts}." in out
+    assert f"audit log head #{event.seq} {event.hash} " in out
+
+    # A head kept before the restore no longer matches; the one printed now does.
+    capsys.readouterr()
+    assert main(["audit", "verify", "--expect", f"{before.seq}:{before.hash}"]) == 1
+    assert f"event #{before.seq} (expected hash {before.hash}) is not in the log" in (
+        capsys.readouterr().out
+    )
+    assert main(["audit", "verify", "--expect", f"{event.seq}:{event.hash}"]) == 0
+
+
+def test_restoring_a_backup_with_a_longer_log_names_no_dropped_events(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    # An older backup over the database, then a newer one over that.
+    old, new = tmp_path / "old.backup", tmp_path / "new.backup"
+    assert main(["backup", str(old)]) == 0
+    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+    assert main(["backup", str(new)]) == 0
+    assert main(["restore", "--yes", str(old)]) == 0
+    capsys.readouterr()
+    assert main(["restore", "--yes", str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "the restored log ends at event" in out
+    assert "are not in the restored database" not in out
+
+
+def _tamper_with_triggers(how: str) -> list[str]:
+    """Statements that take the audit log's append-only triggers away (``dropped``), or leave
+    them in name only and add one of the tamperer's own (``neutered``)."""
+    if connection.vendor == "sqlite":
+        drop = [
+            "DROP TRIGGER audit_auditevent_never_updated",
+            "DROP TRIGGER audit_auditevent_never_deleted",
+        ]
+        if how == "dropped":
+            return drop
+        return [
+            *drop,
+            "CREATE TRIGGER audit_auditevent_never_updated BEFORE UPDATE ON audit_auditevent "
+            "WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit events are never changed or deleted'); END",
+            "CREATE TRIGGER audit_auditevent_never_deleted BEFORE DELETE ON audit_auditevent "
+            "WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit events are never changed or deleted'); END",
+            "CREATE TRIGGER audit_quietly AFTER INSERT ON audit_auditevent BEGIN SELECT 1; END",
+        ]
+    if how == "dropped":
+        return [
+            "DROP TRIGGER audit_auditevent_never_updated ON audit_auditevent",
+            "DROP TRIGGER audit_auditevent_never_deleted ON audit_auditevent",
+        ]
+    return [
+        "CREATE OR REPLACE FUNCTION audit_auditevent_refuse_update() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_never_deleted",
+        "CREATE FUNCTION audit_quietly() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN RETURN NEW; END $$",
+        "CREATE TRIGGER audit_quietly AFTER INSERT ON audit_auditevent "
+        "FOR EACH ROW EXECUTE FUNCTION audit_quietly()",
+    ]
+
+
+@pytest.mark.parametrize("how", ["dropped", "neutered"])
+def test_a_backup_without_the_append_only_triggers_does_not_take_them_away(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any, how: str
+) -> None:
+    path = tmp_path / "clinic.backup"
+    statements = _tamper_with_triggers(how)
+    if connection.vendor == "sqlite":
+        # Edit the backup file itself.
+        assert main(["backup", str(path)]) == 0
+        backup = sqlite3.connect(path)
+        for statement in statements:
+            backup.execute(statement)
+        backup.commit()
+        backup.execute("UPDATE audit_auditevent SET username = 'edited' WHERE seq = 1")
+        backup.rollback()  # (the tampered file lets an update through)
+        backup.close()
+    else:
+        # pg_dump copies the triggers as they are: take them away while the backup runs.
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        assert main(["backup", str(path)]) == 0
+        reinstall_append_only_triggers()
+    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")
+    capsys.readouterr()
+
+    assert main(["restore", "--yes", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "The audit log's append-only triggers were not as migration 0004 makes them" in out
+    if how == "dropped":
+        assert "missing: audit_auditevent_never_updated, audit_auditevent_never_deleted" in out
+    else:
+        assert (
+            "changed or disabled: audit_auditevent_never_updated, audit_auditevent_never_deleted"
+            in out
+        )
+        assert "not spinepath's, removed: audit_quietly" in out
+    assert "recreated them, so UPDATE and DELETE are refused again" in out
+    assert "The restored audit log is intact" in out
+    assert "recreated them" in head().detail["after"]["triggers"]
+
+    # The live database refuses to change or delete audit rows, as before the restore.
+    restored = table_states()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET username = 'someone-else'")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [head().seq])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.all().delete()
+    assert table_states() == restored
+    assert verify_database().intact
+
+
+def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_recorded(
+    clinic: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    # A backup made before migration 0004 put the append-only triggers on the audit log.
+    path = tmp_path / "clinic.backup"
+    migration = ("audit", "0004_append_only_in_the_database")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", migration)
+        assert main(["backup", str(path)]) == 0
+        cursor.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, %s)",
+            [*migration, "2026-11-24 10:00:00+00:00"],
+        )
+    capsys.readouterr()
+    assert main(["restore", "--yes", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Applied 1 migrations the backup predates: audit.0004_append_only_in_the_database" in out
+    assert head().detail["migrations applied"] == ["audit.0004_append_only_in_the_database"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM django_migrations WHERE app = %s AND name = %s", migration
+        )
+        assert cursor.fetchone()[0] == 1
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")
