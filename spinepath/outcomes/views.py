@@ -15,7 +15,7 @@ from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Invalid
-from spinepath.outcomes import charts, evidence, exports, selectors
+from spinepath.outcomes import cache, charts, evidence, exports, selectors
 from spinepath.plans.forms import RECORD_ID_MAX
 
 
@@ -63,7 +63,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     filters = filters_from(request)
     bad = bad_filters(request)
-    summaries = selectors.visit_summaries(filters, timezone.localdate())
+    today = timezone.localdate()
+
+    def compute() -> tuple[list[selectors.VisitSummary], str, str]:
+        summaries = selectors.visit_summaries(filters, today)
+        return summaries, charts.trajectory_svg(summaries), charts.responder_svg(summaries)
+
+    summaries, trajectory, responders = cache.cached("dashboard", today, filters, compute)
     return render(
         request,
         "outcomes/dashboard.html",
@@ -71,8 +77,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "summaries": summaries,
             "filters": filters,
             "query": request.GET.urlencode(),
-            "trajectory": mark_safe(charts.trajectory_svg(summaries)),
-            "responders": mark_safe(charts.responder_svg(summaries)),
+            "trajectory": mark_safe(trajectory),
+            "responders": mark_safe(responders),
             "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
             "bad_dates": [n for n in bad if n in ("from", "to")],
             "bad_clinician": "clinician" in bad,
@@ -84,7 +90,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def evidence_library(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    summaries = selectors.visit_summaries(selectors.Filters(), timezone.localdate())
+    today, everyone = timezone.localdate(), selectors.Filters()
+    summaries = cache.cached(
+        "summaries", today, everyone, lambda: selectors.visit_summaries(everyone, today)
+    )
     return render(
         request,
         "outcomes/evidence.html",

@@ -121,3 +121,36 @@ def test_deidentified_export_contains_no_identifier(cohort: int, clinician_clien
     visit = ReassessmentVisit.objects.filter(patient=patient).order_by("due").first()
     assert visit is not None
     assert first["due"] == (visit.due + date_shift(patient.pk)).isoformat()
+
+
+def test_the_dashboard_is_computed_once_and_again_after_a_measurement(
+    clinician: Any, clinician_client: Client
+) -> None:
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from treatment_helpers import treated
+
+    from spinepath.followup.services import Answers, paper_form_enter
+
+    patient = treated(clinician, 100)
+
+    def six_weeks() -> tuple[Any, int]:
+        with CaptureQueriesContext(connection) as queries:
+            summaries = clinician_client.get("/outcomes/").context["summaries"]
+        summary = next(s for s in summaries if s.key == "6w")
+        return (summary.due, summary.measured), len(queries)
+
+    first, computed = six_weeks()
+    again, cached = six_weeks()
+    assert first == again == (1, 0)
+    assert cached < computed  # the aggregates came from the cache
+    paper_form_enter(
+        visit=ReassessmentVisit.objects.get(patient=patient, key="6w"),
+        user=clinician,
+        measured_on=timezone.localdate() - timedelta(days=58),
+        answers=Answers(40, "vas", [2] * 10),
+    )
+    assert six_weeks()[0] == (1, 1)
