@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -36,6 +38,9 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only clinic staff see follow-up.")
 
 
+WORKLIST_PAGE_SIZE = 50
+
+
 def worklist(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     today = timezone.localdate()
@@ -45,14 +50,20 @@ def worklist(request: HttpRequest) -> HttpResponse:
     state = data.get("state") or "open"
     sort = data.get("sort") or "due"
     patient_id = data.get("patient")
-    visits = selectors.worklist(today, state, sort, patient_id)[:500] if valid else []
-    rows = selectors.visit_rows(visits, today)
+    visits = selectors.worklist(today, state, sort, patient_id) if valid else []
+    # A page at a time: one COUNT, then the page's rows with their patients and measurements
+    # (three queries, whatever the number of visits).
+    page = Paginator(visits, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.visit_rows(page.object_list, today)
     showing(request, [visit.patient for visit, _ in rows])
+    keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(
         request,
         "followup/worklist.html",
         {
             "rows": rows,
+            "page": page,
+            "keep": urlencode(keep),
             "state": state,
             "sort": sort,
             "patient_id": patient_id or "",
