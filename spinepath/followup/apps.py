@@ -15,3 +15,7 @@ class FollowupConfig(AppConfig):
         injections_changed.connect(
             reschedule_on_injections_changed, dispatch_uid="followup.reschedule"
         )
+        # Figures computed from every visit are cached until the visits change.
+        from spinepath.followup import cache
+
+        cache.connect()

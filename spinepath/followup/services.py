@@ -468,7 +468,14 @@ def send_reminders(*, today: date | None = None, base_url: str) -> tuple[int, in
 
 
 def open_item_count(today: date) -> int:
-    """Visits in their window without a measurement: what coordinators still have to chase."""
-    return ReassessmentVisit.objects.filter(
-        opens__lte=today, closes__gte=today, measurement__isnull=True
-    ).count()
+    """Visits in their window without a measurement: what coordinators still have to chase
+    (on every staff page: counted once per change of the visits and per day)."""
+    from spinepath.followup.cache import versioned
+
+    return versioned(
+        "open-items",
+        today,
+        lambda: ReassessmentVisit.objects.filter(
+            opens__lte=today, closes__gte=today, measurement__isnull=True
+        ).count(),
+    )

@@ -5,8 +5,3 @@ class OutcomesConfig(AppConfig):
     name = "spinepath.outcomes"
     label = "outcomes"
     verbose_name = "Outcomes and evidence"
-
-    def ready(self) -> None:
-        from spinepath.outcomes import cache
-
-        cache.connect()

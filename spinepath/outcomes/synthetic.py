@@ -184,7 +184,7 @@ def _odi_sections(rng: random.Random, target: float) -> list[int | None]:
 @transaction.atomic
 def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) -> int:
     """Add ``patients`` synthetic treated patients; returns how many were added."""
-    from spinepath.outcomes.cache import data_changed
+    from spinepath.followup.cache import data_changed
 
     data_changed()  # written in bulk, without signals: the dashboard's aggregates are old
     rng = random.Random(seed)

@@ -1,0 +1,523 @@
+"""Load benchmark: the clinic's pages under concurrent use, served as `make run` serves them.
+
+Targets (issue "Fast under load", on a 2-core machine):
+  staff mix (search, chart, review page, step save, worklist, dashboard) at 32 concurrent
+  users: >= 200 req/s overall, p95 < 150 ms, 0 errors, on SQLite and on PostgreSQL;
+  outcome dashboard at 100,000 patients: p95 < 100 ms; public page: >= 1,000 req/s;
+  patient mix (questionnaire page and submission) at 64 users: >= 300 req/s, 0 errors, no
+  duplicate answers.
+
+    python benchmarks/bench_load.py [--seconds 10] [--patients 100000] [--postgres URL]
+
+It builds (once; later runs reuse it) a database of the demo clinic plus a synthetic cohort of
+--patients (var/bench/load/ for SQLite, or the PostgreSQL database named in the URL), starts
+`spinepath serve` on it in demo mode as `make run` does (gunicorn, a worker per core), signs in
+as the demo clinician, and drives it with wrk (Debian's package `wrk`). Every figure comes from
+the same machine in the same run, beside a "hello" WSGI app on the same server settings, the
+ceiling of what the server and the load generator can do here.
+
+The mixes: one wrk run per mix sends the pages in turn over its connections and counts status
+codes per page (the overall req/s, latency percentiles and errors). Then each page alone, at
+the same concurrency, gives its own req/s and percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPINEPATH = ROOT / ".venv" / "bin" / "spinepath"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+BENCH_VAR = ROOT / "var" / "bench" / "load"
+
+# --- The database ------------------------------------------------------------------------------
+
+
+def environment(postgres: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(SPINEPATH_DEMO="1", SPINEPATH_VAR=str(BENCH_VAR))
+    if postgres:
+        env["DATABASE_URL"] = postgres
+    return env
+
+
+def _setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    if "DATABASE_URL" not in env:
+        os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.web.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def build(env: dict[str, str], patients: int, postgres: str | None) -> None:
+    """The demo clinic and a synthetic cohort of ``patients`` (only what is missing)."""
+    BENCH_VAR.mkdir(parents=True, exist_ok=True)
+    if postgres:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_web import _create_pg_database
+
+        _create_pg_database(postgres)
+    subprocess.run([str(SPINEPATH), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    _setup_django(env)
+    from spinepath.patients.models import Patient
+
+    missing = patients - Patient.objects.count()
+    if missing > 0:
+        print(f"adding {missing} synthetic patients (once; later runs reuse them) ...", flush=True)
+        subprocess.run(
+            [str(SPINEPATH), "demo-data", "--patients", str(missing), "--seed", "99"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+@dataclass
+class Fixtures:
+    patient_ids: list[int]
+    search_terms: list[str]
+    review_ids: list[int]
+    step_encounter: int
+    page_tokens: list[str]  # links whose page is opened (and never answered)
+    tokens: list[str]  # links that are answered, each once
+
+
+def fixtures(questionnaires: int) -> Fixtures:
+    """Ids for the staff pages, a consultation to save steps of, and questionnaire links."""
+    from django.contrib.auth.models import User
+    from django.db import connections
+    from django.utils import timezone
+
+    from spinepath.consultations.models import Encounter
+    from spinepath.consultations.services import encounter_start
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.followup.services import questionnaire_link_create
+    from spinepath.patients.models import Patient
+    from spinepath.patients.services import patient_create
+
+    today = timezone.localdate()
+    step = 997
+    ids = list(Patient.objects.order_by("id").values_list("id", flat=True)[::step][:200])
+    families = list(
+        Patient.objects.filter(id__in=ids).values_list("family_name", flat=True).distinct()
+    )
+    terms = [f[:3].lower() for f in families[:40]]
+    reviews = list(Encounter.objects.order_by("id").values_list("id", flat=True)[::step][:100])
+    clinician = User.objects.get(username="dr.rivera")
+    bench = Patient.objects.filter(external_id="bench-load-steps").first()
+    if bench is None:
+        bench = patient_create(
+            family_name="Steps",
+            given_name="Benchmark",
+            birth_date=today - timedelta(days=365 * 50),
+            sex="female",
+            external_id="bench-load-steps",
+        )
+    encounter = Encounter.objects.filter(
+        patient=bench, status=Encounter.IN_PROGRESS
+    ).first() or encounter_start(patient=bench, user=clinician, assessed_on=today)
+    open_visits = ReassessmentVisit.objects.filter(
+        opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
+    ).order_by("?")[: questionnaires + 200]
+    tokens = [questionnaire_link_create(visit=v, today=today) for v in open_visits]
+    connections.close_all()
+    return Fixtures(ids, terms, reviews, encounter.pk, tokens[:200], tokens[200:])
+
+
+def measurements_per_visit() -> tuple[int, int]:
+    """(measurements, visits with more than one): after the patient mix."""
+    from django.db import connections
+    from django.db.models import Count
+
+    from spinepath.followup.models import OutcomeMeasurement
+
+    total = OutcomeMeasurement.objects.count()
+    doubled = (
+        OutcomeMeasurement.objects.values("visit_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    connections.close_all()
+    return total, doubled
+
+
+# --- The server --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+class Server:
+    """`spinepath serve` as `make run` starts it (demo mode, a worker per core)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cmd = [str(SPINEPATH), "serve", "--port", str(self.port), "--access-log", "none"]
+        self.log = open(BENCH_VAR / "serve.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=self.log)
+        wait_until_up(f"{self.base}/accounts/login/")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+HELLO_APP = textwrap.dedent(
+    """
+    def application(environ, start_response):
+        body = b"hello"
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        return [body]
+    """
+)
+
+
+class HelloServer:
+    """The ceiling: a bare WSGI app on the same gunicorn settings."""
+
+    def __init__(self, folder: Path) -> None:
+        (folder / "hello_app.py").write_text(HELLO_APP)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        workers = str(len(os.sched_getaffinity(0)))
+        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--chdir", str(folder)]
+        cmd += ["-w", workers, "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen([*cmd, "hello_app:application"], stderr=subprocess.DEVNULL)
+        wait_until_up(self.base + "/")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def sign_in(base: str, username: str, password: str) -> dict[str, str]:
+    """Cookies of a signed-in session (demo mode: the demo login's password alone)."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/accounts/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token}
+    ).encode()
+    opener.open(urllib.request.Request(f"{base}/accounts/login/", data=form))
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        raise SystemExit(f"could not sign in as {username}")
+    return cookies
+
+
+def csrf_pair(base: str, path: str) -> tuple[str, str]:
+    """A CSRF cookie and a form token that goes with it (any number of posts may use them)."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + path).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return next(c.value for c in jar if c.name == "csrftoken"), token
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+-- Sends the requests of a file in turn; each thread starts at its own share of the list, so
+-- that requests meant to be sent once (a questionnaire's answers) are sent once.
+requests = {}
+counts = {}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+function init(args)
+  local file = io.open(args[1])
+  for line in file:lines() do
+    local method, path, headers, body = line:match("^(.-)\t(.-)\t(.-)\t(.*)$")
+    local h = {}
+    for pair in headers:gmatch("[^|]+") do
+      local k, v = pair:match("^(.-): (.*)$")
+      h[k] = v
+    end
+    if body == "" then body = nil end
+    table.insert(requests, wrk.format(method, path, h, body))
+  end
+  file:close()
+  index = (id - 1) * math.floor(#requests / tonumber(args[2]))
+end
+
+function request()
+  index = index % #requests + 1
+  return requests[index]
+end
+
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+end
+
+function done(summary, latency, requests_)
+  local totals = {}
+  for _, thread in ipairs(threads) do
+    local c = thread:get("counts")
+    for k, v in pairs(c) do totals[k] = (totals[k] or 0) + v end
+  end
+  local out = io.open(os.getenv("WRK_COUNTS"), "w")
+  for k, v in pairs(totals) do out:write("status " .. k .. "\t" .. v .. "\n") end
+  out:write("p50\t" .. latency:percentile(50) .. "\n")
+  out:write("p95\t" .. latency:percentile(95) .. "\n")
+  out:write("p99\t" .. latency:percentile(99) .. "\n")
+  out:write("requests\t" .. summary.requests .. "\n")
+  out:write("duration_us\t" .. summary.duration .. "\n")
+  local e = summary.errors
+  out:write("socket_errors\t" .. (e.connect + e.read + e.write + e.timeout) .. "\n")
+  out:close()
+end
+"""
+
+
+@dataclass
+class Request:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str = ""
+
+    def line(self) -> str:
+        headers = "|".join(f"{k}: {v}" for k, v in self.headers.items())
+        return "\t".join([self.method, self.path, headers, self.body])
+
+
+@dataclass
+class Result:
+    requests_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    by_status: dict[str, int]
+    socket_errors: int
+
+    def errors(self, ok: tuple[str, ...] = ("200", "302")) -> int:
+        bad = sum(n for status, n in self.by_status.items() if status not in ok)
+        return bad + self.socket_errors
+
+    def statuses(self) -> str:
+        return ", ".join(f"{s}: {n}" for s, n in sorted(self.by_status.items()))
+
+
+def wrk(base: str, requests: list[Request], connections: int, seconds: int, folder: Path) -> Result:
+    plan = folder / "requests.tsv"
+    plan.write_text("\n".join(r.line() for r in requests) + "\n")
+    script = folder / "mix.lua"
+    script.write_text(WRK_SCRIPT)
+    counts = folder / "counts.tsv"
+    threads = min(2, connections)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s"]
+    cmd += ["--timeout", "10s", "-s", str(script), base, "--", str(plan), str(threads)]
+    subprocess.run(
+        cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "WRK_COUNTS": str(counts)}
+    )
+    values: dict[str, str] = dict(
+        line.split("\t", 1) for line in counts.read_text().splitlines() if "\t" in line
+    )
+    duration = float(values.pop("duration_us")) / 1e6
+    total = int(values.pop("requests"))
+    p50, p95, p99 = (float(values.pop(k)) / 1000 for k in ("p50", "p95", "p99"))
+    socket_errors = int(values.pop("socket_errors"))
+    by_status = {k.split(" ", 1)[1]: int(v) for k, v in values.items()}
+    return Result(total / duration, p50, p95, p99, by_status, socket_errors)
+
+
+# --- The mixes ---------------------------------------------------------------------------------
+
+
+def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> list[Request]:
+    """The staff mix, in turn: search, chart, review page, step save, worklist, dashboard."""
+    history = {
+        "assessed_on": today,
+        "pain_duration_months": "24",
+        "pattern": "axial",
+        "physical_therapy_weeks": "12",
+        "nsaid_trial": "true",
+        "conservative_status": "plateaued",
+        "prior_procedures_asked": "true",
+        "medications": "ibuprofen",
+        "goals": "Garden again",
+        "red_cauda_equina": "false",
+        "red_infection": "false",
+        "red_malignancy": "false",
+        "red_fracture": "false",
+        "pain_vas": "70",
+        **{f"odi_{i}": "2" for i in range(1, 11)},
+    }
+    out = []
+    for i in range(60):
+        jar = cookies[i % len(cookies)]
+        cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+        get = {"Cookie": cookie}
+        post = {
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-CSRFToken": jar["csrftoken"],
+        }
+        term = f.search_terms[i % len(f.search_terms)]
+        out += [
+            Request("search", "GET", f"/patients/?q={term}", get),
+            Request("chart", "GET", f"/patients/{f.patient_ids[i % len(f.patient_ids)]}/", get),
+            Request(
+                "review",
+                "GET",
+                f"/consultations/{f.review_ids[i % len(f.review_ids)]}/review/",
+                get,
+            ),
+            Request(
+                "step save",
+                "POST",
+                f"/consultations/{f.step_encounter}/history/",
+                post,
+                urllib.parse.urlencode(history),
+            ),
+            Request("worklist", "GET", "/worklist/", get),
+            Request("dashboard", "GET", "/outcomes/", get),
+        ]
+    return out
+
+
+def patient_requests(f: Fixtures, csrf: tuple[str, str]) -> list[Request]:
+    """The patient mix: each link's page, then its answers (sent once per link)."""
+    cookie, token = csrf
+    answers = {"pain": "35", **{f"odi_{i}": "1" for i in range(1, 11)}}
+    body = urllib.parse.urlencode({**answers, "csrfmiddlewaretoken": token})
+    get = {"Cookie": f"csrftoken={cookie}"}
+    post = {**get, "Content-Type": "application/x-www-form-urlencoded"}
+    out = []
+    for i, t in enumerate(f.tokens):
+        page = f.page_tokens[i % len(f.page_tokens)]
+        out += [
+            Request("questionnaire page", "GET", f"/q/{page}/", get),
+            Request("questionnaire submission", "POST", f"/q/{t}/", post, body),
+        ]
+    return out
+
+
+def report(title: str, result: Result) -> None:
+    print(
+        f"{title:<44}{result.requests_per_s:>8,.0f} req/s  p50 {result.p50_ms:>5.0f} ms  "
+        f"p95 {result.p95_ms:>5.0f} ms  p99 {result.p99_ms:>5.0f} ms  errors {result.errors()}"
+        f"  ({result.statuses()}{f'; socket {result.socket_errors}' if result.socket_errors else ''})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="each run (default 10)")
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--postgres", metavar="URL")
+    parser.add_argument("--staff-users", type=int, default=32)
+    parser.add_argument("--patient-users", type=int, default=64)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    env = environment(args.postgres)
+    build(env, args.patients, args.postgres)
+    engine = "PostgreSQL" if args.postgres else "SQLite"
+    from django.utils import timezone
+
+    questionnaires = max(2000, args.seconds * 500)
+    f = fixtures(questionnaires)
+    print(
+        f"{engine}, {args.patients:,} patients; {os.cpu_count()} cores; wrk, "
+        f"{args.seconds} s a run; {len(f.tokens)} questionnaire links"
+    )
+    folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    hello = HelloServer(folder)
+    try:
+        ceiling = wrk(hello.base, [Request("hello", "GET", "/", {})], 32, args.seconds, folder)
+    finally:
+        hello.stop()
+    report("hello WSGI ceiling (32 connections)", ceiling)
+    server = Server(env)
+    try:
+        public = wrk(
+            server.base, [Request("public page", "GET", "/", {})], 32, args.seconds, folder
+        )
+        report("public indication page (32 connections)", public)
+        cookies = [sign_in(server.base, u, "spinepath-demo") for u in ("dr.rivera", "dr.okafor")]
+        staff = staff_requests(f, cookies, timezone.localdate().isoformat())
+        mixed = wrk(server.base, staff, args.staff_users, args.seconds, folder)
+        alone = {}
+        for name in dict.fromkeys(r.name for r in staff):
+            only = [r for r in staff if r.name == name]
+            alone[name] = wrk(
+                server.base, only, args.staff_users, max(3, args.seconds // 2), folder
+            )
+        report(f"staff mix ({args.staff_users} users)", mixed)
+        for name, result in alone.items():
+            report(f"  {name} alone", result)
+        before, _ = measurements_per_visit()
+        patients = patient_requests(f, csrf_pair(server.base, f"/q/{f.page_tokens[0]}/"))
+        pmix = wrk(server.base, patients, args.patient_users, args.seconds, folder)
+        after, doubled = measurements_per_visit()
+        answered = sum(1 for r in patients if r.method == "POST") and pmix.by_status.get("200", 0)
+        report(f"patient mix ({args.patient_users} users)", pmix)
+        print(
+            f"  answers stored: {after - before}; visits with two answers: {doubled} "
+            f"(200s in the mix: {answered}, half of them pages)"
+        )
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    summary = {
+        "engine": engine,
+        "ceiling_rps": round(ceiling.requests_per_s),
+        "public_rps": round(public.requests_per_s),
+        "staff_rps": round(mixed.requests_per_s),
+        "staff_p95_ms": round(mixed.p95_ms),
+        "staff_errors": mixed.errors(),
+        "dashboard_p95_ms": round(alone["dashboard"].p95_ms),
+        "patient_rps": round(pmix.requests_per_s),
+        "patient_errors": pmix.errors(),
+        "duplicate_answers": doubled,
+    }
+    print("\n" + json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
