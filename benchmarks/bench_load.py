@@ -351,9 +351,8 @@ def wrk(base: str, requests: list[Request], connections: int, seconds: int, fold
     threads = min(2, connections)
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s"]
     cmd += ["--timeout", "10s", "-s", str(script), base, "--", str(plan), str(threads)]
-    subprocess.run(
-        cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "WRK_COUNTS": str(counts)}
-    )
+    env = {**os.environ, "WRK_COUNTS": str(counts)}
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     values: dict[str, str] = dict(
         line.split("\t", 1) for line in counts.read_text().splitlines() if "\t" in line
     )
@@ -438,10 +437,11 @@ def patient_requests(f: Fixtures, csrf: tuple[str, str]) -> list[Request]:
 
 
 def report(title: str, result: Result) -> None:
+    socket = f"; socket {result.socket_errors}" if result.socket_errors else ""
     print(
         f"{title:<44}{result.requests_per_s:>8,.0f} req/s  p50 {result.p50_ms:>5.0f} ms  "
         f"p95 {result.p95_ms:>5.0f} ms  p99 {result.p99_ms:>5.0f} ms  errors {result.errors()}"
-        f"  ({result.statuses()}{f'; socket {result.socket_errors}' if result.socket_errors else ''})"
+        f"  ({result.statuses()}{socket})"
     )
 
 
