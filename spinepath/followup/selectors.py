@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from spinepath.consultations.models import Encounter
@@ -103,12 +104,39 @@ def worklist(
     return visits.order_by(*SORTS.get(sort, SORTS["due"]))
 
 
-def worklist_count(today: date, state: str, visits: QuerySet[ReassessmentVisit]) -> int:
-    """The worklist's count for ``state`` (tens of thousands of visits at 100,000 patients):
-    counted once per change of the visits and per day."""
+def worklist_page(
+    today: date,
+    state: str,
+    sort: str,
+    patient_id: int | None,
+    number: Any,
+    per_page: int,
+) -> tuple[Page[int], list[ReassessmentVisit]]:
+    """One page of the worklist: the page (its number, count and neighbours) and its visits.
+
+    Finding a page's visits among hundreds of thousands takes tens of milliseconds; its count
+    more. Both are kept in the cache per change of the visits and per day (a page's ids, then
+    those fifty visits read by primary key), so a coordinator paging through, or the whole
+    team opening the list, does not count and sort the visits again."""
     from spinepath.followup.cache import versioned
 
-    return versioned(f"worklist-count:{state}", today, visits.count)
+    visits = worklist(today, state, sort, patient_id)
+    scope = f"{state}:{sort}:{patient_id or ''}"
+    count = versioned(f"worklist-count:{scope}", today, visits.count)
+    page = Paginator(range(count), per_page).get_page(number)
+    start = (page.number - 1) * per_page
+    ids = versioned(
+        f"worklist-ids:{scope}:{page.number}",
+        today,
+        lambda: list(visits.values_list("id", flat=True)[start : start + per_page]),
+    )
+    by_id = {
+        v.pk: v
+        for v in ReassessmentVisit.objects.select_related("patient")
+        .prefetch_related("measurement")
+        .filter(pk__in=ids)
+    }
+    return page, [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _has_measurement(visit: ReassessmentVisit) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -43,15 +41,6 @@ def _staff_only(request: HttpRequest) -> None:
 WORKLIST_PAGE_SIZE = 50
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its count (the worklist's is kept in the cache until visits change)."""
-
-    def __init__(self, object_list: Any, per_page: int, count: int | None) -> None:
-        super().__init__(object_list, per_page)
-        if count is not None:
-            self.__dict__["count"] = count
-
-
 def worklist(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     today = timezone.localdate()
@@ -61,12 +50,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     state = data.get("state") or "open"
     sort = data.get("sort") or "due"
     patient_id = data.get("patient")
-    visits = selectors.worklist(today, state, sort, patient_id) if valid else []
-    # A page at a time: one COUNT, then the page's rows with their patients and measurements
-    # (three queries, whatever the number of visits).
-    count = selectors.worklist_count(today, state, visits) if valid and not patient_id else None
-    page = CountedPaginator(visits, WORKLIST_PAGE_SIZE, count).get_page(request.GET.get("page"))
-    rows = selectors.visit_rows(page.object_list, today)
+    if valid:
+        page, visits = selectors.worklist_page(
+            today, state, sort, patient_id, request.GET.get("page"), WORKLIST_PAGE_SIZE
+        )
+    else:
+        page, visits = Paginator([], WORKLIST_PAGE_SIZE).get_page(1), []
+    rows = selectors.visit_rows(visits, today)
     showing(request, [visit.patient for visit, _ in rows])
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(
