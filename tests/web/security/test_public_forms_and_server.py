@@ -143,3 +143,90 @@ def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(tmp_path: Pa
         response = conn.getresponse()
         assert response.status == 413
         conn.close()
+
+
+@pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
+def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None:
+    import contextlib
+    import subprocess
+    import sys
+    import urllib.request
+
+    from server_helpers import free_port, get_when_up
+
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = fresh_environment(tmp_path / "var")
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)),
+            "--workers",
+            "2",
+            "--access-log",
+            str(log),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        get_when_up(f"{base}/accounts/login/")
+        for path in ("/patients/?q=Lopez+Maria", "/q/secret-token-123/", "/public/screen/?a=b"):
+            # A redirect to sign in, or a 410: the log line is what is checked.
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + path, timeout=10).read()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    text = log.read_text()
+    assert '"GET /patients/"' in text and '"GET /q/[token]/"' in text
+    assert "Lopez" not in text and "secret-token-123" not in text and "a=b" not in text
+    assert "with 2 worker processes" in output
+
+
+@pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
+def test_sighup_restarts_the_workers_and_the_server_keeps_answering(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from server_helpers import free_port, get_when_up
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=fresh_environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        get_when_up(f"{base}/accounts/login/")
+
+        def workers() -> set[int]:
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+            return {int(pid) for pid in children.split()}
+
+        before = workers()
+        assert len(before) == 2
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (workers() & before or len(workers()) < 2):
+            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=10) as page:
+                assert page.status == 200  # answered all through the restart
+            time.sleep(0.2)
+        assert len(workers()) == 2 and not workers() & before
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def test_serve_refuses_an_impossible_number_of_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers: between 1 and 64" in capsys.readouterr().err
