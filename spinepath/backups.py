@@ -258,12 +258,17 @@ def _restore_facts(summary: RestoreSummary) -> str:
 
 
 def _after_restore(summary: RestoreSummary) -> RestoreSummary:
+    from django.db import connection
+
     from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
     from spinepath.audit.models import AuditEvent
     from spinepath.audit.services import audit_record
+    from spinepath.web.immutable import reinstall_signed_decision_trigger
 
     migrations = _apply_missing_migrations()
     triggers = reinstall_append_only_triggers()
+    # Signed decisions are refused edits in the database too: that trigger comes back as well.
+    reinstall_signed_decision_trigger(connection)
     verdict = verify_database()
     restored = audit_head()
     summary = dataclasses.replace(

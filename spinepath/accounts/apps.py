@@ -1,7 +1,24 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _plain_username(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Usernames in plain ASCII by every route (the Staff page, createadmin, and Django's own
+    createsuperuser or a shell): no two may look alike on the Staff page or in the audit log."""
+    from spinepath.accounts.services import USERNAME_RULE, username_problem
+
+    if username_problem(instance.username):
+        raise ValueError(f"username {instance.username!r}: {USERNAME_RULE}")
 
 
 class AccountsConfig(AppConfig):
     name = "spinepath.accounts"
     label = "accounts"
     verbose_name = "Users and roles"
+
+    def ready(self) -> None:
+        from django.contrib.auth.models import User
+        from django.db.models.signals import pre_save
+
+        pre_save.connect(_plain_username, sender=User, dispatch_uid="accounts-plain-username")

@@ -317,17 +317,32 @@ def password_changed(*, user: User, request: Any = None) -> None:
 WRONG_CURRENT_PASSWORD_LIMIT = 5
 
 
+WRONG_CURRENT_PASSWORD = "wrong current password on the password page"
+
+
+def wrong_current_passwords(user: User) -> int:
+    """Wrong current passwords typed since the user last signed in (counted in the audit log,
+    where each is recorded: parallel requests cannot lose a count)."""
+    from spinepath.audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(
+        user=user, action=AuditEvent.SIGN_IN_FAILED, what__startswith=WRONG_CURRENT_PASSWORD
+    )
+    if user.last_login is not None:
+        events = events.filter(at__gte=user.last_login)
+    return events.count()
+
+
 def wrong_current_password(*, user: User, request: Any) -> bool:
-    """Record a wrong current password on the password page; True once the session has had
-    WRONG_CURRENT_PASSWORD_LIMIT of them (the caller then signs the person out)."""
-    count = int(request.session.get("wrong_current_password", 0)) + 1
-    request.session["wrong_current_password"] = count
+    """Record a wrong current password on the password page; True once there have been
+    WRONG_CURRENT_PASSWORD_LIMIT since the last sign-in (the caller then signs the person
+    out). The caller holds one_sign_in_at_a_time for the username."""
+    count = wrong_current_passwords(user) + 1
     _report(
         user=user,
         request=request,
         action="sign_in_failed",
-        what=f"wrong current password on the password page ({count} of "
-        f"{WRONG_CURRENT_PASSWORD_LIMIT})",
+        what=f"{WRONG_CURRENT_PASSWORD} ({count} of {WRONG_CURRENT_PASSWORD_LIMIT})",
     )
     return count >= WRONG_CURRENT_PASSWORD_LIMIT
 

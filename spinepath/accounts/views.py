@@ -139,25 +139,32 @@ def recovery(request: HttpRequest) -> HttpResponse:
 def password(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = PasswordChangeForm(user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        update_session_auth_hash(request, form.user)
-        services.password_changed(user=user, request=request)
-        messages.success(request, "Your password was changed.")
-        return redirect(settings.LOGIN_REDIRECT_URL)
-    # The current password is a password guess like any other: audited, and five wrong ones
-    # end the session (the sign-in page's lockout then takes over).
-    if "old_password" in form.errors and services.wrong_current_password(
-        user=user, request=request
-    ):
-        logout(request)
-        messages.error(
-            request, "The current password was wrong five times: sign in again to go on."
-        )
-        return redirect(settings.LOGIN_URL)
+    if request.method == "POST":
+        # The current password is a password guess like any other: one at a time per user
+        # (as at sign-in), each wrong one audited, and the fifth since signing in ends the
+        # session (the sign-in page's lockout then takes over).
+        with services.one_sign_in_at_a_time(user.username):
+            if services.wrong_current_passwords(user) >= services.WRONG_CURRENT_PASSWORD_LIMIT:
+                return _signed_out_for_guessing(request)
+            if form.is_valid():
+                form.save()
+                update_session_auth_hash(request, form.user)
+                services.password_changed(user=user, request=request)
+                messages.success(request, "Your password was changed.")
+                return redirect(settings.LOGIN_REDIRECT_URL)
+            if "old_password" in form.errors and services.wrong_current_password(
+                user=user, request=request
+            ):
+                return _signed_out_for_guessing(request)
     required = services.account_of(user).password_change_required
     context = {"form": form, "required": required}
     return render(request, "accounts/password.html", context, status=400 if form.errors else 200)
+
+
+def _signed_out_for_guessing(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.error(request, "The current password was wrong five times: sign in again to go on.")
+    return redirect(settings.LOGIN_URL)
 
 
 # --- The clinic admin's staff page -------------------------------------------------------------

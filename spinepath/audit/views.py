@@ -39,7 +39,7 @@ def _day(text: str) -> date | None:
 def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any], list[str]]:
     events = AuditEvent.objects.select_related("patient")
     params = {
-        "record": request.GET.get("record", "").strip()[:20],
+        "record": request.GET.get("record", "").strip().upper()[:20],
         "user": request.GET.get("user", "").strip()[:150],
         "action": request.GET.get("action", "").strip()[:20],
         "from": request.GET.get("from", "").strip()[:10],
@@ -112,7 +112,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
             e.patient.mrn if e.patient else "",
             e.path,
             e.address or "",
-            e.detail or "",
+            json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "",
         ]
         for e in events.order_by("seq").iterator(chunk_size=2000)
     )

@@ -62,4 +62,29 @@ def run_verify(args: argparse.Namespace) -> int:
     if verdict.ok and expect:
         held = ", ".join(f"#{seq}" for seq, _ in expect)
         print(f"the log holds every expected event, with its expected hash: {held}")
-    return 0 if verdict.ok else 1
+    unprotected = _missing_protections()
+    for message in unprotected:
+        print(f"NOT PROTECTED: {message}")
+    return 0 if verdict.ok and not unprotected else 1
+
+
+def _missing_protections() -> list[str]:
+    """The database triggers that refuse edits of the log and of signed decisions: a log that
+    is intact today but open to edits is reported (`spinepath restore` puts them back)."""
+    from django.db import connection
+
+    from spinepath.audit.chain import APPEND_ONLY_TRIGGERS, append_only_triggers
+    from spinepath.web.immutable import signed_decision_trigger_present
+
+    present = append_only_triggers(connection)
+    problems = []
+    for name in APPEND_ONLY_TRIGGERS:
+        disabled = connection.vendor == "postgresql" and name in present and present[name][1] == "D"
+        if name not in present or disabled:
+            problems.append(
+                f"the audit log's trigger {name} is {'disabled' if disabled else 'missing'}: "
+                "rows can be changed or deleted in the database"
+            )
+    if not signed_decision_trigger_present(connection):
+        problems.append("signed decisions' trigger is missing: they can be edited in the database")
+    return problems

@@ -60,3 +60,33 @@ def refuse_updates(table: str, message: str) -> tuple[Any, Any]:
 def refuse_changes(table: str, message: str) -> tuple[Any, Any]:
     """The same for UPDATE and DELETE: rows are only ever added."""
     return _triggers(table, message, ("UPDATE", "DELETE"))
+
+
+# The signed decisions' table (consultations migrations 0002 and 0003 add this trigger).
+SIGNED_DECISIONS = ("consultations_candidacydecision", "a signed decision is never edited")
+
+
+def reinstall_signed_decision_trigger(connection: Any) -> None:
+    """Put the signed decisions' refuse-UPDATE trigger back exactly as the migrations make it
+    (dropped first, so that a disabled or rewritten one is replaced): after a restore from a
+    backup file that had lost or altered it."""
+    forward, backward = refuse_updates(*SIGNED_DECISIONS)
+    with connection.schema_editor() as editor:
+        backward(None, editor)
+        forward(None, editor)
+
+
+def signed_decision_trigger_present(connection: Any) -> bool:
+    table = SIGNED_DECISIONS[0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+                [f"{table}_never_updated"],
+            )
+        else:
+            cursor.execute(
+                "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgenabled <> 'D'",
+                [f"{table}_never_updated"],
+            )
+        return cursor.fetchone() is not None

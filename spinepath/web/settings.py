@@ -278,6 +278,8 @@ LOGGING = {
     "filters": {"tokens": {"()": "spinepath.web.clients.RedactTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tokens"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # A refused or bad request (4xx) is in the audit log; the server log keeps errors only.
+    "loggers": {"django.request": {"level": "ERROR"}, "django.security": {"level": "ERROR"}},
 }
 
 # Email: over SMTP when SPINEPATH_SMTP_HOST is set. Otherwise each message is written to a file

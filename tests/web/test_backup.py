@@ -483,3 +483,30 @@ def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_re
         assert cursor.fetchone()[0] == 1
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
+
+
+def test_a_backup_without_the_signed_decisions_trigger_does_not_take_it_away(
+    clinic: dict[str, Any], tmp_path: Path
+) -> None:
+    from spinepath.web.immutable import reinstall_signed_decision_trigger
+
+    from spinepath.consultations.services import decision_sign
+
+    encounter = clinic["patient"].encounters.get()
+    decision_sign(encounter=encounter, user=clinic["clinician"], token="t" * 24)
+    path = tmp_path / "clinic.backup"
+    trigger = "consultations_candidacydecision_never_updated"
+    if connection.vendor == "sqlite":
+        assert main(["backup", str(path)]) == 0
+        backup = sqlite3.connect(path)
+        backup.execute(f"DROP TRIGGER {trigger}")
+        backup.commit()
+        backup.close()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER {trigger} ON consultations_candidacydecision")
+        assert main(["backup", str(path)]) == 0
+        reinstall_signed_decision_trigger(connection)
+    assert main(["restore", "--yes", str(path)]) == 0
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE consultations_candidacydecision SET signature_token = 'edited'")

@@ -138,3 +138,74 @@ def test_the_search_page_says_which_patients_it_showed(
     assert event.what == "patient search: 1 shown"
     page = admin_client.get(f"/audit/?record={patient.mrn}&action=view")
     assert any(e.pk == event.pk for e in page.context["page"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_current_passwords_get_no_more_than_five_tries(clinician: User) -> None:
+    from django.db import connection
+
+    client = signed_in(clinician)
+    form = {"old_password": "guess", "new_password1": "x" * 12, "new_password2": "x" * 12}
+    barrier = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.post("/accounts/password/", form).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = AuditEvent.objects.filter(action="sign_in_failed", username="clin").count()
+    assert checked == 5  # the other seven were refused before their password was checked
+    assert statuses.count(400) == 4
+    assert client.get("/patients/").status_code == 302  # signed out
+
+
+def test_no_route_makes_a_look_alike_username(db: Any) -> None:
+    from django.core.management import call_command
+
+    with pytest.raises(ValueError, match="Use the letters a-z"):
+        call_command(
+            "createsuperuser", username="\u0430dmin", email="", interactive=False, verbosity=0
+        )
+    with pytest.raises(ValueError):
+        User.objects.create_user(username="nurse 1", password=PASSWORD)
+    assert not User.objects.filter(username__in=["\u0430dmin", "nurse 1"]).exists()
+
+
+def test_audit_verify_reports_a_log_open_to_edits(
+    db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.db import connection
+
+    assert main(["audit", "verify"]) == 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER audit_auditevent_never_deleted")
+            cursor.execute("DROP TRIGGER consultations_candidacydecision_never_updated")
+        else:
+            cursor.execute("DROP TRIGGER audit_auditevent_never_deleted ON audit_auditevent")
+            cursor.execute(
+                "DROP TRIGGER consultations_candidacydecision_never_updated "
+                "ON consultations_candidacydecision"
+            )
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT PROTECTED: the audit log's trigger audit_auditevent_never_deleted is missing" in out
+    assert "signed decisions' trigger is missing" in out
+
+
+def test_the_record_filter_reads_a_record_number_in_any_case(
+    clinician: User, clinician_client: Client, admin_client: Client
+) -> None:
+    patient = treated(clinician, days_ago=60)
+    clinician_client.get(f"/patients/{patient.pk}/")
+    page = admin_client.get(f"/audit/?record={patient.mrn.lower()}&action=view")
+    assert [e.what for e in page.context["page"]] == ["chart"]
