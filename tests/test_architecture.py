@@ -12,7 +12,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spinepath"
 
 # Who may import whom (docs/architecture.md, "Who may import whom"). Every app may also use
 # the errors, the clinic's policy and the refuse-update triggers.
-ANYONE = {"errors", "web.policy", "web.immutable", "web.params", "web.refusals", "web.clients"}
+ANYONE = {
+    "errors",
+    "web.policy",
+    "web.immutable",
+    "web.params",
+    "web.refusals",
+    "web.clients",
+    "web.spreadsheet",
+}
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),
     "audit": {"accounts", "patients"},

@@ -22,3 +22,8 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import pre_save
 
         pre_save.connect(_plain_username, sender=User, dispatch_uid="accounts-plain-username")
+        from django.contrib.auth.signals import user_logged_in
+
+        from spinepath.accounts.services import signed_in
+
+        user_logged_in.connect(signed_in, dispatch_uid="accounts-signed-in")

@@ -38,6 +38,15 @@ def past_second_factor(user: object) -> bool:
     return bool(user.is_verified() or second_factor_waived(user))  # type: ignore[attr-defined]
 
 
+def _password_change_required(user: object) -> bool:
+    # The account comes with the user (StaffBackend.get_user): no query of its own.
+    try:
+        account = user.staff_account  # type: ignore[attr-defined]
+    except StaffAccount.DoesNotExist:
+        return False
+    return bool(account.password_change_required)
+
+
 class SecondFactorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -56,11 +65,7 @@ class SecondFactorMiddleware:
         verified = past_second_factor(user)
         if not verified and name not in BEFORE_SECOND_FACTOR:
             return redirect("accounts:mfa" if has_authenticator(user) else "accounts:enrol")  # type: ignore[arg-type]
-        if (
-            verified
-            and name not in BEFORE_NEW_PASSWORD
-            and StaffAccount.objects.filter(user=user, password_change_required=True).exists()
-        ):
+        if verified and name not in BEFORE_NEW_PASSWORD and _password_change_required(user):
             return redirect("accounts:password")
         return self.get_response(request)
 

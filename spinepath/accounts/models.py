@@ -20,3 +20,5 @@ class StaffAccount(models.Model):
     demo = models.BooleanField(default=False)
     password_change_required = models.BooleanField(default=False)
     record_only = models.BooleanField(default=False)
+    # Wrong current passwords typed on the password page since the last sign-in.
+    wrong_current_passwords = models.PositiveSmallIntegerField(default=0)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.db import connection, transaction
+from django.db.models import F
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -321,23 +322,20 @@ WRONG_CURRENT_PASSWORD = "wrong current password on the password page"
 
 
 def wrong_current_passwords(user: User) -> int:
-    """Wrong current passwords typed since the user last signed in (counted in the audit log,
-    where each is recorded: parallel requests cannot lose a count)."""
-    from spinepath.audit.models import AuditEvent
-
-    events = AuditEvent.objects.filter(
-        user=user, action=AuditEvent.SIGN_IN_FAILED, what__startswith=WRONG_CURRENT_PASSWORD
-    )
-    if user.last_login is not None:
-        events = events.filter(at__gte=user.last_login)
-    return events.count()
+    """Wrong current passwords typed since the user last signed in."""
+    account = StaffAccount.objects.filter(user=user).first()
+    return account.wrong_current_passwords if account is not None else 0
 
 
 def wrong_current_password(*, user: User, request: Any) -> bool:
-    """Record a wrong current password on the password page; True once there have been
-    WRONG_CURRENT_PASSWORD_LIMIT since the last sign-in (the caller then signs the person
-    out). The caller holds one_sign_in_at_a_time for the username."""
-    count = wrong_current_passwords(user) + 1
+    """Count and record a wrong current password on the password page; True once there have
+    been WRONG_CURRENT_PASSWORD_LIMIT since the last sign-in (the caller then signs the person
+    out). The caller holds one_sign_in_at_a_time for the username, so no count is lost."""
+    account = account_of(user)
+    StaffAccount.objects.filter(pk=account.pk).update(
+        wrong_current_passwords=F("wrong_current_passwords") + 1
+    )
+    count = wrong_current_passwords(user)
     _report(
         user=user,
         request=request,
@@ -345,6 +343,13 @@ def wrong_current_password(*, user: User, request: Any) -> bool:
         what=f"{WRONG_CURRENT_PASSWORD} ({count} of {WRONG_CURRENT_PASSWORD_LIMIT})",
     )
     return count >= WRONG_CURRENT_PASSWORD_LIMIT
+
+
+def signed_in(sender: Any, user: Any, **_: Any) -> None:
+    """A new sign-in starts the count of wrong current passwords again."""
+    StaffAccount.objects.filter(user=user).exclude(wrong_current_passwords=0).update(
+        wrong_current_passwords=0
+    )
 
 
 def password_problems(password: str, user: User) -> list[str]:

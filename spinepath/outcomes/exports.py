@@ -18,8 +18,9 @@ from typing import Any
 from django.conf import settings
 
 from spinepath.outcomes.selectors import COHORT_COLUMN_NAMES, cohort_columns
-from spinepath.web import spreadsheet
 from spinepath.web.policy import clinic_policy
+from spinepath.web.spreadsheet import cell
+from spinepath.web.spreadsheet import csv_lines as spreadsheet_lines
 
 COLUMNS = COHORT_COLUMN_NAMES
 DATE_COLUMNS = ("injected_on", "due", "measured_on")
@@ -62,11 +63,11 @@ def deidentified(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    return spreadsheet.csv_lines(COLUMNS, ([_value(row[c]) for c in COLUMNS] for row in rows))
+    return spreadsheet_lines(COLUMNS, ([_value(row[c]) for c in COLUMNS] for row in rows))
 
 
 def dictionary_lines() -> Iterator[str]:
-    return spreadsheet.csv_lines(["column", "meaning"], cohort_columns(clinic_policy()))
+    return spreadsheet_lines(["column", "meaning"], cohort_columns(clinic_policy()))
 
 
 def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
@@ -77,7 +78,7 @@ def excel_file(rows: Iterable[dict[str, Any]]) -> Any:
     sheet = book.create_sheet("cohort")
     sheet.append(COLUMNS)
     for row in rows:
-        sheet.append([spreadsheet.cell(_value(row[c])) for c in COLUMNS])
+        sheet.append([cell(_value(row[c])) for c in COLUMNS])
     notes = book.create_sheet("data dictionary")
     notes.append(["column", "meaning"])
     for name, meaning in cohort_columns(clinic_policy()):

@@ -488,9 +488,8 @@ def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_re
 def test_a_backup_without_the_signed_decisions_trigger_does_not_take_it_away(
     clinic: dict[str, Any], tmp_path: Path
 ) -> None:
-    from spinepath.web.immutable import reinstall_signed_decision_trigger
-
     from spinepath.consultations.services import decision_sign
+    from spinepath.web.immutable import reinstall_signed_decision_trigger
 
     encounter = clinic["patient"].encounters.get()
     decision_sign(encounter=encounter, user=clinic["clinician"], token="t" * 24)
