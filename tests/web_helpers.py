@@ -90,3 +90,24 @@ def start(client: Client, user: Any) -> Encounter:
     response = client.post(f"/patients/{patient.pk}/consultations/new/")
     assert response.status_code == 302
     return Encounter.objects.get(patient=patient)
+
+
+# The public self-screen and consultation request as a browser posts them.
+SCREEN = {
+    "pain_months": "18",
+    "where": "back",
+    "therapy_weeks": "8",
+    "still_improving": "no",
+    "tried_anti_inflammatories": "yes",
+    "mri": "recent",
+    "surgery": "none",
+    "stable_weakness": "no",
+}
+REQUEST = {
+    "name": "Maria Lopez",
+    "email": "maria@example.org",
+    "phone": "",
+    "preferred_times": "Tuesday mornings",
+    "message": "",
+    "consent_to_contact": "on",
+}

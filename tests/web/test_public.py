@@ -12,30 +12,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from web_helpers import REQUEST, SCREEN
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
 from spinepath.public import services
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
-
-SCREEN = {
-    "pain_months": "18",
-    "where": "back",
-    "therapy_weeks": "8",
-    "still_improving": "no",
-    "tried_anti_inflammatories": "yes",
-    "mri": "recent",
-    "surgery": "none",
-    "stable_weakness": "no",
-}
-REQUEST = {
-    "name": "Maria Lopez",
-    "email": "maria@example.org",
-    "phone": "",
-    "preferred_times": "Tuesday mornings",
-    "message": "",
-    "consent_to_contact": "on",
-}
 
 
 def test_the_indication_page_is_public_and_shows_no_prices(db: Any) -> None:

@@ -14,29 +14,11 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from server_helpers import SPINEPATH, fresh_environment, serving
+from web_helpers import REQUEST, SCREEN
 
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role
 from spinepath.cli import main
 from spinepath.public.models import ConsultationRequest
-
-SCREEN = {
-    "pain_months": "18",
-    "where": "back",
-    "therapy_weeks": "8",
-    "still_improving": "no",
-    "tried_anti_inflammatories": "yes",
-    "mri": "recent",
-    "surgery": "none",
-    "stable_weakness": "no",
-}
-REQUEST = {
-    "name": "Maria Lopez",
-    "email": "maria@example.org",
-    "phone": "",
-    "preferred_times": "Tuesday mornings",
-    "message": "",
-    "consent_to_contact": "on",
-}
 
 
 def test_a_person_comparing_self_screen_answers_is_never_stopped(db: Any) -> None:
