@@ -27,7 +27,7 @@ def add_parser(subcommands: Any) -> None:
         "serve",
         help="run the clinic web application",
         description="Apply database migrations, then serve the web application with gunicorn: "
-        "one worker process per core, each with a few threads. SIGHUP restarts the workers "
+        "a worker process per core (and one more). SIGHUP restarts the workers "
         "gracefully (requests under way finish); SIGTERM or Ctrl-C stops.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
@@ -36,9 +36,9 @@ def add_parser(subcommands: Any) -> None:
         "--workers",
         type=int,
         default=None,
-        help="worker processes (default: one per core of this machine)",
+        help="worker processes (default: one per core of this machine, and one more)",
     )
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    serve.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     serve.add_argument(
         "--access-log",
         metavar="FILE",

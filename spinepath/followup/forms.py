@@ -50,6 +50,14 @@ class QuestionnaireForm(forms.Form):
         return [(ODI_SECTIONS[i - 1], self[f"odi_{i}"]) for i in range(1, 11)]
 
 
+def questions_version() -> str:
+    """Changes with the questionnaire's wording (the blank form is cached under it)."""
+    import hashlib
+
+    text = repr([(s.title, s.question, s.options) for s in ODI_SECTIONS])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class PaperForm(QuestionnaireForm):
     measured_on = forms.DateField(
         label="Date the form was filled in", widget=forms.DateInput(attrs={"type": "date"})

@@ -26,6 +26,7 @@ from spinepath.followup.forms import (
     QuestionnaireForm,
     VisitNotesForm,
     WorklistFilter,
+    questions_version,
 )
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.patients.models import Patient
@@ -39,6 +40,7 @@ def _staff_only(request: HttpRequest) -> None:
 
 
 WORKLIST_PAGE_SIZE = 50
+QUESTIONS_VERSION = questions_version()
 
 
 def worklist(request: HttpRequest) -> HttpResponse:
@@ -220,7 +222,8 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "followup/questionnaire.html",
-        {"form": form, "visit_label": link.visit.label},
+        # The blank questions are the same for every patient: rendered once per wording.
+        {"form": form, "visit_label": link.visit.label, "questions_version": QUESTIONS_VERSION},
         status=400 if form.errors else 200,
     )
 

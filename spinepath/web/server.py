@@ -1,4 +1,4 @@
-"""`spinepath serve`: gunicorn, one worker process per core, each with a few threads.
+"""`spinepath serve`: gunicorn, a worker process per core (and one more), one thread each.
 
 The arbiter process starts the workers, replaces one that dies, and on SIGHUP starts new workers
 and lets the old ones finish their requests (graceful restart; SIGTERM stops gracefully too).
@@ -84,7 +84,11 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    """One worker process per core, and one more to use a core while another waits on the
+    database (measured with benchmarks/bench_load.py: threads inside a worker contend for
+    Python's lock and serve fewer requests than processes do)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return max(1, cores) + 1
 
 
 def options(
