@@ -346,5 +346,33 @@ def test_the_indication_page_is_cached_until_its_protocol_file_changes(
     # The same file version: the cached body is served, the protocol is not rendered again.
     assert "Renamed source" not in Client().get("/").content.decode()
     # The file changed (a new version): the page is rendered from it.
+    from spinepath.public import page_cache
+
     monkeypatch.setattr(views, "protocol_version", lambda slug: "edited")
+    monkeypatch.setattr(page_cache, "protocol_version", lambda slug: "edited")
     assert "Renamed source" in Client().get("/").content.decode()
+
+
+def test_a_visitor_without_cookies_gets_the_whole_page_from_the_cache(db: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = Client().get("/")
+    with CaptureQueriesContext(connection) as queries:
+        again = Client().get("/")
+    assert again.content == first.content and len(queries) == 0
+    assert again["Content-Security-Policy"] == first["Content-Security-Policy"]
+
+
+def test_a_signed_in_person_or_a_form_is_never_served_from_the_page_cache(
+    db: Any, clinician_client: Client
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Client().get("/")
+    with CaptureQueriesContext(connection) as queries:
+        clinician_client.get("/")
+    assert queries  # with a session cookie: through the whole application
+    assert "csrfmiddlewaretoken" in Client().get("/public/screen/").content.decode()
+    assert Client().get("/public/nope/").status_code == 404
