@@ -2,12 +2,13 @@
 
 Counting or aggregating the visits reads hundreds of thousands of rows at 100,000 patients, and
 pages that show such figures (the open follow-up count on every staff page, the worklist's
-count, the outcome dashboard) are opened far more often than a visit changes. The data version
-is a token that changes whenever a visit or a measurement is saved or deleted, or a plan's
-injections change: at once and again after the commit (a request that read the old data before
-the commit and cached it under the first new version is not believed after it). A key also
-holds the day, since visits fall due and windows close with the date. As a safety net against a
-change made without a signal (a bulk update by hand), an entry lives at most ``MAX_AGE``.
+count and pages, the outcome dashboard) are opened far more often than a visit changes. The
+data version is a token that changes whenever a visit, a measurement or a patient (whose name
+sorts the worklist) is saved or deleted, or a plan's injections change: at once, and again
+after the commit (a request that read the old data before the commit and cached it under the
+first new version is not believed after it). A key also holds the day, since visits fall due
+and windows close with the date. As a safety net against a change made without a signal (a
+bulk update by hand), an entry lives at most ``MAX_AGE``.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+    from spinepath.patients.models import Patient
     from spinepath.plans.events import injections_changed
 
-    for model in (ReassessmentVisit, OutcomeMeasurement):
+    # A patient's name orders the worklist when it is sorted by patient.
+    for model in (ReassessmentVisit, OutcomeMeasurement, Patient):
         uid = model._meta.label_lower
         post_save.connect(data_changed, sender=model, dispatch_uid=f"followup-save-{uid}")
         post_delete.connect(data_changed, sender=model, dispatch_uid=f"followup-del-{uid}")

@@ -21,6 +21,9 @@ class QuestionnaireForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": 0, "max": 100}),
     )
     pain_slider = forms.FloatField(min_value=0, max_value=100, required=False)
+    # Set by the page's script when the person moves the slider: a slider left where it
+    # starts (50) is not an answer.
+    pain_slider_moved = forms.CharField(required=False, max_length=1)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,7 +41,7 @@ class QuestionnaireForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         pain = cleaned.get("pain")
-        if pain is None:
+        if pain is None and cleaned.get("pain_slider_moved") == "1":
             pain = cleaned.get("pain_slider")
         if pain is None and "pain" not in self.errors:
             self.add_error("pain", "Please give your pain score, 0 (no pain) to 100 (worst).")

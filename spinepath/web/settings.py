@@ -190,6 +190,8 @@ CACHES = {
     "default": env.cache_url("SPINEPATH_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")
 }
 CACHES["default"].setdefault("TIMEOUT", 24 * 3600)
+# Room for every worklist page and dashboard filter in use (Django's default is 300 entries).
+CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20000)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

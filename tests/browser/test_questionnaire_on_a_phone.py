@@ -62,6 +62,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     for _ in range(12):
         page.keyboard.press("ArrowLeft")  # 50 -> 38 by keyboard alone
     assert page.locator("#id_pain").input_value() == "38"
+    assert page.locator("#pain-slider-moved").input_value() == "1"  # an answer, not the 50
     for section in range(1, 11):
         if section != 8:  # leave one section blank, as a patient may
             page.locator(f"#id_odi_{section}_3").check()

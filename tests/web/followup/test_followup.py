@@ -122,11 +122,22 @@ def test_a_pain_score_is_required_and_the_answers_are_kept(clinician: Any) -> No
     assert not OutcomeMeasurement.objects.exists()
 
 
-def test_the_slider_counts_when_the_number_field_is_empty(clinician: Any) -> None:
+def test_a_moved_slider_counts_when_the_number_field_is_empty(clinician: Any) -> None:
     patient = treated(clinician, 40)
     token = services.questionnaire_link_create(visit=visit(patient, "6w"))
-    Client().post(f"/q/{token}/", {**ANSWERS, "pain": "", "pain_slider": "42"})
+    moved = {**ANSWERS, "pain": "", "pain_slider": "42", "pain_slider_moved": "1"}
+    Client().post(f"/q/{token}/", moved)
     assert OutcomeMeasurement.objects.get().pain_vas == 42
+
+
+def test_a_slider_left_where_it_starts_is_not_a_pain_score(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    # What a browser sends when the person skipped the pain question: the slider's 50.
+    response = Client().post(f"/q/{token}/", {**ANSWERS, "pain": "", "pain_slider": "50"})
+    assert response.status_code == 400
+    assert b"Please give your pain score" in response.content
+    assert not OutcomeMeasurement.objects.exists()
 
 
 # --- staff pages ---------------------------------------------------------------------------

@@ -71,3 +71,17 @@ def test_the_counts_follow_a_measurement_at_once(
     page = coordinator_client.get("/worklist/")
     assert not page.context.get("open_followups")
     assert "Nothing here today." in page.content.decode()
+
+
+def test_a_renamed_patient_moves_in_the_worklist_sorted_by_patient(
+    coordinator_client: Client,
+) -> None:
+    from spinepath.patients.models import Patient
+
+    generate_cohort(12)
+    first = coordinator_client.get("/worklist/?state=done&sort=patient").context["rows"][0][0]
+    patient = Patient.objects.get(pk=first.patient_id)
+    patient.family_name = "Zzyzx"
+    patient.save()
+    rows = coordinator_client.get("/worklist/?state=done&sort=patient").context["rows"]
+    assert rows[0][0].patient_id != patient.pk
