@@ -110,5 +110,8 @@ def options(
         "accesslog": access_log,
         "access_log_format": ACCESS_FORMAT,
         "errorlog": "-",
+        # No management socket in the user's home (two servers would share its path); the
+        # master takes SIGHUP and SIGTERM.
+        "control_socket_disable": True,
         "loglevel": "info",
     }
