@@ -22,6 +22,15 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import pre_save
 
         pre_save.connect(_plain_username, sender=User, dispatch_uid="accounts-plain-username")
+        # And as the field's own validator, so that Django's createsuperuser names the field
+        # and the rule instead of failing at the save.
+        from django.core.validators import RegexValidator
+
+        from spinepath.accounts.services import USERNAME_PATTERN, USERNAME_RULE
+
+        field = User._meta.get_field("username")
+        if not any(getattr(v, "regex", None) == USERNAME_PATTERN for v in field.validators):
+            field.validators.append(RegexValidator(USERNAME_PATTERN, USERNAME_RULE))
         from django.contrib.auth.signals import user_logged_in
 
         from spinepath.accounts.services import signed_in

@@ -118,6 +118,15 @@ def run_serve(args: argparse.Namespace) -> int:
         if value is not None and not 1 <= value <= 64:
             print(f"{name}: between 1 and 64 (got {value}).", file=sys.stderr)
             return 2
+    if args.access_log not in ("-", "none"):
+        try:
+            with open(args.access_log, "a"):
+                pass
+        except OSError as exc:
+            print(
+                f"--access-log: cannot write {args.access_log} ({exc.strerror}).", file=sys.stderr
+            )
+            return 2
     _django()
     _migrate()
     import socket
@@ -143,7 +152,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"behind the reverse proxy at {args.trusted_proxy}", flush=True)
     print(
         f"spinepath is serving on http://{args.host}:{args.port}/ with {workers} worker "
-        f"process{'es' if workers != 1 else ''} x {args.threads} threads  (Ctrl-C to stop)",
+        f"process{'es' if workers != 1 else ''} x {args.threads} "
+        f"thread{'s' if args.threads != 1 else ''}  (Ctrl-C to stop)",
         flush=True,
     )
     from django.db import connections

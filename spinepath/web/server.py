@@ -37,15 +37,13 @@ class Gate:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         length = environ.get("CONTENT_LENGTH") or "0"
-        too_big = not length.isdigit() or int(length) > self.max_body
+        if not length.isdigit():
+            return _refuse(start_response, "400 Bad Request", b"Content-Length: not a number.\n")
+        too_big = int(length) > self.max_body
         if too_big or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             # Never read: the server closes the connection after the answer.
             body = b"Request body too large (the limit is 2 MiB).\n"
-            start_response(
-                "413 Content Too Large",
-                [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
+            return _refuse(start_response, "413 Content Too Large", body)
         if self.trusted_proxy and environ.get("REMOTE_ADDR") == self.trusted_proxy:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
             # The proxy appends the address it saw: the last entry is the one it vouches for.
@@ -56,6 +54,11 @@ class Gate:
             for header in FORWARDED:
                 environ.pop(header, None)
         return self.app(environ, start_response)
+
+
+def _refuse(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class AccessLog(Logger):  # type: ignore[misc]

@@ -212,3 +212,36 @@ def test_sighup_restarts_the_workers_and_the_server_keeps_answering(tmp_path: Pa
 def test_serve_refuses_an_impossible_number_of_workers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--workers", "0"]) == 2
     assert "--workers: between 1 and 64" in capsys.readouterr().err
+
+
+def test_serve_names_an_access_log_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder" / "access.log"
+    assert main(["serve", "--access-log", str(missing)]) == 2
+    assert f"--access-log: cannot write {missing}" in capsys.readouterr().err
+
+
+def test_the_gate_answers_a_malformed_or_huge_length_without_reaching_django() -> None:
+    from spinepath.web.server import Gate
+
+    reached: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        reached.append(environ)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    gate = Gate(app, max_body=10, trusted_proxy="10.0.0.1")
+    statuses: list[str] = []
+
+    def start(status: str, headers: Any) -> None:
+        statuses.append(status)
+
+    gate({"CONTENT_LENGTH": "12abc", "REMOTE_ADDR": "1.2.3.4"}, start)
+    gate({"CONTENT_LENGTH": "11", "REMOTE_ADDR": "1.2.3.4"}, start)
+    gate({"HTTP_X_FORWARDED_FOR": "6.6.6.6", "REMOTE_ADDR": "1.2.3.4"}, start)
+    gate({"HTTP_X_FORWARDED_FOR": "9.9.9.9, 5.5.5.5", "REMOTE_ADDR": "10.0.0.1"}, start)
+    assert statuses == ["400 Bad Request", "413 Content Too Large", "200 OK", "200 OK"]
+    assert [e["REMOTE_ADDR"] for e in reached] == ["1.2.3.4", "5.5.5.5"]
+    assert "HTTP_X_FORWARDED_FOR" not in reached[0]
