@@ -251,7 +251,7 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("SPINEPATH_TIME_ZONE", default="America/New_York")
-USE_I18N = True
+USE_I18N = False  # English only: no per-call language lookup in templates
 USE_TZ = True
 
 STATIC_URL = "static/"
