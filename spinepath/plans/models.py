@@ -121,6 +121,18 @@ class CarePlan(models.Model):
     # The PDF printed at acceptance: the exact document the patient accepted, and its SHA-256.
     accepted_pdf = models.BinaryField(null=True, blank=True, editable=False)
     accepted_pdf_sha256 = models.CharField(max_length=64, blank=True)
+    # Who accepted: the patient on their own pages, or in the clinic before a staff witness.
+    BY_PATIENT = "patient"
+    IN_PERSON = "in_person"
+    accepted_by = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[(BY_PATIENT, "By the patient, online"), (IN_PERSON, "In person, witnessed")],
+    )
+    accepted_witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_consent = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-version", "-id"]
@@ -196,6 +208,14 @@ class Procedure(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     void_reason = models.TextField(blank=True)
+    # The injection session (a booked appointment) this procedure was done in, when booked.
+    session = models.ForeignKey(
+        "public.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="procedures",
+    )
 
     objects = ProcedureQuerySet.as_manager()
 

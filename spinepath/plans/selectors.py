@@ -7,8 +7,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.timezone import localdate
 
 from spinepath.consultations.models import CandidacyDecision, ImagingStudy
@@ -25,6 +27,7 @@ from spinepath.pathway.plans import (
     financing_offer,
     plan_totals,
 )
+from spinepath.pathway.portal import InjectionSession, SessionLine, injection_sessions
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, FinancingTerms, PlanLine, Procedure
 
@@ -201,3 +204,71 @@ def plan_content_hash(plan: CarePlan) -> str:
         ),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """An injection session of a plan: its booked appointment, if any, and whether every
+    injection it holds is already recorded."""
+
+    session: InjectionSession
+    appointment: Any  # public.Appointment (booked), or None
+    done: bool
+
+
+def plan_sessions(plan: CarePlan) -> list[SessionState]:
+    lines = list(plan.lines.filter(phase="inject").order_by("position", "id"))
+    sessions = injection_sessions(
+        SessionLine(line.id, line.description, line.planned_on) for line in lines
+    )
+    by_id = {line.id: line for line in lines}
+    booked = {
+        a.session_key: a
+        for a in plan.sessions.filter(status="booked").select_related("clinician", "room")
+    }
+    out = []
+    for session in sessions:
+        done = all(
+            recorded_injections(plan, _target(by_id[i])) >= by_id[i].quantity
+            for i in session.line_ids
+        )
+        out.append(SessionState(session, booked.get(session.key), done))
+    return out
+
+
+def _target(line: PlanLine) -> Target:
+    return Target(line.generator, line.level or None, line.side or None)
+
+
+def sessions_to_book(limit: int = 50) -> list[tuple[CarePlan, InjectionSession]]:
+    """Injection sessions of accepted plans with no booking and injections still to do (the
+    coordinator's worklist), oldest acceptance first."""
+    out: list[tuple[CarePlan, InjectionSession]] = []
+    # Only plans with injections still to record can have a session to book (the exact
+    # check, per session and across the plan's earlier versions, follows).
+    planned = (
+        PlanLine.objects.filter(plan=OuterRef("pk"), phase="inject")
+        .values("plan")
+        .annotate(n=Sum("quantity"))
+        .values("n")
+    )
+    recorded = (
+        Procedure.objects.not_voided()
+        .filter(plan=OuterRef("pk"))
+        .values("plan")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    plans = (
+        CarePlan.objects.filter(status=CarePlan.ACCEPTED)
+        .annotate(planned=Coalesce(Subquery(planned), 0), recorded=Coalesce(Subquery(recorded), 0))
+        .filter(planned__gt=F("recorded"))
+        .select_related("patient")
+    )
+    for plan in plans.order_by("accepted_at", "id").iterator(chunk_size=200):
+        for state in plan_sessions(plan):
+            if state.appointment is None and not state.done:
+                out.append((plan, state.session))
+                if len(out) >= limit:
+                    return out
+    return out

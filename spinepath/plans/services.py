@@ -3,7 +3,8 @@
 - no prices before a candidate decision: every write first asks
   :func:`spinepath.plans.pricing.require_candidate`
 - no injection at a target the workup has not confirmed: :func:`plan_injection_add`
-- a written, accepted plan before anything happens: :func:`plan_accept`
+- a written, accepted plan before anything happens: :func:`plan_accept` (in the clinic,
+  witnessed) and :func:`plan_accept_by_patient` (on the patient's own pages)
 - an accepted plan is never edited, only superseded: :func:`plan_revise`
 
 Procedures are recorded in :mod:`spinepath.plans.procedures`, prices kept in
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -23,7 +25,7 @@ from spinepath.accounts.roles import role_names
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.errors import Conflict, Invalid, NotAllowed
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 from spinepath.pathway.authority import Fact, may_state, refusal
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
@@ -32,6 +34,7 @@ from spinepath.pathway.plans import (
     Target,
     planned_target_problem,
 )
+from spinepath.pathway.portal import acceptance_statement, name_matches
 from spinepath.patients.models import Patient
 from spinepath.plans import documents
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
@@ -297,17 +300,6 @@ def plan_line_remove(*, plan: CarePlan, line_id: int, user: Any, request: Any = 
         )
 
 
-def _same_name(typed: str, patient: Patient) -> bool:
-    def norm(text: str) -> str:
-        return " ".join(text.lower().split())
-
-    return norm(typed) in {
-        norm(f"{patient.given_name} {patient.family_name}"),
-        norm(f"{patient.family_name} {patient.given_name}"),
-        norm(f"{patient.family_name}, {patient.given_name}").replace(",", ""),
-    }
-
-
 @transaction.atomic
 def plan_accept(
     *,
@@ -317,21 +309,86 @@ def plan_accept(
     shown: str | None = None,
     request: Any = None,
 ) -> CarePlan:
-    """The patient accepts the written plan (name typed as signature); it is frozen from now.
+    """The patient accepts the written plan in the clinic, a staff member witnessing (the name
+    typed as signature); it is frozen from now.
 
     ``shown`` is the content hash of the page the patient read (every route that shows the
     plan passes it): a plan changed since - a line, a price, the payer - is not accepted, and
     the hash of what was accepted is kept with the acceptance."""
     _require(user, "plan_acceptance")
-    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
-    if plan.status == CarePlan.ACCEPTED:
+    return _accept(
+        plan.pk,
+        typed_name=typed_name,
+        shown=shown,
+        address=request.META.get("REMOTE_ADDR") if request is not None else None,
+        by=CarePlan.IN_PERSON,
+        witness=user,
+        consent="",
+        request=request,
+        user=user,
+    )
+
+
+@transaction.atomic
+def plan_accept_by_patient(
+    *,
+    plan_id: int,
+    patient: Patient,
+    typed_name: str,
+    shown: str,
+    consent_given: bool,
+    address: str | None,
+    request: Any = None,
+) -> CarePlan:
+    """The patient accepts the written plan on their own pages: the version they read (its
+    content hash), the consent statement they ticked, their typed full name, time and address.
+    Only their own plan; never one replaced or changed while they read it."""
+    plan = CarePlan.objects.filter(pk=plan_id, patient=patient).first()
+    if plan is None:
+        raise NotAvailable("There is no such plan.")
+    if not consent_given:
+        message = "Tick the statement to accept the plan."
+        raise Invalid(message, fields={"consent": message})
+    return _accept(
+        plan.pk,
+        typed_name=typed_name,
+        shown=shown,
+        address=address,
+        by=CarePlan.BY_PATIENT,
+        witness=None,
+        consent=acceptance_statement(plan_figures(plan).totals.total, settings.SPINEPATH_CURRENCY),
+        request=request,
+        user=None,
+    )
+
+
+def _accept(
+    plan_id: int,
+    *,
+    typed_name: str,
+    shown: str | None,
+    address: str | None,
+    by: str,
+    witness: Any,
+    consent: str,
+    request: Any,
+    user: Any,
+) -> CarePlan:
+    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
+    if plan.status == CarePlan.ACCEPTED and (shown is None or shown == plan.accepted_content_hash):
         return plan  # a double submission accepts once
+    if plan.status == CarePlan.SUPERSEDED:
+        raise Conflict(
+            "This plan was replaced by a newer version: read the new one, then accept it.",
+            fields={"typed_name": "This plan was replaced by a newer version."},
+        )
     _require_draft(plan)
     signed = require_candidate(plan.patient)
     _require_same_decision(plan, signed)
     if not plan.lines.filter(phase="inject").exists():
         raise Invalid("The plan has no injection session to accept.")
-    if not _same_name(typed_name, plan.patient):
+    patient = plan.patient
+    if not name_matches(typed_name, patient.given_name, patient.family_name):
         message = "Type the patient's full name as written on the plan."
         raise Invalid(message, fields={"typed_name": message})
     content = plan_content_hash(plan)
@@ -347,19 +404,24 @@ def plan_accept(
     plan.status = CarePlan.ACCEPTED
     plan.accepted_at = timezone.now()
     plan.accepted_name = " ".join(typed_name.split())
-    plan.accepted_address = request.META.get("REMOTE_ADDR") if request is not None else None
+    plan.accepted_address = address
     plan.accepted_total = figures.totals.total
     plan.accepted_content_hash = content
+    plan.accepted_by = by
+    plan.accepted_witness = witness
+    plan.accepted_consent = consent
     # Printed once, now: what the patient accepted, kept byte for byte.
     pdf = documents.plan_pdf_bytes(plan, printed_at=plan.accepted_at)
     plan.accepted_pdf = pdf
     plan.accepted_pdf_sha256 = documents.sha256(pdf)
     plan.save()
+    how = "by the patient online" if by == CarePlan.BY_PATIENT else "in person, witnessed"
     audit_record(
         request=request,
         user=user,
+        username=None if user is not None else f"patient {patient.mrn} (own pages)",
         action=AuditEvent.SIGN,
-        what=f"plan v{plan.version} accepted, total {figures.totals.total}",
+        what=f"plan v{plan.version} accepted {how}, total {figures.totals.total}",
         patient=plan.patient,
     )
     return plan

@@ -54,8 +54,14 @@ class Room(models.Model):
 
 
 class Appointment(models.Model):
+    """A consultation, or an injection session of an accepted plan: the time of a clinician
+    and a room, never booked twice (spinepath/public/services.py)."""
+
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    CONSULTATION = "consultation"
+    INJECTION = "injection"
+    KINDS = [(CONSULTATION, "Consultation"), (INJECTION, "Injection session")]
 
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
@@ -84,6 +90,56 @@ class Appointment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=12, choices=KINDS, default=CONSULTATION)
+    # An injection session: the accepted plan and which of its sessions (pathway/portal.py).
+    plan = models.ForeignKey(
+        "plans.CarePlan", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    session_key = models.CharField(max_length=10, blank=True)
+    session_label = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["start"]
+        constraints = [
+            # A double click or a parallel request books a plan's session once.
+            models.UniqueConstraint(
+                fields=["plan", "session_key"],
+                condition=models.Q(status="booked", kind="injection"),
+                name="one_booking_per_session",
+            ),
+        ]
+
+    @property
+    def title(self) -> str:
+        return "Injection session" if self.kind == self.INJECTION else "Consultation"
+
+
+class ChangeRequest(models.Model):
+    """A patient asks, from their own pages, to move or cancel an appointment: the
+    coordinator sees it on the bookings page and acts on it."""
+
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    KINDS = [(RESCHEDULE, "Move it"), (CANCEL, "Cancel it")]
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="change_requests"
+    )
+    kind = models.CharField(max_length=10, choices=KINDS)
+    message = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open request per appointment: a second click does not add another.
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(handled_at__isnull=True),
+                name="one_open_change_request",
+            ),
+        ]

@@ -16,13 +16,30 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from icalendar import Calendar, Event
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
-from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.errors import Conflict, NotAvailable
+from spinepath.pathway.portal import (
+    SESSION_MINUTES_RANGE,
+    InjectionSession,
+    session_booking_problem,
+)
+from spinepath.plans.models import CarePlan
+from spinepath.plans.pricing import require_candidate
+from spinepath.plans.selectors import plan_sessions
+from spinepath.public.models import (
+    Appointment,
+    ChangeRequest,
+    ConsultationRequest,
+    PublicSubmission,
+    Room,
+)
 
 # Submissions of one public form per client within RATE_WINDOW. The self-screen stores
 # nothing, so its limit only stops a script; a person comparing answers never meets it.
@@ -105,11 +122,13 @@ def working_hours() -> tuple[time, time, set[int]]:
     return time.fromisoformat(start), time.fromisoformat(end), set(settings.SPINEPATH_WORKING_DAYS)
 
 
-def _check_slot(start: datetime, minutes: int) -> datetime:
-    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        raise ValidationError(
-            {"minutes": f"A consultation takes {MIN_MINUTES}-{MAX_MINUTES} minutes."}
-        )
+def _check_slot(start: datetime, minutes: int, kind: str = Appointment.CONSULTATION) -> datetime:
+    low, high = (
+        (MIN_MINUTES, MAX_MINUTES) if kind == Appointment.CONSULTATION else SESSION_MINUTES_RANGE
+    )
+    if not low <= minutes <= high:
+        what = "A consultation" if kind == Appointment.CONSULTATION else "An injection session"
+        raise ValidationError({"minutes": f"{what} takes {low}-{high} minutes."})
     local = timezone.localtime(start)
     end = local + timedelta(minutes=minutes)
     opens, closes, days = working_hours()
@@ -118,7 +137,7 @@ def _check_slot(start: datetime, minutes: int) -> datetime:
     if local.time() < opens or end.time() > closes or end.date() != local.date():
         raise ValidationError(
             {
-                "start": "Consultations are booked inside working hours, "
+                "start": "Appointments are booked inside working hours, "
                 f"{opens:%H:%M}-{closes:%H:%M}."
             }
         )
@@ -190,14 +209,140 @@ def appointment_book(
 
 
 @transaction.atomic
+def session_book(
+    *,
+    user: Any,
+    plan_id: int,
+    session_key: str,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    minutes: int,
+) -> Appointment:
+    """An injection session of an accepted plan, as an appointment: the written plan accepted
+    first, the decision it rests on still in force, each session booked once, no clinician or
+    room booked twice."""
+    _require_booker(user)
+    plan = CarePlan.objects.select_for_update().select_related("patient").filter(pk=plan_id).first()
+    if plan is None:
+        raise NotAvailable("There is no such plan.")
+    sessions = {state.session.key: state for state in plan_sessions(plan)}
+    state = sessions.get(session_key)
+    problem = session_booking_problem(
+        plan_accepted=plan.status == CarePlan.ACCEPTED,
+        session_found=state is not None,
+        booked=state is not None and state.appointment is not None,
+        done=state is not None and state.done,
+    )
+    if problem is not None:
+        raise Conflict(problem)
+    assert state is not None
+    require_candidate(plan.patient)
+    if not has_role(clinician, CLINICIAN):
+        raise ValidationError({"clinician": "Choose a clinician."})
+    end = _check_slot(start, minutes, Appointment.INJECTION)
+    _lock_and_check(clinician, room, start, end)
+    patient = plan.patient
+    try:
+        with transaction.atomic():
+            appointment = _session_create(plan, state.session, clinician, room, start, end, user)
+    except IntegrityError as clash:  # booked by a parallel request a moment ago
+        raise Conflict(
+            "This injection session is already booked: move the booking instead."
+        ) from clash
+    audit_record(
+        request=None,
+        user=user,
+        action=AuditEvent.CREATE,
+        what=f"injection session {state.session.number} of plan v{plan.version} booked",
+        patient=patient,
+    )
+    _notify(appointment, "confirmed")
+    return appointment
+
+
+def _session_create(
+    plan: CarePlan,
+    session: InjectionSession,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    end: datetime,
+    user: Any,
+) -> Appointment:
+    patient = plan.patient
+    return Appointment.objects.create(
+        kind=Appointment.INJECTION,
+        clinician=clinician,
+        room=room,
+        start=start,
+        end=end,
+        patient=patient,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        email=patient.email,
+        plan=plan,
+        session_key=session.key,
+        session_label=session.label,
+        uid=f"{uuid.uuid4()}@spinepath",
+        booked_by=user,
+    )
+
+
+@transaction.atomic
+def change_request_create(
+    *, appointment_id: int, patient: Any, kind: str, message: str
+) -> ChangeRequest:
+    """A patient asks to move or cancel one of their own appointments (the coordinator acts
+    on it); a second request while one is open is the same request."""
+    appointment = (
+        Appointment.objects.select_for_update()
+        .filter(pk=appointment_id, patient=patient, status=Appointment.BOOKED)
+        .first()
+    )
+    if appointment is None:
+        raise NotAvailable("There is no such appointment.")
+    if kind not in dict(ChangeRequest.KINDS):
+        raise ValidationError({"kind": "Choose whether to move or cancel the appointment."})
+    if appointment.start < timezone.now():
+        raise ValidationError({"kind": "This appointment has already taken place."})
+    open_request = appointment.change_requests.filter(handled_at__isnull=True).first()
+    if open_request is not None:
+        return open_request
+    request = ChangeRequest.objects.create(
+        appointment=appointment, kind=kind, message=message.strip()[:1000]
+    )
+    audit_record(
+        request=None,
+        username=f"patient {getattr(patient, 'mrn', '')} (own pages)",
+        action=AuditEvent.CREATE,
+        what=f"asked to {'move' if kind == ChangeRequest.RESCHEDULE else 'cancel'} an appointment",
+        patient=patient,
+    )
+    return request
+
+
+@transaction.atomic
+def change_request_handle(*, user: Any, request_id: int) -> ChangeRequest:
+    _require_booker(user)
+    item = ChangeRequest.objects.select_for_update().filter(pk=request_id).first()
+    if item is None:
+        raise NotAvailable("There is no such request.")
+    if item.handled_at is None:
+        item.handled_at = timezone.now()
+        item.handled_by = user
+        item.save(update_fields=["handled_at", "handled_by"])
+    return item
+
+
+@transaction.atomic
 def appointment_reschedule(
     *, user: Any, appointment: Appointment, start: datetime, minutes: int
 ) -> Appointment:
     _require_booker(user)
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Appointment.BOOKED:
-        raise ValidationError("A cancelled consultation cannot be moved; book a new one.")
-    end = _check_slot(start, minutes)
+        raise ValidationError("A cancelled appointment cannot be moved; book a new one.")
+    end = _check_slot(start, minutes, appointment.kind)
     _lock_and_check(appointment.clinician, appointment.room, start, end, exclude=appointment.pk)
     appointment.start, appointment.end = start, end
     appointment.sequence += 1
@@ -221,7 +366,7 @@ def appointment_cancel(*, user: Any, appointment: Appointment) -> Appointment:
 
 def appointment_ics(appointment: Appointment) -> bytes:
     calendar = Calendar()
-    calendar.add("prodid", "-//spinepath//consultation//EN")
+    calendar.add("prodid", "-//spinepath//appointments//EN")
     calendar.add("version", "2.0")
     cancelled = appointment.status == Appointment.CANCELLED
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
@@ -231,7 +376,12 @@ def appointment_ics(appointment: Appointment) -> bytes:
     event.add("dtstamp", timezone.now())
     event.add("dtstart", appointment.start)
     event.add("dtend", appointment.end)
-    event.add("summary", f"Spine consultation - {settings.SPINEPATH_CLINIC_NAME}")
+    what = (
+        "Spine consultation"
+        if appointment.kind == Appointment.CONSULTATION
+        else ("Injection session")
+    )
+    event.add("summary", f"{what} - {settings.SPINEPATH_CLINIC_NAME}")
     event.add("location", f"{settings.SPINEPATH_CLINIC_NAME}, {appointment.room.name}")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     calendar.add_component(event)
@@ -243,20 +393,33 @@ def _notify(appointment: Appointment, what: str) -> None:
         return
     local = timezone.localtime(appointment.start)
     when = f"{local:%A %d %B %Y at %H:%M}"
+    if appointment.kind == Appointment.INJECTION:
+        noun = "injection session"
+        booked = (
+            f"Your injection session is booked for {when}, in {appointment.room.name}. Plan to "
+            "stay about an hour and to have someone drive you home. Keep taking your usual "
+            "medicines unless the clinic told you otherwise; call us if you take blood thinners "
+            "or feel unwell in the days before."
+        )
+    else:
+        noun = "consultation"
+        booked = (
+            f"Your consultation is booked for {when}. It takes 60 to 90 minutes. Please bring "
+            "your MRI images or report and a list of your medicines."
+        )
     lines = {
-        "confirmed": f"Your consultation is booked for {when}. It takes 60 to 90 minutes. "
-        "Please bring your MRI images or report and a list of your medicines.",
-        "moved": f"Your consultation has been moved to {when}.",
-        "cancelled": f"Your consultation on {when} has been cancelled. We will contact you to "
-        "find a new time.",
+        "confirmed": booked,
+        "moved": f"Your {noun} has been moved to {when}.",
+        "cancelled": f"Your {noun} on {when} has been cancelled. We will contact you to find a "
+        "new time.",
     }
     message = EmailMessage(
-        subject=f"Consultation {what} - {settings.SPINEPATH_CLINIC_NAME}",
+        subject=f"{noun.capitalize()} {what} - {settings.SPINEPATH_CLINIC_NAME}",
         body=f"Hello {appointment.patient_name.split()[0]},\n\n{lines[what]}\n\n"
         f"{settings.SPINEPATH_CLINIC_NAME}\n",
         to=[appointment.email],
     )
-    message.attach("consultation.ics", appointment_ics(appointment), "text/calendar")
+    message.attach(f"{appointment.kind}.ics", appointment_ics(appointment), "text/calendar")
     send_after_commit(message)
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "spinepath.plans",
     "spinepath.followup",
     "spinepath.public",
+    "spinepath.portal",
     "spinepath.outcomes",
 ]
 
