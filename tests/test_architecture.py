@@ -28,8 +28,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "consultations": {"patients", "accounts", "audit", "pathway"},
     "plans": {"consultations", "patients", "accounts", "audit", "pathway"},
     "followup": {"plans", "consultations", "patients", "accounts", "audit", "pathway"},
-    "public": {"patients", "accounts", "pathway"},
+    # Injection sessions are appointments of an accepted plan: booking reads the plan.
+    "public": {"plans", "consultations", "patients", "accounts", "audit", "pathway"},
     "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"},
+    # The patient's own pages read every app below; nothing imports them.
+    "portal": {
+        "public", "followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"
+    },
 }
 # The two views that assemble a whole record sit above the apps they read.
 ASSEMBLERS = {"patients/views.py", "patients/fhir.py"}

@@ -62,7 +62,9 @@ class AuditMiddleware:
                 action=AuditEvent.VIEW,
                 what=RECORDED[name] if shown is None else f"{RECORDED[name]}: {len(shown)} shown",
                 patient=patient,
-                username=None if signed_in else "(patient's questionnaire link)",
+                username=None
+                if signed_in
+                else getattr(request, "_spinepath_actor", "(patient's questionnaire link)"),
                 detail=None if shown is None else {"shown": shown},
             )
         return response

@@ -31,6 +31,7 @@ from spinepath.followup.forms import (
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
+from spinepath.plans.selectors import sessions_to_book
 from spinepath.web.policy import clinic_policy
 
 
@@ -59,7 +60,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
     else:
         page, visits = Paginator([], WORKLIST_PAGE_SIZE).get_page(1), []
     rows = selectors.visit_rows(visits, today)
-    showing(request, [visit.patient for visit, _ in rows])
+    # Injection sessions of accepted plans that no appointment holds yet (first page only).
+    to_book = sessions_to_book(limit=20) if valid and page.number == 1 and not patient_id else []
+    showing(request, [visit.patient for visit, _ in rows] + [plan.patient for plan, _ in to_book])
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(
         request,
@@ -76,6 +79,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             else [f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items()],
             "states": WORKLIST_STATES,
             "today": today,
+            "to_book": to_book,
             "nav": "worklist",
         },
         status=200 if valid else 400,

@@ -26,7 +26,7 @@ from spinepath.pathway.plans import Target, procedure_refusals
 from spinepath.patients.models import Patient
 from spinepath.plans.events import injections_changed
 from spinepath.plans.models import CarePlan, Procedure
-from spinepath.plans.selectors import accepted_plan, procedure_check
+from spinepath.plans.selectors import accepted_plan, plan_sessions, procedure_check
 from spinepath.web.policy import clinic_policy
 
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -119,6 +119,7 @@ def procedure_record(
                 complications=complications,
                 operator=user,
                 submission_key=submission_key,
+                session_id=_booked_session(plan, target, performed_on),
             )
     except IntegrityError:
         # The same submission committed in parallel, past the lock (a database without row
@@ -167,3 +168,22 @@ def procedure_void(
         patient=procedure.patient,
     )
     return procedure
+
+
+def _booked_session(plan: CarePlan, target: Target, performed_on: date) -> int | None:
+    """The booked injection session this procedure was done in: the plan's session, on the
+    same day, that holds a line at this target (None when it was not booked)."""
+    day_sessions = [
+        state
+        for state in plan_sessions(plan)
+        if state.appointment is not None
+        and timezone.localtime(state.appointment.start).date() == performed_on
+    ]
+    lines = {
+        line.id: Target(line.generator, line.level or None, line.side or None)
+        for line in plan.lines.filter(phase="inject")
+    }
+    for state in day_sessions:
+        if any(lines.get(i) == target for i in state.session.line_ids):
+            return int(state.appointment.pk)
+    return None

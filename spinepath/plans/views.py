@@ -138,7 +138,12 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(
         request,
         "plans/plan.html",
-        {**plan_context(plan), "injection_form": injection_form, "item_form": item_form},
+        {
+            **plan_context(plan),
+            "injection_form": injection_form,
+            "item_form": item_form,
+            "sessions": selectors.plan_sessions(plan) if plan.status == CarePlan.ACCEPTED else [],
+        },
         status=status,
     )
 

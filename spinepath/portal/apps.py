@@ -5,3 +5,10 @@ class PortalConfig(AppConfig):
     name = "spinepath.portal"
     label = "portal"
     verbose_name = "The patient's own pages"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from spinepath.portal.services import forget_patient_on_staff_login
+
+        user_logged_in.connect(forget_patient_on_staff_login, dispatch_uid="portal-staff-login")

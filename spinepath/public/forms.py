@@ -178,3 +178,25 @@ class BookingForm(SlotForm):
 
 class RescheduleForm(SlotForm):
     pass
+
+
+SESSION_LENGTHS = [
+    ("30", "30 minutes"),
+    ("45", "45 minutes"),
+    ("60", "60 minutes"),
+    ("90", "90 minutes"),
+    ("120", "120 minutes"),
+]
+
+
+class SessionForm(SlotForm):
+    """An injection session: 60 minutes unless the clinician needs more or less."""
+
+    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
+    room = forms.ModelChoiceField(queryset=Room.objects.all(), label="Procedure room")
+    minutes = forms.TypedChoiceField(choices=SESSION_LENGTHS, coerce=int, initial="60")
+    field_order = ["clinician", "room", "date", "time", "minutes"]
+
+
+class SessionRescheduleForm(SlotForm):
+    minutes = forms.TypedChoiceField(choices=SESSION_LENGTHS, coerce=int, initial="60")

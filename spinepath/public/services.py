@@ -43,7 +43,7 @@ from spinepath.public.models import (
 
 # Submissions of one public form per client within RATE_WINDOW. The self-screen stores
 # nothing, so its limit only stops a script; a person comparing answers never meets it.
-RATE_LIMITS = {"screen": 60, "request": 5}
+RATE_LIMITS = {"screen": 60, "request": 5, "signin": 5}
 RATE_WINDOW = timedelta(minutes=10)
 MIN_MINUTES, MAX_MINUTES = 60, 90  # the consultation takes 60-90 minutes (PATHWAY.md s.2)
 

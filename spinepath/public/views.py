@@ -13,19 +13,26 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import is_staff_member
+from spinepath.audit.middleware import viewing
+from spinepath.errors import Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
+from spinepath.plans.models import CarePlan
+from spinepath.plans.selectors import plan_sessions, sessions_to_book
 from spinepath.public import services
 from spinepath.public.forms import (
     BookingForm,
     ConsultationRequestForm,
     RescheduleForm,
     SelfScreenForm,
+    SessionForm,
+    SessionRescheduleForm,
 )
-from spinepath.public.models import Appointment, ConsultationRequest
+from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
 from spinepath.web.clients import client_address
 from spinepath.web.params import optional_id
 from spinepath.web.policy import clinic_policy
+from spinepath.web.refusals import show_on_form
 
 
 def _address(request: HttpRequest) -> str | None:
@@ -175,7 +182,16 @@ def bookings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "public/bookings.html",
-        {"form": form, "upcoming": upcoming, "nav": "bookings", "linked_request": req},
+        {
+            "form": form,
+            "upcoming": upcoming,
+            "nav": "bookings",
+            "linked_request": req,
+            "to_book": sessions_to_book(limit=20),
+            "change_requests": ChangeRequest.objects.filter(handled_at__isnull=True)
+            .select_related("appointment", "appointment__room")
+            .order_by("created_at")[:50],
+        },
         status=400 if form.errors else 200,
     )
 
@@ -184,7 +200,10 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     _staff_only(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     local = timezone.localtime(appointment.start)
-    form = RescheduleForm(
+    form_class = (
+        SessionRescheduleForm if appointment.kind == Appointment.INJECTION else RescheduleForm
+    )
+    form = form_class(
         request.POST or None,
         initial={
             "date": local.date(),
@@ -207,7 +226,7 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
             ):
                 form.add_error("time" if field == "start" else field, errors)
         else:
-            messages.success(request, "Consultation moved; the patient has been told.")
+            messages.success(request, f"{appointment.title} moved; the patient has been told.")
             return redirect("public:bookings")
     return render(
         request,
@@ -222,5 +241,55 @@ def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     _staff_only(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     services.appointment_cancel(user=request.user, appointment=appointment)
-    messages.success(request, "Consultation cancelled; the patient has been told.")
+    messages.success(request, f"{appointment.title} cancelled; the patient has been told.")
+    return redirect("public:bookings")
+
+
+def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpResponse:
+    """Book one injection session of an accepted plan (the coordinator's worklist links here)."""
+    _staff_only(request)
+    plan = get_object_or_404(CarePlan.objects.select_related("patient"), pk=plan_id)
+    state = next((s for s in plan_sessions(plan) if s.session.key == session_key), None)
+    if state is None:
+        raise Http404("This plan has no such injection session.")
+    initial: dict[str, object] = {"minutes": 60}
+    if state.session.planned_on and state.session.planned_on >= timezone.localdate():
+        initial["date"] = state.session.planned_on
+    form = SessionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.session_book(
+                user=request.user,
+                plan_id=plan.pk,
+                session_key=session_key,
+                clinician=data["clinician"],
+                room=data["room"],
+                start=_start(data["date"], data["time"]),
+                minutes=data["minutes"],
+            )
+        except ValidationError as exc:
+            for field, errors in (
+                exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
+            ):
+                form.add_error("time" if field == "start" else field, errors)
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            messages.success(request, "Injection session booked; the confirmation is on its way.")
+            return redirect("plans:plan", plan.pk)
+    viewing(request, plan.patient)
+    return render(
+        request,
+        "public/session_book.html",
+        {"form": form, "plan": plan, "state": state, "nav": "bookings"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def change_request_done(request: HttpRequest, request_id: int) -> HttpResponse:
+    _staff_only(request)
+    services.change_request_handle(user=request.user, request_id=request_id)
+    messages.success(request, "Marked as handled.")
     return redirect("public:bookings")

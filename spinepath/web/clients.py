@@ -13,8 +13,9 @@ import logging
 import re
 from typing import Any
 
-# /q/<token>/ is a questionnaire link: the token alone lets its holder answer.
-TOKEN_IN_PATH = re.compile(r"(/q/)[^/\s?\"']+")
+# /q/<token>/ is a questionnaire link: the token alone lets its holder answer; /my/in/<token>/
+# is a patient's sign-in link (it also needs the date of birth, but is never logged either).
+TOKEN_IN_PATH = re.compile(r"(/q/|/my/in/)[^/\s?\"']+")
 REDACTED = r"\1[token]"
 
 

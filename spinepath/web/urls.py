@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("spinepath.plans.urls")),
     path("", include("spinepath.followup.urls")),
     path("", include("spinepath.public.urls")),
+    path("", include("spinepath.portal.urls")),
     path("outcomes/", include("spinepath.outcomes.urls")),
 ]

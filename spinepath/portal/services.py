@@ -1,0 +1,242 @@
+"""Patient sign-in: a single-use link to the email on the record, then the date of birth.
+
+- a link is sent by a coordinator from the chart (:func:`link_send`) or asked for on the public
+  sign-in page (:func:`link_request`, which answers the same whether or not the address is on a
+  record);
+- its token is never stored (only the SHA-256), it lasts 15 minutes and works once;
+- the date of birth is checked before anything about the patient is shown
+  (:func:`sign_in_check`); wrong ones are throttled per patient (then every open link of theirs
+  is closed) and per address;
+- the session is the patient's alone (:func:`portal_login`), ends after 15 idle minutes, and
+  never carries a staff login.
+
+The rules (lifetime, limits, idle time) are pure, in :mod:`spinepath.pathway.portal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.errors import Invalid, Refused
+from spinepath.pathway.portal import (
+    NOT_VALID,
+    WRONG_CHECK_WINDOW,
+    WRONG_CHECKS_PER_PATIENT,
+    link_problem,
+    session_expired,
+    throttle_problem,
+)
+from spinepath.patients.models import Patient
+from spinepath.portal.models import SignInLink, WrongCheck
+from spinepath.public.services import client_key, rate_limit, send_after_commit
+
+PATIENT_KEY = "portal_patient"
+SEEN_KEY = "portal_seen"
+MAX_TOKEN = 100
+
+
+class SignInRefused(Refused):
+    """A sign-in link that cannot be used (410: ask for a new one)."""
+
+    status = 410
+    title = "Sign in"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_link(patient: Patient, user: Any) -> str:
+    token = secrets.token_urlsafe(32)
+    SignInLink.objects.create(
+        patient=patient, token_hash=_hash(token), created_at=timezone.now(), requested_by=user
+    )
+    return token
+
+
+def _email(patient: Patient, token: str) -> EmailMessage:
+    url = f"{settings.SPINEPATH_BASE_URL}/my/in/{token}/"
+    clinic = settings.SPINEPATH_CLINIC_NAME
+    return EmailMessage(
+        subject=f"Your sign-in link - {clinic}",
+        body=(
+            f"Hello {patient.given_name},\n\nHere is your link to your own pages at {clinic} - "
+            "your consultation, your plan, your appointments and your questionnaires:\n\n"
+            f"{url}\n\nIt works once, for 15 minutes, and asks for your date of birth. If you "
+            f"did not ask for it, you can ignore this email.\n\n{clinic}\n"
+        ),
+        to=[patient.email],
+    )
+
+
+@transaction.atomic
+def link_send(*, patient: Patient, user: Any) -> None:
+    """A coordinator (or a clinician, or the clinic admin) sends a sign-in link to the email
+    on the patient's record."""
+    if not has_role(user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
+        raise PermissionDenied("Only clinic staff send sign-in links.")
+    if not patient.email:
+        message = "The record has no email address: add one first."
+        raise Invalid(message, fields={"email": message})
+    if patient.birth_date is None:
+        raise Invalid("The record has no date of birth, which the patient needs to sign in.")
+    token = _new_link(patient, user)
+    send_after_commit(_email(patient, token))
+    audit_record(
+        request=None,
+        user=user,
+        action=AuditEvent.EXPORT,
+        what="sign-in link emailed to the patient",
+        patient=patient,
+    )
+
+
+def link_request(*, email: str, address: str | None) -> None:
+    """The patient asks for a link on the public page. Whatever the address, the answer is the
+    same (nobody learns who is a patient); the form's limit per client applies first."""
+    rate_limit(address=address, form="signin")
+    email = email.strip()
+    if not email:
+        return
+    with transaction.atomic():
+        patients = Patient.objects.filter(email__iexact=email, birth_date__isnull=False)
+        for patient in patients[:5]:
+            token = _new_link(patient, None)
+            send_after_commit(_email(patient, token))
+            audit_record(
+                request=None,
+                username="(patient's sign-in page)",
+                action=AuditEvent.EXPORT,
+                what="sign-in link emailed at the patient's request",
+                patient=patient,
+            )
+
+
+def link_usable(token: str) -> SignInLink:
+    """The link behind ``token`` if it can still be used (its page shows nothing else)."""
+    if not token or len(token) > MAX_TOKEN:
+        raise SignInRefused(NOT_VALID)
+    link = SignInLink.objects.filter(token_hash=_hash(token)).first()
+    if link is None:
+        raise SignInRefused(NOT_VALID)
+    problem = link_problem(
+        created_at=link.created_at,
+        used_at=link.used_at,
+        voided_at=link.voided_at,
+        now=timezone.now(),
+    )
+    if problem is not None:
+        raise SignInRefused(problem)
+    return link
+
+
+def sign_in_check(*, token: str, birth_date: date, address: str | None) -> Patient:
+    """The second check. A right date of birth uses the link up (once, whatever arrives in
+    parallel) and returns the patient; a wrong one is counted, and so refused."""
+    refusal: Refused | None = None
+    with transaction.atomic():
+        link = link_usable(token)
+        link = SignInLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
+        link_usable(token)  # again, under the lock: a parallel request may have used it
+        patient = link.patient
+        now = timezone.now()
+        since = now - WRONG_CHECK_WINDOW
+        client = client_key(address)
+        from_address = WrongCheck.objects.filter(client=client, at__gte=since)
+        problem = throttle_problem(
+            wrong_for_patient=WrongCheck.objects.filter(patient=patient, at__gte=since).count(),
+            wrong_from_address=from_address.count(),
+            oldest_from_address=from_address.order_by("at").values_list("at", flat=True).first(),
+            now=now,
+        )
+        if problem is not None:
+            refusal = SignInRefused(problem)
+            refusal.status = 429
+        elif patient.birth_date != birth_date:
+            WrongCheck.objects.create(patient=patient, client=client, at=now)
+            wrong = WrongCheck.objects.filter(patient=patient, at__gte=since).count()
+            if wrong >= WRONG_CHECKS_PER_PATIENT:
+                SignInLink.objects.filter(
+                    patient=patient, used_at__isnull=True, voided_at__isnull=True
+                ).update(voided_at=now)
+            message = "That date of birth does not match our record."
+            refusal = Invalid(message, fields={"birth_date": message})
+            audit_record(
+                request=None,
+                username="(patient's sign-in link)",
+                action=AuditEvent.SIGN_IN_FAILED,
+                what="patient sign-in: wrong date of birth",
+                patient=patient,
+            )
+        else:
+            link.used_at = now
+            link.save(update_fields=["used_at"])
+            audit_record(
+                request=None,
+                username=actor_name(patient),
+                action=AuditEvent.SIGN_IN,
+                what="patient signed in (link and date of birth)",
+                patient=patient,
+            )
+    if refusal is not None:
+        raise refusal
+    return patient
+
+
+def actor_name(patient: Patient) -> str:
+    """How the audit log names a patient acting on their own pages."""
+    return f"patient {patient.mrn} (own pages)"
+
+
+# --- The patient's session ------------------------------------------------------------------
+
+
+def portal_login(request: HttpRequest, patient: Patient) -> None:
+    """A new session for this patient alone: whatever the browser held before (a staff login,
+    another patient) is gone."""
+    request.session.flush()
+    request.session[PATIENT_KEY] = patient.pk
+    request.session[SEEN_KEY] = int(timezone.now().timestamp())
+
+
+def portal_logout(request: HttpRequest) -> None:
+    request.session.flush()
+
+
+def current_patient(request: HttpRequest) -> tuple[Patient | None, bool]:
+    """(The signed-in patient, or None; whether a patient session just ended for idleness)."""
+    session = request.session
+    patient_id = session.get(PATIENT_KEY)
+    if patient_id is None:
+        return None, False
+    now = timezone.now()
+    seen = session.get(SEEN_KEY, 0)
+    if session_expired(datetime.fromtimestamp(seen, tz=UTC), now):
+        session.flush()
+        return None, True
+    if int(now.timestamp()) - seen >= 30:
+        session[SEEN_KEY] = int(now.timestamp())
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        session.flush()
+    return patient, False
+
+
+def forget_patient_on_staff_login(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    """A staff sign-in in the same browser ends a patient's session (never both at once)."""
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(PATIENT_KEY, None)
+        request.session.pop(SEEN_KEY, None)

@@ -1,0 +1,400 @@
+"""The patient's own pages (/my/...): sign-in by link and date of birth, then their
+consultation, plan, appointments, questionnaires and progress - and nobody else's.
+
+Every page but the two sign-in steps goes through :func:`patient_page`, which finds the patient
+of the session (or sends the browser to sign in) and passes only that patient to the view; ids
+in a URL are always looked up within that patient's records, so another patient's id is a 404.
+A patient session carries no staff login, so every staff page refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from icalendar import Calendar, Event
+
+from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
+from spinepath.audit.middleware import viewing
+from spinepath.errors import NotAllowed, Refused
+from spinepath.followup.charts import outcome_chart_svg
+from spinepath.followup.models import ReassessmentVisit
+from spinepath.followup.services import questionnaire_link_create
+from spinepath.pathway.portal import acceptance_statement
+from spinepath.patients.models import Patient
+from spinepath.plans.documents import plan_context, plan_pdf_bytes
+from spinepath.plans.models import CarePlan
+from spinepath.plans.pricing import pricing_problem
+from spinepath.plans.selectors import plan_content_hash, plan_sessions
+from spinepath.plans.services import plan_accept_by_patient
+from spinepath.portal import selectors, services
+from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
+from spinepath.public.models import Appointment
+from spinepath.public.services import RateLimited, appointment_ics, change_request_create
+from spinepath.web.clients import client_address
+from spinepath.web.refusals import show_on_form
+
+View = Callable[..., HttpResponse]
+
+
+def patient_page(view: View) -> View:
+    @login_not_required
+    @never_cache
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient, expired = services.current_patient(request)
+        if patient is None:
+            where = reverse("portal:sign_in")
+            return redirect(f"{where}?ended=1" if expired else where)
+        request._spinepath_actor = services.actor_name(patient)  # type: ignore[attr-defined]
+        viewing(request, patient)
+        return view(request, patient, *args, **kwargs)
+
+    return wrapped
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], **kw: Any) -> HttpResponse:
+    return render(
+        request, f"portal/{template}", {"clinic": settings.SPINEPATH_CLINIC_NAME, **context}, **kw
+    )
+
+
+# --- Signing in -----------------------------------------------------------------------------
+
+
+@login_not_required
+@never_cache
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = LinkRequestForm(request.POST or None)
+    sent = False
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.link_request(email=form.cleaned_data["email"], address=client_address(request))
+        except RateLimited as limited:
+            form.add_error(None, str(limited))
+            status = 429
+        else:
+            sent = True
+    elif form.errors:
+        status = 400
+    return _page(
+        request,
+        "sign_in.html",
+        {"form": form, "sent": sent, "ended": request.GET.get("ended") == "1"},
+        status=status,
+    )
+
+
+@login_not_required
+@never_cache
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email: nothing about the patient until the date of birth matches."""
+    try:
+        services.link_usable(token)
+    except Refused as refused:
+        return _page(
+            request, "link_closed.html", {"message": refused.reasons[0]}, status=refused.status
+        )
+    form = BirthDateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                patient = services.sign_in_check(
+                    token=token,
+                    birth_date=form.cleaned_data["birth_date"],
+                    address=client_address(request),
+                )
+            except services.SignInRefused as refused:
+                return _page(
+                    request,
+                    "link_closed.html",
+                    {"message": refused.reasons[0]},
+                    status=refused.status,
+                )
+            except Refused as refused:
+                show_on_form(form, refused)
+                status = refused.status
+            else:
+                services.portal_login(request, patient)
+                return redirect("portal:home")
+        else:
+            status = 400
+    return _page(request, "link.html", {"form": form}, status=status)
+
+
+@login_not_required
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    services.portal_logout(request)
+    return redirect(f"{reverse('portal:sign_in')}?out=1")
+
+
+# --- The patient's pages --------------------------------------------------------------------
+
+
+@patient_page
+def home(request: HttpRequest, patient: Patient) -> HttpResponse:
+    today = timezone.localdate()
+    plan = selectors.plan_for_patient(patient)
+    upcoming = [
+        a
+        for a in selectors.appointments_for(patient)
+        if a.status == Appointment.BOOKED and a.end >= timezone.now()
+    ]
+    return _page(
+        request,
+        "home.html",
+        {
+            "patient": patient,
+            "decision": selectors.decision_in_words(patient),
+            "plan": plan,
+            "next": upcoming[0] if upcoming else None,
+            "due": selectors.questionnaires_due(patient, today),
+            "nav": "home",
+        },
+    )
+
+
+@patient_page
+def consultation(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return _page(
+        request,
+        "consultation.html",
+        {"patient": patient, "d": selectors.decision_in_words(patient), "nav": "consultation"},
+    )
+
+
+def _plan_or_none(patient: Patient) -> tuple[CarePlan | None, str | None]:
+    plan = selectors.plan_for_patient(patient)
+    if plan is None:
+        return None, None
+    if plan.status == CarePlan.DRAFT:
+        problem = pricing_problem(patient)
+        if problem is not None:
+            return None, "Your plan is being reviewed by the clinic; it will be here again soon."
+    return plan, None
+
+
+@patient_page
+def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
+    current, note = _plan_or_none(patient)
+    context: dict[str, Any] = {"patient": patient, "plan": current, "note": note, "nav": "plan"}
+    if current is not None:
+        context.update(plan_context(current))
+        context["hide_lines"] = False
+        if current.status == CarePlan.DRAFT:
+            form = AcceptForm(request.POST or None, initial={"shown": plan_content_hash(current)})
+            status = 200
+            if request.method == "POST":
+                if form.is_valid():
+                    data = form.cleaned_data
+                    try:
+                        plan_accept_by_patient(
+                            plan_id=current.pk,
+                            patient=patient,
+                            typed_name=data["typed_name"],
+                            shown=data["shown"],
+                            consent_given=data["consent"],
+                            address=client_address(request),
+                            request=request,
+                        )
+                    except Refused as refused:
+                        show_on_form(form, refused)
+                        form.data = form.data.copy()
+                        form.data["shown"] = plan_content_hash(current)
+                        status = refused.status
+                    else:
+                        messages.success(request, "Thank you. You accepted your plan.")
+                        return redirect("portal:plan")
+                else:
+                    status = 400
+            context["form"] = form
+            context["statement"] = acceptance_statement(
+                context["totals"].total, settings.SPINEPATH_CURRENCY
+            )
+            return _page(request, "plan.html", context, status=status)
+        context["sessions"] = plan_sessions(current) if current.status == CarePlan.ACCEPTED else []
+    if request.method == "POST":
+        return _page(
+            request,
+            "plan.html",
+            {
+                **context,
+                "gone": "This plan can no longer be accepted: it was replaced or "
+                "withdrawn. Read the plan as it is now.",
+            },
+            status=409,
+        )
+    return _page(request, "plan.html", context)
+
+
+@patient_page
+def plan_pdf(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    plan = get_object_or_404(CarePlan, pk=plan_id, patient=patient)
+    if plan.status == CarePlan.ACCEPTED and plan.accepted_pdf:
+        data = bytes(plan.accepted_pdf)
+    else:
+        current, _ = _plan_or_none(patient)
+        if current is None or current.pk != plan.pk:
+            raise Http404("There is no such plan.")
+        data = plan_pdf_bytes(plan, printed_at=timezone.now())
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="plan-v{plan.version}.pdf"'
+    return response
+
+
+@patient_page
+def appointments(request: HttpRequest, patient: Patient) -> HttpResponse:
+    now = timezone.now()
+    rows = selectors.appointments_for(patient)
+    return _page(
+        request,
+        "appointments.html",
+        {
+            "patient": patient,
+            "upcoming": [a for a in rows if a.status == Appointment.BOOKED and a.end >= now],
+            "past": [a for a in rows if a.status != Appointment.BOOKED or a.end < now],
+            "visits": selectors.visits_for(patient),
+            "today": timezone.localdate(),
+            "form": ChangeRequestForm(),
+            "nav": "appointments",
+        },
+    )
+
+
+def _ics(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@patient_page
+def appointment_calendar(
+    request: HttpRequest, patient: Patient, appointment_id: int
+) -> HttpResponse:
+    appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
+    return _ics(appointment_ics(appointment), f"{appointment.kind}.ics")
+
+
+@patient_page
+def visit_calendar(request: HttpRequest, patient: Patient, visit_id: int) -> HttpResponse:
+    visit = get_object_or_404(ReassessmentVisit, pk=visit_id, patient=patient)
+    calendar = Calendar()
+    calendar.add("prodid", "-//spinepath//appointments//EN")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"visit-{visit.pk}@spinepath")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", visit.opens)
+    event.add("dtend", visit.closes + timedelta(days=1))
+    event.add("summary", f"{visit.label} check-in - {settings.SPINEPATH_CLINIC_NAME}")
+    event.add(
+        "description",
+        "Your pain and daily-activity questionnaires are due in these days. The clinic sends "
+        "you a link, or sign in to your pages to answer.",
+    )
+    event.add("transp", "TRANSPARENT")
+    calendar.add_component(event)
+    return _ics(calendar.to_ical(), "check-in.ics")
+
+
+@patient_page
+@require_POST
+def change_request(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
+    get_object_or_404(Appointment, pk=appointment_id, patient=patient)
+    form = ChangeRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            change_request_create(
+                appointment_id=appointment_id,
+                patient=patient,
+                kind=form.cleaned_data["kind"],
+                message=form.cleaned_data["message"],
+            )
+        except Refused as refused:
+            messages.error(request, " ".join(refused.reasons))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, "Your request is with the coordinator, who will contact you to confirm."
+            )
+    else:
+        messages.error(request, "Choose whether to move or cancel the appointment.")
+    return redirect("portal:appointments")
+
+
+@patient_page
+def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return _page(
+        request,
+        "questionnaires.html",
+        {
+            "patient": patient,
+            "due": selectors.questionnaires_due(patient, timezone.localdate()),
+            "visits": selectors.visits_for(patient),
+            "today": timezone.localdate(),
+            "nav": "questionnaires",
+        },
+    )
+
+
+@patient_page
+@require_POST
+def questionnaire_start(request: HttpRequest, patient: Patient, visit_id: int) -> HttpResponse:
+    visit = get_object_or_404(ReassessmentVisit, pk=visit_id, patient=patient)
+    try:
+        token = questionnaire_link_create(visit=visit)
+    except Refused as refused:
+        messages.error(request, " ".join(refused.reasons))
+        return redirect("portal:questionnaires")
+    return redirect("followup:questionnaire", token=token)
+
+
+@patient_page
+def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return _page(
+        request,
+        "progress.html",
+        {
+            "patient": patient,
+            "chart": mark_safe(outcome_chart_svg(patient)),
+            "nav": "progress",
+            **selectors.progress(patient),
+        },
+    )
+
+
+# --- Staff: send a sign-in link from the chart --------------------------------------------
+
+
+@require_POST
+def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+    if not has_role(request.user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
+        raise NotAllowed("Only clinic staff send sign-in links.")
+    patient = get_object_or_404(Patient, pk=patient_id)
+    try:
+        services.link_send(patient=patient, user=request.user)
+    except Refused as refused:
+        messages.error(request, " ".join(refused.reasons))
+    else:
+        messages.success(
+            request,
+            f"A sign-in link was emailed to {patient.email}. It works once, for 15 minutes.",
+        )
+    return redirect("patients:chart", patient.pk)
