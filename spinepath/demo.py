@@ -337,7 +337,27 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
     _load_followed_patients(clinician)
+    _plan_to_read_at_home(clinician)
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
+
+
+def _plan_to_read_at_home(clinician: Any) -> None:
+    """The first signed candidate without a plan gets an email address and a written plan, to
+    read and accept on their own pages (/my/sign-in/; demo mail is written under var/mail/)."""
+    from spinepath.consultations.selectors import latest_signed_decision
+    from spinepath.plans.models import CarePlan
+    from spinepath.plans.services import plan_create
+
+    for patient in Patient.objects.filter(external_id__startswith="demo-").order_by("id"):
+        signed = latest_signed_decision(patient)
+        if signed is None or signed.decision != "candidate" or patient.birth_date is None:
+            continue
+        if CarePlan.objects.filter(patient=patient).exists():
+            continue
+        patient.email = f"{patient.given_name.lower()}.{patient.family_name.lower()}@example.org"
+        patient.save(update_fields=["email"])
+        plan_create(patient=patient, user=clinician)
+        return
 
 
 def _record(document: dict[str, Any], clinician: Any, names: tuple[str, str]) -> Encounter:

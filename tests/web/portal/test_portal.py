@@ -113,7 +113,7 @@ def test_five_wrong_dates_close_the_patients_links(clinician: Any, coordinator: 
     # Now even the right date fails, on this link and on the patient's other open link.
     assert sign_in(Client(), token).status_code in (410, 429)
     assert sign_in(Client(), other).status_code in (410, 429)
-    assert not Client().get("/my/").status_code == 200
+    assert Client().get("/my/").status_code != 200
     assert (
         AuditEvent.objects.filter(action=AuditEvent.SIGN_IN_FAILED, patient_id=patient.pk).count()
         == 5
