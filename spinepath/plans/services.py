@@ -45,6 +45,7 @@ from spinepath.plans.selectors import (
     decision_targets,
     plan_content_hash,
     plan_figures,
+    plan_sessions,
 )
 from spinepath.web.policy import clinic_policy
 
@@ -398,9 +399,17 @@ def _accept(
             fields={"typed_name": "The plan changed since this page was opened: read it again."},
         )
     figures = plan_figures(plan)
+    sessions = {state.session.key: state.session for state in plan_sessions(plan)}
     for older in CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED):
         older.status = CarePlan.SUPERSEDED
         older.save(update_fields=["status"])
+        # A booked injection session moves to the new version when it holds the same session
+        # (the same planned day); the others stay with the old version, and the Bookings page
+        # asks the coordinator to move or cancel them.
+        for booked in older.sessions.filter(status="booked", session_key__in=list(sessions)):
+            booked.plan = plan
+            booked.session_label = sessions[booked.session_key].label
+            booked.save(update_fields=["plan", "session_label"])
     plan.status = CarePlan.ACCEPTED
     plan.accepted_at = timezone.now()
     plan.accepted_name = " ".join(typed_name.split())

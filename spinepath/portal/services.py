@@ -67,8 +67,10 @@ def _new_link(patient: Patient, user: Any) -> str:
     return token
 
 
-def _email(patient: Patient, token: str) -> EmailMessage:
-    url = f"{settings.SPINEPATH_BASE_URL}/my/in/{token}/"
+def _email(patient: Patient, token: str, base_url: str | None) -> EmailMessage:
+    """``base_url``: the address the request came to (a host Django's ALLOWED_HOSTS accepted),
+    else the configured SPINEPATH_BASE_URL."""
+    url = f"{(base_url or settings.SPINEPATH_BASE_URL).rstrip('/')}/my/in/{token}/"
     clinic = settings.SPINEPATH_CLINIC_NAME
     return EmailMessage(
         subject=f"Your sign-in link - {clinic}",
@@ -83,7 +85,7 @@ def _email(patient: Patient, token: str) -> EmailMessage:
 
 
 @transaction.atomic
-def link_send(*, patient: Patient, user: Any) -> None:
+def link_send(*, patient: Patient, user: Any, base_url: str | None = None) -> None:
     """A coordinator (or a clinician, or the clinic admin) sends a sign-in link to the email
     on the patient's record."""
     if not has_role(user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
@@ -94,7 +96,7 @@ def link_send(*, patient: Patient, user: Any) -> None:
     if patient.birth_date is None:
         raise Invalid("The record has no date of birth, which the patient needs to sign in.")
     token = _new_link(patient, user)
-    send_after_commit(_email(patient, token))
+    send_after_commit(_email(patient, token, base_url))
     audit_record(
         request=None,
         user=user,
@@ -104,7 +106,7 @@ def link_send(*, patient: Patient, user: Any) -> None:
     )
 
 
-def link_request(*, email: str, address: str | None) -> None:
+def link_request(*, email: str, address: str | None, base_url: str | None = None) -> None:
     """The patient asks for a link on the public page. Whatever the address, the answer is the
     same (nobody learns who is a patient); the form's limit per client applies first."""
     rate_limit(address=address, form="signin")
@@ -115,7 +117,7 @@ def link_request(*, email: str, address: str | None) -> None:
         patients = Patient.objects.filter(email__iexact=email, birth_date__isnull=False)
         for patient in patients[:5]:
             token = _new_link(patient, None)
-            send_after_commit(_email(patient, token))
+            send_after_commit(_email(patient, token, base_url))
             audit_record(
                 request=None,
                 username="(patient's sign-in page)",

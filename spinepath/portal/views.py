@@ -83,7 +83,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.link_request(email=form.cleaned_data["email"], address=client_address(request))
+            services.link_request(
+                email=form.cleaned_data["email"],
+                address=client_address(request),
+                base_url=request.build_absolute_uri("/"),
+            )
         except RateLimited as limited:
             form.add_error(None, str(limited))
             status = 429
@@ -268,7 +272,8 @@ def appointments(request: HttpRequest, patient: Patient) -> HttpResponse:
         {
             "patient": patient,
             "upcoming": [a for a in rows if a.status == Appointment.BOOKED and a.end >= now],
-            "past": [a for a in rows if a.status != Appointment.BOOKED or a.end < now],
+            "cancelled": [a for a in rows if a.status != Appointment.BOOKED and a.end >= now],
+            "past": [a for a in rows if a.end < now],
             "visits": selectors.visits_for(patient),
             "today": timezone.localdate(),
             "form": ChangeRequestForm(),
@@ -288,7 +293,7 @@ def appointment_calendar(
     request: HttpRequest, patient: Patient, appointment_id: int
 ) -> HttpResponse:
     appointment = get_object_or_404(Appointment, pk=appointment_id, patient=patient)
-    return _ics(appointment_ics(appointment), f"{appointment.kind}.ics")
+    return _ics(appointment_ics(appointment, download=True), f"{appointment.kind}.ics")
 
 
 @patient_page
@@ -389,7 +394,9 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
         raise NotAllowed("Only clinic staff send sign-in links.")
     patient = get_object_or_404(Patient, pk=patient_id)
     try:
-        services.link_send(patient=patient, user=request.user)
+        services.link_send(
+            patient=patient, user=request.user, base_url=request.build_absolute_uri("/")
+        )
     except Refused as refused:
         messages.error(request, " ".join(refused.reasons))
     else:

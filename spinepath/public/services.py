@@ -364,12 +364,14 @@ def appointment_cancel(*, user: Any, appointment: Appointment) -> Appointment:
     return appointment
 
 
-def appointment_ics(appointment: Appointment) -> bytes:
+def appointment_ics(appointment: Appointment, *, download: bool = False) -> bytes:
+    """The appointment as iCalendar: an invitation (REQUEST, CANCEL) in the emails, a plain
+    calendar entry (PUBLISH) for the patient's download."""
     calendar = Calendar()
     calendar.add("prodid", "-//spinepath//appointments//EN")
     calendar.add("version", "2.0")
     cancelled = appointment.status == Appointment.CANCELLED
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    calendar.add("method", "PUBLISH" if download else "CANCEL" if cancelled else "REQUEST")
     event = Event()
     event.add("uid", appointment.uid)
     event.add("sequence", appointment.sequence)

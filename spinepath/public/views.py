@@ -188,6 +188,9 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "nav": "bookings",
             "linked_request": req,
             "to_book": sessions_to_book(limit=20),
+            "orphaned": Appointment.objects.filter(
+                kind=Appointment.INJECTION, status=Appointment.BOOKED, plan__status="superseded"
+            ).select_related("room")[:50],
             "change_requests": ChangeRequest.objects.filter(handled_at__isnull=True)
             .select_related("appointment", "appointment__room")
             .order_by("created_at")[:50],

@@ -531,3 +531,28 @@ def test_a_due_questionnaire_is_answered_from_the_patients_pages(
     assert client.get(started["Location"]).status_code == 200
     progress = client.get("/my/progress/")
     assert b"Too early to judge" in progress.content
+
+
+def test_a_new_plan_version_takes_over_its_booked_sessions(
+    clinician: Any, coordinator: Any, coordinator_client: Client
+) -> None:
+    from spinepath.plans.services import plan_accept
+
+    patient = candidate(clinician)
+    first = accepted_plan_for(patient, clinician, timezone.localdate())
+    key = plan_sessions(first)[0].session.key
+    booked = session_book(
+        user=coordinator,
+        plan_id=first.pk,
+        session_key=key,
+        clinician=clinician,
+        room=_room(),
+        start=_at(THURSDAY, 9),
+        minutes=60,
+    )
+    second = plan_revise(plan=first, user=clinician)
+    plan_accept(plan=second, typed_name="Maria Lopez", user=coordinator)
+    booked.refresh_from_db()
+    assert booked.plan_id == second.pk and booked.status == Appointment.BOOKED
+    assert plan_sessions(second)[0].appointment == booked
+    assert b"Injection sessions not yet booked" not in coordinator_client.get("/worklist/").content
