@@ -33,7 +33,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"},
     # The patient's own pages read every app below; nothing imports them.
     "portal": {
-        "public", "followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"
+        "public",
+        "followup",
+        "plans",
+        "consultations",
+        "patients",
+        "accounts",
+        "audit",
+        "pathway",
     },
 }
 # The two views that assemble a whole record sit above the apps they read.

@@ -84,6 +84,8 @@ def _plain(text: str) -> str:
 def name_matches(typed: str, given_name: str, family_name: str) -> bool:
     """The full name as the patient typed it, in either order, matched leniently for case and
     accents (and commas, hyphens, apostrophes); never a part of the name alone."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in typed):
+        return False  # invisible or control characters are no part of a signature
     typed_plain = _plain(typed)
     if not typed_plain:
         return False

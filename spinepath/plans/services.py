@@ -13,6 +13,7 @@ Procedures are recorded in :mod:`spinepath.plans.procedures`, prices kept in
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
@@ -412,7 +413,7 @@ def _accept(
             booked.save(update_fields=["plan", "session_label"])
     plan.status = CarePlan.ACCEPTED
     plan.accepted_at = timezone.now()
-    plan.accepted_name = " ".join(typed_name.split())
+    plan.accepted_name = " ".join(unicodedata.normalize("NFC", typed_name).split())
     plan.accepted_address = address
     plan.accepted_total = figures.totals.total
     plan.accepted_content_hash = content

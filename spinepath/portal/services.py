@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
@@ -186,6 +187,10 @@ def sign_in_check(*, token: str, birth_date: date, address: str | None) -> Patie
         else:
             link.used_at = now
             link.save(update_fields=["used_at"])
+            # Signed in: the patient's other links (an older email) open nothing any more.
+            SignInLink.objects.filter(
+                patient=patient, used_at__isnull=True, voided_at__isnull=True
+            ).exclude(pk=link.pk).update(voided_at=now)
             audit_record(
                 request=None,
                 username=actor_name(patient),
@@ -210,6 +215,7 @@ def portal_login(request: HttpRequest, patient: Patient) -> None:
     """A new session for this patient alone: whatever the browser held before (a staff login,
     another patient) is gone."""
     request.session.flush()
+    rotate_token(request)  # a CSRF token planted before the sign-in is worth nothing after it
     request.session[PATIENT_KEY] = patient.pk
     request.session[SEEN_KEY] = int(timezone.now().timestamp())
 

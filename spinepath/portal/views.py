@@ -197,7 +197,15 @@ def _plan_or_none(patient: Patient) -> tuple[CarePlan | None, str | None]:
 @patient_page
 def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     current, note = _plan_or_none(patient)
-    context: dict[str, Any] = {"patient": patient, "plan": current, "note": note, "nav": "plan"}
+    context: dict[str, Any] = {
+        "patient": patient,
+        "plan": current,
+        "note": note,
+        "nav": "plan",
+        "earlier": CarePlan.objects.filter(patient=patient, accepted_pdf_sha256__gt="")
+        .exclude(pk=current.pk if current else None)
+        .order_by("-version"),
+    }
     if current is not None:
         context.update(plan_context(current))
         context["hide_lines"] = False
@@ -233,6 +241,15 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
             )
             return _page(request, "plan.html", context, status=status)
         context["sessions"] = plan_sessions(current) if current.status == CarePlan.ACCEPTED else []
+    if (
+        request.method == "POST"
+        and current is not None
+        and current.status == CarePlan.ACCEPTED
+        and request.POST.get("shown") == current.accepted_content_hash
+    ):
+        # The second click of a double submission: the plan it accepted is the one shown.
+        messages.success(request, "Thank you. You accepted your plan.")
+        return redirect("portal:plan")
     if request.method == "POST":
         return _page(
             request,
@@ -250,7 +267,7 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_page
 def plan_pdf(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(CarePlan, pk=plan_id, patient=patient)
-    if plan.status == CarePlan.ACCEPTED and plan.accepted_pdf:
+    if plan.accepted_pdf:  # what the patient accepted, also after a newer version
         data = bytes(plan.accepted_pdf)
     else:
         current, _ = _plan_or_none(patient)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -376,8 +376,9 @@ def appointment_ics(appointment: Appointment, *, download: bool = False) -> byte
     event.add("uid", appointment.uid)
     event.add("sequence", appointment.sequence)
     event.add("dtstamp", timezone.now())
-    event.add("dtstart", appointment.start)
-    event.add("dtend", appointment.end)
+    # In UTC: every calendar reads it without a time-zone definition.
+    event.add("dtstart", appointment.start.astimezone(UTC))
+    event.add("dtend", appointment.end.astimezone(UTC))
     what = (
         "Spine consultation"
         if appointment.kind == Appointment.CONSULTATION

@@ -138,6 +138,10 @@ def _start(date: object, time: object) -> datetime:
     return timezone.make_aware(datetime.combine(date, time))  # type: ignore[arg-type]
 
 
+# The booking calendar shows this far ahead (injection sessions are often weeks out).
+BOOKINGS_SHOWN_DAYS = 60
+
+
 def bookings(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     initial = {}
@@ -176,7 +180,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
     upcoming = Appointment.objects.filter(
         start__gte=timezone.make_aware(datetime.combine(today, datetime.min.time())),
         start__lt=timezone.make_aware(
-            datetime.combine(today + timedelta(days=14), datetime.min.time())
+            datetime.combine(today + timedelta(days=BOOKINGS_SHOWN_DAYS), datetime.min.time())
         ),
     ).select_related("clinician", "room")
     return render(

@@ -68,8 +68,16 @@ class AccessLog(Logger):  # type: ignore[misc]
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("U", "r", "q"):
             if key in atoms:
-                atoms[key] = "-" if key == "q" else redact(str(atoms[key]).split("?", 1)[0])
+                atoms[key] = (
+                    "-" if key == "q" else printable(redact(str(atoms[key]).split("?", 1)[0]))
+                )
         return atoms
+
+
+def printable(text: str) -> str:
+    """A path as one log line: control characters (a decoded newline would start a forged
+    line) written as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class Server(BaseApplication):  # type: ignore[misc]

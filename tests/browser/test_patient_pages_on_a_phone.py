@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,7 +88,7 @@ def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> 
     assert accessibility_violations(page) == []
     with page.expect_download() as download:
         page.get_by_role("link", name="Add to my calendar (.ics)").first.click()
-    assert "BEGIN:VCALENDAR" in open(download.value.path()).read()
+    assert "BEGIN:VCALENDAR" in Path(download.value.path()).read_text()
     screenshot(page, "patient-appointments-phone")
 
     page.get_by_role("link", name="My questionnaires").first.click()

@@ -556,3 +556,58 @@ def test_a_new_plan_version_takes_over_its_booked_sessions(
     assert booked.plan_id == second.pk and booked.status == Appointment.BOOKED
     assert plan_sessions(second)[0].appointment == booked
     assert b"Injection sessions not yet booked" not in coordinator_client.get("/worklist/").content
+
+
+def test_signing_in_rotates_the_csrf_token_and_closes_older_links(
+    clinician: Any, coordinator: Any
+) -> None:
+    patient = candidate(clinician)
+    older = link_token(coordinator, patient)
+    token = link_token(coordinator, patient)
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "A" * 32
+    page = client.get(f"/my/in/{token}/")
+    form_token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1)
+    response = client.post(
+        f"/my/in/{token}/",
+        {"birth_date": BIRTH.isoformat(), "csrfmiddlewaretoken": form_token.decode()},
+    )
+    assert response.status_code == 302
+    assert client.cookies["csrftoken"].value != "A" * 32
+    assert sign_in(Client(), older).status_code == 410  # the older email's link is closed
+
+
+def test_a_second_click_after_acceptance_says_thank_you(clinician: Any, coordinator: Any) -> None:
+    patient = candidate(clinician)
+    plan = plan_create(patient=patient, user=clinician)
+    client = patient_client(coordinator, patient)
+    form = {"shown": plan_content_hash(plan), "typed_name": "Maria Lopez", "consent": "on"}
+    assert client.post("/my/plan/", form).status_code == 302
+    second = client.post("/my/plan/", form, follow=True)
+    assert second.status_code == 200 and b"You accepted your plan" in second.content
+    assert b"can no longer be accepted" not in second.content
+
+
+def test_invisible_characters_are_no_signature(clinician: Any, coordinator: Any) -> None:
+    patient = candidate(clinician)
+    plan = plan_create(patient=patient, user=clinician)
+    client = patient_client(coordinator, patient)
+    form = {"shown": plan_content_hash(plan), "typed_name": "Maria\u202e Lopez", "consent": "on"}
+    assert client.post("/my/plan/", form).status_code == 400
+    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.DRAFT
+
+
+def test_the_patient_keeps_the_pdf_of_a_plan_they_accepted_before(
+    clinician: Any, coordinator: Any
+) -> None:
+    from spinepath.plans.services import plan_accept
+
+    patient = candidate(clinician)
+    first = accepted_plan_for(patient, clinician, timezone.localdate())
+    second = plan_revise(plan=first, user=clinician)
+    plan_accept(plan=second, typed_name="Maria Lopez", user=coordinator)
+    client = patient_client(coordinator, patient)
+    page = client.get("/my/plan/")
+    assert b"Plans you accepted before" in page.content
+    first.refresh_from_db()
+    assert client.get(f"/my/plan/{first.pk}/plan.pdf").content == bytes(first.accepted_pdf)

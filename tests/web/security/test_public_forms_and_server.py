@@ -155,7 +155,14 @@ def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None
     try:
         base = f"http://127.0.0.1:{port}"
         get_when_up(f"{base}/accounts/login/")
-        for path in ("/patients/?q=Lopez+Maria", "/q/secret-token-123/", "/public/screen/?a=b"):
+        paths = (
+            "/patients/?q=Lopez+Maria",
+            "/q/secret-token-123/",
+            "/my/in/sign-in-token-456/",
+            "/public/screen/?a=b",
+            "/zz%0A127.0.0.1%20-%20forged%20line",
+        )
+        for path in paths:
             # A redirect to sign in, or a 410: the log line is what is checked.
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(base + path, timeout=10).read()
@@ -165,6 +172,10 @@ def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None
     text = log.read_text()
     assert '"GET /patients/"' in text and '"GET /q/[token]/"' in text
     assert "Lopez" not in text and "secret-token-123" not in text and "a=b" not in text
+    assert "sign-in-token-456" not in text and '"GET /my/in/[token]/"' in text
+    # A decoded newline in a path is written as an escape: no forged second line.
+    assert not any(line.startswith("127.0.0.1 - forged") for line in text.splitlines())
+    assert "/zz\\n127.0.0.1" in text
     assert "with 2 worker processes" in output
 
 
