@@ -5,7 +5,8 @@ shown, memory flat).
 
 Runs on the load benchmark's clinic (benchmarks/bench_load.py builds it: the demo plus a
 synthetic cohort, every patient with a signed decision). Prints the progress as it goes, then
-the time, the rate, the resident memory at 10% and at the end (flat memory: the two are close), and the report's counts.
+the time, the rate, the resident memory at 10% and at the end (flat memory: the two are
+close), and the report's counts.
 """
 
 from __future__ import annotations
