@@ -31,7 +31,11 @@ def empty_cache() -> Any:
     from django.core.cache import cache
 
     cache.clear()
+    from spinepath.web.policy import forget_policy
+
+    forget_policy()  # an adopted policy of another test (rolled back) is not in force
     yield
+    forget_policy()
 
 
 @pytest.fixture(autouse=True)

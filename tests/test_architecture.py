@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spinepath"
 # the errors, the clinic's policy and the refuse-update triggers.
 ANYONE = {
     "errors",
+    "policies",  # the policy files, the drafts and the versions adopted (below every app)
     "web.policy",
     "web.immutable",
     "web.params",
@@ -23,6 +24,7 @@ ANYONE = {
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),
+    "policies": {"pathway"},
     "audit": {"accounts", "patients"},
     "patients": {"accounts", "audit", "pathway"},
     "consultations": {"patients", "accounts", "audit", "pathway"},

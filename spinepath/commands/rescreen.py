@@ -25,11 +25,21 @@ def add_parser(subcommands: Any) -> None:
             "status 2, with the setting named, for an invalid policy file."
         ),
     )
-    parser.add_argument("--policy", metavar="FILE", required=True, help="the draft policy TOML")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--policy", metavar="FILE", help="the draft policy TOML")
+    # The web page's background run of an uploaded draft (progress and report in the database).
+    which.add_argument("--draft", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "draft", None) is not None:
+        from spinepath.commands.web import _django
+
+        _django()
+        from spinepath.outcomes.whatif import draft_run
+
+        return 0 if draft_run(args.draft).status == "done" else 1
     try:
         policy = load_policy(args.policy)
     except InvalidPolicy as exc:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Invalid
-from spinepath.outcomes import cache, charts, evidence, exports, selectors
+from spinepath.errors import Invalid, Refused
+from spinepath.outcomes import cache, charts, evidence, exports, selectors, whatif
+from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.plans.forms import RECORD_ID_MAX
+from spinepath.policies.models import AdoptedPolicy, PolicyDraft
+from spinepath.web.policy import clinic_policy
+from spinepath.web.refusals import show_on_form
 
 
 def _allowed(request: HttpRequest) -> None:
@@ -157,3 +163,68 @@ def export_dictionary(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(exports.dictionary_lines(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="cohort-data-dictionary.csv"'
     return response
+
+
+# --- Policy what-if ------------------------------------------------------------------------
+
+
+def _admin_only(request: HttpRequest) -> None:
+    if not has_role(request.user, CLINIC_ADMIN):
+        raise PermissionDenied("Only the clinic admin tries and adopts policies.")
+
+
+def policy_drafts(request: HttpRequest) -> HttpResponse:
+    """Upload a draft policy (a TOML file or pasted text); the what-if starts at once."""
+    _admin_only(request)
+    form = PolicyDraftForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = whatif.draft_upload(text=form.policy_text(), user=request.user)
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            whatif.draft_start(draft)
+            return redirect("outcomes:policy_draft", draft.pk)
+    current = clinic_policy()
+    return render(
+        request,
+        "outcomes/policy_drafts.html",
+        {
+            "form": form,
+            "drafts": PolicyDraft.objects.select_related("uploaded_by")[:30],
+            "adopted": AdoptedPolicy.objects.select_related("adopted_by")[:30],
+            "current": current,
+            "nav": "outcomes",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    _admin_only(request)
+    draft = get_object_or_404(PolicyDraft.objects.select_related("uploaded_by"), pk=draft_id)
+    context = {
+        "draft": draft,
+        "current": clinic_policy(),
+        "adopted": getattr(draft, "adopted", None),
+        "nav": "outcomes",
+    }
+    if request.headers.get("HX-Request") and draft.status in (draft.QUEUED, draft.RUNNING):
+        return render(request, "outcomes/_draft_progress.html", context)
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"  # finished: the whole page shows the report
+        return response
+    return render(request, "outcomes/policy_draft.html", context)
+
+
+@require_POST
+def policy_adopt(request: HttpRequest, draft_id: int) -> HttpResponse:
+    _admin_only(request)
+    adopted = whatif.draft_adopt(draft_id=draft_id, user=request.user)
+    messages.success(
+        request,
+        f"{adopted.name} {adopted.version} is now the clinic's policy. Decisions already signed "
+        "keep the version they were made under.",
+    )
+    return redirect("outcomes:policy_draft", draft_id)

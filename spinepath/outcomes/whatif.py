@@ -7,15 +7,30 @@ no longer parses (a format older than today's) is counted apart, never silently 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
+from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.pathway.policy import Policy
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.policy import InvalidPolicy, Policy, parse_policy
 from spinepath.pathway.rescreen import Rescreen, rescreen
 from spinepath.pathway.workup import InvalidWorkup, Workup, parse_workup
+from spinepath.policies import default_policy
+from spinepath.policies.models import AdoptedPolicy, PolicyDraft
+from spinepath.web.policy import clinic_policy, forget_policy
 
 CHUNK = 2000
 
@@ -51,3 +66,169 @@ def rescreen_clinic(
     """(the what-if, the record numbers whose stored workup could not be read)."""
     skipped: list[str] = []
     return rescreen(signed_workups(skipped), policy, progress), skipped
+
+
+# --- Drafts uploaded by the clinic admin, their background runs, adoption ---------------------
+
+PROGRESS_EVERY = 1000
+
+
+def _require_admin(user: Any) -> None:
+    if not has_role(user, CLINIC_ADMIN):
+        raise NotAllowed("Only the clinic admin tries and adopts policies.")
+
+
+def draft_upload(*, text: str, user: Any) -> PolicyDraft:
+    """Check a draft policy as the clinic's file is checked (over the defaults) and keep it."""
+    _require_admin(user)
+    try:
+        policy = parse_policy(text, base=default_policy())
+    except InvalidPolicy as exc:
+        message = f"{exc.key}: {exc.reason}"
+        raise Invalid(
+            f"The draft policy cannot be used - {message}", fields={"policy": message}
+        ) from None
+    draft = PolicyDraft.objects.create(
+        name=policy.name,
+        version=policy.version,
+        text=text,
+        uploaded_by=user,
+        total=signed_count(),
+    )
+    audit_record(
+        request=None,
+        user=user,
+        action=AuditEvent.CREATE,
+        what=f"draft policy {policy.name} {policy.version} uploaded for a what-if",
+    )
+    return draft
+
+
+def draft_start(draft: PolicyDraft) -> None:
+    """Run the what-if in its own process (a page request never waits for it); inline when
+    SPINEPATH_JOBS_INLINE is set (tests)."""
+    if settings.SPINEPATH_JOBS_INLINE:
+        draft_run(draft.pk)
+        return
+    subprocess.Popen(
+        [sys.executable, "-m", "spinepath.cli", "rescreen", "--draft", str(draft.pk)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def draft_run(draft_id: int) -> PolicyDraft:
+    """The what-if of a draft: progress saved every PROGRESS_EVERY workups, then the report
+    with the observed outcomes of treated patients it would move, beside everyone else's."""
+    claimed = PolicyDraft.objects.filter(pk=draft_id, status=PolicyDraft.QUEUED).update(
+        status=PolicyDraft.RUNNING, total=signed_count()
+    )
+    draft = PolicyDraft.objects.get(pk=draft_id)
+    if not claimed:
+        return draft  # already running or done (a second start changes nothing)
+    try:
+        policy = parse_policy(draft.text, base=default_policy())
+
+        def progress(done: int) -> None:
+            PolicyDraft.objects.filter(pk=draft_id).update(done=done)
+
+        skipped: list[str] = []
+        result = rescreen(signed_workups(skipped), policy, progress, PROGRESS_EVERY)
+        report = result.as_json()
+        report["unreadable"] = skipped
+        report["outcomes"] = outcomes_side_by_side({c.patient for c in result.changes})
+        report["changes"] = [
+            {"patient": c.patient, "before": c.before, "after": c.after}
+            for c in sorted(result.changes, key=lambda c: c.patient)[:1000]
+        ]
+        PolicyDraft.objects.filter(pk=draft_id).update(
+            status=PolicyDraft.DONE,
+            done=result.workups,
+            result=report,
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:  # the page says the run failed, and why; nothing half-saved
+        PolicyDraft.objects.filter(pk=draft_id).update(
+            status=PolicyDraft.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+    return PolicyDraft.objects.get(pk=draft_id)
+
+
+def outcomes_side_by_side(moved: set[str]) -> list[dict[str, Any]]:
+    """Per visit: the pain responders among treated patients the draft would move, beside
+    everyone else treated (measurements inside their windows only)."""
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"moved": [0, 0], "rest": [0, 0]})
+    labels: dict[str, str] = {}
+    rows = (
+        OutcomeMeasurement.objects.filter(
+            visit__isnull=False, outside_window=False, pain_responder__isnull=False
+        )
+        .values_list(
+            "visit__key", "visit__label", "visit__position", "patient__mrn", "pain_responder"
+        )
+        .order_by()
+        .iterator(chunk_size=CHUNK)
+    )
+    order: dict[str, int] = {}
+    for key, label, position, mrn, responder in rows:
+        labels[key], order[key] = label, position
+        group = counts[key]["moved" if mrn in moved else "rest"]
+        group[0] += 1
+        group[1] += int(bool(responder))
+    out = []
+    for key in sorted(counts, key=lambda k: order[k]):
+        entry: dict[str, Any] = {"visit": labels[key]}
+        for group, (n, responders) in counts[key].items():
+            entry[group] = {
+                "measured": n,
+                "responders": responders,
+                "rate": round(responders / n, 3) if n else None,
+            }
+        out.append(entry)
+    return out
+
+
+@transaction.atomic
+def draft_adopt(*, draft_id: int, user: Any) -> AdoptedPolicy:
+    """The draft becomes the clinic's policy from now on (every worker reads it within
+    seconds). Decisions already signed keep the version they were made under."""
+    _require_admin(user)
+    draft = PolicyDraft.objects.select_for_update().filter(pk=draft_id).first()
+    if draft is None:
+        raise NotAvailable("There is no such draft.")
+    if hasattr(draft, "adopted"):
+        return draft.adopted  # a second click adopts once
+    if draft.status != PolicyDraft.DONE:
+        raise Conflict("Run the what-if to the end before adopting the draft.")
+    current = clinic_policy()
+    if (draft.name, draft.version) == (
+        current.name,
+        current.version,
+    ) or AdoptedPolicy.objects.filter(name=draft.name, version=draft.version).exists():
+        message = (
+            f"{draft.name} {draft.version} already names a policy: give the draft a new version."
+        )
+        raise Conflict(message)
+    try:
+        with transaction.atomic():
+            adopted = AdoptedPolicy.objects.create(
+                name=draft.name,
+                version=draft.version,
+                text=draft.text,
+                draft=draft,
+                adopted_by=user,
+            )
+    except IntegrityError as clash:
+        raise Conflict("This draft was adopted a moment ago.") from clash
+    audit_record(
+        request=None,
+        user=user,
+        action=AuditEvent.UPDATE,
+        what=f"policy {draft.name} {draft.version} adopted (was {current.name} {current.version})",
+        detail={"from": [current.name, current.version], "to": [draft.name, draft.version]},
+    )
+    transaction.on_commit(forget_policy)
+    return adopted

@@ -1,15 +1,60 @@
-"""The clinic's policy for the web application: SPINEPATH_POLICY, or the shipped defaults."""
+"""The clinic's policy for the web application: the latest version the clinic admin adopted
+(spinepath/policies/models.py), else SPINEPATH_POLICY over the shipped defaults.
+
+Every process keeps the policy in memory and asks the database at most every
+``RECHECK_SECONDS`` whether a newer version was adopted (one indexed row), so an adoption
+reaches every worker and app server within seconds without a restart.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import cache
 
 from django.conf import settings
 
-from spinepath.pathway.policy import Policy
-from spinepath.policies import load_policy
+from spinepath.pathway.policy import Policy, parse_policy
+from spinepath.policies import default_policy, load_policy
+
+RECHECK_SECONDS = 2.0
+_lock = threading.Lock()
+_state: dict[str, object] = {"checked": -1e9, "adopted": None, "policy": None}
 
 
 @cache
-def clinic_policy() -> Policy:
+def file_policy() -> Policy:
     return load_policy(settings.SPINEPATH_POLICY_FILE)
+
+
+def _latest_adopted() -> tuple[int, str] | None:
+    from django.db import DatabaseError
+
+    from spinepath.policies.models import AdoptedPolicy
+
+    try:
+        return AdoptedPolicy.objects.order_by("-id").values_list("id", "text").first()
+    except DatabaseError:  # before the migration that creates the table
+        return None
+
+
+def clinic_policy() -> Policy:
+    now = time.monotonic()
+    policy = _state["policy"]
+    if isinstance(policy, Policy) and now - float(_state["checked"]) < RECHECK_SECONDS:  # type: ignore[arg-type]
+        return policy
+    with _lock:
+        latest = _latest_adopted()
+        adopted = latest[0] if latest else None
+        if not isinstance(_state["policy"], Policy) or adopted != _state["adopted"]:
+            _state["policy"] = (
+                parse_policy(latest[1], base=default_policy()) if latest else file_policy()
+            )
+            _state["adopted"] = adopted
+        _state["checked"] = now
+        return _state["policy"]  # type: ignore[return-value]
+
+
+def forget_policy() -> None:
+    """Read the policy again at the next call (after an adoption in this process; tests)."""
+    _state["checked"] = -1e9

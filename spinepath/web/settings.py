@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "spinepath.followup",
     "spinepath.public",
     "spinepath.portal",
+    "spinepath.policies",
     "spinepath.outcomes",
 ]
 
@@ -303,3 +304,6 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("SPINEPATH_FROM_EMAIL", default="clinic@spinepath.local")
+SPINEPATH_JOBS_INLINE = env.bool(
+    "SPINEPATH_JOBS_INLINE", default=False
+)  # what-if runs in the request (tests)

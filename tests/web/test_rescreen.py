@@ -88,4 +88,59 @@ def test_an_invalid_policy_file_exits_2_naming_the_setting(tmp_path: Path, capsy
 def command_args(path: Path) -> Any:
     import argparse
 
-    return argparse.Namespace(policy=str(path))
+    return argparse.Namespace(policy=str(path), draft=None)
+
+
+# --- The clinic admin's what-if page -----------------------------------------------------------
+
+TIGHTER = 'name = "tighter"\nversion = "2"\nmri_max_age_months = 3\n'
+
+
+def test_only_the_clinic_admin_tries_policies(
+    clinician_client: Any, coordinator_client: Any
+) -> None:
+    for client in (clinician_client, coordinator_client):
+        assert client.get("/outcomes/policy/").status_code == 403
+        assert client.post("/outcomes/policy/", {"policy": TIGHTER}).status_code == 403
+
+
+def test_a_bad_draft_is_named_and_kept(admin_client: Any) -> None:
+    text = 'name = "x"\nversion = "2"\nmri_max_age_months = "soon"\n'
+    page = admin_client.post("/outcomes/policy/", {"policy": text})
+    assert page.status_code == 400
+    assert b"mri_max_age_months: must be a number" in page.content
+    assert b"soon" in page.content  # what was typed is kept
+
+
+def test_the_what_if_reports_and_the_draft_is_adopted(
+    clinician: Any, admin_client: Any, admin_user: Any, settings: Any
+) -> None:
+    from spinepath.audit.models import AuditEvent
+    from spinepath.policies.models import AdoptedPolicy
+    from spinepath.web.policy import clinic_policy, forget_policy
+
+    settings.SPINEPATH_JOBS_INLINE = True
+    _recent, older = cohort(clinician)
+    response = admin_client.post("/outcomes/policy/", {"policy": TIGHTER})
+    assert response.status_code == 302
+    report = admin_client.get(response["Location"])
+    text = report.content.decode()
+    assert "2 of 5 decisions would change" in text
+    assert "candidate-&gt;needs_imaging" in text or "candidate->needs_imaging" in text
+    for mrn in older:
+        assert mrn in text
+    adopt = response["Location"] + "adopt/"
+    assert admin_client.post(adopt).status_code == 302
+    assert admin_client.post(adopt).status_code == 302  # a second click adopts once
+    assert AdoptedPolicy.objects.count() == 1
+    forget_policy()
+    assert (clinic_policy().name, clinic_policy().version) == ("tighter", "2")
+    assert AuditEvent.objects.filter(what__startswith="policy tighter 2 adopted").count() == 1
+    # A new decision is made under the adopted version; the signed ones keep theirs.
+    later = signed(clinician, "after-adoption", 150)
+    assert (later.policy_name, later.policy_version) == ("tighter", "2")
+    assert later.decision == "needs_imaging"
+    # The same name and version cannot be adopted again from another draft.
+    again = admin_client.post("/outcomes/policy/", {"policy": TIGHTER})
+    refused = admin_client.post(again["Location"] + "adopt/")
+    assert refused.status_code == 409

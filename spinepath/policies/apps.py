@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PoliciesConfig(AppConfig):
+    name = "spinepath.policies"
+    label = "policies"
+    verbose_name = "The clinic's policy versions and drafts"
