@@ -19,13 +19,18 @@ from typing import Any
 from django.db.models import Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
+from spinepath.consultations.models import CandidacyDecision
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.stats import (
     BenchmarkComparison,
+    LossBounds,
     MeanInterval,
     RateInterval,
+    TrendTest,
     compare_with_benchmark,
+    loss_bounds,
     mean_interval,
+    trend_test,
     wilson_interval,
 )
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
@@ -64,6 +69,43 @@ class VisitSummary:
     pain_responders: RateInterval
     any_pain_reduction: RateInterval
     odi_responders: RateInterval
+    substantial_pain: RateInterval  # >= 50% less pain (IMMPACT 2008)
+    pain_mcid: RateInterval  # >= 15 mm VAS / 2 points NRS less pain (Ostelo 2008)
+    odi_mcid: RateInterval  # >= 10 points lower ODI (Ostelo 2008)
+    closed: int = 0  # visits whose window has closed
+    loss: LossBounds | None = None  # pain responders among closed windows, with bounds
+
+    @property
+    def follow_up_rate(self) -> float | None:
+        return self.loss.follow_up_rate if self.loss else None
+
+    @property
+    def more_responders(self) -> tuple[RateInterval, RateInterval, RateInterval]:
+        return self.substantial_pain, self.pain_mcid, self.odi_mcid
+
+
+# Responder definitions reported beside the policy's own (data dictionary: each with its source).
+SUBSTANTIAL_PCT = -50.0
+PAIN_MCID_VAS_MM = -15.0
+PAIN_MCID_NRS_MM = -20.0  # 2 points on 0-10, stored x10
+ODI_MCID_POINTS = -10.0
+RESPONDER_DEFINITIONS: list[tuple[str, str, str]] = [
+    (
+        "substantial_pain",
+        "Pain at least 50% lower than baseline (substantial improvement)",
+        "Dworkin RH et al. (IMMPACT), J Pain 2008;9:105-121",
+    ),
+    (
+        "pain_mcid",
+        "Pain at least 15 mm lower on the VAS (2 points on a 0-10 NRS): minimal important change",
+        "Ostelo RW et al., Spine 2008;33:90-94",
+    ),
+    (
+        "odi_mcid",
+        "ODI at least 10 points lower than baseline: minimal important change",
+        "Ostelo RW et al., Spine 2008;33:90-94",
+    ),
+]
 
 
 def _squares(field: str) -> Any:
@@ -105,24 +147,40 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
             any_n=Count("any_pain_reduction"),
             odi_yes=Count("id", filter=Q(odi_responder=True)),
             odi_n2=Count("odi_responder"),
+            big_yes=Count("id", filter=Q(pain_change_pct__lte=SUBSTANTIAL_PCT)),
+            big_n=Count("pain_change_pct"),
+            mcid_yes=Count(
+                "id",
+                filter=Q(pain_scale="vas", pain_change_mm__lte=PAIN_MCID_VAS_MM)
+                | Q(pain_scale="nrs", pain_change_mm__lte=PAIN_MCID_NRS_MM),
+            ),
+            mcid_n=Count("pain_change_mm"),
+            odi_mcid_yes=Count("id", filter=Q(odi_change_points__lte=ODI_MCID_POINTS)),
+            closed_yes=Count("id", filter=Q(visit__closes__lt=today, pain_responder=True)),
         )
     }
     summaries = []
     for visit in clinic_policy().visits:
         count = counts.get(visit.key, {"due": 0, "closed": 0})
         row = scores.get(visit.key) or _NO_SCORES
+        lost = count["closed"] - row["measured_closed"]
         summaries.append(
             VisitSummary(
                 key=visit.key,
                 label=visit.label,
                 due=count["due"],
                 measured=row["measured"],
-                lost=count["closed"] - row["measured_closed"],
+                lost=lost,
                 vas_change=mean_interval(row["vas_n"], row["vas_sum"] or 0, row["vas_sq"] or 0),
                 odi_change=mean_interval(row["odi_n"], row["odi_sum"] or 0, row["odi_sq"] or 0),
                 pain_responders=wilson_interval(row["pain_yes"], row["pain_n"]),
                 any_pain_reduction=wilson_interval(row["any_yes"], row["any_n"]),
                 odi_responders=wilson_interval(row["odi_yes"], row["odi_n2"]),
+                substantial_pain=wilson_interval(row["big_yes"], row["big_n"]),
+                pain_mcid=wilson_interval(row["mcid_yes"], row["mcid_n"]),
+                odi_mcid=wilson_interval(row["odi_mcid_yes"], row["odi_n"]),
+                closed=count["closed"],
+                loss=loss_bounds(row["closed_yes"], row["measured_closed"], lost),
             )
         )
     return summaries
@@ -144,6 +202,12 @@ _NO_SCORES: dict[str, Any] = dict.fromkeys(
         "any_n",
         "odi_yes",
         "odi_n2",
+        "big_yes",
+        "big_n",
+        "mcid_yes",
+        "mcid_n",
+        "odi_mcid_yes",
+        "closed_yes",
     ),
     0,
 )
@@ -177,6 +241,11 @@ class EvidenceComparison:
     visit: str
     measure: str
     comparison: BenchmarkComparison
+    bounds: LossBounds | None = None  # the pain responders, with the lost counted both ways
+
+    @property
+    def bounds_straddle(self) -> bool:
+        return self.bounds is not None and self.bounds.straddles(self.comparison.benchmark)
 
 
 MEASURES = {"pain_responder": "pain_responders", "any_pain_reduction": "any_pain_reduction"}
@@ -194,7 +263,11 @@ def evidence_comparisons(summaries: list[VisitSummary]) -> list[EvidenceComparis
         observed: RateInterval = getattr(summary, MEASURES[measure])
         result.append(
             EvidenceComparison(
-                label, visit, measure, compare_with_benchmark(observed.successes, observed.n, rate)
+                label,
+                visit,
+                measure,
+                compare_with_benchmark(observed.successes, observed.n, rate),
+                summary.loss if measure == "pain_responder" else None,
             )
         )
     return result
@@ -225,6 +298,7 @@ def cohort_columns(policy: Policy) -> list[tuple[str, str]]:
         ("odi", "Oswestry Disability Index 0-100; empty if too many sections were blank"),
         ("odi_change", "Change in ODI from baseline, points"),
         ("odi_responder", f"Responder: {odi_responder_text(policy)} (policy)"),
+        *((name, f"{text}. Source: {source}") for name, text, source in RESPONDER_DEFINITIONS),
     ]
 
 
@@ -237,6 +311,9 @@ _COMPARED = (
     "any_pain_reduction",
     "odi_change",
     "odi_responder",
+    "substantial_pain",
+    "pain_mcid",
+    "odi_mcid",
 )
 
 
@@ -273,6 +350,7 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
         "measurement__odi_change_points",
         "measurement__odi_responder",
         "measurement__outside_window",
+        "measurement__pain_scale",
     )
     for row in visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000):
         measured = row["measurement__measured_on"]
@@ -306,7 +384,140 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             "odi": row["measurement__odi_score"],
             "odi_change": row["measurement__odi_change_points"],
             "odi_responder": row["measurement__odi_responder"],
+            **more_responders(
+                row["measurement__pain_change_pct"],
+                row["measurement__pain_change_mm"],
+                row["measurement__pain_scale"],
+                row["measurement__odi_change_points"],
+            ),
         }
         if outside:
             out.update(dict.fromkeys(_COMPARED))
         yield out
+
+
+def more_responders(
+    pain_pct: float | None, pain_mm: float | None, scale: str | None, odi_points: float | None
+) -> dict[str, bool | None]:
+    """The responder definitions reported beside the policy's (RESPONDER_DEFINITIONS)."""
+    mcid = PAIN_MCID_NRS_MM if scale == "nrs" else PAIN_MCID_VAS_MM
+    return {
+        "substantial_pain": None if pain_pct is None else pain_pct <= SUBSTANTIAL_PCT,
+        "pain_mcid": None if pain_mm is None else pain_mm <= mcid,
+        "odi_mcid": None if odi_points is None else odi_points <= ODI_MCID_POINTS,
+    }
+
+
+# --- Outcomes by candidacy features -----------------------------------------------------------
+
+TIER_ORDER = ("weaker", "typical", "strongest")
+AGE_BANDS = ((0, 40, "under 40"), (40, 50, "40-49"), (50, 60, "50-59"), (60, 70, "60-69"))
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    feature: str
+    value: str
+    pain_responders: RateInterval
+    vas_change: MeanInterval
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    visit: str
+    rows: list[FeatureRow]
+    tiers: TrendTest
+
+
+def _age_band(born: date | None, on: date | None) -> str:
+    if born is None or on is None:
+        return "not recorded"
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    for low, high, label in AGE_BANDS:
+        if low <= age < high:
+            return label
+    return "70 and over"
+
+
+def _workup_features(workup: dict[str, Any]) -> tuple[str, str]:
+    """(the highest Pfirrmann grade on the latest MRI, the pain pattern) of a signed workup."""
+    mris = [s for s in workup.get("imaging") or [] if s.get("modality") == "MRI"]
+    latest = max(mris, key=lambda s: str(s.get("date") or ""), default=None)
+    grades = [lv.get("pfirrmann") for lv in (latest or {}).get("levels") or []]
+    grades = [g for g in grades if isinstance(g, int)]
+    pattern = (workup.get("history") or {}).get("pattern") or "not recorded"
+    return (f"grade {max(grades)}" if grades else "not recorded"), str(pattern)
+
+
+def feature_breakdown(visit_key: str) -> Breakdown:
+    """Pain responders and mean pain change at one visit, by each candidacy feature, and the
+    trend test across prognosis tiers (measurements inside their windows)."""
+    rows = (
+        OutcomeMeasurement.objects.filter(
+            visit__key=visit_key, outside_window=False, pain_responder__isnull=False
+        )
+        .values_list(
+            "pain_responder",
+            "pain_change_mm",
+            "visit__prognosis_tier",
+            "visit__generator",
+            "visit__material",
+            "visit__target_count",
+            "patient__birth_date",
+            "visit__injected_on",
+            "visit__plan__decision_id",
+        )
+        .order_by()
+        .iterator(chunk_size=2000)
+    )
+    groups: dict[tuple[str, str], list[float]] = {}
+    decisions: dict[int, tuple[str, str]] = {}
+    pending: list[tuple[int, bool, float | None]] = []
+
+    def add(feature: str, value: str, responder: bool, change: float | None) -> None:
+        g = groups.setdefault((feature, value), [0, 0, 0, 0.0, 0.0])
+        g[0] += 1
+        g[1] += int(responder)
+        if change is not None:
+            g[2] += 1
+            g[3] += change
+            g[4] += change * change
+
+    for responder, change, tier, generator, material, targets, born, injected, decision in rows:
+        add("Prognosis tier", tier or "not recorded", responder, change)
+        add("Generator", generator or "not recorded", responder, change)
+        add("Material", material or "not recorded", responder, change)
+        levels = "3 or more" if (targets or 0) >= 3 else str(targets or 0)
+        add("Treated targets", levels, responder, change)
+        add("Age band", _age_band(born, injected), responder, change)
+        pending.append((decision, responder, change))
+    for start in range(0, len(pending), 2000):
+        chunk = pending[start : start + 2000]
+        ids = {d for d, _, _ in chunk if d not in decisions}
+        for pk, workup in CandidacyDecision.objects.filter(id__in=ids).values_list(
+            "id", "workup_json"
+        ):
+            decisions[pk] = _workup_features(workup or {})
+        for decision, responder, change in chunk:
+            grade, pattern = decisions.get(decision, ("not recorded", "not recorded"))
+            add("Pfirrmann grade (latest MRI)", grade, responder, change)
+            add("Pain pattern", pattern, responder, change)
+    out = [
+        FeatureRow(
+            feature,
+            value,
+            wilson_interval(int(g[1]), int(g[0])),
+            mean_interval(int(g[2]), g[3], g[4]),
+        )
+        for (feature, value), g in sorted(groups.items())
+    ]
+    tiers = trend_test(
+        [
+            (
+                int(groups.get(("Prognosis tier", t), [0, 0])[1]),
+                int(groups.get(("Prognosis tier", t), [0, 0])[0]),
+            )
+            for t in TIER_ORDER
+        ]
+    )
+    return Breakdown(visit_key, out, tiers)

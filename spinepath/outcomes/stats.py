@@ -88,3 +88,98 @@ def compare_with_benchmark(successes: int, n: int, benchmark: float) -> Benchmar
     if p_value < ALPHA:
         verdict = "below" if rate < benchmark else "above"
     return BenchmarkComparison(successes, n, rate, benchmark, p_value, verdict)
+
+
+# --- Loss to follow-up ---------------------------------------------------------------------
+
+FOLLOW_UP_WARNING = 0.80
+
+
+@dataclass(frozen=True, slots=True)
+class LossBounds:
+    """A responder rate as observed, and what it would be if every patient lost to follow-up
+    had not responded (worst case) or had (best case)."""
+
+    successes: int
+    measured: int
+    lost: int
+    observed: float | None
+    worst: float | None
+    best: float | None
+
+    @property
+    def follow_up_rate(self) -> float | None:
+        total = self.measured + self.lost
+        return self.measured / total if total else None
+
+    @property
+    def low_follow_up(self) -> bool:
+        rate = self.follow_up_rate
+        return rate is not None and rate < FOLLOW_UP_WARNING
+
+    def straddles(self, published: float) -> bool:
+        return (
+            self.worst is not None
+            and self.best is not None
+            and self.worst <= published <= self.best
+        )
+
+
+def loss_bounds(successes: int, measured: int, lost: int) -> LossBounds:
+    total = measured + lost
+    if total == 0:
+        return LossBounds(successes, measured, lost, None, None, None)
+    observed = successes / measured if measured else None
+    return LossBounds(
+        successes, measured, lost, observed, successes / total, (successes + lost) / total
+    )
+
+
+# --- Do the prognosis tiers separate outcomes? ------------------------------------------------
+
+# Below this many measured patients (across the tiers) the trend test says "too few to tell".
+MIN_PATIENTS_FOR_TREND = 30
+
+
+@dataclass(frozen=True, slots=True)
+class TrendTest:
+    """Cochran-Armitage test for a trend in responder rates across ordered groups."""
+
+    n: int
+    z: float | None
+    p_value: float | None
+    verdict: Literal["separates", "no_evidence", "too_few"]
+
+    @property
+    def verdict_text(self) -> str:
+        return {
+            "separates": "the tiers separate outcomes (responder rates rise with the tier)",
+            "no_evidence": "no evidence that the tiers separate outcomes",
+            "too_few": f"too few patients to tell (fewer than {MIN_PATIENTS_FOR_TREND})",
+        }[self.verdict]
+
+
+def trend_test(groups: list[tuple[int, int]], scores: list[float] | None = None) -> TrendTest:
+    """``groups``: (responders, measured) per group, in order (e.g. weaker, typical,
+    strongest). Two-sided Cochran-Armitage trend test (normal approximation)."""
+    scores = scores or [float(i) for i in range(len(groups))]
+    n = sum(m for _, m in groups)
+    successes = sum(r for r, _ in groups)
+    if n < MIN_PATIENTS_FOR_TREND:
+        return TrendTest(n, None, None, "too_few")
+    p = successes / n
+    t = sum(s * (r - m * p) for s, (r, m) in zip(scores, groups, strict=True))
+    mean_score = sum(s * m for s, (_, m) in zip(scores, groups, strict=True)) / n
+    variance = (
+        p
+        * (1 - p)
+        * sum(m * (s - mean_score) ** 2 for s, (_, m) in zip(scores, groups, strict=True))
+    )
+    if variance <= 0:
+        return TrendTest(n, None, None, "no_evidence")
+    z = t / math.sqrt(variance)
+    p_value = float(2 * stats.norm.sf(abs(z)))
+    verdict: Literal["separates", "no_evidence"] = (
+        "separates" if p_value < ALPHA and z > 0 else "no_evidence"
+    )
+    return TrendTest(n, z, p_value, verdict)

@@ -19,6 +19,7 @@ from spinepath.audit.services import audit_record
 from spinepath.errors import Invalid, Refused
 from spinepath.outcomes import cache, charts, evidence, exports, selectors, whatif
 from spinepath.outcomes.forms import PolicyDraftForm
+from spinepath.outcomes.stats import FOLLOW_UP_WARNING
 from spinepath.plans.forms import RECORD_ID_MAX
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
 from spinepath.web.policy import clinic_policy
@@ -76,6 +77,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return summaries, charts.trajectory_svg(summaries), charts.responder_svg(summaries)
 
     summaries, trajectory, responders = cache.cached("dashboard", today, filters, compute)
+    keys = [v.key for v in clinic_policy().visits]
+    by_visit = request.GET.get("by_visit", "")
+    by_visit = by_visit if by_visit in keys else clinic_policy().non_response_judged_from_visit
+    breakdown = cache.cached(
+        f"breakdown-{by_visit}",
+        today,
+        selectors.Filters(),
+        lambda: selectors.feature_breakdown(by_visit),
+    )
     return render(
         request,
         "outcomes/dashboard.html",
@@ -86,6 +96,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "trajectory": mark_safe(trajectory),
             "responders": mark_safe(responders),
             "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
+            "breakdown": breakdown,
+            "visit_choices": [(v.key, v.label) for v in clinic_policy().visits],
+            "definitions": selectors.RESPONDER_DEFINITIONS,
+            "follow_up_warning": FOLLOW_UP_WARNING,
             "bad_dates": [n for n in bad if n in ("from", "to")],
             "bad_clinician": "clinician" in bad,
             "nav": "outcomes",

@@ -71,3 +71,47 @@ def test_a_small_cohort_is_too_small_to_tell() -> None:
     result = compare_with_benchmark(2, 4, 0.78)
     assert result.verdict == "too_small"
     assert result.p_value is None
+
+
+# --- Issue 16: the trend across prognosis tiers, and loss to follow-up ----------------------
+
+
+def test_trend_test_matches_the_correlation_form_of_cochran_armitage() -> None:
+    from spinepath.outcomes.stats import trend_test
+
+    groups = [(12, 40), (20, 38), (29, 41)]  # weaker, typical, strongest
+    result = trend_test(groups)
+    # Cochran-Armitage's z squared is N times the squared correlation of score and outcome.
+    scores = np.concatenate([np.full(n, i) for i, (_, n) in enumerate(groups)])
+    outcome = np.concatenate([np.r_[np.ones(r), np.zeros(n - r)] for r, n in groups])
+    r = scipy_stats.pearsonr(scores, outcome).statistic
+    assert result.z is not None and result.z**2 == pytest.approx(len(outcome) * r**2)
+    assert result.p_value == pytest.approx(2 * scipy_stats.norm.sf(abs(result.z)))
+    assert result.verdict == "separates" and result.n == 119
+
+
+def test_trend_test_says_too_few_below_its_threshold_and_no_evidence_when_flat() -> None:
+    from spinepath.outcomes.stats import MIN_PATIENTS_FOR_TREND, trend_test
+
+    assert trend_test([(1, 5), (2, 5), (3, 5)]).verdict == "too_few"
+    assert MIN_PATIENTS_FOR_TREND == 30
+    flat = trend_test([(10, 20), (10, 20), (10, 20)])
+    assert flat.verdict == "no_evidence" and flat.z == pytest.approx(0)
+    falling = trend_test([(30, 40), (20, 40), (10, 40)])
+    assert falling.verdict == "no_evidence" and falling.z is not None and falling.z < 0
+
+
+def test_loss_bounds_on_hand_made_cohorts() -> None:
+    from spinepath.outcomes.stats import loss_bounds
+
+    none_lost = loss_bounds(6, 10, 0)
+    assert none_lost.observed == none_lost.worst == none_lost.best == 0.6
+    assert none_lost.follow_up_rate == 1 and not none_lost.low_follow_up
+    all_lost = loss_bounds(0, 0, 8)
+    assert all_lost.observed is None and (all_lost.worst, all_lost.best) == (0, 1)
+    assert all_lost.follow_up_rate == 0 and all_lost.low_follow_up
+    some = loss_bounds(6, 10, 5)
+    assert (some.observed, some.worst, some.best) == (0.6, 6 / 15, 11 / 15)
+    assert some.low_follow_up  # 10 of 15 followed up: under 80%
+    assert some.straddles(0.5) and not some.straddles(0.8)
+    assert loss_bounds(0, 0, 0).follow_up_rate is None

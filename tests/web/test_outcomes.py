@@ -154,3 +154,71 @@ def test_the_dashboard_is_computed_once_and_again_after_a_measurement(
         answers=Answers(40, "vas", [2] * 10),
     )
     assert six_weeks()[0] == (1, 1)
+
+
+# --- Issue 16: definitions, loss to follow-up, features ------------------------------------
+
+
+def test_other_responder_definitions_match_the_records(
+    cohort: int, clinician_client: Client
+) -> None:
+    page = clinician_client.get("/outcomes/")
+    six = {s.key: s for s in page.context["summaries"]}["6m"]
+    inside = OutcomeMeasurement.objects.filter(visit__key="6m", outside_window=False)
+    big = inside.filter(pain_change_pct__lte=-50).count()
+    assert (six.substantial_pain.successes, six.substantial_pain.n) == (
+        big,
+        inside.exclude(pain_change_pct=None).count(),
+    )
+    odi = inside.filter(odi_change_points__lte=-10).count()
+    assert six.odi_mcid.successes == odi
+    text = page.content.decode()
+    assert "IMMPACT" in text and "Ostelo" in text
+
+
+def test_follow_up_rates_and_bounds_match_the_records(
+    cohort: int, clinician_client: Client
+) -> None:
+    from spinepath.followup.models import ReassessmentVisit
+
+    page = clinician_client.get("/outcomes/")
+    for s in page.context["summaries"]:
+        closed = ReassessmentVisit.objects.filter(
+            key=s.key, injected_on__isnull=False, closes__lt=TODAY
+        )
+        measured = closed.filter(
+            measurement__isnull=False, measurement__outside_window=False
+        ).count()
+        assert s.closed == closed.count()
+        assert s.loss.measured == measured and s.loss.lost == closed.count() - measured
+        if s.loss.worst is not None:
+            assert s.loss.worst <= (s.loss.observed or 0) <= s.loss.best
+    assert b"Follow-up and the patients lost" in page.content
+
+
+def test_the_breakdown_counts_every_measured_patient_once_per_feature(
+    cohort: int, clinician_client: Client
+) -> None:
+    page = clinician_client.get("/outcomes/?by_visit=6m")
+    breakdown = page.context["breakdown"]
+    measured = OutcomeMeasurement.objects.filter(
+        visit__key="6m", outside_window=False, pain_responder__isnull=False
+    ).count()
+    by_feature: dict[str, int] = {}
+    for row in breakdown.rows:
+        by_feature[row.feature] = by_feature.get(row.feature, 0) + row.pain_responders.n
+    assert set(by_feature.values()) == {measured}
+    assert breakdown.tiers.n == sum(
+        r.pain_responders.n
+        for r in breakdown.rows
+        if r.feature == "Prognosis tier" and r.value in ("weaker", "typical", "strongest")
+    )
+    assert b"Do the prognosis tiers separate outcomes?" in page.content
+    assert clinician_client.get("/outcomes/?by_visit=nonsense").status_code == 200
+
+
+def test_the_data_dictionary_names_each_definitions_source(
+    cohort: int, clinician_client: Client
+) -> None:
+    text = b"".join(clinician_client.get("/outcomes/export/dictionary.csv").streaming_content)
+    assert b"substantial_pain" in text and b"IMMPACT" in text and b"Ostelo" in text
