@@ -299,6 +299,11 @@ def cohort_columns(policy: Policy) -> list[tuple[str, str]]:
         ("odi_change", "Change in ODI from baseline, points"),
         ("odi_responder", f"Responder: {odi_responder_text(policy)} (policy)"),
         *((name, f"{text}. Source: {source}") for name, text, source in RESPONDER_DEFINITIONS),
+        ("window_closed", "yes once the visit's window has closed (lost if not measured inside)"),
+        ("pfirrmann", "Highest Pfirrmann grade on the latest MRI of the signed workup"),
+        ("pain_pattern", "Pain pattern of the signed workup: axial, radicular, mixed"),
+        ("age_band", "Age at the first injection: under 40, 40-49, 50-59, 60-69, 70 and over"),
+        ("policy", "Name and version of the policy the candidacy decision was made under"),
     ]
 
 
@@ -351,8 +356,14 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
         "measurement__odi_responder",
         "measurement__outside_window",
         "measurement__pain_scale",
+        "patient__birth_date",
+        "plan__decision_id",
+        "plan__decision__policy_name",
+        "plan__decision__policy_version",
     )
-    for row in visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000):
+    features: dict[int, tuple[str, str]] = {}
+    rows = visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000)
+    for row in _with_decision_features(rows, features):
         measured = row["measurement__measured_on"]
         outside = bool(row["measurement__outside_window"])
         status = (
@@ -389,6 +400,13 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
                 row["measurement__pain_change_mm"],
                 row["measurement__pain_scale"],
                 row["measurement__odi_change_points"],
+            ),
+            "window_closed": row["closes"] < today,
+            "pfirrmann": features[row["plan__decision_id"]][0],
+            "pain_pattern": features[row["plan__decision_id"]][1],
+            "age_band": _age_band(row["patient__birth_date"], row["injected_on"]),
+            "policy": " ".join(
+                (row["plan__decision__policy_name"], row["plan__decision__policy_version"])
             ),
         }
         if outside:
@@ -521,3 +539,27 @@ def feature_breakdown(visit_key: str) -> Breakdown:
         ]
     )
     return Breakdown(visit_key, out, tiers)
+
+
+def _with_decision_features(
+    rows: Iterator[dict[str, Any]], features: dict[int, tuple[str, str]], chunk: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """The rows, with ``features`` filled (per 2,000 rows, one query) for their decisions."""
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        missing = {r["plan__decision_id"] for r in batch} - features.keys()
+        for pk, workup in CandidacyDecision.objects.filter(id__in=missing).values_list(
+            "id", "workup_json"
+        ):
+            features[pk] = _workup_features(workup or {})
+        for r in batch:
+            features.setdefault(r["plan__decision_id"], ("not recorded", "not recorded"))
+        yield from batch
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            yield from flush()
+    yield from flush()
