@@ -61,6 +61,7 @@ RECORDED: dict[str, str] = {
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",
+    "outcomes:report": "outcomes report PDF (export, de-identified)",
     "outcomes:policy_drafts": "policy what-if: drafts",
     "outcomes:policy_draft": "policy what-if: report (patients affected)",
     "outcomes:policy_adopt": "policy adoption",

@@ -153,7 +153,7 @@ class TrendTest:
     @property
     def verdict_text(self) -> str:
         return {
-            "separates": "the tiers separate outcomes (responder rates rise with the tier)",
+            "separates": "the tiers separate outcomes: responder rates rise with the tier",
             "no_evidence": "no evidence that the tiers separate outcomes",
             "too_few": f"too few patients to tell (fewer than {MIN_PATIENTS_FOR_TREND})",
         }[self.verdict]

@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("export/cohort.xlsx", views.export_excel, name="excel"),
     path("export/dictionary.csv", views.export_dictionary, name="dictionary"),
+    path("report.pdf", views.outcomes_report, name="report"),
     path("policy/", views.policy_drafts, name="policy_drafts"),
     path("policy/<int:draft_id>/", views.policy_draft, name="policy_draft"),
     path("policy/<int:draft_id>/adopt/", views.policy_adopt, name="policy_adopt"),

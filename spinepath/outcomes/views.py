@@ -172,6 +172,23 @@ def export_excel(request: HttpRequest) -> HttpResponse:
     )
 
 
+def outcomes_report(request: HttpRequest) -> HttpResponse:
+    """The publishable report (PDF), built from the de-identified cohort only."""
+    _allowed(request)
+    from spinepath.outcomes.report import report_pdf
+
+    now = timezone.now()
+    pdf = report_pdf(timezone.localdate(), clinic_policy(), now)
+    audit_record(
+        request=request,
+        action=AuditEvent.EXPORT,
+        what="outcomes report PDF (de-identified, aggregated)",
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="outcomes-report-{now:%Y-%m-%d}.pdf"'
+    return response
+
+
 def export_dictionary(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     response = StreamingHttpResponse(exports.dictionary_lines(), content_type="text/csv")

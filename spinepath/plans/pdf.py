@@ -37,7 +37,10 @@ def _shipped_files_only(url: str, timeout: int = 10, ssl_context: Any = None) ->
     from weasyprint import default_url_fetcher
 
     allowed = {(FONTS_DIR / name).as_uri() for _family, name, _weight in FONT_FACES}
-    if url not in allowed:
+    # An image written into the document itself (the outcomes report's charts) is no fetch.
+    if url not in allowed and not url.startswith(
+        ("data:image/svg+xml;base64,", "data:image/png;base64,")
+    ):
         raise ValueError(f"the plan PDF reads only its shipped fonts, not {url}")
     result: dict[str, Any] = default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
     return result

@@ -222,3 +222,47 @@ def test_the_data_dictionary_names_each_definitions_source(
 ) -> None:
     text = b"".join(clinician_client.get("/outcomes/export/dictionary.csv").streaming_content)
     assert b"substantial_pain" in text and b"IMMPACT" in text and b"Ostelo" in text
+
+
+def test_the_report_from_deidentified_rows_has_the_dashboards_numbers(
+    cohort: int, clinician_client: Client
+) -> None:
+    from spinepath.outcomes.report import deidentified_rows, report_from_rows
+    from spinepath.outcomes.selectors import Filters, visit_summaries
+    from spinepath.web.policy import clinic_policy
+
+    dashboard = visit_summaries(Filters(), TODAY)
+    report = report_from_rows(deidentified_rows(TODAY), clinic_policy())
+    for d, r in zip(dashboard, report.summaries, strict=True):
+        assert (d.key, d.measured, d.lost, d.closed) == (r.key, r.measured, r.lost, r.closed)
+        for name in (
+            "pain_responders",
+            "any_pain_reduction",
+            "odi_responders",
+            "substantial_pain",
+            "pain_mcid",
+            "odi_mcid",
+        ):
+            assert getattr(d, name) == getattr(r, name), (d.key, name)
+        for name in ("vas_change", "odi_change"):
+            dm, rm = getattr(d, name), getattr(r, name)
+            assert dm.n == rm.n
+            if dm.mean is not None:
+                assert dm.mean == pytest.approx(rm.mean)
+        assert d.loss == r.loss
+    assert [c.comparison for c in report.comparisons] == [
+        c.comparison for c in clinician_client.get("/outcomes/evidence/").context["comparisons"]
+    ]
+    assert report.patients == len({row["patient"] for row in deidentified_rows(TODAY)})
+    assert all(not p.startswith("SY") for p in {row["patient"] for row in deidentified_rows(TODAY)})
+
+
+def test_the_report_pdf_is_for_clinicians_and_audited(
+    cohort: int, clinician_client: Client, coordinator_client: Client
+) -> None:
+    from spinepath.audit.models import AuditEvent
+
+    assert coordinator_client.get("/outcomes/report.pdf").status_code == 403
+    response = clinician_client.get("/outcomes/report.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(what__startswith="outcomes report PDF").count() == 1
