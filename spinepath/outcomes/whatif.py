@@ -137,7 +137,10 @@ def draft_run(draft_id: int) -> PolicyDraft:
         result = rescreen(signed_workups(skipped), policy, progress, PROGRESS_EVERY)
         report = result.as_json()
         report["unreadable"] = skipped
-        report["outcomes"] = outcomes_side_by_side({c.patient for c in result.changes})
+        report["outcomes"] = outcomes_side_by_side(
+            {c.patient for c in result.changes if c.before == "candidate"},
+            {c.patient for c in result.changes if c.after == "candidate"},
+        )
         report["changes"] = [
             {"patient": c.patient, "before": c.before, "after": c.after}
             for c in sorted(result.changes, key=lambda c: c.patient)[:1000]
@@ -157,10 +160,16 @@ def draft_run(draft_id: int) -> PolicyDraft:
     return PolicyDraft.objects.get(pk=draft_id)
 
 
-def outcomes_side_by_side(moved: set[str]) -> list[dict[str, Any]]:
-    """Per visit: the pain responders among treated patients the draft would move, beside
-    everyone else treated (measurements inside their windows only)."""
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"moved": [0, 0], "rest": [0, 0]})
+def outcomes_side_by_side(
+    excluded: set[str], included: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per visit: the pain responders among treated patients the draft would exclude (a
+    ``candidate`` decision no longer) and include (``candidate`` now), beside everyone else
+    treated (measurements inside their windows only)."""
+    included = included or set()
+    counts: dict[str, dict[str, list[int]]] = defaultdict(
+        lambda: {"excluded": [0, 0], "included": [0, 0], "rest": [0, 0]}
+    )
     labels: dict[str, str] = {}
     rows = (
         OutcomeMeasurement.objects.filter(
@@ -175,7 +184,8 @@ def outcomes_side_by_side(moved: set[str]) -> list[dict[str, Any]]:
     order: dict[str, int] = {}
     for key, label, position, mrn, responder in rows:
         labels[key], order[key] = label, position
-        group = counts[key]["moved" if mrn in moved else "rest"]
+        name = "excluded" if mrn in excluded else "included" if mrn in included else "rest"
+        group = counts[key][name]
         group[0] += 1
         group[1] += int(bool(responder))
     out = []
@@ -187,6 +197,7 @@ def outcomes_side_by_side(moved: set[str]) -> list[dict[str, Any]]:
                 "responders": responders,
                 "rate": round(responders / n, 3) if n else None,
             }
+        entry["groups"] = [entry["excluded"], entry["included"], entry["rest"]]
         out.append(entry)
     return out
 

@@ -266,3 +266,18 @@ def test_the_report_pdf_is_for_clinicians_and_audited(
     response = clinician_client.get("/outcomes/report.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert AuditEvent.objects.filter(what__startswith="outcomes report PDF").count() == 1
+
+
+def test_the_what_if_outcomes_split_the_treated_without_losing_anyone(cohort: int) -> None:
+    from spinepath.outcomes.whatif import outcomes_side_by_side
+
+    six = OutcomeMeasurement.objects.filter(
+        visit__key="6m", outside_window=False, pain_responder__isnull=False
+    )
+    mrns = sorted(set(six.values_list("patient__mrn", flat=True)))
+    excluded, included = set(mrns[:5]), set(mrns[5:8])
+    row = next(o for o in outcomes_side_by_side(excluded, included) if o["visit"] == "6 months")
+    assert row["excluded"]["measured"] == six.filter(patient__mrn__in=excluded).count()
+    assert row["included"]["measured"] == six.filter(patient__mrn__in=included).count()
+    assert sum(g["measured"] for g in row["groups"]) == six.count()
+    assert sum(g["responders"] for g in row["groups"]) == six.filter(pain_responder=True).count()
