@@ -65,6 +65,7 @@ RECORDED: dict[str, str] = {
     "outcomes:policy_drafts": "policy what-if: drafts",
     "outcomes:policy_draft": "policy what-if: report (patients affected)",
     "outcomes:policy_adopt": "policy adoption",
+    "outcomes:policy_restart": "policy what-if: run again",
     "audit:log": "audit log",
     "audit:csv": "audit log CSV (export)",
     "accounts:staff": "staff accounts",

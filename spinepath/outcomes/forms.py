@@ -21,6 +21,9 @@ class PolicyDraftForm(forms.Form):
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
         upload = cleaned.get("file")
+        if upload is not None and str(cleaned.get("policy") or "").strip():
+            self.add_error("policy", "Choose a file or paste the policy, not both.")
+            return cleaned
         if upload is not None:
             if upload.size > MAX_POLICY_BYTES:
                 self.add_error("file", "A policy file is a few kilobytes; this one is too large.")

@@ -527,7 +527,7 @@ def feature_breakdown(visit_key: str) -> Breakdown:
             wilson_interval(int(g[1]), int(g[0])),
             mean_interval(int(g[2]), g[3], g[4]),
         )
-        for (feature, value), g in sorted(groups.items())
+        for (feature, value), g in sorted(groups.items(), key=_feature_order)
     ]
     tiers = trend_test(
         [
@@ -563,3 +563,16 @@ def _with_decision_features(
         if len(batch) >= chunk:
             yield from flush()
     yield from flush()
+
+
+_AGE_ORDER = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)} | {"70 and over": 9}
+
+
+def _feature_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int, str]:
+    """Features in name order; age bands youngest first, tiers weakest first."""
+    (feature, value), _ = item
+    if feature == "Age band":
+        return feature, _AGE_ORDER.get(value, 99), value
+    if feature == "Prognosis tier" and value in TIER_ORDER:
+        return feature, TIER_ORDER.index(value), value
+    return feature, 50, value

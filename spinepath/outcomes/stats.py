@@ -148,12 +148,13 @@ class TrendTest:
     n: int
     z: float | None
     p_value: float | None
-    verdict: Literal["separates", "no_evidence", "too_few"]
+    verdict: Literal["separates", "reversed", "no_evidence", "too_few"]
 
     @property
     def verdict_text(self) -> str:
         return {
             "separates": "the tiers separate outcomes: responder rates rise with the tier",
+            "reversed": "the tiers are reversed: responder rates fall as the tier rises",
             "no_evidence": "no evidence that the tiers separate outcomes",
             "too_few": f"too few patients to tell (fewer than {MIN_PATIENTS_FOR_TREND})",
         }[self.verdict]
@@ -179,7 +180,7 @@ def trend_test(groups: list[tuple[int, int]], scores: list[float] | None = None)
         return TrendTest(n, None, None, "no_evidence")
     z = t / math.sqrt(variance)
     p_value = float(2 * stats.norm.sf(abs(z)))
-    verdict: Literal["separates", "no_evidence"] = (
-        "separates" if p_value < ALPHA and z > 0 else "no_evidence"
-    )
+    verdict: Literal["separates", "reversed", "no_evidence"] = "no_evidence"
+    if p_value < ALPHA:
+        verdict = "separates" if z > 0 else "reversed"
     return TrendTest(n, z, p_value, verdict)

@@ -19,4 +19,5 @@ urlpatterns = [
     path("policy/", views.policy_drafts, name="policy_drafts"),
     path("policy/<int:draft_id>/", views.policy_draft, name="policy_draft"),
     path("policy/<int:draft_id>/adopt/", views.policy_adopt, name="policy_adopt"),
+    path("policy/<int:draft_id>/restart/", views.policy_restart, name="policy_restart"),
 ]

@@ -234,19 +234,32 @@ def policy_drafts(request: HttpRequest) -> HttpResponse:
 def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     _admin_only(request)
     draft = get_object_or_404(PolicyDraft.objects.select_related("uploaded_by"), pk=draft_id)
+    stalled = whatif.stalled(draft)
     context = {
         "draft": draft,
         "current": clinic_policy(),
         "adopted": getattr(draft, "adopted", None),
+        "stalled": stalled,
+        "label_taken": draft.status == draft.DONE
+        and not hasattr(draft, "adopted")
+        and whatif.label_taken(draft.name, draft.version),
         "nav": "outcomes",
     }
-    if request.headers.get("HX-Request") and draft.status in (draft.QUEUED, draft.RUNNING):
+    running = draft.status in (draft.QUEUED, draft.RUNNING) and not stalled
+    if request.headers.get("HX-Request") and running:
         return render(request, "outcomes/_draft_progress.html", context)
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"  # finished: the whole page shows the report
         return response
     return render(request, "outcomes/policy_draft.html", context)
+
+
+@require_POST
+def policy_restart(request: HttpRequest, draft_id: int) -> HttpResponse:
+    _admin_only(request)
+    whatif.draft_restart(draft_id=draft_id, user=request.user)
+    return redirect("outcomes:policy_draft", draft_id)
 
 
 @require_POST

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -30,7 +31,7 @@ from spinepath.pathway.rescreen import Rescreen, rescreen
 from spinepath.pathway.workup import InvalidWorkup, Workup, parse_workup
 from spinepath.policies import default_policy
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
-from spinepath.web.policy import clinic_policy, forget_policy
+from spinepath.web.policy import clinic_policy, file_policy, forget_policy
 
 CHUNK = 2000
 
@@ -82,7 +83,7 @@ def draft_upload(*, text: str, user: Any) -> PolicyDraft:
     """Check a draft policy as the clinic's file is checked (over the defaults) and keep it."""
     _require_admin(user)
     try:
-        policy = parse_policy(text, base=default_policy())
+        policy = parse_policy(text, base=file_policy())
     except InvalidPolicy as exc:
         message = f"{exc.key}: {exc.reason}"
         raise Invalid(
@@ -110,28 +111,65 @@ def draft_start(draft: PolicyDraft) -> None:
     if settings.SPINEPATH_JOBS_INLINE:
         draft_run(draft.pk)
         return
-    subprocess.Popen(
-        [sys.executable, "-m", "spinepath.cli", "rescreen", "--draft", str(draft.pk)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "spinepath.cli", "rescreen", "--draft", str(draft.pk)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        PolicyDraft.objects.filter(pk=draft.pk).update(
+            status=PolicyDraft.FAILED,
+            error=f"the run could not start: {exc}",
+            finished_at=timezone.now(),
+        )
+        return
+    # Collect its exit status when it ends (no defunct process left in the worker).
+    threading.Thread(target=process.wait, daemon=True).start()
+
+
+STALL_SECONDS = 120
+
+
+def stalled(draft: PolicyDraft) -> bool:
+    """A run that said nothing for STALL_SECONDS (its process died): it may be started again."""
+    if draft.status not in (PolicyDraft.QUEUED, PolicyDraft.RUNNING):
+        return False
+    since = draft.heartbeat or draft.uploaded_at
+    return (timezone.now() - since).total_seconds() > STALL_SECONDS
+
+
+def draft_restart(*, draft_id: int, user: Any) -> PolicyDraft:
+    """Start again a run that stalled or failed (a second click changes nothing)."""
+    _require_admin(user)
+    draft = PolicyDraft.objects.filter(pk=draft_id).first()
+    if draft is None:
+        raise NotAvailable("There is no such draft.")
+    if not (stalled(draft) or draft.status == PolicyDraft.FAILED):
+        return draft
+    PolicyDraft.objects.filter(pk=draft_id).update(
+        status=PolicyDraft.QUEUED, done=0, error="", heartbeat=timezone.now()
     )
+    draft.refresh_from_db()
+    draft_start(draft)
+    return PolicyDraft.objects.get(pk=draft_id)
 
 
 def draft_run(draft_id: int) -> PolicyDraft:
     """The what-if of a draft: progress saved every PROGRESS_EVERY workups, then the report
     with the observed outcomes of treated patients it would move, beside everyone else's."""
     claimed = PolicyDraft.objects.filter(pk=draft_id, status=PolicyDraft.QUEUED).update(
-        status=PolicyDraft.RUNNING, total=signed_count()
+        status=PolicyDraft.RUNNING, total=signed_count(), heartbeat=timezone.now()
     )
     draft = PolicyDraft.objects.get(pk=draft_id)
     if not claimed:
         return draft  # already running or done (a second start changes nothing)
     try:
-        policy = parse_policy(draft.text, base=default_policy())
+        policy = parse_policy(draft.text, base=file_policy())
 
         def progress(done: int) -> None:
-            PolicyDraft.objects.filter(pk=draft_id).update(done=done)
+            PolicyDraft.objects.filter(pk=draft_id).update(done=done, heartbeat=timezone.now())
 
         skipped: list[str] = []
         result = rescreen(signed_workups(skipped), policy, progress, PROGRESS_EVERY)
@@ -214,11 +252,8 @@ def draft_adopt(*, draft_id: int, user: Any) -> AdoptedPolicy:
         return draft.adopted  # a second click adopts once
     if draft.status != PolicyDraft.DONE:
         raise Conflict("Run the what-if to the end before adopting the draft.")
-    current = clinic_policy()
-    if (draft.name, draft.version) == (
-        current.name,
-        current.version,
-    ) or AdoptedPolicy.objects.filter(name=draft.name, version=draft.version).exists():
+    current = clinic_policy(fresh=True)
+    if label_taken(draft.name, draft.version):
         message = (
             f"{draft.name} {draft.version} already names a policy: give the draft a new version."
         )
@@ -243,3 +278,16 @@ def draft_adopt(*, draft_id: int, user: Any) -> AdoptedPolicy:
     )
     transaction.on_commit(forget_policy)
     return adopted
+
+
+def label_taken(name: str, version: str) -> bool:
+    """Whether a name and version already label a set of rules: the policy in force, the
+    clinic's file, the shipped defaults, a version adopted here, or any signed decision's."""
+    known = {
+        (p.name, p.version) for p in (clinic_policy(fresh=True), file_policy(), default_policy())
+    }
+    return (
+        (name, version) in known
+        or AdoptedPolicy.objects.filter(name=name, version=version).exists()
+        or CandidacyDecision.objects.filter(policy_name=name, policy_version=version).exists()
+    )

@@ -195,6 +195,9 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
         if key in ("name", "version"):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidPolicy(key, "must be non-empty text")
+            limit = 100 if key == "name" else 50
+            if len(value.strip()) > limit or not value.strip().isprintable():
+                raise InvalidPolicy(key, f"must be at most {limit} printable characters")
             changes[key] = value.strip()
         elif key in ("facet_block_required", "sacroiliac_eligible"):
             if not isinstance(value, bool):

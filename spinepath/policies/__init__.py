@@ -23,4 +23,6 @@ def load_policy(path: str | Path | None) -> Policy:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidPolicy(str(path), f"cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InvalidPolicy(str(path), "is not UTF-8 text") from None
     return parse_policy(text, base=default_policy())

@@ -30,6 +30,7 @@ class PolicyDraft(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)  # the run's last sign of life
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

@@ -1,5 +1,6 @@
 """The clinic's policy for the web application: the latest version the clinic admin adopted
-(spinepath/policies/models.py), else SPINEPATH_POLICY over the shipped defaults.
+(spinepath/policies/models.py) over SPINEPATH_POLICY over the shipped defaults - a draft that
+names only some settings keeps the clinic's file for the rest - else the file alone.
 
 Every process keeps the policy in memory and asks the database at most every
 ``RECHECK_SECONDS`` whether a newer version was adopted (one indexed row), so an adoption
@@ -15,7 +16,7 @@ from functools import cache
 from django.conf import settings
 
 from spinepath.pathway.policy import Policy, parse_policy
-from spinepath.policies import default_policy, load_policy
+from spinepath.policies import load_policy
 
 RECHECK_SECONDS = 2.0
 _lock = threading.Lock()
@@ -38,17 +39,20 @@ def _latest_adopted() -> tuple[int, str] | None:
         return None
 
 
-def clinic_policy() -> Policy:
+def clinic_policy(*, fresh: bool = False) -> Policy:
+    """The policy in force. ``fresh``: ask the database now (a signature binds the policy, so
+    it never relies on a copy up to RECHECK_SECONDS old)."""
     now = time.monotonic()
     policy = _state["policy"]
-    if isinstance(policy, Policy) and now - float(_state["checked"]) < RECHECK_SECONDS:  # type: ignore[arg-type]
+    recent = now - float(_state["checked"]) < RECHECK_SECONDS  # type: ignore[arg-type]
+    if isinstance(policy, Policy) and recent and not fresh:
         return policy
     with _lock:
         latest = _latest_adopted()
         adopted = latest[0] if latest else None
         if not isinstance(_state["policy"], Policy) or adopted != _state["adopted"]:
             _state["policy"] = (
-                parse_policy(latest[1], base=default_policy()) if latest else file_policy()
+                parse_policy(latest[1], base=file_policy()) if latest else file_policy()
             )
             _state["adopted"] = adopted
         _state["checked"] = now

@@ -98,7 +98,8 @@ def test_trend_test_says_too_few_below_its_threshold_and_no_evidence_when_flat()
     flat = trend_test([(10, 20), (10, 20), (10, 20)])
     assert flat.verdict == "no_evidence" and flat.z == pytest.approx(0)
     falling = trend_test([(30, 40), (20, 40), (10, 40)])
-    assert falling.verdict == "no_evidence" and falling.z is not None and falling.z < 0
+    assert falling.verdict == "reversed" and falling.z is not None and falling.z < 0
+    assert "fall" in falling.verdict_text
 
 
 def test_loss_bounds_on_hand_made_cohorts() -> None:
