@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from spinepath.commands import audit, backup, rescreen, schedule, score, screen, web
+from spinepath.commands import audit, backup, dicom, rescreen, schedule, score, screen, web
 
-COMMANDS: tuple[ModuleType, ...] = (screen, score, schedule, web, audit, backup, rescreen)
+COMMANDS: tuple[ModuleType, ...] = (screen, score, schedule, web, audit, backup, rescreen, dicom)

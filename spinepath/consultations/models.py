@@ -161,6 +161,14 @@ class ImagingStudy(models.Model):
         choices=[("none", "None"), ("healed", "Healed"), ("acute", "Acute")],
     )
     report = models.TextField(blank=True)
+    # Imported from DICOM (spinepath/consultations/dicom.py): the study's identity and what
+    # its files say. Its date comes from the files and is never typed.
+    study_uid = models.CharField(
+        "DICOM study UID", max_length=64, unique=True, null=True, blank=True
+    )
+    description = models.CharField(max_length=200, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+    series = models.JSONField(null=True, blank=True)
 
     history = HistoricalRecords()
 

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db import IntegrityError, transaction
@@ -36,12 +36,21 @@ from spinepath.consultations.workup import workup_for_encounter
 from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.authority import FACT_LABELS, Fact, may_state, refusal
 from spinepath.pathway.decision import Decision
+from spinepath.pathway.dicom_check import (
+    RecordPatient,
+    demographic_mismatches,
+    modality_problem,
+    study_modality,
+)
 from spinepath.pathway.engine import decide
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.workup import Workup
 from spinepath.patients.models import Patient
 from spinepath.patients.services import patient_create
 from spinepath.web.policy import clinic_policy
+
+if TYPE_CHECKING:
+    from spinepath.consultations.dicom import Study as DicomStudy
 
 STUDY_FIELDS = ("modality", "performed_on", "infection", "malignancy", "fracture", "report")
 FINDING_FIELDS = (
@@ -258,6 +267,12 @@ def study_save(
         before_findings: dict[str, dict[str, Any]] = {}
     else:
         study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
+        if study.study_uid and (
+            fields.get("performed_on", study.performed_on) != study.performed_on
+            or fields.get("modality", study.modality) != study.modality
+        ):
+            message = "The date and modality of a study imported from DICOM come from its files."
+            raise Invalid(message, fields={"performed_on": message})
         before = {name: getattr(study, name) for name in STUDY_FIELDS}
         before_findings = {f.level: finding_values(f) for f in study.levels.all()}
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
@@ -506,7 +521,9 @@ def decision_sign(
             encounter = (
                 Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
             )
-            review = decision_review(encounter)
+            # The policy in force now, read in this transaction (not a worker's copy of a
+            # moment ago): a policy adopted since the page was shown changes the fingerprint.
+            review = decision_review(encounter, clinic_policy(fresh=True))
             fingerprint = fingerprint or review.fingerprint
             if review.fingerprint != fingerprint:
                 raise ReviewChanged(
@@ -1005,3 +1022,61 @@ def attest_imported(*, encounter: Encounter, user: Any, request: Any = None) -> 
         patient=encounter.patient, performed_on__lte=day, verified_by__isnull=True
     ):
         block_verify(patient=encounter.patient, block_id=block.pk, user=user, request=request)
+
+
+# --- MRI studies from DICOM -------------------------------------------------------------------
+
+
+@transaction.atomic
+def dicom_study_import(
+    *, patient: Patient, study: DicomStudy, user: Any, request: Any = None
+) -> tuple[ImagingStudy, bool]:
+    """Record a study read from DICOM files: unreviewed, dated by its files, with its UID,
+    description, body part and series. The files' patient must be this patient. The same study
+    imported again changes nothing. Returns (the study, whether it was created now)."""
+    require_fact(user, "dicom_import")
+    problems = demographic_mismatches(
+        study.patient,
+        RecordPatient(patient.family_name, patient.given_name, patient.birth_date, patient.sex),
+    )
+    modality = modality_problem(study.modalities)
+    if modality:
+        problems.append(modality)
+    if study.study_date is None:
+        problems.append("study date: the DICOM files carry no study date")
+    if not study.uid or len(study.uid) > 64:
+        problems.append("study UID: the DICOM files carry no valid study instance UID")
+    if problems:
+        raise Invalid(problems, fields={"files": " ".join(problems)})
+    existing = ImagingStudy.objects.filter(study_uid=study.uid).first()
+    if existing is not None:
+        if existing.patient_id != patient.pk:
+            raise Conflict("This study is already on another patient's record.")
+        return existing, False
+    plausible_day("performed_on", study.study_date, patient=patient)
+    require_unsigned_day(patient, study.study_date)
+    record = ImagingStudy(
+        patient=patient,
+        modality=study_modality(study.modalities),
+        performed_on=study.study_date,
+        reviewed=False,
+        study_uid=study.uid,
+        description=study.description,
+        body_part=study.body_part,
+        series=study.series_list(),
+    )
+    record._history_user = user  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:  # the same study, imported in parallel a moment ago
+        return ImagingStudy.objects.get(study_uid=study.uid), False
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.IMPORT,
+        what=f"imaging {record.modality} {record.performed_on} from DICOM "
+        f"({len(record.series or [])} series)",
+        patient=patient,
+    )
+    return record, True

@@ -27,6 +27,7 @@ Fact = Literal[
     "decision",
     "amendment",
     "workup_import",
+    "dicom_import",
     "plan",
     "plan_acceptance",
     "procedure",
@@ -60,6 +61,8 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     # Imported studies arrive unreviewed and blocks unverified; from a coordinator's import
     # only the facts a coordinator may state are taken (the rest are left unrecorded).
     "workup_import": STAFF,
+    # A study from DICOM files arrives unreviewed, with the files' own date and no findings.
+    "dicom_import": STAFF,
     "plan": STAFF,
     "plan_acceptance": STAFF,
     "procedure": CLINICIAN,
@@ -84,6 +87,7 @@ FACT_LABELS: dict[Fact, str] = {
     "decision": "a candidacy decision",
     "amendment": "an amendment to a signed consultation",
     "workup_import": "a workup import",
+    "dicom_import": "an MRI import from DICOM",
     "plan": "a treatment plan",
     "plan_acceptance": "a plan's acceptance",
     "procedure": "a procedure",

@@ -1,0 +1,72 @@
+"""spinepath import-dicom PATH --patient RECORD_NUMBER --by USERNAME: an MRI from DICOM files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from spinepath.commands._common import EXIT_INVALID
+
+
+def add_parser(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "import-dicom",
+        help="record an MRI study from DICOM files (a folder, a .zip or a DICOMDIR)",
+        description=(
+            "Read the DICOM headers under PATH (a folder, a .zip, a DICOMDIR or one file) and "
+            "record the study on the patient's chart: unreviewed, dated by its files, with its "
+            "series. The files' patient (name, birth date, sex) must agree with the record. The "
+            "same study imported again changes nothing. Exit status 2 names what is wrong."
+        ),
+    )
+    parser.add_argument("path", metavar="PATH")
+    parser.add_argument("--patient", metavar="RECORD_NUMBER", required=True)
+    parser.add_argument(
+        "--by", metavar="USERNAME", required=True, help="the staff member importing (audited)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from spinepath.commands.web import _django
+
+    _django()
+    from django.contrib.auth.models import User
+
+    from spinepath.consultations.dicom import DicomProblem, read_path
+    from spinepath.consultations.services import dicom_study_import
+    from spinepath.errors import Refused
+    from spinepath.patients.models import Patient
+
+    patient = Patient.objects.filter(mrn__iexact=args.patient.strip()).first()
+    if patient is None:
+        return _fail(f"--patient: no record numbered {args.patient}")
+    user = User.objects.filter(username=args.by, is_active=True).first()
+    if user is None:
+        return _fail(f"--by: no active staff account {args.by}")
+    try:
+        studies = read_path(Path(args.path))
+    except DicomProblem as problem:
+        return _fail(str(problem))
+    if not studies:
+        return _fail(f"{args.path}: no DICOM study found")
+    if len(studies) > 1:
+        return _fail(f"{args.path}: {len(studies)} studies found; import one study at a time")
+    try:
+        record, created = dicom_study_import(patient=patient, study=studies[0], user=user)
+    except Refused as refused:
+        return _fail("; ".join(refused.reasons))
+    what = "recorded" if created else "already on the record; nothing changed"
+    series = len(record.series or [])
+    print(
+        f"{record.modality} of {record.performed_on} for {patient.mrn} {what} "
+        f"({series} series, unreviewed until a clinician reviews it)"
+    )
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_INVALID

@@ -1,0 +1,151 @@
+"""MRI studies from DICOM: a folder, a .zip and a DICOMDIR; the files' patient must be the
+record's; only an MRI; a corrupt file named; the same study twice changes nothing; the date
+comes from the files and is never typed; the study arrives unreviewed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dicom_helpers import study_files, with_dicomdir, zipped
+
+from spinepath.cli import main as cli
+from spinepath.consultations.dicom import DicomProblem, read_path
+from spinepath.consultations.models import ImagingStudy
+from spinepath.consultations.services import dicom_study_import, study_save
+from spinepath.errors import Invalid, NotAllowed
+from spinepath.patients.models import Patient
+from spinepath.patients.services import patient_create
+
+
+@pytest.fixture
+def patient(db: Any) -> Patient:
+    return patient_create(
+        given_name="María", family_name="López", birth_date=date(1961, 4, 30), sex="female"
+    )
+
+
+def only(path: Path) -> Any:
+    studies = read_path(path)
+    assert len(studies) == 1
+    return studies[0]
+
+
+@pytest.mark.parametrize("form", ["folder", "zip", "dicomdir"])
+def test_a_study_is_recorded_unreviewed_with_the_files_date(
+    form: str, patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "study"
+    uid = study_files(folder, series=3, instances=4)
+    path = {
+        "folder": folder,
+        "zip": zipped(folder, tmp_path / "study.zip"),
+        "dicomdir": with_dicomdir(folder, tmp_path / "disc"),
+    }[form]
+    record, created = dicom_study_import(patient=patient, study=only(path), user=coordinator)
+    assert created and record.study_uid == uid
+    assert (record.modality, record.performed_on, record.reviewed) == (
+        "MRI",
+        date(2026, 10, 20),
+        False,
+    )
+    assert [s["instances"] for s in record.series] == [4, 4, 4]
+    assert record.body_part == "LSPINE" and "LUMBAR" in record.description
+
+
+def test_the_same_study_twice_changes_nothing(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s")
+    first, created = dicom_study_import(
+        patient=patient, study=only(tmp_path / "s"), user=coordinator
+    )
+    again, created_again = dicom_study_import(
+        patient=patient, study=only(tmp_path / "s"), user=coordinator
+    )
+    assert created and not created_again and first.pk == again.pk
+    assert ImagingStudy.objects.count() == 1
+
+
+def test_another_patients_files_are_refused_naming_each_field(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s", name="Smith^John", birth=date(1950, 1, 2), sex="M")
+    with pytest.raises(Invalid) as refused:
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+    text = " ".join(refused.value.reasons)
+    assert "patient name" in text and "birth date" in text and "sex" in text
+    assert not ImagingStudy.objects.exists()
+
+
+def test_names_match_without_accents_or_case(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s", name="LOPEZ^MARIA^^^")
+    _record, created = dicom_study_import(
+        patient=patient, study=only(tmp_path / "s"), user=coordinator
+    )
+    assert created
+
+
+def test_only_an_mri_is_imported(patient: Patient, coordinator: Any, tmp_path: Path) -> None:
+    study_files(tmp_path / "ct", modality="CT")
+    with pytest.raises(Invalid, match="not an MRI"):
+        dicom_study_import(patient=patient, study=only(tmp_path / "ct"), user=coordinator)
+
+
+def test_files_without_a_study_date_are_refused(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s", study_date=None)
+    with pytest.raises(Invalid, match="study date"):
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+
+
+def test_a_corrupt_file_is_named(tmp_path: Path) -> None:
+    study_files(tmp_path / "s", series=1, instances=2)
+    victim = sorted((tmp_path / "s").glob("*.dcm"))[0]
+    victim.write_bytes(victim.read_bytes()[:300])
+    with pytest.raises(DicomProblem, match=victim.name):
+        read_path(tmp_path / "s")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(DicomProblem):
+        read_path(tmp_path / "bad.zip")
+
+
+def test_the_date_of_an_imported_study_is_never_typed(
+    patient: Patient, coordinator: Any, clinician: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s")
+    record, _ = dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+    with pytest.raises(Invalid, match="come from its files"):
+        study_save(
+            patient=patient,
+            user=clinician,
+            study_id=record.pk,
+            fields={"performed_on": date(2026, 11, 20)},
+        )
+    # A coordinator never states findings or the review, whatever the study's origin.
+    with pytest.raises(NotAllowed):
+        study_save(patient=patient, user=coordinator, study_id=record.pk, fields={}, attest=True)
+
+
+def test_the_command_line_imports_and_names_what_is_wrong(
+    patient: Patient, coordinator: Any, tmp_path: Path, capsys: Any
+) -> None:
+    study_files(tmp_path / "s")
+    args = ["import-dicom", str(tmp_path / "s"), "--patient", patient.mrn, "--by", "coord"]
+    assert cli(args) == 0
+    assert "recorded" in capsys.readouterr().out
+    assert cli(args) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    study_files(tmp_path / "other", name="Smith^John")
+    assert (
+        cli(["import-dicom", str(tmp_path / "other"), "--patient", patient.mrn, "--by", "coord"])
+        == 2
+    )
+    assert "patient name" in capsys.readouterr().err
+    assert cli(["import-dicom", str(tmp_path / "s"), "--patient", "NOPE", "--by", "coord"]) == 2
+    assert "--patient" in capsys.readouterr().err
