@@ -20,6 +20,7 @@ RECORDED: dict[str, str] = {
     "consultations:exam": "consultation: exam",
     "consultations:imaging": "consultation: imaging",
     "consultations:study": "consultation: MRI study",
+    "consultations:dicom": "consultation: MRI import from DICOM",
     "consultations:review": "consultation: review and decision",
     "consultations:sign": "consultation: sign",
     "consultations:amend": "consultation: amendment",

@@ -1029,12 +1029,18 @@ def attest_imported(*, encounter: Encounter, user: Any, request: Any = None) -> 
 
 @transaction.atomic
 def dicom_study_import(
-    *, patient: Patient, study: DicomStudy, user: Any, request: Any = None
+    *,
+    patient: Patient,
+    study: DicomStudy,
+    user: Any,
+    through: Encounter | None = None,
+    request: Any = None,
 ) -> tuple[ImagingStudy, bool]:
     """Record a study read from DICOM files: unreviewed, dated by its files, with its UID,
     description, body part and series. The files' patient must be this patient. The same study
     imported again changes nothing. Returns (the study, whether it was created now)."""
     require_fact(user, "dicom_import")
+    _require_open(through)
     problems = demographic_mismatches(
         study.patient,
         RecordPatient(patient.family_name, patient.given_name, patient.birth_date, patient.sex),

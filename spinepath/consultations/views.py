@@ -16,6 +16,7 @@ from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations import selectors, services
+from spinepath.consultations.dicom import DicomProblem, read_uploads
 from spinepath.consultations.forms import (
     AmendForm,
     BlockForm,
@@ -584,3 +585,45 @@ def import_workup(request: HttpRequest) -> HttpResponse:
         {"form": form, "errors": errors, "match": match, "differences": differences},
         status=status,
     )
+
+
+@require_POST
+def imaging_dicom(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    """MRI from DICOM files on the imaging step: one .zip, or the files of a folder (a disc's
+    DICOMDIR folder included). The study arrives unreviewed, dated by its files."""
+    _staff_only(request)
+    encounter = selectors.encounter_get(encounter_id)
+    uploads = request.FILES.getlist("files")
+    if not uploads:
+        messages.error(request, "Choose the DICOM files of the study, or a .zip of them.")
+        return redirect("consultations:imaging", encounter.pk)
+    try:
+        studies = read_uploads([(f.name, f) for f in uploads])
+    except DicomProblem as problem:
+        messages.error(request, f"Nothing was imported: {problem}")
+        return redirect("consultations:imaging", encounter.pk)
+    if len(studies) != 1:
+        found = "no DICOM study" if not studies else f"{len(studies)} studies"
+        messages.error(request, f"Nothing was imported: the files hold {found}; import one study.")
+        return redirect("consultations:imaging", encounter.pk)
+    try:
+        record, created = services.dicom_study_import(
+            patient=encounter.patient,
+            study=studies[0],
+            user=request.user,
+            through=encounter,
+            request=request,
+        )
+    except Refused as refused:
+        messages.error(request, "Nothing was imported: " + "; ".join(refused.reasons))
+        return redirect("consultations:imaging", encounter.pk)
+    if created:
+        messages.success(
+            request,
+            f"MRI of {record.performed_on:%Y-%m-%d} imported from DICOM "
+            f"({len(record.series or [])} series). It counts as reviewed only once a clinician "
+            "reviews it.",
+        )
+    else:
+        messages.info(request, "This study was already on the record: nothing changed.")
+    return redirect("consultations:imaging", encounter.pk)

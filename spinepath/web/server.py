@@ -12,6 +12,7 @@ status, size and time, and never a questionnaire token.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,22 +28,38 @@ FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED")
 ACCESS_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
+LARGE_UPLOADS = re.compile(r"^/consultations/[0-9]+/imaging/dicom/$")
+
+
 class Gate:
     """WSGI middleware in front of Django: the body limit and the trusted proxy."""
 
-    def __init__(self, app: WSGIApp, *, max_body: int, trusted_proxy: str | None) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        max_body: int,
+        trusted_proxy: str | None,
+        max_upload: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.trusted_proxy = trusted_proxy
+        self.max_upload = max_upload or max_body
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         length = environ.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             return _refuse(start_response, "400 Bad Request", b"Content-Length: not a number.\n")
-        too_big = int(length) > self.max_body
+        # An MRI's DICOM files (one upload page) may be large; every other body is small.
+        upload = environ.get("REQUEST_METHOD") == "POST" and bool(
+            LARGE_UPLOADS.match(environ.get("PATH_INFO", ""))
+        )
+        limit = self.max_upload if upload else self.max_body
+        too_big = int(length) > limit
         if too_big or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             # Never read: the server closes the connection after the answer.
-            body = b"Request body too large (the limit is 2 MiB).\n"
+            body = f"Request body too large (the limit is {limit // 2**20} MiB).\n".encode()
             return _refuse(start_response, "413 Content Too Large", body)
         if self.trusted_proxy and environ.get("REMOTE_ADDR") == self.trusted_proxy:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")

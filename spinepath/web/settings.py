@@ -267,6 +267,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # front of it (spinepath.web.server.Gate).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Except an MRI's DICOM files on the imaging step (written to temporary files as they arrive).
+SPINEPATH_MAX_DICOM_UPLOAD = env.int("SPINEPATH_MAX_DICOM_UPLOAD", default=2 * 1024**3)
+DATA_UPLOAD_MAX_NUMBER_FILES = 5000  # the files of one study's folder
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 

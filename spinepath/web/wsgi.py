@@ -18,5 +18,6 @@ from spinepath.web.server import Gate  # noqa: E402
 application = Gate(
     django_application,
     max_body=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    max_upload=settings.SPINEPATH_MAX_DICOM_UPLOAD,
     trusted_proxy=settings.SPINEPATH_TRUSTED_PROXY,
 )

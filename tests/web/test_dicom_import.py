@@ -149,3 +149,57 @@ def test_the_command_line_imports_and_names_what_is_wrong(
     assert "patient name" in capsys.readouterr().err
     assert cli(["import-dicom", str(tmp_path / "s"), "--patient", "NOPE", "--by", "coord"]) == 2
     assert "--patient" in capsys.readouterr().err
+
+
+def test_the_imaging_step_imports_a_zip_and_names_a_mismatch(
+    coordinator: Any, coordinator_client: Any, tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from web_helpers import start
+
+    encounter = start(coordinator_client, coordinator)
+    patient = encounter.patient
+    Patient.objects.filter(pk=patient.pk).update(birth_date=date(1961, 4, 30), sex="female")
+    study_files(tmp_path / "s")
+    archive = zipped(tmp_path / "s", tmp_path / "s.zip").read_bytes()
+    url = f"/consultations/{encounter.pk}/imaging/dicom/"
+    done = coordinator_client.post(
+        url, {"files": SimpleUploadedFile("study.zip", archive)}, follow=True
+    )
+    assert b"imported from DICOM" in done.content
+    assert b"not reviewed" in done.content
+    study = ImagingStudy.objects.get(patient=patient)
+    assert study.reviewed is False and study.performed_on == date(2026, 10, 20)
+    study_files(tmp_path / "other", name="Smith^John")
+    other = zipped(tmp_path / "other", tmp_path / "o.zip").read_bytes()
+    refused = coordinator_client.post(
+        url, {"files": SimpleUploadedFile("o.zip", other)}, follow=True
+    )
+    assert b"Nothing was imported" in refused.content and b"patient name" in refused.content
+    assert ImagingStudy.objects.filter(patient=patient).count() == 1
+    empty = coordinator_client.post(url, {}, follow=True)
+    assert b"Choose the DICOM files" in empty.content
+
+
+def test_only_the_dicom_upload_may_send_a_large_body() -> None:
+    from spinepath.web.server import Gate
+
+    seen: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    gate = Gate(app, max_body=2 * 2**20, trusted_proxy=None, max_upload=2**30)
+    statuses: list[str] = []
+
+    def call(path: str, method: str = "POST") -> str:
+        environ = {"CONTENT_LENGTH": str(50 * 2**20), "REQUEST_METHOD": method, "PATH_INFO": path}
+        gate(environ, lambda status, headers: statuses.append(status))
+        return statuses[-1]
+
+    assert call("/consultations/12/imaging/dicom/").startswith("200")
+    assert call("/consultations/12/imaging/").startswith("413")
+    assert call("/patients/").startswith("413")
+    assert call("/consultations/12/imaging/dicom/extra").startswith("413")
