@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.timezone import localdate
 
 from spinepath.consultations.models import (
@@ -49,11 +50,49 @@ def _ref(kind: str, ident: Any) -> dict[str, str]:
     return {"reference": f"{kind}/{ident}"}
 
 
+def fhir_base() -> str:
+    """Where the clinic's FHIR resources live (the API under /fhir/): references such as
+    ``Patient/12`` resolve against it, inside a Bundle and outside."""
+    return f"{settings.SPINEPATH_BASE_URL}/fhir"
+
+
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
     return {
-        "fullUrl": f"urn:spinepath:{resource['resourceType']}/{resource['id']}",
+        "fullUrl": f"{fhir_base()}/{resource['resourceType']}/{resource['id']}",
         "resource": resource,
     }
+
+
+def payer_organization(payer: str) -> dict[str, Any]:
+    """The payer as an Organization (self-pay has none: the patient pays)."""
+    from spinepath.pathway.plans import PAYER_LABELS
+
+    return {
+        "resourceType": "Organization",
+        "id": f"payer-{payer.replace('_', '-')}",
+        "name": PAYER_LABELS.get(payer, payer),
+        "type": [{"text": "payer"}],
+    }
+
+
+def coverage(patient: Patient) -> list[dict[str, Any]]:
+    """The patient's Coverage, with its payor (required in R4): an Organization for an insurer,
+    the patient for self-pay; and that Organization."""
+    self_pay = patient.payer == "self_pay"
+    organization = None if self_pay else payer_organization(patient.payer)
+    resource = {
+        "resourceType": "Coverage",
+        "id": f"{patient.pk}-coverage",
+        "status": "active",
+        "type": {"text": patient.get_payer_display()},
+        "beneficiary": _ref("Patient", patient.pk),
+        "payor": [
+            _ref("Patient", patient.pk)
+            if organization is None
+            else _ref("Organization", organization["id"])
+        ],
+    }
+    return [resource] if organization is None else [resource, organization]
 
 
 def _patient(p: Patient) -> dict[str, Any]:
@@ -114,17 +153,7 @@ ODI_CODE = {"text": "Oswestry Disability Index v2.1a (0-100)"}
 def patient_bundle(patient: Patient) -> dict[str, Any]:
     entries = [_entry(_patient(patient))]
     if patient.payer:
-        entries.append(
-            _entry(
-                {
-                    "resourceType": "Coverage",
-                    "id": f"{patient.pk}-coverage",
-                    "status": "active",
-                    "type": {"text": patient.get_payer_display()},
-                    "beneficiary": _ref("Patient", patient.pk),
-                }
-            )
-        )
+        entries.extend(_entry(resource) for resource in coverage(patient))
     for e in Encounter.objects.filter(patient=patient):
         entries.append(
             _entry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 
@@ -44,3 +45,41 @@ def test_fhir_bundle_has_the_confirmed_generator_as_a_condition(
     ]
     assert [c["code"]["coding"][0]["code"] for c in conditions] == ["M51.36"]
     assert conditions[0]["bodySite"] == [{"text": "L4-L5"}]
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["reference"]] if isinstance(node.get("reference"), str) else []
+        return found + [r for v in node.values() for r in _references(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _references(v)]
+    return []
+
+
+@pytest.mark.parametrize("payer", ["self_pay", "medicare_ab_supplement"])
+def test_the_export_validates_and_every_reference_resolves_inside_it(
+    clinician: Any, clinician_client: Client, payer: str
+) -> None:
+    """Validated with fhir.resources (its R4B models, the maintained ones closest to R4), for
+    a patient with every kind of record: consultation, MRI, decision, plan, injection, visits."""
+    import json
+
+    from fhir.resources.R4B.bundle import Bundle
+    from treatment_helpers import treated
+
+    from spinepath.patients.models import Patient
+
+    patient = treated(clinician, 200)
+    Patient.objects.filter(pk=patient.pk).update(payer=payer)
+    response = clinician_client.get(f"/patients/{patient.pk}/fhir.json")
+    bundle = json.loads(response.content)
+    Bundle.model_validate(bundle)  # raises, naming the field, if anything is not valid R4
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    for reference in _references(bundle):
+        assert any(url.endswith(f"/fhir/{reference}") for url in urls), reference
+    coverage = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Coverage"
+    )
+    assert coverage["payor"]
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"Patient", "Coverage", "Encounter", "Observation", "ImagingStudy", "Procedure"} <= kinds
