@@ -33,6 +33,17 @@ MAY_IMPORT: dict[str, set[str]] = {
     # Injection sessions are appointments of an accepted plan: booking reads the plan.
     "public": {"plans", "consultations", "patients", "accounts", "audit", "pathway"},
     "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"},
+    # The FHIR API reads every app below (and stores check-ins through followup's service).
+    "fhir_api": {
+        "public",
+        "followup",
+        "plans",
+        "consultations",
+        "patients",
+        "accounts",
+        "audit",
+        "pathway",
+    },
     # The patient's own pages read every app below; nothing imports them.
     "portal": {
         "public",

@@ -5,6 +5,26 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from spinepath.commands import audit, backup, dicom, rescreen, schedule, score, screen, web
+from spinepath.commands import (
+    api_token,
+    audit,
+    backup,
+    dicom,
+    rescreen,
+    schedule,
+    score,
+    screen,
+    web,
+)
 
-COMMANDS: tuple[ModuleType, ...] = (screen, score, schedule, web, audit, backup, rescreen, dicom)
+COMMANDS: tuple[ModuleType, ...] = (
+    screen,
+    score,
+    schedule,
+    web,
+    audit,
+    backup,
+    rescreen,
+    dicom,
+    api_token,
+)

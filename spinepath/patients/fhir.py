@@ -95,7 +95,7 @@ def coverage(patient: Patient) -> list[dict[str, Any]]:
     return [resource] if organization is None else [resource, organization]
 
 
-def _patient(p: Patient) -> dict[str, Any]:
+def patient_resource(p: Patient) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(p.pk),
@@ -151,7 +151,7 @@ ODI_CODE = {"text": "Oswestry Disability Index v2.1a (0-100)"}
 
 
 def patient_bundle(patient: Patient) -> dict[str, Any]:
-    entries = [_entry(_patient(patient))]
+    entries = [_entry(patient_resource(patient))]
     if patient.payer:
         entries.extend(_entry(resource) for resource in coverage(patient))
     for e in Encounter.objects.filter(patient=patient):

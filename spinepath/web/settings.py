@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "spinepath.public",
     "spinepath.portal",
     "spinepath.policies",
+    "spinepath.fhir_api",
     "spinepath.outcomes",
 ]
 

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("spinepath.followup.urls")),
     path("", include("spinepath.public.urls")),
     path("", include("spinepath.portal.urls")),
+    path("", include("spinepath.fhir_api.urls")),
     path("outcomes/", include("spinepath.outcomes.urls")),
 ]

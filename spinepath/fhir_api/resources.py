@@ -1,0 +1,234 @@
+"""What the FHIR API serves: the same resources as the per-patient export (one set of
+serializers, spinepath/patients/fhir.py), found by id or searched, plus the questionnaires.
+
+Every resource but the Patient, the payers and the questionnaires belongs to one patient; its
+id says which record it comes from (``m12-odi``: measurement 12), so a read finds its patient,
+builds that patient's resources and returns the one asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+
+from spinepath.consultations.models import (
+    CandidacyDecision,
+    DiagnosticBlock,
+    Encounter,
+    ImagingStudy,
+    PriorProcedure,
+)
+from spinepath.fhir_api.questionnaires import questionnaires
+from spinepath.fhir_api.responses import response_resource
+from spinepath.followup.models import OutcomeMeasurement
+from spinepath.patients.fhir import patient_bundle, patient_resource, payer_organization
+from spinepath.patients.models import PAYER_CHOICES, Patient
+from spinepath.plans.models import CarePlan, Procedure
+
+# The types the API reads and searches (the CapabilityStatement lists exactly these).
+PATIENT_TYPES = (
+    "Encounter",
+    "Condition",
+    "Observation",
+    "ImagingStudy",
+    "Procedure",
+    "CarePlan",
+    "Coverage",
+    "QuestionnaireResponse",
+)
+TYPES = ("Patient", *PATIENT_TYPES, "Organization", "Questionnaire")
+SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
+    "Patient": ("identifier", "name", "birthdate"),
+    "Observation": ("patient", "subject", "code", "date"),
+    **{t: ("patient", "subject") for t in PATIENT_TYPES if t != "Observation"},
+    "Organization": (),
+    "Questionnaire": ("url",),
+}
+COMMON_PARAMS = ("_count", "_offset")
+MAX_COUNT = 200
+DEFAULT_COUNT = 50
+
+
+class SearchProblem(ValueError):
+    """A search the API cannot answer (400 with an OperationOutcome naming the parameter)."""
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+
+
+def _one(model: Any, text: str) -> Patient | None:
+    pk = _int(text)
+    row = model.objects.filter(pk=pk).select_related("patient").first() if pk else None
+    return row.patient if row is not None else None
+
+
+# id -> the patient it belongs to, per type (None: no such resource).
+OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]] = {
+    "Encounter": [(re.compile(r"^(\d+)$"), lambda m: _one(Encounter, m))],
+    "ImagingStudy": [(re.compile(r"^(\d+)$"), lambda m: _one(ImagingStudy, m))],
+    "CarePlan": [(re.compile(r"^(\d+)$"), lambda m: _one(CarePlan, m))],
+    "Coverage": [
+        (re.compile(r"^(\d+)-coverage$"), lambda m: Patient.objects.filter(pk=_int(m)).first())
+    ],
+    "Observation": [
+        (re.compile(r"^enc(\d+)-pain$"), lambda m: _one(Encounter, m)),
+        (re.compile(r"^m(\d+)-(?:pain|odi)$"), lambda m: _one(OutcomeMeasurement, m)),
+    ],
+    "Procedure": [
+        (re.compile(r"^prior(\d+)$"), lambda m: _one(PriorProcedure, m)),
+        (re.compile(r"^block(\d+)$"), lambda m: _one(DiagnosticBlock, m)),
+        (re.compile(r"^inj(\d+)$"), lambda m: _one(Procedure, m)),
+    ],
+    "Condition": [(re.compile(r"^d(\d+)-\d+$"), lambda m: _one(CandidacyDecision, m))],
+    "QuestionnaireResponse": [(re.compile(r"^m(\d+)$"), lambda m: _one(OutcomeMeasurement, m))],
+}
+
+
+def owner(kind: str, ident: str) -> Patient | None:
+    for pattern, find in OWNERS.get(kind, []):
+        match = pattern.match(ident)
+        if match:
+            return find(match.group(1))
+    return None
+
+
+def resources_of(patient: Patient) -> list[dict[str, Any]]:
+    """The export's resources, and the patient's check-ins as QuestionnaireResponses."""
+    found = [entry["resource"] for entry in patient_bundle(patient)["entry"]]
+    measurements = OutcomeMeasurement.objects.filter(patient=patient).order_by("measured_on", "id")
+    return found + [response_resource(m) for m in measurements]
+
+
+def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
+    """(the resource, the patient whose record it is) or (None, None)."""
+    if len(ident) > 64:
+        return None, None
+    if kind == "Patient":
+        pk = _int(ident)
+        patient = Patient.objects.filter(pk=pk).first() if pk else None
+        return (patient_resource(patient), patient) if patient else (None, None)
+    if kind == "Organization":
+        payer = ident.removeprefix("payer-").replace("-", "_")
+        known = {key for key, _ in PAYER_CHOICES} - {"self_pay"}
+        return (
+            (payer_organization(payer), None)
+            if ident.startswith("payer-") and payer in known
+            else (None, None)
+        )
+    if kind == "Questionnaire":
+        return questionnaires().get(ident), None
+    patient = owner(kind, ident)
+    if patient is None:
+        return None, None
+    for resource in resources_of(patient):
+        if resource["resourceType"] == kind and resource["id"] == ident:
+            return resource, patient
+    return None, None
+
+
+def everything(patient: Patient) -> list[dict[str, Any]]:
+    return resources_of(patient)
+
+
+# --- Search ---------------------------------------------------------------------------------
+
+
+def _date_test(text: str) -> Callable[[date], bool]:
+    prefixes = {"eq": "__eq__", "ge": "__ge__", "le": "__le__", "gt": "__gt__", "lt": "__lt__"}
+    op = "eq"
+    if text[:2] in prefixes:
+        op, text = text[:2], text[2:]
+    try:
+        wanted = date.fromisoformat(text)
+    except ValueError:
+        raise SearchProblem(
+            "date: write a day as YYYY-MM-DD, optionally after eq, ge, le, gt or lt"
+        ) from None
+    method = prefixes[op]
+    return lambda day: bool(getattr(day, method)(wanted))
+
+
+def _patient_param(params: dict[str, str]) -> Patient:
+    text = params.get("patient") or params.get("subject") or ""
+    pk = _int(text.removeprefix("Patient/"))
+    if pk is None:
+        raise SearchProblem("patient: search these resources for one patient, e.g. patient=12")
+    patient = Patient.objects.filter(pk=pk).first()
+    if patient is None:
+        raise SearchProblem(f"patient: there is no Patient/{pk}")
+    return patient
+
+
+def _coding_matches(resource: dict[str, Any], wanted: str) -> bool:
+    system, _, code = wanted.rpartition("|")
+    for coding in resource.get("code", {}).get("coding", []):
+        if coding.get("code") == code and (not system or coding.get("system") == system):
+            return True
+    return False
+
+
+def _search_patients(params: dict[str, str]) -> list[Patient]:
+    query = Patient.objects.all()
+    if params.get("identifier"):
+        value = params["identifier"].rpartition("|")[2].strip()
+        query = query.filter(mrn__iexact=value)
+    if params.get("name"):
+        text = params["name"].strip()[:100]
+        query = query.filter(Q(family_name__istartswith=text) | Q(given_name__istartswith=text))
+    if params.get("birthdate"):
+        test_text = params["birthdate"]
+        op = test_text[:2] if test_text[:2] in ("eq", "ge", "le", "gt", "lt") else "eq"
+        day_text = test_text[2:] if op != "eq" or test_text.startswith("eq") else test_text
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise SearchProblem(
+                "birthdate: write a day as YYYY-MM-DD, optionally after eq, ge, le, gt or lt"
+            ) from None
+        lookup = {"eq": "", "ge": "__gte", "le": "__lte", "gt": "__gt", "lt": "__lt"}[op]
+        query = query.filter(**{f"birth_date{lookup}": day})
+    if not any(params.get(p) for p in ("identifier", "name", "birthdate")):
+        raise SearchProblem("Patient: search by identifier, name or birthdate")
+    return list(query.order_by("family_name", "given_name", "id")[:5000])
+
+
+def search(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], list[Patient]]:
+    """(the matching resources in a stable order, the patients they belong to)."""
+    allowed = set(SEARCH_PARAMS.get(kind, ())) | set(COMMON_PARAMS)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise SearchProblem(f"{unknown[0]}: not a search parameter of {kind} here")
+    if kind == "Patient":
+        patients = _search_patients(params)
+        return [patient_resource(p) for p in patients], patients
+    if kind == "Organization":
+        return [payer_organization(k) for k, _ in PAYER_CHOICES if k != "self_pay"], []
+    if kind == "Questionnaire":
+        wanted = params.get("url")
+        found = [q for q in questionnaires().values() if not wanted or q["url"] == wanted]
+        return found, []
+    patient = _patient_param(params)
+    found = [r for r in resources_of(patient) if r["resourceType"] == kind]
+    if kind == "Observation":
+        if params.get("code"):
+            found = [r for r in found if _coding_matches(r, params["code"])]
+        if params.get("date"):
+            test = _date_test(params["date"])
+            found = [r for r in found if test(date.fromisoformat(r["effectiveDateTime"][:10]))]
+    return found, [patient]
+
+
+def page_of(params: dict[str, str]) -> tuple[int, int]:
+    count_text, offset_text = params.get("_count", ""), params.get("_offset", "")
+    count = _int(count_text) if count_text else DEFAULT_COUNT
+    offset = _int(offset_text) if offset_text else 0
+    if count is None or not 1 <= count <= MAX_COUNT:
+        raise SearchProblem(f"_count: a whole number from 1 to {MAX_COUNT}")
+    if offset is None:
+        raise SearchProblem("_offset: a whole number from 0")
+    return count, offset

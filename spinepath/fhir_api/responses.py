@@ -1,0 +1,132 @@
+"""QuestionnaireResponses: a stored check-in as one, and one from an outside app stored as a
+check-in - scored by the domain instruments and held to the same window rules as the web form
+(it goes through the same single-use link and submission service)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from spinepath.errors import Conflict, Invalid, NotAvailable
+from spinepath.fhir_api.questionnaires import SPINEPATH_CODES, questionnaires
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.services import (
+    Answers,
+    LinkProblem,
+    link_problem,
+    questionnaire_link_create,
+    questionnaire_submit,
+)
+from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.patients.models import Patient
+
+VISIT_SYSTEM = "urn:spinepath:visit"
+
+
+def response_resource(m: OutcomeMeasurement) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    if m.pain_raw is not None or m.pain_vas is not None:
+        value = m.pain_vas if m.pain_vas is not None else m.pain_raw
+        items.append({"linkId": "pain", "answer": [{"valueInteger": round(float(value or 0))}]})
+    for i, score in enumerate(m.odi_sections or [], start=1):
+        if score is None:
+            continue
+        items.append(
+            {
+                "linkId": f"odi-{i}",
+                "answer": [
+                    {
+                        "valueCoding": {
+                            "system": SPINEPATH_CODES,
+                            "code": str(score),
+                            "display": ODI_SECTIONS[i - 1].options[score],
+                        }
+                    }
+                ],
+            }
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"m{m.pk}",
+        "questionnaire": questionnaires()["odi" if m.odi_sections else "pain"]["url"],
+        "status": "completed",
+        "subject": {"reference": f"Patient/{m.patient_id}"},
+        "authored": m.measured_on.isoformat(),
+        "item": items,
+    }
+    if m.visit_id:
+        resource["identifier"] = {"system": VISIT_SYSTEM, "value": str(m.visit_id)}
+    return resource
+
+
+def _answers(items: list[Any]) -> Answers:
+    pain: float | None = None
+    odi: list[int | None] = [None] * len(ODI_SECTIONS)
+    for item in items:
+        link = item.linkId
+        answer = (item.answer or [None])[0]
+        if answer is None:
+            continue
+        if link == "pain":
+            if answer.valueInteger is None or not 0 <= answer.valueInteger <= 100:
+                raise Invalid("item pain: an integer from 0 to 100", fields={"pain": "0-100"})
+            pain = float(answer.valueInteger)
+        elif link.startswith("odi-") and link[4:].isdigit() and 1 <= int(link[4:]) <= len(odi):
+            coding = answer.valueCoding
+            code = coding.code if coding is not None else None
+            if code is None or not code.isdigit() or not 0 <= int(code) <= 5:
+                raise Invalid(f"item {link}: a coding with code 0 to 5")
+            odi[int(link[4:]) - 1] = int(code)
+        else:
+            raise Invalid(f"item {link}: not a question of the pain or ODI questionnaire")
+    if pain is None and all(v is None for v in odi):
+        raise Invalid("item: answer the pain question or the ODI sections")
+    return Answers(pain, "vas", odi)
+
+
+def _visit(patient: Patient, identifier: Any, today: date) -> ReassessmentVisit:
+    if identifier is not None and identifier.system == VISIT_SYSTEM:
+        pk = identifier.value or ""
+        visit = (
+            ReassessmentVisit.objects.filter(pk=int(pk)).select_related("patient").first()
+            if pk.isdigit() and len(pk) < 12
+            else None
+        )
+        if visit is None:
+            raise NotAvailable(f"identifier: there is no visit {pk}")
+        if visit.patient_id != patient.pk:
+            raise Conflict("identifier: that visit is another patient's, not the subject's")
+        return visit
+    open_now = [
+        v
+        for v in ReassessmentVisit.objects.filter(
+            patient=patient, opens__lte=today, closes__gte=today, injected_on__isnull=False
+        ).order_by("due")
+        if link_problem(v, today) is None
+    ]
+    if not open_now:
+        raise Conflict("subject: the patient has no check-in window open today")
+    return open_now[0]
+
+
+def response_store(document: dict[str, Any]) -> OutcomeMeasurement:
+    """Store a QuestionnaireResponse (already valid R4) as the check-in it answers."""
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    response = QuestionnaireResponse.model_validate(document)
+    if response.status != "completed":
+        raise Invalid("status: only a completed response is stored")
+    reference = (response.subject.reference if response.subject else "") or ""
+    pk = reference.removeprefix("Patient/")
+    patient = Patient.objects.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 12 else None
+    if patient is None:
+        raise Invalid("subject: a reference to one of the clinic's patients, e.g. Patient/12")
+    answers = _answers(list(response.item or []))
+    visit = _visit(patient, response.identifier, timezone.localdate())
+    try:
+        token = questionnaire_link_create(visit=visit)
+        return questionnaire_submit(token=token, answers=answers)
+    except LinkProblem as problem:
+        raise Conflict(str(problem)) from None

@@ -1,0 +1,387 @@
+"""The FHIR R4 REST API under /fhir/ (JSON, application/fhir+json).
+
+Every request but the CapabilityStatement carries ``Authorization: Bearer <token>`` (issued by
+the clinic admin; read-only unless granted write). Every answer that shows patient data is an
+audited disclosure naming the patients it showed. Every error is an OperationOutcome with its
+HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.errors import Refused
+from spinepath.fhir_api import resources
+from spinepath.fhir_api.forms import TokenForm
+from spinepath.fhir_api.models import ApiToken
+from spinepath.fhir_api.responses import response_resource, response_store
+from spinepath.fhir_api.services import token_for
+from spinepath.patients.models import Patient
+
+FHIR_JSON = "application/fhir+json"
+MAX_BODY = 256 * 1024
+
+
+def fhir_response(resource: dict[str, Any], status: int = 200) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(resource, ensure_ascii=False), status=status, content_type=FHIR_JSON
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+def outcome(status: int, code: str, text: str, severity: str = "error") -> HttpResponse:
+    """An OperationOutcome (the FHIR error body) with its HTTP status."""
+    return fhir_response(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
+        },
+        status,
+    )
+
+
+REFUSAL_CODES = {400: "invalid", 403: "forbidden", 404: "not-found", 409: "conflict"}
+
+
+def api(
+    *, write: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_not_required
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            token = token_for(request.headers.get("Authorization", ""))
+            if token is None:
+                response = outcome(401, "login", "A valid bearer token is required.")
+                response["WWW-Authenticate"] = 'Bearer realm="spinepath"'
+                return response
+            if write and not token.can_write:
+                return outcome(403, "forbidden", "This token may read, not write.")
+            request._spinepath_api_token = token  # type: ignore[attr-defined]
+            try:
+                return view(request, token, *args, **kwargs)
+            except resources.SearchProblem as problem:
+                return outcome(400, "invalid", str(problem))
+            except Refused as refused:
+                status = (
+                    422
+                    if refused.status in (400, 409) and request.method == "POST"
+                    else refused.status
+                )
+                code = REFUSAL_CODES.get(refused.status, "processing")
+                return outcome(status, code, " ".join(refused.reasons))
+
+        return wrapped
+
+    return decorate
+
+
+def _disclosed(request: HttpRequest, token: ApiToken, what: str, patients: list[Patient]) -> None:
+    numbers = sorted({p.mrn for p in patients if p.mrn})
+    audit_record(
+        request=request,
+        username=f"API token {token.name}",
+        action=AuditEvent.EXPORT,
+        what=f"FHIR API: {what}",
+        patient=patients[0] if len(patients) == 1 else None,
+        detail={"records": numbers} if numbers else None,
+    )
+
+
+def _base(request: HttpRequest) -> str:
+    return f"{settings.SPINEPATH_BASE_URL}/fhir"
+
+
+# --- CapabilityStatement --------------------------------------------------------------------
+
+
+@login_not_required
+def metadata(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return outcome(405, "not-supported", "Only GET.")
+    rest_resources = []
+    for kind in resources.TYPES:
+        if kind in [r["type"] for r in rest_resources]:
+            continue
+        entry: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [
+                {"name": name, "type": _param_type(name)}
+                for name in resources.SEARCH_PARAMS.get(kind, ())
+            ],
+        }
+        if kind == "QuestionnaireResponse":
+            entry["interaction"].append({"code": "create"})
+        if kind == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            ]
+        rest_resources.append(entry)
+    return fhir_response(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": timezone.localdate().isoformat(),
+            "kind": "instance",
+            "software": {"name": "spinepath"},
+            "implementation": {
+                "description": settings.SPINEPATH_CLINIC_NAME,
+                "url": _base(request),
+            },
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "security": {
+                        "description": "Bearer tokens issued by the clinic admin; read-only "
+                        "unless granted write."
+                    },
+                    "resource": rest_resources,
+                }
+            ],
+        }
+    )
+
+
+def _param_type(name: str) -> str:
+    return {
+        "identifier": "token",
+        "code": "token",
+        "name": "string",
+        "birthdate": "date",
+        "date": "date",
+        "patient": "reference",
+        "subject": "reference",
+        "url": "uri",
+    }.get(name, "string")
+
+
+# --- Read, search, $everything ---------------------------------------------------------------
+
+
+def _known(kind: str) -> bool:
+    return kind in resources.TYPES or kind in resources.PATIENT_TYPES
+
+
+@api()
+def read(request: HttpRequest, token: ApiToken, kind: str, ident: str) -> HttpResponse:
+    if request.method != "GET":
+        return outcome(405, "not-supported", f"{request.method} is not supported on {kind}.")
+    if not _known(kind):
+        return outcome(404, "not-supported", f"{kind} is not a resource type served here.")
+    resource, patient = resources.read(kind, ident)
+    if resource is None:
+        return outcome(404, "not-found", f"There is no {kind}/{ident}.")
+    _disclosed(request, token, f"read {kind}", [patient] if patient else [])
+    return fhir_response(resource)
+
+
+@api()
+def search(request: HttpRequest, token: ApiToken, kind: str) -> HttpResponse:
+    if request.method == "POST" and kind == "QuestionnaireResponse":
+        return create_response(request)
+    if request.method != "GET":
+        return outcome(405, "not-supported", f"{request.method} is not supported on {kind}.")
+    if not _known(kind):
+        return outcome(404, "not-supported", f"{kind} is not a resource type served here.")
+    params = {k: v for k, v in request.GET.items()}
+    if any(len(request.GET.getlist(k)) > 1 for k in request.GET):
+        return outcome(400, "invalid", "Give each search parameter once.")
+    count, offset = resources.page_of(params)
+    found, patients = resources.search(kind, params)
+    page = found[offset : offset + count]
+    shown = _patients_of(page, patients)
+    _disclosed(request, token, f"search {kind}", shown)
+    return fhir_response(_searchset(request, kind, params, found, page, count, offset))
+
+
+def _patients_of(page: list[dict[str, Any]], candidates: list[Patient]) -> list[Patient]:
+    ids = set()
+    for resource in page:
+        if resource["resourceType"] == "Patient":
+            ids.add(resource["id"])
+        reference = (resource.get("subject") or resource.get("beneficiary") or {}).get(
+            "reference", ""
+        )
+        if reference.startswith("Patient/"):
+            ids.add(reference.removeprefix("Patient/"))
+    return [p for p in candidates if str(p.pk) in ids]
+
+
+def _searchset(
+    request: HttpRequest,
+    kind: str,
+    params: dict[str, str],
+    found: list[dict[str, Any]],
+    page: list[dict[str, Any]],
+    count: int,
+    offset: int,
+) -> dict[str, Any]:
+    base = _base(request)
+    plain = {k: v for k, v in params.items() if k not in ("_count", "_offset")}
+
+    def url(at: int) -> str:
+        return f"{base}/{kind}?{urlencode({**plain, '_count': count, '_offset': at})}"
+
+    links = [{"relation": "self", "url": url(offset)}]
+    if offset + count < len(found):
+        links.append({"relation": "next", "url": url(offset + count)})
+    if offset > 0:
+        links.append({"relation": "previous", "url": url(max(0, offset - count))})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": links,
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in page
+        ],
+    }
+
+
+@api()
+def everything(request: HttpRequest, token: ApiToken, ident: str) -> HttpResponse:
+    if request.method != "GET":
+        return outcome(405, "not-supported", "Only GET.")
+    _, patient = resources.read("Patient", ident)
+    if patient is None:
+        return outcome(404, "not-found", f"There is no Patient/{ident}.")
+    found = resources.everything(patient)
+    organizations = [
+        resources.read("Organization", ref["reference"].removeprefix("Organization/"))[0]
+        for r in found
+        for ref in r.get("payor", [])
+        if ref.get("reference", "").startswith("Organization/")
+    ]
+    found = found + [o for o in organizations if o and o not in found]
+    _disclosed(request, token, "Patient $everything", [patient])
+    base = _base(request)
+    return fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(found),
+            "entry": [
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in found
+            ],
+        }
+    )
+
+
+# --- QuestionnaireResponse from an outside app ----------------------------------------------
+
+
+def create_response(request: HttpRequest) -> HttpResponse:
+    token: ApiToken = request._spinepath_api_token  # type: ignore[attr-defined]
+    if not token.can_write:
+        return outcome(403, "forbidden", "This token may read, not write.")
+    if len(request.body) > MAX_BODY:
+        return outcome(413, "too-costly", "A QuestionnaireResponse is a few kilobytes.")
+    try:
+        document = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return outcome(400, "structure", "The body is not JSON.")
+    if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
+        return outcome(400, "structure", "resourceType: expected QuestionnaireResponse.")
+    from pydantic import ValidationError
+
+    try:
+        measurement = response_store(document)
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return outcome(400, "structure", f"{where}: {first.get('msg', 'invalid')}")
+    _disclosed(request, token, "QuestionnaireResponse stored", [measurement.patient])
+    response = fhir_response(response_resource(measurement), 201)
+    response["Location"] = f"{_base(request)}/QuestionnaireResponse/m{measurement.pk}"
+    return response
+
+
+@login_not_required
+@csrf_exempt
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return outcome(404, "not-found", f"Nothing is served at /fhir/{rest}.")
+
+
+# --- The clinic admin's token page --------------------------------------------------------
+
+
+def tokens_page(request: HttpRequest) -> HttpResponse:
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import render
+
+    from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+    from spinepath.fhir_api.services import token_create
+    from spinepath.web.refusals import show_on_form
+
+    if not has_role(request.user, CLINIC_ADMIN):
+        raise PermissionDenied("Only the clinic admin issues API tokens.")
+    form = TokenForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, secret = token_create(
+                name=form.cleaned_data["name"],
+                can_write=form.cleaned_data["can_write"],
+                user=request.user,
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            form = TokenForm()
+    response = render(
+        request,
+        "fhir_api/tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": ApiToken.objects.select_related("created_by"),
+            "base": _base(request),
+            "nav": "tokens",
+        },
+        status=400 if form.errors else 200,
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404, redirect
+
+    from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+    from spinepath.fhir_api.services import token_revoke
+
+    if not has_role(request.user, CLINIC_ADMIN):
+        raise PermissionDenied("Only the clinic admin revokes API tokens.")
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    token = get_object_or_404(ApiToken, pk=token_id)
+    token_revoke(token_id=token.pk, user=request.user)
+    messages.success(request, f"{token.name} is revoked: it opens nothing from now on.")
+    return redirect("fhir:tokens")

@@ -1,0 +1,231 @@
+"""The FHIR R4 API: every resource it returns validates with fhir.resources (R4B); paging;
+token scopes and revocation; an OperationOutcome for every error; QuestionnaireResponses held
+to the web form's window rules; every use audited as a disclosure."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+from treatment_helpers import treated
+
+from spinepath.audit.models import AuditEvent
+from spinepath.fhir_api.services import token_create, token_revoke
+from spinepath.followup.models import OutcomeMeasurement
+from spinepath.patients.models import Patient
+
+BASE = "/fhir"
+
+
+def valid(resource: dict[str, Any]) -> dict[str, Any]:
+    model = get_fhir_model_class(resource["resourceType"])
+    model.model_validate(resource)  # raises, naming the field, if it is not valid
+    return resource
+
+
+def api_client(can_write: bool = False, name: str = "ehr") -> Client:
+    _token, secret = token_create(name=name, can_write=can_write)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def get(client: Client, path: str, status: int = 200) -> dict[str, Any]:
+    response = client.get(BASE + path)
+    assert response.status_code == status, (path, response.content[:300])
+    assert response["Content-Type"] == "application/fhir+json"
+    return json.loads(response.content)
+
+
+@pytest.fixture
+def patient(clinician: Any) -> Patient:
+    from spinepath.followup.services import Answers, paper_form_enter
+
+    p = treated(clinician, 200)
+    Patient.objects.filter(pk=p.pk).update(payer="medicare_ab_supplement")
+    p.refresh_from_db()
+    paper_form_enter(
+        visit=p.visits.get(key="6m"),
+        user=clinician,
+        measured_on=timezone.localdate(),
+        answers=Answers(30, "vas", [1] * 10),
+    )
+    return p
+
+
+def test_the_capability_statement_lists_what_is_served(db: Any) -> None:
+    statement = valid(json.loads(Client().get(f"{BASE}/metadata").content))
+    types = {r["type"] for r in statement["rest"][0]["resource"]}
+    assert {"Patient", "Observation", "ImagingStudy", "Procedure", "CarePlan", "Coverage"} <= types
+    assert {"Questionnaire", "QuestionnaireResponse", "Encounter", "Condition"} <= types
+
+
+def test_every_resource_read_and_searched_validates(patient: Patient) -> None:
+    client = api_client()
+    everything = get(client, f"/Patient/{patient.pk}/$everything")
+    valid(everything)
+    kinds = {e["resource"]["resourceType"] for e in everything["entry"]}
+    assert {
+        "Patient",
+        "Coverage",
+        "Organization",
+        "Encounter",
+        "Observation",
+        "ImagingStudy",
+    } <= kinds
+    assert {"Procedure", "CarePlan", "QuestionnaireResponse"} <= kinds
+    urls = {e["fullUrl"] for e in everything["entry"]}
+    for entry in everything["entry"]:
+        resource = entry["resource"]
+        read = get(client, f"/{resource['resourceType']}/{resource['id']}")
+        assert read == resource
+        for value in json.dumps(resource).split('"reference": "')[1:]:
+            reference = value.split('"')[0]
+            assert any(url.endswith(f"/fhir/{reference}") for url in urls), reference
+    for kind in (
+        "Encounter",
+        "Condition",
+        "Observation",
+        "ImagingStudy",
+        "Procedure",
+        "CarePlan",
+        "Coverage",
+        "QuestionnaireResponse",
+    ):
+        valid(get(client, f"/{kind}?patient={patient.pk}"))
+    for ident in ("odi", "pain"):
+        valid(get(client, f"/Questionnaire/{ident}"))
+
+
+def test_patients_are_searched_by_identifier_name_and_birthdate(patient: Patient) -> None:
+    client = api_client()
+    found = get(client, f"/Patient?identifier=urn:spinepath:mrn|{patient.mrn}")
+    assert found["total"] == 1 and found["entry"][0]["resource"]["id"] == str(patient.pk)
+    assert get(client, f"/Patient?name={patient.family_name[:3]}")["total"] >= 1
+    assert get(client, f"/Patient?birthdate={patient.birth_date}")["total"] >= 1
+    assert get(client, "/Patient?birthdate=gt2100-01-01")["total"] == 0
+
+
+def test_searches_page_with_next_links(patient: Patient) -> None:
+    client = api_client()
+    first = get(client, f"/Observation?patient={patient.pk}&_count=1")
+    assert first["total"] > 1 and len(first["entry"]) == 1
+    following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    second = get(client, following.split("/fhir", 1)[1])
+    assert second["entry"][0]["resource"]["id"] != first["entry"][0]["resource"]["id"]
+    pain = get(client, f"/Observation?patient={patient.pk}&code=http://loinc.org|38208-5")
+    assert pain["total"] >= 1
+    later = get(client, f"/Observation?patient={patient.pk}&date=ge2100-01-01")
+    assert later["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/Nothing/1", 404),
+        ("/Patient/999999", 404),
+        ("/Patient?shoe=12", 400),
+        ("/Observation", 400),
+        ("/Observation?patient=1&date=yesterday", 400),
+        ("/Patient?name=a&_count=100000", 400),
+        ("/Observation/m999", 404),
+    ],
+)
+def test_errors_are_operation_outcomes(patient: Patient, path: str, status: int) -> None:
+    valid(get(api_client(), path, status))
+
+
+def test_tokens_scope_and_revocation(patient: Patient) -> None:
+    assert Client().get(f"{BASE}/Patient/{patient.pk}").status_code == 401
+    reader = api_client(name="reader")
+    assert reader.get(f"{BASE}/Patient/{patient.pk}").status_code == 200
+    refused = reader.post(
+        f"{BASE}/QuestionnaireResponse", "{}", content_type="application/fhir+json"
+    )
+    assert refused.status_code == 403
+    from spinepath.fhir_api.models import ApiToken
+
+    token_revoke(token_id=ApiToken.objects.get(name="reader").pk)
+    assert reader.get(f"{BASE}/Patient/{patient.pk}").status_code == 401
+    bad = Client(HTTP_AUTHORIZATION="Bearer sp_not-a-token")
+    assert bad.get(f"{BASE}/Patient/{patient.pk}").status_code == 401
+
+
+def test_every_use_is_a_disclosure_in_the_audit_log(patient: Patient) -> None:
+    get(api_client(), f"/Patient/{patient.pk}/$everything")
+    event = AuditEvent.objects.filter(action=AuditEvent.EXPORT, patient_id=patient.pk).last()
+    assert event is not None and event.username == "API token ehr"
+    assert event.detail["records"] == [patient.mrn]
+
+
+def _response(patient: Patient, pain: int = 35, visit: int | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://127.0.0.1:8000/fhir/Questionnaire/odi",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{patient.pk}"},
+        "item": [{"linkId": "pain", "answer": [{"valueInteger": pain}]}]
+        + [
+            {"linkId": f"odi-{i}", "answer": [{"valueCoding": {"code": "1"}}]} for i in range(1, 11)
+        ],
+    }
+    if visit is not None:
+        document["identifier"] = {"system": "urn:spinepath:visit", "value": str(visit)}
+    return document
+
+
+def post(client: Client, document: Any, status: int) -> dict[str, Any]:
+    body = document if isinstance(document, str) else json.dumps(document)
+    response = client.post(
+        f"{BASE}/QuestionnaireResponse", body, content_type="application/fhir+json"
+    )
+    assert response.status_code == status, response.content[:400]
+    return json.loads(response.content)
+
+
+def test_a_patient_app_stores_answers_inside_the_window_once(clinician: Any) -> None:
+    patient = treated(clinician, 40)  # the 6-week window is open
+    writer = api_client(can_write=True, name="app")
+    stored = valid(post(writer, _response(patient), 201))
+    measurement = OutcomeMeasurement.objects.get(patient=patient)
+    assert stored["id"] == f"m{measurement.pk}" and measurement.pain_vas == 35
+    assert measurement.odi_score is not None
+    valid(post(writer, _response(patient), 422))  # the window is answered already
+    assert OutcomeMeasurement.objects.filter(patient=patient).count() == 1
+
+
+def test_a_response_for_another_patients_visit_or_outside_a_window_is_refused(
+    clinician: Any,
+) -> None:
+    mine = treated(clinician, 40, email="a@example.org")
+    theirs = treated(clinician, 41, email="b@example.org")
+    writer = api_client(can_write=True, name="app")
+    their_visit = theirs.visits.get(key="6w")
+    outcome = valid(post(writer, _response(mine, visit=their_visit.pk), 422))
+    assert "another patient" in outcome["issue"][0]["diagnostics"]
+    closed = treated(clinician, 500, email="c@example.org")  # between the 12- and 24-month windows
+    valid(post(writer, _response(closed), 422))
+    valid(post(writer, "{not json", 400))
+    valid(post(writer, {"resourceType": "Patient"}, 400))
+    valid(post(writer, {**_response(mine), "status": "in-progress"}, 422))
+    valid(post(writer, _response(mine, pain=900), 422))
+    assert not OutcomeMeasurement.objects.filter(patient=mine).exists()
+
+
+def test_the_clinic_admin_issues_and_revokes_tokens_on_a_page(
+    admin_client: Client, clinician_client: Client
+) -> None:
+    assert clinician_client.get("/api-tokens/").status_code == 403
+    page = admin_client.post("/api-tokens/", {"name": "registry"})
+    assert page.status_code == 200 and b"shown this once" in page.content
+    from spinepath.fhir_api.models import ApiToken
+
+    token = ApiToken.objects.get(name="registry")
+    assert admin_client.post(f"/api-tokens/{token.pk}/revoke/").status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_at <= timezone.now() + timedelta(
+        seconds=1
+    )
