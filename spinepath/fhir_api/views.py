@@ -385,3 +385,46 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     token_revoke(token_id=token.pk, user=request.user)
     messages.success(request, f"{token.name} is revoked: it opens nothing from now on.")
     return redirect("fhir:tokens")
+
+
+# --- CDS Hooks ------------------------------------------------------------------------------
+
+
+@login_not_required
+@csrf_exempt
+def cds_discovery(request: HttpRequest) -> HttpResponse:
+    from spinepath.fhir_api.cds import SERVICES
+
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    return HttpResponse(json.dumps({"services": SERVICES}), content_type="application/json")
+
+
+@api()
+def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResponse:
+    from spinepath.fhir_api.cds import HOOKS, HookProblem, match_patient
+
+    hook = HOOKS.get(service)
+    if hook is None:
+        return _cds_error(404, f"There is no CDS service {service}.")
+    if request.method != "POST":
+        return _cds_error(405, "POST a hook request.")
+    if len(request.body) > MAX_BODY * 8:
+        return _cds_error(413, "The hook request is too large.")
+    try:
+        body = json.loads(request.body)
+        if not isinstance(body, dict):
+            raise ValueError
+        cards = hook(body)
+        patient = match_patient(body)
+    except (ValueError, UnicodeDecodeError) as problem:
+        text = (
+            str(problem) if isinstance(problem, HookProblem) else "The body is not a JSON object."
+        )
+        return _cds_error(400, text)
+    _disclosed(request, token, f"CDS Hooks {service}", [patient] if patient else [])
+    return HttpResponse(json.dumps({"cards": cards}), content_type="application/json")
+
+
+def _cds_error(status: int, text: str) -> HttpResponse:
+    return HttpResponse(json.dumps({"error": text}), status=status, content_type="application/json")
