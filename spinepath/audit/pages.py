@@ -21,6 +21,7 @@ RECORDED: dict[str, str] = {
     "consultations:imaging": "consultation: imaging",
     "consultations:study": "consultation: MRI study",
     "consultations:dicom": "consultation: MRI import from DICOM",
+    "consultations:pacs": "consultation: the patient's studies in the PACS",
     "consultations:review": "consultation: review and decision",
     "consultations:sign": "consultation: sign",
     "consultations:amend": "consultation: amendment",

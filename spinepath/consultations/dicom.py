@@ -9,9 +9,8 @@ the imaging step. What the files say about the patient must agree with the recor
 
 from __future__ import annotations
 
-import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +21,7 @@ from spinepath.pathway.dicom_check import DicomPatient
 # A disc or a PACS export holds a few thousand files; more than this is not one patient's MRI.
 MAX_FILES = 20_000
 MAX_ZIP_BYTES = 4 * 1024**3
+MAX_MEMBER_BYTES = 512 * 1024**2
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
 
 
@@ -138,17 +138,24 @@ def _files_in_zip(data: BinaryIO) -> Iterator[tuple[str, BinaryIO]]:
     if sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
         raise DicomProblem("the archive unpacks to more than 4 GiB")
     for info in infos:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DicomProblem(f"{info.filename}: larger than one DICOM image can be")
+        # Read from the archive as pydicom asks (headers only), never unpacked whole.
         with archive.open(info) as member:
-            yield info.filename, io.BytesIO(member.read())
+            yield info.filename, member  # type: ignore[misc]
 
 
 def studies_in(files: Iterator[tuple[str, BinaryIO]]) -> list[Study]:
     """Every study in the files, with its series (one study is what the import expects)."""
+    return studies_from_datasets(
+        ds for ds in (_read(handle, name) for name, handle in files) if ds is not None
+    )
+
+
+def studies_from_datasets(datasets: Iterable[Any]) -> list[Study]:
+    """The studies of DICOM headers (read from files, or from a PACS's WADO-RS metadata)."""
     studies: dict[str, Study] = {}
-    for name, handle in files:
-        ds = _read(handle, name)
-        if ds is None:
-            continue
+    for ds in datasets:
         uid = _text(ds, "StudyInstanceUID")
         study = studies.get(uid)
         if study is None:

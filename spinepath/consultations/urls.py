@@ -10,6 +10,7 @@ urlpatterns = [
     path("consultations/<int:encounter_id>/imaging/", views.imaging, name="imaging"),
     path("consultations/<int:encounter_id>/imaging/<int:study_id>/", views.study, name="study"),
     path("consultations/<int:encounter_id>/imaging/dicom/", views.imaging_dicom, name="dicom"),
+    path("consultations/<int:encounter_id>/imaging/pacs/", views.imaging_pacs, name="pacs"),
     path("consultations/<int:encounter_id>/review/", views.review, name="review"),
     path("consultations/<int:encounter_id>/sign/", views.sign, name="sign"),
     path("consultations/<int:encounter_id>/amend/", views.amend, name="amend"),

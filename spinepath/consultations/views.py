@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -325,6 +326,7 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
             study_form=study_form,
             block_form=block_form,
             procedure_form=procedure_form,
+            pacs=bool(settings.SPINEPATH_DICOMWEB_URL),
             can_review=can_review,
         ),
         status=status,
@@ -627,3 +629,64 @@ def imaging_dicom(request: HttpRequest, encounter_id: int) -> HttpResponse:
     else:
         messages.info(request, "This study was already on the record: nothing changed.")
     return redirect("consultations:imaging", encounter.pk)
+
+
+def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    """The patient's studies in the clinic's PACS (DICOMweb), and the import of a chosen one:
+    its headers only, held to the same checks as a DICOM import of files."""
+    from spinepath.consultations import dicomweb
+
+    _staff_only(request)
+    encounter = selectors.encounter_get(encounter_id)
+    patient = encounter.patient
+    if not dicomweb.configured():
+        raise Http404("No PACS is configured (SPINEPATH_DICOMWEB_URL).")
+    if request.method == "POST":
+        try:
+            study = dicomweb.fetch_study(request.POST.get("study_uid", "")[:64])
+            record, created = services.dicom_study_import(
+                patient=patient,
+                study=study,
+                user=request.user,
+                through=encounter,
+                request=request,
+            )
+        except DicomProblem as problem:
+            messages.error(request, f"Nothing was imported: {problem}")
+        except Refused as refused:
+            messages.error(request, "Nothing was imported: " + "; ".join(refused.reasons))
+        else:
+            if created:
+                messages.success(
+                    request,
+                    f"MRI of {record.performed_on:%Y-%m-%d} imported from the PACS "
+                    f"({len(record.series or [])} series). It counts as reviewed only once a "
+                    "clinician reviews it.",
+                )
+            else:
+                messages.info(request, "This study was already on the record: nothing changed.")
+            return redirect("consultations:imaging", encounter.pk)
+    problem, found = None, []
+    try:
+        found = dicomweb.find_studies(patient)
+    except DicomProblem as error:
+        problem = str(error)
+    viewing(request, patient)
+    on_record = set(
+        ImagingStudy.objects.filter(patient=patient, study_uid__isnull=False).values_list(
+            "study_uid", flat=True
+        )
+    )
+    return render(
+        request,
+        "consultations/pacs.html",
+        {
+            "encounter": encounter,
+            "patient": patient,
+            "studies": found,
+            "problem": problem,
+            "on_record": on_record,
+            "nav": "patients",
+        },
+        status=502 if problem else 200,
+    )

@@ -9,10 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from spinepath.pathway.instruments import ODI_SECTIONS
-
-# spinepath's own code system, where no standard code fits (listed in docs/interoperability.md).
-SPINEPATH_CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
-LOINC = "http://loinc.org"
+from spinepath.patients.fhir import LOINC, SPINEPATH_CODES
 
 
 def _url(ident: str) -> str:

@@ -27,6 +27,8 @@ from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
 
 LOINC = "http://loinc.org"
+# spinepath's own code system, where no standard code fits (docs/interoperability.md).
+SPINEPATH_CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 UCUM = "http://unitsofmeasure.org"
@@ -250,6 +252,7 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
                     [p.level] if p.level else [],
                     # A voided injection stays on the record as an entry made in error.
                     status="entered-in-error" if p.voided_at else "completed",
+                    code=f"regenerative-injection-{p.generator}",
                 )
             )
         )
@@ -323,12 +326,16 @@ def _procedure(
     day: Any,
     levels: list[str],
     status: str = "completed",
+    code: str | None = None,
 ) -> dict[str, Any]:
+    concept: dict[str, Any] = {"text": text}
+    if code:
+        concept["coding"] = [{"system": SPINEPATH_CODES, "code": code, "display": text}]
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": ident,
         "status": status,
-        "code": {"text": text},
+        "code": concept,
         "subject": _ref("Patient", patient.pk),
         "performedDateTime": day.isoformat(),
     }

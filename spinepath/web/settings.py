@@ -268,6 +268,10 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # front of it (spinepath.web.server.Gate).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The clinic's PACS over DICOMweb (QIDO-RS and WADO-RS), e.g. http://pacs:8042/dicom-web.
+SPINEPATH_DICOMWEB_URL = env.str("SPINEPATH_DICOMWEB_URL", default="")
+SPINEPATH_DICOMWEB_USER = env.str("SPINEPATH_DICOMWEB_USER", default="")
+SPINEPATH_DICOMWEB_PASSWORD = env.str("SPINEPATH_DICOMWEB_PASSWORD", default="")
 # Except an MRI's DICOM files on the imaging step (written to temporary files as they arrive).
 SPINEPATH_MAX_DICOM_UPLOAD = env.int("SPINEPATH_MAX_DICOM_UPLOAD", default=2 * 1024**3)
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000  # the files of one study's folder
