@@ -46,6 +46,9 @@ class Study:
     body_part: str
     patient: DicomPatient
     series: dict[str, Series] = field(default_factory=dict)
+    # Every patient and study date its files name (one each, for a study that can be imported).
+    patients: set[DicomPatient] = field(default_factory=set)
+    dates: set[date | None] = field(default_factory=set)
 
     @property
     def modalities(self) -> set[str]:
@@ -95,8 +98,11 @@ def _read(data: BinaryIO, name: str) -> Any | None:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    head = data.read(132)
-    data.seek(0)
+    try:
+        head = data.read(132)
+        data.seek(0)
+    except Exception as exc:  # a damaged archive member, a corrupt deflate stream
+        raise DicomProblem(f"{name}: cannot be read ({type(exc).__name__})") from None
     marked = len(head) == 132 and head[128:] == b"DICM"  # a DICOM file says so at byte 128
     try:
         ds = pydicom.dcmread(data, stop_before_pixels=True)
@@ -140,8 +146,16 @@ def _files_in_zip(data: BinaryIO) -> Iterator[tuple[str, BinaryIO]]:
     for info in infos:
         if info.file_size > MAX_MEMBER_BYTES:
             raise DicomProblem(f"{info.filename}: larger than one DICOM image can be")
+        if info.flag_bits & 0x1:
+            raise DicomProblem(f"{info.filename}: the archive is encrypted")
         # Read from the archive as pydicom asks (headers only), never unpacked whole.
-        with archive.open(info) as member:
+        try:
+            member = archive.open(info)
+        except (NotImplementedError, RuntimeError, zipfile.BadZipFile, OSError) as exc:
+            raise DicomProblem(
+                f"{info.filename}: cannot be unpacked ({type(exc).__name__})"
+            ) from None
+        with member:
             yield info.filename, member  # type: ignore[misc]
 
 
@@ -166,6 +180,8 @@ def studies_from_datasets(datasets: Iterable[Any]) -> list[Study]:
                 body_part=_text(ds, "BodyPartExamined")[:64],
                 patient=_patient(ds),
             )
+        study.patients.add(_patient(ds))
+        study.dates.add(_date(_text(ds, "StudyDate")))
         series_uid = _text(ds, "SeriesInstanceUID")
         series = study.series.get(series_uid)
         if series is None:

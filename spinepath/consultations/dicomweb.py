@@ -112,7 +112,12 @@ def fetch_study(study_uid: str) -> Study:
     """WADO-RS metadata of one study: its headers, read as the DICOM files would be."""
     from pydicom import Dataset
 
-    if not study_uid or len(study_uid) > 64 or not all(c.isdigit() or c == "." for c in study_uid):
+    if (
+        not study_uid
+        or len(study_uid) > 64
+        or not study_uid.isascii()
+        or not all(c.isdecimal() or c == "." for c in study_uid)
+    ):
         raise PacsProblem("study: not a DICOM study UID")
     instances = _get(f"studies/{study_uid}/metadata")
     if not isinstance(instances, list) or not instances:

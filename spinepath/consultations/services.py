@@ -38,6 +38,7 @@ from spinepath.pathway.authority import FACT_LABELS, Fact, may_state, refusal
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.dicom_check import (
     RecordPatient,
+    consistency_problems,
     demographic_mismatches,
     modality_problem,
     study_modality,
@@ -1045,6 +1046,7 @@ def dicom_study_import(
         study.patient,
         RecordPatient(patient.family_name, patient.given_name, patient.birth_date, patient.sex),
     )
+    problems += consistency_problems(study.patients or {study.patient}, study.dates)
     modality = modality_problem(study.modalities)
     if modality:
         problems.append(modality)

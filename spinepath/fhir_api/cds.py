@@ -51,7 +51,10 @@ def match_patient(request: dict[str, Any]) -> Patient | None:
     if not isinstance(context, dict):
         raise HookProblem("context: an object")
     values: list[str] = []
-    prefetched = (request.get("prefetch") or {}).get("patient") or {}
+    prefetch = request.get("prefetch") or {}
+    if not isinstance(prefetch, dict):
+        raise HookProblem("prefetch: an object")
+    prefetched = prefetch.get("patient") or {}
     if isinstance(prefetched, dict):
         for identifier in prefetched.get("identifier") or []:
             if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
@@ -110,10 +113,18 @@ def _orders(request: dict[str, Any]) -> list[dict[str, Any]]:
     bundle = context.get("draftOrders") or {}
     if not isinstance(bundle, dict):
         raise HookProblem("context.draftOrders: a Bundle")
-    selections = set(context.get("selections") or [])
+    raw = context.get("selections") or []
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise HookProblem("context.selections: a list of references")
+    selections = set(raw)
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise HookProblem("context.draftOrders.entry: a list")
     orders = []
-    for entry in bundle.get("entry") or []:
-        resource = (entry or {}).get("resource") or {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource") or {}, dict):
+            raise HookProblem("context.draftOrders.entry: Bundle entries")
+        resource = entry.get("resource") or {}
         if resource.get("resourceType") != "ServiceRequest":
             continue
         ref = f"ServiceRequest/{resource.get('id', '')}"
@@ -138,7 +149,8 @@ def order_select(request: dict[str, Any]) -> list[dict[str, Any]]:
         text = _text(order.get("code"))
         if not is_spine_injection(text):
             continue
-        sites = [_text(site) for site in order.get("bodySite") or []]
+        body_sites = order.get("bodySite") or []
+        sites = [_text(site) for site in body_sites] if isinstance(body_sites, list) else []
         generator, level = order_target(text, sites)
         if patient is None:
             warnings = ["The spine clinic has no record of this patient: no candidacy review."]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from spinepath.errors import Conflict, Invalid, NotAvailable
@@ -23,6 +24,13 @@ from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
 
 VISIT_SYSTEM = "urn:spinepath:visit"
+
+
+def _number(text: str | None) -> int | None:
+    """A plain ASCII whole number (never a superscript digit), or None."""
+    if text and text.isascii() and text.isdecimal() and len(text) < 12:
+        return int(text)
+    return None
 
 
 def response_resource(m: OutcomeMeasurement) -> dict[str, Any]:
@@ -73,10 +81,14 @@ def _answers(items: list[Any]) -> Answers:
             if answer.valueInteger is None or not 0 <= answer.valueInteger <= 100:
                 raise Invalid("item pain: an integer from 0 to 100", fields={"pain": "0-100"})
             pain = float(answer.valueInteger)
-        elif link.startswith("odi-") and link[4:].isdigit() and 1 <= int(link[4:]) <= len(odi):
+        elif (
+            link.startswith("odi-")
+            and _number(link[4:]) is not None
+            and 1 <= int(link[4:]) <= len(odi)
+        ):
             coding = answer.valueCoding
             code = coding.code if coding is not None else None
-            if code is None or not code.isdigit() or not 0 <= int(code) <= 5:
+            if code is None or _number(code) is None or not 0 <= int(code) <= 5:
                 raise Invalid(f"item {link}: a coding with code 0 to 5")
             odi[int(link[4:]) - 1] = int(code)
         else:
@@ -120,13 +132,16 @@ def response_store(document: dict[str, Any]) -> OutcomeMeasurement:
         raise Invalid("status: only a completed response is stored")
     reference = (response.subject.reference if response.subject else "") or ""
     pk = reference.removeprefix("Patient/")
-    patient = Patient.objects.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 12 else None
+    number = _number(pk)
+    patient = Patient.objects.filter(pk=number).first() if number is not None else None
     if patient is None:
         raise Invalid("subject: a reference to one of the clinic's patients, e.g. Patient/12")
     answers = _answers(list(response.item or []))
     visit = _visit(patient, response.identifier, timezone.localdate())
     try:
-        token = questionnaire_link_create(visit=visit)
-        return questionnaire_submit(token=token, answers=answers)
+        # The link exists only if the answers are stored (a refusal leaves nothing behind).
+        with transaction.atomic():
+            token = questionnaire_link_create(visit=visit)
+            return questionnaire_submit(token=token, answers=answers)
     except LinkProblem as problem:
         raise Conflict(str(problem)) from None

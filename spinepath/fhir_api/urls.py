@@ -12,5 +12,5 @@ urlpatterns = [
     path("fhir/Patient/<str:ident>/$everything", views.everything, name="everything"),
     path("fhir/<str:kind>/<str:ident>", views.read, name="read"),
     path("fhir/<str:kind>", views.search, name="search"),
-    re_path(r"^fhir/(?P<rest>.*)$", views.unknown, name="unknown"),
+    re_path(r"^fhir/?(?P<rest>.*)$", views.unknown, name="unknown"),
 ]

@@ -110,6 +110,7 @@ def _base(request: HttpRequest) -> str:
 
 
 @login_not_required
+@csrf_exempt
 def metadata(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return outcome(405, "not-supported", "Only GET.")
@@ -303,8 +304,8 @@ def create_response(request: HttpRequest) -> HttpResponse:
         return outcome(413, "too-costly", "A QuestionnaireResponse is a few kilobytes.")
     try:
         document = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return outcome(400, "structure", "The body is not JSON.")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return outcome(400, "structure", "The body is not JSON (or is nested too deeply).")
     if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
         return outcome(400, "structure", "resourceType: expected QuestionnaireResponse.")
     from pydantic import ValidationError
@@ -417,7 +418,7 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
             raise ValueError
         cards = hook(body)
         patient = match_patient(body)
-    except (ValueError, UnicodeDecodeError) as problem:
+    except (ValueError, UnicodeDecodeError, RecursionError) as problem:
         text = (
             str(problem) if isinstance(problem, HookProblem) else "The body is not a JSON object."
         )

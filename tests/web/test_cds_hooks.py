@@ -147,3 +147,20 @@ def test_hooks_need_a_token_and_a_readable_request(clinician: Any) -> None:
     assert hook(c, "spinepath-candidacy", {"context": {}}, 400)["error"]
     bad = c.post("/cds-services/spinepath-candidacy", "{oops", content_type="application/json")
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"context": {"patientId": "x"}, "prefetch": "x"},
+        {"context": {"patientId": "x", "draftOrders": {"entry": ["x"]}}},
+        {"context": {"patientId": "x", "selections": [{}], "draftOrders": {"entry": []}}},
+    ],
+)
+def test_bogus_hook_bodies_are_named_not_server_errors(db: Any, body: dict[str, Any]) -> None:
+    c = client()
+    for service in ("spinepath-candidacy", "spinepath-injection-check"):
+        response = c.post(
+            f"/cds-services/{service}", json.dumps(body), content_type="application/json"
+        )
+        assert response.status_code in (200, 400), response.content[:200]

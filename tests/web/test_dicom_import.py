@@ -203,3 +203,51 @@ def test_only_the_dicom_upload_may_send_a_large_body() -> None:
     assert call("/consultations/12/imaging/").startswith("413")
     assert call("/patients/").startswith("413")
     assert call("/consultations/12/imaging/dicom/extra").startswith("413")
+
+
+def test_a_study_whose_files_name_two_patients_is_refused(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    uid = study_files(tmp_path / "s", series=1, instances=2)
+    study_files(tmp_path / "s2", name="Carter^James", series=1, instances=1, study_uid=uid)
+    for path in (tmp_path / "s2").glob("*.dcm"):
+        path.rename(tmp_path / "s" / f"x-{path.name}")
+    with pytest.raises(Invalid, match="more than one patient"):
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+    assert not ImagingStudy.objects.exists()
+
+
+def test_a_study_with_another_modality_beside_the_mri_is_refused(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    uid = study_files(tmp_path / "s", series=1, instances=1)
+    study_files(tmp_path / "ct", modality="CT", series=1, instances=1, study_uid=uid)
+    for path in (tmp_path / "ct").glob("*.dcm"):
+        path.rename(tmp_path / "s" / f"ct-{path.name}")
+    with pytest.raises(Invalid, match="not an MRI alone"):
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+
+
+def test_files_without_a_given_name_are_refused_without_echoing_them(
+    patient: Patient, coordinator: Any, tmp_path: Path
+) -> None:
+    study_files(tmp_path / "s", name="LOPEZ", sex="")
+    with pytest.raises(Invalid) as refused:
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+    assert "family and given names" in " ".join(refused.value.reasons)
+    study_files(tmp_path / "o", name="Carter^James")
+    with pytest.raises(Invalid) as other:
+        dicom_study_import(patient=patient, study=only(tmp_path / "o"), user=coordinator)
+    assert "Carter" not in " ".join(other.value.reasons)
+
+
+def test_an_encrypted_or_damaged_archive_is_named(tmp_path: Path) -> None:
+    study_files(tmp_path / "s", series=1, instances=1)
+    archive = zipped(tmp_path / "s", tmp_path / "s.zip")
+    data = bytearray(archive.read_bytes())
+    data[6] |= 0x1  # the local header's "encrypted" flag
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 0x1
+    (tmp_path / "enc.zip").write_bytes(bytes(data))
+    with pytest.raises(DicomProblem, match="encrypted"):
+        read_path(tmp_path / "enc.zip")

@@ -229,3 +229,22 @@ def test_the_clinic_admin_issues_and_revokes_tokens_on_a_page(
     assert token.revoked_at is not None and token.revoked_at <= timezone.now() + timedelta(
         seconds=1
     )
+
+
+def test_odd_input_gets_an_operation_outcome_never_a_server_error(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    writer = api_client(can_write=True, name="app")
+    document = _response(patient)
+    document["item"][1]["answer"][0]["valueCoding"]["code"] = "³"
+    valid(post(writer, document, 422))
+    sub = _response(patient)
+    sub["subject"]["reference"] = "Patient/¹"
+    valid(post(writer, sub, 422))
+    nested = '{"resourceType": "QuestionnaireResponse", "x": ' + "[" * 50000 + "]" * 50000 + "}"
+    valid(post(writer, nested, 400))
+    assert Client().post(f"{BASE}/metadata").status_code == 405
+    bare = Client().get("/fhir")
+    assert bare.status_code == 404 and bare["Content-Type"] == "application/fhir+json"
+    from spinepath.followup.models import QuestionnaireLink
+
+    assert not QuestionnaireLink.objects.filter(visit__patient=patient).exists()
