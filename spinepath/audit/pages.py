@@ -66,6 +66,7 @@ RECORDED: dict[str, str] = {
     "portal:progress": "patient's own pages: progress",
     "portal:send_link": "sign-in link sent to the patient",
     "outcomes:dashboard": "outcomes dashboard",
+    "outcomes:features": "outcomes by candidacy features",
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",

@@ -31,7 +31,7 @@ from spinepath.followup.forms import (
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
-from spinepath.plans.selectors import sessions_to_book
+from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.web.policy import clinic_policy
 
 
@@ -61,7 +61,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         page, visits = Paginator([], WORKLIST_PAGE_SIZE).get_page(1), []
     rows = selectors.visit_rows(visits, today)
     # Injection sessions of accepted plans that no appointment holds yet (first page only).
-    to_book = sessions_to_book(limit=20) if valid and page.number == 1 and not patient_id else []
+    to_book = (
+        sessions_to_book_cached(limit=20) if valid and page.number == 1 and not patient_id else []
+    )
     showing(request, [visit.patient for visit, _ in rows] + [plan.patient for plan, _ in to_book])
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(

@@ -6,6 +6,7 @@ app_name = "outcomes"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("evidence/", views.evidence_library, name="evidence"),
+    path("features/", views.features, name="features"),
     path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),
     path(
         "export/cohort-deidentified.csv",

@@ -17,7 +17,8 @@ from spinepath.audit.middleware import viewing
 from spinepath.errors import Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
 from spinepath.plans.models import CarePlan
-from spinepath.plans.selectors import plan_sessions, sessions_to_book
+from spinepath.plans.selectors import plan_sessions
+from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.public import services
 from spinepath.public.forms import (
     BookingForm,
@@ -191,7 +192,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "nav": "bookings",
             "linked_request": req,
-            "to_book": sessions_to_book(limit=20),
+            "to_book": sessions_to_book_cached(limit=20),
             "orphaned": Appointment.objects.filter(
                 kind=Appointment.INJECTION, status=Appointment.BOOKED, plan__status="superseded"
             ).select_related("room")[:50],

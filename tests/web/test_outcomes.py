@@ -199,7 +199,7 @@ def test_follow_up_rates_and_bounds_match_the_records(
 def test_the_breakdown_counts_every_measured_patient_once_per_feature(
     cohort: int, clinician_client: Client
 ) -> None:
-    page = clinician_client.get("/outcomes/?by_visit=6m")
+    page = clinician_client.get("/outcomes/features/?by_visit=6m")
     breakdown = page.context["breakdown"]
     measured = OutcomeMeasurement.objects.filter(
         visit__key="6m", outside_window=False, pain_responder__isnull=False
@@ -214,7 +214,8 @@ def test_the_breakdown_counts_every_measured_patient_once_per_feature(
         if r.feature == "Prognosis tier" and r.value in ("weaker", "typical", "strongest")
     )
     assert b"Do the prognosis tiers separate outcomes?" in page.content
-    assert clinician_client.get("/outcomes/?by_visit=nonsense").status_code == 200
+    assert clinician_client.get("/outcomes/features/?by_visit=nonsense").status_code == 200
+    assert b"/outcomes/features/" in clinician_client.get("/outcomes/").content
 
 
 def test_the_data_dictionary_names_each_definitions_source(
