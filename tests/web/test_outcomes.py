@@ -282,3 +282,13 @@ def test_the_what_if_outcomes_split_the_treated_without_losing_anyone(cohort: in
     assert row["included"]["measured"] == six.filter(patient__mrn__in=included).count()
     assert sum(g["measured"] for g in row["groups"]) == six.count()
     assert sum(g["responders"] for g in row["groups"]) == six.filter(pain_responder=True).count()
+
+
+def test_the_dashboard_shows_each_section_once_under_a_plain_title(
+    cohort: int, clinician_client: Client
+) -> None:
+    page = clinician_client.get("/outcomes/").content.decode()
+    assert "<title>Outcomes · spinepath</title>" in page
+    for heading in ("Follow-up and the patients lost", "Other responder definitions"):
+        assert page.count(heading) == 1
+    assert "By candidacy features" not in page  # on its own page
