@@ -21,6 +21,7 @@ ANYONE = {
     "web.refusals",
     "web.clients",
     "web.spreadsheet",
+    "web.versioned",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),

@@ -13,45 +13,29 @@ bulk update by hand), an entry lives at most ``MAX_AGE``.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from django.core.cache import cache
-from django.db import transaction
+from spinepath.web.versioned import Versioned
 
-VERSION_KEY = "followup:data-version"
-MAX_AGE = 15 * 60
+FOLLOWUP = Versioned("followup")
+MAX_AGE = FOLLOWUP.max_age
 T = TypeVar("T")
 
 
 def data_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, secrets.token_hex(8), None)
-        version = cache.get(VERSION_KEY) or "unknown"
-    return str(version)
+    return FOLLOWUP.version()
 
 
-def _bump() -> None:
-    cache.set(VERSION_KEY, secrets.token_hex(8), None)
-
-
-def data_changed(**_: Any) -> None:
+def data_changed(**kwargs: Any) -> None:
     """Visits or measurements changed: every figure computed from them is old."""
-    _bump()
-    transaction.on_commit(_bump)
+    FOLLOWUP.changed(**kwargs)
 
 
 def versioned(name: str, today: date, compute: Callable[[], T]) -> T:
     """``compute()``, or its value for the same data and day (``name`` says what it is)."""
-    key = f"followup:{name}:{data_version()}:{today.isoformat()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, MAX_AGE)
-    return value  # type: ignore[no-any-return]
+    return FOLLOWUP.cached(f"{name}:{today.isoformat()}", compute)
 
 
 def connect() -> None:

@@ -5,45 +5,23 @@ procedure or an appointment does - each bumps the version, now and again after t
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
-
-from django.core.cache import cache
-from django.db import transaction
 
 from spinepath.pathway.portal import InjectionSession
 from spinepath.plans.models import CarePlan
+from spinepath.web.versioned import Versioned
 
-VERSION_KEY = "plans:sessions-version"
-MAX_AGE = 15 * 60
-
-
-def _version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, secrets.token_hex(8), None)
-        version = cache.get(VERSION_KEY) or "unknown"
-    return str(version)
+SESSIONS = Versioned("plans:sessions")
 
 
-def _bump() -> None:
-    cache.set(VERSION_KEY, secrets.token_hex(8), None)
-
-
-def sessions_changed(**_: Any) -> None:
-    _bump()
-    transaction.on_commit(_bump)
+def sessions_changed(**kwargs: Any) -> None:
+    SESSIONS.changed(**kwargs)
 
 
 def sessions_to_book_cached(limit: int = 50) -> list[tuple[CarePlan, InjectionSession]]:
     from spinepath.plans.selectors import sessions_to_book
 
-    key = f"plans:to-book:{_version()}:{limit}"
-    value = cache.get(key)
-    if value is None:
-        value = sessions_to_book(limit)
-        cache.set(key, value, MAX_AGE)
-    return value  # type: ignore[no-any-return]
+    return SESSIONS.cached(f"to-book:{limit}", lambda: sessions_to_book(limit))
 
 
 def connect() -> None:
