@@ -76,8 +76,7 @@ def _review_link(decision_id: int) -> dict[str, str]:
     }
 
 
-def patient_view(request: dict[str, Any]) -> list[dict[str, Any]]:
-    patient = match_patient(request)
+def patient_view(request: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
     source = {"label": "spinepath (spine clinic)"}
     if patient is None:
         return []
@@ -142,8 +141,7 @@ def _text(concept: Any) -> str:
     return " ".join(p for p in parts if isinstance(p, str))
 
 
-def order_select(request: dict[str, Any]) -> list[dict[str, Any]]:
-    patient = match_patient(request)
+def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
     cards = []
     for order in _orders(request):
         text = _text(order.get("code"))

@@ -416,8 +416,8 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
         body = json.loads(request.body)
         if not isinstance(body, dict):
             raise ValueError
-        cards = hook(body)
         patient = match_patient(body)
+        cards = hook(body, patient)
     except (ValueError, UnicodeDecodeError, RecursionError) as problem:
         text = (
             str(problem) if isinstance(problem, HookProblem) else "The body is not a JSON object."
