@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.policy)
     except InvalidPolicy as exc:
-        print(f"{args.policy}: {exc}", file=sys.stderr)
+        # The file itself (unreadable) is named once; a setting after the file's name.
+        print(str(exc) if exc.key == str(args.policy) else f"{args.policy}: {exc}", file=sys.stderr)
         return EXIT_INVALID
     from spinepath.commands.web import _django
 
