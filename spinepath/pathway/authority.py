@@ -103,6 +103,29 @@ def may_state(roles: frozenset[str] | set[str], fact: Fact) -> bool:
     return bool(AUTHORS[fact] & roles)
 
 
+def may_change(roles: frozenset[str] | set[str], fact: Fact, stated_by: str | None) -> bool:
+    """Whether someone holding ``roles`` may change (or clear) ``fact`` as it stands, last
+    stated by someone in the role ``stated_by`` (None: not recorded, or not known).
+
+    A fact stays stated until the role that may state it changes it (PATHWAY.md section 9): what
+    a clinician recorded is never removed or replaced by another role's edit - a form's blank
+    field, an autosave, a stale page - even where that role may state the fact itself.
+    """
+    if not may_state(roles, fact):
+        return False
+    return not (stated_by == "clinician" and "clinician" not in roles)
+
+
+def stating_role(roles: frozenset[str] | set[str]) -> str:
+    """The role a statement is recorded under: a clinician's when the person is one."""
+    return "clinician" if "clinician" in roles else min(roles, default="")
+
+
+def kept_by_clinician(fact: Fact) -> str:
+    """The sentence shown when another role's edit would change what a clinician stated."""
+    return f"A clinician recorded {FACT_LABELS[fact]} here: only a clinician can change it."
+
+
 def refusal(fact: Fact) -> str:
     """The sentence shown to someone who may not state ``fact``."""
     who = " or ".join(sorted(role.replace("_", " ") for role in AUTHORS[fact]))

@@ -43,7 +43,15 @@ from spinepath.pathway.workup import Workup
 
 # Row 3: the facts that decide safety and timing. Unrecorded, they are recorded first: no MRI,
 # block or discography is asked for before it is known that the person needs one now.
-SAFETY_AND_TIMING = ("red_flag_screen", "neurological_status", "chronic_pain", "conservative_care")
+# Earlier spine procedures are asked even when the answer is none: a surgery inside the
+# recovery wait, or a fused level, changes what may be injected.
+SAFETY_AND_TIMING = (
+    "red_flag_screen",
+    "neurological_status",
+    "chronic_pain",
+    "conservative_care",
+    "recovery_after_surgery",
+)
 # Row 4: "not now" - the pain may still settle, conservative care has not run its course, or
 # the spine is still healing from surgery.
 NOT_NOW = ("chronic_pain", "conservative_care", "recovery_after_surgery")
@@ -462,6 +470,8 @@ def _missing(reading: Reading, stage: StageId) -> tuple[str, ...]:
     for name in ("physical_therapy_weeks", "nsaid_trial", "status"):
         if care is None or getattr(care, name) is None:
             missing.append(f"history.conservative_care.{name}")
+    if history.prior_procedures is None:
+        missing.append("history.prior_procedures")
     if stage == "record_first":
         return tuple(missing)
     if history.pattern is None:

@@ -54,7 +54,7 @@ def _discogenic(reading: Reading) -> list[Generator]:
     needs_localising = len(degenerated) > policy.max_disc_levels
     low, high = policy.pfirrmann_eligible
     result = []
-    for finding in [f for f in reading.findings if f.pfirrmann is not None and f.pfirrmann >= 2]:
+    for finding in reading.worn_discs():
         level = finding.level
         evidence = [f"MRI: Pfirrmann grade {finding.pfirrmann} at {level}"]
         if finding.disc_height_loss_pct is not None:

@@ -52,12 +52,15 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
 @dataclass(frozen=True, slots=True)
 class Policy:
     name: str = "spinepath-default"
-    version: str = "1.0"
+    version: str = "2.0"
     # Candidacy (PATHWAY.md section 3 and 6)
     mri_max_age_months: int = 12
     chronic_min_months: float = 3
     conservative_min_pt_weeks: float = 6
-    pfirrmann_eligible: tuple[int, int] = (2, 4)
+    # Grade II (inhomogeneous, normal height) is normal ageing in most adults: a disc counts as
+    # degenerated, and can be a target, from grade III (PATHWAY.md sections 3 and 6).
+    pfirrmann_degenerated_min: int = 3
+    pfirrmann_eligible: tuple[int, int] = (3, 4)
     disc_height_loss_max_pct: float = 50
     max_disc_levels: int = 2
     mbb_relief_min_pct: float = 80
@@ -106,6 +109,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "chronic_min_months": (0, 120),
     "conservative_min_pt_weeks": (0, 104),
     "max_disc_levels": (1, 5),
+    "pfirrmann_degenerated_min": (2, 5),
     "recovery_min_months": (0, 60),
     "odi_max_missing_sections": (0, 9),
     "odi_responder_min_points": (0, 100),
@@ -116,6 +120,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 }
 _INT_KEYS = {
     "mri_max_age_months",
+    "pfirrmann_degenerated_min",
     "max_disc_levels",
     "recovery_min_months",
     "odi_max_missing_sections",
@@ -221,6 +226,12 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
         if key not in data:
             raise InvalidPolicy(key, "is required, so that every decision names its policy")
     policy = replace(base, **changes)
+    if policy.pfirrmann_eligible[0] < policy.pfirrmann_degenerated_min:
+        raise InvalidPolicy(
+            "pfirrmann_eligible",
+            "must start at or above pfirrmann_degenerated_min: a disc that does not count as "
+            "degenerated cannot be a target",
+        )
     if policy.non_response_judged_from_visit not in policy.visit_keys():
         raise InvalidPolicy(
             "non_response_judged_from_visit", "must be the key of one of the visits"

@@ -53,14 +53,16 @@ class Reading:
         return self.recent_mri.levels if self.recent_mri is not None else ()
 
     def degenerated_levels(self) -> list[LevelFinding]:
-        """Pfirrmann >= 2, leaving out fused or replaced levels (they are no longer discs)."""
-        return [
-            f
-            for f in self.findings
-            if f.pfirrmann is not None
-            and f.pfirrmann >= 2
-            and f.level not in self.disc_removed_levels
-        ]
+        """Pfirrmann at or above ``pfirrmann_degenerated_min``, leaving out fused or replaced
+        levels (they are no longer discs)."""
+        return [f for f in self.worn_discs() if f.level not in self.disc_removed_levels]
+
+    def worn_discs(self) -> list[LevelFinding]:
+        """Discs graded at or above ``pfirrmann_degenerated_min`` (fused levels included).
+        Grade II is normal ageing in most adults: counting it would send most people over
+        forty to discography."""
+        least = self.policy.pfirrmann_degenerated_min
+        return [f for f in self.findings if f.pfirrmann is not None and f.pfirrmann >= least]
 
 
 def read_workup(workup: Workup, policy: Policy) -> Reading:

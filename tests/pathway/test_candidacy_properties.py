@@ -219,7 +219,14 @@ def test_lowering_a_block_relief_never_makes_a_candidate(doc: dict[str, Any], dr
 
 
 NOT_NOW = ("chronic_pain", "conservative_care", "recovery_after_surgery")
-SAFETY_AND_TIMING = ("red_flag_screen", "neurological_status", "chronic_pain", "conservative_care")
+# Row 3: earlier spine procedures are asked, even when the answer is none.
+SAFETY_AND_TIMING = (
+    "red_flag_screen",
+    "neurological_status",
+    "chronic_pain",
+    "conservative_care",
+    "recovery_after_surgery",
+)
 
 
 @SETTINGS

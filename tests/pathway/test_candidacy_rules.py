@@ -244,10 +244,35 @@ def test_mixed_pattern_is_a_weaker_prognosis() -> None:
     assert decision.prognosis is not None and decision.prognosis.tier == "weaker"
 
 
-def test_mild_disc_is_typical_prognosis() -> None:
+def test_two_disc_levels_are_a_typical_prognosis() -> None:
+    worn = {"pfirrmann": 3, "disc_height_loss_pct": 20}
+    decision = decision_for(imaging=[mri(levels=mri_levels(L4_L5=worn, L5_S1=worn))])
+    assert decision.decision == "candidate"
+    assert decision.prognosis is not None and decision.prognosis.tier == "typical"
+
+
+def test_a_grade_two_disc_alone_is_normal_ageing_not_a_target() -> None:
     levels = mri_levels(L4_L5={"pfirrmann": 2, "disc_height_loss_pct": 5})
     decision = decision_for(imaging=[mri(levels=levels)])
-    assert decision.prognosis is not None and decision.prognosis.tier == "typical"
+    assert decision.decision == "not_candidate"
+    assert not any(g.generator == "discogenic" for g in decision.generators)
+
+
+def test_grade_two_discs_do_not_send_anyone_to_discography() -> None:
+    ageing = {"pfirrmann": 2, "disc_height_loss_pct": 0}
+    worn = {"pfirrmann": 4, "disc_height_loss_pct": 25}
+    levels = mri_levels(L1_L2=ageing, L2_L3=ageing, L3_L4=ageing, L4_L5=worn, L5_S1=ageing)
+    decision = decision_for(imaging=[mri(levels=levels)])
+    assert decision.decision == "candidate"
+    assert [g.level for g in decision.targets] == ["L4-L5"]
+    assert not any(r.kind == "diagnostic_block" for r in decision.recommendations)
+
+
+def test_earlier_procedures_not_asked_is_more_workup_first() -> None:
+    decision = decision_for(history__prior_procedures=DROP)
+    assert decision.decision == "needs_workup"
+    assert "history.prior_procedures" in decision.missing
+    assert decision.recommendations == ()
 
 
 def test_three_worn_discs_without_discography_need_workup() -> None:

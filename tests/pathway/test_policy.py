@@ -18,7 +18,8 @@ def test_shipped_policy_holds_the_pathway_defaults() -> None:
         2,
         80,
     )
-    assert policy.pfirrmann_eligible == (2, 4)
+    assert policy.pfirrmann_eligible == (3, 4)
+    assert policy.pfirrmann_degenerated_min == 3
     assert policy.facet_block_required is True and policy.sacroiliac_eligible is False
 
 

@@ -1,0 +1,157 @@
+"""What stands now for one patient (PATHWAY.md section 9): one snapshot every gate reads.
+
+A patient moves through the pathway over months and several consultations. At every moment one
+answer holds for each question a gate asks - which decision is in force, whether a warning
+recorded since stops injections, which MRI counts, which plan is accepted and what of it is
+done - and every gate (:mod:`spinepath.pathway.gates`) reads the same answer from a
+:class:`Standing`. The web layer gathers it once (a bounded number of queries, whatever the
+length of the patient's history); nothing here touches a database, a file or the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from spinepath.pathway.plans import TARGET_OPTIONS, Target
+from spinepath.pathway.workup import Workup
+
+ConsultationStatus = Literal["in-progress", "finished", "amending"]
+PlanStatus = Literal["draft", "accepted", "superseded"]
+
+# The parts of a workup the candidacy decision reads. A change in any of them after signing
+# means the signed decision no longer describes the consultation as it stands; demographics
+# and the payer do not change a decision.
+CLINICAL_KEYS = ("assessed_on", "history", "red_flags", "exam", "imaging", "diagnostic_blocks")
+
+
+def clinical_facts(workup_json: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts of a workup (in its interchange form) that a signature binds."""
+    return {key: workup_json.get(key) for key in CLINICAL_KEYS}
+
+
+def signed_targets(decision_json: Mapping[str, Any]) -> frozenset[Target]:
+    """The confirmed, eligible injection targets of a signed decision (its stored form)."""
+    return frozenset(
+        Target(g["generator"], g.get("level"), g.get("side"))
+        for g in decision_json.get("generators", [])
+        if g["status"] == "confirmed" and g["eligible"] and g["generator"] in TARGET_OPTIONS
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A consultation's latest signed decision, as it was signed."""
+
+    decision_id: int
+    kind: str  # candidate, not_candidate, needs_workup, ...
+    signed_on: date
+    signed_by: str
+    # The confirmed, eligible targets of the decision (what a plan may hold).
+    targets: frozenset[Target]
+    # The clinical facts of the workup the clinician saw (see :func:`clinical_facts`).
+    facts_as_signed: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Consultation:
+    """One consultation as it stands: its review date, state, latest signature, and its workup
+    as recorded now (``None`` when it was not read - it is older than the decision in force -
+    or cannot be read; ``readable`` tells which)."""
+
+    id: int
+    review_date: date
+    status: ConsultationStatus
+    signature: Signature | None
+    workup: Workup | None = None
+    readable: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"the consultation of {self.review_date}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mri:
+    """An MRI on the patient's record: its date and whether a clinician reviewed it."""
+
+    performed_on: date
+    reviewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A written plan of the patient's, as the gates read it."""
+
+    id: int
+    version: int
+    status: PlanStatus
+    decision_id: int
+    accepted_on: date | None
+    # One entry per planned injection: a line of quantity 2 at a target counts twice.
+    injections: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookedSession:
+    plan_id: int
+    key: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What holds for one patient on ``today``, across all their consultations, signed or not.
+
+    ``consultations`` are in review order (the last is the most recent by review date, then by
+    creation). ``recorded`` counts the injections recorded, and not voided, per target in the
+    course of the accepted plan (its earlier versions and every plan of its decision).
+    """
+
+    patient_id: int
+    today: date
+    consultations: tuple[Consultation, ...] = ()
+    mris: tuple[Mri, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    recorded: Mapping[Target, int] = field(default_factory=dict)
+    sessions: tuple[BookedSession, ...] = ()
+
+    @property
+    def latest_consultation(self) -> Consultation | None:
+        return self.consultations[-1] if self.consultations else None
+
+    def consultation(self, consultation_id: int) -> Consultation | None:
+        return next((c for c in self.consultations if c.id == consultation_id), None)
+
+    def latest_mri(self, on: date) -> Mri | None:
+        """The most recent MRI on or before ``on`` (older studies are history)."""
+        earlier = [m for m in self.mris if m.performed_on <= on]
+        return max(earlier, key=lambda m: m.performed_on) if earlier else None
+
+    @property
+    def accepted_plan(self) -> Plan | None:
+        return next((p for p in self.plans if p.status == "accepted"), None)
+
+    @property
+    def draft_plan(self) -> Plan | None:
+        return next((p for p in self.plans if p.status == "draft"), None)
+
+    def plan(self, plan_id: int) -> Plan | None:
+        return next((p for p in self.plans if p.id == plan_id), None)
+
+
+def consultations_in_review_order(
+    consultations: list[Consultation],
+) -> tuple[Consultation, ...]:
+    """Most recent last: by review date, then by creation (the id)."""
+    return tuple(sorted(consultations, key=lambda c: (c.review_date, c.id)))
+
+
+def needs_reading(consultations: tuple[Consultation, ...]) -> frozenset[int]:
+    """The consultations whose workup the gates read: the latest signed one (by review date)
+    and every one after it (with nothing signed, the latest). Older ones are history."""
+    signed = [i for i, c in enumerate(consultations) if c.signature is not None]
+    start = signed[-1] if signed else max(len(consultations) - 1, 0)
+    return frozenset(c.id for c in consultations[start:])

@@ -1,0 +1,322 @@
+"""The gates over one standing of the patient (PATHWAY.md promises 1, 2, 4 and section 9)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import pytest
+from workup_builder import mri_levels, workup
+
+from spinepath.pathway import gates
+from spinepath.pathway.engine import decide
+from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
+from spinepath.pathway.plans import Target
+from spinepath.pathway.policy import Policy
+from spinepath.pathway.standing import (
+    Consultation,
+    Mri,
+    Plan,
+    Signature,
+    Standing,
+    clinical_facts,
+    signed_targets,
+)
+from spinepath.pathway.workup import Workup
+
+DISC = Target("discogenic", "L4-L5", None)
+POLICY = Policy()
+MRI = Mri(date(2026, 8, 20), reviewed=True)
+
+
+def signed(
+    consultation_id: int, w: Workup, signed_on: date, kind: str | None = None
+) -> Consultation:
+    made = decide(w, POLICY)
+    return Consultation(
+        id=consultation_id,
+        review_date=w.assessed_on,
+        status="finished",
+        signature=Signature(
+            decision_id=consultation_id * 10,
+            kind=kind or made.decision,
+            signed_on=signed_on,
+            signed_by="Dr Rivera",
+            targets=signed_targets(made.to_dict()),
+            facts_as_signed=clinical_facts(w.to_json_dict()),
+        ),
+        workup=w,
+    )
+
+
+def unsigned(consultation_id: int, w: Workup) -> Consultation:
+    return Consultation(consultation_id, w.assessed_on, "in-progress", None, w)
+
+
+def standing(**changes: Any) -> Standing:
+    """A candidate signed on 2026-09-01 (review 2026-11-02 in the builder is moved earlier),
+    an accepted plan with one injection at L4-L5, today 2026-12-01."""
+    base = workup(assessed_on="2026-09-01")
+    values: dict[str, Any] = {
+        "patient_id": 1,
+        "today": date(2026, 12, 1),
+        "consultations": (signed(1, base, date(2026, 9, 1)),),
+        "mris": (MRI,),
+        "plans": (Plan(5, 1, "accepted", 10, date(2026, 9, 15), (DISC,)),),
+        "recorded": {},
+    }
+    values.update(changes)
+    return Standing(**values)
+
+
+def attempt(**changes: Any) -> ProcedureAttempt:
+    values: dict[str, Any] = {
+        "performed_on": date(2026, 12, 1),
+        "target": DISC,
+        "material": "msc",
+        "guidance": "fluoroscopy",
+    }
+    values.update(changes)
+    return ProcedureAttempt(**values)
+
+
+def codes(refusals: list[gates.Refusal]) -> list[str]:
+    return [r.code for r in refusals]
+
+
+# --- The decision in force ----------------------------------------------------------------
+
+
+def test_the_decision_in_force_is_the_latest_consultation_by_review_date() -> None:
+    older = signed(1, workup(assessed_on="2026-09-01"), date(2026, 11, 20))  # signed late
+    urgent = workup(assessed_on="2026-10-01", red_flags__cauda_equina=True)
+    newer = signed(2, urgent, date(2026, 10, 1))
+    in_force = gates.decision_in_force(standing(consultations=(older, newer)))
+    assert in_force.signature is not None and in_force.signature.kind == "refer_urgent"
+
+
+def test_a_consultation_is_not_signed_once_a_newer_one_exists() -> None:
+    older = unsigned(1, workup(assessed_on="2026-09-01"))
+    newer = unsigned(2, workup(assessed_on="2026-10-01"))
+    found = gates.sign_refusal(standing(consultations=(older, newer)), 1)
+    assert found is not None and found.code == "newer_consultation_exists"
+    assert "2026-10-01" in found.sentence
+    assert gates.sign_refusal(standing(consultations=(older, newer)), 2) is None
+
+
+def test_facts_changed_since_signing_stop_the_decision() -> None:
+    base = signed(1, workup(assessed_on="2026-09-01"), date(2026, 9, 1))
+    edited = dataclasses.replace(
+        base, workup=workup(assessed_on="2026-09-01", exam__facet_pattern=True)
+    )
+    found = gates.prices_refusal(standing(consultations=(edited,)), POLICY)
+    assert found is not None and found.code == "facts_changed_since_signing"
+
+
+def test_an_amendment_stops_the_decision() -> None:
+    base = signed(1, workup(assessed_on="2026-09-01"), date(2026, 9, 1))
+    amending = dataclasses.replace(base, status="amending")
+    found = gates.prices_refusal(standing(consultations=(amending,)), POLICY)
+    assert found is not None and found.code == "decision_being_amended"
+
+
+# --- A warning recorded anywhere stops injections at once ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"red_flags__cauda_equina": True},
+        {"exam__motor_deficit": "progressive"},
+        {
+            "history__prior_procedures": [
+                {"kind": "fusion", "date": "2026-09-20", "levels": ["L4-L5"]}
+            ]
+        },
+    ],
+)
+def test_an_unsigned_newer_consultation_with_a_warning_stops_everything(
+    facts: dict[str, Any],
+) -> None:
+    warned = unsigned(2, workup(assessed_on="2026-10-01", **facts))
+    now = standing(consultations=(*standing().consultations, warned))
+    for found in (
+        gates.prices_refusal(now, POLICY),
+        gates.plan_refusal(now, now.accepted_plan, POLICY),
+        gates.booking_refusal(now, 5, POLICY),
+    ):
+        assert found is not None and found.code == "warning_in_newer_consultation"
+        assert "2026-10-01" in found.sentence
+    assert "warning_in_newer_consultation" in codes(procedure_refusals(now, attempt(), POLICY))
+    plan = now.accepted_plan
+    assert plan is not None and gates.care_plan_status(now, plan, POLICY) == "on-hold"
+
+
+def test_an_unsigned_newer_consultation_without_a_warning_stops_nothing() -> None:
+    quiet = unsigned(2, workup(assessed_on="2026-10-01", exam__facet_pattern=True))
+    now = standing(consultations=(*standing().consultations, quiet))
+    assert gates.prices_refusal(now, POLICY) is None
+    assert procedure_refusals(now, attempt(), POLICY) == []
+
+
+def test_an_unreadable_newer_consultation_fails_closed() -> None:
+    broken = Consultation(2, date(2026, 10, 1), "in-progress", None, None, readable=False)
+    now = standing(consultations=(*standing().consultations, broken))
+    found = gates.prices_refusal(now, POLICY)
+    assert found is not None and found.code == "newer_consultation_unreadable"
+
+
+# --- Promise 1 and 4: prices --------------------------------------------------------------------
+
+
+def test_prices_after_a_candidate_decision_with_a_recent_reviewed_mri() -> None:
+    assert gates.prices_refusal(standing(), POLICY) is None
+
+
+def test_no_prices_without_a_candidate_decision() -> None:
+    not_now = signed(
+        1,
+        workup(assessed_on="2026-09-01", history__conservative_care__status="improving"),
+        date(2026, 9, 1),
+    )
+    found = gates.prices_refusal(standing(consultations=(not_now,)), POLICY)
+    assert found is not None and found.code == "not_candidate"
+    assert gates.prices_refusal(standing(consultations=()), POLICY) is not None
+
+
+@pytest.mark.parametrize(
+    ("mris", "code"),
+    [((), "no_mri"), ((Mri(date(2026, 8, 20), False),), "mri_not_reviewed")],
+)
+def test_no_prices_without_a_reviewed_mri(mris: tuple[Mri, ...], code: str) -> None:
+    found = gates.prices_refusal(standing(mris=mris), POLICY)
+    assert found is not None and found.code == code
+
+
+def test_no_prices_once_the_mri_has_left_its_window() -> None:
+    found = gates.prices_refusal(standing(today=date(2027, 8, 21)), POLICY)
+    assert found is not None and found.code == "mri_too_old"
+    assert gates.prices_refusal(standing(today=date(2027, 8, 20)), POLICY) is None
+
+
+def test_a_newer_unreviewed_mri_is_the_one_that_counts() -> None:
+    found = gates.prices_refusal(standing(mris=(MRI, Mri(date(2026, 11, 1), False))), POLICY)
+    assert found is not None and found.code == "mri_not_reviewed"
+
+
+# --- Promise 2: targets -------------------------------------------------------------------------
+
+
+def test_a_confirmed_disc_can_be_planned_with_msc_under_fluoroscopy() -> None:
+    assert gates.planned_target_refusal(standing(), DISC, "msc", "fluoroscopy", POLICY) is None
+
+
+def test_an_unconfirmed_level_cannot_be_planned() -> None:
+    other = Target("discogenic", "L5-S1", None)
+    found = gates.planned_target_refusal(standing(), other, "msc", "fluoroscopy", POLICY)
+    assert found is not None and found.code == "target_not_confirmed"
+
+
+def test_disc_is_not_injected_with_prp() -> None:
+    found = gates.planned_target_refusal(standing(), DISC, "prp", "fluoroscopy", POLICY)
+    assert found is not None and "mesenchymal stem cells" in found.sentence
+
+
+def test_ligament_is_injected_under_ultrasound() -> None:
+    levels = mri_levels(L4_L5={"ligament_injury": True})
+    w = workup(
+        assessed_on="2026-09-01",
+        exam__ligament_tenderness=True,
+        imaging=[{"modality": "MRI", "date": "2026-08-20", "reviewed": True, "levels": levels}],
+    )
+    now = standing(consultations=(signed(1, w, date(2026, 9, 1)),))
+    target = Target("myoligamentous", None, None)
+    assert gates.planned_target_refusal(now, target, "prp", "ultrasound", POLICY) is None
+    assert gates.planned_target_refusal(now, target, "prp", "fluoroscopy", POLICY) is not None
+
+
+# --- The procedure gate -------------------------------------------------------------------------
+
+
+def test_procedure_with_accepted_plan_and_recent_mri_is_allowed() -> None:
+    assert procedure_refusals(standing(), attempt(), POLICY) == []
+
+
+def test_procedure_without_accepted_plan_is_refused() -> None:
+    assert codes(procedure_refusals(standing(plans=()), attempt(), POLICY)) == ["no_accepted_plan"]
+
+
+def test_procedure_under_a_plan_of_an_earlier_decision_is_refused() -> None:
+    old = (Plan(5, 1, "accepted", 999, date(2026, 9, 15), (DISC,)),)
+    assert "no_accepted_plan" in codes(procedure_refusals(standing(plans=old), attempt(), POLICY))
+
+
+def test_procedure_at_a_target_not_in_the_plan_is_refused() -> None:
+    other = Target("facet", "L4-L5", "left")
+    found = codes(procedure_refusals(standing(), attempt(target=other), POLICY))
+    assert found[0] == "target_not_in_plan"
+
+
+def test_procedure_after_the_mri_expires_is_refused() -> None:
+    now = standing(today=date(2027, 12, 31))
+    found = codes(procedure_refusals(now, attempt(performed_on=date(2027, 8, 21)), POLICY))
+    assert found == ["mri_too_old"]
+
+
+def test_procedure_dates_before_the_decision_or_acceptance_or_in_the_future() -> None:
+    assert "before_decision" in codes(
+        procedure_refusals(standing(), attempt(performed_on=date(2026, 8, 31)), POLICY)
+    )
+    assert codes(
+        procedure_refusals(standing(), attempt(performed_on=date(2026, 9, 10)), POLICY)
+    ) == ["before_acceptance"]
+    assert codes(
+        procedure_refusals(standing(), attempt(performed_on=date(2026, 12, 2)), POLICY)
+    ) == ["in_the_future"]
+    assert procedure_refusals(standing(), attempt(performed_on=date(2026, 9, 15)), POLICY) == []
+
+
+def test_no_more_injections_at_a_target_than_the_plan_holds() -> None:
+    found = procedure_refusals(standing(recorded={DISC: 1}), attempt(), POLICY)
+    assert codes(found) == ["plan_injections_used"]
+    assert (
+        "holds 1 injection at L4-L5 disc and 1 injection is already recorded" in found[0].sentence
+    )
+    two = (Plan(5, 1, "accepted", 10, date(2026, 9, 15), (DISC, DISC)),)
+    assert procedure_refusals(standing(plans=two, recorded={DISC: 1}), attempt(), POLICY) == []
+
+
+def test_every_reason_is_given_at_once() -> None:
+    now = standing(plans=(), mris=(Mri(date(2026, 8, 20), False),))
+    found = procedure_refusals(now, attempt(performed_on=date(2026, 12, 2), material="prp"), POLICY)
+    assert set(codes(found)) == {
+        "in_the_future",
+        "no_accepted_plan",
+        "injection_not_suited",
+        "mri_not_reviewed",
+    }
+
+
+def test_a_fused_level_newly_recorded_stops_the_injection_there() -> None:
+    fused = workup(
+        assessed_on="2026-11-25",
+        history__prior_procedures=[{"kind": "fusion", "date": "2026-11-18", "levels": ["L4-L5"]}],
+    )
+    now = standing(consultations=(*standing().consultations, unsigned(2, fused)))
+    assert "warning_in_newer_consultation" in codes(procedure_refusals(now, attempt(), POLICY))
+
+
+def test_care_plan_status() -> None:
+    now = standing(
+        plans=(
+            Plan(4, 1, "superseded", 10, None),
+            Plan(5, 2, "accepted", 10, date(2026, 9, 15), (DISC,)),
+            Plan(6, 3, "draft", 10, None),
+        )
+    )
+    assert [gates.care_plan_status(now, p, POLICY) for p in now.plans] == [
+        "revoked",
+        "active",
+        "draft",
+    ]
