@@ -21,9 +21,13 @@ class Refused(Exception):
         reasons: str | Iterable[str],
         *,
         fields: Mapping[str, str] | None = None,
+        code: str | None = None,
+        codes: Iterable[str] = (),
     ) -> None:
         self.reasons = [reasons] if isinstance(reasons, str) else list(reasons)
         self.fields = dict(fields or {})
+        # Stable, machine-readable codes of the reasons (a gate's refusal codes), when known.
+        self.codes = [code] if code else list(codes)
         super().__init__("; ".join(self.reasons))
 
 

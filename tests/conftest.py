@@ -10,12 +10,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from suite_clock import SUITE_TODAY
 
 import spinepath
-
-# The example workups are dated around this day; the suite runs as if it were today, so that
-# "the MRI is still recent" and "the window is open" mean the same next year as now.
-SUITE_TODAY = "2026-11-24 10:00:00-05:00"
 
 
 @pytest.fixture(autouse=True)
@@ -122,9 +119,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- Emptying the database after a transactional test ----------------------------------------
 #
 # Django empties the tables after a transactional test with DELETE on SQLite (TRUNCATE on
-# PostgreSQL, which row triggers do not see). The audit log refuses DELETE in the database, as
-# it must; the test harness, like a database administrator, lifts that trigger for the flush
-# and puts it back at once.
+# PostgreSQL, which row triggers do not see). The audit log and the signed decisions refuse
+# DELETE in the database, as they must; the test harness, like a database administrator, lifts
+# those triggers for the flush and puts them back at once.
 
 
 def _flush_past_the_audit_trigger() -> None:
@@ -137,21 +134,24 @@ def _flush_past_the_audit_trigger() -> None:
     def handle(self: Any, **options: Any) -> Any:
         from django.db import connections
 
-        from spinepath.web.immutable import refuse_changes
+        from spinepath.web.immutable import SIGNED_DECISIONS_KEPT, refuse_changes, refuse_deletes
 
         connection = connections[options.get("database") or "default"]
         if connection.vendor != "sqlite":
             return original(self, **options)
-        forward, backward = refuse_changes(
-            "audit_auditevent", "audit events are never changed or deleted"
-        )
+        triggers = [
+            refuse_changes("audit_auditevent", "audit events are never changed or deleted"),
+            refuse_deletes(*SIGNED_DECISIONS_KEPT),
+        ]
         with connection.schema_editor() as editor:
-            backward(None, editor)
+            for _forward, backward in triggers:
+                backward(None, editor)
         try:
             return original(self, **options)
         finally:
             with connection.schema_editor() as editor:
-                forward(None, editor)
+                for forward, _backward in triggers:
+                    forward(None, editor)
 
     handle._spinepath = True  # type: ignore[attr-defined]
     flush.Command.handle = handle

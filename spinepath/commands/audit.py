@@ -69,22 +69,39 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _missing_protections() -> list[str]:
-    """The database triggers that refuse edits of the log and of signed decisions: a log that
-    is intact today but open to edits is reported (`spinepath restore` puts them back)."""
+    """The database protections of the log and of the signed decisions, each proved by trying
+    the edit it refuses (UPDATE, DELETE) on a real row inside a transaction that is always
+    rolled back; a table with no row yet is checked by its triggers' names. A log that is intact
+    today but open to edits is reported (`spinepath restore` puts the triggers back)."""
     from django.db import connection
 
-    from spinepath.audit.chain import APPEND_ONLY_TRIGGERS, append_only_triggers
-    from spinepath.web.immutable import signed_decision_trigger_present
+    from spinepath.audit.chain import APPEND_ONLY_TRIGGERS, AUDIT_TABLE, append_only_triggers
+    from spinepath.web.immutable import (
+        SIGNED_DECISIONS,
+        refuses,
+        signed_decision_trigger_present,
+    )
 
-    present = append_only_triggers(connection)
     problems = []
+    for table, what in ((AUDIT_TABLE, "audit events"), (SIGNED_DECISIONS[0], "signed decisions")):
+        for statement in ("UPDATE", "DELETE"):
+            if refuses(connection, table, statement) is False:
+                problems.append(
+                    f"{what}: an {statement} went through in the database (tried, then rolled "
+                    "back): they can be changed or deleted"
+                )
+    if not signed_decision_trigger_present(connection):
+        problems.append("signed decisions' triggers are missing: they can be edited or deleted")
+    present_log = append_only_triggers(connection)
     for name in APPEND_ONLY_TRIGGERS:
-        disabled = connection.vendor == "postgresql" and name in present and present[name][1] == "D"
-        if name not in present or disabled:
+        disabled = (
+            connection.vendor == "postgresql"
+            and name in present_log
+            and present_log[name][1] == "D"
+        )
+        if name not in present_log or disabled:
             problems.append(
                 f"the audit log's trigger {name} is {'disabled' if disabled else 'missing'}: "
                 "rows can be changed or deleted in the database"
             )
-    if not signed_decision_trigger_present(connection):
-        problems.append("signed decisions' trigger is missing: they can be edited in the database")
     return problems

@@ -14,7 +14,9 @@ ENCOUNTER_FACTS: dict[str, Fact] = {
     "physical_therapy_weeks": "intake_history",
     "nsaid_trial": "intake_history",
     "conservative_status": "intake_history",
-    "prior_procedures_asked": "intake_history",
+    # Whether earlier spine procedures were asked about is the clinician's statement: it is
+    # what turns "none recorded" into "none" (PATHWAY.md sections 3 and 7).
+    "prior_procedures_asked": "prior_procedure",
     "medications": "intake_history",
     "goals": "intake_history",
     "pain_vas": "intake_history",

@@ -21,6 +21,7 @@ from spinepath.pathway.authority import may_state, refusal
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
 from spinepath.web.params import parse_id
+from spinepath.web.submissions import OncePerSubmission
 
 
 class TriStateField(forms.NullBooleanField):
@@ -307,7 +308,7 @@ class LevelsField(forms.MultipleChoiceField):
         super().__init__(choices=LEVEL_CHOICES, widget=forms.CheckboxSelectMultiple, **kwargs)
 
 
-class BlockForm(forms.ModelForm):
+class BlockForm(OncePerSubmission, forms.ModelForm):
     class Meta:
         model = DiagnosticBlock
         fields = ["kind", "performed_on", "levels", "side", "relief_pct", "concordant"]

@@ -94,6 +94,9 @@ class Encounter(models.Model):
     ligament_tenderness = models.BooleanField(null=True, blank=True)
     range_of_motion = models.CharField(max_length=300, blank=True)
     strength = models.CharField(max_length=300, blank=True)
+    # Who stated each field last, by role ({"pattern": "clinician", ...}): what a clinician
+    # recorded is changed only by a clinician (PATHWAY.md section 9).
+    stated_by = models.JSONField(default=dict, blank=True, editable=False)
     # One consultation per "New consultation" submission, however often it is sent.
     start_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
@@ -246,6 +249,9 @@ class DiagnosticBlock(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
+
+    # The form that recorded it: a repeat of one submission finds this block.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["-performed_on", "-id"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,7 +20,19 @@ from spinepath.consultations.models import (
     LevelFinding,
     PriorProcedure,
 )
-from spinepath.consultations.workup import workup_for_encounter
+from spinepath.consultations.workup import patient_records, workup_for_encounter
+from spinepath.pathway import gates
+from spinepath.pathway.gates import InForce
+from spinepath.pathway.standing import (
+    Consultation,
+    Mri,
+    Signature,
+    Standing,
+    clinical_facts,
+    consultations_in_review_order,
+    needs_reading,
+    signed_targets,
+)
 from spinepath.pathway.workup import InvalidWorkup
 from spinepath.patients.models import Patient
 
@@ -41,23 +54,81 @@ def procedures_for(patient: Patient) -> QuerySet[PriorProcedure]:
 
 
 def latest_signed_decision(patient: Patient) -> CandidacyDecision | None:
-    return (
-        CandidacyDecision.objects.filter(patient=patient)
-        .select_related("signed_by")
-        .order_by("-signed_at", "-id")
-        .first()
+    """The decision in force's signed record, whatever its problem (None: nothing signed).
+
+    "Latest" follows the review date of the consultations (PATHWAY.md section 9), never the
+    time of signing: a late signature of an older consultation does not take force."""
+    return decision_in_force(patient).signed
+
+
+def _signature(decision: CandidacyDecision) -> Signature:
+    return Signature(
+        decision_id=decision.pk,
+        kind=decision.decision,
+        signed_on=timezone.localdate(decision.signed_at),
+        signed_by=decision.signed_by.get_full_name() or decision.signed_by.get_username(),
+        targets=signed_targets(decision.decision_json),
+        facts_as_signed=clinical_facts(decision.workup_json),
     )
 
 
-# The parts of a workup the candidacy decision reads. A change in any of them after signing
-# means the signed decision no longer describes the consultation as it stands; demographics
-# and the payer do not change a decision.
-CLINICAL_KEYS = ("assessed_on", "history", "red_flags", "exam", "imaging", "diagnostic_blocks")
+def consultation_standing(patient: Patient, today: date | None = None) -> Standing:
+    """What stands now for ``patient`` as far as the consultations tell: every consultation in
+    review order with its latest signature, the workups the gates read (the latest signed
+    consultation's and every newer one's) and the MRIs on file. Seven queries, whatever the
+    number of consultations: the records are read once and each workup is built from them."""
+    encounters = list(Encounter.objects.filter(patient=patient))
+    latest: dict[int, CandidacyDecision] = {}
+    for decision in (
+        CandidacyDecision.objects.filter(patient=patient)
+        .select_related("signed_by")
+        .order_by("signed_at", "id")
+    ):
+        latest[decision.encounter_id] = decision
+    records = patient_records(patient)
+    ordered = consultations_in_review_order(
+        [
+            Consultation(
+                id=e.pk,
+                review_date=e.assessed_on,
+                status=e.status,
+                signature=_signature(latest[e.pk]) if e.pk in latest else None,
+                workup=None,
+                readable=True,
+            )
+            for e in encounters
+        ]
+    )
+    to_read = needs_reading(ordered)
+    by_id = {e.pk: e for e in encounters}
+    consultations = []
+    for c in ordered:
+        if c.id not in to_read:
+            consultations.append(c)
+            continue
+        encounter = by_id[c.id]
+        encounter.patient = patient
+        try:
+            workup = workup_for_encounter(encounter, records)
+        except InvalidWorkup:
+            consultations.append(dataclasses.replace(c, readable=False))
+            continue
+        consultations.append(dataclasses.replace(c, workup=workup))
+    mris = tuple(
+        Mri(s.performed_on, bool(s.reviewed)) for s in records.studies if s.modality == "MRI"
+    )
+    return Standing(
+        patient_id=patient.pk,
+        today=today or timezone.localdate(),
+        consultations=tuple(consultations),
+        mris=mris,
+    )
 
 
 @dataclass(frozen=True)
 class DecisionInForce:
-    """A patient's latest signed decision and, when it cannot be relied on now, why."""
+    """A patient's decision in force (its signed record) and, when it cannot be relied on now,
+    why; from :func:`spinepath.pathway.gates.decision_in_force`."""
 
     signed: CandidacyDecision | None
     problem: str | None
@@ -67,35 +138,20 @@ class DecisionInForce:
         return self.problem is None and self.signed is not None and self.signed.is_candidate
 
 
-def clinical_facts(workup_json: dict[str, Any]) -> dict[str, Any]:
-    return {key: workup_json.get(key) for key in CLINICAL_KEYS}
+def decision_record(in_force: InForce) -> CandidacyDecision | None:
+    if in_force.signature is None:
+        return None
+    return CandidacyDecision.objects.select_related("signed_by", "encounter").get(
+        pk=in_force.signature.decision_id
+    )
 
 
-def decision_in_force(patient: Patient) -> DecisionInForce:
-    """The decision a plan or a procedure may rely on: the latest signed one, provided the
-    consultation it was made from still stands as signed (no open amendment, no fact changed
-    since - an edited MRI, a block added before the review day)."""
-    signed = latest_signed_decision(patient)
-    if signed is None:
-        return DecisionInForce(None, "No candidacy decision has been signed.")
-    encounter = signed.encounter
-    if encounter.status == Encounter.AMENDING:
-        return DecisionInForce(
-            signed,
-            f"The consultation of {encounter.assessed_on} is being amended: a new signed "
-            "decision is needed first.",
-        )
-    try:
-        now = workup_for_encounter(encounter).to_json_dict()
-    except InvalidWorkup:
-        now = None
-    if now is None or clinical_facts(now) != clinical_facts(signed.workup_json):
-        return DecisionInForce(
-            signed,
-            f"The facts of the consultation of {encounter.assessed_on} changed after it was "
-            "signed: a clinician amends it and signs a new decision first.",
-        )
-    return DecisionInForce(signed, None)
+def decision_in_force(patient: Patient, standing: Standing | None = None) -> DecisionInForce:
+    """The decision a plan or a procedure may rely on (the gate's answer, with its record)."""
+    in_force = gates.decision_in_force(standing or consultation_standing(patient))
+    problem = in_force.problem
+    signed = decision_record(in_force)
+    return DecisionInForce(signed, problem.sentence if problem is not None else None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +172,7 @@ class FieldChange:
 _HISTORY_SKIP = {"id", "history_id", "history_date", "history_change_reason", "history_type"}
 _HISTORY_SKIP |= {"history_user", "history_user_id", "updated_at", "last_step", "start_key"}
 _HISTORY_SKIP |= {"patient", "patient_id", "study", "study_id", "updated_by", "updated_by_id"}
-_HISTORY_SKIP |= {"recorded_by_id"}
+_HISTORY_SKIP |= {"recorded_by_id", "stated_by"}
 
 
 def _record_label(model: str, row: Any) -> str:

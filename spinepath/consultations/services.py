@@ -31,10 +31,18 @@ from spinepath.consultations.models import (
     LevelFinding,
     PriorProcedure,
 )
-from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.consultations.selectors import consultation_standing
 from spinepath.consultations.workup import workup_for_encounter
 from spinepath.errors import Conflict, Invalid, NotAllowed
-from spinepath.pathway.authority import FACT_LABELS, Fact, may_state, refusal
+from spinepath.pathway.authority import (
+    FACT_LABELS,
+    Fact,
+    kept_by_clinician,
+    may_change,
+    may_state,
+    refusal,
+    stating_role,
+)
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.dicom_check import (
     RecordPatient,
@@ -44,6 +52,7 @@ from spinepath.pathway.dicom_check import (
     study_modality,
 )
 from spinepath.pathway.engine import decide
+from spinepath.pathway.gates import sign_refusal
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.workup import Workup
 from spinepath.patients.models import Patient
@@ -89,16 +98,17 @@ def _require_open(through: Encounter | None) -> None:
 
 
 def require_unsigned_day(patient: Patient, day: date | None) -> None:
-    """A record dated on or before the review day of the patient's latest signed consultation
-    is part of what was signed: it changes (from any consultation's pages, or an import) only
-    once a clinician has amended that consultation, with a reason."""
+    """A record dated on or before the review day of a signed consultation is part of what was
+    signed: it changes (from any consultation's pages, or an import) only once a clinician has
+    amended that consultation, with a reason."""
     if day is None:
         return
-    latest = latest_signed_decision(patient)
-    if latest is None:
-        return
-    signed = latest.encounter
-    if signed.status == Encounter.FINISHED and day <= signed.assessed_on:
+    signed = (
+        Encounter.objects.filter(patient=patient, status=Encounter.FINISHED, assessed_on__gte=day)
+        .order_by("assessed_on", "id")
+        .first()
+    )
+    if signed is not None:
         raise Conflict(
             f"This record ({day}) is part of the consultation of {signed.assessed_on}, which is "
             "signed and locked: a clinician amends that consultation, with a reason, first."
@@ -157,6 +167,9 @@ def encounter_start(
                 raise Conflict("This form was used for another patient; reload the page.")
             return existing
     plausible_day("assessed_on", assessed_on, patient=patient)
+    # Serialised with signatures: a consultation started while an older one is being signed
+    # either comes first (and the signature is refused) or after it.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
     try:
         with transaction.atomic():
             encounter = Encounter(
@@ -192,10 +205,15 @@ def encounter_save(
         raise Invalid(f"Not a field of a consultation: {', '.join(unknown)}.")
     changed = {name: value for name, value in fields.items() if getattr(encounter, name) != value}
     roles = role_names(user)
+    stated_by = dict(encounter.stated_by or {})
     refused = {
-        name: refusal(ENCOUNTER_FACTS[name])
+        name: (
+            refusal(ENCOUNTER_FACTS[name])
+            if not may_state(roles, ENCOUNTER_FACTS[name])
+            else kept_by_clinician(ENCOUNTER_FACTS[name])
+        )
         for name in changed
-        if not may_state(roles, ENCOUNTER_FACTS[name])
+        if not may_change(roles, ENCOUNTER_FACTS[name], stated_by.get(name))
     }
     if refused:
         raise NotAllowed(sorted(set(refused.values())), fields=refused)
@@ -207,6 +225,8 @@ def encounter_save(
     plausible_day("assessed_on", changed.get("assessed_on"), patient=encounter.patient)
     for name, value in changed.items():
         setattr(encounter, name, value)
+        stated_by[name] = stating_role(roles)
+    encounter.stated_by = stated_by
     encounter.last_step = step
     encounter.updated_by = user
     encounter._history_user = user  # type: ignore[attr-defined]
@@ -376,20 +396,45 @@ def block_add(
     patient: Patient,
     user: Any,
     fields: dict[str, Any],
+    submission_key: str | None = None,
     request: Any = None,
 ) -> DiagnosticBlock:
-    """A diagnostic block or discography, stated (and so verified) by the clinician."""
+    """A diagnostic block or discography, stated (and so verified) by the clinician; once per
+    ``submission_key`` (a double click or parallel posts of one form record one block)."""
     require_fact(user, "diagnostic_block")
     _require_open(through)
+    if submission_key is not None:
+        earlier = DiagnosticBlock.objects.filter(submission_key=submission_key).first()
+        if earlier is not None:
+            if earlier.patient_id != patient.pk:
+                raise Conflict("This form was already used for another patient: reload it.")
+            return earlier
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     require_unsigned_day(patient, fields.get("performed_on"))
     block = DiagnosticBlock(
-        patient=patient, recorded_by=user, verified_by=user, verified_at=timezone.now(), **fields
+        patient=patient,
+        recorded_by=user,
+        verified_by=user,
+        verified_at=timezone.now(),
+        submission_key=submission_key,
+        **fields,
     )
     what = f"{block.get_kind_display()} {block.performed_on}"
-    _save_stated(
-        block, user=user, patient=patient, action=AuditEvent.CREATE, what=what, request=request
-    )
+    try:
+        with transaction.atomic():
+            _save_stated(
+                block,
+                user=user,
+                patient=patient,
+                action=AuditEvent.CREATE,
+                what=what,
+                request=request,
+            )
+    except IntegrityError:
+        if submission_key is None:
+            raise
+        # The same submission committed in parallel: its block is the one.
+        return DiagnosticBlock.objects.get(submission_key=submission_key)
     return block
 
 
@@ -537,6 +582,12 @@ def decision_sign(
                 # nothing is closed by it): the same review is never signed twice.
                 _close_amendment(encounter, last, user, new=False)
                 return _signed(last, False)
+            # One signer per patient at a time, and never an older consultation once a newer
+            # one exists (PATHWAY.md section 9): its decision would not be the one in force.
+            Patient.objects.select_for_update().filter(pk=encounter.patient_id).first()
+            refused = sign_refusal(consultation_standing(encounter.patient), encounter.pk)
+            if refused is not None:
+                raise Conflict(refused.sentence, code=refused.code)
             if encounter.is_locked:
                 raise Conflict(
                     "This consultation is signed and locked; amend it, with a reason, to sign "
@@ -944,6 +995,12 @@ def _import_encounter(patient: Patient, workup: Workup, user: Any) -> Encounter:
         si_provocation_positive=exam.si_provocation_positive,
         ligament_tenderness=exam.ligament_tenderness,
     )
+    role = stating_role(roles)
+    encounter.stated_by = {
+        name: role
+        for name in ENCOUNTER_FACTS
+        if getattr(encounter, name) not in (None, "", []) and name != "assessed_on"
+    }
     encounter._history_user = user  # type: ignore[attr-defined]
     encounter.save()
     return encounter

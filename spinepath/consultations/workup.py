@@ -5,10 +5,42 @@ Used by the review page, the export and the import, so a round trip gives the sa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from spinepath.consultations.models import DiagnosticBlock, Encounter, ImagingStudy, PriorProcedure
 from spinepath.pathway.workup import Workup, workup_from_dict
+from spinepath.patients.models import Patient
+
+
+@dataclass(frozen=True)
+class PatientRecords:
+    """The records that belong to a patient rather than to one consultation (earlier spine
+    procedures, imaging with its findings, diagnostic blocks), read once: a consultation's
+    workup takes those dated on or before its review day."""
+
+    procedures: list[PriorProcedure]
+    studies: list[ImagingStudy]
+    blocks: list[DiagnosticBlock]
+
+
+def patient_records(patient: Patient) -> PatientRecords:
+    """Four queries, whatever the length of the patient's history."""
+    return PatientRecords(
+        procedures=list(
+            PriorProcedure.objects.filter(patient=patient).order_by("performed_on", "id")
+        ),
+        studies=list(
+            ImagingStudy.objects.filter(patient=patient)
+            .order_by("-performed_on", "-id")
+            .prefetch_related("levels")
+        ),
+        # The models' own orderings: the workup lists records as it always has, so that a
+        # signed workup compares equal to the same facts read again.
+        blocks=list(
+            DiagnosticBlock.objects.filter(patient=patient).order_by("-performed_on", "-id")
+        ),
+    )
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -16,9 +48,13 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None and v != ""}
 
 
-def workup_document(encounter: Encounter) -> dict[str, Any]:
+def workup_document(encounter: Encounter, records: PatientRecords | None = None) -> dict[str, Any]:
     patient = encounter.patient
     day = encounter.assessed_on
+    records = records or patient_records(patient)
+    recorded = [p for p in records.procedures if p.performed_on <= day]
+    # A fact stays stated until the role that may state it changes it: earlier procedures a
+    # clinician recorded are part of the workup whatever the "asked" box says (PATHWAY.md 9).
     procedures = (
         [
             _present(
@@ -27,14 +63,12 @@ def workup_document(encounter: Encounter) -> dict[str, Any]:
                 levels=list(p.levels),
                 improved_after=p.improved_after,
             )
-            for p in PriorProcedure.objects.filter(patient=patient, performed_on__lte=day)
+            for p in recorded
         ]
-        if encounter.prior_procedures_asked
+        if encounter.prior_procedures_asked or recorded
         else None
     )
-    studies = ImagingStudy.objects.filter(patient=patient, performed_on__lte=day).prefetch_related(
-        "levels"
-    )
+    studies = [s for s in records.studies if s.performed_on <= day]
     imaging = [
         _present(
             modality=s.modality,
@@ -71,9 +105,8 @@ def workup_document(encounter: Encounter) -> dict[str, Any]:
         )
         # Only blocks a clinician stated (entered or verified) count: a block confirms or
         # excludes a pain generator.
-        for b in DiagnosticBlock.objects.filter(
-            patient=patient, performed_on__lte=day, verified_by__isnull=False
-        )
+        for b in records.blocks
+        if b.performed_on <= day and b.verified_by_id is not None
     ]
     care = _present(
         physical_therapy_weeks=encounter.physical_therapy_weeks,
@@ -117,6 +150,6 @@ def workup_document(encounter: Encounter) -> dict[str, Any]:
     )
 
 
-def workup_for_encounter(encounter: Encounter) -> Workup:
+def workup_for_encounter(encounter: Encounter, records: PatientRecords | None = None) -> Workup:
     """The consultation as a checked domain Workup. Raises InvalidWorkup if it cannot be one."""
-    return workup_from_dict(workup_document(encounter))
+    return workup_from_dict(workup_document(encounter, records))

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.db.models import Q
 
 from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.pathway import gates
 from spinepath.pathway.orders import is_spine_injection, order_target, order_warnings
 from spinepath.patients.models import Patient
-from spinepath.plans.pricing import pricing_problem
-from spinepath.plans.selectors import decision_targets
+from spinepath.plans.standing import patient_standing
+from spinepath.web.policy import clinic_policy
 
 MRN_SYSTEM = "urn:spinepath:mrn"
 SERVICES = [
@@ -154,11 +155,13 @@ def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[
             warnings = ["The spine clinic has no record of this patient: no candidacy review."]
             decision = None
         else:
+            standing = patient_standing(patient)
             decision = latest_signed_decision(patient)
-            targets = decision_targets(decision) if decision is not None else frozenset()
+            signature = gates.decision_in_force(standing).signature
+            refused = gates.prices_refusal(standing, clinic_policy())
             warnings = order_warnings(
-                gate_problem=pricing_problem(patient),
-                targets=targets,
+                gate_problem=refused.sentence if refused is not None else None,
+                targets=signature.targets if signature is not None else frozenset(),
                 generator=generator,
                 level=level,
             )

@@ -21,10 +21,12 @@ from spinepath.consultations.models import (
     ImagingStudy,
     PriorProcedure,
 )
-from spinepath.consultations.selectors import decision_in_force
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.gates import care_plan_status
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.standing import patient_standing
+from spinepath.web.policy import clinic_policy
 
 LOINC = "http://loinc.org"
 # spinepath's own code system, where no standard code fits (docs/interoperability.md).
@@ -293,12 +295,11 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
             )
     # An accepted plan is active only while the decision it rests on stands; otherwise it is
     # on hold (the clinic may not act on it), or revoked once superseded.
-    standing = decision_in_force(patient)
+    standing = patient_standing(patient)
+    policy = clinic_policy()
     for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
-        status = "revoked"
-        if plan.status == CarePlan.ACCEPTED:
-            in_force = standing.is_candidate and standing.signed is not None
-            status = "active" if in_force and standing.signed.pk == plan.decision_id else "on-hold"
+        gate_plan = standing.plan(plan.pk)
+        status = care_plan_status(standing, gate_plan, policy) if gate_plan else "revoked"
         entries.append(
             _entry(
                 {

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from spinepath.patients.models import Patient
+from spinepath.web.submissions import OncePerSubmission
 
 
 class PatientForm(forms.ModelForm):
@@ -21,3 +22,13 @@ class PatientForm(forms.ModelForm):
         if born is not None and born < date(1900, 1, 1):
             raise forms.ValidationError("The date of birth cannot be before 1900.")
         return born
+
+
+class NewPatientForm(OncePerSubmission, PatientForm):
+    """The New patient form: once per submission, and a second chart for the same name and
+    birth date only when the coordinator confirms it is another person."""
+
+    confirm_other_person = forms.BooleanField(
+        required=False,
+        label="This is another person with the same name and date of birth",
+    )

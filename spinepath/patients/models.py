@@ -47,6 +47,8 @@ class Patient(models.Model):
     mrn = models.CharField("record number", max_length=20, unique=True, null=True)
     # The id the patient has in imported workups (spinepath.workup/1 patient.id).
     external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The "New patient" form that created the chart: a repeat of one submission finds it.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
     given_name = models.CharField("first name", max_length=100)
     family_name = models.CharField("last name", max_length=100)
     birth_date = models.DateField("date of birth", null=True, blank=True, db_index=True)

@@ -9,18 +9,22 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timezone import localdate
+from django.views.decorators.http import require_http_methods, require_safe
 
 from spinepath.accounts.roles import is_staff_member
 from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import Amendment, CandidacyDecision
-from spinepath.consultations.selectors import field_changes
+from spinepath.consultations.selectors import decision_in_force, field_changes
+from spinepath.pathway import gates
 from spinepath.patients import services
-from spinepath.patients.forms import PatientForm
+from spinepath.patients.forms import NewPatientForm, PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
-from spinepath.plans.pricing import pricing_problem
+from spinepath.plans.standing import patient_standing
+from spinepath.web.policy import clinic_policy
+from spinepath.web.submissions import new_submission_key
 
 # On one day the pathway's order: the consultation, its signed decision, the accepted plan,
 # the injection, then follow-up (the timeline lists the newest first).
@@ -32,6 +36,7 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only clinic staff can see patient records.")
 
 
+@require_safe
 def patient_list(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     query = request.GET.get("q", "")[:100]
@@ -43,20 +48,33 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"patients": patients, "query": query})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_new(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
-    form = PatientForm(request.POST or None)
+    form = NewPatientForm(request.POST or None)
+    duplicate = None
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(request=request, **form.cleaned_data)
-        return redirect("patients:chart", patient.pk)
+        fields = dict(form.cleaned_data)
+        key = fields.pop("submission")
+        other = fields.pop("confirm_other_person")
+        try:
+            patient = services.patient_create(
+                request=request, submission_key=key, other_person=other, **fields
+            )
+        except services.PossibleDuplicate as refused:
+            duplicate = refused.existing
+            form.add_error("confirm_other_person", refused.reasons[0])
+        else:
+            return redirect("patients:chart", patient.pk)
     return render(
         request,
         "patients/form.html",
-        {"form": form, "title": "New patient"},
-        status=400 if form.errors else 200,
+        {"form": form, "title": "New patient", "duplicate": duplicate},
+        status=(409 if duplicate else 400) if form.errors else 200,
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -76,6 +94,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
 CHART_CHANGES = 30
 
 
+@require_safe
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -103,16 +122,20 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     changes = field_changes(patient)
     viewing(request, patient)
+    standing = patient_standing(patient)
+    in_force = decision_in_force(patient, standing)
+    refused = gates.prices_refusal(standing, clinic_policy()) if decisions else None
     return render(
         request,
         "patients/chart.html",
         {
             "patient": patient,
             "timeline": timeline,
-            "latest_decision": decisions[0] if decisions else None,
+            # The decision in force (by review date), else the one signed last.
+            "latest_decision": in_force.signed or (decisions[0] if decisions else None),
             "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
             "has_injections": bool(injections),
-            "pricing_problem": pricing_problem(patient) if decisions else None,
+            "pricing_problem": refused.sentence if refused is not None else None,
             "changes": changes[:CHART_CHANGES],
             "more_changes": len(changes) > CHART_CHANGES,
             "amended": {
@@ -120,10 +143,13 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             },
             # One consultation per "New consultation" form, however often it is sent.
             "start_key": secrets.token_urlsafe(18),
+            # One email per press of "Email a sign-in link", however often it is sent.
+            "link_submission": new_submission_key(),
         },
     )
 
 
+@require_safe
 def patient_fhir(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's record as a FHIR R4 Bundle (JSON)."""
     from django.http import JsonResponse

@@ -1,9 +1,9 @@
 """The price list, financing terms and the pricing gate (PATHWAY.md promises 1 and 4).
 
-No price, plan or PDF exists for anyone until the latest signed decision is ``candidate``, can
-still be relied on, and the reviewed MRI is inside its window today. The rule is
-:func:`spinepath.pathway.plans.pricing_problem`; this module gathers its facts and keeps the
-clinic admin's price list.
+No price, plan or PDF exists for anyone until the decision in force is ``candidate``, can still
+be relied on, no warning has been recorded since, and the reviewed MRI is inside its window
+today. The gate is :func:`spinepath.pathway.gates.prices_refusal` over the patient's standing;
+this module asks it and keeps the clinic admin's price list.
 """
 
 from __future__ import annotations
@@ -13,46 +13,38 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from spinepath.accounts.roles import role_names
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.consultations.selectors import decision_in_force
-from spinepath.errors import Invalid, NotAllowed, NotAvailable
-from spinepath.pathway import plans as rules
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.pathway import gates
 from spinepath.pathway.authority import may_state, refusal
 from spinepath.patients.models import Patient
-from spinepath.plans.models import FinancingTerms, PriceItem, PriceVersion
-from spinepath.plans.selectors import latest_mri
+from spinepath.plans.models import CarePlan, FinancingTerms, PriceItem, PriceVersion
+from spinepath.plans.standing import patient_standing, prices_refusal
 from spinepath.web.policy import clinic_policy
-
-
-def _gate(patient: Patient, today: date | None) -> tuple[CandidacyDecision | None, str | None]:
-    today = today or timezone.localdate()
-    in_force = decision_in_force(patient)
-    signed = in_force.signed
-    problem = rules.pricing_problem(
-        signed.decision if signed is not None else None,
-        in_force.problem,
-        latest_mri(patient, today),
-        today,
-        clinic_policy(),
-    )
-    return signed, problem
 
 
 def pricing_problem(patient: Patient, today: date | None = None) -> str | None:
     """Why no plan or price may be shown for ``patient`` today, or None when they may."""
-    return _gate(patient, today)[1]
+    refused = prices_refusal(patient, today)
+    return refused.sentence if refused is not None else None
 
 
-def require_candidate(patient: Patient) -> CandidacyDecision:
-    """The decision a plan may be written from; otherwise nothing about prices exists for
-    anyone, however the address is typed (404, with the reason)."""
-    signed, problem = _gate(patient, None)
-    if problem is not None or signed is None:
-        raise NotAvailable(problem or "Plans and prices are available only after a decision.")
-    return signed
+def require_candidate(patient: Patient, plan: CarePlan | None = None) -> CandidacyDecision:
+    """The decision in force that a plan may be written from (and, given ``plan``, that the
+    plan rests on); otherwise nothing about prices exists for anyone, however the address is
+    typed (404, with the reason). The gate is :func:`spinepath.pathway.gates.plan_refusal`."""
+    standing = patient_standing(patient)
+    gate_plan = standing.plan(plan.pk) if plan is not None else None
+    refused = gates.plan_refusal(standing, gate_plan, clinic_policy())
+    if refused is not None:
+        if refused.code == "plan_of_another_decision":
+            raise Conflict(refused.sentence, code=refused.code)
+        raise NotAvailable(refused.sentence, code=refused.code)
+    signature = gates.decision_in_force(standing).signature
+    assert signature is not None  # the gate holds only with a candidate decision in force
+    return CandidacyDecision.objects.get(pk=signature.decision_id)
 
 
 def _require_price_list_author(user: Any) -> None:

@@ -1,6 +1,6 @@
 """Procedures: recording an image-guided injection, and voiding a wrong entry.
 
-The procedure gate is :func:`spinepath.pathway.plans.procedure_refusals` (promises 1 and 2,
+The procedure gate is :func:`spinepath.pathway.gates.procedure_refusals` (promises 1 and 2,
 PATHWAY.md section 7); this module gathers its facts, keeps one record per submission, and
 announces every change of a plan's injections (:mod:`spinepath.plans.events`) so that the
 follow-up schedule is recomputed from the injections that stand.
@@ -22,11 +22,13 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
 from spinepath.pathway.authority import Fact, may_state, refusal
-from spinepath.pathway.plans import Target, procedure_refusals
+from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
+from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
 from spinepath.plans.events import injections_changed
 from spinepath.plans.models import CarePlan, Procedure
-from spinepath.plans.selectors import accepted_plan, plan_sessions, procedure_check
+from spinepath.plans.selectors import accepted_plan, plan_sessions
+from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -91,18 +93,16 @@ def procedure_record(
     earlier = _submitted(patient, submission_key)
     if earlier is not None:
         return earlier
-    check = procedure_check(
-        patient=patient,
-        target=target,
-        performed_on=performed_on,
-        material=material,
-        guidance=guidance,
-        today=timezone.localdate(),
-    )
-    reasons = procedure_refusals(check, clinic_policy())
+    standing = patient_standing(patient)
+    attempt = ProcedureAttempt(performed_on, target, material, guidance)
+    refusals = procedure_refusals(standing, attempt, clinic_policy())
     plan = accepted_plan(patient)
-    if reasons or plan is None:
-        raise ProcedureRefused(reasons or ["there is no written plan accepted by the patient"])
+    if refusals or plan is None:
+        raise ProcedureRefused(
+            [_sentence_part(r.sentence) for r in refusals]
+            or ["there is no written plan accepted by the patient"],
+            codes=[r.code for r in refusals],
+        )
     try:
         with transaction.atomic():
             procedure = Procedure.objects.create(
@@ -168,6 +168,11 @@ def procedure_void(
         patient=procedure.patient,
     )
     return procedure
+
+
+def _sentence_part(sentence: str) -> str:
+    """A full sentence as one reason among others: lower-case start, no final stop."""
+    return (sentence[:1].lower() + sentence[1:]).rstrip(".")
 
 
 def _booked_session(plan: CarePlan, target: Target, performed_on: date) -> int | None:

@@ -6,28 +6,23 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils.timezone import localdate
 
-from spinepath.consultations.models import CandidacyDecision, ImagingStudy
-from spinepath.consultations.selectors import decision_in_force
+from spinepath.consultations.models import CandidacyDecision
 from spinepath.pathway.plans import (
-    TARGET_OPTIONS,
     Financing,
-    MriOnFile,
     PlanTotals,
     PricedLine,
-    ProcedureCheck,
     Target,
     coverage_for,
     financing_offer,
     plan_totals,
 )
 from spinepath.pathway.portal import InjectionSession, SessionLine, injection_sessions
+from spinepath.pathway.standing import signed_targets
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, FinancingTerms, PlanLine, Procedure
 
@@ -38,23 +33,7 @@ def current_financing() -> FinancingTerms:
 
 def decision_targets(signed: CandidacyDecision) -> frozenset[Target]:
     """The confirmed, eligible injection targets of a signed decision, as stored."""
-    return frozenset(
-        Target(g["generator"], g.get("level"), g.get("side"))
-        for g in signed.decision_json.get("generators", [])
-        if g["status"] == "confirmed" and g["eligible"] and g["generator"] in TARGET_OPTIONS
-    )
-
-
-def latest_mri(patient: Patient, on: date) -> MriOnFile | None:
-    """The most recent MRI on or before ``on`` (older studies are history)."""
-    study = (
-        ImagingStudy.objects.filter(patient=patient, modality="MRI", performed_on__lte=on)
-        .order_by("-performed_on", "-id")
-        .first()
-    )
-    if study is None:
-        return None
-    return MriOnFile(study.performed_on, bool(study.reviewed))
+    return signed_targets(signed.decision_json)
 
 
 @dataclass(frozen=True)
@@ -135,41 +114,6 @@ def _at(target: Target) -> dict[str, str]:
 def recorded_injections(plan: CarePlan, target: Target) -> int:
     return (
         Procedure.objects.not_voided().filter(plan_id__in=plan_course(plan), **_at(target)).count()
-    )
-
-
-def procedure_check(
-    *,
-    patient: Patient,
-    target: Target,
-    performed_on: date,
-    material: str,
-    guidance: str,
-    today: date,
-) -> ProcedureCheck:
-    """The facts the procedure gate reads, gathered from the record as it stands."""
-    in_force = decision_in_force(patient)
-    signed = in_force.signed
-    plan = accepted_plan(patient)
-    plan_accepted = plan is not None and (signed is None or plan.decision_id == signed.pk)
-    mri = latest_mri(patient, performed_on)
-    return ProcedureCheck(
-        procedure_date=performed_on,
-        today=today,
-        target=target,
-        material=material,
-        guidance=guidance,
-        decision_kind=signed.decision if signed is not None else None,
-        decision_problem=in_force.problem,
-        decision_signed_on=localdate(signed.signed_at) if signed is not None else None,
-        plan_accepted=plan_accepted,
-        plan_accepted_on=(
-            localdate(plan.accepted_at) if plan is not None and plan.accepted_at else None
-        ),
-        plan_targets=planned_targets(plan) if plan is not None else [],
-        recorded_at_target=recorded_injections(plan, target) if plan is not None else 0,
-        mri_date=mri.performed_on if mri is not None else None,
-        mri_reviewed=mri.reviewed if mri is not None else False,
     )
 
 

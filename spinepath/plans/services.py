@@ -27,13 +27,13 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.pathway import gates
 from spinepath.pathway.authority import Fact, may_state, refusal
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
     MATERIAL_LABELS,
     TARGET_OPTIONS,
     Target,
-    planned_target_problem,
 )
 from spinepath.pathway.portal import acceptance_statement, name_matches
 from spinepath.patients.models import Patient
@@ -48,6 +48,7 @@ from spinepath.plans.selectors import (
     plan_figures,
     plan_sessions,
 )
+from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
 INJECTION_NAMES = {
@@ -66,11 +67,6 @@ def _require(user: Any, fact: Fact) -> None:
 def _require_draft(plan: CarePlan) -> None:
     if plan.is_frozen:
         raise Conflict("This plan was accepted and is frozen; make a new version instead.")
-
-
-def _require_same_decision(plan: CarePlan, signed: CandidacyDecision) -> None:
-    if signed.pk != plan.decision_id:
-        raise Conflict("A newer decision was signed since this plan was written; start a new plan.")
 
 
 def _item(code: str) -> PriceItem:
@@ -217,17 +213,16 @@ def plan_injection_add(
     _require(user, "plan")
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     _require_draft(plan)
-    signed = require_candidate(plan.patient)
-    _require_same_decision(plan, signed)
+    require_candidate(plan.patient, plan)
     today = timezone.localdate()
     if planned_on is not None and not today <= planned_on <= today + timedelta(days=730):
         message = "A session is planned from today and within two years."
         raise Invalid(message, fields={"planned_on": message})
-    problem = planned_target_problem(
-        signed.decision, decision_targets(signed), target, material, guidance
+    refused = gates.planned_target_refusal(
+        patient_standing(plan.patient), target, material, guidance, clinic_policy()
     )
-    if problem is not None:
-        raise Invalid(problem[0].upper() + problem[1:] + ".")
+    if refused is not None:
+        raise Invalid(refused.sentence, code=refused.code)
     item = injection_item(target.generator, material)
     position = (plan.lines.aggregate(p=Max("position"))["p"] or 0) + 1
     line = _line(
@@ -385,8 +380,7 @@ def _accept(
             fields={"typed_name": "This plan was replaced by a newer version."},
         )
     _require_draft(plan)
-    signed = require_candidate(plan.patient)
-    _require_same_decision(plan, signed)
+    require_candidate(plan.patient, plan)
     if not plan.lines.filter(phase="inject").exists():
         raise Invalid("The plan has no injection session to accept.")
     patient = plan.patient

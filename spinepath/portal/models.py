@@ -22,6 +22,8 @@ class SignInLink(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The chart's "Email a sign-in link" form that sent it: one email per submission.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
@@ -60,10 +60,14 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_link(patient: Patient, user: Any) -> str:
+def _new_link(patient: Patient, user: Any, submission_key: str | None = None) -> str:
     token = secrets.token_urlsafe(32)
     SignInLink.objects.create(
-        patient=patient, token_hash=_hash(token), created_at=timezone.now(), requested_by=user
+        patient=patient,
+        token_hash=_hash(token),
+        created_at=timezone.now(),
+        requested_by=user,
+        submission_key=submission_key,
     )
     return token
 
@@ -86,17 +90,32 @@ def _email(patient: Patient, token: str, base_url: str | None) -> EmailMessage:
 
 
 @transaction.atomic
-def link_send(*, patient: Patient, user: Any, base_url: str | None = None) -> None:
+def link_send(
+    *,
+    patient: Patient,
+    user: Any,
+    base_url: str | None = None,
+    submission_key: str | None = None,
+) -> bool:
     """A coordinator (or a clinician, or the clinic admin) sends a sign-in link to the email
-    on the patient's record."""
+    on the patient's record; once per ``submission_key`` (a double click or parallel posts of
+    the chart's button send one email). True when this call sent it."""
     if not has_role(user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
         raise PermissionDenied("Only clinic staff send sign-in links.")
+    # One sender per patient at a time: the check below and the insert see the same links.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if submission_key is not None and SignInLink.objects.filter(submission_key=submission_key):
+        return False
     if not patient.email:
         message = "The record has no email address: add one first."
         raise Invalid(message, fields={"email": message})
     if patient.birth_date is None:
         raise Invalid("The record has no date of birth, which the patient needs to sign in.")
-    token = _new_link(patient, user)
+    try:
+        with transaction.atomic():
+            token = _new_link(patient, user, submission_key)
+    except IntegrityError:
+        return False  # the same submission, committed in parallel, sent it
     send_after_commit(_email(patient, token, base_url))
     audit_record(
         request=None,
@@ -105,6 +124,7 @@ def link_send(*, patient: Patient, user: Any, base_url: str | None = None) -> No
         what="sign-in link emailed to the patient",
         patient=patient,
     )
+    return True
 
 
 def link_request(*, email: str, address: str | None, base_url: str | None = None) -> None:

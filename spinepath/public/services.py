@@ -237,7 +237,7 @@ def session_book(
     if problem is not None:
         raise Conflict(problem)
     assert state is not None
-    require_candidate(plan.patient)
+    require_candidate(plan.patient, plan)
     if not has_role(clinician, CLINICIAN):
         raise ValidationError({"clinician": "Choose a clinician."})
     end = _check_slot(start, minutes, Appointment.INJECTION)
