@@ -22,6 +22,8 @@ ANYONE = {
     "web.clients",
     "web.spreadsheet",
     "web.versioned",
+    "web.submissions",
+    "web.text",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),

@@ -111,3 +111,11 @@ REQUEST = {
     "message": "",
     "consent_to_contact": "on",
 }
+
+
+def decision_in_force(patient: Any) -> Any:
+    """The gate's answer for ``patient`` now (``is_candidate``, ``signature``, ``problem``)."""
+    from spinepath.consultations.selectors import consultation_standing
+    from spinepath.pathway import gates
+
+    return gates.decision_in_force(consultation_standing(patient))

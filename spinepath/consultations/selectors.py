@@ -75,7 +75,7 @@ def _signature(decision: CandidacyDecision) -> Signature:
 def consultation_standing(patient: Patient, today: date | None = None) -> Standing:
     """What stands now for ``patient`` as far as the consultations tell: every consultation in
     review order with its latest signature, the workups the gates read (the latest signed
-    consultation's and every newer one's) and the MRIs on file. Seven queries, whatever the
+    consultation's and every newer one's) and the MRIs on file. Six queries, whatever the
     number of consultations: the records are read once and each workup is built from them."""
     encounters = list(Encounter.objects.filter(patient=patient))
     latest: dict[int, CandidacyDecision] = {}
@@ -132,10 +132,6 @@ class DecisionInForce:
 
     signed: CandidacyDecision | None
     problem: str | None
-
-    @property
-    def is_candidate(self) -> bool:
-        return self.problem is None and self.signed is not None and self.signed.is_candidate
 
 
 def decision_record(in_force: InForce) -> CandidacyDecision | None:

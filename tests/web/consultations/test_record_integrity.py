@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
-from web_helpers import HISTORY, import_encounter, start
+from web_helpers import HISTORY, decision_in_force, import_encounter, start
 
 from spinepath.consultations.models import (
     Amendment,
@@ -22,7 +22,6 @@ from spinepath.consultations.models import (
     Encounter,
     ImagingStudy,
 )
-from spinepath.consultations.selectors import decision_in_force
 from spinepath.consultations.services import decision_review, decision_sign, encounter_amend
 from spinepath.errors import NotAllowed
 from spinepath.patients.services import patient_create
@@ -146,7 +145,7 @@ def test_1c_a_study_changed_after_signing_takes_the_decision_out_of_force(
     assert study.performed_on == date(2026, 9, 1)
     standing = decision_in_force(candidate_encounter.patient)
     assert not standing.is_candidate
-    assert "being amended" in (standing.problem or "")
+    assert standing.problem is not None and "being amended" in standing.problem.sentence
     chart = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/")
     assert "being amended" in chart.content.decode()
     plans = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/plans/")

@@ -323,7 +323,7 @@ def test_no_plan_or_price_once_the_mri_has_expired(
     assert clinician_client.get(f"/patients/{patient.pk}/plans/").status_code == 404
     assert clinician_client.post(f"/patients/{patient.pk}/plans/").status_code == 404
     chart = clinician_client.get(f"/patients/{patient.pk}/")
-    assert b"a new MRI and a new review come before a plan" in chart.content
+    assert b"a new MRI and a new review come first" in chart.content
     assert not CarePlan.objects.exists()
 
 

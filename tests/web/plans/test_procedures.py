@@ -110,7 +110,7 @@ def test_no_procedure_when_the_decision_is_no_longer_candidate(
     decision_sign(encounter=later, user=clinician, token="z" * 24)
     with pytest.raises(procedures.ProcedureRefused) as refused:
         record(plan.patient, clinician)
-    assert "the latest signed decision is 'not_candidate', not 'candidate'" in refused.value.reasons
+    assert "the decision in force is 'not_candidate', not 'candidate'" in refused.value.reasons
 
 
 def test_a_coordinator_cannot_record_a_procedure(

@@ -200,7 +200,7 @@ def test_audit_verify_reports_a_log_open_to_edits(
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
     assert "NOT PROTECTED: the audit log's trigger audit_auditevent_never_deleted is missing" in out
-    assert "signed decisions' trigger is missing" in out
+    assert "signed decisions' triggers are missing" in out
 
 
 def test_the_record_filter_reads_a_record_number_in_any_case(

@@ -28,17 +28,17 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from web_helpers import PASSWORD
+from web_helpers import PASSWORD, decision_in_force
 from workup_builder import DROP, document
 
 from spinepath.accounts.roles import is_clinician
 from spinepath.accounts.services import staff_user_create
 from spinepath.consultations import services as consult
 from spinepath.consultations.models import CandidacyDecision, Encounter, ImagingStudy
-from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter, questionnaire_link_create
+from spinepath.pathway import gates
 from spinepath.pathway.dates import months_before
 from spinepath.pathway.plans import Target
 from spinepath.pathway.workup import InvalidWorkup, workup_from_dict
@@ -46,6 +46,7 @@ from spinepath.plans import services as plans
 from spinepath.plans.models import CarePlan, PlanLine, Procedure
 from spinepath.plans.procedures import procedure_record, procedure_void
 from spinepath.plans.selectors import accepted_plan
+from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
 EXAMPLES = max(10, int(os.environ.get("SPINEPATH_EXAMPLES", "300")) // 6)
@@ -75,6 +76,10 @@ HISTORY_EDITS: list[tuple[str, Any]] = [
     ("motor_deficit", "none"),
     ("pattern", "radicular"),
     ("pattern", "axial"),
+    # A coordinator's intake save with blanks: it never removes what a clinician stated.
+    ("prior_procedures_asked", None),
+    ("pain_duration_months", None),
+    ("goals", "Walk the dog again"),
 ]
 
 
@@ -220,6 +225,37 @@ class ClinicMachine(RuleBasedStateMachine):
         self.write_a_plan(encounter, "clinician", accept=True)
         self.record_a_procedure(encounter, "clinician", days_ago=0, key=None)
 
+    @rule(
+        target=encounters,
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        days_later=st.sampled_from([0, 10, 60]),
+    )
+    def open_a_newer_consultation(self, encounter: int, role: str, days_later: int) -> Any:
+        """A patient back for another consultation: it may record warnings without being
+        signed, and an older one may be signed after it (both refused or stopped)."""
+        patient = Encounter.objects.get(pk=encounter).patient
+        day = min(REVIEW_DAY + timedelta(days=days_later), timezone.localdate())
+        newer = refused(
+            lambda: consult.encounter_start(patient=patient, user=self.user(role), assessed_on=day),
+            "encounter_start",
+        )
+        return newer.pk if newer is not None else encounter
+
+    @rule(encounter=encounters, role=st.sampled_from(ROLES), weeks=st.sampled_from([1, 52]))
+    def record_an_earlier_surgery(self, encounter: int, role: str, weeks: int) -> None:
+        record = Encounter.objects.get(pk=encounter)
+        day = min(record.assessed_on, timezone.localdate()) - timedelta(weeks=weeks)
+        refused(
+            lambda: consult.procedure_add(
+                patient=record.patient,
+                through=record,
+                user=self.user(role),
+                fields={"kind": "fusion", "performed_on": day, "levels": ["L4-L5"]},
+            ),
+            "procedure_add",
+        )
+
     @rule(encounter=encounters, role=st.sampled_from(ROLES))
     def amend(self, encounter: int, role: str) -> None:
         record = Encounter.objects.get(pk=encounter)
@@ -276,6 +312,7 @@ class ClinicMachine(RuleBasedStateMachine):
         )
         day = timezone.localdate() - timedelta(days=days_ago)
         standing = decision_in_force(patient)
+        warning = gates.warning_standing(patient_standing(patient), clinic_policy())
         mri = (
             ImagingStudy.objects.filter(patient=patient, modality="MRI", performed_on__lte=day)
             .order_by("-performed_on", "-id")
@@ -303,6 +340,7 @@ class ClinicMachine(RuleBasedStateMachine):
         if procedure is not None and Procedure.objects.count() > before:
             # A new injection: everything the gate promises held when it was recorded.
             assert standing.is_candidate, standing.problem
+            assert warning is None, f"an injection while a warning stands: {warning}"
             assert plan is not None and line is not None
             assert mri_ok, f"MRI {mri} not reviewed or out of window on {day}"
             assert is_clinician(self.user(role))
@@ -410,6 +448,37 @@ class ClinicMachine(RuleBasedStateMachine):
             key = (signed.encounter_id, signed.fingerprint)
             assert key not in seen, "the same review signed twice"
             seen.add(key)
+
+    @invariant()
+    def no_signature_of_a_consultation_once_a_newer_one_existed(self) -> None:
+        """The decision in force is the latest consultation's: no consultation was signed
+        anew while a newer one (by review date) already existed."""
+        for signed in CandidacyDecision.objects.select_related("encounter"):
+            mine = (signed.encounter.assessed_on, signed.encounter_id)
+            newer = [
+                e
+                for e in Encounter.objects.filter(
+                    patient_id=signed.patient_id, created_at__lt=signed.signed_at
+                )
+                if (e.assessed_on, e.pk) > mine
+            ]
+            assert not newer, f"decision {signed.pk} signed after consultation {newer[0].pk}"
+
+    @invariant()
+    def no_clinician_fact_disappears_through_another_roles_edit(self) -> None:
+        previous: dict[int, Any] = {}
+        for row in Encounter.history.select_related("history_user").order_by(
+            "id", "history_date", "history_id"
+        ):
+            before = previous.get(row.id)
+            previous[row.id] = row
+            if before is None or row.history_user is None or is_clinician(row.history_user):
+                continue
+            for name, role in (before.stated_by or {}).items():
+                if role == "clinician":
+                    assert getattr(row, name) == getattr(before, name), (
+                        f"{name} stated by a clinician changed by {row.history_user}"
+                    )
 
     @invariant()
     def counted_measurements_lie_in_their_window(self) -> None:
