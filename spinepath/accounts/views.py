@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from spinepath.accounts import services
 from spinepath.accounts.forms import CodeForm, EnrolForm, StaffCreateForm, StaffRolesForm
@@ -74,6 +74,7 @@ def _after_sign_in(request: HttpRequest) -> HttpResponse:
     return redirect(_next_page(request))
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def mfa(request: HttpRequest) -> HttpResponse:
     if request.user.is_verified():  # type: ignore[union-attr]
         return _after_sign_in(request)
@@ -103,6 +104,7 @@ def mfa(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/mfa.html", {"form": form}, status=status)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def enrol(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if services.has_authenticator(user):
@@ -129,6 +131,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/enrol.html", context, status=400 if form.errors else 200)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def recovery(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         codes = services.recovery_codes_replace(user=request.user, request=request)  # type: ignore[arg-type]
@@ -136,6 +139,7 @@ def recovery(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account.html", {})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def password(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = PasswordChangeForm(user, request.POST or None)
@@ -175,6 +179,7 @@ def _admin_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only the clinic admin manages staff accounts.")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
     _admin_only(request)
     form = StaffCreateForm(request.POST or None)
@@ -210,6 +215,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff.html", context, status=400 if form.errors else 200)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     _admin_only(request)
     person = get_object_or_404(User, pk=user_id)

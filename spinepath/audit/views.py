@@ -14,8 +14,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
 
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.patients.models import Patient
@@ -75,11 +77,21 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, Any
     return events, params, errors
 
 
+@require_safe
 def audit_log(request: HttpRequest) -> HttpResponse:
     _admin_only(request)
     events, params, errors = _filtered(request)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     patient = Patient.objects.filter(mrn=params["record"]).first() if params["record"] else None
+    # The log shows patients too (their events, values before and after): the page's own event
+    # names each one, as any list does.
+    numbers = {e.patient.mrn for e in page if e.patient is not None and e.patient.mrn}
+    for event in page:
+        for key in ("shown", "records"):
+            listed = (event.detail or {}).get(key) if isinstance(event.detail, dict) else None
+            if isinstance(listed, list):
+                numbers |= {n for n in listed if isinstance(n, str)}
+    showing(request, [], numbers=numbers)
     query = urlencode({k: v for k, v in params.items() if v})
     context = {
         "page": page,
@@ -94,13 +106,28 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/log.html", context, status=400 if errors else 200)
 
 
+@require_safe
 def audit_csv(request: HttpRequest) -> HttpResponse:
     _admin_only(request)
     events, params, errors = _filtered(request)
     if errors:
         return HttpResponse(" ".join(errors), status=400, content_type="text/plain")
     described = ", ".join(f"{k}={v}" for k, v in params.items() if v) or "all events"
-    audit_record(request=request, action=AuditEvent.EXPORT, what=f"audit log CSV ({described})")
+    # The accounting of disclosures: the record number of every patient whose events it holds.
+    records = sorted(
+        n
+        for n in events.exclude(patient=None)
+        .order_by()
+        .values_list("patient__mrn", flat=True)
+        .distinct()
+        if n
+    )
+    audit_record(
+        request=request,
+        action=AuditEvent.EXPORT,
+        what=f"audit log CSV ({described})",
+        detail={"records": records} if records else None,
+    )
     header = ["seq", "at", "username", "action", "what", "record", "path", "address", "detail"]
     rows = (
         [

@@ -10,10 +10,15 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from spinepath.accounts.roles import is_clinician, is_staff_member, role_names
-from spinepath.audit.middleware import viewing
+from spinepath.audit.middleware import noting, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations import selectors, services
@@ -74,7 +79,8 @@ def _show_refusal(form: forms.BaseForm, refused: Refused) -> None:
 def _step_form(
     form_class: type[HistoryForm] | type[ExamForm], request: HttpRequest, encounter: Encounter
 ) -> HistoryForm | ExamForm:
-    form = form_class(request.POST or None, instance=encounter)
+    # Bound on every POST, an empty one too (its fields are then named as missing).
+    form = form_class(request.POST if request.method == "POST" else None, instance=encounter)
     form.limit(roles=role_names(request.user), locked=encounter.is_locked)
     return form
 
@@ -200,6 +206,7 @@ def encounter_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return redirect("consultations:history", encounter.pk)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
@@ -207,6 +214,7 @@ def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
     return _step(request, encounter, "history", form, {"odi": _odi(encounter.odi_sections)})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def exam(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
@@ -222,6 +230,7 @@ def _posted_id(request: HttpRequest, name: str) -> int:
     return value
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
@@ -339,6 +348,7 @@ def _study_id(request: HttpRequest, patient: Patient) -> int:
     return study_id
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def study(request: HttpRequest, encounter_id: int, study_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
@@ -435,6 +445,7 @@ def _review_page(
     )
 
 
+@require_safe
 def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
     _staff_only(request)
     encounter = selectors.encounter_get(encounter_id)
@@ -491,6 +502,7 @@ def amend(request: HttpRequest, encounter_id: int) -> HttpResponse:
     return redirect("consultations:history", encounter.pk)
 
 
+@require_safe
 def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
     _staff_only(request)
     signed = get_object_or_404(
@@ -528,6 +540,7 @@ def export(request: HttpRequest, encounter_id: int) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def import_workup(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -631,6 +644,7 @@ def imaging_dicom(request: HttpRequest, encounter_id: int) -> HttpResponse:
     return redirect("consultations:imaging", encounter.pk)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
     """The patient's studies in the clinic's PACS (DICOMweb), and the import of a chosen one:
     its headers only, held to the same checks as a DICOM import of files."""
@@ -641,7 +655,10 @@ def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
     patient = encounter.patient
     if not dicomweb.configured():
         raise Http404("No PACS is configured (SPINEPATH_DICOMWEB_URL).")
-    if request.method == "POST":
+    # A record without the family and given names and the birth date, or with a name the PACS
+    # would read as a pattern, neither searches nor imports (the page says why).
+    cannot_search = dicomweb.search_problem(patient)
+    if request.method == "POST" and not cannot_search:
         try:
             study = dicomweb.fetch_study(request.POST.get("study_uid", "")[:64])
             record, created = services.dicom_study_import(
@@ -666,12 +683,17 @@ def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
             else:
                 messages.info(request, "This study was already on the record: nothing changed.")
             return redirect("consultations:imaging", encounter.pk)
-    problem, found = None, []
-    try:
-        found = dicomweb.find_studies(patient)
-    except DicomProblem as error:
-        problem = str(error)
+    problem, found, withheld = None, [], 0
+    if not cannot_search:
+        try:
+            search = dicomweb.find_studies(patient)
+        except DicomProblem as error:
+            problem = str(error)
+        else:
+            found, withheld = search.studies, search.withheld
     viewing(request, patient)
+    # The studies listed, all of this patient (the others the PACS answered are not shown).
+    noting(request, pacs_studies=[s.uid for s in found], pacs_withheld=withheld)
     on_record = set(
         ImagingStudy.objects.filter(patient=patient, study_uid__isnull=False).values_list(
             "study_uid", flat=True
@@ -685,8 +707,10 @@ def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
             "patient": patient,
             "studies": found,
             "problem": problem,
+            "cannot_search": cannot_search,
+            "withheld": withheld,
             "on_record": on_record,
             "nav": "patients",
         },
-        status=502 if problem else 200,
+        status=502 if problem else 409 if cannot_search and request.method == "POST" else 200,
     )

@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -331,6 +332,7 @@ def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
 # --- The clinic admin's token page --------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def tokens_page(request: HttpRequest) -> HttpResponse:
     from django.core.exceptions import PermissionDenied
     from django.shortcuts import render

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.roles import is_staff_member
 from spinepath.audit.middleware import showing, viewing
@@ -44,6 +44,7 @@ WORKLIST_PAGE_SIZE = 50
 QUESTIONS_VERSION = questions_version()
 
 
+@require_safe
 def worklist(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     today = timezone.localdate()
@@ -88,6 +89,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     _staff_only(request)
     visit = get_object_or_404(
@@ -189,6 +191,7 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("followup:visit", visit.pk)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 @never_cache
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
@@ -234,6 +237,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@require_safe
 def outcome_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)

@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from spinepath.audit.models import AuditEvent
@@ -66,6 +66,7 @@ def filters_from(request: HttpRequest) -> selectors.Filters:
     )
 
 
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     filters = filters_from(request)
@@ -97,6 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def features(request: HttpRequest) -> HttpResponse:
     """Outcomes by candidacy feature at one visit, and whether the prognosis tiers separate
     them. Reads every measured visit and its signed workup (seconds at 100,000 patients): its
@@ -122,6 +124,7 @@ def features(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def evidence_library(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     today, everyone = timezone.localdate(), selectors.Filters()
@@ -159,6 +162,7 @@ def _disclosed(request: HttpRequest, what: str) -> None:
     )
 
 
+@require_safe
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     _allowed(request)
     deid = kind == "deidentified"
@@ -173,6 +177,7 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def export_excel(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     rows = _rows(request, False)
@@ -186,6 +191,7 @@ def export_excel(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def outcomes_report(request: HttpRequest) -> HttpResponse:
     """The publishable report (PDF), built from the de-identified cohort only."""
     _allowed(request)
@@ -203,6 +209,7 @@ def outcomes_report(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_safe
 def export_dictionary(request: HttpRequest) -> HttpResponse:
     _allowed(request)
     response = StreamingHttpResponse(exports.dictionary_lines(), content_type="text/csv")
@@ -218,6 +225,7 @@ def _admin_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only the clinic admin tries and adopts policies.")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def policy_drafts(request: HttpRequest) -> HttpResponse:
     """Upload a draft policy (a TOML file or pasted text); the what-if starts at once."""
     _admin_only(request)
@@ -245,6 +253,7 @@ def policy_drafts(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     _admin_only(request)
     draft = get_object_or_404(PolicyDraft.objects.select_related("uploaded_by"), pk=draft_id)

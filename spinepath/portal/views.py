@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from icalendar import Calendar, Event
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
@@ -75,6 +75,7 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], **kw: An
 # --- Signing in -----------------------------------------------------------------------------
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 @never_cache
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -103,6 +104,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 @never_cache
 def link(request: HttpRequest, token: str) -> HttpResponse:
@@ -151,6 +153,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 # --- The patient's pages --------------------------------------------------------------------
 
 
+@require_safe
 @patient_page
 def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     today = timezone.localdate()
@@ -174,6 +177,7 @@ def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
 
 
+@require_safe
 @patient_page
 def consultation(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _page(
@@ -194,6 +198,7 @@ def _plan_or_none(patient: Patient) -> tuple[CarePlan | None, str | None]:
     return plan, None
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @patient_page
 def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     current, note = _plan_or_none(patient)
@@ -264,6 +269,7 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _page(request, "plan.html", context)
 
 
+@require_safe
 @patient_page
 def plan_pdf(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(CarePlan, pk=plan_id, patient=patient)
@@ -279,6 +285,7 @@ def plan_pdf(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespon
     return response
 
 
+@require_safe
 @patient_page
 def appointments(request: HttpRequest, patient: Patient) -> HttpResponse:
     now = timezone.now()
@@ -305,6 +312,7 @@ def _ics(data: bytes, name: str) -> HttpResponse:
     return response
 
 
+@require_safe
 @patient_page
 def appointment_calendar(
     request: HttpRequest, patient: Patient, appointment_id: int
@@ -313,6 +321,7 @@ def appointment_calendar(
     return _ics(appointment_ics(appointment, download=True), f"{appointment.kind}.ics")
 
 
+@require_safe
 @patient_page
 def visit_calendar(request: HttpRequest, patient: Patient, visit_id: int) -> HttpResponse:
     visit = get_object_or_404(ReassessmentVisit, pk=visit_id, patient=patient)
@@ -361,6 +370,7 @@ def change_request(request: HttpRequest, patient: Patient, appointment_id: int) 
     return redirect("portal:appointments")
 
 
+@require_safe
 @patient_page
 def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _page(
@@ -388,6 +398,7 @@ def questionnaire_start(request: HttpRequest, patient: Patient, visit_id: int) -
     return redirect("followup:questionnaire", token=token)
 
 
+@require_safe
 @patient_page
 def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _page(

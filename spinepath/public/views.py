@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.roles import is_staff_member
-from spinepath.audit.middleware import viewing
+from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
 from spinepath.plans.models import CarePlan
@@ -40,6 +40,7 @@ def _address(request: HttpRequest) -> str | None:
     return client_address(request)
 
 
+@require_safe
 @login_not_required
 def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpResponse:
     if len(slug) > 60:
@@ -56,6 +57,7 @@ def indication(request: HttpRequest, slug: str = DEFAULT_PROTOCOL) -> HttpRespon
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 def screen(request: HttpRequest) -> HttpResponse:
     """The self-screen: nothing is stored; the result is shown with its reasons."""
@@ -75,6 +77,7 @@ def screen(request: HttpRequest) -> HttpResponse:
     return render(request, "public/screen.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 def request_consultation(request: HttpRequest) -> HttpResponse:
     initial = {"screen_outcome": request.GET.get("outcome", "")[:30]}
@@ -107,6 +110,7 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied("Only clinic staff see requests and bookings.")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     if request.method == "POST":
@@ -120,14 +124,22 @@ def inbox(request: HttpRequest) -> HttpResponse:
             messages.error(request, "That request could not be updated.")
         return redirect("public:inbox")
     status = request.GET.get("status", "new")
-    items = ConsultationRequest.objects.all()
+    items = ConsultationRequest.objects.select_related("patient")
     if status != "all":
         items = items.filter(status=status)
+    shown = list(items[:200])
+    # People asking for a consultation: by record number once they have a record, else by
+    # their request (the accounting of disclosures names everyone a list showed).
+    showing(
+        request,
+        [r.patient for r in shown if r.patient is not None],
+        unregistered=[f"consultation request #{r.pk}" for r in shown if r.patient is None],
+    )
     return render(
         request,
         "public/inbox.html",
         {
-            "items": items[:200],
+            "items": shown,
             "status": status,
             "statuses": ConsultationRequest.STATUSES,
             "nav": "inbox",
@@ -143,6 +155,7 @@ def _start(date: object, time: object) -> datetime:
 BOOKINGS_SHOWN_DAYS = 60
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def bookings(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     initial = {}
@@ -178,12 +191,35 @@ def bookings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Consultation booked; the confirmation is on its way.")
             return redirect("public:bookings")
     today = timezone.localdate()
-    upcoming = Appointment.objects.filter(
-        start__gte=timezone.make_aware(datetime.combine(today, datetime.min.time())),
-        start__lt=timezone.make_aware(
-            datetime.combine(today + timedelta(days=BOOKINGS_SHOWN_DAYS), datetime.min.time())
-        ),
-    ).select_related("clinician", "room")
+    upcoming = list(
+        Appointment.objects.filter(
+            start__gte=timezone.make_aware(datetime.combine(today, datetime.min.time())),
+            start__lt=timezone.make_aware(
+                datetime.combine(today + timedelta(days=BOOKINGS_SHOWN_DAYS), datetime.min.time())
+            ),
+        ).select_related("clinician", "room", "patient")
+    )
+    to_book = sessions_to_book_cached(limit=20)
+    orphaned = list(
+        Appointment.objects.filter(
+            kind=Appointment.INJECTION, status=Appointment.BOOKED, plan__status="superseded"
+        ).select_related("room", "patient")[:50]
+    )
+    change_requests = list(
+        ChangeRequest.objects.filter(handled_at__isnull=True)
+        .select_related("appointment", "appointment__room", "appointment__patient")
+        .order_by("created_at")[:50]
+    )
+    # Every patient the calendar shows, by record number; a consultation booked by name (no
+    # record yet) by its appointment, and the request a booking is being made for.
+    appointments = upcoming + orphaned + [r.appointment for r in change_requests]
+    showing(
+        request,
+        [a.patient for a in appointments if a.patient is not None]
+        + [plan.patient for plan, _ in to_book],
+        unregistered=[f"appointment #{a.pk}" for a in appointments if a.patient is None]
+        + ([f"consultation request #{req.pk}"] if req is not None else []),
+    )
     return render(
         request,
         "public/bookings.html",
@@ -192,18 +228,15 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "nav": "bookings",
             "linked_request": req,
-            "to_book": sessions_to_book_cached(limit=20),
-            "orphaned": Appointment.objects.filter(
-                kind=Appointment.INJECTION, status=Appointment.BOOKED, plan__status="superseded"
-            ).select_related("room")[:50],
-            "change_requests": ChangeRequest.objects.filter(handled_at__isnull=True)
-            .select_related("appointment", "appointment__room")
-            .order_by("created_at")[:50],
+            "to_book": to_book,
+            "orphaned": orphaned,
+            "change_requests": change_requests,
         },
         status=400 if form.errors else 200,
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     _staff_only(request)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
@@ -236,6 +269,10 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
         else:
             messages.success(request, f"{appointment.title} moved; the patient has been told.")
             return redirect("public:bookings")
+    if appointment.patient_id is not None:
+        viewing(request, appointment.patient)
+    else:
+        showing(request, [], unregistered=[f"appointment #{appointment.pk}"])
     return render(
         request,
         "public/booking_change.html",
@@ -253,6 +290,7 @@ def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return redirect("public:bookings")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpResponse:
     """Book one injection session of an accepted plan (the coordinator's worklist links here)."""
     _staff_only(request)

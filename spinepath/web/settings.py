@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # GET, HEAD and POST only: any other method is a 405 with no body (spinepath/web/methods.py).
+    "spinepath.web.methods.MethodGate",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The public indication pages for visitors without cookies, whole from the cache.
     "spinepath.public.page_cache.PublicPageCache",

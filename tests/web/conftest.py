@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
+from pacs_helpers import orthanc_running
 from web_helpers import PASSWORD, import_encounter, signed_in
 
 from spinepath.accounts.services import staff_user_create
@@ -51,3 +53,10 @@ def admin_client(admin_user: Any) -> Client:
 @pytest.fixture
 def candidate_encounter(clinician: Any) -> Encounter:
     return import_encounter(clinician)
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PACS (Orthanc with DICOMweb) for the module's tests; skipped where not installed."""
+    with orthanc_running(tmp_path_factory) as base:
+        yield base
