@@ -15,6 +15,29 @@ from suite_clock import SUITE_TODAY
 import spinepath
 
 
+# Each test process (an xdist worker, or a run beside another) has its own cache folder: the
+# clinic's shared cache holds figures per version of the data, and another process's entries
+# would make query counts and cached pages depend on who ran first. Processes a test starts
+# (the what-if run) inherit it.
+def pytest_configure(config: Any) -> None:
+    from django.conf import settings
+
+    cache = settings.CACHES["default"]
+    if cache["BACKEND"].endswith("FileBasedCache") and "SPINEPATH_CACHE_URL" not in os.environ:
+        location = Path(tempfile.gettempdir()) / f"spinepath-test-cache-{os.getpid()}"
+        settings.CACHES = {"default": {**cache, "LOCATION": str(location)}}
+        os.environ["SPINEPATH_CACHE_URL"] = f"filecache://{location}"
+        config._spinepath_cache = location
+
+
+def pytest_unconfigure(config: Any) -> None:
+    import shutil
+
+    location = getattr(config, "_spinepath_cache", None)
+    if location is not None:
+        shutil.rmtree(location, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def suite_clock() -> Any:
     with time_machine.travel(SUITE_TODAY, tick=True):

@@ -288,10 +288,6 @@ class CandidacyDecision(models.Model):
         ordering = ["-signed_at", "-id"]
         indexes = [models.Index(fields=["patient", "-signed_at"])]
 
-    @property
-    def is_candidate(self) -> bool:
-        return self.decision == "candidate"
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise SignedDecisionError("a signed decision is never edited")

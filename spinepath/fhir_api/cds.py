@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.consultations.selectors import decision_in_force, latest_signed_decision
 from spinepath.pathway import gates
 from spinepath.pathway.orders import is_spine_injection, order_target, order_warnings
 from spinepath.patients.models import Patient
@@ -156,7 +156,7 @@ def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[
             decision = None
         else:
             standing = patient_standing(patient)
-            decision = latest_signed_decision(patient)
+            decision = decision_in_force(patient, standing).signed
             signature = gates.decision_in_force(standing).signature
             refused = gates.prices_refusal(standing, clinic_policy())
             warnings = order_warnings(
