@@ -347,9 +347,7 @@ def test_a_new_patient_form_without_its_key_is_refused_with_a_clear_error(
     assert not Patient.objects.exists()
 
 
-def test_the_block_form_twice_records_one_block(
-    clinician: Any, clinician_client: Client
-) -> None:
+def test_the_block_form_twice_records_one_block(clinician: Any, clinician_client: Client) -> None:
     encounter = import_encounter(clinician, imaging=[])
     url = f"/consultations/{encounter.pk}/imaging/"
     key = _key(clinician_client.get(url).content, "block-submission")
