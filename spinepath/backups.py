@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import getpass
 import os
 import re
 import shutil
@@ -132,17 +131,10 @@ def command_line_user() -> str:
     """Who runs the command, for the audit log: '(command line: NAME)', NAME the operating
     system's account (the effective user id's name, which the environment cannot change;
     getpass.getuser() where there is no such database); '(system)' if it has no name."""
-    from spinepath.audit.services import SYSTEM
+    from spinepath.audit.context import machine_user
+    from spinepath.audit.services import command_line_name
 
-    name = ""
-    try:
-        import pwd
-
-        name = pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError, OSError):
-        with contextlib.suppress(Exception):
-            name = getpass.getuser()
-    return f"(command line: {name})" if name else SYSTEM
+    return command_line_name(machine_user())
 
 
 def audit_head() -> AuditHead | None:

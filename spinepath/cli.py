@@ -20,9 +20,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The server's requests are audited as requests; every other sub-command's records say they
+# came from the command line, and which machine account ran it.
+NOT_FROM_THE_COMMAND_LINE = {"serve"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status: int = args.handler(args)
+    if args.command in NOT_FROM_THE_COMMAND_LINE:
+        status: int = args.handler(args)
+        return status
+    from spinepath.audit.context import command_line
+
+    with command_line(args.command):
+        status = args.handler(args)
     return status
 
 

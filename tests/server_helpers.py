@@ -46,15 +46,20 @@ def get_when_up(url: str, headers: dict[str, str] | None = None) -> str:
 
 @contextmanager
 def serving(
-    env: dict[str, str], port: int | None = None, headers: dict[str, str] | None = None
+    env: dict[str, str],
+    port: int | None = None,
+    headers: dict[str, str] | None = None,
+    output: Path | None = None,
 ) -> Iterator[str]:
     """`spinepath serve` on ``port`` (a free one by default) until the block ends; yields its
-    base address once it answers (``headers``: those of the first request, e.g. a proxy's)."""
+    base address once it answers (``headers``: those of the first request, e.g. a proxy's;
+    ``output``: a file that receives the server's log)."""
     port = port or free_port()
+    log = open(output, "w") if output is not None else subprocess.PIPE  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -65,3 +70,5 @@ def serving(
     finally:
         server.terminate()
         server.wait(timeout=20)
+        if output is not None:
+            log.close()  # type: ignore[union-attr]

@@ -21,6 +21,11 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.models import User
         from django.db.models.signals import pre_save
 
+        from spinepath.web.text import refuse_unstorable_fields
+
+        # Text the database cannot store (a NUL, an unpaired surrogate) is refused, named by its
+        # field, whatever saves it (spinepath/web/text.py).
+        pre_save.connect(refuse_unstorable_fields, dispatch_uid="unstorable-text")
         pre_save.connect(_plain_username, sender=User, dispatch_uid="accounts-plain-username")
         # And as the field's own validator, so that Django's createsuperuser names the field
         # and the rule instead of failing at the save.

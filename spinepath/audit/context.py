@@ -1,12 +1,55 @@
 """The request being served, so that a record saved anywhere below it is audited with its
-author, address and page (set by AuditMiddleware; empty in commands, which are "(system)")."""
+author, address and page (set by AuditMiddleware); or the command being run, so that what a
+command records says it came from the command line and which machine account ran it (set by
+the `spinepath` command for every sub-command but the server)."""
 
 from __future__ import annotations
 
+import contextlib
+import getpass
+import os
+from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 _request: ContextVar[Any] = ContextVar("spinepath_audit_request", default=None)
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    command: str  # "import-dicom"
+    machine_user: str  # the operating system's account that ran it ("" if it has no name)
+
+
+_command: ContextVar[CommandLine | None] = ContextVar("spinepath_audit_command", default=None)
+
+
+def machine_user() -> str:
+    """The operating system's account running this process: the effective user id's name
+    (which the environment cannot change), else getpass.getuser(); "" if it has no name."""
+    with contextlib.suppress(ImportError, KeyError, OSError):
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    with contextlib.suppress(Exception):
+        return getpass.getuser()
+    return ""
+
+
+@contextlib.contextmanager
+def command_line(command: str) -> Iterator[CommandLine]:
+    """Everything recorded inside says it came from ``spinepath COMMAND`` on the command line."""
+    run = CommandLine(command, machine_user())
+    token = _command.set(run)
+    try:
+        yield run
+    finally:
+        _command.reset(token)
+
+
+def current_command() -> CommandLine | None:
+    return _command.get()
 
 
 def current_request() -> Any:

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from spinepath.audit.chain import GENESIS, canonical_address, row_hash
+from spinepath.audit.context import current_command
 from spinepath.audit.models import AuditEvent
 from spinepath.web.clients import client_address, redact
 
@@ -34,6 +35,17 @@ def audit_record(
             request._spinepath_audited = True  # type: ignore[attr-defined]
         if user is None and getattr(request, "user", None) is not None:
             user = request.user if request.user.is_authenticated else None
+    command = current_command() if request is None else None
+    if command is not None:
+        # From the command line: the staff account it names (if any) and, always, the machine's
+        # account that ran it.
+        detail = {
+            **(detail or {}),
+            "command line": f"spinepath {command.command}",
+            "machine user": command.machine_user or "(no name)",
+        }
+        if username is None and user is None:
+            username = command_line_name(command.machine_user)
     name = username or getattr(user, "username", "") or SYSTEM
     patient_id = patient if isinstance(patient, int) else getattr(patient, "pk", None)
     with transaction.atomic():
@@ -47,13 +59,24 @@ def audit_record(
             "patient_id": patient_id,
             "action": action,
             "what": what[:200],
-            "path": redact(request.get_full_path() if request is not None else "")[:300],
+            "path": redact(
+                request.get_full_path()
+                if request is not None
+                else f"(command line) spinepath {command.command}"
+                if command is not None
+                else ""
+            )[:300],
             "address": canonical_address(client_address(request)),
             "detail": _plain(detail or {}),
         }
         event = AuditEvent(**row, prev_hash=prev, hash=row_hash(prev, row))
         AuditEvent.objects.bulk_create([event])
     return event
+
+
+def command_line_name(machine_user: str) -> str:
+    """How the log names someone acting on the command line without a staff account."""
+    return f"(command line: {machine_user})" if machine_user else SYSTEM
 
 
 def _plain(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from spinepath.pathway.policy import InvalidPolicy, Policy
 from spinepath.policies import load_policy
@@ -29,3 +30,30 @@ def policy_or_none(args: argparse.Namespace) -> Policy | None:
 def fail(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_INVALID
+
+
+def staff_actor(username: str, fact: str) -> tuple[Any, str | None]:
+    """The staff account a command acts as (``--by``): one that could sign in now (active, not a
+    name on records only like the synthetic cohort's clinicians, not a demo login outside demo
+    mode) and whose role may state ``fact``. Returns (user, None) or (None, why not)."""
+    from django.contrib.auth.models import User
+
+    from spinepath.accounts.backends import StaffBackend
+    from spinepath.accounts.roles import role_names
+    from spinepath.pathway.authority import may_state, refusal
+    from spinepath.web.text import text_problem
+
+    problem = text_problem(username)
+    if problem:
+        return None, f"--by: {problem}"
+    user = User.objects.filter(username=username).select_related("staff_account").first()
+    if user is None or not user.is_active:
+        return None, f"--by: no active staff account {username}"
+    if not StaffBackend().user_can_authenticate(user):
+        return None, (
+            f"--by: {username} is not a person's account that can sign in (a name on records "
+            "only, or a demo login outside demo mode): name your own staff account"
+        )
+    if not may_state(role_names(user), fact):  # type: ignore[arg-type]
+        return None, f"--by: {refusal(fact)}"  # type: ignore[arg-type]
+    return user, None

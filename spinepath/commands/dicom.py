@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spinepath.commands._common import EXIT_INVALID
+from spinepath.commands._common import EXIT_INVALID, staff_actor
 
 
 def add_parser(subcommands: Any) -> None:
@@ -24,7 +24,10 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("path", metavar="PATH")
     parser.add_argument("--patient", metavar="RECORD_NUMBER", required=True)
     parser.add_argument(
-        "--by", metavar="USERNAME", required=True, help="the staff member importing (audited)"
+        "--by",
+        metavar="USERNAME",
+        required=True,
+        help="your own staff account (audited, with the machine account that ran the command)",
     )
     parser.set_defaults(handler=run)
 
@@ -33,19 +36,21 @@ def run(args: argparse.Namespace) -> int:
     from spinepath.commands.web import _django
 
     _django()
-    from django.contrib.auth.models import User
-
     from spinepath.consultations.dicom import DicomProblem, read_path
     from spinepath.consultations.services import dicom_study_import
     from spinepath.errors import Refused
     from spinepath.patients.models import Patient
+    from spinepath.web.text import text_problem
 
+    problem = text_problem(args.patient)
+    if problem:
+        return _fail(f"--patient: {problem}")
     patient = Patient.objects.filter(mrn__iexact=args.patient.strip()).first()
     if patient is None:
         return _fail(f"--patient: no record numbered {args.patient}")
-    user = User.objects.filter(username=args.by, is_active=True).first()
+    user, refused = staff_actor(args.by, "dicom_import")
     if user is None:
-        return _fail(f"--by: no active staff account {args.by}")
+        return _fail(str(refused))
     try:
         studies = read_path(Path(args.path))
     except DicomProblem as problem:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from spinepath.pathway.dicom_check import DicomPatient
+from spinepath.web.text import text_problem
 
 # A disc or a PACS export holds a few thousand files; more than this is not one patient's MRI.
 MAX_FILES = 20_000
@@ -69,7 +70,15 @@ class Study:
 
 def _text(ds: Any, keyword: str) -> str:
     value = ds.get(keyword, "")
-    return str(value).strip() if value is not None else ""
+    return _storable(keyword, str(value).strip() if value is not None else "")
+
+
+def _storable(keyword: str, text: str) -> str:
+    """A header's text, refused (named by its DICOM keyword) when the database cannot store it."""
+    problem = text_problem(text)
+    if problem:
+        raise DicomProblem(f"{keyword}: the DICOM files' {keyword} {problem}")
+    return text
 
 
 def _date(text: str) -> date | None:
@@ -84,10 +93,10 @@ def _date(text: str) -> date | None:
 
 def _patient(ds: Any) -> DicomPatient:
     name = ds.get("PatientName", "")
-    family = str(getattr(name, "family_name", "") or "").strip()
-    given = str(getattr(name, "given_name", "") or "").strip()
+    family = _storable("PatientName", str(getattr(name, "family_name", "") or "").strip())
+    given = _storable("PatientName", str(getattr(name, "given_name", "") or "").strip())
     if not family and not given:
-        family = str(name).strip()
+        family = _storable("PatientName", str(name).strip())
     return DicomPatient(
         family, given, _date(_text(ds, "PatientBirthDate")), _text(ds, "PatientSex")
     )

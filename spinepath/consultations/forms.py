@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -22,6 +23,7 @@ from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
 from spinepath.web.params import parse_id
 from spinepath.web.submissions import OncePerSubmission
+from spinepath.web.text import json_problems, text_problem
 
 
 class TriStateField(forms.NullBooleanField):
@@ -393,6 +395,13 @@ class ImportForm(forms.Form):
                 cleaned["document"] = upload.read().decode("utf-8", errors="replace")
         if not cleaned.get("document") and "file" not in self.errors:
             self.add_error("file", "Choose a workup file.")
+        problems = _unstorable(cleaned.get("document") or "")
+        if problems:
+            # Named by where they are in the workup; the text is not kept in the page.
+            self.add_error(
+                "file", "The workup holds text that cannot be stored: " + "; ".join(problems)
+            )
+            cleaned["document"] = ""
         return cleaned
 
     def clean_patient(self) -> Patient | None:
@@ -404,6 +413,20 @@ class ImportForm(forms.Form):
         if patient is None:
             raise forms.ValidationError("That patient does not exist.")
         return patient
+
+
+def _unstorable(document: str) -> list[str]:
+    """What in a workup's JSON text the database cannot store (a NUL, an unpaired surrogate),
+    by field path."""
+    if not document:
+        return []
+    problem = text_problem(document)
+    try:
+        parsed = json.loads(document)
+    except (ValueError, RecursionError):
+        # Not JSON: the workup's own reading names that; a NUL outside its strings is named here.
+        return [f"(the file) {problem}"] if problem else []
+    return json_problems(parsed)
 
 
 class AmendForm(forms.Form):

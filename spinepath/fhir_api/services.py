@@ -53,7 +53,6 @@ def token_create(*, name: str, can_write: bool, user: Any = None) -> tuple[ApiTo
     audit_record(
         request=None,
         user=user,
-        username=None if user is not None else "(command line)",
         action=AuditEvent.CREATE,
         what=f"API token {name} issued ({'read and write' if can_write else 'read only'})",
     )
@@ -70,7 +69,6 @@ def token_revoke(*, token_id: int, user: Any = None) -> ApiToken:
         audit_record(
             request=None,
             user=user,
-            username=None if user is not None else "(command line)",
             action=AuditEvent.UPDATE,
             what=f"API token {token.name} revoked",
         )

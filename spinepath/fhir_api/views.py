@@ -30,6 +30,7 @@ from spinepath.fhir_api.models import ApiToken
 from spinepath.fhir_api.responses import response_resource, response_store
 from spinepath.fhir_api.services import token_for
 from spinepath.patients.models import Patient
+from spinepath.web.text import json_problems
 
 FHIR_JSON = "application/fhir+json"
 MAX_BODY = 256 * 1024
@@ -309,6 +310,9 @@ def create_response(request: HttpRequest) -> HttpResponse:
         return outcome(400, "structure", "The body is not JSON (or is nested too deeply).")
     if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
         return outcome(400, "structure", "resourceType: expected QuestionnaireResponse.")
+    unstorable = json_problems(document)
+    if unstorable:
+        return outcome(400, "invalid", "; ".join(unstorable))
     from pydantic import ValidationError
 
     try:
@@ -418,6 +422,9 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
         body = json.loads(request.body)
         if not isinstance(body, dict):
             raise ValueError
+        unstorable = json_problems(body)
+        if unstorable:
+            return _cds_error(400, "; ".join(unstorable))
         patient = match_patient(body)
         cards = hook(body, patient)
     except (ValueError, UnicodeDecodeError, RecursionError) as problem:

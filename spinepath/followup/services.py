@@ -404,14 +404,19 @@ def _questionnaire_email(visit: ReassessmentVisit, token: str, base_url: str, ki
 
 
 @transaction.atomic
-def questionnaire_link_send(*, visit: ReassessmentVisit, user: Any, base_url: str) -> str:
+def questionnaire_link_send(
+    *, visit: ReassessmentVisit, user: Any, base_url: str | None = None
+) -> str:
     """Email the patient a new link for ``visit``; returns the address it goes to. The email
-    leaves once the link is stored."""
+    leaves once the link is stored. The link is on the clinic's configured address
+    (SPINEPATH_BASE_URL, or ``base_url`` given by an operator), never a request's host."""
     _require(user, "questionnaire_link")
     if not visit.patient.email:
         raise Invalid("The patient has no email address on file.")
     token = questionnaire_link_create(visit=visit, user=user)
-    message = _questionnaire_email(visit, token, base_url, ReminderSent.WINDOW_OPEN)
+    message = _questionnaire_email(
+        visit, token, base_url or settings.SPINEPATH_BASE_URL, ReminderSent.WINDOW_OPEN
+    )
     transaction.on_commit(message.send, robust=True)
     return visit.patient.email
 

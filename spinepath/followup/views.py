@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -168,13 +169,14 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = get_object_or_404(ReassessmentVisit, pk=visit_id)
     try:
         if request.POST.get("send") == "email":
-            address = services.questionnaire_link_send(
-                visit=visit, user=request.user, base_url=request.build_absolute_uri("/")
-            )
+            address = services.questionnaire_link_send(visit=visit, user=request.user)
             what, done = "emailed", f"A new link was emailed to {address}."
         else:
             token = services.questionnaire_link_create(visit=visit, user=request.user)
-            url = request.build_absolute_uri(reverse("followup:questionnaire", args=[token]))
+            # On the clinic's configured address, as an emailed link would be.
+            url = settings.SPINEPATH_BASE_URL.rstrip("/") + reverse(
+                "followup:questionnaire", args=[token]
+            )
             what, done = "created", f"New single-use link (shown once): {url}"
     except Refused as refused:
         if refused.status in (403, 404):

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -72,10 +74,10 @@ def _new_link(patient: Patient, user: Any, submission_key: str | None = None) ->
     return token
 
 
-def _email(patient: Patient, token: str, base_url: str | None) -> EmailMessage:
-    """``base_url``: the address the request came to (a host Django's ALLOWED_HOSTS accepted),
-    else the configured SPINEPATH_BASE_URL."""
-    url = f"{(base_url or settings.SPINEPATH_BASE_URL).rstrip('/')}/my/in/{token}/"
+def _email(patient: Patient, token: str) -> EmailMessage:
+    """The link is built on the clinic's configured address (SPINEPATH_BASE_URL), never on the
+    host a request named: a forged Host header cannot send a patient elsewhere."""
+    url = f"{settings.SPINEPATH_BASE_URL.rstrip('/')}/my/in/{token}/"
     clinic = settings.SPINEPATH_CLINIC_NAME
     return EmailMessage(
         subject=f"Your sign-in link - {clinic}",
@@ -94,7 +96,6 @@ def link_send(
     *,
     patient: Patient,
     user: Any,
-    base_url: str | None = None,
     submission_key: str | None = None,
 ) -> bool:
     """A coordinator (or a clinician, or the clinic admin) sends a sign-in link to the email
@@ -116,7 +117,7 @@ def link_send(
             token = _new_link(patient, user, submission_key)
     except IntegrityError:
         return False  # the same submission, committed in parallel, sent it
-    send_after_commit(_email(patient, token, base_url))
+    send_after_commit(_email(patient, token))
     audit_record(
         request=None,
         user=user,
@@ -127,18 +128,25 @@ def link_send(
     return True
 
 
-def link_request(*, email: str, address: str | None, base_url: str | None = None) -> None:
+def link_request(*, email: str, address: str | None) -> Callable[[], None]:
     """The patient asks for a link on the public page. Whatever the address, the answer is the
-    same (nobody learns who is a patient); the form's limit per client applies first."""
+    same (nobody learns who is a patient), and so is the time it takes: before the answer only
+    the form's limit per client is counted, the same work for any address. Finding the address's
+    records, their links, the emails and the audit events are done by the function returned,
+    which the page runs once its answer has gone (:func:`links_for_address`)."""
     rate_limit(address=address, form="signin")
-    email = email.strip()
+    return partial(links_for_address, email.strip())
+
+
+def links_for_address(email: str) -> None:
+    """A sign-in link emailed to each patient (at most five) whose record holds ``email``."""
     if not email:
         return
     with transaction.atomic():
         patients = Patient.objects.filter(email__iexact=email, birth_date__isnull=False)
         for patient in patients[:5]:
             token = _new_link(patient, None)
-            send_after_commit(_email(patient, token, base_url))
+            send_after_commit(_email(patient, token))
             audit_record(
                 request=None,
                 username="(patient's sign-in page)",

@@ -261,6 +261,13 @@ def session_book(
     return appointment
 
 
+def _fits(text: str, field: Any) -> str:
+    """``text`` cut to the column's length (a session of many lines has a long label, which
+    PostgreSQL would refuse; SQLite would keep it whole), ending with an ellipsis."""
+    limit = int(field.max_length)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _session_create(
     plan: CarePlan,
     session: InjectionSession,
@@ -282,7 +289,7 @@ def _session_create(
         email=patient.email,
         plan=plan,
         session_key=session.key,
-        session_label=session.label,
+        session_label=_fits(session.label, Appointment._meta.get_field("session_label")),
         uid=f"{uuid.uuid4()}@spinepath",
         booked_by=user,
     )

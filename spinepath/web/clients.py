@@ -40,3 +40,20 @@ class RedactTokens(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class NoTracebackForRefusals(logging.Filter):
+    """A request answered 4xx - a Host header not allowed, too many fields or files, text the
+    database cannot store, any of Django's SuspiciousOperations - is the client's error, not the
+    server's: one warning line in the server log, never a traceback. Tracebacks stay for what
+    went wrong here (a 500)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if record.name.startswith("django.security") or (
+            isinstance(status, int) and 400 <= status < 500
+        ):
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

@@ -55,9 +55,14 @@ SPINEPATH_HTTPS = env.bool("SPINEPATH_HTTPS", default=False)
 # behind HTTPS the one origin forms are posted from.
 SPINEPATH_BASE_URL = env.str("SPINEPATH_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SPINEPATH_TRUSTED_PROXY = env.str("SPINEPATH_TRUSTED_PROXY", default="") or None
+# The hosts answered: the base address's, and those SPINEPATH_ALLOWED_HOSTS adds (another name
+# of the clinic's site, a health check's); nothing else in production. Demo mode adds the local
+# names it is opened by; the test runner adds its own ("testserver"). Links in emails are built
+# on SPINEPATH_BASE_URL, never on the host a request names.
 _base_host = urlsplit(SPINEPATH_BASE_URL).hostname or "127.0.0.1"
-ALLOWED_HOSTS = env.list(
-    "SPINEPATH_ALLOWED_HOSTS", default=sorted({"127.0.0.1", "localhost", "testserver", _base_host})
+ALLOWED_HOSTS = sorted(
+    {_base_host, *env.list("SPINEPATH_ALLOWED_HOSTS", default=[])}
+    | ({"127.0.0.1", "localhost"} if SPINEPATH_DEMO else set())
 )
 
 INSTALLED_APPS = [
@@ -100,6 +105,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "spinepath.accounts.middleware.SecondFactorMiddleware",
+    # Text the database cannot store (a NUL, an unpaired surrogate) in the address, the query or
+    # a form field: a 400 naming the field (spinepath/web/text.py).
+    "spinepath.web.text.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "spinepath.web.refusals.RefusalMiddleware",
     "spinepath.audit.middleware.AuditMiddleware",
@@ -290,9 +298,13 @@ SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # A questionnaire link's token is a password: it is cut out of every log line.
-    "filters": {"tokens": {"()": "spinepath.web.clients.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tokens"]}},
+    # A questionnaire link's token is a password: it is cut out of every log line. A request
+    # refused with a 4xx is one line, never a traceback (those are for the server's own errors).
+    "filters": {
+        "tokens": {"()": "spinepath.web.clients.RedactTokens"},
+        "refusals": {"()": "spinepath.web.clients.NoTracebackForRefusals"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals", "tokens"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # A refused or bad request (4xx) is in the audit log; the server log keeps errors only.
     "loggers": {"django.request": {"level": "ERROR"}, "django.security": {"level": "ERROR"}},

@@ -117,7 +117,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 email=patient.email,
                 plan=plan,
                 session_key=sessions[0].session.key,
-                session_label=sessions[0].session.label,
+                session_label=sessions[0].session.label[:300],
                 uid="w-session@spinepath",
                 booked_by=coordinator,
             )

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db.backends.postgresql import base
 
+from spinepath.web.text import refuse_unstorable_parameters
+
 AUDIT_CHAIN_LOCK = 0x5350_4155_4449_54  # "SPAUDIT"
 
 
@@ -20,6 +22,11 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
     # A read-only connection that never writes the audit log (the backup's snapshot, held for
     # the whole of pg_dump) sets this to False, so that it does not hold up every writer.
     takes_audit_lock = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # No query parameter carries text the database cannot store (spinepath/web/text.py).
+        self.execute_wrappers.append(refuse_unstorable_parameters)
 
     def _set_autocommit(self, autocommit: bool) -> Any:
         super()._set_autocommit(autocommit)

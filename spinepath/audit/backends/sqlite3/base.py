@@ -18,9 +18,16 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+from spinepath.web.text import refuse_unstorable_parameters
+
 
 class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
     _write_lock: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # No query parameter carries text the database cannot store (spinepath/web/text.py).
+        self.execute_wrappers.append(refuse_unstorable_parameters)
 
     def _lock_path(self) -> Path:
         name = str(self.settings_dict["NAME"])
