@@ -44,8 +44,15 @@ def test_search_with_htmx_returns_only_the_results(
 
 
 def test_new_patient_form_keeps_input_on_error(clinician_client: Client) -> None:
+    form = clinician_client.get("/patients/new/").context["form"]
     response = clinician_client.post(
-        "/patients/new/", {"given_name": "Maria", "family_name": "", "email": "not-an-email"}
+        "/patients/new/",
+        {
+            "given_name": "Maria",
+            "family_name": "",
+            "email": "not-an-email",
+            "submission": form.initial["submission"],
+        },
     )
     assert response.status_code == 400
     assert response.context["form"].errors.keys() == {"family_name", "email"}
