@@ -33,8 +33,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy spinepath/pathway
 
+# xdist workers, one per core (PYTEST_WORKERS=0 runs in one process).
+PYTEST_WORKERS ?= auto
+
 unit: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck ci-setup unit ci-extras
 

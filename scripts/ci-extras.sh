@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== the suite on PostgreSQL"
 DATABASE_URL="${CI_DATABASE_URL:-postgres://spinepath:spinepath@127.0.0.1:5432/spinepath}" \
-  .venv/bin/pytest
-bash scripts/suite-from-a-copy.sh
+  .venv/bin/pytest -n "${PYTEST_WORKERS:-auto}"
+bash scripts/suite-from-a-copy.sh -n "${PYTEST_WORKERS:-auto}"
