@@ -8,6 +8,7 @@ from spinepath.errors import Refused
 from spinepath.plans.models import GUIDANCE_CHOICES, MATERIAL_CHOICES, PHASE_CHOICES, PriceItem
 from spinepath.plans.procedures import VOID_REASON_MAX
 from spinepath.web.refusals import show_on_form
+from spinepath.web.submissions import OncePerSubmission
 
 # The largest id a database integer column holds: a larger number in a form or a query string
 # is a form error, not a database overflow.
@@ -24,7 +25,7 @@ def record_id_field(label: str, *, required: bool = True) -> forms.IntegerField:
     )
 
 
-class InjectionForm(forms.Form):
+class InjectionForm(OncePerSubmission):
     """An injection session; the target is chosen from the decision's confirmed targets."""
 
     target = forms.ChoiceField(label="Target (confirmed in the decision)")
@@ -41,7 +42,7 @@ class InjectionForm(forms.Form):
         self.fields["target"].choices = targets
 
 
-class ItemForm(forms.Form):
+class ItemForm(OncePerSubmission):
     item = forms.ModelChoiceField(
         queryset=PriceItem.objects.filter(active=True).exclude(category="regenerative"),
         label="Item",

@@ -168,6 +168,8 @@ class PlanLine(models.Model):
     material = models.CharField(max_length=10, choices=MATERIAL_CHOICES, blank=True)
     guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES, blank=True)
     planned_on = models.DateField(null=True, blank=True)
+    # The "add" form that made it: a double click or parallel posts add one line, not two.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["plan", "position", "id"]

@@ -112,6 +112,17 @@ def _line(
     )
 
 
+def _submitted_line(plan: CarePlan, key: str | None) -> PlanLine | None:
+    """The line an earlier copy of this submission added (the plan's row lock is held, so a
+    parallel copy waits for it)."""
+    if key is None:
+        return None
+    earlier = PlanLine.objects.filter(submission_key=key).first()
+    if earlier is not None and earlier.plan_id != plan.pk:
+        raise Conflict("This form was already used for another plan: reload the page.")
+    return earlier
+
+
 def target_description(target: Target, material: str, guidance: str) -> str:
     where = " ".join(p for p in (target.side, target.level) if p)
     return (
@@ -207,11 +218,16 @@ def plan_injection_add(
     material: str,
     guidance: str,
     planned_on: date | None = None,
+    submission_key: str | None = None,
     request: Any = None,
 ) -> PlanLine:
-    """Add an injection session; only at a confirmed, eligible generator of the decision."""
+    """Add an injection session; only at a confirmed, eligible generator of the decision.
+    Once per ``submission_key``: a repeat returns the line the first one added."""
     _require(user, "plan")
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
+    earlier = _submitted_line(plan, submission_key)
+    if earlier is not None:
+        return earlier
     _require_draft(plan)
     require_candidate(plan.patient, plan)
     today = timezone.localdate()
@@ -237,6 +253,7 @@ def plan_injection_add(
         material=material,
         guidance=guidance,
         planned_on=planned_on,
+        submission_key=submission_key,
     )
     audit_record(
         request=request,
@@ -256,11 +273,16 @@ def plan_item_add(
     item: PriceItem,
     quantity: int,
     phase: str,
+    submission_key: str | None = None,
     request: Any = None,
 ) -> PlanLine:
-    """Add a non-injection item (shockwave, block, visit, imaging)."""
+    """Add a non-injection item (shockwave, block, visit, imaging), once per
+    ``submission_key``."""
     _require(user, "plan")
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
+    earlier = _submitted_line(plan, submission_key)
+    if earlier is not None:
+        return earlier
     _require_draft(plan)
     require_candidate(plan.patient)
     if item.category == "regenerative":
@@ -269,7 +291,9 @@ def plan_item_add(
         message = "Quantity must be between 1 and 50."
         raise Invalid(message, fields={"quantity": message})
     position = (plan.lines.aggregate(p=Max("position"))["p"] or 0) + 1
-    line = _line(plan, item, phase, item.name, position, quantity=quantity)
+    line = _line(
+        plan, item, phase, item.name, position, quantity=quantity, submission_key=submission_key
+    )
     audit_record(
         request=request,
         user=user,

@@ -95,6 +95,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                         material=data["material"],
                         guidance=data["guidance"],
                         planned_on=data["planned_on"],
+                        submission_key=data["submission"],
                         request=request,
                     )
                     return redirect("plans:plan", plan.pk)
@@ -108,6 +109,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                         item=data["item"],
                         quantity=data["quantity"],
                         phase=data["phase"],
+                        submission_key=data["submission"],
                         request=request,
                     )
                     return redirect("plans:plan", plan.pk)

@@ -113,6 +113,7 @@ def test_a_tampered_target_is_refused(clinician_client: Client, plan: CarePlan) 
         {
             "action": "injection",
             "inj-target": "discogenic|L5-S1|",
+            "inj-submission": "t" * 24,
             "inj-material": "msc",
             "inj-guidance": "fluoroscopy",
         },
@@ -132,19 +133,23 @@ def test_the_service_refuses_an_unconfirmed_target(plan: CarePlan, clinician: An
         )
 
 
-def test_a_confirmed_target_is_added_with_its_price(
+def test_a_confirmed_target_is_added_with_its_price_once_per_submission(
     clinician_client: Client, plan: CarePlan
 ) -> None:
-    clinician_client.post(
-        f"/plans/{plan.pk}/",
-        {
-            "action": "injection",
-            "inj-target": "discogenic|L4-L5|",
-            "inj-material": "msc",
-            "inj-guidance": "ct",
-            "inj-planned_on": "2026-12-10",
-        },
-    )
+    page = clinician_client.get(f"/plans/{plan.pk}/")
+    key = page.context["injection_form"].initial["submission"]
+    for _ in range(2):  # a double click adds one session
+        clinician_client.post(
+            f"/plans/{plan.pk}/",
+            {
+                "action": "injection",
+                "inj-submission": key,
+                "inj-target": "discogenic|L4-L5|",
+                "inj-material": "msc",
+                "inj-guidance": "ct",
+                "inj-planned_on": "2026-12-10",
+            },
+        )
     line = plan.lines.filter(guidance="ct").get()
     assert line.unit_price == Decimal("7500.00") and line.planned_on == date(2026, 12, 10)
 
@@ -200,6 +205,7 @@ def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) ->
         f"/plans/{plan.pk}/",
         {
             "action": "item",
+            "item-submission": "i" * 24,
             "item-item": PriceItem.objects.get(code="shockwave").pk,
             "item-quantity": "2",
             "item-phase": "prepare",
