@@ -31,9 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.handler(args)
         return status
     from spinepath.audit.context import command_line
+    from spinepath.web.text import UnstorableText
 
     with command_line(args.command):
-        status = args.handler(args)
+        try:
+            status = args.handler(args)
+        except UnstorableText as refused:
+            # An argument the database cannot hold (bytes that are not UTF-8 arrive as unpaired
+            # surrogates) is named, never a traceback.
+            print(f"spinepath {args.command}: " + " ".join(refused.reasons), file=sys.stderr)
+            return 2
     return status
 
 

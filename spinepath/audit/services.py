@@ -41,8 +41,8 @@ def audit_record(
         # account that ran it.
         detail = {
             **(detail or {}),
-            "command line": f"spinepath {command.command}",
-            "machine user": command.machine_user or "(no name)",
+            "command_line": f"spinepath {command.command}",
+            "machine_user": command.machine_user or "(no name)",
         }
         if username is None and user is None:
             username = command_line_name(command.machine_user)

@@ -16,7 +16,9 @@ The rules (lifetime, limits, idle time) are pure, in :mod:`spinepath.pathway.por
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
@@ -45,6 +47,8 @@ from spinepath.pathway.portal import (
 from spinepath.patients.models import Patient
 from spinepath.portal.models import SignInLink, WrongCheck
 from spinepath.public.services import client_key, rate_limit, send_after_commit
+
+logger = logging.getLogger(__name__)
 
 PATIENT_KEY = "portal_patient"
 SEEN_KEY = "portal_seen"
@@ -139,14 +143,22 @@ def link_request(*, email: str, address: str | None) -> Callable[[], None]:
 
 
 def links_for_address(email: str) -> None:
-    """A sign-in link emailed to each patient (at most five) whose record holds ``email``."""
-    if not email:
-        return
+    """A sign-in link emailed to each patient (at most five) whose record holds ``email``.
+
+    Run after the answer, it still does the same database work for any address, since the next
+    request a worker serves waits for it: one look-up and one audit event (an address on no
+    record is recorded as such, without the address). The emails leave from a thread of their
+    own, so that a slow mail server holds up nobody (:func:`_send_soon`)."""
     with transaction.atomic():
-        patients = Patient.objects.filter(email__iexact=email, birth_date__isnull=False)
-        for patient in patients[:5]:
+        patients = list(
+            Patient.objects.filter(email__iexact=email, birth_date__isnull=False)[:5]
+            if email
+            else []
+        )
+        for patient in patients:
             token = _new_link(patient, None)
-            send_after_commit(_email(patient, token))
+            message = _email(patient, token)
+            transaction.on_commit(partial(_send_soon, message))
             audit_record(
                 request=None,
                 username="(patient's sign-in page)",
@@ -154,6 +166,33 @@ def links_for_address(email: str) -> None:
                 what="sign-in link emailed at the patient's request",
                 patient=patient,
             )
+        if not patients:
+            audit_record(
+                request=None,
+                username="(patient's sign-in page)",
+                action=AuditEvent.SIGN_IN_FAILED,
+                what="sign-in link asked for an address on no patient record: nothing sent",
+            )
+
+
+# The test runner's in-memory mail: nothing to wait for, and tests read it at once.
+_IN_MEMORY_MAIL = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def _send_soon(message: EmailMessage) -> None:
+    """Send ``message`` from a thread of its own: an SMTP server that takes a second to answer
+    holds up no worker (whose next request would otherwise show that an email was sent)."""
+    if settings.EMAIL_BACKEND == _IN_MEMORY_MAIL:
+        _send_logged(message)
+        return
+    threading.Thread(target=_send_logged, args=(message,), daemon=True).start()
+
+
+def _send_logged(message: EmailMessage) -> None:
+    try:
+        message.send()
+    except Exception:
+        logger.exception("a sign-in link could not be emailed")
 
 
 def link_usable(token: str) -> SignInLink:

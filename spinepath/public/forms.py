@@ -167,8 +167,15 @@ class SlotForm(forms.Form):
     )
 
 
+def bookable_clinicians() -> Any:
+    """Clinicians who see patients: active people, not names on records only."""
+    return User.objects.filter(groups__name="clinician", is_active=True).exclude(
+        staff_account__record_only=True
+    )
+
+
 class BookingForm(SlotForm):
-    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
+    clinician = forms.ModelChoiceField(queryset=bookable_clinicians())
     room = forms.ModelChoiceField(queryset=Room.objects.all())
     patient_name = forms.CharField(max_length=120, label="Patient name")
     email = forms.EmailField(required=False, label="Patient email (for the confirmation)")
@@ -192,7 +199,7 @@ SESSION_LENGTHS = [
 class SessionForm(SlotForm):
     """An injection session: 60 minutes unless the clinician needs more or less."""
 
-    clinician = forms.ModelChoiceField(queryset=User.objects.filter(groups__name="clinician"))
+    clinician = forms.ModelChoiceField(queryset=bookable_clinicians())
     room = forms.ModelChoiceField(queryset=Room.objects.all(), label="Procedure room")
     minutes = forms.TypedChoiceField(choices=SESSION_LENGTHS, coerce=int, initial="60")
     field_order = ["clinician", "room", "date", "time", "minutes"]

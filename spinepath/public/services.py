@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from spinepath.accounts.models import StaffAccount
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -169,6 +170,16 @@ def _lock_and_check(
         )
 
 
+def bookable_clinician(user: Any) -> bool:
+    """A clinician who sees patients: active, and a person (not a name on records only, such as
+    the synthetic cohort's clinicians)."""
+    return bool(
+        has_role(user, CLINICIAN)
+        and user.is_active
+        and not StaffAccount.objects.filter(user=user, record_only=True).exists()
+    )
+
+
 def _require_booker(user: Any) -> None:
     if not has_role(user, COORDINATOR, CLINIC_ADMIN, CLINICIAN):
         raise PermissionDenied("Only clinic staff book consultations.")
@@ -187,7 +198,7 @@ def appointment_book(
     request: ConsultationRequest | None = None,
 ) -> Appointment:
     _require_booker(user)
-    if not has_role(clinician, CLINICIAN):
+    if not bookable_clinician(clinician):
         raise ValidationError({"clinician": "Choose a clinician."})
     end = _check_slot(start, minutes)
     _lock_and_check(clinician, room, start, end)
@@ -238,7 +249,7 @@ def session_book(
         raise Conflict(problem)
     assert state is not None
     require_candidate(plan.patient, plan)
-    if not has_role(clinician, CLINICIAN):
+    if not bookable_clinician(clinician):
         raise ValidationError({"clinician": "Choose a clinician."})
     end = _check_slot(start, minutes, Appointment.INJECTION)
     _lock_and_check(clinician, room, start, end)

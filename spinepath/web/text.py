@@ -203,5 +203,5 @@ def refuse_unstorable_parameters(
             values = row.values() if isinstance(row, dict) else row
             problem = _parameter_problem(list(values)) if values is not None else None
             if problem:
-                raise refuse("text", problem)
+                raise refuse("a value given", problem)
     return execute(sql, params, many, context)

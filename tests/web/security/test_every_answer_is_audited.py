@@ -304,6 +304,9 @@ def test_an_invalid_post_s_page_is_recorded_with_its_method_and_status(
             world.patient.pk,
         )
         assert (event.detail["method"], event.detail["status"]) == ("POST", "400")
+        # The clinic admin reads it so on the Audit log page.
+        page = world.clients["admin"].get(f"/audit/?record={world.patient.mrn}&action=view")
+        assert b"answered POST with 400" in page.content
         transaction.set_rollback(True)
 
 
@@ -346,6 +349,8 @@ def test_the_bookings_page_names_its_patients_in_the_audit_log(world: World, db:
         event = AuditEvent.objects.order_by("-seq").first()
         assert event is not None and event.detail["shown"] == [world.patient.mrn]
         assert f"appointment #{world.ids['by_name']}" in event.detail["unregistered"]
+        page = world.clients["admin"].get(f"/audit/?record={world.patient.mrn}")
+        assert f"appointment #{world.ids['by_name']}".encode() in page.content
         transaction.set_rollback(True)
 
 

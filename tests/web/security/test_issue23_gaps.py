@@ -165,8 +165,8 @@ def test_a_command_line_import_names_the_staff_member_and_the_machine_account(
     events = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq"))
     assert {e.action for e in events} >= {"create", "import"}
     for event in events:
-        assert event.detail["command line"] == "spinepath import-dicom"
-        assert event.detail["machine user"] == machine_user() != ""
+        assert event.detail["command_line"] == "spinepath import-dicom"
+        assert event.detail["machine_user"] == machine_user() != ""
         assert event.path == "(command line) spinepath import-dicom"
     assert next(e for e in events if e.action == "import").username == "coord"
 
@@ -175,13 +175,13 @@ def test_a_command_without_a_staff_account_is_the_machine_account(db: Any, capsy
     assert cli(["api-token", "create", "The EHR"]) == 0
     event = AuditEvent.objects.get(action="create", what__startswith="API token The EHR")
     assert event.username == f"(command line: {machine_user()})"
-    assert event.detail["command line"] == "spinepath api-token"
+    assert event.detail["command_line"] == "spinepath api-token"
 
 
 def test_the_web_is_never_marked_as_the_command_line(coordinator_client: Client) -> None:
     coordinator_client.get("/patients/")
     event = AuditEvent.objects.get(action="view")
-    assert "command line" not in (event.detail or {})
+    assert "command_line" not in (event.detail or {})
 
 
 # --- 6. Asking for a sign-in link: the same work before the answer -------------------------
@@ -230,6 +230,32 @@ def test_a_known_and_an_unknown_address_do_the_same_work_before_the_answer(
     assert AuditEvent.objects.filter(
         patient=reachable_patient, what="sign-in link emailed at the patient's request"
     ).exists()
+    # The unknown address did the same database work after the answer: a look-up and an audit
+    # event (which does not keep the address).
+    nobody = AuditEvent.objects.get(what__contains="an address on no patient record")
+    assert nobody.patient_id is None and "nobody" not in json.dumps(nobody.detail)
+
+
+def test_a_slow_mail_server_holds_up_no_worker(settings: Any, monkeypatch: Any) -> None:
+    """With a real mail server, the sign-in email leaves from a thread of its own: the worker
+    that answered is free at once, whether or not an email was due."""
+    import threading
+
+    from spinepath.portal import services
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    started, release = threading.Event(), threading.Event()
+
+    def slow_send(self: Any, *args: Any, **kwargs: Any) -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", slow_send)
+    message = mail.EmailMessage(subject="s", body="b", to=["zq@example.org"])
+    services._send_soon(message)  # returns while the "server" still holds the message
+    assert started.wait(5)
+    release.set()
 
 
 # --- 7. Text the database cannot hold --------------------------------------------------------
@@ -488,3 +514,46 @@ def test_a_session_of_many_injections_books_on_every_engine(
     booked.refresh_from_db()
     assert len(booked.session_label) == 300 and booked.session_label.endswith("…")
     assert booked.session_label.startswith(session.label[:200])
+
+
+def test_command_line_arguments_the_database_cannot_hold_are_named(
+    dicom_patient: Patient, capsys: Any, tmp_path: Path
+) -> None:
+    """Bytes that are not UTF-8 reach Python's arguments as unpaired surrogates."""
+    assert cli(["api-token", "revoke", "x\udcff"]) == 2
+    err = capsys.readouterr().err
+    assert "spinepath api-token: a value given: contains an unpaired surrogate (U+DCFF)" in err
+    args = ["import-dicom", str(tmp_path), "--patient", dicom_patient.mrn, "--by", "c\udcff"]
+    assert cli(args) == 2
+    assert "--by: contains an unpaired surrogate" in capsys.readouterr().err
+
+
+def test_a_records_only_clinician_is_never_booked(clinician: Any, coordinator: Any) -> None:
+    """Found beside point 4: the synthetic cohort's clinicians were offered, and accepted, as
+    clinicians for a consultation."""
+    from datetime import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from spinepath.public.models import Room
+    from spinepath.public.services import appointment_book
+
+    synthetic = staff_user_create(username="synthetic.clin7", password=None, role="clinician")
+    page = signed_in(coordinator).get("/bookings/")
+    assert b"synthetic.clin7" not in page.content and b"clin" in page.content
+    room = Room.objects.get_or_create(name="Consultation room 1")[0]
+    start = timezone.make_aware(datetime(2026, 11, 26, 9))
+    with pytest.raises(ValidationError, match="Choose a clinician"):
+        appointment_book(
+            user=coordinator,
+            clinician=synthetic,
+            room=room,
+            start=start,
+            minutes=60,
+            patient_name="A Person",
+        )
+    booked = appointment_book(
+        user=coordinator, clinician=clinician, room=room, start=start, minutes=60, patient_name="B"
+    )
+    assert booked.clinician == clinician
