@@ -87,7 +87,10 @@ HISTORY = {
 
 def start(client: Client, user: Any) -> Encounter:
     patient = patient_create(user=user, given_name="Maria", family_name="Lopez")
-    response = client.post(f"/patients/{patient.pk}/consultations/new/")
+    response = client.post(
+        f"/patients/{patient.pk}/consultations/new/",
+        {"start_key": f"start-{patient.pk}".ljust(18, "k")},
+    )
     assert response.status_code == 302
     return Encounter.objects.get(patient=patient)
 

@@ -67,6 +67,7 @@ def _signature(decision: CandidacyDecision) -> Signature:
         kind=decision.decision,
         signed_on=timezone.localdate(decision.signed_at),
         signed_by=decision.signed_by.get_full_name() or decision.signed_by.get_username(),
+        signed_at=decision.signed_at,
         targets=signed_targets(decision.decision_json),
         facts_as_signed=clinical_facts(decision.workup_json),
     )
@@ -95,6 +96,7 @@ def consultation_standing(patient: Patient, today: date | None = None) -> Standi
                 signature=_signature(latest[e.pk]) if e.pk in latest else None,
                 workup=None,
                 readable=True,
+                created_at=e.created_at,
             )
             for e in encounters
         ]

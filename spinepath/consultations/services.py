@@ -52,7 +52,7 @@ from spinepath.pathway.dicom_check import (
     study_modality,
 )
 from spinepath.pathway.engine import decide
-from spinepath.pathway.gates import sign_refusal
+from spinepath.pathway.gates import review_date_refusal, sign_refusal
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.workup import Workup
 from spinepath.patients.models import Patient
@@ -97,11 +97,21 @@ def _require_open(through: Encounter | None) -> None:
         _require_unlocked(Encounter.objects.get(pk=through.pk))
 
 
-def require_unsigned_day(patient: Patient, day: date | None) -> None:
+def require_unsigned_day(
+    patient: Patient, day: date | None, *, new_through: Encounter | None = None
+) -> None:
     """A record dated on or before the review day of a signed consultation is part of what was
     signed: it changes (from any consultation's pages, or an import) only once a clinician has
-    amended that consultation, with a reason."""
+    amended that consultation, with a reason.
+
+    A *new* record (``new_through``: the consultation whose page adds it) is not refused when
+    that consultation is open and the patient's most recent one: new information does not wait
+    for a locked record (PATHWAY.md section 9). It goes into that consultation's workup, and the
+    signed decision whose facts it changes stops counting until the newer one is signed.
+    """
     if day is None:
+        return
+    if new_through is not None and _latest_and_open(patient, new_through):
         return
     signed = (
         Encounter.objects.filter(patient=patient, status=Encounter.FINISHED, assessed_on__gte=day)
@@ -113,6 +123,13 @@ def require_unsigned_day(patient: Patient, day: date | None) -> None:
             f"This record ({day}) is part of the consultation of {signed.assessed_on}, which is "
             "signed and locked: a clinician amends that consultation, with a reason, first."
         )
+
+
+def _latest_and_open(patient: Patient, encounter: Encounter) -> bool:
+    latest = Encounter.objects.filter(patient=patient).order_by("-assessed_on", "-id").first()
+    return (
+        latest is not None and latest.pk == encounter.pk and latest.status == Encounter.IN_PROGRESS
+    )
 
 
 def plausible_day(
@@ -223,6 +240,12 @@ def encounter_save(
         return encounter
     _require_unlocked(encounter)
     plausible_day("assessed_on", changed.get("assessed_on"), patient=encounter.patient)
+    if "assessed_on" in changed:
+        moved = review_date_refusal(
+            consultation_standing(encounter.patient), encounter.pk, changed["assessed_on"]
+        )
+        if moved is not None:
+            raise Conflict(moved.sentence, fields={"assessed_on": moved.sentence}, code=moved.code)
     for name, value in changed.items():
         setattr(encounter, name, value)
         stated_by[name] = stating_role(roles)
@@ -298,7 +321,11 @@ def study_save(
         before_findings = {f.level: finding_values(f) for f in study.levels.all()}
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     require_unsigned_day(patient, study.performed_on if study_id is not None else None)
-    require_unsigned_day(patient, fields.get("performed_on"))
+    require_unsigned_day(
+        patient,
+        fields.get("performed_on"),
+        new_through=through if study_id is None else None,
+    )
     for name, value in fields.items():
         setattr(study, name, value)
     after_findings = dict(before_findings)
@@ -410,7 +437,7 @@ def block_add(
                 raise Conflict("This form was already used for another patient: reload it.")
             return earlier
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
-    require_unsigned_day(patient, fields.get("performed_on"))
+    require_unsigned_day(patient, fields.get("performed_on"), new_through=through)
     block = DiagnosticBlock(
         patient=patient,
         recorded_by=user,
@@ -473,7 +500,7 @@ def procedure_add(
     require_fact(user, "prior_procedure")
     _require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
-    require_unsigned_day(patient, fields.get("performed_on"))
+    require_unsigned_day(patient, fields.get("performed_on"), new_through=through)
     procedure = PriorProcedure(patient=patient, **fields)
     what = f"prior {procedure.get_kind_display()} {procedure.performed_on}"
     _save_stated(
@@ -929,7 +956,13 @@ def unstated_on_import(user: Any) -> list[str]:
     """The clinical facts a workup file carries that this importer may not state: they are left
     unrecorded, for a clinician to record (an import is no route around the role table)."""
     roles = role_names(user)
-    facts: list[Fact] = ["red_flag_screen", "neurological_exam", "pain_pattern", "prior_procedure"]
+    facts: list[Fact] = [
+        "red_flag_screen",
+        "neurological_exam",
+        "pain_pattern",
+        "prior_procedure",
+        "imaging_findings",
+    ]
     return [FACT_LABELS[fact] for fact in facts if not may_state(roles, fact)]
 
 
@@ -1013,6 +1046,10 @@ def _import_records(patient: Patient, workup: Workup, user: Any) -> None:
     MRI and a block's result are a clinician's statements, made on the imaging page.
     """
     may_record_procedures = may_state(role_names(user), "prior_procedure")
+    # Level findings are a clinician's statements: from another role's import a study arrives
+    # with its date only, for a clinician to read (it could otherwise replace, as the newest
+    # MRI, the findings a clinician recorded).
+    may_record_findings = may_state(role_names(user), "imaging_findings")
     for proc in (workup.history.prior_procedures or ()) if may_record_procedures else ():
         PriorProcedure.objects.get_or_create(
             patient=patient,
@@ -1033,7 +1070,7 @@ def _import_records(patient: Patient, workup: Workup, user: Any) -> None:
                 "fracture": study.fracture or "",
             },
         )
-        if created:
+        if created and may_record_findings:
             # With their history, so a later edit shows what the finding was before it.
             bulk_create_with_history(
                 [
@@ -1119,7 +1156,7 @@ def dicom_study_import(
             raise Conflict("This study is already on another patient's record.")
         return existing, False
     plausible_day("performed_on", study.study_date, patient=patient)
-    require_unsigned_day(patient, study.study_date)
+    require_unsigned_day(patient, study.study_date, new_through=through)
     record = ImagingStudy(
         patient=patient,
         modality=study_modality(study.modalities),

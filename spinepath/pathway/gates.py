@@ -28,6 +28,7 @@ from spinepath.pathway.standing import (
     Signature,
     Standing,
     clinical_facts,
+    recorded_since,
 )
 
 # The decisions that stop injections at once when a newer consultation holds their facts.
@@ -116,22 +117,25 @@ def warning_standing(standing: Standing, policy: Policy) -> Refusal | None:
     clinician signs that consultation. A newer consultation that cannot be read fails closed."""
     in_force = decision_in_force(standing)
     after = _after(standing, in_force.consultation)
-    for consultation in reversed(after):
-        if consultation.signature is not None:
-            continue
+    # Newer unsigned consultations, and open ones started since the signature whatever review
+    # date they carry (a backdated consultation, or a signed one amended and moved back).
+    watched = [c for c in after if c.signature is None]
+    watched += [c for c in recorded_since(standing.consultations) if c not in watched]
+    for consultation in reversed(watched):
         if not consultation.readable or consultation.workup is None:
             return Refusal(
                 "newer_consultation_unreadable",
-                f"The consultation of {consultation.review_date} holds facts that cannot be "
-                "read as a workup: a clinician corrects them and signs it first.",
+                f"The consultation of {consultation.review_date} (no. {consultation.id}) holds "
+                "facts that cannot be read as a workup: a clinician corrects them and signs it "
+                "first.",
             )
         found = _warning_facts(consultation, policy)
         if found is not None:
             return Refusal(
                 "warning_in_newer_consultation",
-                f"The consultation of {consultation.review_date}, not yet signed, holds "
-                f"{found}: nothing is offered, accepted, booked or injected until a clinician "
-                "signs it.",
+                f"The consultation of {consultation.review_date} (no. {consultation.id}), not "
+                f"yet signed, holds {found}: nothing is offered, accepted, booked or injected "
+                "until a clinician signs it.",
             )
     return None
 
@@ -170,6 +174,32 @@ def sign_refusal(standing: Standing, consultation_id: int) -> Refusal | None:
         "newer_consultation_exists",
         f"A newer consultation ({latest.review_date}) exists: it decides what stands now, so "
         f"the consultation of {consultation.review_date} is not signed. Sign the newer one.",
+    )
+
+
+def review_date_refusal(
+    standing: Standing, consultation_id: int, review_date: date
+) -> Refusal | None:
+    """A consultation's review date never moves it before or after another consultation of the
+    patient: the order of consultations decides which decision is in force."""
+    consultation = standing.consultation(consultation_id)
+    if consultation is None:
+        return None
+    others = [c for c in standing.consultations if c.id != consultation_id]
+    moved = [
+        c
+        for c in others
+        if ((c.review_date, c.id) < (review_date, consultation.id))
+        != ((c.review_date, c.id) < (consultation.review_date, consultation.id))
+    ]
+    if not moved:
+        return None
+    other = moved[0]
+    return Refusal(
+        "review_date_reorders",
+        f"The review date {review_date} would move this consultation past the consultation of "
+        f"{other.review_date} (no. {other.id}): the order of consultations decides which "
+        "decision is in force. Start a new consultation for new facts instead.",
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from spinepath.pathway.plans import TARGET_OPTIONS, Target
@@ -49,6 +49,7 @@ class Signature:
     kind: str  # candidate, not_candidate, needs_workup, ...
     signed_on: date
     signed_by: str
+    signed_at: datetime | None
     # The confirmed, eligible targets of the decision (what a plan may hold).
     targets: frozenset[Target]
     # The clinical facts of the workup the clinician saw (see :func:`clinical_facts`).
@@ -67,6 +68,7 @@ class Consultation:
     signature: Signature | None
     workup: Workup | None = None
     readable: bool = True
+    created_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -151,7 +153,31 @@ def consultations_in_review_order(
 
 def needs_reading(consultations: tuple[Consultation, ...]) -> frozenset[int]:
     """The consultations whose workup the gates read: the latest signed one (by review date)
-    and every one after it (with nothing signed, the latest). Older ones are history."""
+    and every one after it (with nothing signed, the latest), and every consultation still open
+    (not signed, or being amended) that was started after that signature, whatever its review
+    date. Older ones are history."""
     signed = [i for i, c in enumerate(consultations) if c.signature is not None]
     start = signed[-1] if signed else max(len(consultations) - 1, 0)
-    return frozenset(c.id for c in consultations[start:])
+    ids = {c.id for c in consultations[start:]}
+    ids.update(c.id for c in recorded_since(consultations))
+    return frozenset(ids)
+
+
+def recorded_since(consultations: tuple[Consultation, ...]) -> list[Consultation]:
+    """Open consultations (not signed, or being amended) started after the latest signature
+    of the most recent signed consultation: new work, whatever review date it carries."""
+    signed = [c for c in consultations if c.signature is not None]
+    if not signed:
+        return []
+    signature = signed[-1].signature
+    assert signature is not None
+    since = signature.signed_at
+    return [
+        c
+        for c in consultations
+        if c is not signed[-1]
+        and c.status != "finished"
+        and since is not None
+        and c.created_at is not None
+        and c.created_at > since
+    ]

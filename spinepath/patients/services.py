@@ -14,8 +14,10 @@ from spinepath.patients.models import Patient
 
 
 def fold_name(name: str) -> str:
-    """A name as compared for "the same person": case, accents and spacing ignored."""
-    return " ".join(unidecode(name or "").casefold().split())
+    """A name as compared for "the same person": case, accents, punctuation and spacing
+    ignored ("López-" and "lopez" are one name)."""
+    letters = "".join(c if c.isalnum() else " " for c in unidecode(name or "").casefold())
+    return " ".join(letters.split())
 
 
 class PossibleDuplicate(Conflict):

@@ -16,6 +16,7 @@ from spinepath.pathway.instruments import odi_responder_text, pain_responder_tex
 from spinepath.pathway.portal import DECISION_WORDS, OUTCOME_WORDS, rule_question
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
+from spinepath.plans.standing import prices_refusal
 from spinepath.public.models import Appointment
 from spinepath.web.policy import clinic_policy
 
@@ -36,6 +37,9 @@ def decision_in_words(patient: Patient) -> dict[str, Any] | None:
         return None
     d = signed.decision_json
     headline, meaning = DECISION_WORDS.get(d["decision"], (d.get("label", ""), ""))
+    # A candidate decision that cannot be acted on now (a warning recorded since, the decision
+    # being amended, the MRI too old): the patient is told it is on hold, never "go ahead".
+    on_hold = d["decision"] == "candidate" and prices_refusal(patient) is not None
     rules = [
         RuleInWords(
             rule_question(r["id"]),
@@ -48,6 +52,7 @@ def decision_in_words(patient: Patient) -> dict[str, Any] | None:
     return {
         "signed": signed,
         "kind": d["decision"],
+        "on_hold": on_hold,
         "headline": headline,
         "meaning": meaning,
         "summary": d.get("summary", ""),

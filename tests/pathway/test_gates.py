@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
@@ -43,6 +43,7 @@ def signed(
             kind=kind or made.decision,
             signed_on=signed_on,
             signed_by="Dr Rivera",
+            signed_at=datetime.combine(signed_on, time(10)),
             targets=signed_targets(made.to_dict()),
             facts_as_signed=clinical_facts(w.to_json_dict()),
         ),
@@ -320,3 +321,35 @@ def test_care_plan_status() -> None:
         "active",
         "draft",
     ]
+
+
+def test_a_warning_started_after_the_signature_stops_whatever_its_review_date() -> None:
+    """A consultation opened since the signature but dated before it (backdated, or a signed
+    warning amended and moved back) still stops everything."""
+    backdated = Consultation(
+        2,
+        date(2026, 8, 25),
+        "in-progress",
+        None,
+        workup(assessed_on="2026-08-25", red_flags__cauda_equina=True),
+        created_at=datetime(2026, 11, 1, 9),
+    )
+    now = standing(consultations=(backdated, *standing().consultations))
+    found = gates.prices_refusal(now, POLICY)
+    assert found is not None and found.code == "warning_in_newer_consultation"
+    assert "no. 2" in found.sentence
+    history = dataclasses.replace(backdated, created_at=datetime(2026, 8, 1, 9))
+    assert (
+        gates.prices_refusal(standing(consultations=(history, *standing().consultations)), POLICY)
+        is None
+    )
+
+
+def test_a_review_date_never_reorders_the_consultations() -> None:
+    older = unsigned(1, workup(assessed_on="2026-09-01"))
+    newer = unsigned(2, workup(assessed_on="2026-10-01"))
+    now = standing(consultations=(older, newer))
+    found = gates.review_date_refusal(now, 2, date(2026, 8, 15))
+    assert found is not None and found.code == "review_date_reorders"
+    assert gates.review_date_refusal(now, 2, date(2026, 9, 20)) is None
+    assert gates.review_date_refusal(now, 1, date(2026, 10, 2)) is not None

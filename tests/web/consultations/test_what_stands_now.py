@@ -177,11 +177,15 @@ def test_an_unsigned_cauda_equina_stops_the_injection_at_once(
     with on_day(date(2026, 11, 21)), pytest.raises(procedures.ProcedureRefused) as refused:
         inject(accepted, clinician, date(2026, 11, 21))
     assert "warning_in_newer_consultation" in refused.value.codes
-    assert any("consultation of 2026-11-20, not yet signed" in r for r in refused.value.reasons)
+    assert any(
+        "consultation of 2026-11-20 (no. " in r and "not yet signed" in r
+        for r in refused.value.reasons
+    )
     assert not Procedure.objects.exists()
     with on_day(date(2026, 11, 21)):
         page = clinician_client.get(f"/patients/{accepted.pk}/")
-    assert b"The consultation of 2026-11-20, not yet signed" in page.content
+    assert b"The consultation of 2026-11-20 (no. " in page.content
+    assert b"not yet signed, holds facts that call for an urgent referral" in page.content
 
 
 def test_an_unsigned_fusion_a_week_ago_stops_the_injection_at_the_fused_level(
@@ -431,3 +435,118 @@ def test_ten_parallel_posts_of_create_forms_create_once(coordinator: Any, clinic
     }
     assert _parallel(doctors, url, block) == [302] * 10
     assert DiagnosticBlock.objects.filter(patient=encounter.patient).count() == 1
+
+
+# --- The second attack's findings ----------------------------------------------------------------
+
+
+def test_a_signed_warning_amended_cannot_be_moved_behind_a_candidate(clinician: Any) -> None:
+    older = import_encounter(clinician, assessed_on="2026-10-01")
+    decision_sign(encounter=older, user=clinician, token="b" * 24)
+    patient = older.patient
+    newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
+    encounter_save(
+        encounter=newer, user=clinician, step="history", fields={"red_cauda_equina": True}
+    )
+    assert decision_sign(encounter=newer, user=clinician, token="a" * 24).decision != "candidate"
+    from spinepath.consultations.services import encounter_amend
+
+    encounter_amend(encounter=newer, user=clinician, reason="Wrong review date entered")
+    with pytest.raises(Conflict) as refused:
+        encounter_save(
+            encounter=newer,
+            user=clinician,
+            step="history",
+            fields={"assessed_on": date(2026, 9, 15)},
+        )
+    assert refused.value.codes == ["review_date_reorders"]
+    assert "assessed_on" in refused.value.fields
+    with pytest.raises(NotAvailable):
+        plan_create(patient=patient, user=clinician)
+
+
+def test_a_backdated_consultation_started_after_the_signature_still_stops(
+    accepted: Patient, clinician: Any
+) -> None:
+    with on_day(date(2026, 11, 20)):
+        backdated = encounter_start(
+            patient=accepted, user=clinician, assessed_on=date(2026, 10, 15)
+        )
+        encounter_save(
+            encounter=backdated, user=clinician, step="history", fields={"red_cauda_equina": True}
+        )
+    with on_day(date(2026, 11, 21)), pytest.raises(Refused) as refused:
+        inject(accepted, clinician, date(2026, 11, 21))
+    assert "warning_in_newer_consultation" in refused.value.codes
+    assert any(f"no. {backdated.pk}" in reason for reason in refused.value.reasons)
+
+
+def test_a_coordinators_import_brings_a_study_without_findings(
+    clinician: Any, coordinator: Any
+) -> None:
+    encounter = import_encounter(clinician, assessed_on="2026-11-20")
+    patient = encounter.patient
+    newer_mri = {
+        "modality": "MRI",
+        "date": "2026-11-22",
+        "levels": [{"level": "L4-L5", "pfirrmann": 1, "herniation": "bulge"}],
+    }
+    with on_day(date(2026, 11, 24)):
+        import_encounter(
+            coordinator, patient=patient, assessed_on="2026-11-24", imaging=[newer_mri]
+        )
+    study = patient.imaging.get(performed_on=date(2026, 11, 22))
+    assert study.reviewed is False and study.levels.count() == 0
+
+
+def test_new_information_goes_into_the_newer_consultation_and_stops_the_old_decision(
+    accepted: Patient, clinician: Any, clinician_client: Client
+) -> None:
+    newer = _new_consultation_with(accepted, clinician, goals="Back for pain after surgery")
+    with on_day(date(2026, 11, 20)):
+        response = clinician_client.post(
+            f"/consultations/{newer.pk}/imaging/",
+            {
+                "form": "procedure",
+                "proc-kind": "discectomy",
+                "proc-performed_on": "2026-09-15",
+                "proc-levels": ["L4-L5"],
+            },
+        )
+    assert response.status_code == 302  # recorded where the clinician is working
+    with on_day(date(2026, 11, 21)), pytest.raises(Refused) as refused:
+        inject(accepted, clinician, date(2026, 11, 21))
+    assert {"facts_changed_since_signing", "warning_in_newer_consultation"} <= set(
+        refused.value.codes
+    )
+
+
+def test_a_consultation_is_started_only_from_the_charts_form(
+    clinician_client: Client, clinician: Any
+) -> None:
+    patient = import_encounter(clinician).patient
+    for _ in range(3):
+        response = clinician_client.post(f"/patients/{patient.pk}/consultations/new/")
+        assert response.status_code == 302
+    assert Encounter.objects.filter(patient=patient).count() == 1
+
+
+def test_punctuation_does_not_make_another_person(coordinator_client: Client) -> None:
+    key = _key(coordinator_client.get("/patients/new/").content)
+    coordinator_client.post("/patients/new/", {**NEW_PATIENT, "submission": key})
+    key = _key(coordinator_client.get("/patients/new/").content)
+    variant = {**NEW_PATIENT, "family_name": "Márquez-", "submission": key}
+    assert coordinator_client.post("/patients/new/", variant).status_code == 409
+
+
+def test_the_patients_pages_say_on_hold_while_a_warning_stands(
+    accepted: Patient, clinician: Any, coordinator: Any
+) -> None:
+    from portal.test_portal import patient_client, with_contact
+
+    with_contact(accepted)
+    _new_consultation_with(accepted, clinician, red_cauda_equina=True)
+    client = patient_client(coordinator, accepted)
+    for page in ("/my/", "/my/consultation/", "/my/plan/"):
+        assert b"The clinic is reviewing new information" in client.get(page).content
+    assert b"the coordinator will contact you to book it" not in client.get("/my/plan/").content
