@@ -42,12 +42,14 @@ from spinepath.consultations.models import (
 )
 from spinepath.consultations.workup import workup_document
 from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
+from spinepath.pathway.gates import sign_refusal
 from spinepath.pathway.instruments import OdiScore, odi_score
 from spinepath.pathway.workup import InvalidWorkup, parse_workup
 from spinepath.patients.models import Patient
 from spinepath.web.params import parse_id
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form
+from spinepath.web.submissions import valid_submission_key
 
 STEPS = [
     ("history", "Intake & history"),
@@ -196,11 +198,16 @@ def _autosave(
 def encounter_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
+    key = request.POST.get("start_key")
+    if not valid_submission_key(key):
+        # Only the chart's form starts a consultation, once per showing of the form.
+        messages.error(request, "This page has expired: no consultation was started. Try again.")
+        return redirect("patients:chart", patient.pk)
     encounter = services.encounter_start(
         patient=patient,
         user=request.user,
         assessed_on=timezone.localdate(),
-        start_key=request.POST.get("start_key", "")[:64] or None,
+        start_key=key,
         request=request,
     )
     return redirect("consultations:history", encounter.pk)
@@ -265,11 +272,13 @@ def imaging(request: HttpRequest, encounter_id: int) -> HttpResponse:
             elif which == "block":
                 block_form = BlockForm(request.POST, prefix="block", review_date=day)
                 if block_form.is_valid():
+                    fields = dict(block_form.cleaned_data)
                     services.block_add(
                         patient=patient,
                         through=encounter,
                         user=request.user,
-                        fields=block_form.cleaned_data,
+                        fields=fields,
+                        submission_key=fields.pop("submission"),
                         request=request,
                     )
                     return _after_save(request, encounter, "imaging")
@@ -421,6 +430,8 @@ def _review_page(
         decision, errors, fingerprint = None, exc.errors, ""
     signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
     standing = selectors.decision_in_force(encounter.patient) if signed else None
+    # Signing once a newer consultation exists is refused: the page says so before the click.
+    sign_refused = sign_refusal(selectors.consultation_standing(encounter.patient), encounter.pk)
     changed_since_signing = (
         encounter.is_locked and bool(signed) and signed[0].fingerprint not in ("", fingerprint)
     )
@@ -438,6 +449,7 @@ def _review_page(
             amendments=encounter.amendments.select_related("opened_by", "closed_by"),
             standing=standing,
             changed_since_signing=changed_since_signing,
+            sign_refused=sign_refused,
             can_sign=is_clinician(request.user),
             notice=notice,
         ),

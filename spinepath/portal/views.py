@@ -47,6 +47,7 @@ from spinepath.public.models import Appointment
 from spinepath.public.services import RateLimited, appointment_ics, change_request_create
 from spinepath.web.clients import client_address
 from spinepath.web.refusals import show_on_form
+from spinepath.web.submissions import valid_submission_key
 
 View = Callable[..., HttpResponse]
 logger = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         "patient": patient,
         "plan": current,
         "note": note,
+        "on_hold": current is not None and pricing_problem(patient) is not None,
         "nav": "plan",
         "earlier": CarePlan.objects.filter(patient=patient, accepted_pdf_sha256__gt="")
         .exclude(pk=current.pk if current else None)
@@ -442,8 +444,16 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not has_role(request.user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
         raise NotAllowed("Only clinic staff send sign-in links.")
     patient = get_object_or_404(Patient, pk=patient_id)
+    key = request.POST.get("submission")
+    if not valid_submission_key(key):
+        messages.error(request, "This page has expired: no link was sent. Try again from here.")
+        return redirect("patients:chart", patient.pk)
     try:
-        services.link_send(patient=patient, user=request.user)
+        services.link_send(
+            patient=patient,
+            user=request.user,
+            submission_key=key,
+        )
     except Refused as refused:
         messages.error(request, " ".join(refused.reasons))
     else:
