@@ -94,7 +94,20 @@ def patient_view(request: dict[str, Any], patient: Patient | None) -> list[dict[
     summary = (
         f"Spine clinic: {d.get('label') or d['decision']} (signed {signed.signed_at:%Y-%m-%d})"
     )
+    cards = []
+    warning = gates.warning_standing(patient_standing(patient), clinic_policy())
+    if warning is not None:
+        # A warning recorded since the signed decision comes first: the EHR sees it at once.
+        cards.append(
+            {
+                "summary": "Spine clinic: new warning signs recorded, not yet signed"[:140],
+                "indicator": "critical",
+                "detail": warning.sentence,
+                "source": source,
+            }
+        )
     return [
+        *cards,
         {
             "summary": summary[:140],
             "indicator": INDICATORS.get(d["decision"], "info"),
@@ -104,7 +117,7 @@ def patient_view(request: dict[str, Any], patient: Patient | None) -> list[dict[
                 "topic": {"display": "Regenerative spine candidacy"},
             },
             "links": [_review_link(signed.pk)],
-        }
+        },
     ]
 
 
@@ -153,7 +166,7 @@ def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[
         generator, level = order_target(text, sites)
         if patient is None:
             warnings = ["The spine clinic has no record of this patient: no candidacy review."]
-            decision = None
+            decision, refused = None, None
         else:
             standing = patient_standing(patient)
             decision = decision_in_force(patient, standing).signed
@@ -167,9 +180,12 @@ def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[
             )
         if not warnings:
             continue
+        first = warnings[0]
+        short = first if len(first) <= 120 else first[: first.rfind(" ", 0, 117)] + " ..."
+        critical = refused is not None and refused.code == "warning_in_newer_consultation"
         card: dict[str, Any] = {
-            "summary": f"Spine injection: {warnings[0]}"[:140],
-            "indicator": "warning",
+            "summary": f"Spine injection: {short}"[:140],
+            "indicator": "critical" if critical else "warning",
             "detail": "\n".join(f"- {w}" for w in warnings),
             "source": {"label": "spinepath (spine clinic)"},
         }

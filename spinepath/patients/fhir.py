@@ -22,7 +22,7 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.followup.models import OutcomeMeasurement
-from spinepath.pathway.gates import care_plan_status
+from spinepath.pathway.gates import care_plan_status, plan_refusal
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.standing import patient_standing
@@ -300,6 +300,7 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
     for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
         gate_plan = standing.plan(plan.pk)
         status = care_plan_status(standing, gate_plan, policy) if gate_plan else "revoked"
+        held = plan_refusal(standing, gate_plan, policy) if status == "on-hold" else None
         entries.append(
             _entry(
                 {
@@ -314,6 +315,8 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
                         {"detail": {"status": "scheduled", "description": line.description}}
                         for line in plan.lines.all()
                     ],
+                    # Why an accepted plan is on hold, in the gate's words.
+                    **({"note": [{"text": held.sentence}]} if held is not None else {}),
                 }
             )
         )

@@ -164,3 +164,38 @@ def test_bogus_hook_bodies_are_named_not_server_errors(db: Any, body: dict[str, 
             f"/cds-services/{service}", json.dumps(body), content_type="application/json"
         )
         assert response.status_code in (200, 400), response.content[:200]
+
+
+def test_a_warning_recorded_since_the_decision_is_critical_for_the_ehr(clinician: Any) -> None:
+    from datetime import date
+
+    from treatment_helpers import accepted_plan_for, on_day, reviewed_patient
+
+    from spinepath.consultations.services import encounter_save, encounter_start
+    from spinepath.patients.fhir import patient_bundle
+
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "cds-warned")
+    accepted_plan_for(patient, clinician, date(2026, 11, 10))
+    with on_day(date(2026, 11, 20)):
+        newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
+        encounter_save(
+            encounter=newer, user=clinician, step="history", fields={"red_cauda_equina": True}
+        )
+    c = client()
+    cards = hook(c, "spinepath-candidacy", view_request(patient.mrn))["cards"]
+    assert cards[0]["indicator"] == "critical"
+    assert f"(no. {newer.pk}), not yet signed" in cards[0]["detail"]
+    order = hook(
+        c,
+        "spinepath-injection-check",
+        order_request(patient.mrn, "Intradiscal MSC injection", "L4-L5"),
+    )["cards"]
+    assert order[0]["indicator"] == "critical"
+    assert len(order[0]["summary"]) <= 140 and not order[0]["summary"].endswith(",")
+    plans = [
+        e["resource"]
+        for e in patient_bundle(patient)["entry"]
+        if e["resource"]["resourceType"] == "CarePlan"
+    ]
+    assert plans[0]["status"] == "on-hold"
+    assert "not yet signed" in plans[0]["note"][0]["text"]
