@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Invalid, Refused
@@ -268,6 +269,14 @@ def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
         and whatif.label_taken(draft.name, draft.version),
         "nav": "outcomes",
     }
+    # The report names the patients a draft would move (by record number): the page's event
+    # lists each one, as any list does.
+    changes = (draft.result or {}).get("changes") if isinstance(draft.result, dict) else None
+    showing(
+        request,
+        [],
+        numbers=[c["patient"] for c in changes or [] if isinstance(c, dict) and c.get("patient")],
+    )
     running = draft.status in (draft.QUEUED, draft.RUNNING) and not stalled
     if request.headers.get("HX-Request") and running:
         return render(request, "outcomes/_draft_progress.html", context)

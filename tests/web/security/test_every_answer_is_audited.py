@@ -143,6 +143,16 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 text='name = "tighter"\nversion = "2"\nmri_max_age_months = 3\n',
                 uploaded_by=admin,
                 status=PolicyDraft.DONE,
+                # The report lists the patients it would move, by record number.
+                result={
+                    "changed": 1,
+                    "workups": 1,
+                    "transitions": {"candidate -> needs_workup": 1},
+                    "outcomes": [],
+                    "changes": [
+                        {"patient": patient.mrn, "before": "candidate", "after": "needs_workup"}
+                    ],
+                },
             )
             sign_in_token = _new_link(patient, None)
 
