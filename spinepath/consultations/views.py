@@ -580,10 +580,12 @@ def import_workup(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", "The workup is not valid; see the fields below.")
             except services.ImportNeedsChoice as refused:
                 match = refused.match
+                viewing(request, match)  # the page names the chart the workup's id matches
                 form.add_error("patient", refused.reasons[0])
                 status = refused.status
             except services.ImportNeedsConfirmation as refused:
                 differences = refused.differences
+                viewing(request, form.cleaned_data["patient"])  # its values beside the file's
                 form.add_error("confirm_changes", refused.reasons[0])
                 form.data = form.data.copy()
                 form.data["confirm_for"] = refused.confirm_for

@@ -14,6 +14,7 @@ The world is built once for the module; requests run in savepoints.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -373,3 +374,31 @@ def test_the_requests_page_names_the_requests_it_shows(world: World, db: Any) ->
         assert event is not None
         assert event.detail["unregistered"] == [f"consultation request #{world.ids['asked']}"]
         transaction.set_rollback(True)
+
+
+def test_a_workup_import_that_names_an_existing_chart_is_recorded_with_it(
+    world: World, db: Any
+) -> None:
+    """An insider's file carrying another chart's record number as its id: the page answers
+    with that chart's name and birth date, so its event names that patient."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from workup_builder import document
+
+    client = world.clients["coordinator"]
+    for extra in ({}, {"patient": str(world.patient.pk)}):
+        with transaction.atomic():
+            text = json.dumps(document(patient__id=world.patient.mrn, patient__sex="male"))
+            response = client.post(
+                "/import/",
+                {
+                    "file": SimpleUploadedFile("w.json", text.encode()),
+                    "given_name": "A",
+                    "family_name": "B",
+                    **extra,
+                },
+            )
+            assert response.status_code == 409 and FAMILY.encode() in response.content, extra
+            event = AuditEvent.objects.order_by("-seq").first()
+            assert event is not None and event.what == "workup import"
+            assert event.patient_id == world.patient.pk
+            transaction.set_rollback(True)
