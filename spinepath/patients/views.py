@@ -63,6 +63,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             )
         except services.PossibleDuplicate as refused:
             duplicate = refused.existing
+            viewing(request, duplicate)  # the page names that chart: its event names the patient
             form.add_error("confirm_other_person", refused.reasons[0])
         else:
             return redirect("patients:chart", patient.pk)

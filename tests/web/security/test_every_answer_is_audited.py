@@ -402,3 +402,28 @@ def test_a_workup_import_that_names_an_existing_chart_is_recorded_with_it(
             assert event is not None and event.what == "workup import"
             assert event.patient_id == world.patient.pk
             transaction.set_rollback(True)
+
+
+def test_a_new_chart_for_an_existing_person_is_recorded_with_that_patient(
+    world: World, db: Any
+) -> None:
+    """Typing an existing patient's names and birth date on the New patient form answers with
+    that chart's name and record number: the page's event names the patient."""
+    from spinepath.web.submissions import new_submission_key
+
+    client = world.clients["coordinator"]
+    with transaction.atomic():
+        response = client.post(
+            "/patients/new/",
+            {
+                "given_name": GIVEN,
+                "family_name": FAMILY,
+                "birth_date": BIRTH.isoformat(),
+                "submission": new_submission_key(),
+            },
+        )
+        assert response.status_code == 409 and world.patient.mrn.encode() in response.content
+        event = AuditEvent.objects.order_by("-seq").first()
+        assert event is not None and event.what == "new patient form"
+        assert event.patient_id == world.patient.pk
+        transaction.set_rollback(True)
