@@ -122,3 +122,28 @@ def decision_in_force(patient: Any) -> Any:
     from spinepath.pathway import gates
 
     return gates.decision_in_force(consultation_standing(patient))
+
+
+def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> list[int]:
+    """Post ``data`` to ``url`` from every client at the same moment (a barrier); the statuses.
+    Each thread closes its own database connection."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(client: Client) -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.post(url, data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses

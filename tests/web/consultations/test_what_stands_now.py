@@ -9,7 +9,6 @@ one record per submission.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient
-from web_helpers import HISTORY, import_encounter, signed_in
+from web_helpers import HISTORY, import_encounter, parallel_posts, signed_in
 
 from spinepath.consultations.models import CandidacyDecision, DiagnosticBlock, Encounter
 from spinepath.consultations.services import (
@@ -389,37 +388,20 @@ def test_the_sign_in_link_button_twice_sends_one_email(
     assert SignInLink.objects.filter(patient=patient).count() == 1
 
 
-def _parallel(clients: list[Client], url: str, data: dict[str, Any]) -> list[int]:
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
-
-    def attempt(client: Client) -> None:
-        try:
-            barrier.wait()
-            statuses.append(client.post(url, data).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
-
-
 @pytest.mark.django_db(transaction=True)
 def test_ten_parallel_posts_of_create_forms_create_once(coordinator: Any, clinician: Any) -> None:
     clients = [signed_in(coordinator) for _ in range(10)]
     key = _key(clients[0].get("/patients/new/").content)
-    assert _parallel(clients, "/patients/new/", {**NEW_PATIENT, "submission": key}) == [302] * 10
+    assert (
+        parallel_posts(clients, "/patients/new/", {**NEW_PATIENT, "submission": key}) == [302] * 10
+    )
     assert Patient.objects.filter(family_name="Marquez").count() == 1
     patient = Patient.objects.get(family_name="Marquez")
     patient.email = "ana@example.org"
     patient.save()
     link_key = _key(clients[0].get(f"/patients/{patient.pk}/").content)
     url = f"/patients/{patient.pk}/sign-in-link/"
-    assert _parallel(clients, url, {"submission": link_key}) == [302] * 10
+    assert parallel_posts(clients, url, {"submission": link_key}) == [302] * 10
     assert SignInLink.objects.filter(patient=patient).count() == 1
     encounter = import_encounter(clinician, imaging=[], patient__id="par-1")
     doctors = [signed_in(clinician) for _ in range(10)]
@@ -433,7 +415,7 @@ def test_ten_parallel_posts_of_create_forms_create_once(coordinator: Any, clinic
         "block-side": "left",
         "block-relief_pct": "85",
     }
-    assert _parallel(doctors, url, block) == [302] * 10
+    assert parallel_posts(doctors, url, block) == [302] * 10
     assert DiagnosticBlock.objects.filter(patient=encounter.patient).count() == 1
 
 

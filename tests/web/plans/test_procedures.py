@@ -5,16 +5,14 @@ Each finding of "A record the clinic can trust" is tried from the outside, over 
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient, treated
-from web_helpers import import_encounter, signed_in
+from web_helpers import import_encounter, parallel_posts, signed_in
 
 from spinepath.consultations.services import decision_sign
 from spinepath.errors import NotAllowed, Refused
@@ -196,22 +194,7 @@ def test_ten_parallel_posts_of_one_form_record_one_procedure(clinician: Any) -> 
     clients = [logged_in(clinician) for _ in range(10)]
     data = form_post(clients[0], patient)
     url = f"/patients/{patient.pk}/procedures/new/"
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
-
-    def attempt(client: Client) -> None:
-        try:
-            barrier.wait()
-            statuses.append(client.post(url, data).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [302] * 10
+    assert parallel_posts(clients, url, data) == [302] * 10
     assert Procedure.objects.count() == 1
     assert ReassessmentVisit.objects.filter(patient=patient).count() == 5
 
