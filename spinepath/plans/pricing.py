@@ -47,6 +47,14 @@ def require_candidate(patient: Patient, plan: CarePlan | None = None) -> Candida
     return CandidacyDecision.objects.get(pk=signature.decision_id)
 
 
+def require_bookable(plan: CarePlan) -> None:
+    """An injection session is booked only from the accepted plan of the decision in force,
+    while the price gate holds (:func:`spinepath.pathway.gates.booking_refusal`)."""
+    refused = gates.booking_refusal(patient_standing(plan.patient), plan.pk, clinic_policy())
+    if refused is not None:
+        raise Conflict(refused.sentence, code=refused.code)
+
+
 def _require_price_list_author(user: Any) -> None:
     if not may_state(role_names(user), "price_list"):
         raise NotAllowed(refusal("price_list"))

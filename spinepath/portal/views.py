@@ -34,6 +34,7 @@ from spinepath.errors import NotAllowed, Refused
 from spinepath.followup.charts import outcome_chart_svg
 from spinepath.followup.models import ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
+from spinepath.pathway import gates
 from spinepath.pathway.portal import acceptance_statement
 from spinepath.patients.models import Patient
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
@@ -41,11 +42,13 @@ from spinepath.plans.models import CarePlan
 from spinepath.plans.pricing import pricing_problem
 from spinepath.plans.selectors import plan_content_hash, plan_sessions
 from spinepath.plans.services import plan_accept_by_patient
+from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
 from spinepath.public.models import Appointment
 from spinepath.public.services import RateLimited, appointment_ics, change_request_create
 from spinepath.web.clients import client_address
+from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form
 from spinepath.web.submissions import valid_submission_key
 
@@ -213,10 +216,10 @@ def _plan_or_none(patient: Patient) -> tuple[CarePlan | None, str | None]:
     plan = selectors.plan_for_patient(patient)
     if plan is None:
         return None, None
-    if plan.status == CarePlan.DRAFT:
-        problem = pricing_problem(patient)
-        if problem is not None:
-            return None, "Your plan is being reviewed by the clinic; it will be here again soon."
+    standing = patient_standing(patient)
+    shown = standing.plan(plan.pk)
+    if shown is None or not gates.patient_may_see_plan(standing, shown, clinic_policy()):
+        return None, "Your plan is being reviewed by the clinic; it will be here again soon."
     return plan, None
 
 

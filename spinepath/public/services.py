@@ -32,7 +32,7 @@ from spinepath.pathway.portal import (
     session_booking_problem,
 )
 from spinepath.plans.models import CarePlan
-from spinepath.plans.pricing import require_candidate
+from spinepath.plans.pricing import require_bookable
 from spinepath.plans.selectors import plan_sessions
 from spinepath.public.models import (
     Appointment,
@@ -248,7 +248,7 @@ def session_book(
     if problem is not None:
         raise Conflict(problem)
     assert state is not None
-    require_candidate(plan.patient, plan)
+    require_bookable(plan)
     if not bookable_clinician(clinician):
         raise ValidationError({"clinician": "Choose a clinician."})
     end = _check_slot(start, minutes, Appointment.INJECTION)
