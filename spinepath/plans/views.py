@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role, is_clinician, is_staff_member
 from spinepath.audit.middleware import viewing
@@ -55,6 +55,7 @@ def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
     return plan
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's current plan, or the offer to write one (candidates only)."""
     _staff_only(request)
@@ -70,6 +71,7 @@ def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     targets = [
@@ -150,6 +152,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     )
 
 
+@require_safe
 def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
     """An accepted plan's PDF is the document the patient accepted: its stored bytes, with
     their SHA-256. A draft is printed now."""
@@ -173,8 +176,10 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
+    viewing(request, plan.patient)
     form = AcceptForm(request.POST or None, initial={"shown": selectors.plan_content_hash(plan)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -204,6 +209,7 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_POST
 def plan_revise(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
+    viewing(request, plan.patient)
     new = services.plan_revise(plan=plan, user=request.user, request=request)
     return redirect("plans:plan", new.pk)
 
@@ -220,6 +226,7 @@ def _procedure_targets(patient: Patient, plan: CarePlan | None) -> list[tuple[st
     return [(_target_key(t), t.label) for t in dict.fromkeys(found)]
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     _staff_only(request)
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -276,6 +283,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
     """A clinician voids a wrong entry, with the reason; it stays on the record, struck through."""
     _staff_only(request)
@@ -314,6 +322,7 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def price_list(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, CLINIC_ADMIN):
         raise PermissionDenied("Only the clinic admin keeps the price list.")
