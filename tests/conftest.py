@@ -23,11 +23,14 @@ def pytest_configure(config: Any) -> None:
     from django.conf import settings
 
     cache = settings.CACHES["default"]
-    if cache["BACKEND"].endswith("FileBasedCache") and "SPINEPATH_CACHE_URL" not in os.environ:
-        location = Path(tempfile.gettempdir()) / f"spinepath-test-cache-{os.getpid()}"
-        settings.CACHES = {"default": {**cache, "LOCATION": str(location)}}
-        os.environ["SPINEPATH_CACHE_URL"] = f"filecache://{location}"
-        config._spinepath_cache = location
+    if not cache["BACKEND"].endswith("FileBasedCache"):
+        return
+    # Every process its own folder: the xdist controller's environment reaches its workers, so
+    # the folder is named by each process's own id, never inherited.
+    location = Path(tempfile.gettempdir()) / f"spinepath-test-cache-{os.getpid()}"
+    settings.CACHES = {"default": {**cache, "LOCATION": str(location)}}
+    os.environ["SPINEPATH_CACHE_URL"] = f"filecache://{location}"
+    config._spinepath_cache = location
 
 
 def pytest_unconfigure(config: Any) -> None:
