@@ -14,6 +14,15 @@ from suite_clock import SUITE_TODAY
 
 import spinepath
 
+# The suite's settings module (tests/suite_settings.py, named in pyproject.toml) lives beside
+# this file: the processes a test starts (a server, the command line, the what-if run) inherit
+# DJANGO_SETTINGS_MODULE from pytest-django, and find the module on PYTHONPATH.
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_TESTS, os.environ.get("PYTHONPATH", "")) if p
+    )
+
 
 # Each test process (an xdist worker, or a run beside another) has its own cache folder: the
 # clinic's shared cache holds figures per version of the data, and another process's entries
@@ -39,6 +48,20 @@ def pytest_unconfigure(config: Any) -> None:
     location = getattr(config, "_spinepath_cache", None)
     if location is not None:
         shutil.rmtree(location, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def password_hashers(request: Any) -> Any:
+    """The suite hashes passwords with a fast hasher (tests/suite_settings.py); a test marked
+    ``clinic_password_hashers`` gets the clinic's own (argon2), for its fixtures too."""
+    if request.node.get_closest_marker("clinic_password_hashers") is None:
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=settings.CLINIC_PASSWORD_HASHERS):
+        yield
 
 
 @pytest.fixture(autouse=True)
