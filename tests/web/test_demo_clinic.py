@@ -18,8 +18,8 @@ from django.test import Client
 from server_helpers import SPINEPATH, free_port, fresh_environment, get_when_up, serving
 
 from spinepath.cli import main
+from spinepath.consultations.actions import decision_preview
 from spinepath.consultations.models import CandidacyDecision, Encounter
-from spinepath.consultations.services import decision_preview
 from spinepath.demo import DEMO_PASSWORD, DEMO_USERS, demo_patients, load_demo
 from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import Patient
