@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLES := examples/workups
 STAMP := $(VENV)/.installed
 
-.PHONY: run screen-cases test venv lint typecheck unit ci-setup ci-extras bench clean
+.PHONY: run screen-cases test venv lint typecheck unit suite ci-setup ci-extras bench clean
 
 venv: $(STAMP)
 
@@ -33,16 +33,24 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy spinepath/pathway
 
-# xdist workers, one per core (PYTEST_WORKERS=0 runs in one process).
+# xdist workers, one per core (PYTEST_WORKERS=0 runs in one process); each run of the suite
+# ends with its 15 slowest tests.
 PYTEST_WORKERS ?= auto
+export PYTEST_WORKERS
 
+# The suite once, on SQLite.
 unit: venv
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=15
 
-test: lint typecheck ci-setup unit ci-extras
+test: lint typecheck ci-setup suite
 
-# With CI=true: Debian's Chromium and PostgreSQL 15 are set up first, and the suite runs a
-# second time on PostgreSQL.
+# The suite: once on SQLite; with CI=true, on PostgreSQL and then on SQLite from a copy of the
+# repository (scripts/ci-extras.sh) instead - the copy's run is the SQLite run.
+suite: venv
+	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory ci-extras; \
+	  else $(MAKE) --no-print-directory unit; fi
+
+# With CI=true: Debian's Chromium and PostgreSQL 15 are set up first.
 ci-setup:
 	@if [ "$$CI" = "true" ]; then bash scripts/ci-setup.sh; fi
 

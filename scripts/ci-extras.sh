@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# CI only (CI=true): the whole suite again on PostgreSQL 15 (started by scripts/ci-setup.sh),
-# then once more on SQLite from a copy of the repository with nothing beside it.
+# CI only (CI=true; `make test` runs it instead of the plain SQLite run): the whole suite on
+# PostgreSQL 15 (started by scripts/ci-setup.sh), then on SQLite from a copy of the repository
+# with nothing beside it (which is also the suite's SQLite run). Each run uses the xdist workers
+# and ends with its 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+workers="${PYTEST_WORKERS:-auto}"
 echo "== the suite on PostgreSQL"
+start=$SECONDS
 DATABASE_URL="${CI_DATABASE_URL:-postgres://spinepath:spinepath@127.0.0.1:5432/spinepath}" \
-  .venv/bin/pytest -n "${PYTEST_WORKERS:-auto}"
-bash scripts/suite-from-a-copy.sh -n "${PYTEST_WORKERS:-auto}"
+  .venv/bin/pytest -n "$workers" --durations=15
+echo "== the suite on PostgreSQL took $((SECONDS - start)) s"
+start=$SECONDS
+bash scripts/suite-from-a-copy.sh -n "$workers" --durations=15
+echo "== the suite from a copy on SQLite took $((SECONDS - start)) s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -13,6 +14,15 @@ import time_machine
 from suite_clock import SUITE_TODAY
 
 import spinepath
+
+# The suite's settings module (tests/suite_settings.py, named in pyproject.toml) lives beside
+# this file: the processes a test starts (a server, the command line, the what-if run) inherit
+# DJANGO_SETTINGS_MODULE from pytest-django, and find the module on PYTHONPATH.
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_TESTS, os.environ.get("PYTHONPATH", "")) if p
+    )
 
 
 # Each test process (an xdist worker, or a run beside another) has its own cache folder: the
@@ -34,11 +44,81 @@ def pytest_configure(config: Any) -> None:
 
 
 def pytest_unconfigure(config: Any) -> None:
-    import shutil
-
     location = getattr(config, "_spinepath_cache", None)
     if location is not None:
         shutil.rmtree(location, ignore_errors=True)
+
+
+def _uses_shared_data(item: pytest.Item) -> bool:
+    """Whether the test asks for data shared by its module's tests: a module- (or class-)
+    scoped fixture of the suite's own (not a plugin's) that writes to the database (it asks
+    for ``django_db_blocker``; see tests/shared_world.py)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if (
+            definitions
+            and definitions[-1].baseid
+            and definitions[-1].scope in ("module", "class", "package")
+            and "django_db_blocker" in definitions[-1].argnames
+        ):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """In each module, the tests that share data built for the module run after the others:
+    the data stays in the database until the module is done, and no other test sees it."""
+    first: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+    items[:] = sorted(items, key=lambda item: (first[item.path], _uses_shared_data(item)))
+
+
+@pytest.fixture(autouse=True)
+def password_hashers(request: Any) -> Any:
+    """The suite hashes passwords with a fast hasher (tests/suite_settings.py); a test marked
+    ``clinic_password_hashers`` gets the clinic's own (argon2), for its fixtures too."""
+    if request.node.get_closest_marker("clinic_password_hashers") is None:
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=settings.CLINIC_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new installation's SQLite database as `spinepath manage migrate` leaves it, made once
+    for the run (the xdist workers share it) for the tests of a server that has been installed
+    before (server_helpers.installed_environment): applying every migration to a new database
+    takes a process 20 s or more."""
+    import fcntl
+    import subprocess
+
+    from server_helpers import fresh_environment
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by its workers
+    var = root / "migrated-installation"
+    with open(root / "migrated-installation.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (var / "migrated").exists():
+            shutil.rmtree(var, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, "-m", "spinepath.cli", "manage", "migrate", "--verbosity", "0"],
+                env=fresh_environment(var, demo=False),
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+            (var / "migrated").touch()
+    return var / "spinepath.sqlite3"
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +156,43 @@ def default_prices(request: Any) -> None:
     from spinepath.plans.models import FinancingTerms, PriceItem, PriceVersion
 
     ensure_default_prices(PriceItem, PriceVersion, FinancingTerms)
+
+
+# --- The same document printed once ---------------------------------------------------------
+#
+# Printing a PDF (WeasyPrint) takes most of a second, and the suite prints the same document
+# again and again: each plan accepted prints the plan, and many tests take the same patient
+# through the pathway on the same day. The same HTML always prints the same bytes, so each
+# process keeps the last documents it printed, by their HTML, and hands the bytes out again.
+
+
+def _print_each_document_once() -> None:
+    import hashlib
+    from collections import OrderedDict
+
+    from spinepath.plans import pdf
+
+    if getattr(pdf.html_to_pdf, "_spinepath_once", False):
+        return
+    original = pdf.html_to_pdf
+    printed: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def html_to_pdf(html: str) -> bytes:
+        key = hashlib.sha256(html.encode()).digest()
+        if key in printed:
+            printed.move_to_end(key)
+            return printed[key]
+        document = original(html)
+        printed[key] = document
+        if len(printed) > 64:
+            printed.popitem(last=False)
+        return document
+
+    html_to_pdf._spinepath_once = True  # type: ignore[attr-defined]
+    pdf.html_to_pdf = html_to_pdf
+
+
+_print_each_document_once()
 
 
 # --- Run from a copy: nothing outside the repository -----------------------------------------

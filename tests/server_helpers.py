@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +30,16 @@ def fresh_environment(var: Path, demo: bool = True) -> dict[str, str]:
     if demo:
         env["SPINEPATH_DEMO"] = "1"
     return env
+
+
+def installed_environment(var: Path, database: Path, demo: bool = True) -> dict[str, str]:
+    """The environment of an installation whose var/ folder is ``var`` and whose database is
+    already migrated, as after `spinepath demo` or an earlier start, so `spinepath serve` has
+    no migration to apply: ``database`` is a new installation's, as `spinepath manage migrate`
+    left it (the ``migrated_database`` fixture, tests/conftest.py), copied into ``var``."""
+    var.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(database, var / database.name)
+    return fresh_environment(var, demo=demo)
 
 
 def get_when_up(url: str, headers: dict[str, str] | None = None) -> str:

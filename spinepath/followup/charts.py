@@ -5,12 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import matplotlib
-
-matplotlib.use("svg")
-from matplotlib import pyplot as plt
-from matplotlib.figure import Figure
-
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.selectors import baseline_for, first_injection
 from spinepath.pathway.instruments import (
@@ -63,6 +57,14 @@ def outcome_chart_svg(patient: Patient) -> str:
             pain.insert(0, (day(baseline.measured_on), baseline.pain.value_mm))
         if baseline.odi is not None and baseline.odi.score is not None:
             odi.insert(0, (day(baseline.measured_on), baseline.odi.score))
+
+    # matplotlib is imported here, when a chart is drawn (importing it costs a process a second
+    # or more, and most processes never draw one).
+    import matplotlib
+
+    matplotlib.use("svg")
+    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 3.6), dpi=100)
     ax = fig.subplots()

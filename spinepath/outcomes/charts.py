@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import io
-
-import matplotlib
-
-matplotlib.use("svg")
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from spinepath.outcomes.evidence import benchmarks
 from spinepath.outcomes.selectors import VisitSummary
 from spinepath.pathway.instruments import pain_responder_text
 from spinepath.web.policy import clinic_policy
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure() -> Figure:
+    """A new figure; matplotlib is imported here, when a chart is drawn (importing it costs a
+    process a second or more, and most processes never draw one)."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(6.4, 3.4), dpi=100)
 
 
 def _svg(fig: Figure, title: str) -> str:
@@ -25,7 +35,7 @@ def _svg(fig: Figure, title: str) -> str:
 
 
 def trajectory_svg(summaries: list[VisitSummary]) -> str:
-    fig = Figure(figsize=(6.4, 3.4), dpi=100)
+    fig = _figure()
     ax = fig.subplots()
     keys = [s.key for s in summaries]
     for attr, label, colour, shift in (
@@ -61,7 +71,7 @@ def trajectory_svg(summaries: list[VisitSummary]) -> str:
 
 
 def responder_svg(summaries: list[VisitSummary]) -> str:
-    fig = Figure(figsize=(6.4, 3.4), dpi=100)
+    fig = _figure()
     ax = fig.subplots()
     width = 0.38
     for offset, attr, label, colour in (

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
+# scipy is imported where it is used (it costs a process a second or more to import, and most
+# processes - the command line, a server's start, most pages - never compute an interval).
 
 CONFIDENCE = 0.95
 # Below this many measured patients a comparison with a published rate says "too small to tell".
@@ -42,6 +43,8 @@ def mean_interval(n: int, total: float, total_squares: float) -> MeanInterval:
     if n == 1:
         return MeanInterval(1, mean, None, None)
     variance = max(0.0, (total_squares - n * mean * mean) / (n - 1))
+    from scipy import stats
+
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * math.sqrt(variance / n)
     return MeanInterval(n, mean, mean - half, mean + half)
 
@@ -59,6 +62,8 @@ def wilson_interval(successes: int, n: int) -> RateInterval:
     """A proportion with its 95% Wilson score interval."""
     if n == 0:
         return RateInterval(0, 0, None, None, None)
+    from scipy import stats
+
     ci = stats.binomtest(successes, n).proportion_ci(CONFIDENCE, method="wilson")
     return RateInterval(successes, n, successes / n, float(ci.low), float(ci.high))
 
@@ -82,6 +87,8 @@ def compare_with_benchmark(successes: int, n: int, benchmark: float) -> Benchmar
     if n < MIN_COHORT_FOR_VERDICT:
         rate = successes / n if n else None
         return BenchmarkComparison(successes, n, rate, benchmark, None, "too_small")
+    from scipy import stats
+
     p_value = float(stats.binomtest(successes, n, benchmark).pvalue)
     rate = successes / n
     verdict: Verdict = "consistent"
@@ -179,6 +186,8 @@ def trend_test(groups: list[tuple[int, int]], scores: list[float] | None = None)
     if variance <= 0:
         return TrendTest(n, None, None, "no_evidence")
     z = t / math.sqrt(variance)
+    from scipy import stats
+
     p_value = float(2 * stats.norm.sf(abs(z)))
     verdict: Literal["separates", "reversed", "no_evidence"] = "no_evidence"
     if p_value < ALPHA:

@@ -9,13 +9,22 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
-from server_helpers import SPINEPATH, free_port, fresh_environment, get_when_up, serving
+from server_helpers import (
+    SPINEPATH,
+    free_port,
+    fresh_environment,
+    get_when_up,
+    installed_environment,
+    serving,
+)
+from shared_world import on_the_suite_day, shared_world
 
 from spinepath.cli import main
 from spinepath.consultations.actions import decision_preview
@@ -47,8 +56,25 @@ def demo_mode(settings: Any) -> None:
     settings.SPINEPATH_DEMO = True
 
 
-def test_the_demo_patients_reach_every_decision(db: Any) -> None:
-    load_demo(review=REVIEW)
+@pytest.fixture(scope="module")
+def demo_for_the_module(
+    django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[list[tuple[str, str, str]]]:
+    """The demo clinic, loaded once for the module's tests (tests/shared_world.py)."""
+    with shared_world(django_db_blocker):
+        with on_the_suite_day():
+            logins = load_demo(review=REVIEW)
+        yield logins
+
+
+@pytest.fixture
+def demo_clinic(db: Any, demo_for_the_module: list[Any]) -> list[tuple[str, str, str]]:
+    """The demo clinic as `spinepath demo` loads it (load_demo; the logins it returned); each
+    test's changes are rolled back after it."""
+    return demo_for_the_module
+
+
+def test_the_demo_patients_reach_every_decision(demo_clinic: Any) -> None:
     reached = set()
     for given, family, expected, document, _sign in demo_patients(REVIEW):
         encounter = Encounter.objects.get(patient__external_id=document["patient"]["id"])
@@ -60,8 +86,7 @@ def test_the_demo_patients_reach_every_decision(db: Any) -> None:
     assert len(demo_patients(REVIEW)) >= 12
 
 
-def test_loading_the_demo_again_changes_nothing(db: Any) -> None:
-    load_demo(review=REVIEW)
+def test_loading_the_demo_again_changes_nothing(demo_clinic: Any) -> None:
     counts = (Patient.objects.count(), Encounter.objects.count(), CandidacyDecision.objects.count())
     load_demo(review=REVIEW)
     assert (
@@ -71,8 +96,8 @@ def test_loading_the_demo_again_changes_nothing(db: Any) -> None:
     ) == counts
 
 
-def test_every_demo_login_signs_in_with_its_role(db: Any) -> None:
-    logins = load_demo(review=REVIEW)
+def test_every_demo_login_signs_in_with_its_role(demo_clinic: Any) -> None:
+    logins = demo_clinic
     assert {role for _user, role, _pw in logins} == {"clinician", "coordinator", "clinic_admin"}
     for username, role, _first, _last in DEMO_USERS:
         client = Client()
@@ -121,8 +146,7 @@ def _timeline(page: str) -> list[tuple[str, str, str]]:
     return entries[::-1]
 
 
-def test_every_demo_patients_history_reads_in_order(db: Any) -> None:
-    load_demo()
+def test_every_demo_patients_history_reads_in_order(demo_clinic: Any) -> None:
     client = _demo_client()
     treated = 0
     for patient in Patient.objects.filter(external_id__startswith="demo-"):
@@ -137,8 +161,7 @@ def test_every_demo_patients_history_reads_in_order(db: Any) -> None:
     assert treated == 2
 
 
-def test_a_treated_demo_patient_shows_each_step_on_its_own_day(db: Any) -> None:
-    load_demo()
+def test_a_treated_demo_patient_shows_each_step_on_its_own_day(demo_clinic: Any) -> None:
     elena = Patient.objects.get(given_name="Elena", family_name="Petrova")
     page = _demo_client().get(f"/patients/{elena.pk}/").content.decode()
     kinds = [kind for _day, kind, _ in _timeline(page) if kind in PATHWAY_ORDER]
@@ -149,8 +172,7 @@ def test_a_treated_demo_patient_shows_each_step_on_its_own_day(db: Any) -> None:
     assert plan == "Plan v1 accepted by Elena Petrova"
 
 
-def test_demo_names_and_sexes_agree(db: Any) -> None:
-    load_demo()
+def test_demo_names_and_sexes_agree(demo_clinic: Any) -> None:
     client = _demo_client()
     shown = {}
     for patient in Patient.objects.filter(external_id__startswith="demo-"):
@@ -159,8 +181,7 @@ def test_demo_names_and_sexes_agree(db: Any) -> None:
     assert shown == DEMO_SEXES
 
 
-def test_the_hand_made_patients_come_before_the_synthetic_cohort(db: Any) -> None:
-    load_demo()
+def test_the_hand_made_patients_come_before_the_synthetic_cohort(demo_clinic: Any) -> None:
     generate_cohort(60)
     page = _demo_client().get("/patients/").content.decode()
     rows = re.findall(r"<tr><td><a [^>]*>([^<]+)</a>(.*?)</td>", page)
@@ -198,6 +219,11 @@ def test_spinepath_demo_twice_adds_nothing_and_says_so(
 @pytest.fixture
 def fresh_install(tmp_path: Path) -> dict[str, str]:
     return fresh_environment(tmp_path)
+
+
+@pytest.fixture
+def migrated_install(tmp_path: Path, migrated_database: Path) -> dict[str, str]:
+    return installed_environment(tmp_path, migrated_database)
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
@@ -245,11 +271,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
 def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
-    fresh_install: dict[str, str],
+    migrated_install: dict[str, str],
 ) -> None:
     port = free_port()
     env = {
-        **fresh_install,
+        **migrated_install,
         "SPINEPATH_HTTPS": "1",
         "SPINEPATH_TRUSTED_PROXY": "127.0.0.1",
         "SPINEPATH_BASE_URL": f"https://127.0.0.1:{port}",
@@ -276,7 +302,7 @@ def test_behind_a_reverse_proxy_https_and_the_client_address_are_seen(
             assert error.headers["Location"].startswith("https://")
         proxied = {**browser, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
         assert _post(f"{base}/accounts/login/", form, proxied) == 200  # the form, with its error
-    database = sqlite3.connect(Path(fresh_install["SPINEPATH_VAR"]) / "spinepath.sqlite3")
+    database = sqlite3.connect(Path(migrated_install["SPINEPATH_VAR"]) / "spinepath.sqlite3")
     failed = "SELECT address FROM audit_auditevent WHERE action = 'sign_in_failed'"
     addresses = [row[0] for row in database.execute(failed)]
     assert addresses == ["203.0.113.7"]  # the throttle and the audit see the client, not the proxy
@@ -291,8 +317,7 @@ def test_the_demo_loads_only_in_demo_mode(
     assert not Patient.objects.exists()
 
 
-def test_demo_logins_cannot_sign_in_outside_demo_mode(db: Any, settings: Any) -> None:
-    load_demo(review=REVIEW)
+def test_demo_logins_cannot_sign_in_outside_demo_mode(demo_clinic: Any, settings: Any) -> None:
     settings.SPINEPATH_DEMO = False
     client = Client()
     response = client.post("/accounts/login/", {"username": "dr.rivera", "password": DEMO_PASSWORD})
@@ -301,8 +326,7 @@ def test_demo_logins_cannot_sign_in_outside_demo_mode(db: Any, settings: Any) ->
     assert not response.wsgi_request.user.is_authenticated
 
 
-def test_demo_mode_says_so_on_every_page(db: Any) -> None:
-    load_demo(review=REVIEW)
+def test_demo_mode_says_so_on_every_page(demo_clinic: Any) -> None:
     client = Client()
     assert b"Demo mode." in client.get("/").content
     assert _demo_sign_in(client, "dr.rivera")

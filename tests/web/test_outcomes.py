@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 from django.test import Client
 from openpyxl import load_workbook
+from shared_world import on_the_suite_day, shared_world
 
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.exports import date_shift, pseudonym
@@ -19,9 +21,19 @@ from spinepath.patients.models import Patient
 TODAY = date(2026, 11, 24)
 
 
+@pytest.fixture(scope="module")
+def cohort_for_the_module(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
+    """The cohort, made once for the module's tests (tests/shared_world.py)."""
+    with shared_world(django_db_blocker):
+        with on_the_suite_day():
+            count = generate_cohort(120, seed=5, today=TODAY)
+        yield count
+
+
 @pytest.fixture
-def cohort(db: Any) -> int:
-    return generate_cohort(120, seed=5, today=TODAY)
+def cohort(db: Any, cohort_for_the_module: int) -> int:
+    """120 treated patients; each test's changes are rolled back after it."""
+    return cohort_for_the_module
 
 
 def test_dashboard_is_for_clinicians_and_admin(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.timezone import localdate
+from shared_world import on_the_suite_day, shared_world
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
@@ -20,9 +22,19 @@ from spinepath.plans.models import CarePlan, Procedure
 TODAY = date(2026, 11, 24)
 
 
+@pytest.fixture(scope="module")
+def cohort_for_the_module(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
+    """The cohort, made once for the module's tests (tests/shared_world.py)."""
+    with shared_world(django_db_blocker):
+        with on_the_suite_day():
+            count = generate_cohort(80, seed=11, today=TODAY)
+        yield count
+
+
 @pytest.fixture
-def cohort(db: Any) -> int:
-    return generate_cohort(80, seed=11, today=TODAY)
+def cohort(db: Any, cohort_for_the_module: int) -> int:
+    """80 treated patients; each test's changes are rolled back after it."""
+    return cohort_for_the_module
 
 
 def test_the_cohorts_clinicians_cannot_sign_in(cohort: int) -> None:

@@ -31,7 +31,7 @@ from django.core.handlers.base import BaseHandler
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
-from server_helpers import fresh_environment, serving
+from server_helpers import installed_environment, serving
 from treatment_helpers import treated
 from web_helpers import PASSWORD, acting, import_encounter, signed_in
 
@@ -445,10 +445,12 @@ def test_a_nul_in_the_session_cookie_is_not_a_server_error(db: Any) -> None:
 # --- 8. 4xx answers leave no traceback in the server log -------------------------------------
 
 
-def test_refused_requests_leave_no_traceback_in_the_server_log(tmp_path: Path) -> None:
+def test_refused_requests_leave_no_traceback_in_the_server_log(
+    tmp_path: Path, migrated_database: Path
+) -> None:
     import http.client
 
-    env = fresh_environment(tmp_path / "var", demo=False)
+    env = installed_environment(tmp_path / "var", migrated_database, demo=False)
     log = tmp_path / "server.log"
     with serving(env, output=log) as base:
         host, port = base.removeprefix("http://").split(":")

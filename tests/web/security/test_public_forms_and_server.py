@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
-from server_helpers import SPINEPATH, fresh_environment, serving
+from server_helpers import SPINEPATH, installed_environment, serving
 from web_helpers import REQUEST, SCREEN
 
 from spinepath.accounts.roles import CLINIC_ADMIN, has_role
@@ -113,8 +113,10 @@ def test_createadmin_refuses_a_weak_password_and_a_taken_name(
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
-def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(tmp_path: Path) -> None:
-    with serving(fresh_environment(tmp_path)) as base:
+def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(
+    tmp_path: Path, migrated_database: Path
+) -> None:
+    with serving(installed_environment(tmp_path, migrated_database)) as base:
         host, port = base.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         conn.putrequest("POST", "/public/request/")
@@ -128,7 +130,9 @@ def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(tmp_path: Pa
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
-def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None:
+def test_the_access_log_carries_no_query_string_or_token(
+    tmp_path: Path, migrated_database: Path
+) -> None:
     import contextlib
     import subprocess
     import sys
@@ -138,7 +142,7 @@ def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None
 
     port = free_port()
     log = tmp_path / "access.log"
-    env = fresh_environment(tmp_path / "var")
+    env = installed_environment(tmp_path / "var", migrated_database)
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port)),
@@ -180,7 +184,9 @@ def test_the_access_log_carries_no_query_string_or_token(tmp_path: Path) -> None
 
 
 @pytest.mark.skipif(not SPINEPATH.exists(), reason="the spinepath command is not installed")
-def test_sighup_restarts_the_workers_and_the_server_keeps_answering(tmp_path: Path) -> None:
+def test_sighup_restarts_the_workers_and_the_server_keeps_answering(
+    tmp_path: Path, migrated_database: Path
+) -> None:
     import os
     import signal
     import subprocess
@@ -193,7 +199,7 @@ def test_sighup_restarts_the_workers_and_the_server_keeps_answering(tmp_path: Pa
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "spinepath.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=fresh_environment(tmp_path),
+        env=installed_environment(tmp_path, migrated_database),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

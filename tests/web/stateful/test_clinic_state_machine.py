@@ -2,21 +2,25 @@
 import, edit the history and exam, review or edit an MRI, add blocks, sign, amend, write and
 accept plans, record and void procedures, issue links and answer questionnaires, move the
 clock - and after every step checks the promises of PATHWAY.md (section 7 and the five
-promises) on the whole database.
+promises) on the whole database (each invariant looks again at what the step changed).
 
 SPINEPATH_EXAMPLES scales how hard it searches (see test_candidacy_properties.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import time_machine
-from django.db import transaction
+from django.contrib.auth.models import Group, User
+from django.db import connection, models, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -84,6 +88,15 @@ HISTORY_EDITS: list[tuple[str, Any]] = [
 ]
 
 
+# Statements that never change a row; any other is counted against the table it writes to
+# (WRITTEN), or, when that cannot be read off it, against every table (ANY_TABLE).
+READ_ONLY_STATEMENTS = {"SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET"}
+WRITTEN = re.compile(
+    r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?[\s(]", re.I
+)
+ANY_TABLE = "*"
+
+
 def refused(call: Any, what: str = "") -> Any:
     """Call a service; a refusal is a legitimate outcome of a random step (None)."""
     try:
@@ -112,10 +125,30 @@ class ClinicMachine(RuleBasedStateMachine):
         self.days = 0
         # Facts observed when a step succeeded, checked against what the step required.
         self.recorded: list[tuple[int, bool, str]] = []
+        # The statements that wrote to each table (WRITTEN), and what each invariant saw when
+        # it last looked: it checks what changed since (see the invariants).
+        self.writes: Counter[str] = Counter()
+        self.watching = contextlib.ExitStack()
+        self.watching.enter_context(connection.execute_wrapper(self.note_writes))
+        self.recorded_checked = 0  # the facts above checked so far
+        self.writes_seen: dict[str, int] = {}  # the writes to its tables when it last looked
+        self.marks: dict[str, int] = {}  # the last id it saw in an append-only table
+        self.snapshots: dict[str, dict[int, tuple[Any, ...]]] = {}  # the columns it checks
+        self.signed: set[tuple[int, str]] = set()  # (consultation, fingerprint) signed
 
     def teardown(self) -> None:
+        self.watching.close()
         self.clock.stop()
         transaction.savepoint_rollback(self.savepoint)
+
+    def note_writes(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        """Count each statement that may change rows against the table it writes to (an
+        unrecognised one against every table)."""
+        statement = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if statement not in READ_ONLY_STATEMENTS:
+            written = WRITTEN.match(sql)
+            self.writes[written.group(1).lower() if written else ANY_TABLE] += 1
+        return execute(sql, params, many, context)
 
     def user(self, role: str) -> Any:
         return self.users[role]
@@ -398,18 +431,95 @@ class ClinicMachine(RuleBasedStateMachine):
         self.clock.start()
 
     # --- invariants -----------------------------------------------------------------------
+    #
+    # Each invariant checks what the steps changed since it last ran (after the step before),
+    # not the whole database again. A table no statement wrote to since then is not read at
+    # all; in one that was written to, it checks the rows added to an append-only table (the
+    # field-level history, the signed decisions, which the database refuses to change) past
+    # the last id it saw, and the rows of another table whose checked columns differ from its
+    # last snapshot of them (one query of those columns). A row that did not change, and whose
+    # related rows did not change, still holds what it held when it was checked; so each
+    # invariant still holds on the whole database after every step. A change to anyone's
+    # roles (no step makes one) has the invariants that ask for a role check everything again.
+
+    def written(self, name: str, *models_: Any) -> bool:
+        """Whether a statement wrote to the tables of ``models_`` since the invariant
+        ``name`` last asked (the first time: yes)."""
+        count = self.writes[ANY_TABLE] + sum(self.writes[m._meta.db_table] for m in models_)
+        if self.writes_seen.get(name) == count:
+            return False
+        self.writes_seen[name] = count
+        return True
+
+    def roles_changed(self, name: str) -> bool:
+        """Whether anyone's roles may have changed since the invariant ``name`` last asked
+        (never, the first time: the users are made before the machine starts)."""
+        first = f"roles {name}" not in self.writes_seen
+        return self.written(f"roles {name}", User, User.groups.through, Group) and not first
+
+    def changed(self, name: str, rows: Any, *columns: str) -> dict[int, tuple[Any, Any]]:
+        """The rows of ``rows`` added, changed or removed (in ``columns``) since the invariant
+        ``name`` last looked: {pk: (values before or None, values now or None)}."""
+        if not self.written(name, rows.model):
+            return {}
+        now = {pk: tuple(values) for pk, *values in rows.values_list("pk", *columns)}
+        before = self.snapshots.get(name, {})
+        self.snapshots[name] = now
+        return {
+            pk: (before.get(pk), now.get(pk))
+            for pk in now.keys() | before.keys()
+            if before.get(pk) != now.get(pk)
+        }
+
+    def added(self, name: str, rows: Any, key: str = "pk") -> list[Any]:
+        """The rows of an append-only table added since the invariant ``name`` last looked."""
+        if not self.written(name, rows.model):
+            return []
+        new = list(rows.filter(**{f"{key}__gt": self.marks.get(name, 0)}).order_by(key))
+        if new:
+            self.marks[name] = getattr(new[-1], key)
+        return new
 
     @invariant()
     def plans_only_from_a_candidate_decision_in_force(self) -> None:
-        for plan_id, was_candidate, _ in self.recorded:
+        for plan_id, was_candidate, _ in self.recorded[self.recorded_checked :]:
             assert was_candidate, f"plan {plan_id} written without a candidate decision in force"
-        assert not CarePlan.objects.exclude(decision__decision="candidate").exists()
+        self.recorded_checked = len(self.recorded)
+        changed = self.changed("plans", CarePlan.objects.all(), "decision_id")
+        assert not changed or (
+            not CarePlan.objects.filter(pk__in=changed)
+            .exclude(decision__decision="candidate")
+            .exists()
+        )
 
     @invariant()
     def procedures_follow_their_decision_and_acceptance_and_the_plans_count(self) -> None:
-        live = Procedure.objects.filter(voided_at__isnull=True).select_related("plan__decision")
+        # A plan is checked whole (its live procedures, each against the plan and its lines)
+        # when its row, one of its lines or one of its procedures changed.
+        plans_now = self.changed(
+            "acceptances", CarePlan.objects.all(), "accepted_at", "decision_id"
+        )
+        lines = self.changed(
+            "plan lines",
+            PlanLine.objects.all(),
+            *("plan_id", "phase", "generator", "level", "side", "quantity"),
+        )
+        procedures = self.changed(
+            "procedures",
+            Procedure.objects.all(),
+            *("plan_id", "performed_on", "generator", "level", "side", "operator_id"),
+            "voided_at",
+        )
+        touched = set(plans_now)
+        for changes in (lines, procedures):
+            touched |= {v[0] for pair in changes.values() for v in pair if v is not None}
+        if self.roles_changed("procedures"):  # each operator is a clinician: check them all
+            touched |= set(CarePlan.objects.values_list("pk", flat=True))
+        if not touched:
+            return
+        live = Procedure.objects.filter(plan_id__in=touched, voided_at__isnull=True)
         counts: dict[tuple[int, str, str, str], int] = {}
-        for p in live:
+        for p in live.select_related("plan__decision"):
             assert p.plan.accepted_at is not None
             assert p.performed_on >= timezone.localdate(p.plan.accepted_at)
             assert p.performed_on >= timezone.localdate(p.plan.decision.signed_at)
@@ -427,18 +537,35 @@ class ClinicMachine(RuleBasedStateMachine):
 
     @invariant()
     def only_a_clinician_ever_made_a_study_reviewed(self) -> None:
-        for row in ImagingStudy.history.filter(reviewed=True).select_related("reviewed_by"):
+        if self.roles_changed("reviews"):
+            self.marks.pop("study history", None)
+            self.writes_seen.pop("study history", None)
+        rows = ImagingStudy.history.select_related("reviewed_by")
+        for row in self.added("study history", rows, "history_id"):
+            if not row.reviewed:
+                continue
             assert row.reviewed_by is not None and is_clinician(row.reviewed_by)
             assert row.history_user is not None and is_clinician(row.history_user)
 
-    @invariant()
-    def every_change_to_a_signed_consultation_is_an_amendment(self) -> None:
-        rows = Encounter.history.order_by("id", "history_date", "history_id")
+    def new_pairs_of_history(self, name: str) -> Iterator[tuple[Any, Any]]:
+        """(row before, row) for consecutive history rows of one consultation, in the order
+        of the history, where either row was added since the invariant ``name`` last looked."""
+        mark = self.marks.get(name, 0)
+        new = self.added(name, Encounter.history.all(), "history_id")
+        if not new:
+            return
+        rows = Encounter.history.filter(id__in={row.id for row in new})
         previous: dict[int, Any] = {}
-        for row in rows:
+        for row in rows.select_related("history_user").order_by("id", "history_date", "history_id"):
             before = previous.get(row.id)
             previous[row.id] = row
-            if before is None or before.status != Encounter.FINISHED:
+            if before is not None and max(before.history_id, row.history_id) > mark:
+                yield before, row
+
+    @invariant()
+    def every_change_to_a_signed_consultation_is_an_amendment(self) -> None:
+        for before, row in self.new_pairs_of_history("amendments"):
+            if before.status != Encounter.FINISHED:
                 continue
             changed = {
                 f.attname
@@ -452,17 +579,27 @@ class ClinicMachine(RuleBasedStateMachine):
 
     @invariant()
     def signed_decisions_are_what_the_engine_decided_and_never_twice(self) -> None:
-        seen: set[tuple[int, str]] = set()
-        for signed in CandidacyDecision.objects.all():
+        for signed in self.added("decisions", CandidacyDecision.objects.all()):
             key = (signed.encounter_id, signed.fingerprint)
-            assert key not in seen, "the same review signed twice"
-            seen.add(key)
+            assert key not in self.signed, "the same review signed twice"
+            self.signed.add(key)
 
     @invariant()
     def no_signature_of_a_consultation_once_a_newer_one_existed(self) -> None:
         """The decision in force is the latest consultation's: no consultation was signed
-        anew while a newer one (by review date) already existed."""
-        for signed in CandidacyDecision.objects.select_related("encounter"):
+        anew while a newer one (by review date) already existed. Checked for the new
+        decisions, and again for every decision of a patient whose consultations changed."""
+        new = {d.pk for d in self.added("signatures", CandidacyDecision.objects.all())}
+        encounters = self.changed(
+            "consultations", Encounter.objects.all(), "patient_id", "assessed_on", "created_at"
+        )
+        patients = {v[0] for pair in encounters.values() for v in pair if v is not None}
+        if not new and not patients:
+            return
+        decisions = CandidacyDecision.objects.filter(
+            models.Q(pk__in=new) | models.Q(patient_id__in=patients)
+        )
+        for signed in decisions.select_related("encounter"):
             mine = (signed.encounter.assessed_on, signed.encounter_id)
             newer = [
                 e
@@ -475,13 +612,11 @@ class ClinicMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_clinician_fact_disappears_through_another_roles_edit(self) -> None:
-        previous: dict[int, Any] = {}
-        for row in Encounter.history.select_related("history_user").order_by(
-            "id", "history_date", "history_id"
-        ):
-            before = previous.get(row.id)
-            previous[row.id] = row
-            if before is None or row.history_user is None or is_clinician(row.history_user):
+        if self.roles_changed("facts"):
+            self.marks.pop("clinician facts", None)
+            self.writes_seen.pop("clinician facts", None)
+        for before, row in self.new_pairs_of_history("clinician facts"):
+            if row.history_user is None or is_clinician(row.history_user):
                 continue
             for name, role in (before.stated_by or {}).items():
                 if role == "clinician":
@@ -491,8 +626,18 @@ class ClinicMachine(RuleBasedStateMachine):
 
     @invariant()
     def counted_measurements_lie_in_their_window(self) -> None:
+        measurements = self.changed(
+            "measurements",
+            OutcomeMeasurement.objects.all(),
+            *("visit_id", "measured_on", "outside_window"),
+        )
+        visits = self.changed("windows", ReassessmentVisit.objects.all(), "opens", "closes")
+        if not measurements and not visits:
+            return
         for m in OutcomeMeasurement.objects.filter(
-            outside_window=False, visit__isnull=False
+            models.Q(pk__in=measurements) | models.Q(visit_id__in=visits),
+            outside_window=False,
+            visit__isnull=False,
         ).select_related("visit"):
             assert m.visit.opens <= m.measured_on <= m.visit.closes
 
