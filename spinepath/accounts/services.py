@@ -4,7 +4,12 @@ the audit log records as part of the write's one event (with the actor's address
 
 Every write takes ``actor=`` (:class:`spinepath.actors.Actor`): the clinic admin's writes need
 the ``staff_accounts`` fact of the authority table; a person's own password and second factor
-are theirs alone (the actor's own account)."""
+are theirs alone (the actor's own account).
+
+Why one module of this length: every write here changes one account's means of signing in,
+under the same rules (one sign-in at a time per name, record the event, refuse the same way);
+the second factor's half shares the recording and the refusals with the passwords' half.
+"""
 
 from __future__ import annotations
 

@@ -33,9 +33,8 @@ def link_injection_to_its_session(sender: Any, *, procedure: Procedure, **_: Any
         if timezone.localtime(appointment.start).date() != procedure.performed_on:
             continue
         if any(lines.get(i) == target for i in state.session.line_ids):
-            Appointment.objects.filter(pk=appointment.pk, procedure__isnull=True).update(
-                procedure=procedure
-            )
+            appointment.procedure = procedure  # saved: the write's audit event holds the link
+            appointment.save(update_fields=["procedure"])
             return
 
 

@@ -240,9 +240,9 @@ def appointment_book(
         booked_by=actor.user,
     )
     if consultation_request is not None:
-        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
-            status=ConsultationRequest.BOOKED
-        )
+        # Saved, not a bulk update: the booking's audit event holds the request's new status.
+        consultation_request.status = ConsultationRequest.BOOKED
+        consultation_request.save(update_fields=["status"])
     _notify(appointment, "confirmed")
     return appointment
 

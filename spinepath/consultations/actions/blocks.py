@@ -101,6 +101,17 @@ def procedure_add(
     require_open(through)
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
     require_unsigned_day(patient, fields.get("performed_on"), new_through=through)
+    # One writer per patient: the same procedure sent twice (a double click, parallel posts of
+    # one form) is recorded once.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    same = PriorProcedure.objects.filter(
+        patient=patient,
+        kind=fields.get("kind"),
+        performed_on=fields.get("performed_on"),
+        levels=fields.get("levels") or [],
+    ).first()
+    if same is not None and same.improved_after == fields.get("improved_after"):
+        return same
     procedure = PriorProcedure(patient=patient, **fields)
     what = f"prior {procedure.get_kind_display()} {procedure.performed_on}"
     save_stated(procedure, actor=actor, patient=patient, event=AuditEvent.CREATE, what=what)

@@ -170,7 +170,10 @@ def _close_amendment(
 ) -> None:
     """The consultation is signed (again): locked, and any open amendment closed by it. A new
     signature names its clinician; confirming the last one changes nothing else."""
-    Amendment.objects.filter(encounter=encounter, closed_by__isnull=True).update(closed_by=signed)
+    # Saved one by one (not a bulk update), so the audit event holds each closed amendment.
+    for amendment in Amendment.objects.filter(encounter=encounter, closed_by__isnull=True):
+        amendment.closed_by = signed
+        amendment.save(update_fields=["closed_by"])
     if encounter.status == Encounter.FINISHED and not new:
         return
     encounter.status = Encounter.FINISHED

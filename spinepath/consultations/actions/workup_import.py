@@ -393,25 +393,39 @@ def _import_records(patient: Patient, workup: Workup, actor: Actor) -> None:
     # MRI, the findings a clinician recorded).
     may_record_findings = may_state(actor.roles, "imaging_findings")
     for proc in (workup.history.prior_procedures or ()) if may_record_procedures else ():
-        PriorProcedure.objects.get_or_create(
-            patient=patient,
-            kind=proc.kind,
-            performed_on=proc.date,
-            levels=list(proc.levels),
-            defaults={"improved_after": proc.improved_after},
+        same = PriorProcedure.objects.filter(
+            patient=patient, kind=proc.kind, performed_on=proc.date, levels=list(proc.levels)
         )
+        if not same.exists():  # the chart may already hold it (even twice): never again
+            record = PriorProcedure(
+                patient=patient,
+                kind=proc.kind,
+                performed_on=proc.date,
+                levels=list(proc.levels),
+                improved_after=proc.improved_after,
+            )
+            record._history_user = actor.user  # type: ignore[attr-defined]
+            record.save()
     for study in workup.imaging:
-        record, created = ImagingStudy.objects.get_or_create(
-            patient=patient,
-            modality=study.modality,
-            performed_on=study.date,
-            defaults={
-                "reviewed": False,
-                "infection": study.infection,
-                "malignancy": study.malignancy,
-                "fracture": study.fracture or "",
-            },
-        )
+        existing = ImagingStudy.objects.filter(
+            patient=patient, modality=study.modality, performed_on=study.date
+        ).first()
+        created = existing is None
+        if existing is None:
+            # The study's red flags (infection, malignancy, fracture) are imaging findings too:
+            # from another role's import they are left unrecorded, for a clinician to read.
+            existing = ImagingStudy(
+                patient=patient,
+                modality=study.modality,
+                performed_on=study.date,
+                reviewed=False,
+                infection=study.infection if may_record_findings else None,
+                malignancy=study.malignancy if may_record_findings else None,
+                fracture=(study.fracture or "") if may_record_findings else "",
+            )
+            existing._history_user = actor.user  # type: ignore[attr-defined]
+            existing.save()
+        record = existing
         if created and may_record_findings:
             # With their history, so a later edit shows what the finding was before it.
             bulk_create_with_history(
@@ -434,18 +448,22 @@ def _import_records(patient: Patient, workup: Workup, actor: Actor) -> None:
                 default_user=actor.user,
             )
     for block in workup.diagnostic_blocks:
-        DiagnosticBlock.objects.get_or_create(
-            patient=patient,
-            kind=block.kind,
-            performed_on=block.date,
-            levels=list(block.levels or ()),
-            side=block.side or "",
-            defaults={
-                "relief_pct": block.relief_pct,
-                "concordant": block.concordant,
-                "recorded_by": actor.user,
-            },
-        )
+        same = {
+            "patient": patient,
+            "kind": block.kind,
+            "performed_on": block.date,
+            "levels": list(block.levels or ()),
+            "side": block.side or "",
+        }
+        if not DiagnosticBlock.objects.filter(**same).exists():
+            record = DiagnosticBlock(
+                **same,
+                relief_pct=block.relief_pct,
+                concordant=block.concordant,
+                recorded_by=actor.user,
+            )
+            record._history_user = actor.user  # type: ignore[attr-defined]
+            record.save()
 
 
 def attest_imported(*, encounter: Encounter, actor: Actor) -> None:
