@@ -68,13 +68,37 @@ def _uses_shared_data(item: pytest.Item) -> bool:
     return False
 
 
+# Long tests run first - the state machine (minutes) and the tests that start an installed
+# server or the command line on a new installation (up to half a minute each): an xdist
+# worker starts on them at once while the others share the rest, instead of one of them
+# starting late and keeping the whole run waiting for it.
+LONG_RUNNING = ("web/stateful/",)
+STARTS_AN_INSTALLATION = {"fresh_install", "migrated_install", "migrated_database"}
+
+
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    """In each module, the tests that share data built for the module run after the others:
-    the data stays in the database until the module is done, and no other test sees it."""
-    first: dict[Any, int] = {}
+    """The long-running tests first; and in each module, the tests that share data built for
+    the module after the others: the data stays in the database until the module is done,
+    and no other test sees it."""
+    # pytest-django has put the tests in transactions before the transactional ones; a
+    # module's tests of one kind stay together, in that order.
+    run: dict[int, int] = {}
     for index, item in enumerate(items):
-        first.setdefault(item.path, index)
-    items[:] = sorted(items, key=lambda item: (first[item.path], _uses_shared_data(item)))
+        run[id(item)] = run[id(items[index - 1])] + 1 if index else 0
+        if index and item.path == items[index - 1].path:
+            run[id(item)] -= 1
+
+    def long_running(item: pytest.Item) -> bool:
+        if any(part in item.path.as_posix() for part in LONG_RUNNING):
+            return True
+        names = set(getattr(item, "fixturenames", ()))
+        # (not one that uses the test database: those keep pytest-django's order)
+        return bool(names & STARTS_AN_INSTALLATION) and not names & {"db", "transactional_db"}
+
+    items[:] = sorted(
+        items,
+        key=lambda item: (not long_running(item), run[id(item)], _uses_shared_data(item)),
+    )
 
 
 @pytest.fixture(autouse=True)

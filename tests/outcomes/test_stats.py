@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import proportion_confint
 
+# numpy, scipy and statsmodels are imported in the tests that compare with them: importing
+# them costs every process that collects this module (each xdist worker) a few seconds.
 from spinepath.outcomes.stats import compare_with_benchmark, mean_interval, wilson_interval
 
 VAS_CHANGES = [-32.0, -18.5, -40.0, -5.0, 3.0, -27.0, -22.0, -15.0, -35.5, -8.0, -12.0]
 
 
 def test_mean_interval_matches_a_t_interval() -> None:
+    import numpy as np
+    from scipy import stats as scipy_stats
+
     data = np.array(VAS_CHANGES)
     result = mean_interval(len(data), float(data.sum()), float((data**2).sum()))
 
@@ -34,6 +36,8 @@ def test_mean_interval_with_one_or_no_patient() -> None:
 
 @pytest.mark.parametrize(("successes", "n"), [(0, 12), (7, 12), (12, 12), (78, 100), (1, 3)])
 def test_wilson_interval_matches_statsmodels(successes: int, n: int) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
     result = wilson_interval(successes, n)
     low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
     assert result.low == pytest.approx(low)
@@ -77,6 +81,9 @@ def test_a_small_cohort_is_too_small_to_tell() -> None:
 
 
 def test_trend_test_matches_the_correlation_form_of_cochran_armitage() -> None:
+    import numpy as np
+    from scipy import stats as scipy_stats
+
     from spinepath.outcomes.stats import trend_test
 
     groups = [(12, 40), (20, 38), (29, 41)]  # weaker, typical, strongest
