@@ -17,6 +17,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spinepath"
 # The library below every app: errors, actors, actions, the pure domain and spinepath.web's
 # helpers. It imports no app, except the policy files (policies, the lowest app).
 LIBRARY = {"errors", "actors", "actions", "pathway", "web", "policies"}
+ABOVE_ALL = {
+    "records",
+    "outcomes",
+    "public",
+    "followup",
+    "plans",
+    "consultations",
+    "patients",
+    "accounts",
+    "audit",
+}
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),
     "policies": set(),
@@ -31,40 +42,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit"},
     # A patient's whole record (the chart, the FHIR bundle) and the audit log's pages, which
     # name the patients of its events: they assemble the apps below.
-    "records": {
-        "outcomes",
-        "public",
-        "followup",
-        "plans",
-        "consultations",
-        "patients",
-        "accounts",
-        "audit",
-    },
-    # The FHIR API reads every app below (and stores check-ins through followup's service).
-    "fhir_api": {
-        "records",
-        "outcomes",
-        "public",
-        "followup",
-        "plans",
-        "consultations",
-        "patients",
-        "accounts",
-        "audit",
-    },
-    # The patient's own pages read every app below; nothing imports them.
-    "portal": {
-        "records",
-        "outcomes",
-        "public",
-        "followup",
-        "plans",
-        "consultations",
-        "patients",
-        "accounts",
-        "audit",
-    },
+    "records": ABOVE_ALL - {"records"},
+    # The FHIR API and the patient's own pages read every app below; nothing imports them.
+    "fhir_api": ABOVE_ALL,
+    "portal": ABOVE_ALL,
 }
 APPS = set(MAY_IMPORT)
 # The site on top: settings, URLs, the WSGI entry, the command line, the demo loader, backups.

@@ -33,29 +33,13 @@ from spinepath.fhir_api.responses import response_resource, response_store
 from spinepath.fhir_api.services import token_for
 from spinepath.patients.models import Patient
 from spinepath.web.clients import client_address
+from spinepath.web.refusals import fhir_json, operation_outcome
 from spinepath.web.text import json_problems
 
-FHIR_JSON = "application/fhir+json"
 MAX_BODY = 256 * 1024
-
-
-def fhir_response(resource: dict[str, Any], status: int = 200) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(resource, ensure_ascii=False), status=status, content_type=FHIR_JSON
-    )
-    response["Cache-Control"] = "no-store, private"
-    return response
-
-
-def outcome(status: int, code: str, text: str, severity: str = "error") -> HttpResponse:
-    """An OperationOutcome (the FHIR error body) with its HTTP status."""
-    return fhir_response(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
-        },
-        status,
-    )
+# The FHIR answers and errors are made where every refusal becomes HTTP (spinepath.web.refusals).
+fhir_response = fhir_json
+outcome = operation_outcome
 
 
 REFUSAL_CODES = {400: "invalid", 403: "forbidden", 404: "not-found", 409: "conflict"}
