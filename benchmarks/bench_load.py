@@ -62,7 +62,7 @@ def _setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     if "DATABASE_URL" not in env:
         os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.web.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.site.settings"
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -108,8 +108,10 @@ def fixtures(questionnaires: int) -> Fixtures:
     from django.db import connections
     from django.utils import timezone
 
+    from spinepath.accounts.actors import staff_member
+    from spinepath.actors import Actor
+    from spinepath.consultations.actions import encounter_start
     from spinepath.consultations.models import Encounter
-    from spinepath.consultations.services import encounter_start
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import questionnaire_link_create
     from spinepath.patients.models import Patient
@@ -127,19 +129,26 @@ def fixtures(questionnaires: int) -> Fixtures:
     bench = Patient.objects.filter(external_id="bench-load-steps").first()
     if bench is None:
         bench = patient_create(
-            family_name="Steps",
-            given_name="Benchmark",
-            birth_date=today - timedelta(days=365 * 50),
-            sex="female",
-            external_id="bench-load-steps",
+            actor=staff_member(clinician, path="(benchmark)"),
+            details={
+                "family_name": "Steps",
+                "given_name": "Benchmark",
+                "birth_date": today - timedelta(days=365 * 50),
+                "sex": "female",
+                "external_id": "bench-load-steps",
+            },
         )
     encounter = Encounter.objects.filter(
         patient=bench, status=Encounter.IN_PROGRESS
-    ).first() or encounter_start(patient=bench, user=clinician, assessed_on=today)
+    ).first() or encounter_start(
+        patient=bench, actor=staff_member(clinician, path="(benchmark)"), assessed_on=today
+    )
     open_visits = ReassessmentVisit.objects.filter(
         opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
     ).order_by("?")[: questionnaires + 200]
-    tokens = [questionnaire_link_create(visit=v, today=today) for v in open_visits]
+    tokens = [
+        questionnaire_link_create(actor=Actor.system(), visit=v, today=today) for v in open_visits
+    ]
     connections.close_all()
     return Fixtures(ids, terms, reviews, encounter.pk, tokens[:200], tokens[200:])
 

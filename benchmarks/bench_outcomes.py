@@ -33,6 +33,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from spinepath.accounts.services import staff_user_create
+    from spinepath.actors import Actor
     from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
     from spinepath.outcomes.synthetic import generate_cohort
     from spinepath.patients.models import Patient
@@ -52,7 +53,9 @@ def main() -> None:
         f"{OutcomeMeasurement.objects.count():,} measurements"
     )
 
-    user = staff_user_create(username="bench", password="bench-password-1", role="clinician")
+    user = staff_user_create(
+        actor=Actor.system(), username="bench", password="bench-password-1", role="clinician"
+    )
     client = Client()
     client.force_login(user)
     pages = {

@@ -32,9 +32,9 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
     (every other one signed), each with its own MRI and block."""
     import time_machine
     from django.utils import timezone
-    from web_helpers import import_encounter
+    from web_helpers import acting, import_encounter
 
-    from spinepath.consultations.services import (
+    from spinepath.consultations.actions import (
         block_add,
         decision_sign,
         encounter_save,
@@ -66,22 +66,25 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
             patient__id=tag,
             history__prior_procedures=[],
         )
-        decision_sign(encounter=encounter, user=clinician, token=f"{tag}-0".ljust(24, "x"))
-        plan = plan_create(patient=encounter.patient, user=clinician)
-        plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+        decision_sign(encounter=encounter, actor=acting(clinician), token=f"{tag}-0".ljust(24, "x"))
+        plan = plan_create(patient=encounter.patient, actor=acting(clinician))
+        plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
     patient = encounter.patient
     for n in range(1, consultations):
         day = first + timedelta(days=30 * n)
         stamp = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, 10))
         with time_machine.travel(stamp, tick=False):
-            later = encounter_start(patient=patient, user=clinician, assessed_on=day)
+            later = encounter_start(patient=patient, actor=acting(clinician), assessed_on=day)
             encounter_save(
-                encounter=later, user=clinician, step="history", fields={"goals": f"visit {n}"}
+                encounter=later,
+                actor=acting(clinician),
+                step="history",
+                fields={"goals": f"visit {n}"},
             )
             study = study_save(
                 patient=patient,
                 through=later,
-                user=clinician,
+                actor=acting(clinician),
                 fields={"modality": "MRI", "performed_on": day - timedelta(days=5)},
                 attest=True,
             )
@@ -89,7 +92,7 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
             block_add(
                 patient=patient,
                 through=later,
-                user=clinician,
+                actor=acting(clinician),
                 fields={
                     "kind": "medial_branch",
                     "performed_on": day - timedelta(days=2),
@@ -99,7 +102,9 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
                 },
             )
             if n % 2 == 0 or n == consultations - 1:
-                decision_sign(encounter=later, user=clinician, token=f"{tag}-{n}".ljust(24, "x"))
+                decision_sign(
+                    encounter=later, actor=acting(clinician), token=f"{tag}-{n}".ljust(24, "x")
+                )
     return patient
 
 
@@ -136,12 +141,16 @@ def main() -> None:
     from django.db import connection
 
     from spinepath.accounts.services import staff_user_create
+    from spinepath.actors import Actor
     from spinepath.patients.models import Patient
 
     if args.postgres:
         Patient.objects.all().delete()  # pragma: no cover - a fresh database is expected
     clinician = staff_user_create(
-        username=f"bench-clin-{int(time.time())}", password="bench-pass-1234!", role="clinician"
+        actor=Actor.system(),
+        username=f"bench-clin-{int(time.time())}",
+        password="bench-pass-1234!",
+        role="clinician",
     )
     print(f"building the standing of one patient ({connection.vendor})")
     for count in (1, 20):

@@ -48,7 +48,7 @@ LAST = _LAST_NAMES.split()
 def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     bench = ROOT / "var" / "bench"
     bench.mkdir(parents=True, exist_ok=True)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.web.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.site.settings"
     os.environ["SPINEPATH_VAR"] = str(bench)
     if postgres:
         _create_pg_database(postgres)
@@ -175,13 +175,16 @@ def main() -> None:
     from django.test import Client
 
     from spinepath.accounts.services import staff_user_create
+    from spinepath.actors import Actor
     from spinepath.patients.models import Patient
 
     engine = "PostgreSQL" if args.postgres else "SQLite"
     print(f"spinepath web benchmark on {engine}")
     generate(args.patients)
     settings.DEBUG = False
-    user = staff_user_create(username="bench", password="bench-password-1", role="clinician")
+    user = staff_user_create(
+        actor=Actor.system(), username="bench", password="bench-password-1", role="clinician"
+    )
     client = Client()
     client.force_login(user)
     rng = random.Random(3)

@@ -11,6 +11,10 @@ refused with the database left as it was. Database triggers (the audit log's ref
 trigger) do not fire: SQLite's pages are replaced wholesale, and PostgreSQL's tables are
 dropped and re-created with their triggers from the dump.
 
+Why one module of this length: backup, verify and restore share one file format, one check of
+a backup and the audit chain's head on both engines; split apart, each half would have to
+repeat what the other half writes.
+
 Both are recorded in the live audit log. A backup is an ``export`` event, written once the copy
 is complete and before the file takes its name (no backup file without its event; the event
 is not in the backup itself). A restore reads the live log's head first and, once the data is
@@ -33,7 +37,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinepath.actors import Actor
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
@@ -127,16 +134,6 @@ def describe_database() -> str:
     return f"PostgreSQL database {database['NAME']} on {database.get('HOST') or 'localhost'}"
 
 
-def command_line_user() -> str:
-    """Who runs the command, for the audit log: '(command line: NAME)', NAME the operating
-    system's account (the effective user id's name, which the environment cannot change;
-    getpass.getuser() where there is no such database); '(system)' if it has no name."""
-    from spinepath.audit.context import machine_user
-    from spinepath.audit.services import command_line_name
-
-    return command_line_name(machine_user())
-
-
 def audit_head() -> AuditHead | None:
     """The live audit log's head, or None when it has no events (or no table yet)."""
     from django.db import DatabaseError, connection
@@ -153,15 +150,14 @@ def audit_head() -> AuditHead | None:
         return None
 
 
-def _record_backup(summary: BackupSummary) -> BackupSummary:
+def _record_backup(summary: BackupSummary, actor: Actor) -> BackupSummary:
     """The export event in the live log, before the backup file takes its name."""
     from spinepath.audit.models import AuditEvent
-    from spinepath.audit.services import audit_record
+    from spinepath.audit.services import audit_now
 
-    event = audit_record(
-        request=None,
+    event = audit_now(
+        actor=actor,
         action=AuditEvent.EXPORT,
-        username=command_line_user(),
         what=f"backup of the whole database to {summary.path} "
         f"({summary.tables} tables, {summary.rows} rows)",
         detail={
@@ -175,17 +171,17 @@ def _record_backup(summary: BackupSummary) -> BackupSummary:
     return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash)
 
 
-def backup_database(*, path: Path, force: bool = False) -> BackupSummary:
+def backup_database(*, actor: Actor, path: Path, force: bool = False) -> BackupSummary:
     """Write a backup of the live database to ``path`` (mode 0600). An existing file is
     replaced only with ``force``; the file appears whole or not at all, and only once the
-    live audit log records it (an ``export`` event)."""
+    live audit log records it (an ``export`` event by ``actor``: who runs the command)."""
     path = Path(path)
     _check_destination(path, force=force)
     database = _settings()
     if _is_sqlite(database):
-        summary = _sqlite_backup(database, path)
+        summary = _sqlite_backup(database, path, actor)
     else:
-        summary = _postgresql_backup(database, path)
+        summary = _postgresql_backup(database, path, actor)
     return dataclasses.replace(summary, size_bytes=path.stat().st_size)
 
 
@@ -199,11 +195,12 @@ def verify_backup(*, path: Path) -> None:
         _postgresql_verify(path)
 
 
-def restore_database(*, path: Path) -> RestoreSummary:
+def restore_database(*, actor: Actor, path: Path) -> RestoreSummary:
     """Replace every row of the live database with the backup at ``path``. The backup is
     checked first; a file that is not one leaves the database untouched. Then: migrations the
     backup predates are applied, the audit log's append-only triggers are put back as the
-    migration makes them, the restored chain is checked, and the restore is recorded."""
+    migration makes them, the restored chain is checked, and the restore is recorded (by
+    ``actor``: who runs the command)."""
     path = Path(path)
     verify_backup(path=path)
     database = _settings()
@@ -217,7 +214,7 @@ def restore_database(*, path: Path) -> RestoreSummary:
     restore = _sqlite_restore if sqlite else _postgresql_restore
     summary = restore(database, path)
     try:
-        return _after_restore(dataclasses.replace(summary, before=before))
+        return _after_restore(dataclasses.replace(summary, before=before), actor)
     except Exception as exc:
         raise BackupFailed(
             f"the database WAS restored from {path}, but checking and recording it failed: "
@@ -249,12 +246,12 @@ def _restore_facts(summary: RestoreSummary) -> str:
     return f"{said}; the restored log ends at event #{restored_seq}, not before it"
 
 
-def _after_restore(summary: RestoreSummary) -> RestoreSummary:
+def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
     from django.db import connection
 
     from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
     from spinepath.audit.models import AuditEvent
-    from spinepath.audit.services import audit_record
+    from spinepath.audit.services import audit_now
     from spinepath.web.immutable import reinstall_signed_decision_trigger
 
     migrations = _apply_missing_migrations()
@@ -304,10 +301,9 @@ def _after_restore(summary: RestoreSummary) -> RestoreSummary:
                 f"; events after #{restored.seq if restored else 0} of that log are not in "
                 "the restored database"
             )
-    event = audit_record(
-        request=None,
+    event = audit_now(
+        actor=actor,
         action=AuditEvent.UPDATE,
-        username=command_line_user(),
         what=f"{short}; from {summary.path}",
         detail=detail,
     )
@@ -395,7 +391,7 @@ def _sqlite_count(connection: sqlite3.Connection) -> tuple[int, int]:
     return len(tables), rows
 
 
-def _sqlite_backup(database: dict[str, Any], path: Path) -> BackupSummary:
+def _sqlite_backup(database: dict[str, Any], path: Path, actor: Actor) -> BackupSummary:
     live = _sqlite_live_path(database)
     if not live.is_file():
         raise BackupError(
@@ -420,15 +416,15 @@ def _sqlite_backup(database: dict[str, Any], path: Path) -> BackupSummary:
         finally:
             source.close()
         summary = BackupSummary("SQLite", str(live), path, tables, rows, 0, head)
-        summary = _recorded(summary)
+        summary = _recorded(summary, actor)
     return summary
 
 
-def _recorded(summary: BackupSummary) -> BackupSummary:
+def _recorded(summary: BackupSummary, actor: Actor) -> BackupSummary:
     from django.db import DatabaseError
 
     try:
-        return _record_backup(summary)
+        return _record_backup(summary, actor)
     except DatabaseError as exc:
         raise BackupFailed(
             f"no backup written: recording it in the audit log failed ({exc})"
@@ -575,7 +571,7 @@ def _last_lines(text: str, count: int = 5) -> str:
     return "\n".join(lines[-count:]) or "(no message)"
 
 
-def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
+def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> BackupSummary:
     from django.db import connections
 
     pg_dump = _pg_tool("pg_dump", _server_major())
@@ -608,7 +604,7 @@ def _postgresql_backup(database: dict[str, Any], path: Path) -> BackupSummary:
                 summary = BackupSummary(
                     "PostgreSQL", str(database["NAME"]), path, tables, rows, 0, head
                 )
-                summary = _recorded(summary)
+                summary = _recorded(summary, actor)
         snapshot_holder.rollback()
     finally:
         snapshot_holder.close()

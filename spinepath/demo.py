@@ -15,18 +15,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from unittest import mock
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from spinepath.accounts.actors import at_command_line
 from spinepath.accounts.services import staff_user_create
-from spinepath.consultations.models import Encounter
-from spinepath.consultations.services import (
+from spinepath.actors import Actor
+from spinepath.consultations.actions import (
     block_verify,
     decision_sign,
     new_signature_token,
     study_review,
     workup_import,
 )
+from spinepath.consultations.models import Encounter
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import Patient
 
@@ -318,8 +321,10 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     """Create the demo users and patients; returns (username, role, password) for each user."""
     review = review or timezone.localdate()
     users = {}
+    loader = Actor.system("(demo clinic)", path="(command line) spinepath demo")
     for username, role, first, last in DEMO_USERS:
         users[username] = staff_user_create(
+            actor=loader,
             username=username,
             password=DEMO_PASSWORD,
             role=role,
@@ -333,7 +338,11 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
             continue
         encounter = _record(document, clinician, (given, family))
         if sign:
-            decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
+            decision_sign(
+                encounter=encounter,
+                actor=at_command_line("demo", clinician),
+                token=new_signature_token(),
+            )
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
     _load_followed_patients(clinician)
@@ -341,7 +350,7 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 
-def _plan_to_read_at_home(clinician: Any) -> None:
+def _plan_to_read_at_home(clinician: User) -> None:
     """The first signed candidate without a plan gets an email address and a written plan, to
     read and accept on their own pages (/my/sign-in/; demo mail is written under var/mail/)."""
     from spinepath.consultations.selectors import latest_signed_decision
@@ -356,21 +365,29 @@ def _plan_to_read_at_home(clinician: Any) -> None:
             continue
         patient.email = f"{patient.given_name.lower()}.{patient.family_name.lower()}@example.org"
         patient.save(update_fields=["email"])
-        plan_create(patient=patient, user=clinician)
+        plan_create(patient=patient, actor=at_command_line("demo", clinician))
         return
 
 
-def _record(document: dict[str, Any], clinician: Any, names: tuple[str, str]) -> Encounter:
+def _record(document: dict[str, Any], clinician: User, names: tuple[str, str]) -> Encounter:
     """Import a demo consultation; the clinician then reviews the studies its file marks
     reviewed and verifies its blocks, as on the imaging page (imports arrive unattested)."""
-    encounter = workup_import(workup=workup_from_dict(document), user=clinician, names=names)
+    encounter = workup_import(
+        workup=workup_from_dict(document),
+        actor=at_command_line("demo", clinician),
+        names=names,
+    )
     reviewed = {s["date"] for s in document.get("imaging", []) if s.get("reviewed") is True}
     patient = encounter.patient
     for study in patient.imaging.all():
         if study.performed_on.isoformat() in reviewed:
-            study_review(patient=patient, study_id=study.pk, user=clinician)
+            study_review(
+                patient=patient,
+                study_id=study.pk,
+                actor=at_command_line("demo", clinician),
+            )
     for block in patient.blocks.all():
-        block_verify(patient=patient, block_id=block.pk, user=clinician)
+        block_verify(patient=patient, block_id=block.pk, actor=at_command_line("demo", clinician))
     return encounter
 
 
@@ -403,7 +420,7 @@ FOLLOWED = [
 ]
 
 
-def _load_followed_patients(clinician: Any) -> None:
+def _load_followed_patients(clinician: User) -> None:
     """Consultation and signature, a plan written that day and accepted a week later, the
     injection a week after that, then the reassessments - each on its own day."""
     from spinepath.followup.models import ReassessmentVisit
@@ -420,18 +437,26 @@ def _load_followed_patients(clinician: Any) -> None:
         review = injected - timedelta(days=14)
         with _clinic_clock(review, 10):
             encounter = _record(_workup(pid, review, sex, born), clinician, (given, family))
-            decision_sign(encounter=encounter, user=clinician, token=new_signature_token())
+            decision_sign(
+                encounter=encounter,
+                actor=at_command_line("demo", clinician),
+                token=new_signature_token(),
+            )
             patient = encounter.patient
             patient.email = f"{given.lower()}.{family.lower()}@example.org"
             patient.save(update_fields=["email"])
         with _clinic_clock(review, 11):
-            plan = plan_create(patient=patient, user=clinician)
+            plan = plan_create(patient=patient, actor=at_command_line("demo", clinician))
         with _clinic_clock(injected - timedelta(days=7), 11):
-            plan_accept(plan=plan, typed_name=f"{given} {family}", user=clinician)
+            plan_accept(
+                plan=plan,
+                typed_name=f"{given} {family}",
+                actor=at_command_line("demo", clinician),
+            )
         with _clinic_clock(injected, 14):
             procedure_record(
                 patient=patient,
-                user=clinician,
+                actor=at_command_line("demo", clinician),
                 target=Target("discogenic", "L4-L5", None),
                 performed_on=injected,
                 material="msc",
@@ -444,8 +469,8 @@ def _load_followed_patients(clinician: Any) -> None:
             measured_on = injected + timedelta(days=offset)
             with _clinic_clock(measured_on, 12):
                 paper_form_enter(
+                    actor=at_command_line("demo", clinician),
                     visit=visit,
-                    user=clinician,
                     measured_on=measured_on,
                     answers=Answers(pain, "vas", [odi_each] * 10),
                 )

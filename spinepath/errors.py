@@ -8,6 +8,7 @@ A view that re-shows its form with the reasons catches them itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class Refused(Exception):
@@ -57,3 +58,40 @@ class Invalid(Refused):
 
     status = 400
     title = "Please check what you entered"
+
+
+class RateLimited(Refused):
+    """Too many tries in a short time from one client or for one account (429): the answer
+    says when to try again (``retry_after`` seconds, also sent as ``Retry-After``)."""
+
+    status = 429
+    title = "Please try again later"
+
+    def __init__(
+        self,
+        reasons: str | Iterable[str],
+        *,
+        retry_after: int,
+        fields: Mapping[str, str] | None = None,
+        code: str | None = "rate_limited",
+    ) -> None:
+        super().__init__(reasons, fields=fields, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
+def clean_or_refuse(record: Any, *, exclude: Iterable[str] = ()) -> None:
+    """A model's own validation (``full_clean``) as an :class:`Invalid` naming each field."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        record.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        fields = {
+            name: " ".join(str(m) for m in messages)
+            for name, messages in error.message_dict.items()
+        }
+        raise Invalid(
+            [f"{name}: {message}" for name, message in fields.items()],
+            fields=fields,
+            code="invalid",
+        ) from error

@@ -11,8 +11,8 @@ what-if run) use the same settings. Keep this a thin layer over the clinic's set
 only the import below names where those live.
 """
 
-from spinepath.web.settings import *  # noqa: F403
-from spinepath.web.settings import PASSWORD_HASHERS
+from spinepath.site.settings import *  # noqa: F403
+from spinepath.site.settings import PASSWORD_HASHERS
 
 CLINIC_PASSWORD_HASHERS = list(PASSWORD_HASHERS)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *CLINIC_PASSWORD_HASHERS]

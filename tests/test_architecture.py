@@ -10,57 +10,48 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "spinepath"
 
-# Who may import whom (docs/architecture.md, "Who may import whom"). Every app may also use
-# the errors, the clinic's policy and the refuse-update triggers.
-ANYONE = {
-    "errors",
-    "policies",  # the policy files, the drafts and the versions adopted (below every app)
-    "web.policy",
-    "web.immutable",
-    "web.params",
-    "web.refusals",
-    "web.clients",
-    "web.spreadsheet",
-    "web.versioned",
-    "web.submissions",
-    "web.text",
+# Who may import whom (docs/architecture.md, "Who may import whom"), by import at any depth
+# (a module's top, inside a function, in a subpackage) and by string model reference
+# ("plans.CarePlan" in a ForeignKey, apps.get_model, a model label). No exemptions.
+#
+# The library below every app: errors, actors, actions, the pure domain and spinepath.web's
+# helpers. It imports no app, except the policy files (policies, the lowest app).
+LIBRARY = {"errors", "actors", "actions", "pathway", "web", "policies"}
+ABOVE_ALL = {
+    "records",
+    "outcomes",
+    "public",
+    "followup",
+    "plans",
+    "consultations",
+    "patients",
+    "accounts",
+    "audit",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),
-    "policies": {"pathway"},
-    "audit": {"accounts", "patients"},
-    "patients": {"accounts", "audit", "pathway"},
-    "consultations": {"patients", "accounts", "audit", "pathway"},
-    "plans": {"consultations", "patients", "accounts", "audit", "pathway"},
-    "followup": {"plans", "consultations", "patients", "accounts", "audit", "pathway"},
-    # Injection sessions are appointments of an accepted plan: booking reads the plan.
-    "public": {"plans", "consultations", "patients", "accounts", "audit", "pathway"},
-    "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit", "pathway"},
-    # The FHIR API reads every app below (and stores check-ins through followup's service).
-    "fhir_api": {
-        "public",
-        "followup",
-        "plans",
-        "consultations",
-        "patients",
-        "accounts",
-        "audit",
-        "pathway",
-    },
-    # The patient's own pages read every app below; nothing imports them.
-    "portal": {
-        "public",
-        "followup",
-        "plans",
-        "consultations",
-        "patients",
-        "accounts",
-        "audit",
-        "pathway",
-    },
+    "policies": set(),
+    "audit": {"accounts"},
+    "patients": {"accounts", "audit"},
+    "consultations": {"patients", "accounts", "audit"},
+    "plans": {"consultations", "patients", "accounts", "audit"},
+    "followup": {"plans", "consultations", "patients", "accounts", "audit"},
+    # Bookings: injection sessions are appointments of an accepted plan; the appointment is the
+    # side that links a plan's session and the injection done in it.
+    "public": {"plans", "consultations", "patients", "accounts", "audit"},
+    "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit"},
+    # A patient's whole record (the chart, the FHIR bundle) and the audit log's pages, which
+    # name the patients of its events: they assemble the apps below.
+    "records": ABOVE_ALL - {"records"},
+    # The FHIR API and the patient's own pages read every app below; nothing imports them.
+    "fhir_api": ABOVE_ALL,
+    "portal": ABOVE_ALL,
 }
-# The two views that assemble a whole record sit above the apps they read.
-ASSEMBLERS = {"patients/views.py", "patients/fhir.py"}
+APPS = set(MAY_IMPORT)
+# The site on top: settings, URLs, the WSGI entry, the command line, the demo loader, backups.
+TOP = {"site", "cli", "commands", "demo", "backups"}
+# Packages of data files (the policy defaults live in policies, an app).
+DATA = {"protocols", "contracts"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -69,21 +60,53 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
 
 
-def _spinepath_part(module: str) -> str | None:
-    """``spinepath.plans.models`` -> ``plans``; ``spinepath.web.policy`` -> ``web.policy``."""
+def _model_references(path: Path) -> set[str]:
+    """The apps a file names by model label: "plans.CarePlan", "patients.patient" (a
+    ForeignKey's target, apps.get_model, a label compared), or ("plans", "CarePlan")."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            label = node.value.split(".")
+            # "plans.CarePlan" (a model) or "patients.patient" (a label_lower compared)
+            if (
+                len(label) == 2
+                and label[0] in APPS
+                and label[1].isidentifier()
+                and len(label[1]) > 3
+            ):
+                found.add(label[0])
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "get_model"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.add(str(node.args[0].value).split(".")[0])
+    return found
+
+
+def _part(module: str) -> str | None:
+    """``spinepath.plans.models`` -> ``plans``; ``spinepath.web.policy`` -> ``web``."""
     parts = module.split(".")
     if parts[0] != "spinepath" or len(parts) < 2:
         return None
-    return ".".join(parts[1:3]) if parts[1] == "web" else parts[1]
+    return parts[1]
 
 
 def _source_files(folder: str) -> list[Path]:
     return [p for p in (PACKAGE / folder).rglob("*.py") if "migrations" not in p.parts]
+
+
+def _library_files() -> list[Path]:
+    files = [PACKAGE / f"{name}.py" for name in ("errors", "actors", "actions")]
+    return files + _source_files("web") + _source_files("pathway")
 
 
 def test_the_domain_imports_no_framework_and_nothing_above_it() -> None:
@@ -99,20 +122,65 @@ def test_the_domain_imports_no_framework_and_nothing_above_it() -> None:
                 )
 
 
+def test_the_library_imports_no_app() -> None:
+    upward = [
+        f"{path.relative_to(PACKAGE).as_posix()} uses {part}"
+        for path in _library_files()
+        for part in {_part(m) for m in _imports(path)} | _model_references(path)
+        if part in APPS - {"policies"}
+    ]
+    assert not upward, "\n".join(upward)
+
+
 @pytest.mark.parametrize("app", sorted(MAY_IMPORT))
 def test_an_app_imports_only_the_layers_below_it(app: str) -> None:
     upward = []
     for path in _source_files(app):
         relative = path.relative_to(PACKAGE).as_posix()
-        if relative in ASSEMBLERS:
-            continue
         for module in _imports(path):
-            part = _spinepath_part(module)
-            if part is None or part == app or part in ANYONE:
+            part = _part(module)
+            if part is None or part == app or part in LIBRARY:
                 continue
             if part not in MAY_IMPORT[app]:
                 upward.append(f"spinepath/{relative} imports {module}")
+        for part in _model_references(path) - {app}:
+            if part not in MAY_IMPORT[app] and part != "policies":
+                upward.append(f"spinepath/{relative} names a model of {part}")
     assert not upward, "\n".join(upward)
+
+
+def test_the_apps_have_no_cycle() -> None:
+    """The dependencies found (imports and model labels) between apps form no cycle."""
+    edges: dict[str, set[str]] = {app: set() for app in APPS}
+    for app in APPS:
+        for path in _source_files(app):
+            parts = {_part(m) for m in _imports(path)} | _model_references(path)
+            edges[app] |= {p for p in parts if p in APPS and p != app}
+    state: dict[str, int] = {}
+
+    def visit(app: str, trail: list[str]) -> None:
+        state[app] = 1
+        for nxt in sorted(edges[app]):
+            if state.get(nxt) == 1:
+                raise AssertionError(" -> ".join([*trail, app, nxt]))
+            if nxt not in state:
+                visit(nxt, [*trail, app])
+        state[app] = 2
+
+    for app in sorted(APPS):
+        if app not in state:
+            visit(app, [])
+
+
+def test_every_app_has_a_place_in_the_layers() -> None:
+    folders = {
+        p.name
+        for p in PACKAGE.iterdir()
+        if p.is_dir()
+        and (p / "__init__.py").exists()
+        and p.name not in (LIBRARY - {"policies"}) | TOP | DATA
+    }
+    assert folders == APPS
 
 
 def test_the_role_table_in_the_docs_is_the_one_in_code() -> None:

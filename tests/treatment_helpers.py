@@ -14,9 +14,9 @@ from typing import Any
 
 import time_machine
 from django.utils import timezone
-from web_helpers import import_encounter
+from web_helpers import acting, import_encounter
 
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.actions import decision_sign
 from spinepath.pathway.plans import Target
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.procedures import procedure_record
@@ -55,7 +55,9 @@ def reviewed_patient(clinician: Any, review: date, patient_id: str, **changes: A
             patient__id=patient_id,
             **changes,
         )
-        decision_sign(encounter=encounter, user=clinician, token=patient_id.ljust(24, "x")[:64])
+        decision_sign(
+            encounter=encounter, actor=acting(clinician), token=patient_id.ljust(24, "x")[:64]
+        )
     return encounter.patient
 
 
@@ -64,12 +66,16 @@ def accepted_plan_for(
 ) -> CarePlan:
     """A plan written and accepted on ``day``, holding ``sessions`` injections at the disc."""
     with on_day(day, 11):
-        plan = plan_create(patient=patient, user=clinician)
+        plan = plan_create(patient=patient, actor=acting(clinician))
         for _ in range(sessions - 1):
             plan_injection_add(
-                plan=plan, user=clinician, target=DISC, material="msc", guidance="fluoroscopy"
+                plan=plan,
+                actor=acting(clinician),
+                target=DISC,
+                material="msc",
+                guidance="fluoroscopy",
             )
-        return plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+        return plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
 
 def inject(patient: Any, clinician: Any, day: date, **changes: Any) -> Procedure:
@@ -80,7 +86,7 @@ def inject(patient: Any, clinician: Any, day: date, **changes: Any) -> Procedure
         "guidance": "fluoroscopy",
     }
     values.update(changes)
-    return procedure_record(patient=patient, user=clinician, **values)
+    return procedure_record(patient=patient, actor=acting(clinician), **values)
 
 
 def treated(

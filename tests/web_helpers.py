@@ -7,13 +7,26 @@ from typing import Any
 from django.test import Client
 from workup_builder import document
 
-from spinepath.accounts.roles import is_clinician
+from spinepath.accounts.roles import is_clinician, role_names
+from spinepath.actors import Actor
+from spinepath.consultations.actions import attest_imported, workup_import
 from spinepath.consultations.models import Encounter
-from spinepath.consultations.services import attest_imported, workup_import
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.services import patient_create
 
 PASSWORD = "correct-horse-battery"
+
+
+def acting(user: Any) -> Actor:
+    """The actor a service is called with in a test: the staff member (with the roles their
+    account holds now) at a test address; for None, a coordinator's role with no account (a
+    fixture that needs a chart and does not care who made it)."""
+    if user is None:
+        return Actor(
+            "staff", roles=frozenset({"coordinator"}), name="(test fixture)", path="(test)"
+        )
+    user.__dict__.pop("_spinepath_roles", None)  # the roles as they are now
+    return Actor.for_staff(user, role_names(user), address="127.0.0.1", path="(test)")
 
 
 def signed_in(user: Any) -> Client:
@@ -55,13 +68,13 @@ def import_encounter(
     (its details changed to the workup's where they differ)."""
     encounter = workup_import(
         workup=workup_from_dict(document(**changes)),
-        user=user,
+        actor=acting(user),
         names=names,
         patient=patient,
         confirm_changes=patient is not None,
     )
     if is_clinician(user):
-        attest_imported(encounter=encounter, user=user)
+        attest_imported(encounter=encounter, actor=acting(user))
     return encounter
 
 
@@ -86,7 +99,9 @@ HISTORY = {
 
 
 def start(client: Client, user: Any) -> Encounter:
-    patient = patient_create(user=user, given_name="Maria", family_name="Lopez")
+    patient = patient_create(
+        actor=acting(user), details={"given_name": "Maria", "family_name": "Lopez"}
+    )
     response = client.post(
         f"/patients/{patient.pk}/consultations/new/",
         {"start_key": f"start-{patient.pk}".ljust(18, "k")},

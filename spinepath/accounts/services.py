@@ -1,6 +1,15 @@
 """Staff accounts: creation by the clinic admin, roles, deactivation, password and second-factor
 resets, TOTP enrolment and recovery codes. Every change is reported as a security event, which
-the audit log records."""
+the audit log records as part of the write's one event (with the actor's address and page).
+
+Every write takes ``actor=`` (:class:`spinepath.actors.Actor`): the clinic admin's writes need
+the ``staff_accounts`` fact of the authority table; a person's own password and second factor
+are theirs alone (the actor's own account).
+
+Why one module of this length: every write here changes one account's means of signing in,
+under the same rules (one sign-in at a time per name, record the event, refuse the same way);
+the second factor's half shares the recording and the refusals with the passwords' half.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +24,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spinepath.accounts.models import StaffAccount
-from spinepath.accounts.roles import CLINIC_ADMIN, ROLE_LABELS, ROLES, has_role
+from spinepath.accounts.roles import CLINIC_ADMIN, ROLE_LABELS, ROLES
 from spinepath.accounts.signals import security_event
+from spinepath.actions import action
+from spinepath.actors import Actor
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 
 RECOVERY_CODES = 10
@@ -31,10 +43,19 @@ RECOVERY_NAME = "Recovery codes"
 _READABLE = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
-def _report(*, user: Any, request: Any = None, action: str, what: str, subject: Any = None) -> None:
+def _report(*, actor: Actor, action: str, what: str) -> None:
+    """A security event; inside a write, the audit log makes it part of the write's one event,
+    recorded with the actor."""
     security_event.send(
-        sender=StaffAccount, user=user, request=request, action=action, what=what, subject=subject
+        sender=StaffAccount, user=actor.user, request=None, actor=actor, action=action, what=what
     )
+
+
+def _own_account(actor: Actor) -> User:
+    """The account of the person acting on their own sign-in, password or second factor."""
+    if actor.user is None:
+        raise NotAllowed("Only the person signed in changes their own account.", code="not_self")
+    return actor.user
 
 
 @contextmanager
@@ -80,15 +101,27 @@ def temporary_password() -> str:
     return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(4))
 
 
-@transaction.atomic
 def ensure_roles() -> None:
+    """The clinic's roles as groups (called inside the writes that give them)."""
     for name in ROLES:
         Group.objects.get_or_create(name=name)
 
 
-@transaction.atomic
+def _the_clinic_itself(actor: Actor, what: str) -> None:
+    """Accounts made outside the Staff page: by the clinic's own processes (the demo, the
+    synthetic cohort, tests) or by whoever runs ``spinepath`` on the server."""
+    if actor.channel not in ("system", "command_line"):
+        raise NotAllowed(
+            f"{what} is made on the server, not on a page: the clinic admin adds staff on the "
+            "Staff page.",
+            code="not_the_clinic",
+        )
+
+
+@action(None)
 def staff_user_create(
     *,
+    actor: Actor,
     username: str,
     password: str | None,
     role: str,
@@ -103,6 +136,7 @@ def staff_user_create(
     clinicians): its password is made unusable, also when the user already exists.
     ``demo=True`` marks a published demo login, which signs in only in demo mode.
     """
+    _the_clinic_itself(actor, "A seeded staff account")
     ensure_roles()
     user, created = User.objects.get_or_create(
         username=username, defaults={"first_name": first_name, "last_name": last_name}
@@ -134,11 +168,18 @@ def username_problem(username: str) -> str | None:
     return None if USERNAME_PATTERN.fullmatch(username) else USERNAME_RULE
 
 
-@transaction.atomic
+@action(None)
 def create_clinic_admin(
-    *, username: str, password: str, email: str = "", first_name: str = "", last_name: str = ""
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
 ) -> User:
     """The first clinic admin of a real clinic (``spinepath createadmin``)."""
+    _the_clinic_itself(actor, "A clinic admin's first account")
     problem = username_problem(username)
     if problem:
         raise Invalid(problem, fields={"username": problem})
@@ -152,16 +193,11 @@ def create_clinic_admin(
     )
     user.groups.add(Group.objects.get(name=CLINIC_ADMIN))
     StaffAccount.objects.create(user=user)
-    _report(user=None, action="create", what=f"clinic admin {username} (createadmin)")
+    _report(actor=actor, action="create", what=f"clinic admin {username} (createadmin)")
     return user
 
 
 # --- The clinic admin manages staff ------------------------------------------------------------
-
-
-def _require_admin(actor: Any) -> None:
-    if not has_role(actor, CLINIC_ADMIN):
-        raise NotAllowed("Only the clinic admin manages staff accounts.")
 
 
 def _staff(user_id: int) -> User:
@@ -178,20 +214,18 @@ def _roles_checked(roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
-@transaction.atomic
+@action("staff_accounts")
 def staff_account_create(
     *,
-    actor: Any,
+    actor: Actor,
     username: str,
     first_name: str,
     last_name: str,
     email: str,
     roles: list[str],
-    request: Any = None,
 ) -> tuple[User, str]:
     """A new staff account with a temporary password (shown once to the admin). At first
     sign-in the person sets their own password and enrols their authenticator app."""
-    _require_admin(actor)
     roles = _roles_checked(roles)
     username = username.strip()
     problem = username_problem(username)
@@ -214,18 +248,15 @@ def staff_account_create(
     user.groups.set(Group.objects.filter(name__in=roles))
     StaffAccount.objects.create(user=user, password_change_required=True)
     labels = ", ".join(ROLE_LABELS[r] for r in roles)
-    _report(
-        user=actor, request=request, action="create", what=f"staff account {username} ({labels})"
-    )
+    _report(actor=actor, action="create", what=f"staff account {username} ({labels})")
     return user, password
 
 
-@transaction.atomic
-def staff_roles_set(*, actor: Any, user_id: int, roles: list[str], request: Any = None) -> User:
-    _require_admin(actor)
+@action("staff_accounts")
+def staff_roles_set(*, actor: Actor, user_id: int, roles: list[str]) -> User:
     roles = _roles_checked(roles)
     user = _staff(user_id)
-    if user.pk == actor.pk and CLINIC_ADMIN not in roles:
+    if user.pk == actor.user_id and CLINIC_ADMIN not in roles:
         raise Conflict(
             "You cannot remove your own clinic admin role; ask another clinic admin.",
             fields={"roles": "You cannot remove your own clinic admin role."},
@@ -234,19 +265,17 @@ def staff_roles_set(*, actor: Any, user_id: int, roles: list[str], request: Any 
     user.groups.set(Group.objects.filter(name__in=roles))
     if before != roles:
         _report(
-            user=actor,
-            request=request,
+            actor=actor,
             action="update",
             what=f"roles of {user.username}: {', '.join(before) or 'none'} -> {', '.join(roles)}",
         )
     return user
 
 
-@transaction.atomic
-def staff_active_set(*, actor: Any, user_id: int, active: bool, request: Any = None) -> User:
-    _require_admin(actor)
+@action("staff_accounts")
+def staff_active_set(*, actor: Actor, user_id: int, active: bool) -> User:
     user = _staff(user_id)
-    if user.pk == actor.pk and not active:
+    if user.pk == actor.user_id and not active:
         raise Conflict("You cannot deactivate your own account.")
     if user.is_active != active:
         user.is_active = active
@@ -254,14 +283,13 @@ def staff_active_set(*, actor: Any, user_id: int, active: bool, request: Any = N
         if not active:
             _end_sessions(user)
         what = f"{'reactivated' if active else 'deactivated'} {user.username}"
-        _report(user=actor, request=request, action="update", what=what)
+        _report(actor=actor, action="update", what=what)
     return user
 
 
-@transaction.atomic
-def staff_password_reset(*, actor: Any, user_id: int, request: Any = None) -> str:
+@action("staff_accounts")
+def staff_password_reset(*, actor: Actor, user_id: int) -> str:
     """A temporary password (shown once); the person must choose a new one at sign-in."""
-    _require_admin(actor)
     user = _staff(user_id)
     if is_demo(user):
         raise Conflict("Demo logins keep their published password.")
@@ -272,19 +300,18 @@ def staff_password_reset(*, actor: Any, user_id: int, request: Any = None) -> st
     user.save(update_fields=["password"])
     StaffAccount.objects.update_or_create(user=user, defaults={"password_change_required": True})
     _end_sessions(user)
-    _report(user=actor, request=request, action="update", what=f"password reset: {user.username}")
+    _report(actor=actor, action="update", what=f"password reset: {user.username}")
     return password
 
 
-@transaction.atomic
-def staff_mfa_reset(*, actor: Any, user_id: int, request: Any = None) -> User:
+@action("staff_accounts")
+def staff_mfa_reset(*, actor: Actor, user_id: int) -> User:
     """Remove a lost phone's authenticator and the recovery codes: enrol again at sign-in."""
-    _require_admin(actor)
     user = _staff(user_id)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     _end_sessions(user)
-    _report(user=actor, request=request, action="mfa", what=f"second factor reset: {user.username}")
+    _report(actor=actor, action="mfa", what=f"second factor reset: {user.username}")
     return user
 
 
@@ -298,21 +325,27 @@ def _end_sessions(user: User) -> None:
             session.delete()
 
 
-def is_record_only(user: Any) -> bool:
+def is_record_only(user: User) -> bool:
     return StaffAccount.objects.filter(user=user, record_only=True).exists()
 
 
-def is_demo(user: Any) -> bool:
+def is_demo(user: User) -> bool:
     return StaffAccount.objects.filter(user=user, demo=True).exists()
 
 
 # --- Passwords ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def password_changed(*, user: User, request: Any = None) -> None:
+@action(None)
+def password_change(*, actor: Actor, new_password: str) -> User:
+    """The person's own new password (already checked by the password page's form, with the
+    current one); any temporary one given by the clinic admin is no longer required to go."""
+    user = _own_account(actor)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
     StaffAccount.objects.filter(user=user).update(password_change_required=False)
-    _report(user=user, request=request, action="update", what="changed own password")
+    _report(actor=actor, action="update", what="changed own password")
+    return user
 
 
 WRONG_CURRENT_PASSWORD_LIMIT = 5
@@ -327,26 +360,28 @@ def wrong_current_passwords(user: User) -> int:
     return account.wrong_current_passwords if account is not None else 0
 
 
-def wrong_current_password(*, user: User, request: Any) -> bool:
+@action(None)
+def wrong_current_password(*, actor: Actor) -> bool:
     """Count and record a wrong current password on the password page; True once there have
     been WRONG_CURRENT_PASSWORD_LIMIT since the last sign-in (the caller then signs the person
     out). The caller holds one_sign_in_at_a_time for the username, so no count is lost."""
+    user = _own_account(actor)
     account = account_of(user)
     StaffAccount.objects.filter(pk=account.pk).update(
         wrong_current_passwords=F("wrong_current_passwords") + 1
     )
     count = wrong_current_passwords(user)
     _report(
-        user=user,
-        request=request,
+        actor=actor,
         action="sign_in_failed",
         what=f"{WRONG_CURRENT_PASSWORD} ({count} of {WRONG_CURRENT_PASSWORD_LIMIT})",
     )
     return count >= WRONG_CURRENT_PASSWORD_LIMIT
 
 
-def signed_in(sender: Any, user: Any, **_: Any) -> None:
-    """A new sign-in starts the count of wrong current passwords again."""
+def signed_in(sender: type[User], user: User, **_: Any) -> None:
+    """Listener of ``user_logged_in``: a new sign-in starts the count of wrong current
+    passwords again."""
     StaffAccount.objects.filter(user=user).exclude(wrong_current_passwords=0).update(
         wrong_current_passwords=0
     )
@@ -369,9 +404,10 @@ def has_authenticator(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-@transaction.atomic
-def enrolment_device(*, user: User) -> TOTPDevice:
+@action(None)
+def enrolment_device(*, actor: Actor) -> TOTPDevice:
     """The authenticator being set up: one unconfirmed device, kept across page reloads."""
+    user = _own_account(actor)
     if has_authenticator(user):
         raise Conflict("Your authenticator app is already set up.")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -388,31 +424,41 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def enrolment_confirm(*, user: User, token: str, request: Any = None) -> tuple[Any, list[str]]:
+def enrolment_confirm(*, actor: Actor, token: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the authenticator with a code from it; returns the device and fresh recovery
     codes (shown once). A wrong code confirms nothing (and is audited)."""
-    with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-        if device is None:
-            raise Conflict("Start the set-up again: open the page once more.")
-        if device.verify_token(_digits(token)):
-            TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-            device.confirmed = True
-            device.save()
-            codes = _new_recovery_codes(user)
-            _report(user=user, request=request, action="mfa", what="authenticator set up")
-            return device, codes
-        _report(user=user, request=request, action="mfa", what="authenticator set-up: wrong code")
-    raise Invalid(
-        "That code did not match. Check the phone's clock and type the 6 digits it shows now.",
-        fields={"token": "That code did not match."},
-    )
+    confirmed = _enrolment_code(actor=actor, token=token)
+    if confirmed is None:  # refused once the wrong code is recorded
+        raise Invalid(
+            "That code did not match. Check the phone's clock and type the 6 digits it shows now.",
+            fields={"token": "That code did not match."},
+        )
+    return confirmed
 
 
-@transaction.atomic
-def recovery_codes_replace(*, user: User, request: Any = None) -> list[str]:
+@action(None)
+def _enrolment_code(*, actor: Actor, token: str) -> tuple[TOTPDevice, list[str]] | None:
+    """The code typed at enrolment, recorded either way: (device, recovery codes) or None."""
+    user = _own_account(actor)
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    if device is None:
+        raise Conflict("Start the set-up again: open the page once more.")
+    if not device.verify_token(_digits(token)):
+        _report(actor=actor, action="mfa", what="authenticator set-up: wrong code")
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save()
     codes = _new_recovery_codes(user)
-    _report(user=user, request=request, action="mfa", what="new recovery codes")
+    _report(actor=actor, action="mfa", what="authenticator set up")
+    return device, codes
+
+
+@action(None)
+def recovery_codes_replace(*, actor: Actor) -> list[str]:
+    user = _own_account(actor)
+    codes = _new_recovery_codes(user)
+    _report(actor=actor, action="mfa", what="new recovery codes")
     return codes
 
 
@@ -420,18 +466,11 @@ def _digits(token: str) -> str:
     return "".join(token.split()).replace("-", "").lower()
 
 
-def second_factor_check(*, user: User, token: str, request: Any = None) -> Any:
-    """The device a code belongs to (TOTP first, then a recovery code, which is used up), or
-    ``Invalid``. The device rows are locked, so a code sent twice at once verifies once; a
-    wrong code is counted (and audited) before the refusal, so waiting cannot be skipped."""
-    token = _digits(token)
-    with transaction.atomic():
-        device, wait = _matching_device(user, token)
-        if device is not None:
-            what = "recovery code used" if isinstance(device, StaticDevice) else "code accepted"
-        else:
-            what = "code refused: too many wrong codes" if wait is not None else "wrong code"
-        _report(user=user, request=request, action="mfa", what=what)
+def second_factor_check(*, actor: Actor, token: str) -> Device:
+    """The device a code belongs to (TOTP first, then a recovery code, which is used up), or a
+    refusal. The device rows are locked, so a code sent twice at once verifies once; a wrong
+    code is counted (and audited) before the refusal, so waiting cannot be skipped."""
+    device, wait = _second_factor_code(actor=actor, token=_digits(token))
     if device is not None:
         return device
     if wait is not None:
@@ -446,7 +485,20 @@ def second_factor_check(*, user: User, token: str, request: Any = None) -> Any:
     )
 
 
-def _matching_device(user: User, token: str) -> tuple[Any, int | None]:
+@action(None)
+def _second_factor_code(*, actor: Actor, token: str) -> tuple[Device | None, int | None]:
+    """(the device the code belongs to, or None; the seconds to wait when too many wrong codes
+    were typed), recorded either way."""
+    device, wait = _matching_device(_own_account(actor), token)
+    if device is not None:
+        what = "recovery code used" if isinstance(device, StaticDevice) else "code accepted"
+    else:
+        what = "code refused: too many wrong codes" if wait is not None else "wrong code"
+    _report(actor=actor, action="mfa", what=what)
+    return device, wait
+
+
+def _matching_device(user: User, token: str) -> tuple[Device | None, int | None]:
     from django.utils import timezone
 
     for model in (TOTPDevice, StaticDevice):

@@ -14,16 +14,16 @@ from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from spinepath.accounts import services
+from spinepath.accounts.actors import actor_of, admin_actor
 from spinepath.accounts.forms import CodeForm, EnrolForm, StaffCreateForm, StaffRolesForm
-from spinepath.accounts.roles import CLINIC_ADMIN, ROLE_LABELS, has_role
-from spinepath.errors import Refused
+from spinepath.accounts.roles import ROLE_LABELS
+from spinepath.errors import NotAllowed, Refused
 from spinepath.web.refusals import show_on_form
 
 NEXT_KEY = "spinepath_next"
@@ -54,7 +54,9 @@ class SignInView(LoginView):
         return response
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> Any:
+def locked_out(
+    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """django-axes' answer to a locked-out username and address: the sign-in page, with why."""
     form = AuthenticationForm(request, data=request.POST or None)
     form.errors.clear()
@@ -84,9 +86,7 @@ def mfa(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device = services.second_factor_check(
-                user=request.user,  # type: ignore[arg-type]
-                token=form.cleaned_data["token"],
-                request=request,
+                actor=actor_of(request), token=form.cleaned_data["token"]
             )
         except Refused as refused:
             show_on_form(form, refused)
@@ -109,12 +109,13 @@ def enrol(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if services.has_authenticator(user):
         return redirect("accounts:mfa")
-    device = services.enrolment_device(user=user)
+    actor = actor_of(request)
+    device = services.enrolment_device(actor=actor)
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device, codes = services.enrolment_confirm(
-                user=user, token=form.cleaned_data["token"], request=request
+                actor=actor, token=form.cleaned_data["token"]
             )
         except Refused as refused:
             show_on_form(form, refused)
@@ -134,7 +135,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def recovery(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        codes = services.recovery_codes_replace(user=request.user, request=request)  # type: ignore[arg-type]
+        codes = services.recovery_codes_replace(actor=actor_of(request))
         return render(request, "accounts/recovery_codes.html", {"codes": codes})
     return render(request, "accounts/account.html", {})
 
@@ -151,13 +152,14 @@ def password(request: HttpRequest) -> HttpResponse:
             if services.wrong_current_passwords(user) >= services.WRONG_CURRENT_PASSWORD_LIMIT:
                 return _signed_out_for_guessing(request)
             if form.is_valid():
-                form.save()
-                update_session_auth_hash(request, form.user)
-                services.password_changed(user=user, request=request)
+                services.password_change(
+                    actor=actor_of(request), new_password=form.cleaned_data["new_password1"]
+                )
+                update_session_auth_hash(request, user)
                 messages.success(request, "Your password was changed.")
                 return redirect(settings.LOGIN_REDIRECT_URL)
             if "old_password" in form.errors and services.wrong_current_password(
-                user=user, request=request
+                actor=actor_of(request)
             ):
                 return _signed_out_for_guessing(request)
     required = services.account_of(user).password_change_required
@@ -173,21 +175,16 @@ def _signed_out_for_guessing(request: HttpRequest) -> HttpResponse:
 
 # --- The clinic admin's staff page -------------------------------------------------------------
 
-
-def _admin_only(request: HttpRequest) -> None:
-    if not has_role(request.user, CLINIC_ADMIN):
-        raise PermissionDenied("Only the clinic admin manages staff accounts.")
+MANAGES_STAFF = "manages staff accounts"
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
-    _admin_only(request)
+    actor = admin_actor(request, does=MANAGES_STAFF)
     form = StaffCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user, temporary = services.staff_account_create(
-                actor=request.user, request=request, **form.cleaned_data
-            )
+            user, temporary = services.staff_account_create(actor=actor, **form.cleaned_data)
         except Refused as refused:
             show_on_form(form, refused)
         else:
@@ -217,16 +214,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    _admin_only(request)
+    actor = admin_actor(request, does=MANAGES_STAFF)
     person = get_object_or_404(User, pk=user_id)
     form = StaffRolesForm(request.POST or None) if request.method == "POST" else None
     if form is not None and form.is_valid():
         try:
             services.staff_roles_set(
-                actor=request.user,
-                user_id=person.pk,
-                roles=form.cleaned_data["roles"],
-                request=request,
+                actor=actor, user_id=person.pk, roles=form.cleaned_data["roles"]
             )
         except Refused as refused:
             show_on_form(form, refused)
@@ -246,25 +240,21 @@ def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
-    _admin_only(request)
+    actor = admin_actor(request, does=MANAGES_STAFF)
     person = get_object_or_404(User, pk=user_id)
     if action == "password":
-        temporary = services.staff_password_reset(
-            actor=request.user, user_id=person.pk, request=request
-        )
+        temporary = services.staff_password_reset(actor=actor, user_id=person.pk)
         return render(
             request, "accounts/temporary_password.html", {"person": person, "password": temporary}
         )
     if action == "mfa":
-        services.staff_mfa_reset(actor=request.user, user_id=person.pk, request=request)
+        services.staff_mfa_reset(actor=actor, user_id=person.pk)
         messages.success(
             request, f"{person.username} will set up an authenticator app at the next sign-in."
         )
     elif action in ("deactivate", "reactivate"):
-        services.staff_active_set(
-            actor=request.user, user_id=person.pk, active=action == "reactivate", request=request
-        )
+        services.staff_active_set(actor=actor, user_id=person.pk, active=action == "reactivate")
         messages.success(request, f"{person.username} {action}d.")
     else:
-        raise PermissionDenied("No such action.")
+        raise NotAllowed("No such action.")
     return redirect("accounts:staff_detail", person.pk)

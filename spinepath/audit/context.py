@@ -6,12 +6,12 @@ the `spinepath` command for every sub-command but the server)."""
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from spinepath.actors import machine_user
 
 _request: ContextVar[Any] = ContextVar("spinepath_audit_request", default=None)
 
@@ -23,18 +23,6 @@ class CommandLine:
 
 
 _command: ContextVar[CommandLine | None] = ContextVar("spinepath_audit_command", default=None)
-
-
-def machine_user() -> str:
-    """The operating system's account running this process: the effective user id's name
-    (which the environment cannot change), else getpass.getuser(); "" if it has no name."""
-    with contextlib.suppress(ImportError, KeyError, OSError):
-        import pwd
-
-        return pwd.getpwuid(os.geteuid()).pw_name
-    with contextlib.suppress(Exception):
-        return getpass.getuser()
-    return ""
 
 
 @contextlib.contextmanager

@@ -8,11 +8,14 @@ patient either way. Only an answer without a body (a redirect, a 405) shows noth
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from django.apps import apps
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from spinepath.accounts.actors import actor_of
 from spinepath.audit import context
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.pages import RECORDED
@@ -57,26 +60,12 @@ def _has_body(response: HttpResponse) -> bool:
     return bool(response.content)
 
 
-# How an address's ids lead to the patient its page shows, for a page that does not name its
-# patient itself: the event names the patient whatever the view remembered (models by name, so
-# the audit app imports none of the apps above it).
-PATIENT_OF_ADDRESS = {
-    "patient_id": ("patients.Patient", "pk"),
-    "encounter_id": ("consultations.Encounter", "patient_id"),
-    "study_id": ("consultations.ImagingStudy", "patient_id"),
-    "decision_id": ("consultations.CandidacyDecision", "patient_id"),
-    "plan_id": ("plans.CarePlan", "patient_id"),
-    "procedure_id": ("plans.Procedure", "patient_id"),
-    "visit_id": ("followup.ReassessmentVisit", "patient_id"),
-    "appointment_id": ("public.Appointment", "patient_id"),
-    "request_id": ("public.ChangeRequest", "appointment__patient_id"),
-}
-
-
 def _patient_of_address(kwargs: dict[str, object]) -> tuple[int | None, list[str]]:
     """(The patient id the address's ids lead to, or None; what it shows of someone who has
     no record, e.g. ["appointment #40"] for a consultation booked by name)."""
-    for key, (label, path) in PATIENT_OF_ADDRESS.items():
+    # How an address's ids lead to the patient its page shows (the site's settings name the
+    # models, so the audit app imports none of the apps above it).
+    for key, (label, path) in settings.SPINEPATH_AUDIT_PATIENT_OF_ADDRESS.items():
         value = kwargs.get(key)
         if not isinstance(value, int):
             continue
@@ -123,7 +112,7 @@ class AuditMiddleware:
             unregistered += [o for o in others if o not in unregistered]
         if refused:
             audit_record(
-                request=request,
+                actor=actor_of(request),
                 action=AuditEvent.REFUSED,
                 what=f"refused: {RECORDED.get(name, name)}",
                 patient=patient,
@@ -141,14 +130,10 @@ class AuditMiddleware:
         what = RECORDED[name]
         if shown is not None:
             what = f"{what}: {len(shown) + len(unregistered)} shown"
+        actor = actor_of(request)
+        if actor.channel == "public":  # a page shown by its link alone (a questionnaire link)
+            actor = replace(actor, name="(patient's questionnaire link)")
         audit_record(
-            request=request,
-            action=AuditEvent.VIEW,
-            what=what,
-            patient=patient,
-            username=None
-            if signed_in
-            else getattr(request, "_spinepath_actor", "(patient's questionnaire link)"),
-            detail=detail or None,
+            actor=actor, action=AuditEvent.VIEW, what=what, patient=patient, detail=detail or None
         )
         return response

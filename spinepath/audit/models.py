@@ -57,7 +57,10 @@ class AuditEvent(models.Model):
     )
     username = models.CharField(max_length=150)
     patient = models.ForeignKey(
-        "patients.Patient", null=True, on_delete=models.PROTECT, related_name="audit_events"
+        settings.SPINEPATH_PATIENT_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
     )
     action = models.CharField(max_length=20, choices=ACTIONS)
     what = models.CharField(max_length=200)

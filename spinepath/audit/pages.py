@@ -11,10 +11,10 @@ from __future__ import annotations
 # URL name -> what the audit log calls the page.
 RECORDED: dict[str, str] = {
     "patients:list": "patient search",
-    "patients:chart": "chart",
+    "records:chart": "chart",
     "patients:new": "new patient form",
     "patients:edit": "patient details form",
-    "patients:fhir": "FHIR bundle (export)",
+    "records:fhir": "FHIR bundle (export)",
     "consultations:new": "new consultation",
     "consultations:history": "consultation: history",
     "consultations:exam": "consultation: exam",

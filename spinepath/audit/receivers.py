@@ -12,18 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from spinepath.accounts.actors import actor_of
+from spinepath.accounts.roles import role_names
 from spinepath.accounts.signals import security_event
-from spinepath.audit.context import current_request
+from spinepath.actions import current_scope, on_finish
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
-from spinepath.audit.services import audit_record
+from spinepath.audit.services import ambient_actor, audit_now, audit_record, finish_write
+from spinepath.web.clients import client_address
 
 # Apps whose records are clinical (or say who may see them); every model in them is audited,
 # except these bookkeeping tables.
-AUDITED_APPS = ("patients", "consultations", "plans", "followup", "public")
 NOT_AUDITED_MODELS = {"publicsubmission", "remindersent"}
 # Never written into the log: secrets, and columns that change on every save.
 SECRET_OR_NOISE = {
@@ -38,13 +42,27 @@ SECRET_OR_NOISE = {
 PATIENT_PATHS = ("patient", "encounter", "plan", "visit", "study", "decision", "measurement")
 
 
+def _actor(request: Any, *, user: Any = None, name: str = "") -> Actor:
+    """Who a sign-in event is about: the account (whatever the request's user is yet), or the
+    name someone tried."""
+    address = client_address(request)
+    path = request.get_full_path() if request is not None else ""
+    if user is not None:
+        return Actor.for_staff(user, role_names(user), address=address, path=path)
+    if request is not None and not name:
+        return actor_of(request)
+    return Actor("public", name=name or "(no username)", address=address, path=path)
+
+
 def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    audit_record(request=request, user=user, action=AuditEvent.SIGN_IN, what="signed in")
+    audit_record(actor=_actor(request, user=user), action=AuditEvent.SIGN_IN, what="signed in")
 
 
 def _signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        audit_record(request=request, user=user, action=AuditEvent.SIGN_OUT, what="signed out")
+        audit_record(
+            actor=_actor(request, user=user), action=AuditEvent.SIGN_OUT, what="signed out"
+        )
 
 
 def _sign_in_failed(
@@ -52,24 +70,22 @@ def _sign_in_failed(
 ) -> None:
     attempted = str(credentials.get("username", ""))[:150]
     audit_record(
-        request=request,
+        actor=_actor(request, name=attempted),
         action=AuditEvent.SIGN_IN_FAILED,
         what=f"failed sign-in as {attempted!r}",
-        username=attempted or "(no username)",
     )
 
 
 def _locked_out(sender: Any, request: Any, username: str, ip_address: str, **_: Any) -> None:
     audit_record(
-        request=request,
+        actor=_actor(request, name=(username or "")[:150]),
         action=AuditEvent.LOCKED_OUT,
         what=f"sign-in locked for {username!r} from this address",
-        username=(username or "(no username)")[:150],
     )
 
 
 def _security_event(sender: Any, user: Any, request: Any, action: str, what: str, **_: Any) -> None:
-    audit_record(request=request, user=user, action=action, what=what)
+    audit_record(actor=_actor(request, user=user), action=action, what=what)
 
 
 # --- Changes to clinical records -----------------------------------------------------------
@@ -78,7 +94,7 @@ def _security_event(sender: Any, user: Any, request: Any, action: str, what: str
 def _audited(model: type[models.Model]) -> bool:
     meta = model._meta
     return (
-        meta.app_label in AUDITED_APPS
+        meta.app_label in settings.SPINEPATH_AUDITED_APPS
         and meta.model_name not in NOT_AUDITED_MODELS
         and not meta.model_name.startswith("historical")
     )
@@ -95,7 +111,7 @@ def _values(instance: models.Model) -> dict[str, Any]:
 
 
 def _patient_of(instance: models.Model) -> int | None:
-    if instance._meta.label_lower == "patients.patient":
+    if instance._meta.label_lower == settings.SPINEPATH_PATIENT_MODEL.lower():
         return instance.pk  # type: ignore[no-any-return]
     for name in PATIENT_PATHS:
         if hasattr(instance, f"{name}_id"):
@@ -145,18 +161,18 @@ def _after_delete(sender: Any, instance: models.Model, **_: Any) -> None:
 
 
 def _change(action: str, instance: models.Model, detail: dict[str, Any]) -> None:
-    request = current_request()
-    audit_record(
-        request=request,
-        action=action,
-        what=_label(instance),
-        patient=_patient_of(instance),
-        detail=detail,
-        marks_request=False,
-    )
+    """Inside a write, the change joins the write's one event; anywhere else (the admin, a
+    shell) it is an event of its own."""
+    change = {"action": action, "what": _label(instance), "patient": _patient_of(instance)}
+    scope = current_scope()
+    if scope is not None:
+        scope.changes.append({**change, **detail})
+        return
+    audit_now(actor=ambient_actor(), **change, detail=detail, marks_page=False)
 
 
 def connect() -> None:
+    on_finish(finish_write)
     user_logged_in.connect(_signed_in, dispatch_uid="audit-sign-in")
     user_logged_out.connect(_signed_out, dispatch_uid="audit-sign-out")
     user_login_failed.connect(_sign_in_failed, dispatch_uid="audit-sign-in-failed")

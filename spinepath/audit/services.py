@@ -5,73 +5,119 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
+from spinepath.actions import Scope, current_scope
+from spinepath.actors import SYSTEM, Actor
 from spinepath.audit.chain import GENESIS, canonical_address, row_hash
-from spinepath.audit.context import current_command
+from spinepath.audit.context import current_command, current_request
 from spinepath.audit.models import AuditEvent
-from spinepath.web.clients import client_address, redact
+from spinepath.web.clients import redact
 
-SYSTEM = "(system)"
+__all__ = ["SYSTEM", "ambient_actor", "audit_now", "audit_record", "finish_write"]
 
 
 def audit_record(
     *,
-    request: HttpRequest | None,
+    actor: Actor,
     action: str,
     what: str,
     patient: Any = None,
-    user: Any = None,
     detail: dict[str, Any] | None = None,
-    username: str | None = None,
-    marks_request: bool = True,
+) -> None:
+    """Say what ``actor`` did. Inside a write (:func:`spinepath.actions.action`) it becomes part
+    of that write's one event, written at its end; anywhere else (a page opened, a sign-in) it
+    is written at once."""
+    said = {"action": action, "what": what, "patient": _patient_id(patient), "detail": detail}
+    scope = current_scope()
+    if scope is not None:
+        scope.said.append({**said, "depth": scope.depth})
+        return
+    audit_now(actor=actor, **said)
+
+
+def audit_now(
+    *,
+    actor: Actor,
+    action: str,
+    what: str,
+    patient: Any = None,
+    detail: dict[str, Any] | None = None,
+    marks_page: bool = True,
 ) -> AuditEvent:
     """Append one event. Inside the caller's transaction, so it is written if and only if
     what it records is; the transaction holds the chain's lock (the database's write lock on
     SQLite, an advisory lock taken at BEGIN on PostgreSQL), so rows are chained in order."""
-    if request is not None:
-        if marks_request:
-            request._spinepath_audited = True  # type: ignore[attr-defined]
-        if user is None and getattr(request, "user", None) is not None:
-            user = request.user if request.user.is_authenticated else None
-    command = current_command() if request is None else None
-    if command is not None:
-        # From the command line: the staff account it names (if any) and, always, the machine's
-        # account that ran it.
-        detail = {
-            **(detail or {}),
-            "command_line": f"spinepath {command.command}",
-            "machine_user": command.machine_user or "(no name)",
-        }
-        if username is None and user is None:
-            username = command_line_name(command.machine_user)
-    name = username or getattr(user, "username", "") or SYSTEM
-    patient_id = patient if isinstance(patient, int) else getattr(patient, "pk", None)
+    request = current_request()
+    if request is not None and marks_page:
+        request._spinepath_audited = True  # the page's own event is this one
+    if actor.detail:
+        detail = {**(detail or {}), **actor.detail}
     with transaction.atomic():
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         row: dict[str, Any] = {
             "seq": seq,
             "at": timezone.now(),
-            "user_id": getattr(user, "pk", None),
-            "username": name[:150],
-            "patient_id": patient_id,
+            "user_id": actor.user_id,
+            "username": actor.username[:150],
+            "patient_id": _patient_id(patient),
             "action": action,
             "what": what[:200],
-            "path": redact(
-                request.get_full_path()
-                if request is not None
-                else f"(command line) spinepath {command.command}"
-                if command is not None
-                else ""
-            )[:300],
-            "address": canonical_address(client_address(request)),
+            "path": redact(actor.path)[:300],
+            "address": canonical_address(actor.address),
             "detail": _plain(detail or {}),
         }
         event = AuditEvent(**row, prev_hash=prev, hash=row_hash(prev, row))
         AuditEvent.objects.bulk_create([event])
     return event
+
+
+def finish_write(scope: Scope) -> None:
+    """The one event of a write: what it said it did (in order), the patient it names, and the
+    before and after values of every record it saved or deleted."""
+    if not scope.said and not scope.changes:
+        return
+    # The outermost write's words first (a write it called said its part before it did).
+    said = sorted(scope.said, key=lambda part: part["depth"]) or [
+        {"action": scope.changes[0]["action"], "what": c["what"], "patient": c["patient"]}
+        for c in scope.changes[:1]
+    ]
+    detail: dict[str, Any] = {}
+    for part in said:
+        detail.update(part.get("detail") or {})
+    if scope.changes:
+        detail["changes"] = [
+            {k: v for k, v in change.items() if k != "patient"} for change in scope.changes
+        ]
+    patients = [p["patient"] for p in said if p["patient"] is not None] + [
+        c["patient"] for c in scope.changes if c["patient"] is not None
+    ]
+    audit_now(
+        actor=scope.actor,
+        action=said[0]["action"],
+        what="; ".join(dict.fromkeys(p["what"] for p in said)),
+        patient=patients[0] if patients else None,
+        detail=detail or None,
+    )
+
+
+def ambient_actor() -> Actor:
+    """Who is acting where no write names them (a record saved in the admin or a shell): the
+    request being served, else the command being run, else the clinic's own process."""
+    from spinepath.accounts.actors import actor_of
+
+    request = current_request()
+    if request is not None:
+        return actor_of(request)
+    command = current_command()
+    if command is not None:
+        return Actor.at_command_line(command.command, command.machine_user)
+    return Actor.system()
+
+
+def _patient_id(patient: Any) -> int | None:
+    return patient if isinstance(patient, int) else getattr(patient, "pk", None)
 
 
 def command_line_name(machine_user: str) -> str:

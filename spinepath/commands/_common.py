@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
+from spinepath.pathway.authority import Fact
 from spinepath.pathway.policy import InvalidPolicy, Policy
 from spinepath.policies import load_policy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 EXIT_INVALID = 2
 
@@ -32,10 +36,11 @@ def fail(message: str) -> int:
     return EXIT_INVALID
 
 
-def staff_actor(username: str, fact: str) -> tuple[Any, str | None]:
+def staff_actor(username: str, fact: Fact) -> tuple[User | None, str | None]:
     """The staff account a command acts as (``--by``): one that could sign in now (active, not a
     name on records only like the synthetic cohort's clinicians, not a demo login outside demo
-    mode) and whose role may state ``fact``. Returns (user, None) or (None, why not)."""
+    mode) and whose role may state ``fact``. Returns (user, None) or (None, why not); the
+    command then acts as :func:`spinepath.accounts.actors.at_command_line` of that user."""
     from django.contrib.auth.models import User
 
     from spinepath.accounts.backends import StaffBackend
@@ -54,6 +59,6 @@ def staff_actor(username: str, fact: str) -> tuple[Any, str | None]:
             f"--by: {username} is not a person's account that can sign in (a name on records "
             "only, or a demo login outside demo mode): name your own staff account"
         )
-    if not may_state(role_names(user), fact):  # type: ignore[arg-type]
-        return None, f"--by: {refusal(fact)}"  # type: ignore[arg-type]
+    if not may_state(role_names(user), fact):
+        return None, f"--by: {refusal(fact)}"
     return user, None

@@ -32,13 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from spinepath.commands.web import _django
 
     _django()
+    from spinepath.accounts.actors import at_command_line
     from spinepath.errors import Refused
     from spinepath.fhir_api.models import ApiToken
     from spinepath.fhir_api.services import token_create, token_revoke
 
+    # Whoever runs the command on the server (the machine's account is recorded).
+    actor = at_command_line(args.command)
     if args.action == "create":
         try:
-            _token, secret = token_create(name=args.name, can_write=args.write)
+            _token, secret = token_create(actor=actor, name=args.name, can_write=args.write)
         except Refused as refused:
             print("; ".join(refused.reasons), file=sys.stderr)
             return EXIT_INVALID
@@ -59,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
     if token is None:
         print(f"no token named {args.name}", file=sys.stderr)
         return EXIT_INVALID
-    token_revoke(token_id=token.pk)
+    token_revoke(actor=actor, token_id=token.pk)
     print(f"{token.name} revoked")
     return 0

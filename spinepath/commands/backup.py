@@ -55,10 +55,13 @@ def _size(size_bytes: int) -> str:
 
 def run_backup(args: argparse.Namespace) -> int:
     _django()
+    from spinepath.accounts.actors import at_command_line
     from spinepath.backups import BackupError, backup_database
 
     try:
-        summary = backup_database(path=Path(args.file), force=args.force)
+        summary = backup_database(
+            actor=at_command_line(args.command), path=Path(args.file), force=args.force
+        )
     except BackupError as exc:
         print(exc, file=sys.stderr)
         return exc.status
@@ -103,6 +106,7 @@ def _confirmed(file: str) -> bool | None:
 
 def run_restore(args: argparse.Namespace) -> int:
     _django()
+    from spinepath.accounts.actors import at_command_line
     from spinepath.backups import BackupError, restore_database, verify_backup
 
     path = Path(args.file)
@@ -118,7 +122,7 @@ def run_restore(args: argparse.Namespace) -> int:
             if not confirmed:
                 print("Not restored: nothing was changed.", file=sys.stderr)
                 return EXIT_INVALID
-        summary = restore_database(path=path)
+        summary = restore_database(actor=at_command_line(args.command), path=path)
     except BackupError as exc:
         print(exc, file=sys.stderr)
         return exc.status

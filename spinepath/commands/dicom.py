@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from spinepath.commands.web import _django
 
     _django()
+    from spinepath.accounts.actors import at_command_line
+    from spinepath.consultations.actions import dicom_study_import
     from spinepath.consultations.dicom import DicomProblem, read_path
-    from spinepath.consultations.services import dicom_study_import
     from spinepath.errors import Refused
     from spinepath.patients.models import Patient
     from spinepath.web.text import text_problem
@@ -60,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if len(studies) > 1:
         return _fail(f"{args.path}: {len(studies)} studies found; import one study at a time")
     try:
-        record, created = dicom_study_import(patient=patient, study=studies[0], user=user)
+        record, created = dicom_study_import(
+            patient=patient, study=studies[0], actor=at_command_line("import-dicom", user)
+        )
     except Refused as refused:
         return _fail("; ".join(refused.reasons))
     what = "recorded" if created else "already on the record; nothing changed"

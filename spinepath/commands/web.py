@@ -9,7 +9,7 @@ from typing import Any
 
 
 def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.site.settings")
     import django
 
     django.setup()
@@ -112,7 +112,7 @@ def add_parser(subcommands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     if args.trusted_proxy:
-        # The application reads it from the settings (spinepath.web.wsgi), in every worker.
+        # The application reads it from the settings (spinepath.site.wsgi), in every worker.
         os.environ["SPINEPATH_TRUSTED_PROXY"] = args.trusted_proxy
     for name, value in (("--workers", args.workers), ("--threads", args.threads)):
         if value is not None and not 1 <= value <= 64:
@@ -133,7 +133,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from django.conf import settings
 
-    from spinepath.web import server
+    from spinepath.site import server
 
     try:  # a clear error for a port in use, before gunicorn's retries
         with socket.create_server((args.host, args.port)):
@@ -166,7 +166,7 @@ def run_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         access_log=None if args.access_log == "none" else args.access_log,
     )
-    from spinepath.web.wsgi import application
+    from spinepath.site.wsgi import application
 
     server.Server(application, options).run()
     return 0
@@ -249,6 +249,7 @@ def run_createadmin(args: argparse.Namespace) -> int:
     _migrate()
     from django.contrib.auth.models import User
 
+    from spinepath.accounts.actors import at_command_line
     from spinepath.accounts.services import (
         create_clinic_admin,
         password_problems,
@@ -282,6 +283,7 @@ def run_createadmin(args: argparse.Namespace) -> int:
         print("password: " + " ".join(problems), file=sys.stderr)
         return 2
     create_clinic_admin(
+        actor=at_command_line(args.command),
         username=args.username,
         password=password,
         email=args.email,
@@ -328,17 +330,20 @@ def run_send_reminders(args: argparse.Namespace) -> int:
     _migrate()
     from django.conf import settings
 
+    from spinepath.accounts.actors import at_command_line
     from spinepath.followup.services import send_reminders
 
     sent, skipped = send_reminders(
-        today=today, base_url=args.base_url or settings.SPINEPATH_BASE_URL
+        actor=at_command_line(args.command),
+        today=today,
+        base_url=args.base_url or settings.SPINEPATH_BASE_URL,
     )
     print(f"{sent} reminders sent, {skipped} already sent")
     return 0
 
 
 def run_manage(args: argparse.Namespace) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.site.settings")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["spinepath manage", *args.arguments])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from spinepath.consultations.selectors import decision_in_force, latest_signed_decision
+from spinepath.errors import Invalid
 from spinepath.pathway import gates
 from spinepath.pathway.orders import is_spine_injection, order_target, order_warnings
 from spinepath.patients.models import Patient
@@ -41,18 +42,21 @@ INDICATORS = {
 }
 
 
-class HookProblem(ValueError):
+class HookProblem(Invalid):
     """A hook request that cannot be answered (400, named)."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, code="invalid_hook_request")
 
-def match_patient(request: dict[str, Any]) -> Patient | None:
+
+def match_patient(hook: dict[str, Any]) -> Patient | None:
     """The clinic's patient, matched by identifier: the prefetched Patient's identifiers (our
     record number, or the EHR's id we hold), else the context's patientId."""
-    context = request.get("context") or {}
+    context = hook.get("context") or {}
     if not isinstance(context, dict):
         raise HookProblem("context: an object")
     values: list[str] = []
-    prefetch = request.get("prefetch") or {}
+    prefetch = hook.get("prefetch") or {}
     if not isinstance(prefetch, dict):
         raise HookProblem("prefetch: an object")
     prefetched = prefetch.get("patient") or {}
@@ -77,7 +81,7 @@ def _review_link(decision_id: int) -> dict[str, str]:
     }
 
 
-def patient_view(request: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
+def patient_view(hook: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
     source = {"label": "spinepath (spine clinic)"}
     if patient is None:
         return []
@@ -121,8 +125,8 @@ def patient_view(request: dict[str, Any], patient: Patient | None) -> list[dict[
     ]
 
 
-def _orders(request: dict[str, Any]) -> list[dict[str, Any]]:
-    context = request.get("context") or {}
+def _orders(hook: dict[str, Any]) -> list[dict[str, Any]]:
+    context = hook.get("context") or {}
     bundle = context.get("draftOrders") or {}
     if not isinstance(bundle, dict):
         raise HookProblem("context.draftOrders: a Bundle")
@@ -155,9 +159,9 @@ def _text(concept: Any) -> str:
     return " ".join(p for p in parts if isinstance(p, str))
 
 
-def order_select(request: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
+def order_select(hook: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
     cards = []
-    for order in _orders(request):
+    for order in _orders(hook):
         text = _text(order.get("code"))
         if not is_spine_injection(text):
             continue

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from spinepath.pathway.instruments import ODI_SECTIONS
-from spinepath.patients.fhir import LOINC, SPINEPATH_CODES
+from spinepath.records.fhir import LOINC, SPINEPATH_CODES
 
 
 def _url(ident: str) -> str:

@@ -25,9 +25,9 @@ from spinepath.consultations.models import (
 from spinepath.fhir_api.questionnaires import questionnaires
 from spinepath.fhir_api.responses import response_resource
 from spinepath.followup.models import OutcomeMeasurement
-from spinepath.patients.fhir import patient_bundle, patient_resource, payer_organization
 from spinepath.patients.models import PAYER_CHOICES, Patient
 from spinepath.plans.models import CarePlan, Procedure
+from spinepath.records.fhir import patient_bundle, patient_resource, payer_organization
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (

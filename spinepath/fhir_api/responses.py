@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from spinepath.errors import Conflict, Invalid, NotAvailable
+from spinepath.actions import action
+from spinepath.actors import Actor
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 from spinepath.fhir_api.questionnaires import SPINEPATH_CODES, questionnaires
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import (
@@ -123,9 +124,15 @@ def _visit(patient: Patient, identifier: Any, today: date) -> ReassessmentVisit:
     return open_now[0]
 
 
-def response_store(document: dict[str, Any]) -> OutcomeMeasurement:
-    """Store a QuestionnaireResponse (already valid R4) as the check-in it answers."""
+@action(None)
+def response_store(*, actor: Actor, document: dict[str, Any]) -> OutcomeMeasurement:
+    """Store a QuestionnaireResponse (already valid R4) as the check-in it answers: an app
+    through the FHIR API, with a token granted write (the API checks it before the write).
+    Nothing stays behind from a refusal (the link it makes is part of the one write)."""
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    if actor.channel != "api":
+        raise NotAllowed("Questionnaire responses arrive through the FHIR API.", code="not_api")
 
     response = QuestionnaireResponse.model_validate(document)
     if response.status != "completed":
@@ -139,9 +146,7 @@ def response_store(document: dict[str, Any]) -> OutcomeMeasurement:
     answers = _answers(list(response.item or []))
     visit = _visit(patient, response.identifier, timezone.localdate())
     try:
-        # The link exists only if the answers are stored (a refusal leaves nothing behind).
-        with transaction.atomic():
-            token = questionnaire_link_create(visit=visit)
-            return questionnaire_submit(token=token, answers=answers)
+        token = questionnaire_link_create(actor=actor, visit=visit)
+        return questionnaire_submit(actor=actor, token=token, answers=answers)
     except LinkProblem as problem:
         raise Conflict(str(problem)) from None

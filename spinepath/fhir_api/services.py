@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+from spinepath.actions import action
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Conflict, Invalid, NotAllowed
+from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.fhir_api.models import ApiToken
 
 TOKEN_PREFIX = "sp_"
@@ -23,16 +23,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _require_admin(user: Any) -> None:
-    if user is not None and not has_role(user, CLINIC_ADMIN):
-        raise NotAllowed("Only the clinic admin issues and revokes API tokens.")
+def _may_manage_tokens(actor: Actor) -> None:
+    """The clinic admin (the authority table's ``api_token``) on the tokens page; whoever runs
+    ``spinepath api-token`` on the server, who holds the database anyway."""
+    if actor.channel not in ("command_line", "system"):
+        actor.require("api_token")
 
 
-@transaction.atomic
-def token_create(*, name: str, can_write: bool, user: Any = None) -> tuple[ApiToken, str]:
-    """A new token; returns it and its secret (shown once, never stored). ``user`` None: the
-    command line, run by whoever runs the server."""
-    _require_admin(user)
+@action(None)
+def token_create(*, actor: Actor, name: str, can_write: bool) -> tuple[ApiToken, str]:
+    """A new token; returns it and its secret (shown once, never stored)."""
+    _may_manage_tokens(actor)
     name = " ".join(name.split())
     if not name or len(name) > 100 or not name.isprintable():
         raise Invalid(
@@ -46,32 +47,28 @@ def token_create(*, name: str, can_write: bool, user: Any = None) -> tuple[ApiTo
                 token_hash=_hash(secret),
                 prefix=secret[:8],
                 can_write=can_write,
-                created_by=user,
+                created_by=actor.user,
             )
     except IntegrityError:
         raise Conflict(f"A token named {name} exists already.", fields={"name": "Taken."}) from None
     audit_record(
-        request=None,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"API token {name} issued ({'read and write' if can_write else 'read only'})",
     )
     return token, secret
 
 
-@transaction.atomic
-def token_revoke(*, token_id: int, user: Any = None) -> ApiToken:
-    _require_admin(user)
-    token = ApiToken.objects.select_for_update().get(pk=token_id)
+@action(None)
+def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
+    _may_manage_tokens(actor)
+    token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+    if token is None:
+        raise NotAvailable("There is no such token.")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(
-            request=None,
-            user=user,
-            action=AuditEvent.UPDATE,
-            what=f"API token {token.name} revoked",
-        )
+        audit_record(actor=actor, action=AuditEvent.UPDATE, what=f"API token {token.name} revoked")
     return token
 
 

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from spinepath.accounts.actors import acting_as, actor_of, admin_actor
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Refused
@@ -30,29 +32,14 @@ from spinepath.fhir_api.models import ApiToken
 from spinepath.fhir_api.responses import response_resource, response_store
 from spinepath.fhir_api.services import token_for
 from spinepath.patients.models import Patient
+from spinepath.web.clients import client_address
+from spinepath.web.refusals import fhir_json, operation_outcome
 from spinepath.web.text import json_problems
 
-FHIR_JSON = "application/fhir+json"
 MAX_BODY = 256 * 1024
-
-
-def fhir_response(resource: dict[str, Any], status: int = 200) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(resource, ensure_ascii=False), status=status, content_type=FHIR_JSON
-    )
-    response["Cache-Control"] = "no-store, private"
-    return response
-
-
-def outcome(status: int, code: str, text: str, severity: str = "error") -> HttpResponse:
-    """An OperationOutcome (the FHIR error body) with its HTTP status."""
-    return fhir_response(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
-        },
-        status,
-    )
+# The FHIR answers and errors are made where every refusal becomes HTTP (spinepath.web.refusals).
+fhir_response = fhir_json
+outcome = operation_outcome
 
 
 REFUSAL_CODES = {400: "invalid", 403: "forbidden", 404: "not-found", 409: "conflict"}
@@ -74,6 +61,12 @@ def api(
             if write and not token.can_write:
                 return outcome(403, "forbidden", "This token may read, not write.")
             request._spinepath_api_token = token  # type: ignore[attr-defined]
+            acting_as(
+                request,
+                Actor.for_api(
+                    token.name, address=client_address(request), path=request.get_full_path()
+                ),
+            )
             try:
                 return view(request, token, *args, **kwargs)
             except resources.SearchProblem as problem:
@@ -92,11 +85,11 @@ def api(
     return decorate
 
 
-def _disclosed(request: HttpRequest, token: ApiToken, what: str, patients: list[Patient]) -> None:
+def _disclosed(request: HttpRequest, what: str, patients: list[Patient]) -> None:
+    """The accounting of disclosures: what the token's client was shown, and whose."""
     numbers = sorted({p.mrn for p in patients if p.mrn})
     audit_record(
-        request=request,
-        username=f"API token {token.name}",
+        actor=actor_of(request),
         action=AuditEvent.EXPORT,
         what=f"FHIR API: {what}",
         patient=patients[0] if len(patients) == 1 else None,
@@ -194,7 +187,7 @@ def read(request: HttpRequest, token: ApiToken, kind: str, ident: str) -> HttpRe
     resource, patient = resources.read(kind, ident)
     if resource is None:
         return outcome(404, "not-found", f"There is no {kind}/{ident}.")
-    _disclosed(request, token, f"read {kind}", [patient] if patient else [])
+    _disclosed(request, f"read {kind}", [patient] if patient else [])
     return fhir_response(resource)
 
 
@@ -213,7 +206,7 @@ def search(request: HttpRequest, token: ApiToken, kind: str) -> HttpResponse:
     found, patients = resources.search(kind, params)
     page = found[offset : offset + count]
     shown = _patients_of(page, patients)
-    _disclosed(request, token, f"search {kind}", shown)
+    _disclosed(request, f"search {kind}", shown)
     return fhir_response(_searchset(request, kind, params, found, page, count, offset))
 
 
@@ -281,7 +274,7 @@ def everything(request: HttpRequest, token: ApiToken, ident: str) -> HttpRespons
         if ref.get("reference", "").startswith("Organization/")
     ]
     found = found + [o for o in organizations if o and o not in found]
-    _disclosed(request, token, "Patient $everything", [patient])
+    _disclosed(request, "Patient $everything", [patient])
     base = _base(request)
     return fhir_response(
         {
@@ -316,12 +309,12 @@ def create_response(request: HttpRequest) -> HttpResponse:
     from pydantic import ValidationError
 
     try:
-        measurement = response_store(document)
+        measurement = response_store(actor=actor_of(request), document=document)
     except ValidationError as invalid:
         first = invalid.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         return outcome(400, "structure", f"{where}: {first.get('msg', 'invalid')}")
-    _disclosed(request, token, "QuestionnaireResponse stored", [measurement.patient])
+    _disclosed(request, "QuestionnaireResponse stored", [measurement.patient])
     response = fhir_response(response_resource(measurement), 201)
     response["Location"] = f"{_base(request)}/QuestionnaireResponse/m{measurement.pk}"
     return response
@@ -338,23 +331,20 @@ def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def tokens_page(request: HttpRequest) -> HttpResponse:
-    from django.core.exceptions import PermissionDenied
     from django.shortcuts import render
 
-    from spinepath.accounts.roles import CLINIC_ADMIN, has_role
     from spinepath.fhir_api.services import token_create
     from spinepath.web.refusals import show_on_form
 
-    if not has_role(request.user, CLINIC_ADMIN):
-        raise PermissionDenied("Only the clinic admin issues API tokens.")
+    actor = admin_actor(request, does="issues API tokens")
     form = TokenForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():
         try:
             _token, secret = token_create(
+                actor=actor,
                 name=form.cleaned_data["name"],
                 can_write=form.cleaned_data["can_write"],
-                user=request.user,
             )
         except Refused as refused:
             show_on_form(form, refused)
@@ -378,18 +368,15 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     from django.contrib import messages
-    from django.core.exceptions import PermissionDenied
     from django.shortcuts import get_object_or_404, redirect
 
-    from spinepath.accounts.roles import CLINIC_ADMIN, has_role
     from spinepath.fhir_api.services import token_revoke
 
-    if not has_role(request.user, CLINIC_ADMIN):
-        raise PermissionDenied("Only the clinic admin revokes API tokens.")
+    actor = admin_actor(request, does="revokes API tokens")
     if request.method != "POST":
         return HttpResponse(status=405)
     token = get_object_or_404(ApiToken, pk=token_id)
-    token_revoke(token_id=token.pk, user=request.user)
+    token_revoke(actor=actor, token_id=token.pk)
     messages.success(request, f"{token.name} is revoked: it opens nothing from now on.")
     return redirect("fhir:tokens")
 
@@ -427,12 +414,11 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
             return _cds_error(400, "; ".join(unstorable))
         patient = match_patient(body)
         cards = hook(body, patient)
-    except (ValueError, UnicodeDecodeError, RecursionError) as problem:
-        text = (
-            str(problem) if isinstance(problem, HookProblem) else "The body is not a JSON object."
-        )
-        return _cds_error(400, text)
-    _disclosed(request, token, f"CDS Hooks {service}", [patient] if patient else [])
+    except HookProblem as problem:
+        return _cds_error(400, " ".join(problem.reasons))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _cds_error(400, "The body is not a JSON object.")
+    _disclosed(request, f"CDS Hooks {service}", [patient] if patient else [])
     return HttpResponse(json.dumps({"cards": cards}), content_type="application/json")
 
 

@@ -9,7 +9,7 @@ class FollowupConfig(AppConfig):
     def ready(self) -> None:
         # The reassessment schedule follows a plan's injections: follow-up listens to the
         # plans app, which never imports it.
-        from spinepath.followup.services import reschedule_on_injections_changed
+        from spinepath.followup.schedule import reschedule_on_injections_changed
         from spinepath.plans.events import injections_changed
 
         injections_changed.connect(

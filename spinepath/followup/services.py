@@ -5,7 +5,13 @@ Scores always come from the domain instruments (spinepath.pathway.instruments), 
 the schedule (spinepath.pathway.schedule). A reassessment counts in the clinic's outcomes only
 when measured inside its window: a link is issued only for a window it can reach and answers
 only inside it; what staff enter outside it is kept and flagged (PATHWAY.md section 7).
-Emails are queued with ``transaction.on_commit``: a mail failure never undoes a write.
+Emails leave after the commit (:func:`spinepath.actions.after_commit`): a mail failure never
+undoes a write, and a rolled-back write sends nothing.
+
+Every write takes ``actor=``: staff need the fact of the authority table (a questionnaire link,
+a paper questionnaire, a visit's notes); a patient issues a link only for their own visit; the
+clinic's own reminders and an app writing through the FHIR API issue links too; answers are
+stored by whoever holds the single-use link.
 """
 
 from __future__ import annotations
@@ -15,15 +21,16 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from spinepath.accounts.roles import is_staff_member, role_names
+from spinepath.actions import action, after_commit
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
@@ -33,13 +40,8 @@ from spinepath.followup.models import (
     ReassessmentVisit,
     ReminderSent,
 )
-from spinepath.followup.selectors import baseline_for, first_injection
-from spinepath.pathway.authority import Fact, may_state, refusal
+from spinepath.followup.schedule import response_values, visit_response
 from spinepath.pathway.instruments import (
-    OdiScore,
-    PainScore,
-    Response,
-    classify_response,
     odi_score,
     pain_from_nrs,
     pain_from_vas,
@@ -47,112 +49,13 @@ from spinepath.pathway.instruments import (
 from spinepath.pathway.schedule import (
     answer_window_problem,
     link_window_problem,
-    reassessment_schedule,
 )
-from spinepath.plans.models import CarePlan, Procedure
 from spinepath.web.policy import clinic_policy
 
 logger = logging.getLogger(__name__)
 
 ALREADY_IN = "Thank you - your answers for this check-in are already in."
 NOT_VALID = "This link is not valid. Please use the link in your latest message."
-
-
-def _require(user: Any, fact: Fact) -> None:
-    if not may_state(role_names(user), fact):
-        raise NotAllowed(refusal(fact))
-
-
-# --- The schedule ----------------------------------------------------------------------------
-
-
-def reschedule_on_injections_changed(sender: Any, *, plan: CarePlan, **kwargs: Any) -> None:
-    """Listener of :data:`spinepath.plans.events.injections_changed`."""
-    schedule_for_plan(plan)
-
-
-def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
-    """Create the plan's reassessment visits, or move them to its last injection that stands
-    (voided entries do not count). Visits already measured keep their dates: what was measured
-    stays where it was. With no injection left, the visits not measured go, and the measured
-    ones leave the outcomes (they belong to no course of treatment)."""
-    injections = list(
-        Procedure.objects.not_voided().filter(plan=plan).order_by("performed_on", "id")
-    )
-    if not injections:
-        ReassessmentVisit.objects.filter(plan=plan, measurement__isnull=True).delete()
-        ReassessmentVisit.objects.filter(plan=plan).update(injected_on=None)
-        return []
-    last = injections[-1]
-    visits = []
-    for position, planned in enumerate(reassessment_schedule(last.performed_on, clinic_policy())):
-        visit = ReassessmentVisit.objects.filter(plan=plan, key=planned.key).first()
-        if visit is None:
-            visit = ReassessmentVisit(patient=plan.patient, plan=plan, key=planned.key)
-        visit.anchor = last
-        _course_facts(visit, plan, injections)
-        measured = visit.pk is not None and OutcomeMeasurement.objects.filter(visit=visit).exists()
-        if not measured:
-            visit.label = planned.label
-            visit.position = position
-            visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
-            visit.optional = planned.optional
-        visit.save()
-        visits.append(visit)
-    _refresh_responses(plan)
-    return visits
-
-
-def _course_facts(visit: ReassessmentVisit, plan: CarePlan, injections: list[Procedure]) -> None:
-    """The treatment course a visit belongs to, for the outcomes dashboard's filters: the
-    injections that stand, in date order."""
-    generators = {p.generator for p in injections}
-    targets = {(p.generator, p.level, p.side) for p in injections}
-    visit.injected_on = injections[0].performed_on
-    visit.generator = generators.pop() if len(generators) == 1 else "multiple"
-    visit.prognosis_tier = (plan.decision.decision_json.get("prognosis") or {}).get("tier", "")
-    visit.target_count = max(1, len(targets))
-    visit.material = injections[0].material
-    visit.clinician_id = injections[0].operator_id
-
-
-def _response(visit: ReassessmentVisit, pain: PainScore, odi: OdiScore) -> Response | None:
-    start = first_injection(visit.plan_id)
-    baseline = baseline_for(visit.patient_id, start) if start else None
-    if baseline is None:
-        return None
-    return classify_response(baseline.pain, pain, baseline.odi, odi, clinic_policy(), visit.key)
-
-
-RESPONSE_FIELDS = (
-    "pain_change_mm",
-    "pain_change_pct",
-    "pain_responder",
-    "any_pain_reduction",
-    "odi_change_points",
-    "odi_responder",
-)
-
-
-def _response_values(response: Response | None) -> dict[str, Any]:
-    return {name: getattr(response, name) if response else None for name in RESPONSE_FIELDS}
-
-
-def _refresh_responses(plan: CarePlan) -> None:
-    """Recompute the stored change from baseline of the plan's measurements: voiding the first
-    injection moves the baseline those changes are measured from."""
-    policy = clinic_policy()
-    for measurement in OutcomeMeasurement.objects.filter(visit__plan=plan).select_related("visit"):
-        if measurement.pain_vas is None or measurement.visit is None:
-            continue
-        odi = odi_score(measurement.odi_sections or [None] * 10, policy)
-        values = _response_values(
-            _response(measurement.visit, pain_from_vas(measurement.pain_vas), odi)
-        )
-        if any(getattr(measurement, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(measurement, name, value)
-            measurement.save(update_fields=list(values))
 
 
 # --- Questionnaire links --------------------------------------------------------------------
@@ -174,13 +77,20 @@ def link_problem(visit: ReassessmentVisit, today: date | None = None) -> str | N
     )
 
 
-def questionnaire_link_create(
-    *, visit: ReassessmentVisit, user: Any = None, today: date | None = None
-) -> str:
+def _may_issue_link(actor: Actor, visit: ReassessmentVisit) -> None:
+    """Who may issue a questionnaire link: staff whose role may (the authority table), the
+    patient for their own visit, the clinic's own reminders (a job, the command line) and an
+    app storing answers through the FHIR API (its token granted write)."""
+    if actor.channel == "patient":
+        if actor.patient_id != visit.patient_id:
+            raise NotAllowed("Only your own check-ins have links here.", code="not_own_visit")
+    elif actor.channel not in ("system", "command_line", "api"):
+        actor.require("questionnaire_link")
+
+
+def _new_link(visit: ReassessmentVisit, created_by: User | None, today: date | None) -> str:
     """A new single-use link for ``visit``; returns the token (shown once, never stored).
     Only for a window that is open or opens within the link's lifetime."""
-    if user is not None:
-        _require(user, "questionnaire_link")
     problem = link_problem(visit, today)
     if problem is not None:
         raise Conflict(problem)
@@ -189,7 +99,24 @@ def questionnaire_link_create(
         visit=visit,
         token_hash=_hash(token),
         expires_at=timezone.now() + timedelta(days=clinic_policy().questionnaire_link_days),
-        created_by=user,
+        created_by=created_by,
+    )
+    return token
+
+
+@action(None)
+def questionnaire_link_create(
+    *, actor: Actor, visit: ReassessmentVisit, today: date | None = None
+) -> str:
+    """A new single-use link for ``visit``, shown once to hand over; returns the token (never
+    stored). Only for a window that is open or opens within the link's lifetime."""
+    _may_issue_link(actor, visit)
+    token = _new_link(visit, actor.user, today)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.CREATE,
+        what=f"questionnaire link {visit.label} created",
+        patient=visit.patient_id,
     )
     return token
 
@@ -240,7 +167,7 @@ def _measurement(
     answers: Answers,
     measured_on: date,
     source: str,
-    user: Any,
+    entered_by: User | None,
     outside_window: bool = False,
 ) -> OutcomeMeasurement:
     policy = clinic_policy()
@@ -261,7 +188,7 @@ def _measurement(
     if errors or pain is None or odi is None:
         raise Invalid(list(errors.values()), fields=errors)
     return OutcomeMeasurement.objects.create(
-        **_response_values(_response(visit, pain, odi)),
+        **response_values(visit_response(visit, pain, odi)),
         patient=visit.patient,
         visit=visit,
         measured_on=measured_on,
@@ -272,49 +199,53 @@ def _measurement(
         odi_score=odi.score,
         source=source,
         outside_window=outside_window,
-        entered_by=user,
+        entered_by=entered_by,
     )
 
 
-def questionnaire_submit(*, token: str, answers: Answers) -> OutcomeMeasurement:
-    """Save a patient's answers once, inside the visit's window. A second submission of the
-    same link, or one outside the window, is refused and nothing is stored."""
-    with transaction.atomic():
-        link = link_for(token)
-        link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
-        if link.used_at is not None:
-            raise LinkProblem(ALREADY_IN)
-        try:
-            with transaction.atomic():
-                measurement = _measurement(
-                    link.visit, answers, timezone.localdate(), OutcomeMeasurement.PATIENT_LINK, None
-                )
-        except IntegrityError:
-            raise LinkProblem(ALREADY_IN) from None
-        link.used_at = timezone.now()
-        link.save(update_fields=["used_at"])
+# How the audit log names where a patient's answers came from, by who sent them.
+ANSWERED_THROUGH = {"api": "FHIR API", "patient": "patient's own pages"}
+
+
+@action(None)
+def questionnaire_submit(*, actor: Actor, token: str, answers: Answers) -> OutcomeMeasurement:
+    """Save a patient's answers once, inside the visit's window: whoever holds the single-use
+    link may. A second submission of the same link, or one outside the window, is refused and
+    nothing is stored."""
+    link = link_for(token)
+    link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
+    if link.used_at is not None:
+        raise LinkProblem(ALREADY_IN)
+    try:
+        with transaction.atomic():
+            measurement = _measurement(
+                link.visit, answers, timezone.localdate(), OutcomeMeasurement.PATIENT_LINK, None
+            )
+    except IntegrityError:
+        raise LinkProblem(ALREADY_IN) from None
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+    through = ANSWERED_THROUGH.get(actor.channel, "patient link")
     audit_record(
-        request=None,
+        actor=actor,
         action=AuditEvent.CREATE,
-        what=f"questionnaire {link.visit.label} (patient link)",
-        patient=link.visit.patient,
+        what=f"questionnaire {link.visit.label} ({through})",
+        patient=link.visit.patient_id,
     )
     return measurement
 
 
-@transaction.atomic
+@action("paper_questionnaire")
 def paper_form_enter(
     *,
+    actor: Actor,
     visit: ReassessmentVisit,
-    user: Any,
     answers: Answers,
     measured_on: date,
     outside_window_confirmed: bool = False,
-    request: Any = None,
 ) -> OutcomeMeasurement:
     """Staff enter a paper form. Answers dated outside the visit's window (a late arrival) are
     kept only when that is confirmed, flagged, and left out of the clinic's outcomes."""
-    _require(user, "paper_questionnaire")
     visit = ReassessmentVisit.objects.select_for_update().get(pk=visit.pk)
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
         raise Conflict("This visit already has its measurement.")
@@ -336,42 +267,42 @@ def paper_form_enter(
     try:
         with transaction.atomic():
             measurement = _measurement(
-                visit, answers, measured_on, OutcomeMeasurement.PAPER, user, outside_window=outside
+                visit,
+                answers,
+                measured_on,
+                OutcomeMeasurement.PAPER,
+                actor.user,
+                outside_window=outside,
             )
     except IntegrityError:
         # The patient's own answers arrived meanwhile (their link does not lock the visit).
         raise Conflict("This visit already has its measurement.") from None
     flag = " (outside window)" if outside else ""
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"paper questionnaire {visit.label}{flag}",
-        patient=visit.patient,
+        patient=visit.patient_id,
     )
     return measurement
 
 
-@transaction.atomic
+@action("visit_notes")
 def visit_notes_save(
     *,
+    actor: Actor,
     visit: ReassessmentVisit,
-    user: Any,
     functional_notes: str,
     repeat_imaging: bool,
-    request: Any = None,
 ) -> ReassessmentVisit:
-    if not is_staff_member(user):
-        raise NotAllowed("Only clinic staff change a visit.")
     visit.functional_notes = functional_notes
     visit.repeat_imaging = repeat_imaging
     visit.save(update_fields=["functional_notes", "repeat_imaging"])
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.UPDATE,
         what=f"reassessment {visit.label}: notes",
-        patient=visit.patient,
+        patient=visit.patient_id,
     )
     return visit
 
@@ -394,7 +325,9 @@ def _reminder_text(visit: ReassessmentVisit, url: str, kind: str, closes: date) 
     )
 
 
-def _questionnaire_email(visit: ReassessmentVisit, token: str, base_url: str, kind: str) -> Any:
+def _questionnaire_email(
+    visit: ReassessmentVisit, token: str, base_url: str, kind: str
+) -> EmailMessage:
     url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
     return EmailMessage(
         subject=f"Your check-in questionnaire - {settings.SPINEPATH_CLINIC_NAME}",
@@ -403,22 +336,27 @@ def _questionnaire_email(visit: ReassessmentVisit, token: str, base_url: str, ki
     )
 
 
-@transaction.atomic
+@action("questionnaire_link")
 def questionnaire_link_send(
-    *, visit: ReassessmentVisit, user: Any, base_url: str | None = None
+    *, actor: Actor, visit: ReassessmentVisit, base_url: str | None = None
 ) -> str:
     """Email the patient a new link for ``visit``; returns the address it goes to. The email
     leaves once the link is stored. The link is on the clinic's configured address
     (SPINEPATH_BASE_URL, or ``base_url`` given by an operator), never a request's host."""
-    _require(user, "questionnaire_link")
     if not visit.patient.email:
         raise Invalid("The patient has no email address on file.")
-    token = questionnaire_link_create(visit=visit, user=user)
+    token = _new_link(visit, actor.user, None)
     message = _questionnaire_email(
         visit, token, base_url or settings.SPINEPATH_BASE_URL, ReminderSent.WINDOW_OPEN
     )
-    transaction.on_commit(message.send, robust=True)
-    return visit.patient.email
+    after_commit(message.send)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.CREATE,
+        what=f"questionnaire link {visit.label} emailed",
+        patient=visit.patient_id,
+    )
+    return str(visit.patient.email)
 
 
 def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
@@ -436,7 +374,7 @@ def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
     return due
 
 
-def _send_claimed(message: Any, claim_id: int) -> None:
+def _send_claimed(message: EmailMessage, claim_id: int) -> None:
     """Send a claimed reminder; if the mail fails, release the claim so the next run tries
     again (the link already made stays, unused)."""
     try:
@@ -446,11 +384,31 @@ def _send_claimed(message: Any, claim_id: int) -> None:
         ReminderSent.objects.filter(pk=claim_id).delete()
 
 
-def send_reminders(*, today: date | None = None, base_url: str) -> tuple[int, int]:
+@action(None)
+def reminder_send(
+    *, actor: Actor, visit: ReassessmentVisit, kind: str, base_url: str, today: date
+) -> None:
+    """One reminder, claimed by inserting its unique row (a second runner's insert fails), with
+    a new link; the email leaves once the claim is committed."""
+    _may_issue_link(actor, visit)
+    claim = ReminderSent.objects.create(visit=visit, kind=kind, to_address=visit.patient.email)
+    token = _new_link(visit, actor.user, today)
+    message = _questionnaire_email(visit, token, base_url, kind)
+    after_commit(lambda: _send_claimed(message, claim.pk))
+    reminder = dict(ReminderSent.KINDS)[kind].lower()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.CREATE,
+        what=f"questionnaire link {visit.label} emailed (reminder: {reminder})",
+        patient=visit.patient_id,
+    )
+
+
+def send_reminders(*, actor: Actor, today: date | None = None, base_url: str) -> tuple[int, int]:
     """Send every reminder that is due and not sent yet; returns (sent, skipped). Safe to run
-    as often as you like and in parallel: a reminder is claimed by inserting its unique row,
-    so a second runner either waits and finds it or fails to insert it. The email leaves once
-    the claim is committed; a failed email releases the claim."""
+    as often as you like and in parallel: each reminder is its own write (:func:`reminder_send`),
+    so a second runner either waits and finds it or fails to claim it. A failed email releases
+    the claim."""
     today = today or timezone.localdate()
     sent = skipped = 0
     for visit, kind in reminders_due(today):
@@ -458,13 +416,7 @@ def send_reminders(*, today: date | None = None, base_url: str) -> tuple[int, in
             skipped += 1
             continue
         try:
-            with transaction.atomic():
-                claim = ReminderSent.objects.create(
-                    visit=visit, kind=kind, to_address=visit.patient.email
-                )
-                token = questionnaire_link_create(visit=visit, today=today)
-                message = _questionnaire_email(visit, token, base_url, kind)
-                transaction.on_commit(lambda m=message, c=claim.pk: _send_claimed(m, c))
+            reminder_send(actor=actor, visit=visit, kind=kind, base_url=base_url, today=today)
         except (IntegrityError, Refused):
             skipped += 1
             continue

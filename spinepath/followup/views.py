@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,10 +16,8 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from spinepath.accounts.roles import is_staff_member
+from spinepath.accounts.actors import acting_as, actor_of, staff_actor
 from spinepath.audit.middleware import showing, viewing
-from spinepath.audit.models import AuditEvent
-from spinepath.audit.services import audit_record
 from spinepath.errors import Refused
 from spinepath.followup import charts, selectors, services
 from spinepath.followup.forms import (
@@ -35,10 +34,9 @@ from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.web.policy import clinic_policy
 
-
-def _staff_only(request: HttpRequest) -> None:
-    if not is_staff_member(request.user):
-        raise PermissionDenied("Only clinic staff see follow-up.")
+SEES = "see follow-up"
+# Who answers on the questionnaire page when nobody is signed in: whoever holds the link.
+LINK_HOLDER = "(patient's questionnaire link)"
 
 
 WORKLIST_PAGE_SIZE = 50
@@ -47,7 +45,7 @@ QUESTIONS_VERSION = questions_version()
 
 @require_safe
 def worklist(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     today = timezone.localdate()
     filters = WorklistFilter(request.GET)
     valid = filters.is_valid()
@@ -92,7 +90,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     visit = get_object_or_404(
         ReassessmentVisit.objects.select_related("patient", "plan"), pk=visit_id
     )
@@ -113,14 +111,13 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                 data = paper.cleaned_data
                 try:
                     services.paper_form_enter(
+                        actor=actor,
                         visit=visit,
-                        user=request.user,
                         measured_on=data["measured_on"],
                         answers=services.Answers(
                             data["pain_value"], data["scale"], data["odi_sections"]
                         ),
                         outside_window_confirmed=data["confirm_outside_window"],
-                        request=request,
                     )
                 except Refused as refused:
                     show_refusal(paper, refused)
@@ -130,9 +127,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
         elif action == "notes":
             notes = VisitNotesForm(request.POST)
             if notes.is_valid():
-                services.visit_notes_save(
-                    visit=visit, user=request.user, request=request, **notes.cleaned_data
-                )
+                services.visit_notes_save(actor=actor, visit=visit, **notes.cleaned_data)
                 messages.success(request, "Notes saved.")
                 return redirect("followup:visit", visit.pk)
         status = 400
@@ -165,30 +160,24 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
 def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A questionnaire link for one visit, emailed or shown once to hand over; refused, with
     the window's dates, when the window is closed or opens after the link would expire."""
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     visit = get_object_or_404(ReassessmentVisit, pk=visit_id)
     try:
         if request.POST.get("send") == "email":
-            address = services.questionnaire_link_send(visit=visit, user=request.user)
-            what, done = "emailed", f"A new link was emailed to {address}."
+            address = services.questionnaire_link_send(actor=actor, visit=visit)
+            done = f"A new link was emailed to {address}."
         else:
-            token = services.questionnaire_link_create(visit=visit, user=request.user)
+            token = services.questionnaire_link_create(actor=actor, visit=visit)
             # On the clinic's configured address, as an emailed link would be.
             url = settings.SPINEPATH_BASE_URL.rstrip("/") + reverse(
                 "followup:questionnaire", args=[token]
             )
-            what, done = "created", f"New single-use link (shown once): {url}"
+            done = f"New single-use link (shown once): {url}"
     except Refused as refused:
         if refused.status in (403, 404):
             raise
         messages.error(request, "No link: " + " ".join(refused.reasons))
         return redirect("followup:visit", visit.pk)
-    audit_record(
-        request=request,
-        action=AuditEvent.CREATE,
-        what=f"questionnaire link {visit.label} {what}",
-        patient=visit.patient,
-    )
     messages.success(request, done)
     return redirect("followup:visit", visit.pk)
 
@@ -210,8 +199,12 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     form = QuestionnaireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        actor = actor_of(request)
+        if actor.channel == "public":
+            actor = acting_as(request, replace(actor, name=LINK_HOLDER))
         try:
             services.questionnaire_submit(
+                actor=actor,
                 token=token,
                 answers=services.Answers(data["pain_value"], "vas", data["odi_sections"]),
             )
@@ -241,7 +234,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_safe
 def outcome_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
     svg = charts.outcome_chart_svg(patient)

@@ -7,6 +7,10 @@ What counts (PATHWAY.md section 7): a visit belongs to the cohort while its cour
 injection that stands (voided entries leave it), and a measurement counts only when it was
 taken inside its visit's window; answers kept outside it are exported, flagged, without a
 change from baseline or a responder status.
+
+Why one module of this length: every figure on the dashboard, the exports and the what-if
+comes from the same few aggregate queries and the same rules of what counts; kept together, a
+rule changes in one place for all of them.
 """
 
 from __future__ import annotations

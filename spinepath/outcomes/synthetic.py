@@ -18,18 +18,22 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.consultations.models import CandidacyDecision, Encounter
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.pathway.decision import Decision
 from spinepath.pathway.engine import decide
 from spinepath.pathway.instruments import classify_response, odi_score, pain_from_vas
+from spinepath.pathway.policy import Policy
 from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient, name_key
-from spinepath.plans.models import CarePlan, PlanLine, PriceItem, Procedure
+from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion, Procedure
 from spinepath.web.policy import clinic_policy
 
 # First names by the sex recorded for the patient, so that a chart's name and sex agree.
@@ -156,7 +160,7 @@ def _at(day: date, hour: int) -> datetime:
 
 
 @contextmanager
-def _timestamps_as_given(model: Any, *names: str) -> Iterator[None]:
+def _timestamps_as_given(model: type[models.Model], *names: str) -> Iterator[None]:
     """Bulk inserts keep the timestamps set on the rows instead of stamping them now.
 
     The fields are ``auto_now_add`` for everything the clinic records live; a generated
@@ -190,8 +194,11 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
     rng = random.Random(seed)
     today = today or timezone.localdate()
     policy = clinic_policy()
+    # The clinic's own process makes the cohort's clinicians (names on records only).
+    actor = Actor.system("(synthetic cohort)", path="(command line) spinepath demo-data")
     clinicians = [
         staff_user_create(
+            actor=actor,
             username=f"synthetic.clinician{i}",
             password=None,  # a record for the dashboard, never an account that signs in
             role="clinician",
@@ -235,14 +242,14 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
 def _courses(
     rng: random.Random,
     patients: list[Patient],
-    clinicians: list[Any],
+    clinicians: list[User],
     today: date,
-    policy: Any,
+    policy: Policy,
     weights: list[float],
-    item: Any,
-    version: Any,
+    item: PriceItem | None,
+    version: PriceVersion | None,
 ) -> None:
-    decided: dict[tuple[str, date], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+    decided: dict[tuple[str, date], tuple[Decision, dict[str, Any], dict[str, Any]]] = {}
     encounters, plans_data = [], []
     for patient in patients:
         profile = rng.choices(PROFILES, weights)[0]

@@ -6,18 +6,19 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from spinepath.accounts.actors import actor_of, admin_actor
+from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN
+from spinepath.actors import Actor
 from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Invalid, Refused
+from spinepath.errors import Invalid, NotAllowed, Refused
 from spinepath.outcomes import cache, charts, evidence, exports, selectors, whatif
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
@@ -27,9 +28,15 @@ from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form
 
 
-def _allowed(request: HttpRequest) -> None:
-    if not has_role(request.user, CLINICIAN, CLINIC_ADMIN):
-        raise PermissionDenied("The outcomes are for clinicians and the clinic admin.")
+def _reader(request: HttpRequest) -> Actor:
+    """The actor of an outcomes page: a clinician or the clinic admin (the outcomes are read,
+    never stated, so no fact of the authority table is theirs)."""
+    actor = actor_of(request)
+    if not actor.has_role(CLINICIAN, CLINIC_ADMIN):
+        raise NotAllowed(
+            "The outcomes are for clinicians and the clinic admin.", code="outcomes_readers"
+        )
+    return actor
 
 
 def _date(text: str) -> date | None:
@@ -69,7 +76,7 @@ def filters_from(request: HttpRequest) -> selectors.Filters:
 
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
+    _reader(request)
     filters = filters_from(request)
     bad = bad_filters(request)
     today = timezone.localdate()
@@ -104,7 +111,7 @@ def features(request: HttpRequest) -> HttpResponse:
     """Outcomes by candidacy feature at one visit, and whether the prognosis tiers separate
     them. Reads every measured visit and its signed workup (seconds at 100,000 patients): its
     own page, computed once per change of the data, so the dashboard stays quick."""
-    _allowed(request)
+    _reader(request)
     keys = [v.key for v in clinic_policy().visits]
     by_visit = request.GET.get("by_visit", "")
     by_visit = by_visit if by_visit in keys else clinic_policy().non_response_judged_from_visit
@@ -127,7 +134,7 @@ def features(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def evidence_library(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
+    _reader(request)
     today, everyone = timezone.localdate(), selectors.Filters()
     summaries = cache.cached(
         "summaries", today, everyone, lambda: selectors.visit_summaries(everyone, today)
@@ -152,11 +159,11 @@ def _rows(request: HttpRequest, deidentified: bool) -> object:
     return exports.deidentified(rows) if deidentified else rows
 
 
-def _disclosed(request: HttpRequest, what: str) -> None:
+def _disclosed(request: HttpRequest, actor: Actor, what: str) -> None:
     """The accounting of disclosures: who exported which patients' data, with the filters."""
     records = selectors.cohort_record_numbers(filters_from(request))
     audit_record(
-        request=request,
+        actor=actor,
         action=AuditEvent.EXPORT,
         what=f"{what}: {len(records)} patients",
         detail={"filters": request.GET.urlencode(), "records": records},
@@ -165,10 +172,10 @@ def _disclosed(request: HttpRequest, what: str) -> None:
 
 @require_safe
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
-    _allowed(request)
+    actor = _reader(request)
     deid = kind == "deidentified"
     rows = _rows(request, deid)
-    _disclosed(request, f"cohort CSV ({'de-identified' if deid else 'identified'})")
+    _disclosed(request, actor, f"cohort CSV ({'de-identified' if deid else 'identified'})")
     response = StreamingHttpResponse(
         exports.csv_lines(rows),  # type: ignore[arg-type]
         content_type="text/csv",
@@ -180,9 +187,9 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 
 @require_safe
 def export_excel(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
+    actor = _reader(request)
     rows = _rows(request, False)
-    _disclosed(request, "cohort Excel (identified)")
+    _disclosed(request, actor, "cohort Excel (identified)")
     handle = exports.excel_file(rows)  # type: ignore[arg-type]
     return FileResponse(
         handle,
@@ -195,13 +202,13 @@ def export_excel(request: HttpRequest) -> HttpResponse:
 @require_safe
 def outcomes_report(request: HttpRequest) -> HttpResponse:
     """The publishable report (PDF), built from the de-identified cohort only."""
-    _allowed(request)
+    actor = _reader(request)
     from spinepath.outcomes.report import report_pdf
 
     now = timezone.now()
     pdf = report_pdf(timezone.localdate(), clinic_policy(), now)
     audit_record(
-        request=request,
+        actor=actor,
         action=AuditEvent.EXPORT,
         what="outcomes report PDF (de-identified, aggregated)",
     )
@@ -212,7 +219,7 @@ def outcomes_report(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def export_dictionary(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
+    _reader(request)
     response = StreamingHttpResponse(exports.dictionary_lines(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="cohort-data-dictionary.csv"'
     return response
@@ -220,20 +227,17 @@ def export_dictionary(request: HttpRequest) -> HttpResponse:
 
 # --- Policy what-if ------------------------------------------------------------------------
 
-
-def _admin_only(request: HttpRequest) -> None:
-    if not has_role(request.user, CLINIC_ADMIN):
-        raise PermissionDenied("Only the clinic admin tries and adopts policies.")
+TRIES_POLICIES = "tries and adopts policies"
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def policy_drafts(request: HttpRequest) -> HttpResponse:
     """Upload a draft policy (a TOML file or pasted text); the what-if starts at once."""
-    _admin_only(request)
+    actor = admin_actor(request, does=TRIES_POLICIES)
     form = PolicyDraftForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            draft = whatif.draft_upload(text=form.policy_text(), user=request.user)
+            draft = whatif.draft_upload(actor=actor, text=form.policy_text())
         except Refused as refused:
             show_on_form(form, refused)
         else:
@@ -256,7 +260,7 @@ def policy_drafts(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
-    _admin_only(request)
+    admin_actor(request, does=TRIES_POLICIES)
     draft = get_object_or_404(PolicyDraft.objects.select_related("uploaded_by"), pk=draft_id)
     stalled = whatif.stalled(draft)
     context = {
@@ -289,15 +293,15 @@ def policy_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 
 @require_POST
 def policy_restart(request: HttpRequest, draft_id: int) -> HttpResponse:
-    _admin_only(request)
-    whatif.draft_restart(draft_id=draft_id, user=request.user)
+    actor = admin_actor(request, does=TRIES_POLICIES)
+    whatif.draft_restart(actor=actor, draft_id=draft_id)
     return redirect("outcomes:policy_draft", draft_id)
 
 
 @require_POST
 def policy_adopt(request: HttpRequest, draft_id: int) -> HttpResponse:
-    _admin_only(request)
-    adopted = whatif.draft_adopt(draft_id=draft_id, user=request.user)
+    actor = admin_actor(request, does=TRIES_POLICIES)
+    adopted = whatif.draft_adopt(actor=actor, draft_id=draft_id)
     messages.success(
         request,
         f"{adopted.name} {adopted.version} is now the clinic's policy. Decisions already signed "

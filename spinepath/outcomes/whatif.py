@@ -3,6 +3,10 @@ again under a draft policy by the pure engine (spinepath/pathway/rescreen.py).
 
 The rows are streamed in chunks, so memory stays flat at any number of patients. A workup that
 no longer parses (a format older than today's) is counted apart, never silently dropped.
+
+Uploading, restarting and adopting a draft are the clinic admin's writes (the ``policy_draft``
+fact of the authority table); a draft's run is a job of its own that saves its progress as it
+goes.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from spinepath.accounts.roles import CLINIC_ADMIN, has_role
+from spinepath.actions import action, after_commit
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.pathway.policy import InvalidPolicy, Policy, parse_policy
 from spinepath.pathway.rescreen import Rescreen, rescreen
@@ -36,7 +41,7 @@ from spinepath.web.policy import clinic_policy, file_policy, forget_policy
 CHUNK = 2000
 
 
-def latest_signed() -> object:
+def latest_signed() -> QuerySet[CandidacyDecision]:
     """Each patient's latest signed decision (the one a policy change would touch)."""
     latest = CandidacyDecision.objects.values("patient_id").annotate(last=Max("id")).values("last")
     return CandidacyDecision.objects.filter(id__in=latest)
@@ -48,7 +53,7 @@ def signed_count() -> int:
 
 def signed_workups(skipped: list[str] | None = None) -> Iterator[tuple[str, str, Workup]]:
     rows = (
-        latest_signed()  # type: ignore[attr-defined]
+        latest_signed()
         .order_by("id")
         .values_list("patient__mrn", "decision", "workup_json")
         .iterator(chunk_size=CHUNK)
@@ -74,14 +79,10 @@ def rescreen_clinic(
 PROGRESS_EVERY = 1000
 
 
-def _require_admin(user: Any) -> None:
-    if not has_role(user, CLINIC_ADMIN):
-        raise NotAllowed("Only the clinic admin tries and adopts policies.")
-
-
-def draft_upload(*, text: str, user: Any) -> PolicyDraft:
-    """Check a draft policy as the clinic's file is checked (over the defaults) and keep it."""
-    _require_admin(user)
+@action("policy_draft")
+def draft_upload(*, actor: Actor, text: str) -> PolicyDraft:
+    """Check a draft policy as the clinic's file is checked (over the defaults) and keep it.
+    Its run starts once it is stored (:func:`draft_start`, by the caller)."""
     try:
         policy = parse_policy(text, base=file_policy())
     except InvalidPolicy as exc:
@@ -93,12 +94,11 @@ def draft_upload(*, text: str, user: Any) -> PolicyDraft:
         name=policy.name,
         version=policy.version,
         text=text,
-        uploaded_by=user,
+        uploaded_by=actor.user,
         total=signed_count(),
     )
     audit_record(
-        request=None,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"draft policy {policy.name} {policy.version} uploaded for a what-if",
     )
@@ -140,20 +140,28 @@ def stalled(draft: PolicyDraft) -> bool:
     return (timezone.now() - since).total_seconds() > STALL_SECONDS
 
 
-def draft_restart(*, draft_id: int, user: Any) -> PolicyDraft:
-    """Start again a run that stalled or failed (a second click changes nothing)."""
-    _require_admin(user)
-    draft = PolicyDraft.objects.filter(pk=draft_id).first()
+def draft_restart(*, actor: Actor, draft_id: int) -> PolicyDraft:
+    """Start again a run that stalled or failed (a second click changes nothing). The run
+    starts once the draft is queued again and committed: its own process reads it."""
+    draft, queued = _draft_requeue(actor=actor, draft_id=draft_id)
+    if queued:
+        draft_start(draft)
+    return PolicyDraft.objects.get(pk=draft_id)
+
+
+@action("policy_draft")
+def _draft_requeue(*, actor: Actor, draft_id: int) -> tuple[PolicyDraft, bool]:
+    """(the draft, whether it was queued again: only a run that stalled or failed is)."""
+    draft = PolicyDraft.objects.select_for_update().filter(pk=draft_id).first()
     if draft is None:
         raise NotAvailable("There is no such draft.")
     if not (stalled(draft) or draft.status == PolicyDraft.FAILED):
-        return draft
+        return draft, False
     PolicyDraft.objects.filter(pk=draft_id).update(
         status=PolicyDraft.QUEUED, done=0, error="", heartbeat=timezone.now()
     )
     draft.refresh_from_db()
-    draft_start(draft)
-    return PolicyDraft.objects.get(pk=draft_id)
+    return draft, True
 
 
 def draft_run(draft_id: int) -> PolicyDraft:
@@ -240,11 +248,10 @@ def outcomes_side_by_side(
     return out
 
 
-@transaction.atomic
-def draft_adopt(*, draft_id: int, user: Any) -> AdoptedPolicy:
+@action("policy_draft")
+def draft_adopt(*, actor: Actor, draft_id: int) -> AdoptedPolicy:
     """The draft becomes the clinic's policy from now on (every worker reads it within
     seconds). Decisions already signed keep the version they were made under."""
-    _require_admin(user)
     draft = PolicyDraft.objects.select_for_update().filter(pk=draft_id).first()
     if draft is None:
         raise NotAvailable("There is no such draft.")
@@ -265,18 +272,17 @@ def draft_adopt(*, draft_id: int, user: Any) -> AdoptedPolicy:
                 version=draft.version,
                 text=draft.text,
                 draft=draft,
-                adopted_by=user,
+                adopted_by=actor.user,
             )
     except IntegrityError as clash:
         raise Conflict("This draft was adopted a moment ago.") from clash
     audit_record(
-        request=None,
-        user=user,
+        actor=actor,
         action=AuditEvent.UPDATE,
         what=f"policy {draft.name} {draft.version} adopted (was {current.name} {current.version})",
         detail={"from": [current.name, current.version], "to": [draft.name, draft.version]},
     )
-    transaction.on_commit(forget_policy)
+    after_commit(forget_policy)
     return adopted
 
 

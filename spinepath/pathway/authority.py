@@ -35,10 +35,18 @@ Fact = Literal[
     "questionnaire_link",
     "paper_questionnaire",
     "price_list",
+    "booking",
+    "request_status",
+    "sign_in_link",
+    "visit_notes",
+    "staff_accounts",
+    "api_token",
+    "policy_draft",
 ]
 
 CLINICIAN: frozenset[Role] = frozenset({"clinician"})
 STAFF: frozenset[Role] = frozenset({"clinician", "coordinator", "clinic_admin"})
+ADMIN: frozenset[Role] = frozenset({"clinic_admin"})
 
 # What each role may create or change. Anything that can change which pain generator is
 # confirmed is a clinician's: the pain pattern (a leg-dominant one excludes a worn disc), an
@@ -69,7 +77,18 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "procedure_void": CLINICIAN,
     "questionnaire_link": STAFF,
     "paper_questionnaire": STAFF,
-    "price_list": frozenset({"clinic_admin"}),
+    "price_list": ADMIN,
+    # The coordinators' calendar and inbox: any staff member books, moves and cancels
+    # appointments (consultations and injection sessions) and handles requests.
+    "booking": STAFF,
+    "request_status": STAFF,
+    # A link to the patient's own pages, emailed to the address on their record.
+    "sign_in_link": STAFF,
+    "visit_notes": STAFF,
+    # Who works here, what the EHR may read or write, and the clinic's rules: the clinic admin's.
+    "staff_accounts": ADMIN,
+    "api_token": ADMIN,
+    "policy_draft": ADMIN,
 }
 
 FACT_LABELS: dict[Fact, str] = {
@@ -95,6 +114,13 @@ FACT_LABELS: dict[Fact, str] = {
     "questionnaire_link": "a questionnaire link",
     "paper_questionnaire": "a paper questionnaire",
     "price_list": "the price list",
+    "booking": "bookings",
+    "request_status": "consultation requests",
+    "sign_in_link": "sign-in links to the patient's own pages",
+    "visit_notes": "a reassessment visit's notes",
+    "staff_accounts": "staff accounts",
+    "api_token": "API tokens",
+    "policy_draft": "the clinic's policy (drafts, their what-if, adoption)",
 }
 
 

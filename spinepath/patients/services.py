@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from unidecode import unidecode
 
+from spinepath.actions import action
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Conflict
+from spinepath.errors import Conflict, Invalid, clean_or_refuse
+from spinepath.pathway.authority import Fact
 from spinepath.patients.models import Patient
 
 
@@ -35,7 +39,7 @@ class PossibleDuplicate(Conflict):
         super().__init__(message, fields={"confirm_other_person": message}, code="duplicate")
 
 
-def _same_person(given: str, family: str, born: Any) -> Patient | None:
+def _same_person(given: str, family: str, born: date | None) -> Patient | None:
     """A chart with the same names (ignoring case and accents) and the same birth date."""
     if born is None:
         return None
@@ -46,30 +50,67 @@ def _same_person(given: str, family: str, born: Any) -> Patient | None:
     return None
 
 
-@transaction.atomic
+class Details(TypedDict, total=False):
+    """What staff state about a patient: who they are and how to reach them (the fact
+    "demographics"), and who pays (the fact "payer")."""
+
+    given_name: str
+    family_name: str
+    birth_date: date | None
+    sex: str
+    email: str
+    phone: str
+    payer: str
+    external_id: str | None
+
+
+DETAIL_FACTS: dict[str, Fact] = {
+    "given_name": "demographics",
+    "family_name": "demographics",
+    "birth_date": "demographics",
+    "sex": "demographics",
+    "email": "demographics",
+    "phone": "demographics",
+    "external_id": "demographics",
+    "payer": "payer",
+}
+
+
+def check_details(actor: Actor, details: Details) -> None:
+    """Refuse details that are not a patient's, or that the actor's role may not state."""
+    unknown = sorted(set(details) - set(DETAIL_FACTS))
+    if unknown:
+        raise Invalid(f"Not a patient detail: {', '.join(unknown)}.")
+    for fact in sorted({DETAIL_FACTS[name] for name in details}):
+        actor.require(fact)
+
+
+@action("demographics")
 def patient_create(
     *,
-    request: Any = None,
-    user: Any = None,
+    actor: Actor,
+    details: Details,
     submission_key: str | None = None,
     other_person: bool = True,
-    **fields: Any,
 ) -> Patient:
     """A new chart, once per ``submission_key`` (a repeat returns the first). With
     ``other_person`` False (the New patient form), a chart whose names and birth date match an
     existing one is refused with that chart, until the coordinator confirms another person."""
+    check_details(actor, details)
     if submission_key is not None:
         earlier = Patient.objects.filter(submission_key=submission_key).first()
         if earlier is not None:
             return earlier
     if not other_person:
         existing = _same_person(
-            fields.get("given_name", ""), fields.get("family_name", ""), fields.get("birth_date")
+            details.get("given_name", ""),
+            details.get("family_name", ""),
+            details.get("birth_date"),
         )
         if existing is not None:
             raise PossibleDuplicate(existing)
-    patient = Patient(submission_key=submission_key, **fields)
-    patient.full_clean(exclude=["mrn", "submission_key"])
+    patient = Patient(submission_key=submission_key, **details)
+    clean_or_refuse(patient, exclude=["mrn", "submission_key"])
     try:
         with transaction.atomic():
             patient.save()
@@ -78,17 +119,20 @@ def patient_create(
         return Patient.objects.get(submission_key=submission_key)
     patient.mrn = f"SP{patient.pk:07d}"
     patient.save(update_fields=["mrn"])
-    audit_record(
-        request=request, user=user, action=AuditEvent.CREATE, what="patient record", patient=patient
-    )
+    audit_record(actor=actor, action=AuditEvent.CREATE, what="patient record", patient=patient)
     return patient
 
 
-@transaction.atomic
-def patient_update(*, patient: Patient, request: Any = None, **fields: Any) -> Patient:
-    for name, value in fields.items():
-        setattr(patient, name, value)
-    patient.full_clean()
+@action("demographics")
+def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patient:
+    """Change a chart's details; the payer only by a role that may state it."""
+    check_details(actor, details)
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = [name for name, value in details.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, details[name])  # type: ignore[literal-required]
+    clean_or_refuse(patient)
     patient.save()
-    audit_record(request=request, action=AuditEvent.UPDATE, what="demographics", patient=patient)
+    what = "payer" if changed == ["payer"] else "demographics"
+    audit_record(actor=actor, action=AuditEvent.UPDATE, what=what, patient=patient)
     return patient

@@ -6,7 +6,5 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_new, name="new"),
-    path("<int:patient_id>/", views.patient_chart, name="chart"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
-    path("<int:patient_id>/fhir.json", views.patient_fhir, name="fhir"),
 ]

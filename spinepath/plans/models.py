@@ -210,14 +210,6 @@ class Procedure(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     void_reason = models.TextField(blank=True)
-    # The injection session (a booked appointment) this procedure was done in, when booked.
-    session = models.ForeignKey(
-        "public.Appointment",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="procedures",
-    )
 
     objects = ProcedureQuerySet.as_manager()
 

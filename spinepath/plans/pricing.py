@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from django.db import transaction
-
-from spinepath.accounts.roles import role_names
+from spinepath.actions import action
+from spinepath.actors import Actor
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.pathway import gates
-from spinepath.pathway.authority import may_state, refusal
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, FinancingTerms, PriceItem, PriceVersion
 from spinepath.plans.standing import patient_standing, prices_refusal
@@ -43,7 +42,8 @@ def require_candidate(patient: Patient, plan: CarePlan | None = None) -> Candida
             raise Conflict(refused.sentence, code=refused.code)
         raise NotAvailable(refused.sentence, code=refused.code)
     signature = gates.decision_in_force(standing).signature
-    assert signature is not None  # the gate holds only with a candidate decision in force
+    if signature is None:  # never: the gate holds only with a candidate decision in force
+        raise NotAvailable("There is no signed decision in force.", code="no_decision")
     return CandidacyDecision.objects.get(pk=signature.decision_id)
 
 
@@ -55,15 +55,9 @@ def require_bookable(plan: CarePlan) -> None:
         raise Conflict(refused.sentence, code=refused.code)
 
 
-def _require_price_list_author(user: Any) -> None:
-    if not may_state(role_names(user), "price_list"):
-        raise NotAllowed(refusal("price_list"))
-
-
-@transaction.atomic
-def price_set(*, item: PriceItem, amount: Decimal, user: Any) -> PriceVersion:
+@action("price_list")
+def price_set(*, actor: Actor, item: PriceItem, amount: Decimal) -> PriceVersion:
     """A new price for ``item``; plans already written keep the price they were written with."""
-    _require_price_list_author(user)
     if amount < 0:
         raise Invalid(
             "A price cannot be negative.", fields={"amount": "A price cannot be negative."}
@@ -71,14 +65,18 @@ def price_set(*, item: PriceItem, amount: Decimal, user: Any) -> PriceVersion:
     current = item.current_version()
     if current is not None and current.amount == amount:
         return current
-    return PriceVersion.objects.create(item=item, amount=amount, created_by=user)
+    version = PriceVersion.objects.create(item=item, amount=amount, created_by=actor.user)
+    audit_record(actor=actor, action=AuditEvent.UPDATE, what=f"price of {item.name}: {amount}")
+    return version
 
 
-@transaction.atomic
+@action("price_list")
 def financing_set(
-    *, user: Any, provider: str, term_months: int, annual_rate_pct: Decimal
+    *, actor: Actor, provider: str, term_months: int, annual_rate_pct: Decimal
 ) -> FinancingTerms:
-    _require_price_list_author(user)
-    return FinancingTerms.objects.create(
+    terms = FinancingTerms.objects.create(
         provider=provider, term_months=term_months, annual_rate_pct=annual_rate_pct
     )
+    what = f"financing terms: {provider}, {term_months} months at {annual_rate_pct}%"
+    audit_record(actor=actor, action=AuditEvent.UPDATE, what=what)
+    return terms

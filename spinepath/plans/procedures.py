@@ -12,22 +12,21 @@ import re
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from spinepath.accounts.roles import role_names
+from spinepath.actions import action
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
-from spinepath.pathway.authority import Fact, may_state, refusal
+from spinepath.errors import Conflict, Invalid, Refused
 from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
-from spinepath.plans.events import injections_changed
+from spinepath.plans.events import injection_recorded, injections_changed
 from spinepath.plans.models import CarePlan, Procedure
-from spinepath.plans.selectors import accepted_plan, plan_sessions
+from spinepath.plans.selectors import accepted_plan
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
@@ -47,11 +46,6 @@ def new_submission_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _require(user: Any, fact: Fact) -> None:
-    if not may_state(role_names(user), fact):
-        raise NotAllowed(refusal(fact))
-
-
 def _submitted(patient: Patient, key: str | None) -> Procedure | None:
     """The record an earlier copy of this submission made, if any."""
     if key is None:
@@ -62,11 +56,11 @@ def _submitted(patient: Patient, key: str | None) -> Procedure | None:
     return earlier
 
 
-@transaction.atomic
+@action("procedure")
 def procedure_record(
     *,
     patient: Patient,
-    user: Any,
+    actor: Actor,
     target: Target,
     performed_on: date,
     material: str,
@@ -75,7 +69,6 @@ def procedure_record(
     volume_ml: Decimal | None = None,
     complications: str = "",
     submission_key: str | None = None,
-    request: Any = None,
 ) -> Procedure:
     """Record an image-guided injection, once per ``submission_key``: a repeat of the same
     submission (a double click, parallel posts) returns the first record.
@@ -85,7 +78,6 @@ def procedure_record(
     the decision and the acceptance and not in the future, the material and guidance suit the
     target, and the MRI is reviewed and inside its window on the day.
     """
-    _require(user, "procedure")
     if submission_key is not None and not SUBMISSION_KEY.fullmatch(submission_key):
         raise Invalid("This form has no valid submission key: reload the page and try again.")
     # One writer per patient at a time: the checks below and the insert see the same record.
@@ -117,18 +109,17 @@ def procedure_record(
                 dose=dose,
                 volume_ml=volume_ml,
                 complications=complications,
-                operator=user,
+                operator=actor.user,
                 submission_key=submission_key,
-                session_id=_booked_session(plan, target, performed_on),
             )
     except IntegrityError:
         # The same submission committed in parallel, past the lock (a database without row
         # locks): its record is the one.
         return Procedure.objects.get(submission_key=submission_key)
     injections_changed.send(sender=CarePlan, plan=plan)
+    injection_recorded.send(sender=CarePlan, procedure=procedure)
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"procedure {target.label} {performed_on}",
         patient=patient,
@@ -136,13 +127,10 @@ def procedure_record(
     return procedure
 
 
-@transaction.atomic
-def procedure_void(
-    *, procedure: Procedure, user: Any, reason: str, request: Any = None
-) -> Procedure:
+@action("procedure_void")
+def procedure_void(*, procedure: Procedure, actor: Actor, reason: str) -> Procedure:
     """Void a wrong entry, with the reason: it stays on the record (who, when, why), and the
     follow-up schedule and the outcomes go on without it. Voiding twice voids once."""
-    _require(user, "procedure_void")
     reason = reason.strip()
     if not reason:
         message = "Say why this entry is wrong: the reason stays on the record."
@@ -155,14 +143,13 @@ def procedure_void(
     if procedure.is_voided:
         return procedure
     procedure.voided_at = timezone.now()
-    procedure.voided_by = user
+    procedure.voided_by = actor.user
     procedure.void_reason = reason
     procedure.save(update_fields=["voided_at", "voided_by", "void_reason"])
     injections_changed.send(sender=CarePlan, plan=procedure.plan)
     target = Target(procedure.generator, procedure.level or None, procedure.side or None)
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.UPDATE,
         what=f"procedure {target.label} {procedure.performed_on} voided: {reason}",
         patient=procedure.patient,
@@ -173,22 +160,3 @@ def procedure_void(
 def _sentence_part(sentence: str) -> str:
     """A full sentence as one reason among others: lower-case start, no final stop."""
     return (sentence[:1].lower() + sentence[1:]).rstrip(".")
-
-
-def _booked_session(plan: CarePlan, target: Target, performed_on: date) -> int | None:
-    """The booked injection session this procedure was done in: the plan's session, on the
-    same day, that holds a line at this target (None when it was not booked)."""
-    day_sessions = [
-        state
-        for state in plan_sessions(plan)
-        if state.appointment is not None
-        and timezone.localtime(state.appointment.start).date() == performed_on
-    ]
-    lines = {
-        line.id: Target(line.generator, line.level or None, line.side or None)
-        for line in plan.lines.filter(phase="inject")
-    }
-    for state in day_sessions:
-        if any(lines.get(i) == target for i in state.session.line_ids):
-            return int(state.appointment.pk)
-    return None

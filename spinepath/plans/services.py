@@ -18,17 +18,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from spinepath.accounts.roles import role_names
+from spinepath.actions import action
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 from spinepath.pathway import gates
-from spinepath.pathway.authority import Fact, may_state, refusal
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
     MATERIAL_LABELS,
@@ -38,6 +39,7 @@ from spinepath.pathway.plans import (
 from spinepath.pathway.portal import acceptance_statement, name_matches
 from spinepath.patients.models import Patient
 from spinepath.plans import documents
+from spinepath.plans.events import plan_accepted
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
 from spinepath.plans.pricing import require_candidate
 from spinepath.plans.selectors import (
@@ -46,7 +48,6 @@ from spinepath.plans.selectors import (
     decision_targets,
     plan_content_hash,
     plan_figures,
-    plan_sessions,
 )
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
@@ -57,11 +58,6 @@ INJECTION_NAMES = {
     "myoligamentous": "Ligament injection",
     "sacroiliac": "Sacroiliac joint injection",
 }
-
-
-def _require(user: Any, fact: Fact) -> None:
-    if not may_state(role_names(user), fact):
-        raise NotAllowed(refusal(fact))
 
 
 def _require_draft(plan: CarePlan) -> None:
@@ -132,7 +128,7 @@ def target_description(target: Target, material: str, guidance: str) -> str:
 
 
 def _new_plan(
-    patient: Patient, signed: CandidacyDecision, user: Any, supersedes: CarePlan | None = None
+    patient: Patient, signed: CandidacyDecision, actor: Actor, supersedes: CarePlan | None = None
 ) -> CarePlan | None:
     """A new draft version, or None when a parallel request made the patient's draft first
     (the partial unique constraint allows one draft per patient). The savepoint keeps the
@@ -150,7 +146,7 @@ def _new_plan(
                 financing_provider=terms.provider,
                 financing_term_months=terms.term_months,
                 financing_rate_pct=terms.annual_rate_pct,
-                created_by=user,
+                created_by=actor.user,
             )
     except IntegrityError:
         return None
@@ -160,17 +156,16 @@ def _draft(patient: Patient) -> CarePlan | None:
     return CarePlan.objects.filter(patient=patient, status=CarePlan.DRAFT).first()
 
 
-@transaction.atomic
-def plan_create(*, patient: Patient, user: Any, request: Any = None) -> CarePlan:
+@action("plan")
+def plan_create(*, patient: Patient, actor: Actor) -> CarePlan:
     """A draft plan from the latest candidate decision: prepare -> inject -> follow."""
-    _require(user, "plan")
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     signed = require_candidate(patient)
     draft = _draft(patient)
     if draft is not None:
         return draft  # a second click opens the same draft
     # A plan written while another is accepted is its next version: it supersedes it.
-    plan = _new_plan(patient, signed, user, supersedes=accepted_plan(patient))
+    plan = _new_plan(patient, signed, actor, supersedes=accepted_plan(patient))
     if plan is None:
         return CarePlan.objects.get(patient=patient, status=CarePlan.DRAFT)
     _line(plan, _item("pre-procedure-visit"), "prepare", "Pre-procedure visit and consent", 10)
@@ -200,8 +195,7 @@ def plan_create(*, patient: Patient, user: Any, request: Any = None) -> CarePlan
         )
         position += 10
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"plan version {plan.version}",
         patient=patient,
@@ -209,21 +203,19 @@ def plan_create(*, patient: Patient, user: Any, request: Any = None) -> CarePlan
     return plan
 
 
-@transaction.atomic
+@action("plan")
 def plan_injection_add(
     *,
     plan: CarePlan,
-    user: Any,
+    actor: Actor,
     target: Target,
     material: str,
     guidance: str,
     planned_on: date | None = None,
     submission_key: str | None = None,
-    request: Any = None,
 ) -> PlanLine:
     """Add an injection session; only at a confirmed, eligible generator of the decision.
     Once per ``submission_key``: a repeat returns the line the first one added."""
-    _require(user, "plan")
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     earlier = _submitted_line(plan, submission_key)
     if earlier is not None:
@@ -256,8 +248,7 @@ def plan_injection_add(
         submission_key=submission_key,
     )
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.UPDATE,
         what=f"plan v{plan.version}: added {line.description}",
         patient=plan.patient,
@@ -265,20 +256,18 @@ def plan_injection_add(
     return line
 
 
-@transaction.atomic
+@action("plan")
 def plan_item_add(
     *,
     plan: CarePlan,
-    user: Any,
+    actor: Actor,
     item: PriceItem,
     quantity: int,
     phase: str,
     submission_key: str | None = None,
-    request: Any = None,
 ) -> PlanLine:
     """Add a non-injection item (shockwave, block, visit, imaging), once per
     ``submission_key``."""
-    _require(user, "plan")
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     earlier = _submitted_line(plan, submission_key)
     if earlier is not None:
@@ -295,8 +284,7 @@ def plan_item_add(
         plan, item, phase, item.name, position, quantity=quantity, submission_key=submission_key
     )
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.UPDATE,
         what=f"plan v{plan.version}: added {item.name}",
         patient=plan.patient,
@@ -304,31 +292,28 @@ def plan_item_add(
     return line
 
 
-@transaction.atomic
-def plan_line_remove(*, plan: CarePlan, line_id: int, user: Any, request: Any = None) -> None:
-    _require(user, "plan")
+@action("plan")
+def plan_line_remove(*, plan: CarePlan, line_id: int, actor: Actor) -> None:
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     _require_draft(plan)
     require_candidate(plan.patient)
     deleted, _ = PlanLine.objects.filter(plan=plan, pk=line_id).delete()
     if deleted:
         audit_record(
-            request=request,
-            user=user,
+            actor=actor,
             action=AuditEvent.UPDATE,
             what=f"plan v{plan.version}: removed a line",
             patient=plan.patient,
         )
 
 
-@transaction.atomic
+@action("plan_acceptance")
 def plan_accept(
     *,
     plan: CarePlan,
     typed_name: str,
-    user: Any,
+    actor: Actor,
     shown: str | None = None,
-    request: Any = None,
 ) -> CarePlan:
     """The patient accepts the written plan in the clinic, a staff member witnessing (the name
     typed as signature); it is frozen from now.
@@ -336,35 +321,33 @@ def plan_accept(
     ``shown`` is the content hash of the page the patient read (every route that shows the
     plan passes it): a plan changed since - a line, a price, the payer - is not accepted, and
     the hash of what was accepted is kept with the acceptance."""
-    _require(user, "plan_acceptance")
     return _accept(
         plan.pk,
         typed_name=typed_name,
         shown=shown,
-        address=request.META.get("REMOTE_ADDR") if request is not None else None,
         by=CarePlan.IN_PERSON,
-        witness=user,
+        witness=actor.user,
         consent="",
-        request=request,
-        user=user,
+        actor=actor,
     )
 
 
-@transaction.atomic
+@action(None)
 def plan_accept_by_patient(
     *,
+    actor: Actor,
     plan_id: int,
-    patient: Patient,
     typed_name: str,
     shown: str,
     consent_given: bool,
-    address: str | None,
-    request: Any = None,
 ) -> CarePlan:
     """The patient accepts the written plan on their own pages: the version they read (its
     content hash), the consent statement they ticked, their typed full name, time and address.
-    Only their own plan; never one replaced or changed while they read it."""
-    plan = CarePlan.objects.filter(pk=plan_id, patient=patient).first()
+    Only their own plan, by the patient themselves (no staff session); never one replaced or
+    changed while they read it."""
+    if actor.channel != "patient" or actor.patient_id is None:
+        raise NotAllowed("Only the patient accepts a plan on their own pages.", code="not_patient")
+    plan = CarePlan.objects.filter(pk=plan_id, patient_id=actor.patient_id).first()
     if plan is None:
         raise NotAvailable("There is no such plan.")
     if not consent_given:
@@ -374,26 +357,22 @@ def plan_accept_by_patient(
         plan.pk,
         typed_name=typed_name,
         shown=shown,
-        address=address,
         by=CarePlan.BY_PATIENT,
         witness=None,
         consent=acceptance_statement(plan_figures(plan).totals.total, settings.SPINEPATH_CURRENCY),
-        request=request,
-        user=None,
+        actor=actor,
     )
 
 
 def _accept(
     plan_id: int,
     *,
+    actor: Actor,
     typed_name: str,
     shown: str | None,
-    address: str | None,
     by: str,
-    witness: Any,
+    witness: User | None,
     consent: str,
-    request: Any,
-    user: Any,
 ) -> CarePlan:
     plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
     if plan.status == CarePlan.ACCEPTED and (shown is None or shown == plan.accepted_content_hash):
@@ -418,21 +397,16 @@ def _accept(
             fields={"typed_name": "The plan changed since this page was opened: read it again."},
         )
     figures = plan_figures(plan)
-    sessions = {state.session.key: state.session for state in plan_sessions(plan)}
-    for older in CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED):
+    superseded = list(CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED))
+    for older in superseded:
         older.status = CarePlan.SUPERSEDED
         older.save(update_fields=["status"])
-        # A booked injection session moves to the new version when it holds the same session
-        # (the same planned day); the others stay with the old version, and the Bookings page
-        # asks the coordinator to move or cancel them.
-        for booked in older.sessions.filter(status="booked", session_key__in=list(sessions)):
-            booked.plan = plan
-            booked.session_label = sessions[booked.session_key].label
-            booked.save(update_fields=["plan", "session_label"])
+    # Booked sessions of the replaced versions that hold the same session move to this one.
+    plan_accepted.send(sender=CarePlan, plan=plan, superseded=superseded)
     plan.status = CarePlan.ACCEPTED
     plan.accepted_at = timezone.now()
     plan.accepted_name = " ".join(unicodedata.normalize("NFC", typed_name).split())
-    plan.accepted_address = address
+    plan.accepted_address = actor.address
     plan.accepted_total = figures.totals.total
     plan.accepted_content_hash = content
     plan.accepted_by = by
@@ -445,9 +419,7 @@ def _accept(
     plan.save()
     how = "by the patient online" if by == CarePlan.BY_PATIENT else "in person, witnessed"
     audit_record(
-        request=request,
-        user=user,
-        username=None if user is not None else f"patient {patient.mrn} (own pages)",
+        actor=actor,
         action=AuditEvent.SIGN,
         what=f"plan v{plan.version} accepted {how}, total {figures.totals.total}",
         patient=plan.patient,
@@ -455,17 +427,16 @@ def _accept(
     return plan
 
 
-@transaction.atomic
-def plan_revise(*, plan: CarePlan, user: Any, request: Any = None) -> CarePlan:
+@action("plan")
+def plan_revise(*, plan: CarePlan, actor: Actor) -> CarePlan:
     """A new draft version of an accepted plan, at today's prices; the accepted one stays as it
     was until the new version is accepted."""
-    _require(user, "plan")
     Patient.objects.select_for_update().filter(pk=plan.patient_id).first()
     signed = require_candidate(plan.patient)
     draft = _draft(plan.patient)
     if draft is not None:
         return draft
-    new = _new_plan(plan.patient, signed, user, supersedes=plan)
+    new = _new_plan(plan.patient, signed, actor, supersedes=plan)
     if new is None:
         return CarePlan.objects.get(patient=plan.patient, status=CarePlan.DRAFT)
     targets = decision_targets(signed)
@@ -489,8 +460,7 @@ def plan_revise(*, plan: CarePlan, user: Any, request: Any = None) -> CarePlan:
             planned_on=line.planned_on,
         )
     audit_record(
-        request=request,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"plan version {new.version} (revises v{plan.version})",
         patient=plan.patient,

@@ -1,7 +1,8 @@
 """The injection sessions still to book (the worklist's and the bookings page's list), kept in
 the shared cache per *version* of the plans and bookings: computing it reads every accepted plan
 (about half a second at 100,000 patients), and it changes only when a plan, a plan line, a
-procedure or an appointment does - each bumps the version, now and again after the commit."""
+procedure or an appointment does - each bumps the version, now and again after the commit (the
+bookings app connects its appointments: spinepath.public.listeners)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,6 @@ def sessions_to_book_cached(limit: int = 50) -> list[tuple[CarePlan, InjectionSe
 def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
-    for sender in ("plans.CarePlan", "plans.PlanLine", "plans.Procedure", "public.Appointment"):
+    for sender in ("plans.CarePlan", "plans.PlanLine", "plans.Procedure"):
         post_save.connect(sessions_changed, sender=sender, dispatch_uid=f"sessions-save-{sender}")
         post_delete.connect(sessions_changed, sender=sender, dispatch_uid=f"sessions-del-{sender}")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from spinepath.accounts.roles import CLINIC_ADMIN, has_role, is_clinician, is_staff_member
+from spinepath.accounts.actors import actor_of, admin_actor, staff_actor
 from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -33,10 +32,7 @@ from spinepath.plans.forms import (
 )
 from spinepath.plans.models import CarePlan, PriceItem, Procedure
 
-
-def _staff_only(request: HttpRequest) -> None:
-    if not is_staff_member(request.user):
-        raise PermissionDenied("Only clinic staff can see plans.")
+SEES = "can see plans"
 
 
 def _target_key(target: Target) -> str:
@@ -49,7 +45,7 @@ def _target_from_key(key: str) -> Target:
 
 
 def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     plan = get_object_or_404(CarePlan.objects.select_related("patient", "decision"), pk=plan_id)
     pricing.require_candidate(plan.patient)
     return plan
@@ -58,13 +54,13 @@ def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
 @require_http_methods(["GET", "HEAD", "POST"])
 def patient_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's current plan, or the offer to write one (candidates only)."""
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
     signed = pricing.require_candidate(patient)
     plans = list(CarePlan.objects.filter(patient=patient))
     if request.method == "POST":
-        plan = services.plan_create(patient=patient, user=request.user, request=request)
+        plan = services.plan_create(patient=patient, actor=actor_of(request))
         return redirect("plans:plan", plan.pk)
     return render(
         request, "plans/patient_plans.html", {"patient": patient, "plans": plans, "signed": signed}
@@ -92,13 +88,12 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     data = injection_form.cleaned_data
                     services.plan_injection_add(
                         plan=plan,
-                        user=request.user,
+                        actor=actor_of(request),
                         target=_target_from_key(data["target"]),
                         material=data["material"],
                         guidance=data["guidance"],
                         planned_on=data["planned_on"],
                         submission_key=data["submission"],
-                        request=request,
                     )
                     return redirect("plans:plan", plan.pk)
             elif action == "item":
@@ -107,12 +102,11 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     data = item_form.cleaned_data
                     services.plan_item_add(
                         plan=plan,
-                        user=request.user,
+                        actor=actor_of(request),
                         item=data["item"],
                         quantity=data["quantity"],
                         phase=data["phase"],
                         submission_key=data["submission"],
-                        request=request,
                     )
                     return redirect("plans:plan", plan.pk)
             elif action == "remove":
@@ -121,8 +115,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     services.plan_line_remove(
                         plan=plan,
                         line_id=remove.cleaned_data["line"],
-                        user=request.user,
-                        request=request,
+                        actor=actor_of(request),
                     )
                     return redirect("plans:plan", plan.pk)
                 messages.error(request, "That line is not on this plan.")
@@ -163,7 +156,7 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
         pdf = plan_pdf_bytes(plan, printed_at=timezone.now())
         digest = ""
     audit_record(
-        request=request,
+        actor=actor_of(request),
         action=AuditEvent.EXPORT,
         what=f"plan v{plan.version} PDF",
         patient=plan.patient,
@@ -186,9 +179,8 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
             services.plan_accept(
                 plan=plan,
                 typed_name=form.cleaned_data["typed_name"],
-                user=request.user,
+                actor=actor_of(request),
                 shown=form.cleaned_data["shown"],
-                request=request,
             )
         except Refused as refused:
             show_refusal(form, refused)
@@ -210,7 +202,7 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
 def plan_revise(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     viewing(request, plan.patient)
-    new = services.plan_revise(plan=plan, user=request.user, request=request)
+    new = services.plan_revise(plan=plan, actor=actor_of(request))
     return redirect("plans:plan", new.pk)
 
 
@@ -228,7 +220,7 @@ def _procedure_targets(patient: Patient, plan: CarePlan | None) -> list[tuple[st
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
     plan = selectors.accepted_plan(patient)
@@ -243,14 +235,13 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     refusals: list[str] = []
     if request.method == "POST":
-        if not is_clinician(request.user):
-            raise PermissionDenied("Only a clinician records a procedure.")
+        actor_of(request).require("procedure")
         if form.is_valid():
             data = form.cleaned_data
             try:
                 procedures.procedure_record(
                     patient=patient,
-                    user=request.user,
+                    actor=actor_of(request),
                     target=_target_from_key(data["target"]),
                     performed_on=data["performed_on"],
                     material=data["material"],
@@ -259,7 +250,6 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     volume_ml=data["volume_ml"],
                     complications=data["complications"],
                     submission_key=data["submission"],
-                    request=request,
                 )
             except procedures.ProcedureRefused as refused:
                 refusals = refused.reasons
@@ -267,7 +257,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 show_refusal(form, refused)
             else:
                 messages.success(request, "Procedure recorded.")
-                return redirect("patients:chart", patient.pk)
+                return redirect("records:chart", patient.pk)
     return render(
         request,
         "plans/procedure.html",
@@ -276,7 +266,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "form": form,
             "plan": plan,
             "refusals": refusals,
-            "can_record": is_clinician(request.user),
+            "can_record": actor_of(request).may("procedure"),
             "injections": list(selectors.patient_procedures(patient)),
         },
         status=400 if (form.errors or refusals) else 200,
@@ -286,7 +276,7 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
     """A clinician voids a wrong entry, with the reason; it stays on the record, struck through."""
-    _staff_only(request)
+    staff_actor(request, sees=SEES)
     procedure = get_object_or_404(
         Procedure.objects.select_related("patient", "operator", "voided_by"), pk=procedure_id
     )
@@ -296,9 +286,8 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
         try:
             procedures.procedure_void(
                 procedure=procedure,
-                user=request.user,
+                actor=actor_of(request),
                 reason=form.cleaned_data["reason"],
-                request=request,
             )
         except Refused as refused:
             show_refusal(form, refused)
@@ -316,7 +305,7 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
             "procedure": procedure,
             "patient": procedure.patient,
             "form": form,
-            "can_void": is_clinician(request.user),
+            "can_void": actor_of(request).may("procedure_void"),
         },
         status=400 if form.errors else 200,
     )
@@ -324,8 +313,7 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def price_list(request: HttpRequest) -> HttpResponse:
-    if not has_role(request.user, CLINIC_ADMIN):
-        raise PermissionDenied("Only the clinic admin keeps the price list.")
+    admin_actor(request, does="keeps the price list")
     items = PriceItem.objects.prefetch_related("versions")
     terms = selectors.current_financing()
     financing_form = FinancingForm(
@@ -340,14 +328,16 @@ def price_list(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "financing":
             financing_form = FinancingForm(request.POST)
             if financing_form.is_valid():
-                pricing.financing_set(user=request.user, **financing_form.cleaned_data)
+                pricing.financing_set(actor=actor_of(request), **financing_form.cleaned_data)
                 messages.success(request, "Financing terms saved; new plans use them.")
                 return redirect("plans:prices")
         else:
             form = PriceForm(request.POST)
             if form.is_valid():
                 item = form.cleaned_data["item"]
-                pricing.price_set(item=item, amount=form.cleaned_data["amount"], user=request.user)
+                pricing.price_set(
+                    item=item, amount=form.cleaned_data["amount"], actor=actor_of(request)
+                )
                 messages.success(
                     request, f"New price for {item.name}. Plans already written keep their prices."
                 )

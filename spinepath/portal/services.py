@@ -11,6 +11,10 @@
   never carries a staff login.
 
 The rules (lifetime, limits, idle time) are pure, in :mod:`spinepath.pathway.portal`.
+
+Every write takes ``actor=``: staff send links (the ``sign_in_link`` fact of the authority
+table); anyone may ask for one on the public page and try a link's date of birth; a right one
+signs the patient in, recorded as the patient.
 """
 
 from __future__ import annotations
@@ -22,20 +26,20 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
-from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
+from spinepath.actions import action, after_commit
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Invalid, Refused
+from spinepath.errors import Invalid, NotAllowed, Refused
 from spinepath.pathway.portal import (
     NOT_VALID,
     WRONG_CHECK_WINDOW,
@@ -46,7 +50,7 @@ from spinepath.pathway.portal import (
 )
 from spinepath.patients.models import Patient
 from spinepath.portal.models import SignInLink, WrongCheck
-from spinepath.public.services import client_key, rate_limit, send_after_commit
+from spinepath.public.services import client_key, rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +70,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_link(patient: Patient, user: Any, submission_key: str | None = None) -> str:
+def _new_link(
+    patient: Patient, requested_by: User | None, submission_key: str | None = None
+) -> str:
     token = secrets.token_urlsafe(32)
     SignInLink.objects.create(
         patient=patient,
         token_hash=_hash(token),
         created_at=timezone.now(),
-        requested_by=user,
+        requested_by=requested_by,
         submission_key=submission_key,
     )
     return token
@@ -95,18 +101,16 @@ def _email(patient: Patient, token: str) -> EmailMessage:
     )
 
 
-@transaction.atomic
+@action("sign_in_link")
 def link_send(
     *,
+    actor: Actor,
     patient: Patient,
-    user: Any,
     submission_key: str | None = None,
 ) -> bool:
     """A coordinator (or a clinician, or the clinic admin) sends a sign-in link to the email
     on the patient's record; once per ``submission_key`` (a double click or parallel posts of
     the chart's button send one email). True when this call sent it."""
-    if not has_role(user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
-        raise PermissionDenied("Only clinic staff send sign-in links.")
     # One sender per patient at a time: the check below and the insert see the same links.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     if submission_key is not None and SignInLink.objects.filter(submission_key=submission_key):
@@ -118,13 +122,12 @@ def link_send(
         raise Invalid("The record has no date of birth, which the patient needs to sign in.")
     try:
         with transaction.atomic():
-            token = _new_link(patient, user, submission_key)
+            token = _new_link(patient, actor.user, submission_key)
     except IntegrityError:
         return False  # the same submission, committed in parallel, sent it
-    send_after_commit(_email(patient, token))
+    after_commit(_email(patient, token).send)
     audit_record(
-        request=None,
-        user=user,
+        actor=actor,
         action=AuditEvent.EXPORT,
         what="sign-in link emailed to the patient",
         patient=patient,
@@ -132,47 +135,45 @@ def link_send(
     return True
 
 
-def link_request(*, email: str, address: str | None) -> Callable[[], None]:
+def link_request(*, actor: Actor, email: str) -> Callable[[], None]:
     """The patient asks for a link on the public page. Whatever the address, the answer is the
     same (nobody learns who is a patient), and so is the time it takes: before the answer only
     the form's limit per client is counted, the same work for any address. Finding the address's
     records, their links, the emails and the audit events are done by the function returned,
     which the page runs once its answer has gone (:func:`links_for_address`)."""
-    rate_limit(address=address, form="signin")
-    return partial(links_for_address, email.strip())
+    rate_limit(actor=actor, form="signin")
+    return partial(links_for_address, actor=actor, email=email.strip())
 
 
-def links_for_address(email: str) -> None:
+@action(None)
+def links_for_address(*, actor: Actor, email: str) -> None:
     """A sign-in link emailed to each patient (at most five) whose record holds ``email``.
 
     Run after the answer, it still does the same database work for any address, since the next
     request a worker serves waits for it: one look-up and one audit event (an address on no
     record is recorded as such, without the address). The emails leave from a thread of their
     own, so that a slow mail server holds up nobody (:func:`_send_soon`)."""
-    with transaction.atomic():
-        patients = list(
-            Patient.objects.filter(email__iexact=email, birth_date__isnull=False)[:5]
-            if email
-            else []
+    patients = list(
+        Patient.objects.filter(email__iexact=email, birth_date__isnull=False)[:5] if email else []
+    )
+    # One event for the request; when the address is on more than one record, it names each.
+    records = {"records": sorted(p.mrn for p in patients if p.mrn)} if len(patients) > 1 else None
+    for patient in patients:
+        token = _new_link(patient, None)
+        after_commit(partial(_send_soon, _email(patient, token)))
+        audit_record(
+            actor=actor,
+            action=AuditEvent.EXPORT,
+            what="sign-in link emailed at the patient's request",
+            patient=patient,
+            detail=records,
         )
-        for patient in patients:
-            token = _new_link(patient, None)
-            message = _email(patient, token)
-            transaction.on_commit(partial(_send_soon, message))
-            audit_record(
-                request=None,
-                username="(patient's sign-in page)",
-                action=AuditEvent.EXPORT,
-                what="sign-in link emailed at the patient's request",
-                patient=patient,
-            )
-        if not patients:
-            audit_record(
-                request=None,
-                username="(patient's sign-in page)",
-                action=AuditEvent.SIGN_IN_FAILED,
-                what="sign-in link asked for an address on no patient record: nothing sent",
-            )
+    if not patients:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.SIGN_IN_FAILED,
+            what="sign-in link asked for an address on no patient record: nothing sent",
+        )
 
 
 # The test runner's in-memory mail: nothing to wait for, and tests read it at once.
@@ -213,9 +214,11 @@ def link_usable(token: str) -> SignInLink:
     return link
 
 
-def sign_in_check(*, token: str, birth_date: date, address: str | None) -> Patient:
-    """The second check. A right date of birth uses the link up (once, whatever arrives in
-    parallel) and returns the patient; a wrong one is counted, and so refused."""
+def sign_in_check(*, actor: Actor, token: str, birth_date: date) -> Patient:
+    """The second check, by whoever holds the link (``actor``). A right date of birth uses the
+    link up (once, whatever arrives in parallel) and returns the patient, recorded as the
+    patient signing in; a wrong one is counted and recorded, and so refused (after the commit,
+    so that waiting cannot be skipped)."""
     refusal: Refused | None = None
     with transaction.atomic():
         link = link_usable(token)
@@ -224,7 +227,7 @@ def sign_in_check(*, token: str, birth_date: date, address: str | None) -> Patie
         patient = link.patient
         now = timezone.now()
         since = now - WRONG_CHECK_WINDOW
-        client = client_key(address)
+        client = client_key(actor.address)
         from_address = WrongCheck.objects.filter(client=client, at__gte=since)
         problem = throttle_problem(
             wrong_for_patient=WrongCheck.objects.filter(patient=patient, at__gte=since).count(),
@@ -236,38 +239,56 @@ def sign_in_check(*, token: str, birth_date: date, address: str | None) -> Patie
             refusal = SignInRefused(problem)
             refusal.status = 429
         elif patient.birth_date != birth_date:
-            WrongCheck.objects.create(patient=patient, client=client, at=now)
-            wrong = WrongCheck.objects.filter(patient=patient, at__gte=since).count()
-            if wrong >= WRONG_CHECKS_PER_PATIENT:
-                SignInLink.objects.filter(
-                    patient=patient, used_at__isnull=True, voided_at__isnull=True
-                ).update(voided_at=now)
+            _wrong_birth_date(actor=actor, patient=patient, client=client, now=now, since=since)
             message = "That date of birth does not match our record."
             refusal = Invalid(message, fields={"birth_date": message})
-            audit_record(
-                request=None,
-                username="(patient's sign-in link)",
-                action=AuditEvent.SIGN_IN_FAILED,
-                what="patient sign-in: wrong date of birth",
-                patient=patient,
-            )
         else:
-            link.used_at = now
-            link.save(update_fields=["used_at"])
-            # Signed in: the patient's other links (an older email) open nothing any more.
-            SignInLink.objects.filter(
-                patient=patient, used_at__isnull=True, voided_at__isnull=True
-            ).exclude(pk=link.pk).update(voided_at=now)
-            audit_record(
-                request=None,
-                username=actor_name(patient),
-                action=AuditEvent.SIGN_IN,
-                what="patient signed in (link and date of birth)",
-                patient=patient,
+            as_patient = Actor.for_patient(
+                patient.pk, actor_name(patient), address=actor.address, path=actor.path
             )
+            _link_used(actor=as_patient, link=link, now=now)
     if refusal is not None:
         raise refusal
     return patient
+
+
+@action(None)
+def _wrong_birth_date(
+    *, actor: Actor, patient: Patient, client: str, now: datetime, since: datetime
+) -> None:
+    """A wrong date of birth, counted per patient and per client; at the patient's limit every
+    open link of theirs is closed."""
+    WrongCheck.objects.create(patient=patient, client=client, at=now)
+    wrong = WrongCheck.objects.filter(patient=patient, at__gte=since).count()
+    if wrong >= WRONG_CHECKS_PER_PATIENT:
+        SignInLink.objects.filter(
+            patient=patient, used_at__isnull=True, voided_at__isnull=True
+        ).update(voided_at=now)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.SIGN_IN_FAILED,
+        what="patient sign-in: wrong date of birth",
+        patient=patient,
+    )
+
+
+@action(None)
+def _link_used(*, actor: Actor, link: SignInLink, now: datetime) -> None:
+    """The patient signed in: the link is used up, and their other links (an older email) open
+    nothing any more."""
+    if actor.patient_id != link.patient_id:
+        raise NotAllowed("Only the patient signs in with their own link.", code="not_patient")
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    SignInLink.objects.filter(
+        patient_id=link.patient_id, used_at__isnull=True, voided_at__isnull=True
+    ).exclude(pk=link.pk).update(voided_at=now)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.SIGN_IN,
+        what="patient signed in (link and date of birth)",
+        patient=link.patient_id,
+    )
 
 
 def actor_name(patient: Patient) -> str:
@@ -310,7 +331,9 @@ def current_patient(request: HttpRequest) -> tuple[Patient | None, bool]:
     return patient, False
 
 
-def forget_patient_on_staff_login(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+def forget_patient_on_staff_login(
+    sender: object, request: HttpRequest | None, **kwargs: object
+) -> None:
     """A staff sign-in in the same browser ends a patient's session (never both at once)."""
     if request is not None and hasattr(request, "session"):
         request.session.pop(PATIENT_KEY, None)

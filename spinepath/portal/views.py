@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -18,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,9 +28,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from icalendar import Calendar, Event
 
-from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
+from spinepath.accounts.actors import acting_as, actor_of, staff_actor
+from spinepath.actors import Actor
 from spinepath.audit.middleware import viewing
-from spinepath.errors import NotAllowed, Refused
+from spinepath.errors import RateLimited, Refused
 from spinepath.followup.charts import outcome_chart_svg
 from spinepath.followup.models import ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
@@ -46,14 +47,23 @@ from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
 from spinepath.public.models import Appointment
-from spinepath.public.services import RateLimited, appointment_ics, change_request_create
+from spinepath.public.services import appointment_ics, change_request_create
 from spinepath.web.clients import client_address
 from spinepath.web.policy import clinic_policy
-from spinepath.web.refusals import show_on_form
+from spinepath.web.refusals import show_on_form, with_retry_after
 from spinepath.web.submissions import valid_submission_key
 
 View = Callable[..., HttpResponse]
 logger = logging.getLogger(__name__)
+# How the audit log names someone on the sign-in pages who is not signed in.
+SIGN_IN_PAGE = "(patient's sign-in page)"
+LINK_HOLDER = "(patient's sign-in link)"
+
+
+def _visitor(request: HttpRequest, name: str) -> Actor:
+    """The actor on a sign-in page: a visitor not signed in is named by the page."""
+    actor = actor_of(request)
+    return acting_as(request, replace(actor, name=name)) if actor.channel == "public" else actor
 
 
 def patient_page(view: View) -> View:
@@ -65,7 +75,15 @@ def patient_page(view: View) -> View:
         if patient is None:
             where = reverse("portal:sign_in")
             return redirect(f"{where}?ended=1" if expired else where)
-        request._spinepath_actor = services.actor_name(patient)  # type: ignore[attr-defined]
+        acting_as(
+            request,
+            Actor.for_patient(
+                patient.pk,
+                services.actor_name(patient),
+                address=client_address(request),
+                path=request.get_full_path(),
+            ),
+        )
         viewing(request, patient)
         return view(request, patient, *args, **kwargs)
 
@@ -89,14 +107,15 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     sent = False
     status = 200
     after: Callable[[], None] | None = None
+    limited: RateLimited | None = None
     if request.method == "POST" and form.is_valid():
         try:
             after = services.link_request(
-                email=form.cleaned_data["email"], address=client_address(request)
+                actor=_visitor(request, SIGN_IN_PAGE), email=form.cleaned_data["email"]
             )
-        except RateLimited as limited:
-            form.add_error(None, str(limited))
-            status = 429
+        except RateLimited as refused:
+            form.add_error(None, " ".join(refused.reasons))
+            status, limited = refused.status, refused
         else:
             sent = True
     elif form.errors:
@@ -109,7 +128,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
     if after is not None:
         _after_the_answer(response, after)
-    return response
+    return with_retry_after(response, limited) if limited else response
 
 
 def _after_the_answer(response: HttpResponse, work: Callable[[], None]) -> None:
@@ -146,9 +165,9 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
         if form.is_valid():
             try:
                 patient = services.sign_in_check(
+                    actor=_visitor(request, LINK_HOLDER),
                     token=token,
                     birth_date=form.cleaned_data["birth_date"],
-                    address=client_address(request),
                 )
             except services.SignInRefused as refused:
                 return _page(
@@ -248,13 +267,11 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
                     data = form.cleaned_data
                     try:
                         plan_accept_by_patient(
+                            actor=actor_of(request),
                             plan_id=current.pk,
-                            patient=patient,
                             typed_name=data["typed_name"],
                             shown=data["shown"],
                             consent_given=data["consent"],
-                            address=client_address(request),
-                            request=request,
                         )
                     except Refused as refused:
                         show_on_form(form, refused)
@@ -378,15 +395,13 @@ def change_request(request: HttpRequest, patient: Patient, appointment_id: int) 
     if form.is_valid():
         try:
             change_request_create(
+                actor=actor_of(request),
                 appointment_id=appointment_id,
-                patient=patient,
                 kind=form.cleaned_data["kind"],
                 message=form.cleaned_data["message"],
             )
         except Refused as refused:
             messages.error(request, " ".join(refused.reasons))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
         else:
             messages.success(
                 request, "Your request is with the coordinator, who will contact you to confirm."
@@ -417,7 +432,7 @@ def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
 def questionnaire_start(request: HttpRequest, patient: Patient, visit_id: int) -> HttpResponse:
     visit = get_object_or_404(ReassessmentVisit, pk=visit_id, patient=patient)
     try:
-        token = questionnaire_link_create(visit=visit)
+        token = questionnaire_link_create(actor=actor_of(request), visit=visit)
     except Refused as refused:
         messages.error(request, " ".join(refused.reasons))
         return redirect("portal:questionnaires")
@@ -444,19 +459,14 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @require_POST
 def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not has_role(request.user, COORDINATOR, CLINICIAN, CLINIC_ADMIN):
-        raise NotAllowed("Only clinic staff send sign-in links.")
+    actor = staff_actor(request, sees="send sign-in links")
     patient = get_object_or_404(Patient, pk=patient_id)
     key = request.POST.get("submission")
     if not valid_submission_key(key):
         messages.error(request, "This page has expired: no link was sent. Try again from here.")
-        return redirect("patients:chart", patient.pk)
+        return redirect("records:chart", patient.pk)
     try:
-        services.link_send(
-            patient=patient,
-            user=request.user,
-            submission_key=key,
-        )
+        services.link_send(actor=actor, patient=patient, submission_key=key)
     except Refused as refused:
         messages.error(request, " ".join(refused.reasons))
     else:
@@ -464,4 +474,4 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
             request,
             f"A sign-in link was emailed to {patient.email}. It works once, for 15 minutes.",
         )
-    return redirect("patients:chart", patient.pk)
+    return redirect("records:chart", patient.pk)

@@ -97,6 +97,15 @@ class Appointment(models.Model):
     )
     session_key = models.CharField(max_length=10, blank=True)
     session_label = models.CharField(max_length=300, blank=True)
+    # The injection recorded in this session (the appointment is the side that links the plan's
+    # session and its procedure; the plans app knows nothing of appointments).
+    procedure = models.OneToOneField(
+        "plans.Procedure",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointment",
+    )
 
     class Meta:
         ordering = ["start"]

@@ -3,29 +3,34 @@
 Booking is the one place a clinician's or a room's time is taken: the overlap check runs in a
 transaction that first locks the clinician and the room (PostgreSQL), or holds SQLite's write
 lock from the start (IMMEDIATE transactions), so two simultaneous bookings cannot both pass.
+
+Every write takes ``actor=``: staff bookings need the ``booking`` fact of the authority table,
+the inbox ``request_status``; the public forms are anyone's (counted per client address), and
+a patient asks to move or cancel only their own appointment.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import uuid
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from icalendar import Calendar, Event
 
 from spinepath.accounts.models import StaffAccount
-from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, has_role
+from spinepath.accounts.roles import is_clinician
+from spinepath.actions import action, after_commit
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Conflict, NotAvailable
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable, RateLimited
 from spinepath.pathway.portal import (
     SESSION_MINUTES_RANGE,
     InjectionSession,
@@ -49,29 +54,28 @@ RATE_WINDOW = timedelta(minutes=10)
 MIN_MINUTES, MAX_MINUTES = 60, 90  # the consultation takes 60-90 minutes (PATHWAY.md s.2)
 
 
-class RateLimited(Exception):
-    pass
-
-
 def client_key(address: str | None) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), (address or "").encode(), "sha256").hexdigest()
 
 
-@transaction.atomic
-def rate_limit(*, address: str | None, form: str) -> None:
+@action(None)
+def rate_limit(*, actor: Actor, form: str) -> None:
     """Refuse a client's submission beyond the form's limit, saying when to try again; count
-    it otherwise. One transaction holds the write lock (SQLite) or the transaction lock
-    (PostgreSQL), so parallel submissions are counted one after another."""
-    client = client_key(address)
+    it otherwise (the client: the actor's address). One transaction holds the write lock
+    (SQLite) or the transaction lock (PostgreSQL), so parallel submissions are counted one
+    after another."""
+    client = client_key(actor.address)
     now = timezone.now()
     since = now - RATE_WINDOW
     recent = PublicSubmission.objects.filter(client=client, form=form, at__gte=since)
     if recent.count() >= RATE_LIMITS[form]:
         oldest = recent.order_by("at").values_list("at", flat=True).first() or now
+        seconds = max(1, math.ceil((oldest + RATE_WINDOW - now).total_seconds()))
         minutes = max(1, int((oldest + RATE_WINDOW - now).total_seconds() // 60) + 1)
         raise RateLimited(
             "Too many submissions from this connection in a short time. Please try again in "
-            f"{minutes} minute{'s' if minutes != 1 else ''}."
+            f"{minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after=seconds,
         )
     PublicSubmission.objects.filter(at__lt=since).delete()
     PublicSubmission.objects.create(client=client, form=form)
@@ -85,31 +89,53 @@ _ACKNOWLEDGEMENT = (
 )
 
 
-@transaction.atomic
-def consultation_request_create(*, address: str | None, **fields: Any) -> ConsultationRequest:
-    if not fields.get("consent_to_contact"):
-        raise ValidationError({"consent_to_contact": "We can only contact you with your consent."})
-    if not fields.get("email") and not fields.get("phone"):
-        raise ValidationError({"email": "Give an email address or a phone number."})
-    request = ConsultationRequest.objects.create(address=address, **fields)
+@action(None)
+def consultation_request_create(
+    *,
+    actor: Actor,
+    name: str,
+    consent_to_contact: bool,
+    email: str = "",
+    phone: str = "",
+    preferred_times: str = "",
+    message: str = "",
+    screen_outcome: str = "",
+) -> ConsultationRequest:
+    """Anyone's request for a consultation (the public form), kept with the client's address;
+    acknowledged by email once stored."""
+    if not consent_to_contact:
+        refusal = "We can only contact you with your consent."
+        raise Invalid(refusal, fields={"consent_to_contact": refusal})
+    if not email and not phone:
+        refusal = "Give an email address or a phone number."
+        raise Invalid(refusal, fields={"email": refusal})
+    request = ConsultationRequest.objects.create(
+        address=actor.address,
+        name=name,
+        email=email,
+        phone=phone,
+        preferred_times=preferred_times,
+        message=message,
+        consent_to_contact=consent_to_contact,
+        screen_outcome=screen_outcome,
+    )
     if request.email:
-        send_after_commit(
-            EmailMessage(
-                subject=f"We received your request - {settings.SPINEPATH_CLINIC_NAME}",
-                body=_ACKNOWLEDGEMENT.format(clinic=settings.SPINEPATH_CLINIC_NAME),
-                to=[request.email],
-            )
+        acknowledgement = EmailMessage(
+            subject=f"We received your request - {settings.SPINEPATH_CLINIC_NAME}",
+            body=_ACKNOWLEDGEMENT.format(clinic=settings.SPINEPATH_CLINIC_NAME),
+            to=[request.email],
         )
+        after_commit(acknowledgement.send)
     return request
 
 
-@transaction.atomic
-def request_status_set(*, request_id: int, status: str, user: Any) -> ConsultationRequest:
-    if not has_role(user, COORDINATOR, CLINIC_ADMIN, CLINICIAN):
-        raise PermissionDenied("Only clinic staff handle requests.")
+@action("request_status")
+def request_status_set(*, actor: Actor, request_id: int, status: str) -> ConsultationRequest:
     if status not in dict(ConsultationRequest.STATUSES):
-        raise ValidationError({"status": "Unknown status."})
-    item = ConsultationRequest.objects.select_for_update().get(pk=request_id)
+        raise Invalid("Unknown status.", fields={"status": "Unknown status."})
+    item = ConsultationRequest.objects.select_for_update().filter(pk=request_id).first()
+    if item is None:
+        raise NotAvailable("There is no such request.")
     item.status = status
     item.save(update_fields=["status"])
     return item
@@ -123,27 +149,29 @@ def working_hours() -> tuple[time, time, set[int]]:
     return time.fromisoformat(start), time.fromisoformat(end), set(settings.SPINEPATH_WORKING_DAYS)
 
 
+def _slot_refused(field: str, message: str) -> Invalid:
+    return Invalid(message, fields={field: message})
+
+
 def _check_slot(start: datetime, minutes: int, kind: str = Appointment.CONSULTATION) -> datetime:
     low, high = (
         (MIN_MINUTES, MAX_MINUTES) if kind == Appointment.CONSULTATION else SESSION_MINUTES_RANGE
     )
     if not low <= minutes <= high:
         what = "A consultation" if kind == Appointment.CONSULTATION else "An injection session"
-        raise ValidationError({"minutes": f"{what} takes {low}-{high} minutes."})
+        raise _slot_refused("minutes", f"{what} takes {low}-{high} minutes.")
     local = timezone.localtime(start)
     end = local + timedelta(minutes=minutes)
     opens, closes, days = working_hours()
     if local.isoweekday() not in days:
-        raise ValidationError({"start": "The clinic is closed that day."})
+        raise _slot_refused("start", "The clinic is closed that day.")
     if local.time() < opens or end.time() > closes or end.date() != local.date():
-        raise ValidationError(
-            {
-                "start": "Appointments are booked inside working hours, "
-                f"{opens:%H:%M}-{closes:%H:%M}."
-            }
+        raise _slot_refused(
+            "start",
+            f"Appointments are booked inside working hours, {opens:%H:%M}-{closes:%H:%M}.",
         )
     if start < timezone.now():
-        raise ValidationError({"start": "That time has passed."})
+        raise _slot_refused("start", "That time has passed.")
     return end
 
 
@@ -161,45 +189,43 @@ def _lock_and_check(
     clash = overlapping.select_related("room").first()
     if clash is not None:
         who = "The clinician" if clash.clinician_id == clinician.pk else f"Room {clash.room}"
-        raise ValidationError(
-            {
-                "start": f"{who} is already booked "
-                f"{timezone.localtime(clash.start):%H:%M}-"
-                f"{timezone.localtime(clash.end):%H:%M} that day."
-            }
+        message = (
+            f"{who} is already booked {timezone.localtime(clash.start):%H:%M}-"
+            f"{timezone.localtime(clash.end):%H:%M} that day."
         )
+        raise Conflict(message, fields={"start": message}, code="double_booked")
 
 
-def bookable_clinician(user: Any) -> bool:
+def bookable_clinician(user: User) -> bool:
     """A clinician who sees patients: active, and a person (not a name on records only, such as
     the synthetic cohort's clinicians)."""
     return bool(
-        has_role(user, CLINICIAN)
+        is_clinician(user)
         and user.is_active
         and not StaffAccount.objects.filter(user=user, record_only=True).exists()
     )
 
 
-def _require_booker(user: Any) -> None:
-    if not has_role(user, COORDINATOR, CLINIC_ADMIN, CLINICIAN):
-        raise PermissionDenied("Only clinic staff book consultations.")
+def _choose_a_clinician() -> Invalid:
+    return Invalid("Choose a clinician.", fields={"clinician": "Choose a clinician."})
 
 
-@transaction.atomic
+@action("booking")
 def appointment_book(
     *,
-    user: Any,
+    actor: Actor,
     clinician: User,
     room: Room,
     start: datetime,
     minutes: int,
     patient_name: str,
     email: str = "",
-    request: ConsultationRequest | None = None,
+    consultation_request: ConsultationRequest | None = None,
 ) -> Appointment:
-    _require_booker(user)
+    """A consultation in a clinician's and a room's free time (the confirmation, with its
+    calendar file, leaves once booked); the request it answers is marked booked."""
     if not bookable_clinician(clinician):
-        raise ValidationError({"clinician": "Choose a clinician."})
+        raise _choose_a_clinician()
     end = _check_slot(start, minutes)
     _lock_and_check(clinician, room, start, end)
     appointment = Appointment.objects.create(
@@ -209,20 +235,22 @@ def appointment_book(
         end=end,
         patient_name=patient_name,
         email=email,
-        request=request,
+        request=consultation_request,
         uid=f"{uuid.uuid4()}@spinepath",
-        booked_by=user,
+        booked_by=actor.user,
     )
-    if request is not None:
-        ConsultationRequest.objects.filter(pk=request.pk).update(status=ConsultationRequest.BOOKED)
+    if consultation_request is not None:
+        # Saved, not a bulk update: the booking's audit event holds the request's new status.
+        consultation_request.status = ConsultationRequest.BOOKED
+        consultation_request.save(update_fields=["status"])
     _notify(appointment, "confirmed")
     return appointment
 
 
-@transaction.atomic
+@action("booking")
 def session_book(
     *,
-    user: Any,
+    actor: Actor,
     plan_id: int,
     session_key: str,
     clinician: User,
@@ -233,7 +261,6 @@ def session_book(
     """An injection session of an accepted plan, as an appointment: the written plan accepted
     first, the decision it rests on still in force, each session booked once, no clinician or
     room booked twice."""
-    _require_booker(user)
     plan = CarePlan.objects.select_for_update().select_related("patient").filter(pk=plan_id).first()
     if plan is None:
         raise NotAvailable("There is no such plan.")
@@ -245,25 +272,25 @@ def session_book(
         booked=state is not None and state.appointment is not None,
         done=state is not None and state.done,
     )
-    if problem is not None:
-        raise Conflict(problem)
-    assert state is not None
+    if problem is not None or state is None:
+        raise Conflict(problem or "This plan has no such injection session.")
     require_bookable(plan)
     if not bookable_clinician(clinician):
-        raise ValidationError({"clinician": "Choose a clinician."})
+        raise _choose_a_clinician()
     end = _check_slot(start, minutes, Appointment.INJECTION)
     _lock_and_check(clinician, room, start, end)
     patient = plan.patient
     try:
         with transaction.atomic():
-            appointment = _session_create(plan, state.session, clinician, room, start, end, user)
+            appointment = _session_create(
+                plan, state.session, clinician, room, start, end, actor.user
+            )
     except IntegrityError as clash:  # booked by a parallel request a moment ago
         raise Conflict(
             "This injection session is already booked: move the booking instead."
         ) from clash
     audit_record(
-        request=None,
-        user=user,
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"injection session {state.session.number} of plan v{plan.version} booked",
         patient=patient,
@@ -272,10 +299,10 @@ def session_book(
     return appointment
 
 
-def _fits(text: str, field: Any) -> str:
+def _fits(text: str, field: models.Field) -> str:  # type: ignore[type-arg]
     """``text`` cut to the column's length (a session of many lines has a long label, which
     PostgreSQL would refuse; SQLite would keep it whole), ending with an ellipsis."""
-    limit = int(field.max_length)
+    limit = int(field.max_length or len(text))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -286,7 +313,7 @@ def _session_create(
     room: Room,
     start: datetime,
     end: datetime,
-    user: Any,
+    booked_by: User | None,
 ) -> Appointment:
     patient = plan.patient
     return Appointment.objects.create(
@@ -302,27 +329,34 @@ def _session_create(
         session_key=session.key,
         session_label=_fits(session.label, Appointment._meta.get_field("session_label")),
         uid=f"{uuid.uuid4()}@spinepath",
-        booked_by=user,
+        booked_by=booked_by,
     )
 
 
-@transaction.atomic
+@action(None)
 def change_request_create(
-    *, appointment_id: int, patient: Any, kind: str, message: str
+    *, actor: Actor, appointment_id: int, kind: str, message: str
 ) -> ChangeRequest:
-    """A patient asks to move or cancel one of their own appointments (the coordinator acts
-    on it); a second request while one is open is the same request."""
+    """A patient asks, on their own pages, to move or cancel one of their own appointments (the
+    coordinator acts on it); a second request while one is open is the same request."""
+    if actor.channel != "patient" or actor.patient_id is None:
+        raise NotAllowed(
+            "Only the patient asks to move or cancel an appointment, on their own pages.",
+            code="not_patient",
+        )
     appointment = (
         Appointment.objects.select_for_update()
-        .filter(pk=appointment_id, patient=patient, status=Appointment.BOOKED)
+        .filter(pk=appointment_id, patient_id=actor.patient_id, status=Appointment.BOOKED)
         .first()
     )
     if appointment is None:
         raise NotAvailable("There is no such appointment.")
     if kind not in dict(ChangeRequest.KINDS):
-        raise ValidationError({"kind": "Choose whether to move or cancel the appointment."})
+        refusal = "Choose whether to move or cancel the appointment."
+        raise Invalid(refusal, fields={"kind": refusal})
     if appointment.start < timezone.now():
-        raise ValidationError({"kind": "This appointment has already taken place."})
+        refusal = "This appointment has already taken place."
+        raise Conflict(refusal, fields={"kind": refusal})
     open_request = appointment.change_requests.filter(handled_at__isnull=True).first()
     if open_request is not None:
         return open_request
@@ -330,36 +364,33 @@ def change_request_create(
         appointment=appointment, kind=kind, message=message.strip()[:1000]
     )
     audit_record(
-        request=None,
-        username=f"patient {getattr(patient, 'mrn', '')} (own pages)",
+        actor=actor,
         action=AuditEvent.CREATE,
         what=f"asked to {'move' if kind == ChangeRequest.RESCHEDULE else 'cancel'} an appointment",
-        patient=patient,
+        patient=actor.patient_id,
     )
     return request
 
 
-@transaction.atomic
-def change_request_handle(*, user: Any, request_id: int) -> ChangeRequest:
-    _require_booker(user)
+@action("booking")
+def change_request_handle(*, actor: Actor, request_id: int) -> ChangeRequest:
     item = ChangeRequest.objects.select_for_update().filter(pk=request_id).first()
     if item is None:
         raise NotAvailable("There is no such request.")
     if item.handled_at is None:
         item.handled_at = timezone.now()
-        item.handled_by = user
+        item.handled_by = actor.user
         item.save(update_fields=["handled_at", "handled_by"])
     return item
 
 
-@transaction.atomic
+@action("booking")
 def appointment_reschedule(
-    *, user: Any, appointment: Appointment, start: datetime, minutes: int
+    *, actor: Actor, appointment: Appointment, start: datetime, minutes: int
 ) -> Appointment:
-    _require_booker(user)
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Appointment.BOOKED:
-        raise ValidationError("A cancelled appointment cannot be moved; book a new one.")
+        raise Conflict("A cancelled appointment cannot be moved; book a new one.")
     end = _check_slot(start, minutes, appointment.kind)
     _lock_and_check(appointment.clinician, appointment.room, start, end, exclude=appointment.pk)
     appointment.start, appointment.end = start, end
@@ -369,9 +400,8 @@ def appointment_reschedule(
     return appointment
 
 
-@transaction.atomic
-def appointment_cancel(*, user: Any, appointment: Appointment) -> Appointment:
-    _require_booker(user)
+@action("booking")
+def appointment_cancel(*, actor: Actor, appointment: Appointment) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status == Appointment.CANCELLED:
         return appointment
@@ -441,10 +471,6 @@ def _notify(appointment: Appointment, what: str) -> None:
         to=[appointment.email],
     )
     message.attach(f"{appointment.kind}.ics", appointment_ics(appointment), "text/calendar")
-    send_after_commit(message)
-
-
-def send_after_commit(message: EmailMessage) -> None:
-    """Send once the booking or request is committed: a mail failure (logged) never undoes
-    it, and a rolled-back write sends nothing."""
-    transaction.on_commit(message.send, robust=True)
+    # Once the booking is committed: a mail failure (logged) never undoes it, and a
+    # rolled-back write sends nothing.
+    after_commit(message.send)

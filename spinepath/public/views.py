@@ -6,15 +6,15 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from spinepath.accounts.roles import is_staff_member
+from spinepath.accounts.actors import actor_of, staff_actor
 from spinepath.audit.middleware import showing, viewing
-from spinepath.errors import Refused
+from spinepath.errors import RateLimited, Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
 from spinepath.plans.models import CarePlan
 from spinepath.plans.selectors import plan_sessions
@@ -30,14 +30,18 @@ from spinepath.public.forms import (
 )
 from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
-from spinepath.web.clients import client_address
 from spinepath.web.params import optional_id
 from spinepath.web.policy import clinic_policy
-from spinepath.web.refusals import show_on_form
+from spinepath.web.refusals import show_on_form, with_retry_after
 
 
-def _address(request: HttpRequest) -> str | None:
-    return client_address(request)
+def _limited(request: HttpRequest, limited: RateLimited) -> HttpResponse:
+    """Too many submissions from this connection: when to try again, in words and in
+    ``Retry-After``."""
+    page = render(
+        request, "public/limited.html", {"message": " ".join(limited.reasons)}, status=429
+    )
+    return with_retry_after(page, limited)
 
 
 @require_safe
@@ -69,9 +73,9 @@ def screen(request: HttpRequest) -> HttpResponse:
         return render(request, "public/screen_result.html", {"result": red_flag_result(flags)})
     if request.method == "POST" and form.is_valid():
         try:
-            services.rate_limit(address=_address(request), form="screen")
-        except services.RateLimited as exc:
-            return render(request, "public/limited.html", {"message": str(exc)}, status=429)
+            services.rate_limit(actor=actor_of(request), form="screen")
+        except RateLimited as limited:
+            return _limited(request, limited)
         result = self_screen(form.answers(), clinic_policy())
         return render(request, "public/screen_result.html", {"result": result})
     return render(request, "public/screen.html", {"form": form}, status=400 if form.errors else 200)
@@ -87,14 +91,14 @@ def request_consultation(request: HttpRequest) -> HttpResponse:
         if data.pop("website"):
             # The hidden field was filled in: answer as if it worked, store nothing.
             return render(request, "public/request_thanks.html", {})
+        actor = actor_of(request)
         try:
-            services.rate_limit(address=_address(request), form="request")
-            services.consultation_request_create(address=_address(request), **data)
-        except services.RateLimited as exc:
-            return render(request, "public/limited.html", {"message": str(exc)}, status=429)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field, errors)
+            services.rate_limit(actor=actor, form="request")
+            services.consultation_request_create(actor=actor, **data)
+        except RateLimited as limited:
+            return _limited(request, limited)
+        except Refused as refused:
+            show_on_form(form, refused)
         else:
             return render(request, "public/request_thanks.html", {"email": data.get("email")})
     return render(
@@ -104,23 +108,26 @@ def request_consultation(request: HttpRequest) -> HttpResponse:
 
 # --- staff: the inbox and the calendar --------------------------------------------------------
 
+SEES = "see requests and bookings"
 
-def _staff_only(request: HttpRequest) -> None:
-    if not is_staff_member(request.user):
-        raise PermissionDenied("Only clinic staff see requests and bookings.")
+
+def _on_slot_form(form: BaseForm, refused: Refused) -> None:
+    """A refused booking on its form: the start the service names is the form's time."""
+    refused.fields = {("time" if k == "start" else k): v for k, v in refused.fields.items()}
+    show_on_form(form, refused)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     if request.method == "POST":
         try:
             services.request_status_set(
+                actor=actor,
                 request_id=int(request.POST.get("request", 0)),
                 status=request.POST.get("status", ""),
-                user=request.user,
             )
-        except (ValidationError, ConsultationRequest.DoesNotExist, ValueError):
+        except (Refused, ValueError):
             messages.error(request, "That request could not be updated.")
         return redirect("public:inbox")
     status = request.GET.get("status", "new")
@@ -157,7 +164,7 @@ BOOKINGS_SHOWN_DAYS = 60
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def bookings(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     initial = {}
     req = None
     request_id = optional_id(request.GET, "request")
@@ -175,18 +182,17 @@ def bookings(request: HttpRequest) -> HttpResponse:
         )
         try:
             services.appointment_book(
-                user=request.user,
+                actor=actor,
                 clinician=data["clinician"],
                 room=data["room"],
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
                 patient_name=data["patient_name"],
                 email=data["email"],
-                request=linked,
+                consultation_request=linked,
             )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error("time" if field == "start" else field, errors)
+        except Refused as refused:
+            _on_slot_form(form, refused)
         else:
             messages.success(request, "Consultation booked; the confirmation is on its way.")
             return redirect("public:bookings")
@@ -238,7 +244,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     local = timezone.localtime(appointment.start)
     form_class = (
@@ -256,16 +262,13 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.appointment_reschedule(
-                user=request.user,
+                actor=actor,
                 appointment=appointment,
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
             )
-        except ValidationError as exc:
-            for field, errors in (
-                exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
-            ):
-                form.add_error("time" if field == "start" else field, errors)
+        except Refused as refused:
+            _on_slot_form(form, refused)
         else:
             messages.success(request, f"{appointment.title} moved; the patient has been told.")
             return redirect("public:bookings")
@@ -283,9 +286,9 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 @require_POST
 def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    services.appointment_cancel(user=request.user, appointment=appointment)
+    services.appointment_cancel(actor=actor, appointment=appointment)
     messages.success(request, f"{appointment.title} cancelled; the patient has been told.")
     return redirect("public:bookings")
 
@@ -293,7 +296,7 @@ def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpResponse:
     """Book one injection session of an accepted plan (the coordinator's worklist links here)."""
-    _staff_only(request)
+    actor = staff_actor(request, sees=SEES)
     plan = get_object_or_404(CarePlan.objects.select_related("patient"), pk=plan_id)
     state = next((s for s in plan_sessions(plan) if s.session.key == session_key), None)
     if state is None:
@@ -306,7 +309,7 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
         data = form.cleaned_data
         try:
             services.session_book(
-                user=request.user,
+                actor=actor,
                 plan_id=plan.pk,
                 session_key=session_key,
                 clinician=data["clinician"],
@@ -314,13 +317,8 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
             )
-        except ValidationError as exc:
-            for field, errors in (
-                exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
-            ):
-                form.add_error("time" if field == "start" else field, errors)
         except Refused as refused:
-            show_on_form(form, refused)
+            _on_slot_form(form, refused)
         else:
             messages.success(request, "Injection session booked; the confirmation is on its way.")
             return redirect("plans:plan", plan.pk)
@@ -335,7 +333,7 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
 
 @require_POST
 def change_request_done(request: HttpRequest, request_id: int) -> HttpResponse:
-    _staff_only(request)
-    services.change_request_handle(user=request.user, request_id=request_id)
+    actor = staff_actor(request, sees=SEES)
+    services.change_request_handle(actor=actor, request_id=request_id)
     messages.success(request, "Marked as handled.")
     return redirect("public:bookings")

@@ -26,7 +26,7 @@ class MethodGate:
         if request.method in ALLOWED:
             return self.get_response(request)
         if request.path.startswith("/fhir"):
-            from spinepath.fhir_api.views import outcome
+            from spinepath.web.refusals import operation_outcome as outcome
 
             response = outcome(405, "not-supported", f"{request.method} is not supported.")
             response["Allow"] = ", ".join(ALLOWED)

@@ -145,7 +145,7 @@ class UnstorableInputMiddleware:
             fields={field: f"{problem}." for field, problem in problems},
         )
         if request.path.startswith(("/fhir", "/cds-services")):
-            from spinepath.fhir_api.views import outcome
+            from spinepath.web.refusals import operation_outcome as outcome
 
             return outcome(400, "invalid", " ".join(refused.reasons))
         from spinepath.web.refusals import refusal_response

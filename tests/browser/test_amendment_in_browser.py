@@ -10,6 +10,7 @@ from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
 from web_helpers import import_encounter
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.consultations.models import Amendment, CandidacyDecision
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +20,12 @@ PASSWORD = "correct-horse-battery"
 
 def test_amend_a_signed_consultation_and_sign_again(live_server: Any, page: Any) -> None:
     clinician = staff_user_create(
-        username="clin", password=PASSWORD, role="clinician", first_name="Ana", last_name="Rivera"
+        actor=Actor.system(),
+        username="clin",
+        password=PASSWORD,
+        role="clinician",
+        first_name="Ana",
+        last_name="Rivera",
     )
     encounter = import_encounter(clinician)
     base = live_server.url

@@ -9,6 +9,7 @@ from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.plans.models import Procedure
 
@@ -23,7 +24,12 @@ def select(page: Any, label: str, value: str) -> None:
 
 def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any) -> None:
     staff_user_create(
-        username="clin", password=PASSWORD, role="clinician", first_name="Ana", last_name="Rivera"
+        actor=Actor.system(),
+        username="clin",
+        password=PASSWORD,
+        role="clinician",
+        first_name="Ana",
+        last_name="Rivera",
     )
     base = live_server.url
 

@@ -15,8 +15,10 @@ from django.core import mail
 from django.utils import timezone
 from test_public_pages import accessibility_violations
 from treatment_helpers import accepted_plan_for, inject, on_day, reviewed_patient
+from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
@@ -28,10 +30,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> None:
     clinician = staff_user_create(
-        username="clin", password="correct-horse-battery", role="clinician"
+        actor=Actor.system(), username="clin", password="correct-horse-battery", role="clinician"
     )
     coordinator = staff_user_create(
-        username="coord", password="correct-horse-battery", role="coordinator"
+        actor=Actor.system(), username="coord", password="correct-horse-battery", role="coordinator"
     )
     today = timezone.localdate()
     injected = today - timedelta(days=40)
@@ -43,9 +45,9 @@ def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> 
     with on_day(injected, 14):
         inject(patient, clinician, injected)
     # A new version of the plan, written today, for the patient to read and accept at home.
-    draft = plan_revise(plan=first, user=clinician)
+    draft = plan_revise(plan=first, actor=acting(clinician))
     mail.outbox.clear()
-    link_send(patient=patient, user=coordinator)
+    link_send(actor=acting(coordinator), patient=patient)
     token = re.search(r"/my/in/([A-Za-z0-9_-]+)/", mail.outbox[-1].body).group(1)  # type: ignore[union-attr]
 
     context = browser.new_context(

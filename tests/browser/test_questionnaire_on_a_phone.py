@@ -9,9 +9,11 @@ import pytest
 from browser_helpers import screenshot
 from django.utils import timezone
 from treatment_helpers import on_day
+from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
-from spinepath.consultations.services import attest_imported, decision_sign, workup_import
+from spinepath.actors import Actor
+from spinepath.consultations.actions import attest_imported, decision_sign, workup_import
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway.plans import Target
@@ -26,7 +28,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     from workup_builder import document
 
     clinician = staff_user_create(
-        username="clin", password="correct-horse-battery", role="clinician"
+        actor=Actor.system(), username="clin", password="correct-horse-battery", role="clinician"
     )
     today = timezone.localdate()
     review = today - timedelta(days=50)
@@ -35,21 +37,23 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     # Reviewed, signed and accepted on the review day: an injection is dated after both.
     with on_day(review):
         encounter = workup_import(
-            workup=workup_from_dict(doc), user=clinician, names=("Maria", "Lopez")
+            workup=workup_from_dict(doc), actor=acting(clinician), names=("Maria", "Lopez")
         )
-        attest_imported(encounter=encounter, user=clinician)
-        decision_sign(encounter=encounter, user=clinician, token="q" * 24)
-        plan = plan_create(patient=encounter.patient, user=clinician)
-        plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+        attest_imported(encounter=encounter, actor=acting(clinician))
+        decision_sign(encounter=encounter, actor=acting(clinician), token="q" * 24)
+        plan = plan_create(patient=encounter.patient, actor=acting(clinician))
+        plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
     procedure_record(
         patient=encounter.patient,
-        user=clinician,
+        actor=acting(clinician),
         target=Target("discogenic", "L4-L5", None),
         performed_on=today - timedelta(days=40),
         material="msc",
         guidance="fluoroscopy",
     )
-    token = questionnaire_link_create(visit=ReassessmentVisit.objects.get(key="6w"))
+    token = questionnaire_link_create(
+        actor=Actor.system(), visit=ReassessmentVisit.objects.get(key="6w")
+    )
 
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True

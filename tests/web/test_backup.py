@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
-from web_helpers import PASSWORD, import_encounter
+from web_helpers import PASSWORD, acting, import_encounter
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -49,12 +50,15 @@ def table_states(audit_up_to: int | None = None) -> dict[str, tuple[int, str]]:
 
 @pytest.fixture
 def clinic() -> dict[str, Any]:
-    clinician = staff_user_create(username="clin", password=PASSWORD, role="clinician")
-    coordinator = staff_user_create(username="coord", password=PASSWORD, role="coordinator")
+    clinician = staff_user_create(
+        actor=Actor.system(), username="clin", password=PASSWORD, role="clinician"
+    )
+    coordinator = staff_user_create(
+        actor=Actor.system(), username="coord", password=PASSWORD, role="coordinator"
+    )
     encounter = import_encounter(clinician)
     audit_record(
-        request=None,
-        user=clinician,
+        actor=acting(clinician),
         action=AuditEvent.VIEW,
         what="chart",
         patient=encounter.patient,
@@ -89,8 +93,14 @@ def test_backup_change_restore_gives_back_every_table(
     assert f"{sum(count for count, _ in at_backup.values()):,} rows" in line
 
     # Add a row, change a row, delete a row (and the audit log grows with each).
-    patient_create(user=clinic["clinician"], given_name="Ada", family_name="Added")
-    patient_update(patient=clinic["patient"], family_name="Changed")
+    patient_create(
+        actor=acting(clinic["clinician"]), details={"given_name": "Ada", "family_name": "Added"}
+    )
+    patient_update(
+        actor=acting(clinic["clinician"]),
+        patient=clinic["patient"],
+        details={"family_name": "Changed"},
+    )
     User.objects.filter(pk=clinic["coordinator"].pk).delete()
     changed = table_states()
     assert changed != at_backup
@@ -111,7 +121,9 @@ def test_backup_change_restore_gives_back_every_table(
     assert event is not None
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(username="someone-else")
-    assert patient_create(user=clinic["clinician"], given_name="After", family_name="Restore")
+    assert patient_create(
+        actor=acting(clinic["clinician"]), details={"given_name": "After", "family_name": "Restore"}
+    )
 
 
 def test_backup_refuses_to_overwrite_a_file_unless_forced(
@@ -168,7 +180,9 @@ def test_restore_without_yes_and_nobody_to_ask_refuses(
 ) -> None:
     path = tmp_path / "clinic.backup"
     assert main(["backup", str(path)]) == 0
-    patient_create(user=clinic["clinician"], given_name="Ada", family_name="Added")
+    patient_create(
+        actor=acting(clinic["clinician"]), details={"given_name": "Ada", "family_name": "Added"}
+    )
     before = table_states()
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert main(["restore", str(path)]) == 2
@@ -181,7 +195,9 @@ def test_restore_asks_first_and_a_no_changes_nothing(
 ) -> None:
     path = tmp_path / "clinic.backup"
     assert main(["backup", str(path)]) == 0
-    patient_create(user=clinic["clinician"], given_name="Ada", family_name="Added")
+    patient_create(
+        actor=acting(clinic["clinician"]), details={"given_name": "Ada", "family_name": "Added"}
+    )
     before = table_states()
     asked: list[str] = []
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
@@ -216,7 +232,7 @@ def test_restore_works_when_the_audit_log_refuses_updates_and_deletes(
     head_at_backup = head().seq
     assert main(["backup", str(path)]) == 0
     for _ in range(3):
-        audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+        audit_record(actor=acting(clinic["clinician"]), action=AuditEvent.VIEW, what="list")
     assert AuditEvent.objects.count() == at_backup["audit_auditevent"][0] + 4  # export too
 
     assert main(["restore", "--yes", str(path)]) == 0
@@ -230,7 +246,7 @@ def test_restore_works_when_the_audit_log_refuses_updates_and_deletes(
     assert table_states() == at_restore
     # ... and the restored audit log is an intact chain, which new events extend.
     assert verify_database().intact
-    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="after")
+    audit_record(actor=acting(clinic["clinician"]), action=AuditEvent.VIEW, what="after")
     assert verify_database().intact
 
 
@@ -281,7 +297,7 @@ def test_no_backup_file_is_kept_when_the_audit_log_cannot_record_it(
     def refuse(**kwargs: Any) -> None:
         raise DatabaseError("database or disk is full")
 
-    monkeypatch.setattr("spinepath.audit.services.audit_record", refuse)
+    monkeypatch.setattr("spinepath.audit.services.audit_now", refuse)
     before = head()
     path = tmp_path / "clinic.backup"
     assert main(["backup", str(path)]) == 1
@@ -299,7 +315,7 @@ def test_a_restore_is_recorded_with_the_log_head_before_it(
     in_backup = head()
     assert main(["backup", str(path)]) == 0
     for _ in range(3):
-        audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+        audit_record(actor=acting(clinic["clinician"]), action=AuditEvent.VIEW, what="list")
     before = head()
     events_before = AuditEvent.objects.count()
     assert before.seq == in_backup.seq + 4  # the export event and three views
@@ -359,7 +375,7 @@ def test_restoring_a_backup_with_a_longer_log_names_no_dropped_events(
     # An older backup over the database, then a newer one over that.
     old, new = tmp_path / "old.backup", tmp_path / "new.backup"
     assert main(["backup", str(old)]) == 0
-    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+    audit_record(actor=acting(clinic["clinician"]), action=AuditEvent.VIEW, what="list")
     assert main(["backup", str(new)]) == 0
     assert main(["restore", "--yes", str(old)]) == 0
     capsys.readouterr()
@@ -426,7 +442,7 @@ def test_a_backup_without_the_append_only_triggers_does_not_take_them_away(
                 cursor.execute(statement)
         assert main(["backup", str(path)]) == 0
         reinstall_append_only_triggers()
-    audit_record(request=None, user=clinic["clinician"], action=AuditEvent.VIEW, what="list")
+    audit_record(actor=acting(clinic["clinician"]), action=AuditEvent.VIEW, what="list")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
     capsys.readouterr()
@@ -488,11 +504,11 @@ def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_re
 def test_a_backup_without_the_signed_decisions_trigger_does_not_take_it_away(
     clinic: dict[str, Any], tmp_path: Path
 ) -> None:
-    from spinepath.consultations.services import decision_sign
+    from spinepath.consultations.actions import decision_sign
     from spinepath.web.immutable import reinstall_signed_decision_trigger
 
     encounter = clinic["patient"].encounters.get()
-    decision_sign(encounter=encounter, user=clinic["clinician"], token="t" * 24)
+    decision_sign(encounter=encounter, actor=acting(clinic["clinician"]), token="t" * 24)
     path = tmp_path / "clinic.backup"
     trigger = "consultations_candidacydecision_never_updated"
     if connection.vendor == "sqlite":

@@ -11,16 +11,19 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import reviewed_patient
-from web_helpers import import_encounter
+from web_helpers import acting, import_encounter
 
-from spinepath.consultations.services import decision_sign
+from spinepath.actors import Actor
+from spinepath.consultations.actions import decision_sign
 from spinepath.fhir_api.services import token_create
 
 
 def client() -> Client:
     from spinepath.fhir_api.models import ApiToken
 
-    _token, secret = token_create(name=f"ehr-{ApiToken.objects.count()}", can_write=False)
+    _token, secret = token_create(
+        actor=Actor.system(), name=f"ehr-{ApiToken.objects.count()}", can_write=False
+    )
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
@@ -85,7 +88,7 @@ def test_patient_view_shows_the_signed_decision(clinician: Any) -> None:
 
 def test_an_urgent_referral_is_critical(clinician: Any) -> None:
     encounter = import_encounter(clinician, patient__id="cds-urgent", red_flags__cauda_equina=True)
-    decision_sign(encounter=encounter, user=clinician, token="u" * 24)
+    decision_sign(encounter=encounter, actor=acting(clinician), token="u" * 24)
     cards = hook(client(), "spinepath-candidacy", view_request(encounter.patient.mrn))["cards"]
     assert cards[0]["indicator"] == "critical"
 
@@ -171,15 +174,20 @@ def test_a_warning_recorded_since_the_decision_is_critical_for_the_ehr(clinician
 
     from treatment_helpers import accepted_plan_for, on_day, reviewed_patient
 
-    from spinepath.consultations.services import encounter_save, encounter_start
-    from spinepath.patients.fhir import patient_bundle
+    from spinepath.consultations.actions import encounter_save, encounter_start
+    from spinepath.records.fhir import patient_bundle
 
     patient = reviewed_patient(clinician, date(2026, 11, 1), "cds-warned")
     accepted_plan_for(patient, clinician, date(2026, 11, 10))
     with on_day(date(2026, 11, 20)):
-        newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
+        newer = encounter_start(
+            patient=patient, actor=acting(clinician), assessed_on=date(2026, 11, 20)
+        )
         encounter_save(
-            encounter=newer, user=clinician, step="history", fields={"red_cauda_equina": True}
+            encounter=newer,
+            actor=acting(clinician),
+            step="history",
+            fields={"red_cauda_equina": True},
         )
     c = client()
     cards = hook(c, "spinepath-candidacy", view_request(patient.mrn))["cards"]

@@ -27,8 +27,8 @@ from server_helpers import (
 from shared_world import on_the_suite_day, shared_world
 
 from spinepath.cli import main
+from spinepath.consultations.actions import decision_preview
 from spinepath.consultations.models import CandidacyDecision, Encounter
-from spinepath.consultations.services import decision_preview
 from spinepath.demo import DEMO_PASSWORD, DEMO_USERS, demo_patients, load_demo
 from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import Patient

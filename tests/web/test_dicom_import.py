@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from dicom_helpers import study_files, with_dicomdir, zipped
+from web_helpers import acting
 
 from spinepath.cli import main as cli
+from spinepath.consultations.actions import dicom_study_import, study_save
 from spinepath.consultations.dicom import DicomProblem, read_path
 from spinepath.consultations.models import ImagingStudy
-from spinepath.consultations.services import dicom_study_import, study_save
 from spinepath.errors import Invalid, NotAllowed
 from spinepath.patients.models import Patient
 from spinepath.patients.services import patient_create
@@ -23,7 +24,13 @@ from spinepath.patients.services import patient_create
 @pytest.fixture
 def patient(db: Any) -> Patient:
     return patient_create(
-        given_name="María", family_name="López", birth_date=date(1961, 4, 30), sex="female"
+        actor=acting(None),
+        details={
+            "given_name": "María",
+            "family_name": "López",
+            "birth_date": date(1961, 4, 30),
+            "sex": "female",
+        },
     )
 
 
@@ -44,7 +51,9 @@ def test_a_study_is_recorded_unreviewed_with_the_files_date(
         "zip": zipped(folder, tmp_path / "study.zip"),
         "dicomdir": with_dicomdir(folder, tmp_path / "disc"),
     }[form]
-    record, created = dicom_study_import(patient=patient, study=only(path), user=coordinator)
+    record, created = dicom_study_import(
+        patient=patient, study=only(path), actor=acting(coordinator)
+    )
     assert created and record.study_uid == uid
     assert (record.modality, record.performed_on, record.reviewed) == (
         "MRI",
@@ -60,10 +69,10 @@ def test_the_same_study_twice_changes_nothing(
 ) -> None:
     study_files(tmp_path / "s")
     first, created = dicom_study_import(
-        patient=patient, study=only(tmp_path / "s"), user=coordinator
+        patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator)
     )
     again, created_again = dicom_study_import(
-        patient=patient, study=only(tmp_path / "s"), user=coordinator
+        patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator)
     )
     assert created and not created_again and first.pk == again.pk
     assert ImagingStudy.objects.count() == 1
@@ -74,7 +83,7 @@ def test_another_patients_files_are_refused_naming_each_field(
 ) -> None:
     study_files(tmp_path / "s", name="Smith^John", birth=date(1950, 1, 2), sex="M")
     with pytest.raises(Invalid) as refused:
-        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator))
     text = " ".join(refused.value.reasons)
     assert "patient name" in text and "birth date" in text and "sex" in text
     assert not ImagingStudy.objects.exists()
@@ -85,7 +94,7 @@ def test_names_match_without_accents_or_case(
 ) -> None:
     study_files(tmp_path / "s", name="LOPEZ^MARIA^^^")
     _record, created = dicom_study_import(
-        patient=patient, study=only(tmp_path / "s"), user=coordinator
+        patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator)
     )
     assert created
 
@@ -93,7 +102,7 @@ def test_names_match_without_accents_or_case(
 def test_only_an_mri_is_imported(patient: Patient, coordinator: Any, tmp_path: Path) -> None:
     study_files(tmp_path / "ct", modality="CT")
     with pytest.raises(Invalid, match="not an MRI"):
-        dicom_study_import(patient=patient, study=only(tmp_path / "ct"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "ct"), actor=acting(coordinator))
 
 
 def test_files_without_a_study_date_are_refused(
@@ -101,7 +110,7 @@ def test_files_without_a_study_date_are_refused(
 ) -> None:
     study_files(tmp_path / "s", study_date=None)
     with pytest.raises(Invalid, match="study date"):
-        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator))
 
 
 def test_a_corrupt_file_is_named(tmp_path: Path) -> None:
@@ -119,17 +128,21 @@ def test_the_date_of_an_imported_study_is_never_typed(
     patient: Patient, coordinator: Any, clinician: Any, tmp_path: Path
 ) -> None:
     study_files(tmp_path / "s")
-    record, _ = dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+    record, _ = dicom_study_import(
+        patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator)
+    )
     with pytest.raises(Invalid, match="come from its files"):
         study_save(
             patient=patient,
-            user=clinician,
+            actor=acting(clinician),
             study_id=record.pk,
             fields={"performed_on": date(2026, 11, 20)},
         )
     # A coordinator never states findings or the review, whatever the study's origin.
     with pytest.raises(NotAllowed):
-        study_save(patient=patient, user=coordinator, study_id=record.pk, fields={}, attest=True)
+        study_save(
+            patient=patient, actor=acting(coordinator), study_id=record.pk, fields={}, attest=True
+        )
 
 
 def test_the_command_line_imports_and_names_what_is_wrong(
@@ -182,7 +195,7 @@ def test_the_imaging_step_imports_a_zip_and_names_a_mismatch(
 
 
 def test_only_the_dicom_upload_may_send_a_large_body() -> None:
-    from spinepath.web.server import Gate
+    from spinepath.site.server import Gate
 
     seen: list[str] = []
 
@@ -213,7 +226,7 @@ def test_a_study_whose_files_name_two_patients_is_refused(
     for path in (tmp_path / "s2").glob("*.dcm"):
         path.rename(tmp_path / "s" / f"x-{path.name}")
     with pytest.raises(Invalid, match="more than one patient"):
-        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator))
     assert not ImagingStudy.objects.exists()
 
 
@@ -225,7 +238,7 @@ def test_a_study_with_another_modality_beside_the_mri_is_refused(
     for path in (tmp_path / "ct").glob("*.dcm"):
         path.rename(tmp_path / "s" / f"ct-{path.name}")
     with pytest.raises(Invalid, match="not an MRI alone"):
-        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator))
 
 
 def test_files_without_a_given_name_are_refused_without_echoing_them(
@@ -233,11 +246,11 @@ def test_files_without_a_given_name_are_refused_without_echoing_them(
 ) -> None:
     study_files(tmp_path / "s", name="LOPEZ", sex="")
     with pytest.raises(Invalid) as refused:
-        dicom_study_import(patient=patient, study=only(tmp_path / "s"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "s"), actor=acting(coordinator))
     assert "family and given names" in " ".join(refused.value.reasons)
     study_files(tmp_path / "o", name="Carter^James")
     with pytest.raises(Invalid) as other:
-        dicom_study_import(patient=patient, study=only(tmp_path / "o"), user=coordinator)
+        dicom_study_import(patient=patient, study=only(tmp_path / "o"), actor=acting(coordinator))
     assert "Carter" not in " ".join(other.value.reasons)
 
 

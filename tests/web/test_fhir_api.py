@@ -13,7 +13,9 @@ from django.test import Client
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from treatment_helpers import treated
+from web_helpers import acting
 
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.fhir_api.services import token_create, token_revoke
 from spinepath.followup.models import OutcomeMeasurement
@@ -29,7 +31,7 @@ def valid(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def api_client(can_write: bool = False, name: str = "ehr") -> Client:
-    _token, secret = token_create(name=name, can_write=can_write)
+    _token, secret = token_create(actor=Actor.system(), name=name, can_write=can_write)
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
@@ -48,8 +50,8 @@ def patient(clinician: Any) -> Patient:
     Patient.objects.filter(pk=p.pk).update(payer="medicare_ab_supplement")
     p.refresh_from_db()
     paper_form_enter(
+        actor=acting(clinician),
         visit=p.visits.get(key="6m"),
-        user=clinician,
         measured_on=timezone.localdate(),
         answers=Answers(30, "vas", [1] * 10),
     )
@@ -148,7 +150,7 @@ def test_tokens_scope_and_revocation(patient: Patient) -> None:
     assert refused.status_code == 403
     from spinepath.fhir_api.models import ApiToken
 
-    token_revoke(token_id=ApiToken.objects.get(name="reader").pk)
+    token_revoke(actor=Actor.system(), token_id=ApiToken.objects.get(name="reader").pk)
     assert reader.get(f"{BASE}/Patient/{patient.pk}").status_code == 401
     bad = Client(HTTP_AUTHORIZATION="Bearer sp_not-a-token")
     assert bad.get(f"{BASE}/Patient/{patient.pk}").status_code == 401
@@ -157,7 +159,7 @@ def test_tokens_scope_and_revocation(patient: Patient) -> None:
 def test_every_use_is_a_disclosure_in_the_audit_log(patient: Patient) -> None:
     get(api_client(), f"/Patient/{patient.pk}/$everything")
     event = AuditEvent.objects.filter(action=AuditEvent.EXPORT, patient_id=patient.pk).last()
-    assert event is not None and event.username == "API token ehr"
+    assert event is not None and event.username == "(API token: ehr)"
     assert event.detail["records"] == [patient.mrn]
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from treatment_helpers import treated
-from web_helpers import import_encounter
+from web_helpers import acting, import_encounter
 
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.actions import decision_sign
 from spinepath.plans import services
 from spinepath.plans.models import PlanLine, PriceItem, PriceVersion
 
@@ -19,8 +19,8 @@ HUGE = "99999999999999999999"  # beyond any database integer
 @pytest.fixture
 def draft(clinician: Any) -> Any:
     encounter = import_encounter(clinician)
-    decision_sign(encounter=encounter, user=clinician, token="c" * 24)
-    return services.plan_create(patient=encounter.patient, user=clinician)
+    decision_sign(encounter=encounter, actor=acting(clinician), token="c" * 24)
+    return services.plan_create(patient=encounter.patient, actor=acting(clinician))
 
 
 @pytest.mark.parametrize("line", ["abc", HUGE, "-1", "", "1.5"])

@@ -144,6 +144,7 @@ def test_the_dashboard_is_computed_once_and_again_after_a_measurement(
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
     from treatment_helpers import treated
+    from web_helpers import acting
 
     from spinepath.followup.services import Answers, paper_form_enter
 
@@ -160,8 +161,8 @@ def test_the_dashboard_is_computed_once_and_again_after_a_measurement(
     assert first == again == (1, 0)
     assert cached < computed  # the aggregates came from the cache
     paper_form_enter(
+        actor=acting(clinician),
         visit=ReassessmentVisit.objects.get(patient=patient, key="6w"),
-        user=clinician,
         measured_on=timezone.localdate() - timedelta(days=58),
         answers=Answers(40, "vas", [2] * 10),
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from test_rescreen import TIGHTER, cohort, signed
+from web_helpers import acting
 
 from spinepath.errors import Conflict
 from spinepath.outcomes import whatif
@@ -21,7 +22,7 @@ from spinepath.web.policy import clinic_policy, file_policy, forget_policy
 
 
 def run(text: str, user: Any) -> PolicyDraft:
-    draft = whatif.draft_upload(text=text, user=user)
+    draft = whatif.draft_upload(actor=acting(user), text=text)
     return whatif.draft_run(draft.pk)
 
 
@@ -33,7 +34,7 @@ def test_a_label_already_on_signed_decisions_is_never_adopted_again(
     relabelled = f'name = "{default.name}"\nversion = "{default.version}"\nmri_max_age_months = 2\n'
     draft = run(relabelled, admin_user)
     with pytest.raises(Conflict, match="already names a policy"):
-        whatif.draft_adopt(draft_id=draft.pk, user=admin_user)
+        whatif.draft_adopt(actor=acting(admin_user), draft_id=draft.pk)
 
 
 def test_a_signature_binds_the_policy_in_force_when_it_is_made(
@@ -41,17 +42,19 @@ def test_a_signature_binds_the_policy_in_force_when_it_is_made(
 ) -> None:
     from web_helpers import import_encounter
 
-    from spinepath.consultations.services import decision_review, decision_sign
+    from spinepath.consultations.actions import decision_review, decision_sign
 
     encounter = import_encounter(clinician, patient__id="race-1")
     shown = decision_review(encounter).fingerprint  # the page, under the policy of then
     draft = run(TIGHTER, admin_user)
-    whatif.draft_adopt(draft_id=draft.pk, user=admin_user)
+    whatif.draft_adopt(actor=acting(admin_user), draft_id=draft.pk)
     # This process still holds the earlier policy for a moment; the signature reads afresh.
-    from spinepath.consultations.services import ReviewChanged
+    from spinepath.consultations.actions import ReviewChanged
 
     with pytest.raises(ReviewChanged):
-        decision_sign(encounter=encounter, user=clinician, token="r" * 24, fingerprint=shown)
+        decision_sign(
+            encounter=encounter, actor=acting(clinician), token="r" * 24, fingerprint=shown
+        )
     forget_policy()
 
 
@@ -65,7 +68,7 @@ def test_a_draft_keeps_the_clinics_file_for_what_it_leaves_out(
     forget_policy()
     try:
         draft = run('name = "our-clinic"\nversion = "8"\nmri_max_age_months = 6\n', admin_user)
-        whatif.draft_adopt(draft_id=draft.pk, user=admin_user)
+        whatif.draft_adopt(actor=acting(admin_user), draft_id=draft.pk)
         forget_policy()
         policy = clinic_policy()
         assert (policy.version, policy.mri_max_age_months, policy.chronic_min_months) == (
@@ -94,25 +97,25 @@ def test_names_and_versions_are_short_printable_text(tmp_path: Path) -> None:
 
 
 def test_a_stalled_run_can_be_started_again(admin_user: Any, settings: Any) -> None:
-    draft = whatif.draft_upload(text=TIGHTER, user=admin_user)
+    draft = whatif.draft_upload(actor=acting(admin_user), text=TIGHTER)
     PolicyDraft.objects.filter(pk=draft.pk).update(
         status=PolicyDraft.RUNNING, heartbeat=timezone.now() - timedelta(minutes=5)
     )
     draft.refresh_from_db()
     assert whatif.stalled(draft)
     settings.SPINEPATH_JOBS_INLINE = True
-    again = whatif.draft_restart(draft_id=draft.pk, user=admin_user)
+    again = whatif.draft_restart(actor=acting(admin_user), draft_id=draft.pk)
     assert again.status == PolicyDraft.DONE and again.result is not None
 
 
 def test_a_fresh_run_is_not_stalled(admin_user: Any) -> None:
-    draft = whatif.draft_upload(text=TIGHTER, user=admin_user)
+    draft = whatif.draft_upload(actor=acting(admin_user), text=TIGHTER)
     assert not whatif.stalled(draft)
     assert signed  # the helpers are shared with the what-if tests
 
 
 def test_the_page_offers_to_run_a_stalled_draft_again(admin_user: Any, admin_client: Any) -> None:
-    draft = whatif.draft_upload(text=TIGHTER, user=admin_user)
+    draft = whatif.draft_upload(actor=acting(admin_user), text=TIGHTER)
     PolicyDraft.objects.filter(pk=draft.pk).update(
         status=PolicyDraft.RUNNING, heartbeat=timezone.now() - timedelta(minutes=5)
     )

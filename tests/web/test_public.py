@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from web_helpers import REQUEST, SCREEN
+from web_helpers import REQUEST, SCREEN, acting
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
+from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
 from spinepath.public import services
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
@@ -119,6 +120,8 @@ def test_the_sixth_request_in_ten_minutes_is_refused(db: Any) -> None:
         assert client.post("/public/request/", REQUEST).status_code == 200
     response = client.post("/public/request/", REQUEST)
     assert response.status_code == 429
+    assert b"Please try again in 10 minutes" in response.content
+    assert 540 < int(response["Retry-After"]) <= 600  # when, in seconds, for a client to wait
     assert ConsultationRequest.objects.count() == 5
 
 
@@ -163,7 +166,7 @@ def book(
     email: str = "maria@example.org",
 ) -> Appointment:
     return services.appointment_book(
-        user=user,
+        actor=acting(user),
         clinician=clinician,
         room=room,
         start=start,
@@ -191,14 +194,16 @@ def test_the_clinician_cannot_be_double_booked(
 ) -> None:
     book(coordinator, clinician, room, next_weekday(9))
     other_room = Room.objects.create(name="Room 2")
-    with pytest.raises(ValidationError, match="The clinician is already booked"):
+    with pytest.raises(Conflict, match="The clinician is already booked"):
         book(coordinator, clinician, other_room, next_weekday(9, 30))
 
 
 def test_the_room_cannot_be_double_booked(coordinator: Any, clinician: Any, room: Room) -> None:
     book(coordinator, clinician, room, next_weekday(9))
-    second = staff_user_create(username="dr2", password="x" * 12, role="clinician")
-    with pytest.raises(ValidationError, match="Room Consultation room 1 is already booked"):
+    second = staff_user_create(
+        actor=Actor.system(), username="dr2", password="x" * 12, role="clinician"
+    )
+    with pytest.raises(Conflict, match="Room Consultation room 1 is already booked"):
         book(coordinator, second, room, next_weekday(9, 45))
 
 
@@ -212,12 +217,12 @@ def test_back_to_back_bookings_are_fine(coordinator: Any, clinician: Any, room: 
 def test_outside_working_hours_or_length_is_refused(
     coordinator: Any, clinician: Any, room: Room, hour: int, minutes: int
 ) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(Invalid):
         book(coordinator, clinician, room, next_weekday(hour), minutes)
 
 
 def test_a_patient_cannot_book_themselves(db: Any, clinician: Any, room: Room) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         book(clinician.__class__.objects.create_user("nobody"), clinician, room, next_weekday(9))
 
 
@@ -249,11 +254,11 @@ def test_reschedule_and_cancel_tell_the_patient(
     appointment = book(coordinator, clinician, room, next_weekday(9))
     with django_capture_on_commit_callbacks(execute=True):
         services.appointment_reschedule(
-            user=coordinator, appointment=appointment, start=next_weekday(14), minutes=90
+            actor=acting(coordinator), appointment=appointment, start=next_weekday(14), minutes=90
         )
     assert "has been moved" in mail.outbox[-1].body
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_cancel(user=coordinator, appointment=appointment)
+        services.appointment_cancel(actor=acting(coordinator), appointment=appointment)
     ics = mail.outbox[-1].attachments[0][1]
     ics = ics.decode() if isinstance(ics, bytes) else ics
     assert "has been cancelled" in mail.outbox[-1].body and "METHOD:CANCEL" in ics
@@ -292,7 +297,7 @@ def test_two_simultaneous_bookings_of_one_slot_give_one_appointment(
             barrier.wait()
             book(coordinator, clinician, room, start, email="")
             outcomes.append("booked")
-        except ValidationError:
+        except Conflict:
             outcomes.append("refused")
         finally:
             connection.close()

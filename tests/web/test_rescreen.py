@@ -12,10 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 from treatment_helpers import on_day
-from web_helpers import import_encounter
+from web_helpers import acting, import_encounter
 
 from spinepath.commands import rescreen as command
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.actions import decision_sign
 from spinepath.outcomes.whatif import rescreen_clinic
 from spinepath.policies import default_policy, load_policy
 
@@ -39,7 +39,9 @@ def signed(clinician: Any, pid: str, mri_days: int) -> Any:
         encounter = import_encounter(
             clinician, assessed_on=review.isoformat(), imaging=[mri], patient__id=pid
         )
-        decision = decision_sign(encounter=encounter, user=clinician, token=pid.ljust(24, "x"))
+        decision = decision_sign(
+            encounter=encounter, actor=acting(clinician), token=pid.ljust(24, "x")
+        )
     return decision
 
 

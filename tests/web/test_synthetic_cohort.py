@@ -13,6 +13,7 @@ from django.utils.timezone import localdate
 from shared_world import on_the_suite_day, shared_world
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.synthetic import FIRST, generate_cohort
 from spinepath.patients.models import Patient
@@ -51,7 +52,10 @@ def test_the_cohorts_clinicians_cannot_sign_in(cohort: int) -> None:
 
 def test_a_cohort_made_before_loses_its_clinicians_passwords(db: Any) -> None:
     staff_user_create(
-        username="synthetic.clinician0", password="synthetic-" + "x" * 12, role="clinician"
+        actor=Actor.system(),
+        username="synthetic.clinician0",
+        password="synthetic-" + "x" * 12,
+        role="clinician",
     )
     generate_cohort(5, today=TODAY)
     assert not User.objects.get(username="synthetic.clinician0").has_usable_password()

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from web_helpers import HISTORY, start
+from web_helpers import HISTORY, acting, start
 
+from spinepath.consultations.actions import study_save
 from spinepath.consultations.models import DiagnosticBlock, ImagingStudy
-from spinepath.consultations.services import study_save
 from spinepath.errors import NotAllowed
 from spinepath.patients.services import patient_create
 
@@ -144,11 +144,13 @@ def test_a_coordinator_cannot_mark_imaging_reviewed(
 
 
 def test_the_study_service_refuses_a_coordinators_review(coordinator: Any, clinician: Any) -> None:
-    patient = patient_create(user=clinician, given_name="Maria", family_name="Lopez")
+    patient = patient_create(
+        actor=acting(clinician), details={"given_name": "Maria", "family_name": "Lopez"}
+    )
     with pytest.raises(NotAllowed):
         study_save(
             patient=patient,
-            user=coordinator,
+            actor=acting(coordinator),
             fields={"modality": "MRI", "performed_on": date(2026, 8, 20)},
             attest=True,
         )
@@ -188,7 +190,9 @@ def test_study_of_another_patient_is_not_reachable(
     clinician_client: Client, clinician: Any
 ) -> None:
     mine = start(clinician_client, clinician)
-    other = patient_create(user=clinician, given_name="Other", family_name="Person")
+    other = patient_create(
+        actor=acting(clinician), details={"given_name": "Other", "family_name": "Person"}
+    )
     study = ImagingStudy.objects.create(patient=other, performed_on="2026-01-01")
     assert clinician_client.get(f"/consultations/{mine.pk}/imaging/{study.pk}/").status_code == 404
 

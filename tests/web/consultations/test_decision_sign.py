@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, transaction
 from django.test import Client
-from web_helpers import import_encounter, signed_in
+from web_helpers import acting, import_encounter, signed_in
 
+from spinepath.consultations.actions import decision_sign, encounter_amend
 from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
-from spinepath.consultations.services import decision_sign, encounter_amend
 from spinepath.errors import NotAllowed
 
 
@@ -73,7 +73,7 @@ def test_coordinator_sees_no_sign_button(
 
 def test_the_service_refuses_a_non_clinician(coordinator: Any, candidate_encounter: Any) -> None:
     with pytest.raises(NotAllowed):
-        decision_sign(encounter=candidate_encounter, user=coordinator, token="abc" * 8)
+        decision_sign(encounter=candidate_encounter, actor=acting(coordinator), token="abc" * 8)
 
 
 def test_a_double_submission_signs_once(clinician_client: Client, candidate_encounter: Any) -> None:
@@ -107,7 +107,7 @@ def test_a_tampered_decision_field_is_ignored(clinician: Any, clinician_client: 
 
 
 def test_a_signed_decision_is_never_edited(clinician: Any, candidate_encounter: Any) -> None:
-    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     signed.decision = "not_candidate"
     with pytest.raises(SignedDecisionError):
         signed.save()
@@ -119,8 +119,10 @@ def test_a_signed_decision_is_never_edited(clinician: Any, candidate_encounter: 
 def test_a_new_review_makes_a_new_decision(
     clinician: Any, clinician_client: Client, candidate_encounter: Any
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="a" * 24)
-    encounter_amend(encounter=candidate_encounter, user=clinician, reason="Pain began in September")
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="a" * 24)
+    encounter_amend(
+        encounter=candidate_encounter, actor=acting(clinician), reason="Pain began in September"
+    )
     clinician_client.post(
         f"/consultations/{candidate_encounter.pk}/history/",
         {
@@ -137,7 +139,7 @@ def test_a_new_review_makes_a_new_decision(
             "red_fracture": "false",
         },
     )
-    decision_sign(encounter=candidate_encounter, user=clinician, token="b" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="b" * 24)
     assert [d.decision for d in CandidacyDecision.objects.order_by("id")] == [
         "candidate",
         "not_candidate",
@@ -147,7 +149,7 @@ def test_a_new_review_makes_a_new_decision(
 def test_the_database_refuses_to_edit_a_signed_decision(
     clinician: Any, candidate_encounter: Any
 ) -> None:
-    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="u" * 24)
+    signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="u" * 24)
     with pytest.raises(DatabaseError), transaction.atomic():
         CandidacyDecision.objects.filter(pk=signed.pk).update(decision="not_candidate")
     assert CandidacyDecision.objects.get().decision == "candidate"
@@ -186,6 +188,6 @@ def test_the_signed_decision_is_what_the_engine_decides_from_the_stored_workup(
     from spinepath.pathway.workup import workup_from_dict
     from spinepath.web.policy import clinic_policy
 
-    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="w" * 24)
+    signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="w" * 24)
     again = decide(workup_from_dict(signed.workup_json), clinic_policy())
     assert again.to_dict() == signed.decision_json

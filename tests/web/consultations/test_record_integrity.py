@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
-from web_helpers import HISTORY, decision_in_force, import_encounter, start
+from web_helpers import HISTORY, acting, decision_in_force, import_encounter, start
 
+from spinepath.consultations.actions import decision_review, decision_sign, encounter_amend
 from spinepath.consultations.models import (
     Amendment,
     CandidacyDecision,
@@ -22,7 +23,6 @@ from spinepath.consultations.models import (
     Encounter,
     ImagingStudy,
 )
-from spinepath.consultations.services import decision_review, decision_sign, encounter_amend
 from spinepath.errors import NotAllowed
 from spinepath.patients.services import patient_create
 
@@ -34,7 +34,7 @@ def signing_form(client: Client, encounter: Encounter) -> dict[str, str]:
 
 def study_post(study: ImagingStudy, **changes: str) -> dict[str, str]:
     """The study page's form as a browser posts it, with the findings left as they are."""
-    from spinepath.consultations.services import study_version
+    from spinepath.consultations.actions import study_version
 
     data = {
         "study-shown": study_version(study),
@@ -88,13 +88,13 @@ def test_1b_an_import_never_brings_a_review_whoever_imports(
 ) -> None:
     from workup_builder import document
 
-    from spinepath.consultations.services import workup_import
+    from spinepath.consultations.actions import workup_import
     from spinepath.pathway.workup import workup_from_dict
 
     for user, pid in ((coordinator, "c-1"), (clinician, "c-2")):
         doc = document(patient__id=pid)
         assert doc["imaging"][0]["reviewed"] is True
-        workup_import(workup=workup_from_dict(doc), user=user, names=("A", pid))
+        workup_import(workup=workup_from_dict(doc), actor=acting(user), names=("A", pid))
     assert not ImagingStudy.objects.filter(reviewed=True).exists()
     assert set(ImagingStudy.objects.values_list("reviewed_by", flat=True)) == {None}
 
@@ -122,7 +122,7 @@ def test_1c_moving_a_reviewed_mri_clears_its_review_and_closes_the_price_page(
 def test_1c_a_study_changed_after_signing_takes_the_decision_out_of_force(
     clinician_client: Client, clinician: Any, candidate_encounter: Encounter
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     assert decision_in_force(candidate_encounter.patient).is_candidate
     study = ImagingStudy.objects.get()
     edit = study_post(study, **{"study-performed_on": "2026-09-01", "study-attest": "on"})
@@ -139,7 +139,9 @@ def test_1c_a_study_changed_after_signing_takes_the_decision_out_of_force(
     study.refresh_from_db()
     assert study.performed_on == date(2026, 8, 20)
     # Amended with a reason, the study may change; the decision stops counting meanwhile.
-    encounter_amend(encounter=candidate_encounter, user=clinician, reason="MRI date mistyped")
+    encounter_amend(
+        encounter=candidate_encounter, actor=acting(clinician), reason="MRI date mistyped"
+    )
     clinician_client.post(f"/consultations/{newer.pk}/imaging/{study.pk}/", edit)
     study.refresh_from_db()
     assert study.performed_on == date(2026, 9, 1)
@@ -171,13 +173,18 @@ def test_a_coordinator_cannot_state_the_red_flag_screen_exam_or_pattern(
 def test_the_service_refuses_a_coordinators_clinical_fact_by_any_route(
     coordinator: Any, clinician: Any
 ) -> None:
-    from spinepath.consultations.services import block_add, encounter_save
+    from spinepath.consultations.actions import block_add, encounter_save
 
-    patient = patient_create(user=coordinator, given_name="Zoë", family_name="O'Brien")
+    patient = patient_create(
+        actor=acting(coordinator), details={"given_name": "Zoë", "family_name": "O'Brien"}
+    )
     encounter = Encounter.objects.create(patient=patient, assessed_on=date(2026, 11, 2))
     with pytest.raises(NotAllowed) as refused:
         encounter_save(
-            encounter=encounter, user=coordinator, step="history", fields={"red_fracture": False}
+            encounter=encounter,
+            actor=acting(coordinator),
+            step="history",
+            fields={"red_fracture": False},
         )
     assert refused.value.fields == {
         "red_fracture": "Only a clinician can record or change the red-flag screen."
@@ -185,7 +192,7 @@ def test_the_service_refuses_a_coordinators_clinical_fact_by_any_route(
     with pytest.raises(NotAllowed):
         block_add(
             patient=patient,
-            user=coordinator,
+            actor=acting(coordinator),
             fields={"kind": "medial_branch", "performed_on": date(2026, 9, 1), "levels": ["L5-S1"]},
         )
     assert not DiagnosticBlock.objects.exists()
@@ -275,7 +282,7 @@ def test_2_parallel_signatures_from_two_pages_sign_once(clinician: Any) -> None:
             barrier.wait()
             decision_sign(
                 encounter=encounter,
-                user=clinician,
+                actor=acting(clinician),
                 token=f"page-{index}".ljust(24, "x"),
                 fingerprint=fingerprint,
             )
@@ -296,7 +303,7 @@ def test_2_parallel_signatures_from_two_pages_sign_once(clinician: Any) -> None:
 def test_3_a_signed_consultation_is_locked(
     clinician_client: Client, clinician: Any, candidate_encounter: Encounter
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     history = clinician_client.get(f"/consultations/{candidate_encounter.pk}/history/")
     assert "Signed and locked" in history.content.decode()
     response = clinician_client.post(
@@ -319,7 +326,7 @@ def test_3_a_signed_consultation_is_locked(
 def test_3_amend_with_a_reason_keep_the_earlier_values_and_sign_again(
     clinician_client: Client, clinician: Any, candidate_encounter: Encounter
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     review_url = f"/consultations/{candidate_encounter.pk}/review/"
     refused = clinician_client.post(
         f"/consultations/{candidate_encounter.pk}/amend/", {"reason": ""}
@@ -357,9 +364,11 @@ def test_3_amend_with_a_reason_keep_the_earlier_values_and_sign_again(
 def test_3_a_coordinator_cannot_amend(
     coordinator: Any, clinician: Any, candidate_encounter: Encounter
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     with pytest.raises(NotAllowed):
-        encounter_amend(encounter=candidate_encounter, user=coordinator, reason="I want to")
+        encounter_amend(
+            encounter=candidate_encounter, actor=acting(coordinator), reason="I want to"
+        )
 
 
 # --- 7. Forms ---------------------------------------------------------------------------------
@@ -381,7 +390,9 @@ def test_7_tri_state_answers_survive_an_error_elsewhere(
 def test_7_ten_clicks_on_new_consultation_make_one(
     clinician_client: Client, clinician: Any
 ) -> None:
-    patient = patient_create(user=clinician, given_name="Maria", family_name="Lopez")
+    patient = patient_create(
+        actor=acting(clinician), details={"given_name": "Maria", "family_name": "Lopez"}
+    )
     key = clinician_client.get(f"/patients/{patient.pk}/").context["start_key"]
     for _ in range(10):
         response = clinician_client.post(
@@ -437,8 +448,10 @@ def test_7_tampered_ids_in_a_post_are_a_400_never_a_500(
 def test_8_search_matches_accents_punctuation_and_either_order(
     clinician_client: Client, clinician: Any, query: str
 ) -> None:
-    patient_create(user=clinician, given_name="Zoë", family_name="O'Brien")
-    patient_create(user=clinician, given_name="Zoran", family_name="Brienne")
+    patient_create(actor=acting(clinician), details={"given_name": "Zoë", "family_name": "O'Brien"})
+    patient_create(
+        actor=acting(clinician), details={"given_name": "Zoran", "family_name": "Brienne"}
+    )
     response = clinician_client.get("/patients/", {"q": query})
     names = [p.display_name for p in response.context["patients"]]
     assert "Zoë O'Brien" in names
@@ -468,14 +481,14 @@ def test_a_review_attests_the_study_as_shown_not_as_changed_meanwhile(
 ) -> None:
     """Attack: one clinician's page showed Pfirrmann 4; another changed it to 5; the stale
     'I reviewed this study' button made the first clinician attest a 5 she never saw."""
-    from spinepath.consultations.services import study_save
+    from spinepath.consultations.actions import study_save
 
     encounter = import_encounter(coordinator)
     imaging = f"/consultations/{encounter.pk}/imaging/"
     (study, version), *_ = clinician_client.get(imaging).context["studies"]
     study_save(
         patient=encounter.patient,
-        user=clinician,
+        actor=acting(clinician),
         study_id=study.pk,
         fields={},
         findings=[{"level": "L4-L5", "pfirrmann": 5}],
@@ -492,7 +505,9 @@ def test_a_review_attests_the_study_as_shown_not_as_changed_meanwhile(
 def test_a_birth_date_in_the_future_or_before_1900_is_refused(
     clinician_client: Client, clinician: Any
 ) -> None:
-    patient = patient_create(user=clinician, given_name="Ann", family_name="Date")
+    patient = patient_create(
+        actor=acting(clinician), details={"given_name": "Ann", "family_name": "Date"}
+    )
     for born, message in (("9999-12-31", "in the future"), ("1850-01-01", "before 1900")):
         response = clinician_client.post(
             f"/patients/{patient.pk}/edit/",
@@ -511,9 +526,9 @@ def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
 
     from spinepath.plans import services as plan_services
 
-    decision_sign(encounter=candidate_encounter, user=clinician, token="s" * 24)
-    plan = plan_services.plan_create(patient=candidate_encounter.patient, user=clinician)
-    plan_services.plan_accept(plan=plan, typed_name="Maria Lopez", user=clinician)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
+    plan = plan_services.plan_create(patient=candidate_encounter.patient, actor=acting(clinician))
+    plan_services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
     def status() -> str:
         bundle = json.loads(
@@ -525,21 +540,21 @@ def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
         return str(care_plan["status"])
 
     assert status() == "active"
-    encounter_amend(encounter=candidate_encounter, user=clinician, reason="A correction")
+    encounter_amend(encounter=candidate_encounter, actor=acting(clinician), reason="A correction")
     assert status() == "on-hold"
 
 
 def test_a_stale_study_page_does_not_overwrite_another_clinicians_change(
     clinician_client: Client, clinician: Any
 ) -> None:
-    from spinepath.consultations.services import study_save
+    from spinepath.consultations.actions import study_save
 
     encounter = import_encounter(clinician)
     study = ImagingStudy.objects.get()
     stale = study_post(study, **{"study-attest": "on"})  # the page as first opened
     study_save(
         patient=encounter.patient,
-        user=clinician,
+        actor=acting(clinician),
         study_id=study.pk,
         fields={},
         findings=[{"level": "L4-L5", "pfirrmann": 3}],

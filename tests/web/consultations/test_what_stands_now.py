@@ -16,15 +16,15 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient
-from web_helpers import HISTORY, import_encounter, parallel_posts, signed_in
+from web_helpers import HISTORY, acting, import_encounter, parallel_posts, signed_in
 
-from spinepath.consultations.models import CandidacyDecision, DiagnosticBlock, Encounter
-from spinepath.consultations.services import (
+from spinepath.consultations.actions import (
     decision_review,
     decision_sign,
     encounter_save,
     encounter_start,
 )
+from spinepath.consultations.models import CandidacyDecision, DiagnosticBlock, Encounter
 from spinepath.errors import Conflict, NotAllowed, NotAvailable, Refused
 from spinepath.patients.models import Patient
 from spinepath.plans import procedures
@@ -56,7 +56,7 @@ def test_a_coordinators_blank_asked_box_never_hides_a_clinicians_fusion(
     with pytest.raises(NotAllowed) as refused:
         encounter_save(
             encounter=encounter,
-            user=coordinator,
+            actor=acting(coordinator),
             step="history",
             fields={"prior_procedures_asked": None},
         )
@@ -79,16 +79,23 @@ def test_a_coordinator_cannot_blank_or_replace_what_a_clinician_recorded(
         with pytest.raises(NotAllowed) as refused:
             encounter_save(
                 encounter=encounter,
-                user=coordinator,
+                actor=acting(coordinator),
                 step="history",
                 fields={"pain_duration_months": value},
             )
         assert refused.value.fields["pain_duration_months"].startswith("A clinician recorded")
     # What the coordinator stated, the coordinator may change; a clinician may change anything.
-    encounter_save(encounter=encounter, user=coordinator, step="history", fields={"goals": "Run"})
-    encounter_save(encounter=encounter, user=coordinator, step="history", fields={"goals": "Walk"})
     encounter_save(
-        encounter=encounter, user=clinician, step="history", fields={"pain_duration_months": 30.0}
+        encounter=encounter, actor=acting(coordinator), step="history", fields={"goals": "Run"}
+    )
+    encounter_save(
+        encounter=encounter, actor=acting(coordinator), step="history", fields={"goals": "Walk"}
+    )
+    encounter_save(
+        encounter=encounter,
+        actor=acting(clinician),
+        step="history",
+        fields={"pain_duration_months": 30.0},
     )
     assert Encounter.objects.get(pk=encounter.pk).pain_duration_months == 30.0
 
@@ -106,10 +113,12 @@ def test_a_late_signature_of_an_older_consultation_never_replaces_an_urgent_refe
     token = re.search(rb'name="token" value="([^"]+)"', page.content).group(1).decode()
     fingerprint = re.search(rb'name="fingerprint" value="([^"]+)"', page.content).group(1)
     # ... a colleague records cauda equina on a newer consultation and signs it ...
-    newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
+    newer = encounter_start(
+        patient=patient, actor=acting(clinician), assessed_on=date(2026, 11, 20)
+    )
     encounter_save(
         encounter=newer,
-        user=clinician,
+        actor=acting(clinician),
         step="history",
         fields={
             "red_cauda_equina": True,
@@ -118,7 +127,7 @@ def test_a_late_signature_of_an_older_consultation_never_replaces_an_urgent_refe
             "red_fracture": False,
         },
     )
-    urgent = decision_sign(encounter=newer, user=clinician, token="u" * 24)
+    urgent = decision_sign(encounter=newer, actor=acting(clinician), token="u" * 24)
     assert urgent.decision == "refer_urgent"
     # ... then the first clinician signs the older page: refused, and told why.
     response = clinician_client.post(
@@ -129,25 +138,32 @@ def test_a_late_signature_of_an_older_consultation_never_replaces_an_urgent_refe
     assert b"A newer consultation (2026-11-20) exists" in response.content
     assert CandidacyDecision.objects.filter(encounter=older).count() == 0
     with pytest.raises(NotAvailable):
-        plan_create(patient=patient, user=clinician)
+        plan_create(patient=patient, actor=acting(clinician))
     # The newer signed facts stay locked: nothing dated on or before them changes.
     with pytest.raises(Conflict):
-        encounter_save(encounter=newer, user=clinician, step="history", fields={"goals": "x"})
+        encounter_save(
+            encounter=newer, actor=acting(clinician), step="history", fields={"goals": "x"}
+        )
 
 
 def test_an_older_signature_given_before_a_newer_consultation_is_not_in_force(
     clinician: Any,
 ) -> None:
     older = import_encounter(clinician, assessed_on="2026-11-01")
-    decision_sign(encounter=older, user=clinician, token="o" * 24)
+    decision_sign(encounter=older, actor=acting(clinician), token="o" * 24)
     patient = older.patient
-    newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
-    encounter_save(
-        encounter=newer, user=clinician, step="exam", fields={"motor_deficit": "progressive"}
+    newer = encounter_start(
+        patient=patient, actor=acting(clinician), assessed_on=date(2026, 11, 20)
     )
-    decision_sign(encounter=newer, user=clinician, token="n" * 24)
+    encounter_save(
+        encounter=newer,
+        actor=acting(clinician),
+        step="exam",
+        fields={"motor_deficit": "progressive"},
+    )
+    decision_sign(encounter=newer, actor=acting(clinician), token="n" * 24)
     with pytest.raises(NotAvailable) as refused:
-        plan_create(patient=patient, user=clinician)
+        plan_create(patient=patient, actor=acting(clinician))
     assert refused.value.codes == ["not_candidate"]
 
 
@@ -164,8 +180,10 @@ def accepted(clinician: Any) -> Patient:
 
 def _new_consultation_with(patient: Patient, clinician: Any, **fields: Any) -> Encounter:
     with on_day(date(2026, 11, 20)):
-        newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
-        encounter_save(encounter=newer, user=clinician, step="history", fields=fields)
+        newer = encounter_start(
+            patient=patient, actor=acting(clinician), assessed_on=date(2026, 11, 20)
+        )
+        encounter_save(encounter=newer, actor=acting(clinician), step="history", fields=fields)
     return newer
 
 
@@ -192,12 +210,12 @@ def test_an_unsigned_fusion_a_week_ago_stops_the_injection_at_the_fused_level(
 ) -> None:
     newer = _new_consultation_with(accepted, clinician, prior_procedures_asked=True)
     with on_day(date(2026, 11, 20)):
-        from spinepath.consultations.services import procedure_add
+        from spinepath.consultations.actions import procedure_add
 
         procedure_add(
             patient=accepted,
             through=newer,
-            user=clinician,
+            actor=acting(clinician),
             fields={"kind": "fusion", "performed_on": date(2026, 11, 13), "levels": ["L4-L5"]},
         )
     with on_day(date(2026, 11, 21)), pytest.raises(Refused) as refused:
@@ -208,7 +226,7 @@ def test_an_unsigned_fusion_a_week_ago_stops_the_injection_at_the_fused_level(
 def test_signing_the_warning_lifts_nothing_but_decides(accepted: Patient, clinician: Any) -> None:
     newer = _new_consultation_with(accepted, clinician, red_cauda_equina=True)
     with on_day(date(2026, 11, 20)):
-        signed = decision_sign(encounter=newer, user=clinician, token="w" * 24)
+        signed = decision_sign(encounter=newer, actor=acting(clinician), token="w" * 24)
     assert signed.decision == "refer_urgent"
     with on_day(date(2026, 11, 21)), pytest.raises(Refused) as refused:
         inject(accepted, clinician, date(2026, 11, 21))
@@ -229,7 +247,7 @@ def test_a_newer_consultation_without_a_warning_stops_nothing(
 def test_signed_decisions_refuse_delete_in_the_database(
     candidate_encounter: Encounter, clinician: Any
 ) -> None:
-    signed = decision_sign(encounter=candidate_encounter, user=clinician, token="d" * 24)
+    signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="d" * 24)
     with pytest.raises(Exception, match="never deleted"):
         signed.delete()
     for statement in (
@@ -248,7 +266,7 @@ def test_signed_decisions_refuse_delete_in_the_database(
 def test_audit_verify_proves_each_protection_by_trying_it(
     candidate_encounter: Encounter, clinician: Any
 ) -> None:
-    decision_sign(encounter=candidate_encounter, user=clinician, token="v" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="v" * 24)
     from spinepath.commands.audit import _missing_protections
 
     assert _missing_protections() == []
@@ -424,27 +442,32 @@ def test_ten_parallel_posts_of_create_forms_create_once(coordinator: Any, clinic
 
 def test_a_signed_warning_amended_cannot_be_moved_behind_a_candidate(clinician: Any) -> None:
     older = import_encounter(clinician, assessed_on="2026-10-01")
-    decision_sign(encounter=older, user=clinician, token="b" * 24)
+    decision_sign(encounter=older, actor=acting(clinician), token="b" * 24)
     patient = older.patient
-    newer = encounter_start(patient=patient, user=clinician, assessed_on=date(2026, 11, 20))
-    encounter_save(
-        encounter=newer, user=clinician, step="history", fields={"red_cauda_equina": True}
+    newer = encounter_start(
+        patient=patient, actor=acting(clinician), assessed_on=date(2026, 11, 20)
     )
-    assert decision_sign(encounter=newer, user=clinician, token="a" * 24).decision != "candidate"
-    from spinepath.consultations.services import encounter_amend
+    encounter_save(
+        encounter=newer, actor=acting(clinician), step="history", fields={"red_cauda_equina": True}
+    )
+    assert (
+        decision_sign(encounter=newer, actor=acting(clinician), token="a" * 24).decision
+        != "candidate"
+    )
+    from spinepath.consultations.actions import encounter_amend
 
-    encounter_amend(encounter=newer, user=clinician, reason="Wrong review date entered")
+    encounter_amend(encounter=newer, actor=acting(clinician), reason="Wrong review date entered")
     with pytest.raises(Conflict) as refused:
         encounter_save(
             encounter=newer,
-            user=clinician,
+            actor=acting(clinician),
             step="history",
             fields={"assessed_on": date(2026, 9, 15)},
         )
     assert refused.value.codes == ["review_date_reorders"]
     assert "assessed_on" in refused.value.fields
     with pytest.raises(NotAvailable):
-        plan_create(patient=patient, user=clinician)
+        plan_create(patient=patient, actor=acting(clinician))
 
 
 def test_a_backdated_consultation_started_after_the_signature_still_stops(
@@ -452,10 +475,13 @@ def test_a_backdated_consultation_started_after_the_signature_still_stops(
 ) -> None:
     with on_day(date(2026, 11, 20)):
         backdated = encounter_start(
-            patient=accepted, user=clinician, assessed_on=date(2026, 10, 15)
+            patient=accepted, actor=acting(clinician), assessed_on=date(2026, 10, 15)
         )
         encounter_save(
-            encounter=backdated, user=clinician, step="history", fields={"red_cauda_equina": True}
+            encounter=backdated,
+            actor=acting(clinician),
+            step="history",
+            fields={"red_cauda_equina": True},
         )
     with on_day(date(2026, 11, 21)), pytest.raises(Refused) as refused:
         inject(accepted, clinician, date(2026, 11, 21))

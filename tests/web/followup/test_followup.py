@@ -16,7 +16,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, inject, treated
+from web_helpers import acting
 
+from spinepath.actors import Actor
 from spinepath.followup import services
 from spinepath.followup.models import (
     OutcomeMeasurement,
@@ -56,7 +58,7 @@ ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}}
 
 def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     page = Client().get(f"/q/{token}/")
     assert page.status_code == 200
     response = Client().post(f"/q/{token}/", {**ANSWERS, "odi_8": ""})
@@ -73,7 +75,7 @@ def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician:
 
 def test_an_expired_link_is_refused_kindly(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     QuestionnaireLink.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     response = Client().get(f"/q/{token}/")
     assert response.status_code == 410 and b"expired" in response.content
@@ -89,7 +91,7 @@ def test_a_wrong_token_is_refused(db: Any) -> None:
 def test_a_token_only_ever_answers_its_own_visit(clinician: Any) -> None:
     first = treated(clinician, 40)
     other = treated(clinician, 41, email="ben@example.org")
-    token = services.questionnaire_link_create(visit=visit(first, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(first, "6w"))
     Client().post(f"/q/{token}/", ANSWERS)
     assert OutcomeMeasurement.objects.get().patient == first
     assert not OutcomeMeasurement.objects.filter(patient=other).exists()
@@ -97,7 +99,7 @@ def test_a_token_only_ever_answers_its_own_visit(clinician: Any) -> None:
 
 def test_the_page_shows_no_personal_data(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     page = Client().get(f"/q/{token}/").content.decode()
     for private in (
         patient.given_name,
@@ -112,7 +114,7 @@ def test_the_page_shows_no_personal_data(clinician: Any) -> None:
 
 def test_a_pain_score_is_required_and_the_answers_are_kept(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     response = Client().post(f"/q/{token}/", {"pain": "", "odi_1": "3"})
     assert response.status_code == 400
     assert b"Please give your pain score" in response.content
@@ -124,7 +126,7 @@ def test_a_pain_score_is_required_and_the_answers_are_kept(clinician: Any) -> No
 
 def test_a_moved_slider_counts_when_the_number_field_is_empty(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     moved = {**ANSWERS, "pain": "", "pain_slider": "42", "pain_slider_moved": "1"}
     Client().post(f"/q/{token}/", moved)
     assert OutcomeMeasurement.objects.get().pain_vas == 42
@@ -132,7 +134,7 @@ def test_a_moved_slider_counts_when_the_number_field_is_empty(clinician: Any) ->
 
 def test_a_slider_left_where_it_starts_is_not_a_pain_score(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    token = services.questionnaire_link_create(visit=visit(patient, "6w"))
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     # What a browser sends when the person skipped the pain question: the slider's 50.
     response = Client().post(f"/q/{token}/", {**ANSWERS, "pain": "", "pain_slider": "50"})
     assert response.status_code == 400
@@ -165,8 +167,8 @@ def test_a_six_week_non_response_is_too_early_to_judge(
     patient = treated(clinician, 40)
     v = visit(patient, "6w")
     services.paper_form_enter(
+        actor=acting(clinician),
         visit=v,
-        user=clinician,
         measured_on=timezone.localdate(),
         answers=services.Answers(70, "vas", [3] * 10),
     )
@@ -198,8 +200,8 @@ def test_worklist_states_overdue_and_missed(clinician: Any, coordinator_client: 
 def test_the_outcome_chart_is_an_svg(clinician: Any, clinician_client: Client) -> None:
     patient = treated(clinician, 100)
     services.paper_form_enter(
+        actor=acting(clinician),
         visit=visit(patient, "6w"),
-        user=clinician,
         measured_on=timezone.localdate() - timedelta(days=58),
         answers=services.Answers(40, "vas", [2] * 10),
     )
@@ -216,7 +218,7 @@ def test_reminder_email_has_the_link_and_nothing_private(
 ) -> None:
     patient = treated(clinician, 40)
     with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
-        sent, _ = services.send_reminders(base_url="https://clinic.example")
+        sent, _ = services.send_reminders(actor=Actor.system(), base_url="https://clinic.example")
     assert sent == 1
     message = mail.outbox[0]
     assert message.to == [patient.email]
@@ -228,15 +230,15 @@ def test_reminder_email_has_the_link_and_nothing_private(
 def test_reminders_are_sent_once(clinician: Any, django_capture_on_commit_callbacks: Any) -> None:
     treated(clinician, 40)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_reminders(base_url="http://x")[0] == 1
-        assert services.send_reminders(base_url="http://x") == (0, 1)
+        assert services.send_reminders(actor=Actor.system(), base_url="http://x")[0] == 1
+        assert services.send_reminders(actor=Actor.system(), base_url="http://x") == (0, 1)
     assert len(mail.outbox) == 1
 
 
 def test_closing_soon_reminder(clinician: Any) -> None:
     treated(clinician, 54)  # 6w window closes at day 56
     kinds = sorted(ReminderSent.objects.values_list("kind", flat=True)) if False else None
-    services.send_reminders(base_url="http://x")
+    services.send_reminders(actor=Actor.system(), base_url="http://x")
     kinds = sorted(ReminderSent.objects.values_list("kind", flat=True))
     assert kinds == ["closing_soon", "window_open"]
 

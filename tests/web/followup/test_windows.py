@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from treatment_helpers import on_day, treated
 
+from spinepath.actors import Actor
 from spinepath.followup import services
 from spinepath.followup.models import OutcomeMeasurement, QuestionnaireLink, ReassessmentVisit
 
@@ -105,7 +106,7 @@ def test_a_twelve_month_link_answered_on_the_injection_day_counts_for_nothing(
 def test_a_link_answers_once_its_window_opens(clinician: Any) -> None:
     patient = treated(clinician, 20)
     six_weeks = visit(patient, "6w")
-    token = services.questionnaire_link_create(visit=six_weeks)
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=six_weeks)
     early = Client().post(f"/q/{token}/", ANSWERS)
     assert early.status_code == 409 and not OutcomeMeasurement.objects.exists()
     with on_day(six_weeks.opens, 9):
@@ -118,7 +119,7 @@ def test_a_link_answers_once_its_window_opens(clinician: Any) -> None:
 def test_a_link_answered_after_its_window_closed_is_refused(clinician: Any) -> None:
     patient = treated(clinician, 50)  # 6 weeks closes on day 56; the link lasts to day 64
     six_weeks = visit(patient, "6w")
-    token = services.questionnaire_link_create(visit=six_weeks)
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=six_weeks)
     with on_day(six_weeks.closes + timedelta(days=1)):
         page = Client().get(f"/q/{token}/")
         response = Client().post(f"/q/{token}/", ANSWERS)

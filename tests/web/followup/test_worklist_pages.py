@@ -55,6 +55,7 @@ def test_the_counts_follow_a_measurement_at_once(
 
     from django.utils import timezone
     from treatment_helpers import treated
+    from web_helpers import acting
 
     from spinepath.followup.services import Answers, paper_form_enter
 
@@ -63,8 +64,8 @@ def test_the_counts_follow_a_measurement_at_once(
     assert page.context["open_followups"] == 1
     assert "Showing 1–1 of 1 visit." in page.content.decode()
     paper_form_enter(
+        actor=acting(clinician),
         visit=ReassessmentVisit.objects.get(patient=patient, key="6w"),
-        user=clinician,
         measured_on=timezone.localdate() - timedelta(days=1),
         answers=Answers(40, "vas", [2] * 10),
     )

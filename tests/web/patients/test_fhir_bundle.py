@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from web_helpers import acting
 
 
 def test_the_record_exports_as_a_fhir_bundle(
@@ -34,9 +35,9 @@ def test_fhir_bundle_has_the_confirmed_generator_as_a_condition(
 ) -> None:
     import json
 
-    from spinepath.consultations.services import decision_sign
+    from spinepath.consultations.actions import decision_sign
 
-    decision_sign(encounter=candidate_encounter, user=clinician, token="f" * 24)
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="f" * 24)
     bundle = json.loads(
         clinician_client.get(f"/patients/{candidate_encounter.patient_id}/fhir.json").content
     )

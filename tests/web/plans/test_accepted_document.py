@@ -10,6 +10,7 @@ from typing import Any
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import accepted_plan_for, reviewed_patient
+from web_helpers import acting
 
 from spinepath.audit.models import AuditEvent
 from spinepath.plans.models import CarePlan
@@ -29,7 +30,7 @@ def test_the_accepted_pdf_is_the_stored_document_with_its_hash(
     # Prices change afterwards: the accepted document does not.
     for line in plan.lines.all():
         if line.price_item_id:
-            price_set(item=line.price_item, amount=99999, user=admin_user)
+            price_set(item=line.price_item, amount=99999, actor=acting(admin_user))
     first = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
     second = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
     assert first.content == second.content == stored
@@ -43,7 +44,7 @@ def test_a_draft_is_printed_on_demand_and_its_revision_gets_its_own_document(
     day = timezone.localdate() - timedelta(days=3)
     patient = reviewed_patient(clinician, day, "doc-2")
     accepted = accepted_plan_for(patient, clinician, day)
-    draft = plan_revise(plan=accepted, user=clinician)
+    draft = plan_revise(plan=accepted, actor=acting(clinician))
     assert not draft.accepted_pdf_sha256
     response = clinician_client.get(f"/plans/{draft.pk}/plan.pdf")
     assert response.content.startswith(b"%PDF") and "X-Content-SHA256" not in response

@@ -11,9 +11,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 from pypdf import PdfReader
-from web_helpers import import_encounter
+from web_helpers import acting, import_encounter
 
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.actions import decision_sign
 from spinepath.errors import Conflict, Invalid
 from spinepath.pathway.plans import Target
 from spinepath.plans import selectors, services
@@ -22,7 +22,7 @@ from spinepath.plans.models import CarePlan, PlanLine, PriceItem
 
 def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:
     encounter = import_encounter(clinician, **changes)
-    decision_sign(encounter=encounter, user=clinician, token=token)
+    decision_sign(encounter=encounter, actor=acting(clinician), token=token)
     return encounter.patient
 
 
@@ -33,11 +33,11 @@ def candidate(clinician: Any) -> Any:
 
 @pytest.fixture
 def plan(candidate: Any, clinician: Any) -> CarePlan:
-    return services.plan_create(patient=candidate, user=clinician)
+    return services.plan_create(patient=candidate, actor=acting(clinician))
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
-    return services.plan_accept(plan=plan, typed_name="Maria Lopez", user=user)
+    return services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 
 # --- no prices before a candidate decision ------------------------------------------------
@@ -72,7 +72,7 @@ def test_plan_pages_close_when_a_newer_decision_is_not_candidate(
     later = import_encounter(
         clinician, patient=plan.patient, history__conservative_care__status="improving"
     )
-    decision_sign(encounter=later, user=clinician, token="n" * 24)
+    decision_sign(encounter=later, actor=acting(clinician), token="n" * 24)
     for path in (f"/plans/{plan.pk}/", f"/plans/{plan.pk}/plan.pdf", f"/plans/{plan.pk}/accept/"):
         assert clinician_client.get(path).status_code == 404
 
@@ -102,7 +102,7 @@ def test_plan_is_prefilled_from_the_decision(plan: CarePlan) -> None:
 def test_a_second_click_opens_the_same_draft(
     candidate: Any, clinician: Any, plan: CarePlan
 ) -> None:
-    assert services.plan_create(patient=candidate, user=clinician) == plan
+    assert services.plan_create(patient=candidate, actor=acting(clinician)) == plan
     assert CarePlan.objects.count() == 1
 
 
@@ -126,7 +126,7 @@ def test_the_service_refuses_an_unconfirmed_target(plan: CarePlan, clinician: An
     with pytest.raises(Invalid, match="not a confirmed, eligible pain generator"):
         services.plan_injection_add(
             plan=plan,
-            user=clinician,
+            actor=acting(clinician),
             target=Target("facet", "L5-S1", "left"),
             material="prp",
             guidance="fluoroscopy",
@@ -159,15 +159,17 @@ def test_regenerative_items_cannot_be_added_without_a_target(
 ) -> None:
     item = PriceItem.objects.get(code="facet-prp")
     with pytest.raises(Invalid):
-        services.plan_item_add(plan=plan, user=clinician, item=item, quantity=1, phase="inject")
+        services.plan_item_add(
+            plan=plan, actor=acting(clinician), item=item, quantity=1, phase="inject"
+        )
 
 
 def test_shockwave_is_covered_for_medicare_with_supplement(clinician: Any) -> None:
     patient = signed_patient(clinician, payer="medicare_ab_supplement")
-    plan = services.plan_create(patient=patient, user=clinician)
+    plan = services.plan_create(patient=patient, actor=acting(clinician))
     services.plan_item_add(
         plan=plan,
-        user=clinician,
+        actor=acting(clinician),
         item=PriceItem.objects.get(code="shockwave"),
         quantity=3,
         phase="prepare",
@@ -217,7 +219,7 @@ def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) ->
 def test_the_service_refuses_to_edit_an_accepted_plan(plan: CarePlan, clinician: Any) -> None:
     accept(plan, clinician)
     with pytest.raises(Conflict, match="frozen"):
-        services.plan_line_remove(plan=plan, line_id=plan.lines.first().pk, user=clinician)
+        services.plan_line_remove(plan=plan, line_id=plan.lines.first().pk, actor=acting(clinician))
 
 
 def test_double_acceptance_accepts_once(plan: CarePlan, clinician: Any) -> None:
@@ -234,7 +236,7 @@ def test_a_price_change_leaves_a_written_plan_alone(
     response = admin_client.post("/prices/", {"item": item.pk, "amount": "8000"})
     assert response.status_code == 302
     assert plan.lines.get(generator="discogenic").unit_price == Decimal("7500.00")
-    new = services.plan_revise(plan=plan, user=clinician)
+    new = services.plan_revise(plan=plan, actor=acting(clinician))
     assert new.version == 2 and new.supersedes == plan
     assert new.lines.get(generator="discogenic").unit_price == Decimal("8000.00")
     assert "Price of Intradiscal injection L4-L5" in " ".join(selectors.plan_changes(new))
@@ -277,8 +279,8 @@ def test_a_name_in_any_script_prints_in_the_written_plan(
     clinician: Any, clinician_client: Client
 ) -> None:
     encounter = import_encounter(clinician, names=(GIVEN, FAMILY))
-    decision_sign(encounter=encounter, user=clinician, token="z" * 24)
-    plan = services.plan_create(patient=encounter.patient, user=clinician)
+    decision_sign(encounter=encounter, actor=acting(clinician), token="z" * 24)
+    plan = services.plan_create(patient=encounter.patient, actor=acting(clinician))
     accepted = clinician_client.post(
         f"/plans/{plan.pk}/accept/", accept_form(clinician_client, plan, f"{GIVEN} {FAMILY}")
     )
@@ -294,8 +296,8 @@ def test_a_name_in_any_script_prints_in_the_written_plan(
 
 def test_hangul_prints_in_the_written_plan(clinician: Any, clinician_client: Client) -> None:
     encounter = import_encounter(clinician, names=("민준", "김"))
-    decision_sign(encounter=encounter, user=clinician, token="k" * 24)
-    plan = services.plan_create(patient=encounter.patient, user=clinician)
+    decision_sign(encounter=encounter, actor=acting(clinician), token="k" * 24)
+    plan = services.plan_create(patient=encounter.patient, actor=acting(clinician))
     response = clinician_client.get(f"/plans/{plan.pk}/plan.pdf")
     reader = PdfReader(io.BytesIO(response.content))
     assert "민준 김 · record" in " ".join(reader.pages[0].extract_text().split())
@@ -347,11 +349,11 @@ def test_a_revision_racing_another_returns_the_one_draft(
     plan: CarePlan, clinician: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accept(plan, clinician)
-    first = services.plan_revise(plan=plan, user=clinician)
+    first = services.plan_revise(plan=plan, actor=acting(clinician))
     # As if the other request's draft was not visible yet when this one looked for it: its
     # insert is refused by the constraint, inside a savepoint, and it returns that draft.
     monkeypatch.setattr(services, "_draft", lambda patient: None)
-    second = services.plan_revise(plan=plan, user=clinician)
+    second = services.plan_revise(plan=plan, actor=acting(clinician))
     assert second == first
     assert CarePlan.objects.filter(patient=plan.patient, status="draft").count() == 1
     assert CarePlan.objects.filter(patient=plan.patient).count() == 2  # the transaction goes on

@@ -12,9 +12,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient, treated
-from web_helpers import import_encounter, parallel_posts, signed_in
+from web_helpers import acting, import_encounter, parallel_posts, signed_in
 
-from spinepath.consultations.services import decision_sign
+from spinepath.consultations.actions import decision_sign
 from spinepath.errors import NotAllowed, Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
@@ -31,17 +31,17 @@ def logged_in(user: Any) -> Client:
 
 def signed_patient(clinician: Any, token: str = "c" * 24, **changes: Any) -> Any:
     encounter = import_encounter(clinician, **changes)
-    decision_sign(encounter=encounter, user=clinician, token=token)
+    decision_sign(encounter=encounter, actor=acting(clinician), token=token)
     return encounter.patient
 
 
 @pytest.fixture
 def plan(clinician: Any) -> CarePlan:
-    return services.plan_create(patient=signed_patient(clinician), user=clinician)
+    return services.plan_create(patient=signed_patient(clinician), actor=acting(clinician))
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
-    return services.plan_accept(plan=plan, typed_name="Maria Lopez", user=user)
+    return services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 
 def record(patient: Any, user: Any, **changes: Any) -> Procedure:
@@ -52,7 +52,7 @@ def record(patient: Any, user: Any, **changes: Any) -> Procedure:
         "guidance": "fluoroscopy",
     }
     values.update(changes)
-    return procedures.procedure_record(patient=patient, user=user, **values)
+    return procedures.procedure_record(patient=patient, actor=acting(user), **values)
 
 
 def form_post(client: Client, patient: Any, **changes: str) -> Any:
@@ -105,7 +105,7 @@ def test_no_procedure_when_the_decision_is_no_longer_candidate(
     later = import_encounter(
         clinician, patient=plan.patient, history__conservative_care__status="improving"
     )
-    decision_sign(encounter=later, user=clinician, token="z" * 24)
+    decision_sign(encounter=later, actor=acting(clinician), token="z" * 24)
     with pytest.raises(procedures.ProcedureRefused) as refused:
         record(plan.patient, clinician)
     assert "the decision in force is 'not_candidate', not 'candidate'" in refused.value.reasons
@@ -311,8 +311,8 @@ def test_voiding_needs_a_reason_and_a_clinician(
 
 def test_voiding_twice_voids_once(planned: Any, clinician: Any) -> None:
     wrong = inject(planned, clinician, date(2026, 11, 12))
-    first = procedures.procedure_void(procedure=wrong, user=clinician, reason="Typo")
-    second = procedures.procedure_void(procedure=wrong, user=clinician, reason="Again")
+    first = procedures.procedure_void(procedure=wrong, actor=acting(clinician), reason="Typo")
+    second = procedures.procedure_void(procedure=wrong, actor=acting(clinician), reason="Again")
     assert second.voided_at == first.voided_at and second.void_reason == "Typo"
 
 
@@ -351,8 +351,8 @@ def test_a_voided_injection_leaves_the_outcomes(clinician: Any, clinician_client
     patient = treated(clinician, 100)
     six_weeks = ReassessmentVisit.objects.get(patient=patient, key="6w")
     paper_form_enter(
+        actor=acting(clinician),
         visit=six_weeks,
-        user=clinician,
         measured_on=today - timedelta(days=58),
         answers=Answers(40, "vas", [2] * 10),
     )
@@ -389,19 +389,19 @@ def test_a_second_plan_from_the_same_decision_gives_no_second_course(
     today = timezone.localdate()
     procedure_record(
         patient=plan.patient,
-        user=clinician,
+        actor=acting(clinician),
         target=target,
         performed_on=today,
         material=line.material,
         guidance=line.guidance,
     )
-    again = plan_services.plan_create(patient=plan.patient, user=coordinator)
+    again = plan_services.plan_create(patient=plan.patient, actor=acting(coordinator))
     assert again.supersedes_id == plan.pk
     accept(again, clinician)
     with pytest.raises(Refused) as refused:
         procedure_record(
             patient=plan.patient,
-            user=clinician,
+            actor=acting(clinician),
             target=target,
             performed_on=today,
             material=line.material,

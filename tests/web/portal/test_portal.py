@@ -13,7 +13,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import accepted_plan_for, reviewed_patient, treated
+from web_helpers import acting
 
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.errors import Conflict
 from spinepath.patients.models import Patient
@@ -41,7 +43,7 @@ def candidate(clinician: Any, pid: str = "portal-1", **kw: Any) -> Patient:
 
 def link_token(user: Any, patient: Patient) -> str:
     mail.outbox.clear()
-    link_send(patient=patient, user=user)
+    link_send(actor=acting(user), patient=patient)
     # The link is sent after the commit; tests run inside a transaction, so send it here.
     from django.db import connection
 
@@ -201,11 +203,11 @@ def test_a_patient_session_reaches_no_staff_page(clinician: Any, coordinator: An
 def test_another_patients_ids_answer_404(clinician: Any, coordinator: Any) -> None:
     mine = candidate(clinician, "portal-mine")
     theirs = candidate(clinician, "portal-theirs")
-    their_plan = plan_create(patient=theirs, user=clinician)
+    their_plan = plan_create(patient=theirs, actor=acting(clinician))
     room = Room.objects.get_or_create(name="Consultation room 1")[0]
     start = timezone.make_aware(datetime.combine(date(2026, 11, 26), time(9)))
     their_appointment = appointment_book(
-        user=coordinator,
+        actor=acting(coordinator),
         clinician=clinician,
         room=room,
         start=start,
@@ -254,7 +256,7 @@ def test_the_decision_in_the_patients_words(clinician: Any, coordinator: Any) ->
 
 def test_the_patient_accepts_the_plan_they_read(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, user=clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
     client = patient_client(coordinator, patient)
     page = client.get("/my/plan/")
     assert page.status_code == 200 and b"Accept the plan" in page.content
@@ -288,14 +290,14 @@ def test_the_patient_accepts_the_plan_they_read(clinician: Any, coordinator: Any
 
 def test_a_plan_changed_while_read_is_not_accepted(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, user=clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
     client = patient_client(coordinator, patient)
     shown = plan_content_hash(plan)
     from spinepath.plans.models import PriceItem
 
     plan_item_add(
         plan=plan,
-        user=coordinator,
+        actor=acting(coordinator),
         item=PriceItem.objects.filter(category="visit").first(),
         quantity=1,
         phase="follow",
@@ -310,7 +312,7 @@ def test_a_plan_changed_while_read_is_not_accepted(clinician: Any, coordinator: 
 
 def test_a_wrong_name_is_refused_and_kept(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, user=clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
     client = patient_client(coordinator, patient)
     refused = client.post(
         "/my/plan/",
@@ -323,24 +325,50 @@ def test_a_wrong_name_is_refused_and_kept(clinician: Any, coordinator: Any) -> N
 def test_a_superseded_plan_cannot_be_accepted(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
     first = accepted_plan_for(patient, clinician, timezone.localdate())
-    second = plan_revise(plan=first, user=clinician)
+    second = plan_revise(plan=first, actor=acting(clinician))
     shown = plan_content_hash(second)
     from spinepath.plans.services import plan_accept
 
-    plan_accept(plan=second, typed_name="Maria Lopez", user=coordinator, shown=shown)
+    plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator), shown=shown)
     first.refresh_from_db()
     assert first.status == CarePlan.SUPERSEDED
     from spinepath.plans.services import plan_accept_by_patient
 
     with pytest.raises(Conflict):
         plan_accept_by_patient(
+            actor=Actor.for_patient(patient.pk, "patient (own pages)", address=None, path="/my/"),
             plan_id=first.pk,
-            patient=patient,
             typed_name="Maria Lopez",
             shown=first.accepted_content_hash,
             consent_given=True,
-            address=None,
         )
+
+
+def test_staff_cannot_accept_as_the_patient_by_any_route(clinician: Any, coordinator: Any) -> None:
+    """The patient's own acceptance takes the patient's own actor: a staff session, an API
+    client or the command line calling it is refused, and the plan stays a draft."""
+    from spinepath.errors import NotAllowed
+    from spinepath.plans.selectors import plan_content_hash
+    from spinepath.plans.services import plan_accept_by_patient, plan_create
+
+    patient = candidate(clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
+    for actor in (
+        acting(coordinator),
+        acting(clinician),
+        Actor.for_api("ehr", address=None, path="/fhir/"),
+        Actor.at_command_line("shell", "root"),
+    ):
+        with pytest.raises(NotAllowed):
+            plan_accept_by_patient(
+                actor=actor,
+                plan_id=plan.pk,
+                typed_name="Maria Lopez",
+                shown=plan_content_hash(plan),
+                consent_given=True,
+            )
+    plan.refresh_from_db()
+    assert plan.status == CarePlan.DRAFT and plan.accepted_at is None
 
 
 def test_staff_acceptance_is_marked_in_person_witnessed(clinician: Any, coordinator: Any) -> None:
@@ -365,11 +393,11 @@ THURSDAY = date(2026, 11, 26)
 
 def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    draft = plan_create(patient=patient, user=clinician)
+    draft = plan_create(patient=patient, actor=acting(clinician))
     key = plan_sessions(draft)[0].session.key
     with pytest.raises(Conflict, match="accepted"):
         session_book(
-            user=coordinator,
+            actor=acting(coordinator),
             plan_id=draft.pk,
             session_key=key,
             clinician=clinician,
@@ -379,10 +407,10 @@ def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordina
         )
     from spinepath.plans.services import plan_accept
 
-    plan_accept(plan=draft, typed_name="Maria Lopez", user=coordinator)
+    plan_accept(plan=draft, typed_name="Maria Lopez", actor=acting(coordinator))
     mail.outbox.clear()
     booked = session_book(
-        user=coordinator,
+        actor=acting(coordinator),
         plan_id=draft.pk,
         session_key=key,
         clinician=clinician,
@@ -393,7 +421,7 @@ def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordina
     assert booked.kind == Appointment.INJECTION and booked.patient == patient
     with pytest.raises(Conflict, match="already booked"):
         session_book(
-            user=coordinator,
+            actor=acting(coordinator),
             plan_id=draft.pk,
             session_key=key,
             clinician=clinician,
@@ -404,22 +432,22 @@ def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordina
 
 
 def test_a_session_never_double_books_clinician_or_room(clinician: Any, coordinator: Any) -> None:
-    from django.core.exceptions import ValidationError
+    from spinepath.errors import Invalid
 
     patient = candidate(clinician)
     plan = accepted_plan_for(patient, clinician, timezone.localdate())
     key = plan_sessions(plan)[0].session.key
     appointment_book(
-        user=coordinator,
+        actor=acting(coordinator),
         clinician=clinician,
         room=Room.objects.create(name="Room A"),
         start=_at(THURSDAY, 9),
         minutes=60,
         patient_name="Someone Else",
     )
-    with pytest.raises(ValidationError, match="clinician is already booked"):
+    with pytest.raises(Conflict, match="clinician is already booked"):
         session_book(
-            user=coordinator,
+            actor=acting(coordinator),
             plan_id=plan.pk,
             session_key=key,
             clinician=clinician,
@@ -427,9 +455,9 @@ def test_a_session_never_double_books_clinician_or_room(clinician: Any, coordina
             start=_at(THURSDAY, 9),
             minutes=60,
         )
-    with pytest.raises(ValidationError, match="working hours"):
+    with pytest.raises(Invalid, match="working hours"):
         session_book(
-            user=coordinator,
+            actor=acting(coordinator),
             plan_id=plan.pk,
             session_key=key,
             clinician=clinician,
@@ -502,7 +530,7 @@ def test_a_procedure_links_to_its_booked_session(clinician: Any, coordinator: An
     plan = accepted_plan_for(patient, clinician, timezone.localdate())
     key = plan_sessions(plan)[0].session.key
     booked = session_book(
-        user=coordinator,
+        actor=acting(coordinator),
         plan_id=plan.pk,
         session_key=key,
         clinician=clinician,
@@ -512,7 +540,8 @@ def test_a_procedure_links_to_its_booked_session(clinician: Any, coordinator: An
     )
     with time_machine.travel(_at(THURSDAY, 11), tick=False):
         procedure = inject(patient, clinician, THURSDAY)
-    assert procedure.session_id == booked.pk
+    booked.refresh_from_db()
+    assert booked.procedure_id == procedure.pk  # the appointment names the injection done in it
 
 
 # --- Questionnaires and progress ------------------------------------------------------------
@@ -542,7 +571,7 @@ def test_a_new_plan_version_takes_over_its_booked_sessions(
     first = accepted_plan_for(patient, clinician, timezone.localdate())
     key = plan_sessions(first)[0].session.key
     booked = session_book(
-        user=coordinator,
+        actor=acting(coordinator),
         plan_id=first.pk,
         session_key=key,
         clinician=clinician,
@@ -550,8 +579,8 @@ def test_a_new_plan_version_takes_over_its_booked_sessions(
         start=_at(THURSDAY, 9),
         minutes=60,
     )
-    second = plan_revise(plan=first, user=clinician)
-    plan_accept(plan=second, typed_name="Maria Lopez", user=coordinator)
+    second = plan_revise(plan=first, actor=acting(clinician))
+    plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator))
     booked.refresh_from_db()
     assert booked.plan_id == second.pk and booked.status == Appointment.BOOKED
     assert plan_sessions(second)[0].appointment == booked
@@ -579,7 +608,7 @@ def test_signing_in_rotates_the_csrf_token_and_closes_older_links(
 
 def test_a_second_click_after_acceptance_says_thank_you(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, user=clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
     client = patient_client(coordinator, patient)
     form = {"shown": plan_content_hash(plan), "typed_name": "Maria Lopez", "consent": "on"}
     assert client.post("/my/plan/", form).status_code == 302
@@ -590,7 +619,7 @@ def test_a_second_click_after_acceptance_says_thank_you(clinician: Any, coordina
 
 def test_invisible_characters_are_no_signature(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, user=clinician)
+    plan = plan_create(patient=patient, actor=acting(clinician))
     client = patient_client(coordinator, patient)
     form = {"shown": plan_content_hash(plan), "typed_name": "Maria\u202e Lopez", "consent": "on"}
     assert client.post("/my/plan/", form).status_code == 400
@@ -604,8 +633,8 @@ def test_the_patient_keeps_the_pdf_of_a_plan_they_accepted_before(
 
     patient = candidate(clinician)
     first = accepted_plan_for(patient, clinician, timezone.localdate())
-    second = plan_revise(plan=first, user=clinician)
-    plan_accept(plan=second, typed_name="Maria Lopez", user=coordinator)
+    second = plan_revise(plan=first, actor=acting(clinician))
+    plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator))
     client = patient_client(coordinator, patient)
     page = client.get("/my/plan/")
     assert b"Plans you accepted before" in page.content

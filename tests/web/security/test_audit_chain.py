@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from web_helpers import acting
 
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.cli import main
 from spinepath.web.immutable import refuse_changes
@@ -89,7 +91,15 @@ def test_a_rolled_back_change_leaves_no_audit_row(clinician: Any) -> None:
 
     before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
-        patient_create(given_name="A", family_name="B", birth_date="1970-01-01", sex="female")
+        patient_create(
+            actor=acting(clinician),
+            details={
+                "given_name": "A",
+                "family_name": "B",
+                "birth_date": "1970-01-01",
+                "sex": "female",
+            },
+        )
         raise RuntimeError
     assert AuditEvent.objects.count() == before
 
@@ -145,7 +155,7 @@ def test_an_edit_with_the_hashes_recomputed_fails_against_the_kept_head(
     from spinepath.audit.services import audit_record
 
     for _ in range(3):
-        audit_record(request=None, action=AuditEvent.VIEW, what="list")
+        audit_record(actor=Actor.system(), action=AuditEvent.VIEW, what="list")
     assert main(["audit", "verify", "--expect", kept]) == 1
     out = capsys.readouterr().out
     seq, digest = kept.split(":")
@@ -184,7 +194,7 @@ def test_deleting_the_last_events_and_writing_new_ones_fails_against_the_kept_he
     kept = _head()
     _without_triggers("DELETE FROM audit_auditevent WHERE seq >= %s", [log[-2].seq])
     for _ in range(2):  # the log is as long as before, its head in the same place
-        audit_record(request=None, action=AuditEvent.VIEW, what="list")
+        audit_record(actor=Actor.system(), action=AuditEvent.VIEW, what="list")
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
     assert main(["audit", "verify", "--expect", kept]) == 1

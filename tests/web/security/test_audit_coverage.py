@@ -122,8 +122,12 @@ def test_a_price_change_and_new_financing_terms_are_recorded(admin_client: Clien
         "/prices/",
         {"action": "financing", "provider": "Lender", "term_months": 24, "annual_rate_pct": "4"},
     )
-    price, terms = AuditEvent.objects.filter(action="create").order_by("seq")
+    # One event per write, each holding the record it created with its values.
+    price = AuditEvent.objects.get(what=f"price of {item.name}: 1234.50")
+    terms = AuditEvent.objects.get(what__startswith="financing terms: Lender")
     assert price.username == terms.username == "boss"
-    assert price.detail["after"]["amount"] == "1234.50"
-    assert price.detail["after"]["item"] == str(item.pk)
-    assert terms.detail["after"]["provider"] == "Lender"
+    [created] = price.detail["changes"]
+    assert created["action"] == "create"
+    assert created["after"]["amount"] == "1234.50"
+    assert created["after"]["item"] == str(item.pk)
+    assert terms.detail["changes"][0]["after"]["provider"] == "Lender"

@@ -117,7 +117,7 @@ def test_mail_goes_out_over_smtp_when_configured(tmp_path: Path) -> None:
             "SPINEPATH_SMTP_TLS": "0",
         }
         code = (
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='spinepath.web.settings';"
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='spinepath.site.settings';"
             "django.setup(); from django.core.mail import send_mail;"
             "send_mail('Hello', 'Body', 'clinic@example.org', ['patient@example.org'])"
         )

@@ -32,6 +32,7 @@ from treatment_helpers import accepted_plan_for, inject, reviewed_patient
 from web_helpers import PASSWORD, signed_in
 
 from spinepath.accounts.services import staff_user_create
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.patients.models import Patient
 
@@ -83,10 +84,18 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
         with time_machine.travel(SUITE_TODAY, tick=False), fast:
             ensure_default_prices(PriceItem, PriceVersion, FinancingTerms)
             clinician = staff_user_create(
-                username="clin", password=PASSWORD, role="clinician", last_name="Rivera"
+                actor=Actor.system(),
+                username="clin",
+                password=PASSWORD,
+                role="clinician",
+                last_name="Rivera",
             )
-            coordinator = staff_user_create(username="coord", password=PASSWORD, role="coordinator")
-            admin = staff_user_create(username="boss", password=PASSWORD, role="clinic_admin")
+            coordinator = staff_user_create(
+                actor=Actor.system(), username="coord", password=PASSWORD, role="coordinator"
+            )
+            admin = staff_user_create(
+                actor=Actor.system(), username="boss", password=PASSWORD, role="clinic_admin"
+            )
             today = timezone.localdate()
             injected = today - timedelta(days=30)
             review = injected - timedelta(days=10)
@@ -103,7 +112,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             decision = CandidacyDecision.objects.filter(patient=patient).first()
             visit = ReassessmentVisit.objects.filter(patient=patient).order_by("opens").first()
             assert visit is not None and study is not None and decision is not None
-            token = questionnaire_link_create(visit=visit)
+            token = questionnaire_link_create(actor=Actor.system(), visit=visit)
             sessions = plan_sessions(plan)
             room = Room.objects.get_or_create(name="Procedure room")[0]
             start = timezone.make_aware(datetime(2026, 12, 1, 9, 0))
@@ -137,7 +146,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 uid="w-consult@spinepath",
                 booked_by=coordinator,
             )
-            api_token, secret = token_create(name="EHR", can_write=True)
+            api_token, secret = token_create(actor=Actor.system(), name="EHR", can_write=True)
             draft = PolicyDraft.objects.create(
                 name="tighter",
                 version="2",

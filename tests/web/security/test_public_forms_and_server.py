@@ -240,7 +240,7 @@ def test_serve_names_an_access_log_it_cannot_write(
 
 
 def test_the_gate_answers_a_malformed_or_huge_length_without_reaching_django() -> None:
-    from spinepath.web.server import Gate
+    from spinepath.site.server import Gate
 
     reached: list[dict[str, Any]] = []
 

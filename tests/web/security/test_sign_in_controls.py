@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from web_helpers import PASSWORD, signed_in, totp_now
 
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 
 
@@ -100,7 +101,9 @@ def test_parallel_guesses_get_no_more_than_the_limit(clinician: User) -> None:
 def test_synthetic_clinicians_cannot_sign_in(db: Any) -> None:
     from spinepath.accounts.services import staff_user_create
 
-    ghost = staff_user_create(username="synthetic.clinician", password=None, role="clinician")
+    ghost = staff_user_create(
+        actor=Actor.system(), username="synthetic.clinician", password=None, role="clinician"
+    )
     assert not ghost.has_usable_password()
     assert _password(Client(), "synthetic.clinician", "").status_code == 200
 

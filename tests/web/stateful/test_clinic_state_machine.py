@@ -32,12 +32,13 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from web_helpers import PASSWORD, decision_in_force
+from web_helpers import PASSWORD, acting, decision_in_force
 from workup_builder import DROP, document
 
 from spinepath.accounts.roles import is_clinician
 from spinepath.accounts.services import staff_user_create
-from spinepath.consultations import services as consult
+from spinepath.actors import Actor
+from spinepath.consultations import actions as consult
 from spinepath.consultations.models import CandidacyDecision, Encounter, ImagingStudy
 from spinepath.errors import Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
@@ -158,7 +159,9 @@ class ClinicMachine(RuleBasedStateMachine):
     def import_workup(self, role: str, variant: str) -> Any:
         pid = f"sm-{next(IDS)}"
         workup = workup_from_dict(document(patient__id=pid, **VARIANTS[variant]))
-        encounter = consult.workup_import(workup=workup, user=self.user(role), names=("Sam", pid))
+        encounter = consult.workup_import(
+            workup=workup, actor=acting(self.user(role)), names=("Sam", pid)
+        )
         return encounter.pk
 
     @rule(encounter=encounters, role=st.sampled_from(ROLES))
@@ -167,7 +170,7 @@ class ClinicMachine(RuleBasedStateMachine):
         for study in patient.imaging.all():
             refused(
                 lambda s=study: consult.study_review(
-                    patient=patient, study_id=s.pk, user=self.user(role)
+                    patient=patient, study_id=s.pk, actor=acting(self.user(role))
                 ),
                 "study_review",
             )
@@ -190,7 +193,7 @@ class ClinicMachine(RuleBasedStateMachine):
         refused(
             lambda: consult.study_save(
                 patient=patient,
-                user=self.user(role),
+                actor=acting(self.user(role)),
                 study_id=study.pk,
                 fields={"performed_on": study.performed_on - timedelta(days=move)},
                 findings=findings,
@@ -209,7 +212,9 @@ class ClinicMachine(RuleBasedStateMachine):
             "relief_pct": relief,
         }
         refused(
-            lambda: consult.block_add(patient=patient, user=self.user(role), fields=fields),
+            lambda: consult.block_add(
+                patient=patient, actor=acting(self.user(role)), fields=fields
+            ),
             "block_add",
         )
 
@@ -218,7 +223,7 @@ class ClinicMachine(RuleBasedStateMachine):
         record = Encounter.objects.get(pk=encounter)
         refused(
             lambda: consult.encounter_save(
-                encounter=record, user=self.user(role), step="history", fields=dict([edit])
+                encounter=record, actor=acting(self.user(role)), step="history", fields=dict([edit])
             ),
             "encounter_save",
         )
@@ -233,7 +238,7 @@ class ClinicMachine(RuleBasedStateMachine):
         refused(
             lambda: consult.decision_sign(
                 encounter=record,
-                user=self.user(role),
+                actor=acting(self.user(role)),
                 token=f"sm-{next(IDS)}".ljust(24, "x"),
                 fingerprint=fingerprint,
             ),
@@ -270,7 +275,9 @@ class ClinicMachine(RuleBasedStateMachine):
         patient = Encounter.objects.get(pk=encounter).patient
         day = min(REVIEW_DAY + timedelta(days=days_later), timezone.localdate())
         newer = refused(
-            lambda: consult.encounter_start(patient=patient, user=self.user(role), assessed_on=day),
+            lambda: consult.encounter_start(
+                patient=patient, actor=acting(self.user(role)), assessed_on=day
+            ),
             "encounter_start",
         )
         return newer.pk if newer is not None else encounter
@@ -283,7 +290,7 @@ class ClinicMachine(RuleBasedStateMachine):
             lambda: consult.procedure_add(
                 patient=record.patient,
                 through=record,
-                user=self.user(role),
+                actor=acting(self.user(role)),
                 fields={"kind": "fusion", "performed_on": day, "levels": ["L4-L5"]},
             ),
             "procedure_add",
@@ -294,7 +301,7 @@ class ClinicMachine(RuleBasedStateMachine):
         record = Encounter.objects.get(pk=encounter)
         refused(
             lambda: consult.encounter_amend(
-                encounter=record, user=self.user(role), reason="A correction after signing"
+                encounter=record, actor=acting(self.user(role)), reason="A correction after signing"
             ),
             "encounter_amend",
         )
@@ -311,7 +318,7 @@ class ClinicMachine(RuleBasedStateMachine):
         patient = Encounter.objects.get(pk=encounter).patient
         standing = decision_in_force(patient)
         plan = refused(
-            lambda: plans.plan_create(patient=patient, user=self.user(role)), "plan_create"
+            lambda: plans.plan_create(patient=patient, actor=acting(self.user(role))), "plan_create"
         )
         if plan is None:
             return
@@ -323,7 +330,7 @@ class ClinicMachine(RuleBasedStateMachine):
                     typed_name=f"Sam {patient.external_id}"
                     if typed != "another name"
                     else "Someone Else",
-                    user=self.user(role),
+                    actor=acting(self.user(role)),
                 ),
                 "plan_accept",
             )
@@ -361,7 +368,7 @@ class ClinicMachine(RuleBasedStateMachine):
         procedure = refused(
             lambda: procedure_record(
                 patient=patient,
-                user=self.user(role),
+                actor=acting(self.user(role)),
                 target=target,
                 performed_on=day,
                 material=line.material if line else "msc",
@@ -384,7 +391,9 @@ class ClinicMachine(RuleBasedStateMachine):
         if procedure is not None:
             refused(
                 lambda: procedure_void(
-                    procedure=procedure, user=self.user(role), reason="Entered on the wrong chart"
+                    procedure=procedure,
+                    actor=acting(self.user(role)),
+                    reason="Entered on the wrong chart",
                 ),
                 "procedure_void",
             )
@@ -397,14 +406,14 @@ class ClinicMachine(RuleBasedStateMachine):
         if visit is None:
             return
         refused(
-            lambda: questionnaire_link_create(visit=visit, user=self.user(role)),
+            lambda: questionnaire_link_create(actor=acting(self.user(role)), visit=visit),
             "questionnaire_link_create",
         )
         day = min(visit.due + timedelta(days=offset), timezone.localdate())
         refused(
             lambda: paper_form_enter(
+                actor=acting(self.user(role)),
                 visit=visit,
-                user=self.user(role),
                 answers=ANSWERS,
                 measured_on=day,
                 outside_window_confirmed=confirm,
@@ -635,9 +644,11 @@ class ClinicMachine(RuleBasedStateMachine):
 
 def test_the_clinics_promises_hold_through_random_sequences(db: Any) -> None:
     ClinicMachine.users = {
-        "clinician": staff_user_create(username="sm-clin", password=PASSWORD, role="clinician"),
+        "clinician": staff_user_create(
+            actor=Actor.system(), username="sm-clin", password=PASSWORD, role="clinician"
+        ),
         "coordinator": staff_user_create(
-            username="sm-coord", password=PASSWORD, role="coordinator"
+            actor=Actor.system(), username="sm-coord", password=PASSWORD, role="coordinator"
         ),
     }
     run_state_machine_as_test(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from spinepath.audit import views
+from spinepath.records import audit_log as views
 
 app_name = "audit"
 urlpatterns = [

@@ -1,6 +1,6 @@
 """WSGI entry point (served by gunicorn in `spinepath serve`; any WSGI server can use it).
 
-Django sits behind :class:`spinepath.web.server.Gate`: the request-size limit and the trusted
+Django sits behind :class:`spinepath.site.server.Gate`: the request-size limit and the trusted
 proxy are settled before a request reaches it, whichever server runs it.
 """
 
@@ -8,12 +8,12 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.web.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spinepath.site.settings")
 django_application = get_wsgi_application()
 
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
-from spinepath.web.server import Gate  # noqa: E402
+from spinepath.site.server import Gate  # noqa: E402
 
 application = Gate(
     django_application,

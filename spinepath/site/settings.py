@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "spinepath.policies",
     "spinepath.fhir_api",
     "spinepath.outcomes",
+    "spinepath.records",
 ]
 
 MIDDLEWARE = [
@@ -122,8 +123,8 @@ AUTHENTICATION_BACKENDS = [
     "spinepath.accounts.backends.StaffBackend",
 ]
 
-ROOT_URLCONF = "spinepath.web.urls"
-WSGI_APPLICATION = "spinepath.web.wsgi.application"
+ROOT_URLCONF = "spinepath.site.urls"
+WSGI_APPLICATION = "spinepath.site.wsgi.application"
 
 TEMPLATES = [
     {
@@ -171,6 +172,23 @@ if DATABASES["default"]["ENGINE"] == "spinepath.audit.backends.sqlite3":
     # Tests use a file, so that a test can run two processes against the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The audit log sits below the apps whose records it hears about; the site tells it which model
+# is the patient, which apps hold clinical records, and how a page's address leads to its
+# patient (like AUTH_USER_MODEL: the audit app names none of the apps above it).
+SPINEPATH_PATIENT_MODEL = "patients.Patient"
+SPINEPATH_AUDITED_APPS = ("patients", "consultations", "plans", "followup", "public")
+SPINEPATH_AUDIT_PATIENT_OF_ADDRESS = {
+    "patient_id": ("patients.Patient", "pk"),
+    "encounter_id": ("consultations.Encounter", "patient_id"),
+    "study_id": ("consultations.ImagingStudy", "patient_id"),
+    "decision_id": ("consultations.CandidacyDecision", "patient_id"),
+    "plan_id": ("plans.CarePlan", "patient_id"),
+    "procedure_id": ("plans.Procedure", "patient_id"),
+    "visit_id": ("followup.ReassessmentVisit", "patient_id"),
+    "appointment_id": ("public.Appointment", "patient_id"),
+    "request_id": ("public.ChangeRequest", "appointment__patient_id"),
+}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -275,7 +293,7 @@ WHITENOISE_USE_FINDERS = True
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Request bodies over 2 MiB are refused, by Django and before they are read by the WSGI gate in
-# front of it (spinepath.web.server.Gate).
+# front of it (spinepath.site.server.Gate).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # The clinic's PACS over DICOMweb (QIDO-RS and WADO-RS), e.g. http://pacs:8042/dicom-web.

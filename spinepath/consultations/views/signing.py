@@ -1,0 +1,147 @@
+"""The review, the signature, amendments and a signed decision's page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import (
+    require_POST,
+    require_safe,
+)
+
+from spinepath.accounts.actors import actor_of, staff_actor
+from spinepath.audit.middleware import viewing
+from spinepath.consultations import actions, selectors
+from spinepath.consultations.forms import (
+    AmendForm,
+)
+from spinepath.consultations.models import (
+    CandidacyDecision,
+    Encounter,
+)
+from spinepath.consultations.views.common import (
+    SEES,
+    _audit_view,
+    _context,
+)
+from spinepath.errors import Invalid
+from spinepath.pathway.gates import sign_refusal
+from spinepath.pathway.workup import InvalidWorkup
+
+
+def _review_page(
+    request: HttpRequest, encounter: Encounter, *, status: int = 200, notice: str = ""
+) -> HttpResponse:
+    try:
+        review = actions.decision_review(encounter)
+        decision, errors, fingerprint = review.decision, [], review.fingerprint
+    except InvalidWorkup as exc:
+        decision, errors, fingerprint = None, exc.errors, ""
+    signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
+    standing = selectors.decision_in_force(encounter.patient) if signed else None
+    # Signing once a newer consultation exists is refused: the page says so before the click.
+    sign_refused = sign_refusal(selectors.consultation_standing(encounter.patient), encounter.pk)
+    changed_since_signing = (
+        encounter.is_locked and bool(signed) and signed[0].fingerprint not in ("", fingerprint)
+    )
+    return render(
+        request,
+        "consultations/review.html",
+        _context(
+            encounter,
+            "review",
+            decision=decision,
+            errors=errors,
+            fingerprint=fingerprint,
+            signature_token=actions.new_signature_token(),
+            signed=signed,
+            amendments=encounter.amendments.select_related("opened_by", "closed_by"),
+            standing=standing,
+            changed_since_signing=changed_since_signing,
+            sign_refused=sign_refused,
+            can_sign=actor_of(request).may("decision"),
+            notice=notice,
+        ),
+        status=status,
+    )
+
+
+@require_safe
+def review(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    staff_actor(request, sees=SEES)
+    encounter = selectors.encounter_get(encounter_id)
+    _audit_view(request, encounter, "candidacy review")
+    return _review_page(request, encounter)
+
+
+@require_POST
+def sign(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    staff_actor(request, sees=SEES)
+    encounter = selectors.encounter_get(encounter_id)
+    fingerprint = request.POST.get("fingerprint", "")
+    if len(fingerprint) != 64:
+        raise Invalid("This review page is incomplete; reload it and sign again.")
+    try:
+        signed = actions.decision_sign(
+            encounter=encounter,
+            actor=actor_of(request),
+            token=request.POST.get("token", ""),
+            fingerprint=fingerprint,
+        )
+    except actions.ReviewChanged as changed:
+        return _review_page(request, encounter, status=changed.status, notice=changed.reasons[0])
+    except InvalidWorkup as exc:
+        messages.error(request, f"Cannot sign: {exc}")
+        return redirect("consultations:review", encounter.pk)
+    label = signed.decision.replace("_", " ")
+    if signed.newly_signed:  # type: ignore[attr-defined]
+        messages.success(request, f"Decision signed: {label}.")
+    else:
+        messages.info(
+            request, f"Already signed ({label}): nothing changed, nothing new was signed."
+        )
+    return redirect("consultations:decision", signed.pk)
+
+
+@require_POST
+def amend(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    staff_actor(request, sees=SEES)
+    encounter = selectors.encounter_get(encounter_id)
+    form = AmendForm(request.POST)
+    if not form.is_valid():
+        reason = form.errors.get("reason", ["Say why."])[0]
+        raise Invalid(f"reason: {reason}", fields={"reason": reason})
+    actions.encounter_amend(
+        encounter=encounter, actor=actor_of(request), reason=form.cleaned_data["reason"]
+    )
+    messages.success(
+        request,
+        "Amendment opened: change what is wrong, then sign a new decision. Until then no plan "
+        "or procedure relies on this consultation.",
+    )
+    return redirect("consultations:history", encounter.pk)
+
+
+@require_safe
+def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
+    staff_actor(request, sees=SEES)
+    signed = get_object_or_404(
+        CandidacyDecision.objects.select_related("patient", "signed_by", "encounter"),
+        pk=decision_id,
+    )
+    viewing(request, signed.patient)
+    latest = selectors.latest_signed_decision(signed.patient)
+    standing = selectors.decision_in_force(signed.patient)
+    return render(
+        request,
+        "consultations/decision.html",
+        {
+            "signed": signed,
+            "d": signed.decision_json,
+            "patient": signed.patient,
+            "latest": latest,
+            "superseded": latest is not None and latest.pk != signed.pk,
+            "problem": standing.problem if standing.signed == signed else None,
+        },
+    )

@@ -1,0 +1,122 @@
+"""The reassessment schedule of a course of injections: its visits, windows and each visit's
+response, recomputed inside the write that recorded or voided an injection (plans announces it:
+:data:`spinepath.plans.events.injections_changed`)."""
+
+from __future__ import annotations
+
+import logging
+
+from spinepath.followup.models import (
+    OutcomeMeasurement,
+    ReassessmentVisit,
+)
+from spinepath.followup.selectors import baseline_for, first_injection
+from spinepath.pathway.instruments import (
+    OdiScore,
+    PainScore,
+    Response,
+    classify_response,
+    odi_score,
+    pain_from_vas,
+)
+from spinepath.pathway.schedule import (
+    reassessment_schedule,
+)
+from spinepath.plans.models import CarePlan, Procedure
+from spinepath.web.policy import clinic_policy
+
+logger = logging.getLogger(__name__)
+
+
+def reschedule_on_injections_changed(sender: object, *, plan: CarePlan, **kwargs: object) -> None:
+    """Listener of :data:`spinepath.plans.events.injections_changed`."""
+    schedule_for_plan(plan)
+
+
+def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
+    """Create the plan's reassessment visits, or move them to its last injection that stands
+    (voided entries do not count). Visits already measured keep their dates: what was measured
+    stays where it was. With no injection left, the visits not measured go, and the measured
+    ones leave the outcomes (they belong to no course of treatment).
+
+    Not a door of its own: it runs inside the write that changed the injections (a procedure
+    recorded or voided), whose actor and audit event it is part of."""
+    injections = list(
+        Procedure.objects.not_voided().filter(plan=plan).order_by("performed_on", "id")
+    )
+    if not injections:
+        ReassessmentVisit.objects.filter(plan=plan, measurement__isnull=True).delete()
+        for visit in ReassessmentVisit.objects.filter(plan=plan).exclude(injected_on=None):
+            visit.injected_on = None  # saved one by one: the write's audit event holds each
+            visit.save(update_fields=["injected_on"])
+        return []
+    last = injections[-1]
+    visits = []
+    for position, planned in enumerate(reassessment_schedule(last.performed_on, clinic_policy())):
+        visit = ReassessmentVisit.objects.filter(plan=plan, key=planned.key).first()
+        if visit is None:
+            visit = ReassessmentVisit(patient=plan.patient, plan=plan, key=planned.key)
+        visit.anchor = last
+        _course_facts(visit, plan, injections)
+        measured = visit.pk is not None and OutcomeMeasurement.objects.filter(visit=visit).exists()
+        if not measured:
+            visit.label = planned.label
+            visit.position = position
+            visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
+            visit.optional = planned.optional
+        visit.save()
+        visits.append(visit)
+    _refresh_responses(plan)
+    return visits
+
+
+def _course_facts(visit: ReassessmentVisit, plan: CarePlan, injections: list[Procedure]) -> None:
+    """The treatment course a visit belongs to, for the outcomes dashboard's filters: the
+    injections that stand, in date order."""
+    generators = {p.generator for p in injections}
+    targets = {(p.generator, p.level, p.side) for p in injections}
+    visit.injected_on = injections[0].performed_on
+    visit.generator = generators.pop() if len(generators) == 1 else "multiple"
+    visit.prognosis_tier = (plan.decision.decision_json.get("prognosis") or {}).get("tier", "")
+    visit.target_count = max(1, len(targets))
+    visit.material = injections[0].material
+    visit.clinician_id = injections[0].operator_id
+
+
+def visit_response(visit: ReassessmentVisit, pain: PainScore, odi: OdiScore) -> Response | None:
+    start = first_injection(visit.plan_id)
+    baseline = baseline_for(visit.patient_id, start) if start else None
+    if baseline is None:
+        return None
+    return classify_response(baseline.pain, pain, baseline.odi, odi, clinic_policy(), visit.key)
+
+
+RESPONSE_FIELDS = (
+    "pain_change_mm",
+    "pain_change_pct",
+    "pain_responder",
+    "any_pain_reduction",
+    "odi_change_points",
+    "odi_responder",
+)
+
+
+def response_values(response: Response | None) -> dict[str, float | bool | None]:
+    return {name: getattr(response, name) if response else None for name in RESPONSE_FIELDS}
+
+
+def _refresh_responses(plan: CarePlan) -> None:
+    """Recompute the stored change from baseline of the plan's measurements: voiding the first
+    injection moves the baseline those changes are measured from."""
+    policy = clinic_policy()
+    for measurement in OutcomeMeasurement.objects.filter(visit__plan=plan).select_related("visit"):
+        if measurement.pain_vas is None or measurement.visit is None:
+            continue
+        odi = odi_score(measurement.odi_sections or [None] * 10, policy)
+        values = response_values(
+            visit_response(measurement.visit, pain_from_vas(measurement.pain_vas), odi)
+        )
+        if any(getattr(measurement, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(measurement, name, value)
+            measurement.save(update_fields=list(values))

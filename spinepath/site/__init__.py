@@ -1,0 +1,1 @@
+"""The site on top of the apps: settings, URLs, the WSGI entry and the server that runs it."""
