@@ -263,6 +263,17 @@ class ClinicMachine(RuleBasedStateMachine):
         self.write_a_plan(encounter, "clinician", accept=True)
         self.record_a_procedure(encounter, "clinician", days_ago=0, key=None)
 
+    @rule(target=encounters, role=st.sampled_from(ROLES))
+    def a_signed_consultation_is_corrected(self, role: str) -> Any:
+        """A correction after signing, in one step for a new candidate: a clinician reviews
+        the MRI and signs, then someone (a random role) opens an amendment, so every example
+        can reach amendments and what follows them (the consultation stays in the bundle)."""
+        encounter = self.import_workup("clinician", "candidate")
+        self.review_the_mri(encounter, "clinician")
+        self.sign(encounter, "clinician", stale=False)
+        self.amend(encounter, role)
+        return encounter
+
     @rule(
         target=encounters,
         encounter=encounters,
