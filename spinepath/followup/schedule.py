@@ -19,9 +19,8 @@ from spinepath.pathway.instruments import (
     odi_score,
     pain_from_vas,
 )
-from spinepath.pathway.schedule import (
-    reassessment_schedule,
-)
+from spinepath.pathway.policy import Policy
+from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.web.policy import clinic_policy
 
@@ -50,23 +49,47 @@ def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
             visit.injected_on = None  # saved one by one: the write's audit event holds each
             visit.save(update_fields=["injected_on"])
         return []
+    existing = {visit.key: visit for visit in ReassessmentVisit.objects.filter(plan=plan)}
+    measured = set(
+        OutcomeMeasurement.objects.filter(visit__plan=plan).values_list("visit__key", flat=True)
+    )
+    visits = course_visits(plan, injections, clinic_policy(), existing=existing, measured=measured)
+    for visit in visits:
+        visit.save()
+    _refresh_responses(plan)
+    return visits
+
+
+def course_visits(
+    plan: CarePlan,
+    injections: list[Procedure],
+    policy: Policy,
+    *,
+    existing: dict[str, ReassessmentVisit] | None = None,
+    measured: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[ReassessmentVisit]:
+    """The reassessment visits of a course of injections (those that stand, in date order),
+    unsaved: the schedule of PATHWAY.md section 7 from the last injection, each visit with
+    the course it belongs to. ``existing`` visits (by key) are updated in place; those in
+    ``measured`` keep their dates, since what was measured stays where it was.
+
+    The one way visits are laid out: the clinic's writes save them one by one (above), the
+    synthetic cohort in bulk."""
+    existing = existing or {}
     last = injections[-1]
     visits = []
-    for position, planned in enumerate(reassessment_schedule(last.performed_on, clinic_policy())):
-        visit = ReassessmentVisit.objects.filter(plan=plan, key=planned.key).first()
-        if visit is None:
-            visit = ReassessmentVisit(patient=plan.patient, plan=plan, key=planned.key)
+    for position, planned in enumerate(reassessment_schedule(last.performed_on, policy)):
+        visit = existing.get(planned.key) or ReassessmentVisit(
+            patient=plan.patient, plan=plan, key=planned.key
+        )
         visit.anchor = last
         _course_facts(visit, plan, injections)
-        measured = visit.pk is not None and OutcomeMeasurement.objects.filter(visit=visit).exists()
-        if not measured:
+        if planned.key not in measured:
             visit.label = planned.label
             visit.position = position
             visit.due, visit.opens, visit.closes = planned.due, planned.opens, planned.closes
             visit.optional = planned.optional
-        visit.save()
         visits.append(visit)
-    _refresh_responses(plan)
     return visits
 
 

@@ -26,11 +26,11 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.consultations.models import CandidacyDecision, Encounter
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.schedule import course_visits
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.engine import decide
 from spinepath.pathway.instruments import classify_response, odi_score, pain_from_vas
 from spinepath.pathway.policy import Policy
-from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient, name_key
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion, Procedure
@@ -345,36 +345,13 @@ def _courses(
         pending.append((plan, patient, profile, injected, decision, base_pain, base_odi))
     with _timestamps_as_given(Procedure, "recorded_at"):
         procedures = Procedure.objects.bulk_create(procedures)
-    anchor = {p.plan_id: p for p in procedures}
-    for plan, patient, profile, injected, decision, base_pain, base_odi in pending:
-        generators = {t.generator for t in decision.targets}
-        generator = next(iter(generators)) if len(generators) == 1 else "multiple"
-        for position, planned in enumerate(reassessment_schedule(injected, policy)):
-            visits.append(
-                (
-                    ReassessmentVisit(
-                        patient=patient,
-                        plan=plan,
-                        anchor=anchor[plan.pk],
-                        key=planned.key,
-                        label=planned.label,
-                        position=position,
-                        due=planned.due,
-                        opens=planned.opens,
-                        closes=planned.closes,
-                        optional=planned.optional,
-                        injected_on=injected,
-                        generator=generator,
-                        prognosis_tier=decision.prognosis.tier if decision.prognosis else "",
-                        target_count=len(decision.targets),
-                        material=profile[3],
-                        clinician_id=plan.decision.signed_by_id,
-                    ),
-                    profile,
-                    base_pain,
-                    base_odi,
-                )
-            )
+    course: dict[int, list[Procedure]] = {}
+    for procedure in procedures:
+        course.setdefault(procedure.plan_id, []).append(procedure)
+    for plan, _patient, profile, _injected, _decision, base_pain, base_odi in pending:
+        # Laid out as the clinic's own writes lay them out (followup.schedule), saved in bulk.
+        for visit in course_visits(plan, course[plan.pk], policy):
+            visits.append((visit, profile, base_pain, base_odi))
     saved = ReassessmentVisit.objects.bulk_create([v for v, *_ in visits])
     measurements = []
     months = {"6w": 1.5, "3m": 3, "6m": 6, "12m": 12, "24m": 24}

@@ -16,7 +16,7 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.synthetic import FIRST, generate_cohort
-from spinepath.patients.models import Patient
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 from spinepath.plans.models import CarePlan, Procedure
 
 TODAY = date(2026, 11, 24)
@@ -90,3 +90,30 @@ def test_every_synthetic_history_reads_in_order(cohort: int) -> None:
 def test_names_agree_with_the_recorded_sex(cohort: int) -> None:
     for patient in Patient.objects.filter(external_id__startswith="synthetic-"):
         assert patient.given_name in FIRST[patient.sex], patient
+
+
+VISIT_FIELDS = (
+    *("key", "label", "position", "due", "opens", "closes", "optional", "anchor_id"),
+    *("injected_on", "generator", "prognosis_tier", "target_count", "material", "clinician_id"),
+)
+
+
+def test_the_cohorts_visits_are_laid_out_as_the_clinics_own_writes_lay_them_out(
+    cohort: int,
+) -> None:
+    """Rescheduling a synthetic course through the clinic's own code (what recording an
+    injection runs) finds nothing to move: one way of laying out visits, not two."""
+    from spinepath.followup.schedule import schedule_for_plan
+
+    plans = CarePlan.objects.filter(patient__external_id__startswith=SYNTHETIC_ID_PREFIX)[:15]
+    assert plans
+    for plan in plans:
+        before = list(
+            ReassessmentVisit.objects.filter(plan=plan).order_by("key").values(*VISIT_FIELDS)
+        )
+        with on_the_suite_day():
+            schedule_for_plan(plan)
+        after = list(
+            ReassessmentVisit.objects.filter(plan=plan).order_by("key").values(*VISIT_FIELDS)
+        )
+        assert before and before == after, plan.pk
