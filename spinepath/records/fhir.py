@@ -23,6 +23,8 @@ from spinepath.consultations.models import (
 )
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.pathway.gates import care_plan_status, plan_refusal
+from spinepath.pathway.policy import Policy
+from spinepath.pathway.standing import Standing
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.standing import patient_standing
@@ -119,7 +121,7 @@ def patient_resource(p: Patient) -> dict[str, Any]:
 
 def _observation(
     ident: str,
-    patient: Patient,
+    patient_id: int,
     day: Any,
     code: dict[str, Any],
     value: float,
@@ -131,7 +133,7 @@ def _observation(
         "id": ident,
         "status": "final",
         "code": code,
-        "subject": _ref("Patient", patient.pk),
+        "subject": _ref("Patient", patient_id),
         "effectiveDateTime": day.isoformat(),
         "valueQuantity": {
             "value": value,
@@ -155,177 +157,184 @@ ODI_CODE = {"text": "Oswestry Disability Index v2.1a (0-100)"}
 
 
 def patient_bundle(patient: Patient) -> dict[str, Any]:
-    entries = [_entry(patient_resource(patient))]
+    """The patient's whole record, one mapper per resource below."""
+    resources = [patient_resource(patient)]
     if patient.payer:
-        entries.extend(_entry(resource) for resource in coverage(patient))
+        resources.extend(coverage(patient))
     for e in Encounter.objects.filter(patient=patient):
-        entries.append(
-            _entry(
-                {
-                    "resourceType": "Encounter",
-                    "id": str(e.pk),
-                    "status": "finished" if e.status == Encounter.FINISHED else "in-progress",
-                    "class": {"code": "AMB", "display": "ambulatory"},
-                    "type": [{"text": "Spine consultation"}],
-                    "subject": _ref("Patient", patient.pk),
-                    "period": {"start": e.assessed_on.isoformat()},
-                }
-            )
-        )
+        resources.append(encounter_resource(e))
         if e.pain_vas is not None:
-            entries.append(
-                _entry(
-                    _observation(
-                        f"enc{e.pk}-pain", patient, e.assessed_on, PAIN_CODE, e.pain_vas, "mm", e
-                    )
-                )
-            )
+            resources.append(baseline_pain_observation(e))
     for m in OutcomeMeasurement.objects.filter(patient=patient).select_related("visit"):
-        if m.pain_vas is not None:
-            entries.append(
-                _entry(
-                    _observation(
-                        f"m{m.pk}-pain", patient, m.measured_on, PAIN_CODE, m.pain_vas, "mm"
-                    )
-                )
-            )
-        if m.odi_score is not None:
-            entries.append(
-                _entry(
-                    _observation(
-                        f"m{m.pk}-odi",
-                        patient,
-                        m.measured_on,
-                        ODI_CODE,
-                        round(m.odi_score, 1),
-                        "score",
-                    )
-                )
-            )
+        resources.extend(measurement_observations(m))
     for s in ImagingStudy.objects.filter(patient=patient).prefetch_related("levels"):
-        entries.append(
-            _entry(
-                {
-                    "resourceType": "ImagingStudy",
-                    "id": str(s.pk),
-                    "status": "available",
-                    "subject": _ref("Patient", patient.pk),
-                    "started": s.performed_on.isoformat(),
-                    "modality": [{"system": DICOM, "code": MODALITY[s.modality]}],
-                    "description": "Lumbar spine " + s.modality,
-                    "note": [
-                        {
-                            "text": "; ".join(
-                                f"{f.level}: Pfirrmann {f.pfirrmann}"
-                                for f in s.levels.all()
-                                if f.pfirrmann
-                            )
-                            or "no level findings recorded"
-                        }
-                    ],
-                }
-            )
-        )
+        resources.append(imaging_study_resource(s))
     for p in PriorProcedure.objects.filter(patient=patient):
-        entries.append(
-            _entry(
-                _procedure(
-                    f"prior{p.pk}", patient, p.get_kind_display(), p.performed_on, list(p.levels)
-                )
-            )
-        )
+        resources.append(prior_procedure_resource(p))
     for b in DiagnosticBlock.objects.filter(patient=patient):
-        entries.append(
-            _entry(
-                _procedure(
-                    f"block{b.pk}", patient, b.get_kind_display(), b.performed_on, list(b.levels)
-                )
-            )
-        )
+        resources.append(block_resource(b))
     for p in Procedure.objects.filter(patient=patient):
-        entries.append(
-            _entry(
-                _procedure(
-                    f"inj{p.pk}",
-                    patient,
-                    f"{p.get_generator_display()} injection, "
-                    f"{p.get_material_display()}, {p.get_guidance_display()} guidance",
-                    p.performed_on,
-                    [p.level] if p.level else [],
-                    # A voided injection stays on the record as an entry made in error.
-                    status="entered-in-error" if p.voided_at else "completed",
-                    code=f"regenerative-injection-{p.generator}",
-                )
-            )
-        )
+        resources.append(injection_resource(p))
     signed = CandidacyDecision.objects.filter(patient=patient).order_by("-signed_at").first()
     if signed is not None:
-        for i, g in enumerate(signed.decision_json.get("generators", [])):
-            if g["status"] != "confirmed" or g["generator"] == "post_procedural":
-                continue
-            code = GENERATOR_CODES.get((g["generator"], g.get("level") == "L5-S1"))
-            entries.append(
-                _entry(
-                    {
-                        "resourceType": "Condition",
-                        "id": f"d{signed.pk}-{i}",
-                        "clinicalStatus": {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                    "code": "active",
-                                }
-                            ]
-                        },
-                        "code": (
-                            {
-                                "coding": [
-                                    {"system": ICD10CM, "code": code[0], "display": code[1]}
-                                ],
-                                "text": f"{g['generator']} pain {g.get('level') or ''}".strip(),
-                            }
-                            if code
-                            else {"text": f"{g['generator']} pain"}
-                        ),
-                        "bodySite": [{"text": g["level"]}] if g.get("level") else [],
-                        "subject": _ref("Patient", patient.pk),
-                        "recordedDate": localdate(signed.signed_at).isoformat(),
-                    }
-                )
-            )
-    # An accepted plan is active only while the decision it rests on stands; otherwise it is
-    # on hold (the clinic may not act on it), or revoked once superseded.
+        resources.extend(condition_resources(signed))
     standing = patient_standing(patient)
     policy = clinic_policy()
     for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
-        gate_plan = standing.plan(plan.pk)
-        status = care_plan_status(standing, gate_plan, policy) if gate_plan else "revoked"
-        held = plan_refusal(standing, gate_plan, policy) if status == "on-hold" else None
-        entries.append(
-            _entry(
-                {
-                    "resourceType": "CarePlan",
-                    "id": str(plan.pk),
-                    "status": status,
-                    "intent": "plan",
-                    "title": f"Treatment plan, version {plan.version}",
-                    "subject": _ref("Patient", patient.pk),
-                    "created": localdate(plan.created_at).isoformat(),
-                    "activity": [
-                        {"detail": {"status": "scheduled", "description": line.description}}
-                        for line in plan.lines.all()
-                    ],
-                    # Why an accepted plan is on hold, in the gate's words.
-                    **({"note": [{"text": held.sentence}]} if held is not None else {}),
-                }
+        resources.append(care_plan_resource(plan, standing, policy))
+    return {"resourceType": "Bundle", "type": "collection", "entry": [_entry(r) for r in resources]}
+
+
+def encounter_resource(e: Encounter) -> dict[str, Any]:
+    """A consultation as an Encounter."""
+    return {
+        "resourceType": "Encounter",
+        "id": str(e.pk),
+        "status": "finished" if e.status == Encounter.FINISHED else "in-progress",
+        "class": {"code": "AMB", "display": "ambulatory"},
+        "type": [{"text": "Spine consultation"}],
+        "subject": _ref("Patient", e.patient_id),
+        "period": {"start": e.assessed_on.isoformat()},
+    }
+
+
+def baseline_pain_observation(e: Encounter) -> dict[str, Any]:
+    """The pain recorded at a consultation (the baseline of a course) as an Observation."""
+    assert e.pain_vas is not None
+    return _observation(
+        f"enc{e.pk}-pain", e.patient_id, e.assessed_on, PAIN_CODE, e.pain_vas, "mm", e
+    )
+
+
+def measurement_observations(m: OutcomeMeasurement) -> list[dict[str, Any]]:
+    """A follow-up measurement as its pain and ODI Observations (those answered)."""
+    found = []
+    if m.pain_vas is not None:
+        found.append(
+            _observation(f"m{m.pk}-pain", m.patient_id, m.measured_on, PAIN_CODE, m.pain_vas, "mm")
+        )
+    if m.odi_score is not None:
+        found.append(
+            _observation(
+                f"m{m.pk}-odi",
+                m.patient_id,
+                m.measured_on,
+                ODI_CODE,
+                round(m.odi_score, 1),
+                "score",
             )
         )
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return found
+
+
+def imaging_study_resource(s: ImagingStudy) -> dict[str, Any]:
+    """An imaging study with its level findings (prefetch ``levels``)."""
+    findings = "; ".join(
+        f"{f.level}: Pfirrmann {f.pfirrmann}" for f in s.levels.all() if f.pfirrmann
+    )
+    return {
+        "resourceType": "ImagingStudy",
+        "id": str(s.pk),
+        "status": "available",
+        "subject": _ref("Patient", s.patient_id),
+        "started": s.performed_on.isoformat(),
+        "modality": [{"system": DICOM, "code": MODALITY[s.modality]}],
+        "description": "Lumbar spine " + s.modality,
+        "note": [{"text": findings or "no level findings recorded"}],
+    }
+
+
+def prior_procedure_resource(p: PriorProcedure) -> dict[str, Any]:
+    """An earlier spine procedure the patient reported, as a Procedure."""
+    return _procedure(
+        f"prior{p.pk}", p.patient_id, p.get_kind_display(), p.performed_on, list(p.levels)
+    )
+
+
+def block_resource(b: DiagnosticBlock) -> dict[str, Any]:
+    """A diagnostic block as a Procedure."""
+    return _procedure(
+        f"block{b.pk}", b.patient_id, b.get_kind_display(), b.performed_on, list(b.levels)
+    )
+
+
+def injection_resource(p: Procedure) -> dict[str, Any]:
+    """An injection the clinic gave, as a Procedure; a voided one stays on the record as an
+    entry made in error."""
+    return _procedure(
+        f"inj{p.pk}",
+        p.patient_id,
+        f"{p.get_generator_display()} injection, "
+        f"{p.get_material_display()}, {p.get_guidance_display()} guidance",
+        p.performed_on,
+        [p.level] if p.level else [],
+        status="entered-in-error" if p.voided_at else "completed",
+        code=f"regenerative-injection-{p.generator}",
+    )
+
+
+def condition_resources(signed: CandidacyDecision) -> list[dict[str, Any]]:
+    """The confirmed pain generators of a signed decision as Conditions (ICD-10-CM where the
+    generator has a code)."""
+    found = []
+    for i, g in enumerate(signed.decision_json.get("generators", [])):
+        if g["status"] != "confirmed" or g["generator"] == "post_procedural":
+            continue
+        code = GENERATOR_CODES.get((g["generator"], g.get("level") == "L5-S1"))
+        found.append(
+            {
+                "resourceType": "Condition",
+                "id": f"d{signed.pk}-{i}",
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "code": (
+                    {
+                        "coding": [{"system": ICD10CM, "code": code[0], "display": code[1]}],
+                        "text": f"{g['generator']} pain {g.get('level') or ''}".strip(),
+                    }
+                    if code
+                    else {"text": f"{g['generator']} pain"}
+                ),
+                "bodySite": [{"text": g["level"]}] if g.get("level") else [],
+                "subject": _ref("Patient", signed.patient_id),
+                "recordedDate": localdate(signed.signed_at).isoformat(),
+            }
+        )
+    return found
+
+
+def care_plan_resource(plan: CarePlan, standing: Standing, policy: Policy) -> dict[str, Any]:
+    """A plan offered to the patient as a CarePlan. An accepted plan is active only while the
+    decision it rests on stands; otherwise it is on hold (the clinic may not act on it, with
+    the gate's reason as a note), or revoked once superseded."""
+    gate_plan = standing.plan(plan.pk)
+    status = care_plan_status(standing, gate_plan, policy) if gate_plan else "revoked"
+    held = plan_refusal(standing, gate_plan, policy) if status == "on-hold" else None
+    return {
+        "resourceType": "CarePlan",
+        "id": str(plan.pk),
+        "status": status,
+        "intent": "plan",
+        "title": f"Treatment plan, version {plan.version}",
+        "subject": _ref("Patient", plan.patient_id),
+        "created": localdate(plan.created_at).isoformat(),
+        "activity": [
+            {"detail": {"status": "scheduled", "description": line.description}}
+            for line in plan.lines.all()
+        ],
+        **({"note": [{"text": held.sentence}]} if held is not None else {}),
+    }
 
 
 def _procedure(
     ident: str,
-    patient: Patient,
+    patient_id: int,
     text: str,
     day: Any,
     levels: list[str],
@@ -340,7 +349,7 @@ def _procedure(
         "id": ident,
         "status": status,
         "code": concept,
-        "subject": _ref("Patient", patient.pk),
+        "subject": _ref("Patient", patient_id),
         "performedDateTime": day.isoformat(),
     }
     if levels:
