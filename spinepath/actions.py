@@ -14,6 +14,10 @@ wrapped by :func:`action`, which
 
 Side effects that must not run for a rolled-back write (an email, a text, a cache bump) leave
 through :func:`after_commit`.
+
+A write reads today's date and the clinic's policy once: :func:`today_of_write` (and
+``spinepath.web.policy.clinic_policy``) answer the same for every part of one write, so a
+write running over midnight or across a policy adoption never mixes two days or two policies.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import functools
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
+from django.utils import timezone
 
 from spinepath.actors import Actor
 from spinepath.pathway.authority import Fact
@@ -46,6 +52,10 @@ class Scope:
     said: list[dict[str, Any]] = field(default_factory=list)  # the write's own words
     depth: int = 0  # how deep in writes called by the write the code now runs
     changes: list[dict[str, Any]] = field(default_factory=list)  # records saved or deleted
+    today: date = field(default_factory=timezone.localdate)  # the write's day, read once
+    # Read once per write on first use (spinepath.web.policy.clinic_policy): the policy, and
+    # whether it was read fresh from the database.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 _scope: ContextVar[Scope | None] = ContextVar("spinepath_action", default=None)
@@ -56,6 +66,13 @@ _FINISHERS: list[Callable[[Scope], None]] = []
 
 def current_scope() -> Scope | None:
     return _scope.get()
+
+
+def today_of_write() -> date:
+    """Today in the clinic's time zone: the write's own day inside a write (read when it
+    began), else the clock's."""
+    scope = _scope.get()
+    return scope.today if scope is not None else timezone.localdate()
 
 
 def on_finish(finisher: Callable[[Scope], None]) -> None:

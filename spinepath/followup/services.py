@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from spinepath.actions import action, after_commit
+from spinepath.actions import action, after_commit, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -72,7 +72,7 @@ def link_problem(visit: ReassessmentVisit, today: date | None = None) -> str | N
     return link_window_problem(
         visit.window,
         visit.label,
-        today or timezone.localdate(),
+        today or today_of_write(),
         clinic_policy().questionnaire_link_days,
     )
 
@@ -148,7 +148,7 @@ def link_for(token: str) -> QuestionnaireLink:
         raise LinkProblem(ALREADY_IN)
     if link.expires_at < timezone.now():
         raise LinkProblem("This link has expired. The clinic will send you a new one.")
-    today = timezone.localdate()
+    today = today_of_write()
     problem = answer_window_problem(link.visit.window, today)
     if problem is not None:
         raise LinkProblem(problem, status=409 if today < link.visit.opens else 410)
@@ -219,7 +219,7 @@ def questionnaire_submit(*, actor: Actor, token: str, answers: Answers) -> Outco
     try:
         with transaction.atomic():
             measurement = _measurement(
-                link.visit, answers, timezone.localdate(), OutcomeMeasurement.PATIENT_LINK, None
+                link.visit, answers, today_of_write(), OutcomeMeasurement.PATIENT_LINK, None
             )
     except IntegrityError:
         raise LinkProblem(ALREADY_IN) from None
@@ -249,7 +249,7 @@ def paper_form_enter(
     visit = ReassessmentVisit.objects.select_for_update().get(pk=visit.pk)
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
         raise Conflict("This visit already has its measurement.")
-    if measured_on > timezone.localdate():
+    if measured_on > today_of_write():
         message = "The date is in the future."
         raise Invalid(message, fields={"measured_on": message})
     injected = visit.anchor.performed_on
@@ -409,7 +409,7 @@ def send_reminders(*, actor: Actor, today: date | None = None, base_url: str) ->
     as often as you like and in parallel: each reminder is its own write (:func:`reminder_send`),
     so a second runner either waits and finds it or fails to claim it. A failed email releases
     the claim."""
-    today = today or timezone.localdate()
+    today = today or today_of_write()
     sent = skipped = 0
     for visit, kind in reminders_due(today):
         if ReminderSent.objects.filter(visit=visit, kind=kind).exists():

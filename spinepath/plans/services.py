@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from spinepath.actions import action
+from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -222,7 +222,7 @@ def plan_injection_add(
         return earlier
     _require_draft(plan)
     require_candidate(plan.patient, plan)
-    today = timezone.localdate()
+    today = today_of_write()
     if planned_on is not None and not today <= planned_on <= today + timedelta(days=730):
         message = "A session is planned from today and within two years."
         raise Invalid(message, fields={"planned_on": message})

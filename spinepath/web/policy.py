@@ -15,6 +15,7 @@ from functools import cache
 
 from django.conf import settings
 
+from spinepath.actions import current_scope
 from spinepath.pathway.policy import Policy, parse_policy
 from spinepath.policies import load_policy
 
@@ -41,7 +42,22 @@ def _latest_adopted() -> tuple[int, str] | None:
 
 def clinic_policy(*, fresh: bool = False) -> Policy:
     """The policy in force. ``fresh``: ask the database now (a signature binds the policy, so
-    it never relies on a copy up to RECHECK_SECONDS old)."""
+    it never relies on a copy up to RECHECK_SECONDS old).
+
+    Inside a write (spinepath.actions), read once: every later call in the same write gets the
+    same policy (a ``fresh`` call after a cached one reads the database once more, and the
+    rest of the write uses what it read)."""
+    scope = current_scope()
+    if scope is None:
+        return _policy_now(fresh=fresh)
+    memo = scope.memo
+    if "policy" not in memo or (fresh and not memo.get("policy fresh")):
+        memo["policy"] = _policy_now(fresh=fresh)
+        memo["policy fresh"] = fresh or memo.get("policy fresh", False)
+    return memo["policy"]  # type: ignore[no-any-return]
+
+
+def _policy_now(*, fresh: bool) -> Policy:
     now = time.monotonic()
     policy = _state["policy"]
     recent = now - float(_state["checked"]) < RECHECK_SECONDS  # type: ignore[arg-type]

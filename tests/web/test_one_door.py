@@ -140,3 +140,42 @@ def test_an_import_into_a_chart_holding_the_same_mri_twice_is_no_error(
     )
     assert again.status_code in (302, 409)
     assert ImagingStudy.objects.filter(patient=patient).count() == 2
+
+
+def test_a_write_reads_its_day_and_the_policy_once(db: Any, monkeypatch: Any) -> None:
+    """A write that runs over midnight, or while the clinic adopts a policy, sees one day and
+    one policy from its start to its end."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from spinepath.actions import action, today_of_write
+    from spinepath.actors import Actor
+    from spinepath.web import policy as web_policy
+
+    reads: list[str] = []
+    real = web_policy._policy_now
+
+    def counted(*, fresh: bool) -> Any:
+        reads.append("fresh" if fresh else "cached")
+        return real(fresh=fresh)
+
+    monkeypatch.setattr(web_policy, "_policy_now", counted)
+    seen: list[Any] = []
+    before_midnight = datetime(2026, 12, 4, 23, 59, 59, tzinfo=ZoneInfo("America/New_York"))
+    with time_machine.travel(before_midnight, tick=False) as clock:
+
+        @action(None)
+        def a_long_write(*, actor: Actor) -> None:
+            seen.append((today_of_write(), web_policy.clinic_policy()))
+            clock.shift(timedelta(seconds=2))  # past midnight
+            seen.append((today_of_write(), web_policy.clinic_policy()))
+            seen.append((today_of_write(), web_policy.clinic_policy(fresh=True)))
+            seen.append((today_of_write(), web_policy.clinic_policy()))
+
+        a_long_write(actor=Actor.system())
+        assert {day for day, _ in seen} == {date(2026, 12, 4)}
+        assert today_of_write() == date(2026, 12, 5)  # outside a write: the clock's day
+    assert reads == ["cached", "fresh"]  # once, and once more when a signature asks fresh
+    assert seen[2][1] is seen[3][1]

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 from django.db.models import Model
-from django.utils import timezone
 
+from spinepath.actions import today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import (
@@ -92,7 +92,7 @@ def plausible_day(
     born, nor before 1900."""
     if day is None:
         return
-    today = timezone.localdate()
+    today = today_of_write()
     if day > today:
         raise Invalid(f"{name}: the date {day} is in the future.", fields={name: "In the future."})
     if latest is not None and day > latest:

@@ -7,10 +7,9 @@ from datetime import date
 from typing import Any
 
 import orjson
-from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from spinepath.actions import action
+from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -242,7 +241,7 @@ def workup_import(
 def _plausible_import_dates(workup: Workup) -> None:
     """A workup's review day is not in the future nor before 1900 (the domain checks the
     rest: no record after the review day, none before the birth date)."""
-    today = timezone.localdate()
+    today = today_of_write()
     born = workup.patient.birth_date
     if born is not None and not EARLIEST <= born <= today:
         reason = "in the future" if born > today else "before 1900"
@@ -344,7 +343,7 @@ def _import_encounter(patient: Patient, workup: Workup, actor: Actor) -> Encount
     asked = history.prior_procedures is not None and may_state(roles, "prior_procedure")
     # The review day decides which imaging and blocks count: a clinician's to set. A
     # coordinator's import starts a consultation of today.
-    day = workup.assessed_on if may_state(roles, "review_date") else timezone.localdate()
+    day = workup.assessed_on if may_state(roles, "review_date") else today_of_write()
     encounter = Encounter(
         patient=patient,
         assessed_on=day,
