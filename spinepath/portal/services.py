@@ -50,7 +50,7 @@ from spinepath.pathway.portal import (
 )
 from spinepath.patients.models import Patient
 from spinepath.portal.models import SignInLink, WrongCheck
-from spinepath.public.services import client_key, rate_limit
+from spinepath.public.intake import client_key, rate_limit
 
 logger = logging.getLogger(__name__)
 

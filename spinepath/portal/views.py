@@ -46,8 +46,8 @@ from spinepath.plans.services import plan_accept_by_patient
 from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
+from spinepath.public.bookings import appointment_ics, change_request_create
 from spinepath.public.models import Appointment
-from spinepath.public.services import appointment_ics, change_request_create
 from spinepath.web.clients import client_address
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form, with_retry_after

@@ -55,7 +55,7 @@ class Room(models.Model):
 
 class Appointment(models.Model):
     """A consultation, or an injection session of an accepted plan: the time of a clinician
-    and a room, never booked twice (spinepath/public/services.py)."""
+    and a room, never booked twice (spinepath/public/bookings.py)."""
 
     BOOKED = "booked"
     CANCELLED = "cancelled"

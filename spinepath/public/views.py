@@ -19,7 +19,8 @@ from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, se
 from spinepath.plans.models import CarePlan
 from spinepath.plans.selectors import plan_sessions
 from spinepath.plans.sessions_cache import sessions_to_book_cached
-from spinepath.public import services
+from spinepath.public import bookings as booking
+from spinepath.public import intake
 from spinepath.public.forms import (
     BookingForm,
     ConsultationRequestForm,
@@ -73,7 +74,7 @@ def screen(request: HttpRequest) -> HttpResponse:
         return render(request, "public/screen_result.html", {"result": red_flag_result(flags)})
     if request.method == "POST" and form.is_valid():
         try:
-            services.rate_limit(actor=actor_of(request), form="screen")
+            intake.rate_limit(actor=actor_of(request), form="screen")
         except RateLimited as limited:
             return _limited(request, limited)
         result = self_screen(form.answers(), clinic_policy())
@@ -93,8 +94,8 @@ def request_consultation(request: HttpRequest) -> HttpResponse:
             return render(request, "public/request_thanks.html", {})
         actor = actor_of(request)
         try:
-            services.rate_limit(actor=actor, form="request")
-            services.consultation_request_create(actor=actor, **data)
+            intake.rate_limit(actor=actor, form="request")
+            intake.consultation_request_create(actor=actor, **data)
         except RateLimited as limited:
             return _limited(request, limited)
         except Refused as refused:
@@ -122,7 +123,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
     if request.method == "POST":
         try:
-            services.request_status_set(
+            intake.request_status_set(
                 actor=actor,
                 request_id=int(request.POST.get("request", 0)),
                 status=request.POST.get("status", ""),
@@ -181,7 +182,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
             else None
         )
         try:
-            services.appointment_book(
+            booking.appointment_book(
                 actor=actor,
                 clinician=data["clinician"],
                 room=data["room"],
@@ -261,7 +262,7 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.appointment_reschedule(
+            booking.appointment_reschedule(
                 actor=actor,
                 appointment=appointment,
                 start=_start(data["date"], data["time"]),
@@ -288,7 +289,7 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
 def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    services.appointment_cancel(actor=actor, appointment=appointment)
+    booking.appointment_cancel(actor=actor, appointment=appointment)
     messages.success(request, f"{appointment.title} cancelled; the patient has been told.")
     return redirect("public:bookings")
 
@@ -308,7 +309,7 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.session_book(
+            booking.session_book(
                 actor=actor,
                 plan_id=plan.pk,
                 session_key=session_key,
@@ -334,6 +335,6 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
 @require_POST
 def change_request_done(request: HttpRequest, request_id: int) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
-    services.change_request_handle(actor=actor, request_id=request_id)
+    booking.change_request_handle(actor=actor, request_id=request_id)
     messages.success(request, "Marked as handled.")
     return redirect("public:bookings")

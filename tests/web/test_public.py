@@ -17,7 +17,7 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
-from spinepath.public import services
+from spinepath.public import bookings
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
 
 
@@ -165,7 +165,7 @@ def book(
     minutes: int = 60,
     email: str = "maria@example.org",
 ) -> Appointment:
-    return services.appointment_book(
+    return bookings.appointment_book(
         actor=acting(user),
         clinician=clinician,
         room=room,
@@ -253,12 +253,12 @@ def test_reschedule_and_cancel_tell_the_patient(
 ) -> None:
     appointment = book(coordinator, clinician, room, next_weekday(9))
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_reschedule(
+        bookings.appointment_reschedule(
             actor=acting(coordinator), appointment=appointment, start=next_weekday(14), minutes=90
         )
     assert "has been moved" in mail.outbox[-1].body
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_cancel(actor=acting(coordinator), appointment=appointment)
+        bookings.appointment_cancel(actor=acting(coordinator), appointment=appointment)
     ics = mail.outbox[-1].attachments[0][1]
     ics = ics.decode() if isinstance(ics, bytes) else ics
     assert "has been cancelled" in mail.outbox[-1].body and "METHOD:CANCEL" in ics

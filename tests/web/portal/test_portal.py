@@ -24,8 +24,8 @@ from spinepath.plans.selectors import plan_content_hash, plan_sessions
 from spinepath.plans.services import plan_create, plan_item_add, plan_revise
 from spinepath.portal.models import SignInLink
 from spinepath.portal.services import link_send
+from spinepath.public.bookings import appointment_book, session_book
 from spinepath.public.models import Appointment, ChangeRequest, Room
-from spinepath.public.services import appointment_book, session_book
 
 BIRTH = date(1961, 4, 30)
 

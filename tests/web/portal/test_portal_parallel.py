@@ -23,8 +23,8 @@ from spinepath.plans.models import CarePlan
 from spinepath.plans.selectors import plan_content_hash, plan_sessions
 from spinepath.plans.services import plan_accept_by_patient, plan_create
 from spinepath.portal.models import SignInLink
+from spinepath.public.bookings import session_book
 from spinepath.public.models import Appointment, Room
-from spinepath.public.services import session_book
 
 THURSDAY = date(2026, 11, 26)
 N = 6

@@ -511,8 +511,8 @@ def test_a_session_of_many_injections_books_on_every_engine(
     from treatment_helpers import accepted_plan_for, reviewed_patient
 
     from spinepath.plans.selectors import plan_sessions
+    from spinepath.public.bookings import session_book
     from spinepath.public.models import Room
-    from spinepath.public.services import session_book
 
     review = timezone.localdate() - timedelta(days=2)
     patient = reviewed_patient(clinician, review, "long-label")
@@ -553,8 +553,8 @@ def test_a_records_only_clinician_is_never_booked(clinician: Any, coordinator: A
     from django.utils import timezone
 
     from spinepath.errors import Invalid
+    from spinepath.public.bookings import appointment_book
     from spinepath.public.models import Room
-    from spinepath.public.services import appointment_book
 
     synthetic = staff_user_create(
         actor=Actor.system(), username="synthetic.clin7", password=None, role="clinician"
