@@ -41,7 +41,8 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
         encounter_start,
         study_save,
     )
-    from spinepath.plans.services import plan_accept, plan_create
+    from spinepath.plans.acceptance import plan_accept
+    from spinepath.plans.services import plan_create
 
     first = date(2024, 1, 10)
     with time_machine.travel(timezone.make_aware(timezone.datetime(2024, 1, 10, 10)), tick=False):

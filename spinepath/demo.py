@@ -426,8 +426,9 @@ def _load_followed_patients(clinician: User) -> None:
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import Answers, paper_form_enter
     from spinepath.pathway.plans import Target
+    from spinepath.plans.acceptance import plan_accept
     from spinepath.plans.procedures import procedure_record
-    from spinepath.plans.services import plan_accept, plan_create
+    from spinepath.plans.services import plan_create
 
     today = timezone.localdate()
     for given, family, pid, sex, born, days_ago, measured in FOLLOWED:

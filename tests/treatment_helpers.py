@@ -18,9 +18,10 @@ from web_helpers import acting, import_encounter
 
 from spinepath.consultations.actions import decision_sign
 from spinepath.pathway.plans import Target
+from spinepath.plans.acceptance import plan_accept
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.procedures import procedure_record
-from spinepath.plans.services import plan_accept, plan_create, plan_injection_add
+from spinepath.plans.services import plan_create, plan_injection_add
 
 DISC = Target("discogenic", "L4-L5", None)
 

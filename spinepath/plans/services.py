@@ -1,10 +1,10 @@
-"""Plan writes: a written plan from a candidate decision, its lines, its acceptance, versions.
+"""Plan writes: a written plan from a candidate decision, its lines and its versions.
 
 - no prices before a candidate decision: every write first asks
   :func:`spinepath.plans.pricing.require_candidate`
 - no injection at a target the workup has not confirmed: :func:`plan_injection_add`
-- a written, accepted plan before anything happens: :func:`plan_accept` (in the clinic,
-  witnessed) and :func:`plan_accept_by_patient` (on the patient's own pages)
+- a written, accepted plan before anything happens: its acceptance lives in
+  :mod:`spinepath.plans.acceptance`
 - an accepted plan is never edited, only superseded: :func:`plan_revise`
 
 Procedures are recorded in :mod:`spinepath.plans.procedures`, prices kept in
@@ -13,22 +13,18 @@ Procedures are recorded in :mod:`spinepath.plans.procedures`, prices kept in
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
-from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.errors import Conflict, Invalid
 from spinepath.pathway import gates
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
@@ -36,18 +32,13 @@ from spinepath.pathway.plans import (
     TARGET_OPTIONS,
     Target,
 )
-from spinepath.pathway.portal import acceptance_statement, name_matches
 from spinepath.patients.models import Patient
-from spinepath.plans import documents
-from spinepath.plans.events import plan_accepted
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
 from spinepath.plans.pricing import require_candidate
 from spinepath.plans.selectors import (
     accepted_plan,
     current_financing,
     decision_targets,
-    plan_content_hash,
-    plan_figures,
 )
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
@@ -60,7 +51,7 @@ INJECTION_NAMES = {
 }
 
 
-def _require_draft(plan: CarePlan) -> None:
+def require_draft(plan: CarePlan) -> None:
     if plan.is_frozen:
         raise Conflict("This plan was accepted and is frozen; make a new version instead.")
 
@@ -220,7 +211,7 @@ def plan_injection_add(
     earlier = _submitted_line(plan, submission_key)
     if earlier is not None:
         return earlier
-    _require_draft(plan)
+    require_draft(plan)
     require_candidate(plan.patient, plan)
     today = today_of_write()
     if planned_on is not None and not today <= planned_on <= today + timedelta(days=730):
@@ -272,7 +263,7 @@ def plan_item_add(
     earlier = _submitted_line(plan, submission_key)
     if earlier is not None:
         return earlier
-    _require_draft(plan)
+    require_draft(plan)
     require_candidate(plan.patient)
     if item.category == "regenerative":
         raise Invalid("Add injections as a session at a confirmed target.")
@@ -295,7 +286,7 @@ def plan_item_add(
 @action("plan")
 def plan_line_remove(*, plan: CarePlan, line_id: int, actor: Actor) -> None:
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
-    _require_draft(plan)
+    require_draft(plan)
     require_candidate(plan.patient)
     deleted, _ = PlanLine.objects.filter(plan=plan, pk=line_id).delete()
     if deleted:
@@ -305,126 +296,6 @@ def plan_line_remove(*, plan: CarePlan, line_id: int, actor: Actor) -> None:
             what=f"plan v{plan.version}: removed a line",
             patient=plan.patient,
         )
-
-
-@action("plan_acceptance")
-def plan_accept(
-    *,
-    plan: CarePlan,
-    typed_name: str,
-    actor: Actor,
-    shown: str | None = None,
-) -> CarePlan:
-    """The patient accepts the written plan in the clinic, a staff member witnessing (the name
-    typed as signature); it is frozen from now.
-
-    ``shown`` is the content hash of the page the patient read (every route that shows the
-    plan passes it): a plan changed since - a line, a price, the payer - is not accepted, and
-    the hash of what was accepted is kept with the acceptance."""
-    return _accept(
-        plan.pk,
-        typed_name=typed_name,
-        shown=shown,
-        by=CarePlan.IN_PERSON,
-        witness=actor.user,
-        consent="",
-        actor=actor,
-    )
-
-
-@action(None)
-def plan_accept_by_patient(
-    *,
-    actor: Actor,
-    plan_id: int,
-    typed_name: str,
-    shown: str,
-    consent_given: bool,
-) -> CarePlan:
-    """The patient accepts the written plan on their own pages: the version they read (its
-    content hash), the consent statement they ticked, their typed full name, time and address.
-    Only their own plan, by the patient themselves (no staff session); never one replaced or
-    changed while they read it."""
-    if actor.channel != "patient" or actor.patient_id is None:
-        raise NotAllowed("Only the patient accepts a plan on their own pages.", code="not_patient")
-    plan = CarePlan.objects.filter(pk=plan_id, patient_id=actor.patient_id).first()
-    if plan is None:
-        raise NotAvailable("There is no such plan.")
-    if not consent_given:
-        message = "Tick the statement to accept the plan."
-        raise Invalid(message, fields={"consent": message})
-    return _accept(
-        plan.pk,
-        typed_name=typed_name,
-        shown=shown,
-        by=CarePlan.BY_PATIENT,
-        witness=None,
-        consent=acceptance_statement(plan_figures(plan).totals.total, settings.SPINEPATH_CURRENCY),
-        actor=actor,
-    )
-
-
-def _accept(
-    plan_id: int,
-    *,
-    actor: Actor,
-    typed_name: str,
-    shown: str | None,
-    by: str,
-    witness: User | None,
-    consent: str,
-) -> CarePlan:
-    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
-    if plan.status == CarePlan.ACCEPTED and (shown is None or shown == plan.accepted_content_hash):
-        return plan  # a double submission accepts once
-    if plan.status == CarePlan.SUPERSEDED:
-        raise Conflict(
-            "This plan was replaced by a newer version: read the new one, then accept it.",
-            fields={"typed_name": "This plan was replaced by a newer version."},
-        )
-    _require_draft(plan)
-    require_candidate(plan.patient, plan)
-    if not plan.lines.filter(phase="inject").exists():
-        raise Invalid("The plan has no injection session to accept.")
-    patient = plan.patient
-    if not name_matches(typed_name, patient.given_name, patient.family_name):
-        message = "Type the patient's full name as written on the plan."
-        raise Invalid(message, fields={"typed_name": message})
-    content = plan_content_hash(plan)
-    if shown is not None and shown != content:
-        raise Conflict(
-            "The plan changed since this page was opened: read it again, then accept.",
-            fields={"typed_name": "The plan changed since this page was opened: read it again."},
-        )
-    figures = plan_figures(plan)
-    superseded = list(CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED))
-    for older in superseded:
-        older.status = CarePlan.SUPERSEDED
-        older.save(update_fields=["status"])
-    # Booked sessions of the replaced versions that hold the same session move to this one.
-    plan_accepted.send(sender=CarePlan, plan=plan, superseded=superseded)
-    plan.status = CarePlan.ACCEPTED
-    plan.accepted_at = timezone.now()
-    plan.accepted_name = " ".join(unicodedata.normalize("NFC", typed_name).split())
-    plan.accepted_address = actor.address
-    plan.accepted_total = figures.totals.total
-    plan.accepted_content_hash = content
-    plan.accepted_by = by
-    plan.accepted_witness = witness
-    plan.accepted_consent = consent
-    # Printed once, now: what the patient accepted, kept byte for byte.
-    pdf = documents.plan_pdf_bytes(plan, printed_at=plan.accepted_at)
-    plan.accepted_pdf = pdf
-    plan.accepted_pdf_sha256 = documents.sha256(pdf)
-    plan.save()
-    how = "by the patient online" if by == CarePlan.BY_PATIENT else "in person, witnessed"
-    audit_record(
-        actor=actor,
-        action=AuditEvent.SIGN,
-        what=f"plan v{plan.version} accepted {how}, total {figures.totals.total}",
-        patient=plan.patient,
-    )
-    return plan
 
 
 @action("plan")

@@ -17,7 +17,7 @@ from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
-from spinepath.plans import pricing, procedures, selectors, services
+from spinepath.plans import acceptance, pricing, procedures, selectors, services
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.forms import (
     AcceptForm,
@@ -176,7 +176,7 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
     form = AcceptForm(request.POST or None, initial={"shown": selectors.plan_content_hash(plan)})
     if request.method == "POST" and form.is_valid():
         try:
-            services.plan_accept(
+            acceptance.plan_accept(
                 plan=plan,
                 typed_name=form.cleaned_data["typed_name"],
                 actor=actor_of(request),

@@ -38,11 +38,11 @@ from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway import gates
 from spinepath.pathway.portal import acceptance_statement
 from spinepath.patients.models import Patient
+from spinepath.plans.acceptance import plan_accept_by_patient
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.models import CarePlan
 from spinepath.plans.pricing import pricing_problem
 from spinepath.plans.selectors import plan_content_hash, plan_sessions
-from spinepath.plans.services import plan_accept_by_patient
 from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm

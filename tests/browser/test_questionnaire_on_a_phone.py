@@ -18,8 +18,9 @@ from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway.plans import Target
 from spinepath.pathway.workup import workup_from_dict
+from spinepath.plans.acceptance import plan_accept
 from spinepath.plans.procedures import procedure_record
-from spinepath.plans.services import plan_accept, plan_create
+from spinepath.plans.services import plan_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

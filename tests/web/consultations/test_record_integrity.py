@@ -524,11 +524,12 @@ def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
 ) -> None:
     import json
 
+    from spinepath.plans import acceptance as plan_acceptance
     from spinepath.plans import services as plan_services
 
     decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     plan = plan_services.plan_create(patient=candidate_encounter.patient, actor=acting(clinician))
-    plan_services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
+    plan_acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
     def status() -> str:
         bundle = json.loads(

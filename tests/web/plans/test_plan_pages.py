@@ -16,7 +16,7 @@ from web_helpers import acting, import_encounter
 from spinepath.consultations.actions import decision_sign
 from spinepath.errors import Conflict, Invalid
 from spinepath.pathway.plans import Target
-from spinepath.plans import selectors, services
+from spinepath.plans import acceptance, selectors, services
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem
 
 
@@ -37,7 +37,7 @@ def plan(candidate: Any, clinician: Any) -> CarePlan:
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
-    return services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
+    return acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 
 # --- no prices before a candidate decision ------------------------------------------------

@@ -19,7 +19,7 @@ from spinepath.errors import NotAllowed, Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
 from spinepath.pathway.plans import Target
-from spinepath.plans import procedures, services
+from spinepath.plans import acceptance, procedures, services
 from spinepath.plans.models import CarePlan, Procedure
 
 TODAY = date(2026, 11, 24)  # the suite's day: the decision below is signed on it
@@ -41,7 +41,7 @@ def plan(clinician: Any) -> CarePlan:
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
-    return services.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
+    return acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 
 def record(patient: Any, user: Any, **changes: Any) -> Procedure:

@@ -327,12 +327,12 @@ def test_a_superseded_plan_cannot_be_accepted(clinician: Any, coordinator: Any) 
     first = accepted_plan_for(patient, clinician, timezone.localdate())
     second = plan_revise(plan=first, actor=acting(clinician))
     shown = plan_content_hash(second)
-    from spinepath.plans.services import plan_accept
+    from spinepath.plans.acceptance import plan_accept
 
     plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator), shown=shown)
     first.refresh_from_db()
     assert first.status == CarePlan.SUPERSEDED
-    from spinepath.plans.services import plan_accept_by_patient
+    from spinepath.plans.acceptance import plan_accept_by_patient
 
     with pytest.raises(Conflict):
         plan_accept_by_patient(
@@ -348,8 +348,9 @@ def test_staff_cannot_accept_as_the_patient_by_any_route(clinician: Any, coordin
     """The patient's own acceptance takes the patient's own actor: a staff session, an API
     client or the command line calling it is refused, and the plan stays a draft."""
     from spinepath.errors import NotAllowed
+    from spinepath.plans.acceptance import plan_accept_by_patient
     from spinepath.plans.selectors import plan_content_hash
-    from spinepath.plans.services import plan_accept_by_patient, plan_create
+    from spinepath.plans.services import plan_create
 
     patient = candidate(clinician)
     plan = plan_create(patient=patient, actor=acting(clinician))
@@ -405,7 +406,7 @@ def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordina
             start=_at(THURSDAY, 9),
             minutes=60,
         )
-    from spinepath.plans.services import plan_accept
+    from spinepath.plans.acceptance import plan_accept
 
     plan_accept(plan=draft, typed_name="Maria Lopez", actor=acting(coordinator))
     mail.outbox.clear()
@@ -565,7 +566,7 @@ def test_a_due_questionnaire_is_answered_from_the_patients_pages(
 def test_a_new_plan_version_takes_over_its_booked_sessions(
     clinician: Any, coordinator: Any, coordinator_client: Client
 ) -> None:
-    from spinepath.plans.services import plan_accept
+    from spinepath.plans.acceptance import plan_accept
 
     patient = candidate(clinician)
     first = accepted_plan_for(patient, clinician, timezone.localdate())
@@ -629,7 +630,7 @@ def test_invisible_characters_are_no_signature(clinician: Any, coordinator: Any)
 def test_the_patient_keeps_the_pdf_of_a_plan_they_accepted_before(
     clinician: Any, coordinator: Any
 ) -> None:
-    from spinepath.plans.services import plan_accept
+    from spinepath.plans.acceptance import plan_accept
 
     patient = candidate(clinician)
     first = accepted_plan_for(patient, clinician, timezone.localdate())

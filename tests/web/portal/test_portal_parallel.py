@@ -19,9 +19,10 @@ from web_helpers import acting
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.errors import Refused
+from spinepath.plans.acceptance import plan_accept_by_patient
 from spinepath.plans.models import CarePlan
 from spinepath.plans.selectors import plan_content_hash, plan_sessions
-from spinepath.plans.services import plan_accept_by_patient, plan_create
+from spinepath.plans.services import plan_create
 from spinepath.portal.models import SignInLink
 from spinepath.public.bookings import session_book
 from spinepath.public.models import Appointment, Room

@@ -1,0 +1,150 @@
+"""A written plan's acceptance: in the clinic, witnessed by staff (:func:`plan_accept`), or by
+the patient on their own pages (:func:`plan_accept_by_patient`). Either way the plan accepted is
+the version the patient read (its content hash), from a candidate decision in force, and it is
+frozen from then on: printed once, kept byte for byte; the accepted version it replaces is
+superseded. A double submission accepts once.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from spinepath.actions import action
+from spinepath.actors import Actor
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
+from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.pathway.portal import acceptance_statement, name_matches
+from spinepath.plans import documents
+from spinepath.plans.events import plan_accepted
+from spinepath.plans.models import CarePlan
+from spinepath.plans.pricing import require_candidate
+from spinepath.plans.selectors import (
+    plan_content_hash,
+    plan_figures,
+)
+from spinepath.plans.services import require_draft
+
+
+@action("plan_acceptance")
+def plan_accept(
+    *,
+    plan: CarePlan,
+    typed_name: str,
+    actor: Actor,
+    shown: str | None = None,
+) -> CarePlan:
+    """The patient accepts the written plan in the clinic, a staff member witnessing (the name
+    typed as signature); it is frozen from now.
+
+    ``shown`` is the content hash of the page the patient read (every route that shows the
+    plan passes it): a plan changed since - a line, a price, the payer - is not accepted, and
+    the hash of what was accepted is kept with the acceptance."""
+    return _accept(
+        plan.pk,
+        typed_name=typed_name,
+        shown=shown,
+        by=CarePlan.IN_PERSON,
+        witness=actor.user,
+        consent="",
+        actor=actor,
+    )
+
+
+@action(None)
+def plan_accept_by_patient(
+    *,
+    actor: Actor,
+    plan_id: int,
+    typed_name: str,
+    shown: str,
+    consent_given: bool,
+) -> CarePlan:
+    """The patient accepts the written plan on their own pages: the version they read (its
+    content hash), the consent statement they ticked, their typed full name, time and address.
+    Only their own plan, by the patient themselves (no staff session); never one replaced or
+    changed while they read it."""
+    if actor.channel != "patient" or actor.patient_id is None:
+        raise NotAllowed("Only the patient accepts a plan on their own pages.", code="not_patient")
+    plan = CarePlan.objects.filter(pk=plan_id, patient_id=actor.patient_id).first()
+    if plan is None:
+        raise NotAvailable("There is no such plan.")
+    if not consent_given:
+        message = "Tick the statement to accept the plan."
+        raise Invalid(message, fields={"consent": message})
+    return _accept(
+        plan.pk,
+        typed_name=typed_name,
+        shown=shown,
+        by=CarePlan.BY_PATIENT,
+        witness=None,
+        consent=acceptance_statement(plan_figures(plan).totals.total, settings.SPINEPATH_CURRENCY),
+        actor=actor,
+    )
+
+
+def _accept(
+    plan_id: int,
+    *,
+    actor: Actor,
+    typed_name: str,
+    shown: str | None,
+    by: str,
+    witness: User | None,
+    consent: str,
+) -> CarePlan:
+    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
+    if plan.status == CarePlan.ACCEPTED and (shown is None or shown == plan.accepted_content_hash):
+        return plan  # a double submission accepts once
+    if plan.status == CarePlan.SUPERSEDED:
+        raise Conflict(
+            "This plan was replaced by a newer version: read the new one, then accept it.",
+            fields={"typed_name": "This plan was replaced by a newer version."},
+        )
+    require_draft(plan)
+    require_candidate(plan.patient, plan)
+    if not plan.lines.filter(phase="inject").exists():
+        raise Invalid("The plan has no injection session to accept.")
+    patient = plan.patient
+    if not name_matches(typed_name, patient.given_name, patient.family_name):
+        message = "Type the patient's full name as written on the plan."
+        raise Invalid(message, fields={"typed_name": message})
+    content = plan_content_hash(plan)
+    if shown is not None and shown != content:
+        raise Conflict(
+            "The plan changed since this page was opened: read it again, then accept.",
+            fields={"typed_name": "The plan changed since this page was opened: read it again."},
+        )
+    figures = plan_figures(plan)
+    superseded = list(CarePlan.objects.filter(patient=plan.patient, status=CarePlan.ACCEPTED))
+    for older in superseded:
+        older.status = CarePlan.SUPERSEDED
+        older.save(update_fields=["status"])
+    # Booked sessions of the replaced versions that hold the same session move to this one.
+    plan_accepted.send(sender=CarePlan, plan=plan, superseded=superseded)
+    plan.status = CarePlan.ACCEPTED
+    plan.accepted_at = timezone.now()
+    plan.accepted_name = " ".join(unicodedata.normalize("NFC", typed_name).split())
+    plan.accepted_address = actor.address
+    plan.accepted_total = figures.totals.total
+    plan.accepted_content_hash = content
+    plan.accepted_by = by
+    plan.accepted_witness = witness
+    plan.accepted_consent = consent
+    # Printed once, now: what the patient accepted, kept byte for byte.
+    pdf = documents.plan_pdf_bytes(plan, printed_at=plan.accepted_at)
+    plan.accepted_pdf = pdf
+    plan.accepted_pdf_sha256 = documents.sha256(pdf)
+    plan.save()
+    how = "by the patient online" if by == CarePlan.BY_PATIENT else "in person, witnessed"
+    audit_record(
+        actor=actor,
+        action=AuditEvent.SIGN,
+        what=f"plan v{plan.version} accepted {how}, total {figures.totals.total}",
+        patient=plan.patient,
+    )
+    return plan
