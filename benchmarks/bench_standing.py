@@ -32,6 +32,7 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
     (every other one signed), each with its own MRI and block."""
     import time_machine
     from django.utils import timezone
+    from treatment_helpers import released
     from web_helpers import acting, import_encounter
 
     from spinepath.consultations.actions import (
@@ -69,6 +70,7 @@ def patient_with(consultations: int, clinician: Any, tag: str) -> Any:
         )
         decision_sign(encounter=encounter, actor=acting(clinician), token=f"{tag}-0".ljust(24, "x"))
         plan = plan_create(patient=encounter.patient, actor=acting(clinician))
+        plan = released(plan, clinician)
         plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
     patient = encounter.patient
     for n in range(1, consultations):

@@ -351,10 +351,13 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
 
 
 def _plan_to_read_at_home(clinician: User) -> None:
-    """The first signed candidate without a plan gets an email address and a written plan, to
-    read and accept on their own pages (/my/sign-in/; demo mail is written under var/mail/)."""
+    """The first signed candidate without a plan gets an email address and a written plan,
+    released by the clinician, to read and accept on their own pages (/my/sign-in/; demo mail
+    is written under var/mail/)."""
     from spinepath.consultations.selectors import latest_signed_decision
+    from spinepath.plans.acceptance import plan_release
     from spinepath.plans.models import CarePlan
+    from spinepath.plans.selectors import plan_content_hash
     from spinepath.plans.services import plan_create
 
     for patient in Patient.objects.filter(external_id__startswith="demo-").order_by("id"):
@@ -365,7 +368,10 @@ def _plan_to_read_at_home(clinician: User) -> None:
             continue
         patient.email = f"{patient.given_name.lower()}.{patient.family_name.lower()}@example.org"
         patient.save(update_fields=["email"])
-        plan_create(patient=patient, actor=at_command_line("demo", clinician))
+        plan = plan_create(patient=patient, actor=at_command_line("demo", clinician))
+        plan_release(
+            actor=at_command_line("demo", clinician), plan_id=plan.pk, shown=plan_content_hash(plan)
+        )
         return
 
 
@@ -426,8 +432,9 @@ def _load_followed_patients(clinician: User) -> None:
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import Answers, paper_form_enter
     from spinepath.pathway.plans import Target
-    from spinepath.plans.acceptance import plan_accept
+    from spinepath.plans.acceptance import plan_accept, plan_release
     from spinepath.plans.procedures import procedure_record
+    from spinepath.plans.selectors import plan_content_hash
     from spinepath.plans.services import plan_create
 
     today = timezone.localdate()
@@ -448,6 +455,11 @@ def _load_followed_patients(clinician: User) -> None:
             patient.save(update_fields=["email"])
         with _clinic_clock(review, 11):
             plan = plan_create(patient=patient, actor=at_command_line("demo", clinician))
+            plan = plan_release(
+                actor=at_command_line("demo", clinician),
+                plan_id=plan.pk,
+                shown=plan_content_hash(plan),
+            )
         with _clinic_clock(injected - timedelta(days=7), 11):
             plan_accept(
                 plan=plan,

@@ -18,9 +18,10 @@ from web_helpers import acting, import_encounter
 
 from spinepath.consultations.actions import decision_sign
 from spinepath.pathway.plans import Target
-from spinepath.plans.acceptance import plan_accept
+from spinepath.plans.acceptance import plan_accept, plan_release
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.procedures import procedure_record
+from spinepath.plans.selectors import plan_content_hash
 from spinepath.plans.services import plan_create, plan_injection_add
 
 DISC = Target("discogenic", "L4-L5", None)
@@ -62,10 +63,16 @@ def reviewed_patient(clinician: Any, review: date, patient_id: str, **changes: A
     return encounter.patient
 
 
+def released(plan: CarePlan, clinician: Any) -> CarePlan:
+    """``plan`` released to the patient by ``clinician``, as they read it."""
+    return plan_release(actor=acting(clinician), plan_id=plan.pk, shown=plan_content_hash(plan))
+
+
 def accepted_plan_for(
     patient: Any, clinician: Any, day: date, sessions: int = 1, **target: Any
 ) -> CarePlan:
-    """A plan written and accepted on ``day``, holding ``sessions`` injections at the disc."""
+    """A plan written, released and accepted on ``day``, holding ``sessions`` injections at
+    the disc."""
     with on_day(day, 11):
         plan = plan_create(patient=patient, actor=acting(clinician))
         for _ in range(sessions - 1):
@@ -76,6 +83,7 @@ def accepted_plan_for(
                 material="msc",
                 guidance="fluoroscopy",
             )
+        plan = released(plan, clinician)
         return plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
 

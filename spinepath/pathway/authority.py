@@ -29,6 +29,7 @@ Fact = Literal[
     "workup_import",
     "dicom_import",
     "plan",
+    "plan_release",
     "plan_acceptance",
     "procedure",
     "procedure_void",
@@ -72,6 +73,9 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     # A study from DICOM files arrives unreviewed, with the files' own date and no findings.
     "dicom_import": STAFF,
     "plan": STAFF,
+    # A draft is the clinic's working document; a clinician decides it is what the patient
+    # is offered (PATHWAY.md section 4).
+    "plan_release": CLINICIAN,
     "plan_acceptance": STAFF,
     "procedure": CLINICIAN,
     "procedure_void": CLINICIAN,
@@ -108,6 +112,7 @@ FACT_LABELS: dict[Fact, str] = {
     "workup_import": "a workup import",
     "dicom_import": "an MRI import from DICOM",
     "plan": "a treatment plan",
+    "plan_release": "releasing a plan to the patient",
     "plan_acceptance": "a plan's acceptance",
     "procedure": "a procedure",
     "procedure_void": "voiding a procedure",

@@ -282,6 +282,38 @@ def planned_target_refusal(
     return None
 
 
+def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
+    """Why ``plan`` may not be released to the patient now: only a draft with an injection
+    session, resting on the decision in force while the price gate holds."""
+    if plan is None or plan.status != "draft":
+        return Refusal(
+            "not_a_draft", "Only a draft is released; this version was released already."
+        )
+    if not plan.injections:
+        return Refusal("no_injection", "The plan has no injection session to offer.")
+    return plan_refusal(standing, plan, policy)
+
+
+def acceptance_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
+    """Promise 4, its second half: the patient accepts only the version a clinician released
+    to them - never the clinic's working draft, never a version replaced since - while the
+    plan gate holds."""
+    if plan is None or plan.status == "draft":
+        return Refusal(
+            "not_released",
+            "This plan is still the clinic's working draft: a clinician releases it to the "
+            "patient before it can be accepted.",
+        )
+    if plan.status != "released":
+        return Refusal(
+            "not_offered",
+            "This version is no longer the one offered to the patient: read the current one.",
+        )
+    if not plan.injections:
+        return Refusal("no_injection", "The plan has no injection session to accept.")
+    return plan_refusal(standing, plan, policy)
+
+
 def booking_refusal(standing: Standing, plan_id: int, policy: Policy) -> Refusal | None:
     """A session is booked only from the accepted plan of the decision in force, while the
     price gate holds (no warning, the MRI still inside its window)."""
@@ -393,10 +425,11 @@ def _injections(count: int) -> str:
 
 
 def care_plan_status(standing: Standing, plan: Plan, policy: Policy) -> str:
-    """The FHIR CarePlan status of a written plan: ``draft`` until accepted, ``revoked`` once
+    """The FHIR CarePlan status of a written plan: ``draft`` until accepted (the clinic's
+    working draft, or a version released to the patient for acceptance), ``revoked`` once
     superseded, and an accepted plan is ``active`` only while it may be acted on (its decision
     in force, no warning, the MRI inside its window); otherwise ``on-hold``."""
-    if plan.status == "draft":
+    if plan.status in ("draft", "released"):
         return "draft"
     if plan.status == "superseded":
         return "revoked"
@@ -404,8 +437,10 @@ def care_plan_status(standing: Standing, plan: Plan, policy: Policy) -> str:
 
 
 def patient_may_see_plan(standing: Standing, plan: Plan, policy: Policy) -> bool:
-    """Whether the patient's own pages show ``plan`` as one to read and accept: an accepted
-    plan is always theirs to read; an offer only while the plan gate holds."""
+    """Whether the patient's own pages show ``plan``: an accepted plan is always theirs to
+    read; a released one while the plan gate holds; the clinic's working draft never."""
     if plan.status == "accepted":
         return True
+    if plan.status != "released":
+        return False
     return plan_refusal(standing, plan, policy) is None

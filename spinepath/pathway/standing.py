@@ -19,7 +19,9 @@ from spinepath.pathway.plans import TARGET_OPTIONS, Target
 from spinepath.pathway.workup import Workup
 
 ConsultationStatus = Literal["in-progress", "finished", "amending"]
-PlanStatus = Literal["draft", "accepted", "superseded"]
+# A plan is the clinic's working draft until a clinician releases it to the patient; only the
+# released version is offered and may be accepted (PATHWAY.md section 4).
+PlanStatus = Literal["draft", "released", "accepted", "superseded"]
 
 # The parts of a workup the candidacy decision reads. A change in any of them after signing
 # means the signed decision no longer describes the consultation as it stands; demographics
@@ -139,6 +141,11 @@ class Standing:
     @property
     def draft_plan(self) -> Plan | None:
         return next((p for p in self.plans if p.status == "draft"), None)
+
+    @property
+    def released_plan(self) -> Plan | None:
+        """The version a clinician released to the patient, not yet accepted (at most one)."""
+        return next((p for p in self.plans if p.status == "released"), None)
 
     def plan(self, plan_id: int) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)

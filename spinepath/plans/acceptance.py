@@ -1,8 +1,16 @@
-"""A written plan's acceptance: in the clinic, witnessed by staff (:func:`plan_accept`), or by
-the patient on their own pages (:func:`plan_accept_by_patient`). Either way the plan accepted is
-the version the patient read (its content hash), from a candidate decision in force, and it is
-frozen from then on: printed once, kept byte for byte; the accepted version it replaces is
-superseded. A double submission accepts once.
+"""A written plan offered and accepted (PATHWAY.md section 4).
+
+A plan is the clinic's working draft until a clinician releases it to the patient
+(:func:`plan_release`): the version released is the one the clinician read (its content hash),
+frozen from then on, and the only one the patient's pages show and anyone can accept. An earlier
+version released and not accepted is withdrawn.
+
+The patient accepts the released version in the clinic, witnessed by staff
+(:func:`plan_accept`), or on their own pages (:func:`plan_accept_by_patient`): the version they
+read (its content hash), printed once and kept byte for byte; the accepted version it replaces
+is superseded. Both gates are pure (:func:`spinepath.pathway.gates.release_refusal`,
+:func:`spinepath.pathway.gates.acceptance_refusal`). A double submission releases or accepts
+once.
 """
 
 from __future__ import annotations
@@ -18,16 +26,60 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.pathway import gates
 from spinepath.pathway.portal import acceptance_statement, name_matches
+from spinepath.patients.models import Patient
 from spinepath.plans import documents
 from spinepath.plans.events import plan_accepted
 from spinepath.plans.models import CarePlan
-from spinepath.plans.pricing import require_candidate
+from spinepath.plans.pricing import refuse
 from spinepath.plans.selectors import (
     plan_content_hash,
     plan_figures,
 )
-from spinepath.plans.services import require_draft
+from spinepath.plans.standing import patient_standing
+from spinepath.web.policy import clinic_policy
+
+
+@action("plan_release")
+def plan_release(*, actor: Actor, plan_id: int, shown: str) -> CarePlan:
+    """A clinician releases a draft to the patient: from now it is what the patient's pages
+    show and what may be accepted, and it can no longer be edited (a change is a new version,
+    released in its turn). ``shown`` is the content hash of the draft the clinician read: a
+    draft changed since is not released. A second click releases once."""
+    plan = CarePlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise NotAvailable("There is no such plan.")
+    # One writer per patient: a parallel release or acceptance waits for this one.
+    Patient.objects.select_for_update().filter(pk=plan.patient_id).first()
+    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
+    if plan.status == CarePlan.RELEASED and shown == plan.released_content_hash:
+        return plan  # the second click of a double submission
+    standing = patient_standing(plan.patient)
+    refuse(gates.release_refusal(standing, standing.plan(plan.pk), clinic_policy()))
+    content = plan_content_hash(plan)
+    if shown != content:
+        raise Conflict(
+            "The plan changed since this page was opened: read it again, then release it.",
+            code="plan_changed",
+        )
+    withdrawn = list(CarePlan.objects.filter(patient=plan.patient, status=CarePlan.RELEASED))
+    for older in withdrawn:
+        older.status = CarePlan.SUPERSEDED
+        older.save(update_fields=["status"])
+    plan.status = CarePlan.RELEASED
+    plan.released_at = timezone.now()
+    plan.released_by = actor.user
+    plan.released_content_hash = content
+    plan.save(update_fields=["status", "released_at", "released_by", "released_content_hash"])
+    replaced = f" (withdraws v{', v'.join(str(p.version) for p in withdrawn)})" if withdrawn else ""
+    audit_record(
+        actor=actor,
+        action=AuditEvent.SIGN,
+        what=f"plan v{plan.version} released to the patient{replaced}",
+        patient=plan.patient,
+    )
+    return plan
 
 
 @action("plan_acceptance")
@@ -97,6 +149,9 @@ def _accept(
     witness: User | None,
     consent: str,
 ) -> CarePlan:
+    patient_id = CarePlan.objects.filter(pk=plan_id).values_list("patient_id", flat=True).first()
+    # One writer per patient: a parallel release or acceptance waits for this one.
+    Patient.objects.select_for_update().filter(pk=patient_id).first()
     plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
     if plan.status == CarePlan.ACCEPTED and (shown is None or shown == plan.accepted_content_hash):
         return plan  # a double submission accepts once
@@ -105,10 +160,11 @@ def _accept(
             "This plan was replaced by a newer version: read the new one, then accept it.",
             fields={"typed_name": "This plan was replaced by a newer version."},
         )
-    require_draft(plan)
-    require_candidate(plan.patient, plan)
-    if not plan.lines.filter(phase="inject").exists():
-        raise Invalid("The plan has no injection session to accept.")
+    standing = patient_standing(plan.patient)
+    refuse(
+        gates.acceptance_refusal(standing, standing.plan(plan.pk), clinic_policy()),
+        field="typed_name",
+    )
     patient = plan.patient
     if not name_matches(typed_name, patient.given_name, patient.family_name):
         message = "Type the patient's full name as written on the plan."

@@ -92,10 +92,18 @@ class FinancingTerms(models.Model):
 
 
 class CarePlan(models.Model):
+    # The clinic's working draft until a clinician releases it to the patient; only the
+    # released version is offered and may be accepted (PATHWAY.md section 4).
     DRAFT = "draft"
+    RELEASED = "released"
     ACCEPTED = "accepted"
     SUPERSEDED = "superseded"
-    STATUSES = [(DRAFT, "Draft"), (ACCEPTED, "Accepted"), (SUPERSEDED, "Superseded")]
+    STATUSES = [
+        (DRAFT, "Draft"),
+        (RELEASED, "Released to the patient"),
+        (ACCEPTED, "Accepted"),
+        (SUPERSEDED, "Superseded"),
+    ]
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
     decision = models.ForeignKey(CandidacyDecision, on_delete=models.PROTECT, related_name="plans")
@@ -112,6 +120,12 @@ class CarePlan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Released to the patient: when, by which clinician, and the content they released.
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_content_hash = models.CharField(max_length=64, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_name = models.CharField(max_length=200, blank=True)
     accepted_address = models.GenericIPAddressField(null=True, blank=True)
@@ -141,6 +155,12 @@ class CarePlan(models.Model):
             # A second click or a parallel request opens the same draft, never a second one.
             models.UniqueConstraint(
                 fields=["patient"], condition=models.Q(status="draft"), name="one_draft_per_patient"
+            ),
+            # One version offered to the patient at a time.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status="released"),
+                name="one_released_plan_per_patient",
             ),
         ]
 

@@ -36,15 +36,29 @@ def require_candidate(patient: Patient, plan: CarePlan | None = None) -> Candida
     typed (404, with the reason). The gate is :func:`spinepath.pathway.gates.plan_refusal`."""
     standing = patient_standing(patient)
     gate_plan = standing.plan(plan.pk) if plan is not None else None
-    refused = gates.plan_refusal(standing, gate_plan, clinic_policy())
-    if refused is not None:
-        if refused.code == "plan_of_another_decision":
-            raise Conflict(refused.sentence, code=refused.code)
-        raise NotAvailable(refused.sentence, code=refused.code)
+    refuse(gates.plan_refusal(standing, gate_plan, clinic_policy()))
     signature = gates.decision_in_force(standing).signature
     if signature is None:  # never: the gate holds only with a candidate decision in force
         raise NotAvailable("There is no signed decision in force.", code="no_decision")
     return CandidacyDecision.objects.get(pk=signature.decision_id)
+
+
+# The gates' refusals about the plan itself (what it is, not whether prices exist): a 409.
+PLAN_CONFLICTS = {"plan_of_another_decision", "not_a_draft", "not_released", "not_offered"}
+
+
+def refuse(refused: gates.Refusal | None, *, field: str | None = None) -> None:
+    """Raise a plan gate's refusal: without a candidate decision in force nothing about prices
+    exists for anyone (404, with the reason); a refusal about the plan itself is a conflict
+    (409), named on ``field`` when a form shows it."""
+    if refused is None:
+        return
+    fields = {field: refused.sentence} if field else None
+    if refused.code in PLAN_CONFLICTS:
+        raise Conflict(refused.sentence, code=refused.code, fields=fields)
+    if refused.code == "no_injection":
+        raise Invalid(refused.sentence, code=refused.code, fields=fields)
+    raise NotAvailable(refused.sentence, code=refused.code)
 
 
 def require_bookable(plan: CarePlan) -> None:

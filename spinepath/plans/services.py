@@ -52,8 +52,13 @@ INJECTION_NAMES = {
 
 
 def require_draft(plan: CarePlan) -> None:
+    """Only the clinic's working draft is edited: a released or accepted version is frozen."""
     if plan.is_frozen:
-        raise Conflict("This plan was accepted and is frozen; make a new version instead.")
+        said = "released to the patient" if plan.status == CarePlan.RELEASED else "accepted"
+        raise Conflict(
+            f"This plan was {said} and is frozen; make a new version instead.",
+            code="plan_frozen",
+        )
 
 
 def _item(code: str) -> PriceItem:
@@ -143,6 +148,13 @@ def _new_plan(
         return None
 
 
+def _offered(patient: Patient) -> CarePlan | None:
+    """The version released to the patient, else the accepted one (the newest that stands)."""
+    return CarePlan.objects.filter(
+        patient=patient, status=CarePlan.RELEASED
+    ).first() or accepted_plan(patient)
+
+
 def _draft(patient: Patient) -> CarePlan | None:
     return CarePlan.objects.filter(patient=patient, status=CarePlan.DRAFT).first()
 
@@ -155,8 +167,9 @@ def plan_create(*, patient: Patient, actor: Actor) -> CarePlan:
     draft = _draft(patient)
     if draft is not None:
         return draft  # a second click opens the same draft
-    # A plan written while another is accepted is its next version: it supersedes it.
-    plan = _new_plan(patient, signed, actor, supersedes=accepted_plan(patient))
+    # A plan written while another is released or accepted is its next version: it
+    # supersedes that one once it is released in its turn.
+    plan = _new_plan(patient, signed, actor, supersedes=_offered(patient))
     if plan is None:
         return CarePlan.objects.get(patient=patient, status=CarePlan.DRAFT)
     _line(plan, _item("pre-procedure-visit"), "prepare", "Pre-procedure visit and consent", 10)
@@ -300,8 +313,8 @@ def plan_line_remove(*, plan: CarePlan, line_id: int, actor: Actor) -> None:
 
 @action("plan")
 def plan_revise(*, plan: CarePlan, actor: Actor) -> CarePlan:
-    """A new draft version of an accepted plan, at today's prices; the accepted one stays as it
-    was until the new version is accepted."""
+    """A new draft version of a released or accepted plan, at today's prices; the released
+    or accepted one stays as it was until the new version is released (and then accepted)."""
     Patient.objects.select_for_update().filter(pk=plan.patient_id).first()
     signed = require_candidate(plan.patient)
     draft = _draft(plan.patient)

@@ -49,7 +49,9 @@ def patient_standing(patient: Patient, today: date | None = None) -> Standing:
     accepted = next((p for p in plans if p.status == CarePlan.ACCEPTED), None)
     injections: dict[int, list[Target]] = {}
     for line in PlanLine.objects.filter(
-        plan__patient=patient, plan__status__in=[CarePlan.ACCEPTED, CarePlan.DRAFT], phase="inject"
+        plan__patient=patient,
+        plan__status__in=[CarePlan.ACCEPTED, CarePlan.RELEASED, CarePlan.DRAFT],
+        phase="inject",
     ).order_by("position", "id"):
         injections.setdefault(line.plan_id, []).extend([_target(line)] * line.quantity)
     recorded: Counter[Target] = Counter()

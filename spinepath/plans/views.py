@@ -130,7 +130,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                 messages.error(request, " ".join(refused.reasons))
         status = 400
     elif request.method == "POST":
-        messages.error(request, "This plan was accepted and is frozen; make a new version.")
+        said = "released to the patient" if plan.status == CarePlan.RELEASED else "accepted"
+        messages.error(request, f"This plan was {said} and is frozen; make a new version.")
     viewing(request, plan.patient)
     return render(
         request,
@@ -140,6 +141,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "injection_form": injection_form,
             "item_form": item_form,
             "sessions": selectors.plan_sessions(plan) if plan.status == CarePlan.ACCEPTED else [],
+            "shown": selectors.plan_content_hash(plan) if plan.status == CarePlan.DRAFT else "",
         },
         status=status,
     )
@@ -196,6 +198,29 @@ def plan_accept(request: HttpRequest, plan_id: int) -> HttpResponse:
         {**plan_context(plan), "form": form},
         status=400 if form.errors else 200,
     )
+
+
+@require_POST
+def plan_release(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """A clinician releases the draft they read to the patient (its content hash comes with
+    the button)."""
+    plan = _plan(request, plan_id)
+    viewing(request, plan.patient)
+    try:
+        acceptance.plan_release(
+            actor=actor_of(request), plan_id=plan.pk, shown=request.POST.get("shown", "")
+        )
+    except Refused as refused:
+        if refused.status in (403, 404):
+            raise
+        messages.error(request, " ".join(refused.reasons))
+    else:
+        messages.success(
+            request,
+            "Released to the patient: it is on their own pages to read and accept, and it can "
+            "no longer be edited.",
+        )
+    return redirect("plans:plan", plan.pk)
 
 
 @require_POST

@@ -65,15 +65,16 @@ def decision_in_words(patient: Patient) -> dict[str, Any] | None:
 
 
 def plan_for_patient(patient: Patient) -> CarePlan | None:
-    """The plan the patient is asked to read: the draft being offered, else the accepted one
-    (a superseded version is history, not shown as current)."""
-    draft = (
-        CarePlan.objects.filter(patient=patient, status=CarePlan.DRAFT)
+    """The plan the patient is asked to read: the version a clinician released to them, else
+    the accepted one. The clinic's working draft is never shown, and a superseded version is
+    history, not shown as current."""
+    released = (
+        CarePlan.objects.filter(patient=patient, status=CarePlan.RELEASED)
         .filter(lines__phase="inject")
         .distinct()
         .first()
     )
-    return draft or CarePlan.objects.filter(patient=patient, status=CarePlan.ACCEPTED).first()
+    return released or CarePlan.objects.filter(patient=patient, status=CarePlan.ACCEPTED).first()
 
 
 def appointments_for(patient: Patient) -> list[Appointment]:

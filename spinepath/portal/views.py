@@ -259,7 +259,7 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     if current is not None:
         context.update(plan_context(current))
         context["hide_lines"] = False
-        if current.status == CarePlan.DRAFT:
+        if current.status == CarePlan.RELEASED:
             form = AcceptForm(request.POST or None, initial={"shown": plan_content_hash(current)})
             status = 200
             if request.method == "POST":

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from browser_helpers import screenshot
 from django.utils import timezone
-from treatment_helpers import on_day
+from treatment_helpers import on_day, released
 from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
@@ -43,6 +43,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         attest_imported(encounter=encounter, actor=acting(clinician))
         decision_sign(encounter=encounter, actor=acting(clinician), token="q" * 24)
         plan = plan_create(patient=encounter.patient, actor=acting(clinician))
+        plan = released(plan, clinician)
         plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
     procedure_record(
         patient=encounter.patient,

@@ -353,3 +353,52 @@ def test_a_review_date_never_reorders_the_consultations() -> None:
     assert found is not None and found.code == "review_date_reorders"
     assert gates.review_date_refusal(now, 2, date(2026, 9, 20)) is None
     assert gates.review_date_refusal(now, 1, date(2026, 10, 2)) is not None
+
+
+# --- Released, then offered (PATHWAY.md section 4) -------------------------------------------
+
+
+def _plans(*plans: Plan) -> Standing:
+    return standing(plans=plans)
+
+
+DRAFT = Plan(6, 2, "draft", 10, None, (DISC,))
+RELEASED = Plan(6, 2, "released", 10, None, (DISC,))
+
+
+def test_only_a_draft_with_an_injection_is_released() -> None:
+    assert gates.release_refusal(_plans(DRAFT), DRAFT, POLICY) is None
+    empty = dataclasses.replace(DRAFT, injections=())
+    assert gates.release_refusal(_plans(empty), empty, POLICY).code == "no_injection"
+    for plan in (RELEASED, dataclasses.replace(DRAFT, status="accepted")):
+        assert gates.release_refusal(_plans(plan), plan, POLICY).code == "not_a_draft"
+    assert gates.release_refusal(_plans(), None, POLICY).code == "not_a_draft"
+
+
+def test_a_draft_is_never_accepted_or_shown_to_the_patient() -> None:
+    assert gates.acceptance_refusal(_plans(DRAFT), DRAFT, POLICY).code == "not_released"
+    assert not gates.patient_may_see_plan(_plans(DRAFT), DRAFT, POLICY)
+    assert gates.acceptance_refusal(_plans(RELEASED), RELEASED, POLICY) is None
+    assert gates.patient_may_see_plan(_plans(RELEASED), RELEASED, POLICY)
+    gone = dataclasses.replace(RELEASED, status="superseded")
+    assert gates.acceptance_refusal(_plans(gone), gone, POLICY).code == "not_offered"
+    assert not gates.patient_may_see_plan(_plans(gone), gone, POLICY)
+
+
+def test_a_released_plan_waits_while_the_plan_gate_is_closed() -> None:
+    """A release or an acceptance never passes a closed price gate: no reviewed MRI inside
+    its window, or a plan of a decision no longer in force."""
+    late = dataclasses.replace(_plans(RELEASED), today=date(2027, 12, 1))
+    assert gates.acceptance_refusal(late, RELEASED, POLICY) is not None
+    assert not gates.patient_may_see_plan(late, RELEASED, POLICY)
+    other = dataclasses.replace(RELEASED, decision_id=99)
+    assert gates.acceptance_refusal(_plans(other), other, POLICY).code == "plan_of_another_decision"
+    stale_draft = dataclasses.replace(DRAFT, decision_id=99)
+    assert (
+        gates.release_refusal(_plans(stale_draft), stale_draft, POLICY).code
+        == "plan_of_another_decision"
+    )
+
+
+def test_the_fhir_status_of_a_released_plan_is_draft_until_accepted() -> None:
+    assert gates.care_plan_status(_plans(RELEASED), RELEASED, POLICY) == "draft"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from treatment_helpers import released
 from web_helpers import HISTORY, acting, decision_in_force, import_encounter, start
 
 from spinepath.consultations.actions import decision_review, decision_sign, encounter_amend
@@ -529,6 +530,7 @@ def test_an_accepted_plan_is_on_hold_in_fhir_while_its_decision_does_not_stand(
 
     decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="s" * 24)
     plan = plan_services.plan_create(patient=candidate_encounter.patient, actor=acting(clinician))
+    plan = released(plan, clinician)
     plan_acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
     def status() -> str:

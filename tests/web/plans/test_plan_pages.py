@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 from pypdf import PdfReader
+from treatment_helpers import released
 from web_helpers import acting, import_encounter
 
 from spinepath.consultations.actions import decision_sign
@@ -37,6 +38,11 @@ def plan(candidate: Any, clinician: Any) -> CarePlan:
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
+    """``plan`` released by the clinician who signed its decision (if still a draft), then
+    accepted in the clinic before ``user``."""
+    plan.refresh_from_db()
+    if plan.status == CarePlan.DRAFT:
+        plan = released(plan, plan.decision.signed_by)
     return acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 
@@ -44,7 +50,11 @@ def accept(plan: CarePlan, user: Any) -> CarePlan:
 
 
 def accept_form(client: Client, plan: CarePlan, typed_name: str) -> dict[str, str]:
-    """The accept page's form as the patient fills it: the plan's content hash it shows."""
+    """The accept page's form as the patient fills it: the plan's content hash it shows
+    (the plan released first, by the clinician who signed its decision, if still a draft)."""
+    plan.refresh_from_db()
+    if plan.status == CarePlan.DRAFT:
+        released(plan, plan.decision.signed_by)
     shown = client.get(f"/plans/{plan.pk}/accept/").context["form"]["shown"].value()
     return {"typed_name": typed_name, "understood": "on", "shown": shown}
 
@@ -190,7 +200,7 @@ def test_acceptance_needs_the_patients_name(clinician_client: Client, plan: Care
     assert response.status_code == 400
     assert "typed_name" in response.context["form"].errors
     plan.refresh_from_db()
-    assert plan.status == "draft"
+    assert plan.status == "released"  # offered, not accepted
 
 
 def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) -> None:

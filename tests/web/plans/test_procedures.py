@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-from treatment_helpers import DISC, accepted_plan_for, inject, on_day, reviewed_patient, treated
+from treatment_helpers import (
+    DISC,
+    accepted_plan_for,
+    inject,
+    on_day,
+    released,
+    reviewed_patient,
+    treated,
+)
 from web_helpers import acting, import_encounter, parallel_posts, signed_in
 
 from spinepath.consultations.actions import decision_sign
@@ -41,6 +49,11 @@ def plan(clinician: Any) -> CarePlan:
 
 
 def accept(plan: CarePlan, user: Any) -> CarePlan:
+    """``plan`` released by the clinician who signed its decision (if still a draft), then
+    accepted in the clinic before ``user``."""
+    plan.refresh_from_db()
+    if plan.status == CarePlan.DRAFT:
+        plan = released(plan, plan.decision.signed_by)
     return acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(user))
 
 

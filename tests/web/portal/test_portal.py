@@ -12,7 +12,7 @@ import time_machine
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from treatment_helpers import accepted_plan_for, reviewed_patient, treated
+from treatment_helpers import accepted_plan_for, released, reviewed_patient, treated
 from web_helpers import acting
 
 from spinepath.actors import Actor
@@ -256,7 +256,7 @@ def test_the_decision_in_the_patients_words(clinician: Any, coordinator: Any) ->
 
 def test_the_patient_accepts_the_plan_they_read(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, actor=acting(clinician))
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     client = patient_client(coordinator, patient)
     page = client.get("/my/plan/")
     assert page.status_code == 200 and b"Accept the plan" in page.content
@@ -289,37 +289,43 @@ def test_the_patient_accepts_the_plan_they_read(clinician: Any, coordinator: Any
 
 
 def test_a_plan_changed_while_read_is_not_accepted(clinician: Any, coordinator: Any) -> None:
+    """The patient reads version 1; meanwhile the clinic writes version 2 with another line and
+    releases it: the acceptance of what they read is refused, and nothing is accepted."""
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, actor=acting(clinician))
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     client = patient_client(coordinator, patient)
     shown = plan_content_hash(plan)
     from spinepath.plans.models import PriceItem
 
+    newer = plan_revise(plan=plan, actor=acting(coordinator))
     plan_item_add(
-        plan=plan,
+        plan=newer,
         actor=acting(coordinator),
         item=PriceItem.objects.filter(category="visit").first(),
         quantity=1,
         phase="follow",
     )
+    released(newer, clinician)
     refused = client.post(
         "/my/plan/", {"shown": shown, "typed_name": "Maria Lopez", "consent": "on"}
     )
     assert refused.status_code == 409
     assert b"The plan changed since this page was opened" in refused.content
-    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.DRAFT
+    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.SUPERSEDED  # withdrawn
+    assert CarePlan.objects.get(pk=newer.pk).status == CarePlan.RELEASED
+    assert not CarePlan.objects.filter(patient=patient, status=CarePlan.ACCEPTED).exists()
 
 
 def test_a_wrong_name_is_refused_and_kept(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, actor=acting(clinician))
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     client = patient_client(coordinator, patient)
     refused = client.post(
         "/my/plan/",
         {"shown": plan_content_hash(plan), "typed_name": "Maria", "consent": "on"},
     )
     assert refused.status_code == 400 and b'value="Maria"' in refused.content
-    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.DRAFT
+    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.RELEASED
 
 
 def test_a_superseded_plan_cannot_be_accepted(clinician: Any, coordinator: Any) -> None:
@@ -328,6 +334,8 @@ def test_a_superseded_plan_cannot_be_accepted(clinician: Any, coordinator: Any) 
     second = plan_revise(plan=first, actor=acting(clinician))
     shown = plan_content_hash(second)
     from spinepath.plans.acceptance import plan_accept
+
+    second = released(second, clinician)
 
     plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator), shown=shown)
     first.refresh_from_db()
@@ -407,6 +415,8 @@ def test_sessions_are_booked_from_an_accepted_plan_only(clinician: Any, coordina
             minutes=60,
         )
     from spinepath.plans.acceptance import plan_accept
+
+    draft = released(draft, clinician)
 
     plan_accept(plan=draft, typed_name="Maria Lopez", actor=acting(coordinator))
     mail.outbox.clear()
@@ -581,6 +591,7 @@ def test_a_new_plan_version_takes_over_its_booked_sessions(
         minutes=60,
     )
     second = plan_revise(plan=first, actor=acting(clinician))
+    second = released(second, clinician)
     plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator))
     booked.refresh_from_db()
     assert booked.plan_id == second.pk and booked.status == Appointment.BOOKED
@@ -609,7 +620,7 @@ def test_signing_in_rotates_the_csrf_token_and_closes_older_links(
 
 def test_a_second_click_after_acceptance_says_thank_you(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, actor=acting(clinician))
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     client = patient_client(coordinator, patient)
     form = {"shown": plan_content_hash(plan), "typed_name": "Maria Lopez", "consent": "on"}
     assert client.post("/my/plan/", form).status_code == 302
@@ -620,11 +631,11 @@ def test_a_second_click_after_acceptance_says_thank_you(clinician: Any, coordina
 
 def test_invisible_characters_are_no_signature(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
-    plan = plan_create(patient=patient, actor=acting(clinician))
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     client = patient_client(coordinator, patient)
     form = {"shown": plan_content_hash(plan), "typed_name": "Maria\u202e Lopez", "consent": "on"}
     assert client.post("/my/plan/", form).status_code == 400
-    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.DRAFT
+    assert CarePlan.objects.get(pk=plan.pk).status == CarePlan.RELEASED
 
 
 def test_the_patient_keeps_the_pdf_of_a_plan_they_accepted_before(
@@ -635,6 +646,7 @@ def test_the_patient_keeps_the_pdf_of_a_plan_they_accepted_before(
     patient = candidate(clinician)
     first = accepted_plan_for(patient, clinician, timezone.localdate())
     second = plan_revise(plan=first, actor=acting(clinician))
+    second = released(second, clinician)
     plan_accept(plan=second, typed_name="Maria Lopez", actor=acting(coordinator))
     client = patient_client(coordinator, patient)
     page = client.get("/my/plan/")

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from test_portal import BIRTH, candidate, link_token
-from treatment_helpers import accepted_plan_for
+from treatment_helpers import accepted_plan_for, released
 from web_helpers import acting
 
 from spinepath.actors import Actor
@@ -107,9 +107,32 @@ def test_parallel_sessions_never_share_a_clinician(clinician: Any, coordinator: 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_acceptances_accept_once(clinician: Any) -> None:
+def test_parallel_releases_release_once(clinician: Any) -> None:
+    """A double click, or several tabs, releasing the same draft: released once, one event."""
+    from spinepath.plans.acceptance import plan_release
+
     patient = candidate(clinician)
     plan = plan_create(patient=patient, actor=acting(clinician))
+    shown = plan_content_hash(plan)
+    outcomes = in_parallel(
+        [
+            lambda: plan_release(actor=acting(clinician), plan_id=plan.pk, shown=shown)
+            for _ in range(N)
+        ]
+    )
+    assert all(o == "done" for o in outcomes), outcomes
+    plan.refresh_from_db()
+    assert plan.status == CarePlan.RELEASED and plan.released_by == clinician
+    released_events = AuditEvent.objects.filter(
+        patient_id=patient.pk, what__contains="released to the patient"
+    )
+    assert released_events.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_acceptances_accept_once(clinician: Any) -> None:
+    patient = candidate(clinician)
+    plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     shown = plan_content_hash(plan)
     outcomes = in_parallel(
         [

@@ -47,10 +47,11 @@ from spinepath.pathway import gates
 from spinepath.pathway.dates import months_before
 from spinepath.pathway.plans import Target
 from spinepath.pathway.workup import InvalidWorkup, workup_from_dict
+from spinepath.plans import acceptance
 from spinepath.plans import services as plans
 from spinepath.plans.models import CarePlan, PlanLine, Procedure
 from spinepath.plans.procedures import procedure_record, procedure_void
-from spinepath.plans.selectors import accepted_plan
+from spinepath.plans.selectors import accepted_plan, plan_content_hash
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
@@ -322,9 +323,17 @@ class ClinicMachine(RuleBasedStateMachine):
         role=st.sampled_from(ROLES),
         accept=st.booleans(),
         typed=st.sampled_from(["the patient's name", "another name"]),
+        releaser=st.sampled_from(ROLES),
+        stale=st.sampled_from([False, False, True]),
     )
     def write_a_plan(
-        self, encounter: int, role: str, accept: bool, typed: str = "the patient's name"
+        self,
+        encounter: int,
+        role: str,
+        accept: bool,
+        typed: str = "the patient's name",
+        releaser: str = "clinician",
+        stale: bool = False,
     ) -> None:
         patient = Encounter.objects.get(pk=encounter).patient
         standing = decision_in_force(patient)
@@ -334,17 +343,46 @@ class ClinicMachine(RuleBasedStateMachine):
         if plan is None:
             return
         self.recorded.append((plan.pk, standing.is_candidate, "plan"))
-        if accept:
-            refused(
-                lambda: plans.plan_accept(
-                    plan=plan,
-                    typed_name=f"Sam {patient.external_id}"
-                    if typed != "another name"
-                    else "Someone Else",
-                    actor=acting(self.user(role)),
-                ),
-                "plan_accept",
-            )
+        if not accept:
+            return
+        # Released (a coordinator's release, or of a page older than the plan, is refused),
+        # then accepted by ``role``: refused unless a clinician released it.
+        shown = "0" * 64 if stale else plan_content_hash(plan)
+        refused(
+            lambda: acceptance.plan_release(
+                actor=acting(self.user(releaser)), plan_id=plan.pk, shown=shown
+            ),
+            "plan_release",
+        )
+        refused(
+            lambda: acceptance.plan_accept(
+                plan=plan,
+                typed_name=f"Sam {patient.external_id}"
+                if typed != "another name"
+                else "Someone Else",
+                actor=acting(self.user(role)),
+            ),
+            "plan_accept",
+        )
+
+    @rule(
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        stale=st.sampled_from([False, False, True]),
+    )
+    def release_the_latest_version(self, encounter: int, role: str, stale: bool) -> None:
+        """Someone releases the patient's newest plan to them: a draft, or one released or
+        accepted already (refused unless a clinician releases a draft as it stands)."""
+        plan = CarePlan.objects.filter(patient__encounters=encounter).order_by("-version").first()
+        if plan is None:
+            return
+        shown = "0" * 64 if stale else plan_content_hash(plan)
+        refused(
+            lambda: acceptance.plan_release(
+                actor=acting(self.user(role)), plan_id=plan.pk, shown=shown
+            ),
+            "plan_release",
+        )
 
     @rule(
         encounter=encounters,
@@ -547,6 +585,26 @@ class ClinicMachine(RuleBasedStateMachine):
             assert count <= planned
 
     @invariant()
+    def only_a_version_a_clinician_released_is_ever_accepted(self) -> None:
+        changed = self.changed(
+            "releases",
+            CarePlan.objects.all(),
+            *("status", "released_at", "released_by_id", "accepted_at"),
+        )
+        roles_changed = self.roles_changed("releases")
+        plans_ = (
+            CarePlan.objects.all() if roles_changed else CarePlan.objects.filter(pk__in=changed)
+        )
+        for plan in plans_.select_related("released_by"):
+            if plan.status == CarePlan.DRAFT:
+                assert plan.released_at is None and plan.accepted_at is None
+            if plan.accepted_at is not None or plan.status == CarePlan.RELEASED:
+                assert plan.released_by is not None and is_clinician(plan.released_by), plan.pk
+                assert plan.released_at is not None
+            if plan.accepted_at is not None:
+                assert plan.released_at is not None and plan.released_at <= plan.accepted_at
+
+    @invariant()
     def only_a_clinician_ever_made_a_study_reviewed(self) -> None:
         if self.roles_changed("reviews"):
             self.marks.pop("study history", None)
@@ -673,7 +731,12 @@ def test_the_clinics_promises_hold_through_random_sequences(db: Any) -> None:
     )
     # The search reached every gate, both ways (a machine that never records a procedure
     # would check nothing about procedures).
-    for step in ("decision_sign", "plan_accept", "procedure_record", "encounter_amend"):
+    for step in (
+        *("decision_sign", "plan_release", "plan_accept", "procedure_record", "encounter_amend"),
+    ):
         assert SEEN[f"done {step}"] > 0, step
-    for step in ("decision_sign", "procedure_record", "encounter_amend", "plan_create"):
+    for step in (
+        *("decision_sign", "procedure_record", "encounter_amend", "plan_create", "plan_release"),
+        "plan_accept",
+    ):
         assert SEEN[f"refused {step}"] > 0, step
