@@ -31,6 +31,7 @@ RECORDED: dict[str, str] = {
     "plans:patient": "plan",
     "plans:plan": "plan",
     "plans:pdf": "plan PDF (export)",
+    "plans:release": "plan released to the patient",
     "plans:accept": "plan acceptance",
     "plans:revise": "plan revision",
     "plans:procedure": "procedure record",

@@ -14,7 +14,7 @@ from browser_helpers import screenshot
 from django.core import mail
 from django.utils import timezone
 from test_public_pages import accessibility_violations
-from treatment_helpers import accepted_plan_for, inject, on_day, reviewed_patient
+from treatment_helpers import accepted_plan_for, inject, on_day, released, reviewed_patient
 from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
@@ -44,8 +44,8 @@ def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> 
     first = accepted_plan_for(patient, clinician, review)
     with on_day(injected, 14):
         inject(patient, clinician, injected)
-    # A new version of the plan, written today, for the patient to read and accept at home.
-    draft = plan_revise(plan=first, actor=acting(clinician))
+    # A new version of the plan, written and released today, to read and accept at home.
+    draft = released(plan_revise(plan=first, actor=acting(clinician)), clinician)
     mail.outbox.clear()
     link_send(actor=acting(coordinator), patient=patient)
     token = re.search(r"/my/in/([A-Za-z0-9_-]+)/", mail.outbox[-1].body).group(1)  # type: ignore[union-attr]
