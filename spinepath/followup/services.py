@@ -50,6 +50,7 @@ from spinepath.pathway.schedule import (
     answer_window_problem,
     link_window_problem,
 )
+from spinepath.patients.services import contact_hold_problem
 from spinepath.web.policy import clinic_policy
 
 logger = logging.getLogger(__name__)
@@ -345,6 +346,9 @@ def questionnaire_link_send(
     (SPINEPATH_BASE_URL, or ``base_url`` given by an operator), never a request's host."""
     if not visit.patient.email:
         raise Invalid("The patient has no email address on file.")
+    held = contact_hold_problem(visit.patient)
+    if held is not None:
+        raise Conflict(held, code="contact_held")
     token = _new_link(visit, actor.user, None)
     message = _questionnaire_email(
         visit, token, base_url or settings.SPINEPATH_BASE_URL, ReminderSent.WINDOW_OPEN
@@ -366,8 +370,8 @@ def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
     ).select_related("patient")
     due = []
     for visit in open_now:
-        if not visit.patient.email:
-            continue
+        if not visit.patient.email or visit.patient.contact_held_at is not None:
+            continue  # nowhere to send it, or an address the patient has not confirmed
         due.append((visit, ReminderSent.WINDOW_OPEN))
         if (visit.closes - today).days <= policy.reminder_before_close_days:
             due.append((visit, ReminderSent.CLOSING_SOON))

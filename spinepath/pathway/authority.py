@@ -39,6 +39,7 @@ Fact = Literal[
     "booking",
     "request_status",
     "sign_in_link",
+    "contact_confirmation",
     "visit_notes",
     "staff_accounts",
     "api_token",
@@ -88,6 +89,9 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "request_status": STAFF,
     # A link to the patient's own pages, emailed to the address on their record.
     "sign_in_link": STAFF,
+    # A change of the email or phone made by staff, confirmed in person by another staff
+    # member (the patient confirms it themselves from the address on file before it).
+    "contact_confirmation": STAFF,
     "visit_notes": STAFF,
     # Who works here, what the EHR may read or write, and the clinic's rules: the clinic admin's.
     "staff_accounts": ADMIN,
@@ -122,6 +126,7 @@ FACT_LABELS: dict[Fact, str] = {
     "booking": "bookings",
     "request_status": "consultation requests",
     "sign_in_link": "sign-in links to the patient's own pages",
+    "contact_confirmation": "confirming a change of the patient's contact details",
     "visit_notes": "a reassessment visit's notes",
     "staff_accounts": "staff accounts",
     "api_token": "API tokens",

@@ -15,6 +15,9 @@ from datetime import date, datetime, timedelta
 # --- Sign-in links --------------------------------------------------------------------------
 
 LINK_LIFETIME = timedelta(minutes=15)
+# A link sent to the address on file before staff changed the contact details, asking the
+# patient to confirm the change by signing in: it waits for them a week.
+CONFIRMATION_LIFETIME = timedelta(days=7)
 # Wrong dates of birth: per patient (every open link of theirs is then void) and per address.
 WRONG_CHECKS_PER_PATIENT = 5
 WRONG_CHECKS_PER_ADDRESS = 20
@@ -30,16 +33,19 @@ def link_problem(
     used_at: datetime | None,
     voided_at: datetime | None,
     now: datetime,
+    confirms_contact: bool = False,
 ) -> str | None:
     """Why a sign-in link cannot be used now; None when it can."""
     if used_at is not None:
         return "This sign-in link was already used. Links work once: ask for a new one."
     if voided_at is not None:
         return (
-            "This sign-in link was closed after too many wrong dates of birth. Ask for a new "
-            "one, or call the clinic."
+            "This sign-in link was closed (after too many wrong dates of birth, or because the "
+            "contact details on your record changed). Ask for a new one, or call the clinic."
         )
-    if now - created_at > LINK_LIFETIME:
+    if confirms_contact and now - created_at > CONFIRMATION_LIFETIME:
+        return "This link has expired (it lasted 7 days). Please call the clinic."
+    if not confirms_contact and now - created_at > LINK_LIFETIME:
         return "This sign-in link has expired (links last 15 minutes). Ask for a new one."
     return None
 

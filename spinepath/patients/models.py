@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 from unidecode import unidecode
@@ -56,6 +57,19 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     payer = models.CharField(max_length=30, choices=PAYER_CHOICES, blank=True)
+    # Staff changed the email or phone: no link to the patient's own pages or questionnaires
+    # goes out until the patient confirms the change from the address on file before it
+    # (``contact_previous_email``), or another staff member confirms it in person.
+    contact_held_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contact_held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    contact_previous_email = models.EmailField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Lower-cased "family given" and "given family": indexed prefix search by name.

@@ -6,14 +6,16 @@ from datetime import date
 from typing import TypedDict
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from unidecode import unidecode
 
 from spinepath.actions import action
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Conflict, Invalid, clean_or_refuse
+from spinepath.errors import Conflict, Invalid, NotAllowed, clean_or_refuse
 from spinepath.pathway.authority import Fact
+from spinepath.patients.events import contact_changed
 from spinepath.patients.models import Patient
 
 
@@ -129,10 +131,84 @@ def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patie
     check_details(actor, details)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     changed = [name for name, value in details.items() if getattr(patient, name) != value]
+    previous_email = patient.email
     for name in changed:
         setattr(patient, name, details[name])  # type: ignore[literal-required]
     clean_or_refuse(patient)
+    contact = [name for name in CONTACT_FIELDS if name in changed]
+    if contact:
+        _hold_contact(patient, actor, previous_email)
     patient.save()
     what = "payer" if changed == ["payer"] else "demographics"
+    if contact:
+        what += (
+            f" ({' and '.join(contact)} changed: links to the patient's own pages are held "
+            "until the patient confirms)"
+        )
     audit_record(actor=actor, action=AuditEvent.UPDATE, what=what, patient=patient)
+    if contact:
+        contact_changed.send(
+            sender=Patient, patient=patient, previous_email=patient.contact_previous_email
+        )
+    return patient
+
+
+# The details a link to the patient's own pages (or a text) goes to.
+CONTACT_FIELDS = ("email", "phone")
+
+
+def _hold_contact(patient: Patient, actor: Actor, previous_email: str) -> None:
+    """Staff changed where the patient is reached: hold every link until the patient confirms
+    (PATHWAY.md section 7: staff never obtain the patient's session). A second change before
+    the confirmation keeps the address on file before the first."""
+    if patient.contact_held_at is None:
+        patient.contact_previous_email = previous_email
+    patient.contact_held_at = timezone.now()
+    patient.contact_held_by = actor.user
+
+
+def contact_hold_problem(patient: Patient) -> str | None:
+    """Why no link may be sent to ``patient`` now (None when one may): the contact details
+    were changed by staff and the patient has not confirmed the change."""
+    if patient.contact_held_at is None:
+        return None
+    when = timezone.localtime(patient.contact_held_at).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"The email or phone on this record was changed on {when}: links to the patient's own "
+        "pages are held until the patient confirms the change, from the address on file "
+        "before it or in person with another staff member."
+    )
+
+
+@action(None)
+def contact_change_confirm(*, actor: Actor, patient: Patient, how: str) -> Patient:
+    """Lift the hold on a chart's changed contact details: by the patient (from the link sent
+    to the address on file before the change, with their date of birth), or in person by a
+    staff member other than the one who made the change (identity checked)."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if actor.channel == "patient":
+        if actor.patient_id != patient.pk:
+            raise NotAllowed("Only the patient confirms their own details.", code="not_patient")
+    elif actor.channel == "staff":
+        actor.require("contact_confirmation")
+        if patient.contact_held_by_id is not None and actor.user == patient.contact_held_by:
+            raise NotAllowed(
+                "The staff member who changed the details cannot confirm them: another staff "
+                "member checks the patient's identity in person.",
+                code="same_staff_member",
+            )
+    else:
+        raise NotAllowed("Only the patient, or staff in person, confirms a change of details.")
+    if patient.contact_held_at is None:
+        return patient  # confirmed already (a second click)
+    patient.contact_held_at = None
+    patient.contact_held_by = None
+    patient.contact_previous_email = ""
+    patient.save(update_fields=["contact_held_at", "contact_held_by", "contact_previous_email"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.UPDATE,
+        what=f"change of contact details confirmed {how}: links to the patient's pages resume",
+        patient=patient,
+    )
     return patient

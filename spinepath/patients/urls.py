@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_new, name="new"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<int:patient_id>/contact/confirm/", views.contact_confirm, name="contact_confirm"),
 ]

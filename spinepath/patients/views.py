@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import staff_actor
 from spinepath.audit.middleware import showing, viewing
@@ -76,3 +77,23 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         {"form": form, "title": f"Edit {patient.display_name}", "patient": patient},
         status=400 if form.errors else 200,
     )
+
+
+@require_POST
+def contact_confirm(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A staff member other than the one who changed the contact details confirms the change
+    with the patient in person (identity checked): links to the patient's pages resume."""
+    actor = staff_actor(request, sees=SEES)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
+    try:
+        services.contact_change_confirm(
+            actor=actor, patient=patient, how="in person (identity checked by staff)"
+        )
+    except Refused as refused:
+        if refused.status == 404:
+            raise
+        messages.error(request, " ".join(refused.reasons))
+    else:
+        messages.success(request, "Confirmed: links to the patient's own pages can be sent again.")
+    return redirect("records:chart", patient.pk)

@@ -24,6 +24,10 @@ class SignInLink(models.Model):
     )
     # The chart's "Email a sign-in link" form that sent it: one email per submission.
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # Sent to the address on file before staff changed the contact details: signing in with it
+    # confirms the change (it lasts longer than a plain link, see pathway.portal).
+    confirms_contact = models.BooleanField(default=False)
+    sent_to = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
@@ -39,7 +40,7 @@ from spinepath.actions import action, after_commit
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import Invalid, NotAllowed, Refused
+from spinepath.errors import Conflict, Invalid, NotAllowed, Refused
 from spinepath.pathway.portal import (
     NOT_VALID,
     WRONG_CHECK_WINDOW,
@@ -49,6 +50,7 @@ from spinepath.pathway.portal import (
     throttle_problem,
 )
 from spinepath.patients.models import Patient
+from spinepath.patients.services import contact_change_confirm, contact_hold_problem
 from spinepath.portal.models import SignInLink, WrongCheck
 from spinepath.public.intake import client_key, rate_limit
 
@@ -71,7 +73,12 @@ def _hash(token: str) -> str:
 
 
 def _new_link(
-    patient: Patient, requested_by: User | None, submission_key: str | None = None
+    patient: Patient,
+    requested_by: User | None,
+    submission_key: str | None = None,
+    *,
+    confirms_contact: bool = False,
+    sent_to: str = "",
 ) -> str:
     token = secrets.token_urlsafe(32)
     SignInLink.objects.create(
@@ -80,8 +87,56 @@ def _new_link(
         created_at=timezone.now(),
         requested_by=requested_by,
         submission_key=submission_key,
+        confirms_contact=confirms_contact,
+        sent_to=sent_to or patient.email,
     )
     return token
+
+
+def _confirmation_email(patient: Patient, token: str, to: str) -> EmailMessage:
+    """To the address on file before staff changed the contact details: the new details are
+    named (the email masked), and signing in with the link confirms them."""
+    url = f"{settings.SPINEPATH_BASE_URL.rstrip('/')}/my/in/{token}/"
+    clinic = settings.SPINEPATH_CLINIC_NAME
+    return EmailMessage(
+        subject=f"Please confirm your new contact details - {clinic}",
+        body=(
+            f"Hello {patient.given_name},\n\nThe contact details on your record at {clinic} "
+            f"were changed: email {mask_email(patient.email) or '(none)'}, phone "
+            f"{mask_phone(patient.phone) or '(none)'}. Until you confirm the change, no link to "
+            "your own pages is sent anywhere.\n\nIf you asked for this change, confirm it by "
+            f"signing in with this link (it works once, for 7 days, and asks for your date of "
+            f"birth):\n\n{url}\n\nIf you did not ask for it, do not use the link and call the "
+            f"clinic.\n\n{clinic}\n"
+        ),
+        to=[to],
+    )
+
+
+def mask_email(email: str) -> str:
+    """``m***@example.org``: enough for the patient to recognise their address."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else ""
+
+
+def mask_phone(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    return f"***{''.join(digits[-2:])}" if digits else ""
+
+
+def hold_links_on_contact_change(
+    sender: object, *, patient: Patient, previous_email: str, **_: object
+) -> None:
+    """Listener of :data:`spinepath.patients.events.contact_changed`, inside the write that
+    changed the details: every open link of the patient closes, and the address on file
+    before the change (if any) is asked to confirm it."""
+    now = timezone.now()
+    SignInLink.objects.filter(patient=patient, used_at__isnull=True, voided_at__isnull=True).update(
+        voided_at=now
+    )
+    if previous_email and patient.birth_date is not None:
+        token = _new_link(patient, None, confirms_contact=True, sent_to=previous_email)
+        after_commit(_confirmation_email(patient, token, previous_email).send)
 
 
 def _email(patient: Patient, token: str) -> EmailMessage:
@@ -118,6 +173,9 @@ def link_send(
     if not patient.email:
         message = "The record has no email address: add one first."
         raise Invalid(message, fields={"email": message})
+    held = contact_hold_problem(patient)
+    if held is not None:
+        raise Conflict(held, code="contact_held")
     if patient.birth_date is None:
         raise Invalid("The record has no date of birth, which the patient needs to sign in.")
     try:
@@ -153,22 +211,40 @@ def links_for_address(*, actor: Actor, email: str) -> None:
     request a worker serves waits for it: one look-up and one audit event (an address on no
     record is recorded as such, without the address). The emails leave from a thread of their
     own, so that a slow mail server holds up nobody (:func:`_send_soon`)."""
-    patients = list(
-        Patient.objects.filter(email__iexact=email, birth_date__isnull=False)[:5] if email else []
+    found = (
+        Patient.objects.filter(
+            Q(email__iexact=email, contact_held_at__isnull=True)
+            | Q(contact_previous_email__iexact=email, contact_held_at__isnull=False),
+            birth_date__isnull=False,
+        )[:5]
+        if email
+        else []
     )
+    patients = list(found)
     # One event for the request; when the address is on more than one record, it names each.
     records = {"records": sorted(p.mrn for p in patients if p.mrn)} if len(patients) > 1 else None
     for patient in patients:
-        token = _new_link(patient, None)
-        after_commit(partial(_send_soon, _email(patient, token)))
+        if patient.contact_held_at is not None:
+            # Asked from the address on file before a change not yet confirmed: the link goes
+            # there and signing in with it confirms the change.
+            token = _new_link(patient, None, confirms_contact=True, sent_to=email)
+            message = _confirmation_email(patient, token, email)
+            what = "confirmation link emailed to the address on file before the change"
+        else:
+            token = _new_link(patient, None)
+            message, what = _email(patient, token), "sign-in link emailed at the patient's request"
+        after_commit(partial(_send_soon, message))
+        audit_record(
+            actor=actor, action=AuditEvent.EXPORT, what=what, patient=patient, detail=records
+        )
+    held = Patient.objects.filter(email__iexact=email, contact_held_at__isnull=False).exists()
+    if not patients and held:
         audit_record(
             actor=actor,
-            action=AuditEvent.EXPORT,
-            what="sign-in link emailed at the patient's request",
-            patient=patient,
-            detail=records,
+            action=AuditEvent.SIGN_IN_FAILED,
+            what="sign-in link asked for a changed address not yet confirmed: nothing sent",
         )
-    if not patients:
+    elif not patients:
         audit_record(
             actor=actor,
             action=AuditEvent.SIGN_IN_FAILED,
@@ -208,6 +284,7 @@ def link_usable(token: str) -> SignInLink:
         used_at=link.used_at,
         voided_at=link.voided_at,
         now=timezone.now(),
+        confirms_contact=link.confirms_contact,
     )
     if problem is not None:
         raise SignInRefused(problem)
@@ -247,6 +324,12 @@ def sign_in_check(*, actor: Actor, token: str, birth_date: date) -> Patient:
                 patient.pk, actor_name(patient), address=actor.address, path=actor.path
             )
             _link_used(actor=as_patient, link=link, now=now)
+            if link.confirms_contact:
+                contact_change_confirm(
+                    actor=as_patient,
+                    patient=patient,
+                    how=f"by the patient, signing in from {mask_email(link.sent_to)}",
+                )
     if refusal is not None:
         raise refusal
     return patient
