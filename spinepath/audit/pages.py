@@ -14,6 +14,7 @@ RECORDED: dict[str, str] = {
     "records:chart": "chart",
     "patients:new": "new patient form",
     "patients:edit": "patient details form",
+    "patients:contact_confirm": "change of contact details confirmed in person",
     "records:fhir": "FHIR bundle (export)",
     "consultations:new": "new consultation",
     "consultations:history": "consultation: history",
