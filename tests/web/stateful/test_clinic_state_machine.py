@@ -261,7 +261,7 @@ class ClinicMachine(RuleBasedStateMachine):
         have the patient accept it (each still a service call that may refuse)."""
         self.review_the_mri(encounter, "clinician")
         self.sign(encounter, "clinician", stale=False)
-        self.write_a_plan(encounter, "clinician", accept=True)
+        self.write_a_plan(encounter, "clinician", accept=True, early=True)
         self.record_a_procedure(encounter, "clinician", days_ago=0, key=None)
 
     @rule(target=encounters, role=st.sampled_from(ROLES))
@@ -334,6 +334,7 @@ class ClinicMachine(RuleBasedStateMachine):
         typed: str = "the patient's name",
         releaser: str = "clinician",
         stale: bool = False,
+        early: bool = False,
     ) -> None:
         patient = Encounter.objects.get(pk=encounter).patient
         standing = decision_in_force(patient)
@@ -345,6 +346,25 @@ class ClinicMachine(RuleBasedStateMachine):
         self.recorded.append((plan.pk, standing.is_candidate, "plan"))
         if not accept:
             return
+        if early:
+            # Before the clinician releases it: the patient accepting the draft, and a
+            # coordinator releasing it (both refused).
+            refused(
+                lambda: acceptance.plan_accept(
+                    plan=plan,
+                    typed_name=f"Sam {patient.external_id}",
+                    actor=acting(self.user(role)),
+                ),
+                "plan_accept",
+            )
+            refused(
+                lambda: acceptance.plan_release(
+                    actor=acting(self.user("coordinator")),
+                    plan_id=plan.pk,
+                    shown=plan_content_hash(plan),
+                ),
+                "plan_release",
+            )
         # Released (a coordinator's release, or of a page older than the plan, is refused),
         # then accepted by ``role``: refused unless a clinician released it.
         shown = "0" * 64 if stale else plan_content_hash(plan)
@@ -365,6 +385,18 @@ class ClinicMachine(RuleBasedStateMachine):
             "plan_accept",
         )
 
+    def newest_plan(self, encounter: int) -> CarePlan | None:
+        """The patient's newest plan; with none yet, a clinician writes one (refused unless a
+        candidate decision is in force)."""
+        plan = CarePlan.objects.filter(patient__encounters=encounter).order_by("-version").first()
+        if plan is not None:
+            return plan
+        patient = Encounter.objects.get(pk=encounter).patient
+        return refused(
+            lambda: plans.plan_create(patient=patient, actor=acting(self.user("clinician"))),
+            "plan_create",
+        )
+
     @rule(
         encounter=encounters,
         role=st.sampled_from(ROLES),
@@ -373,7 +405,7 @@ class ClinicMachine(RuleBasedStateMachine):
     def release_the_latest_version(self, encounter: int, role: str, stale: bool) -> None:
         """Someone releases the patient's newest plan to them: a draft, or one released or
         accepted already (refused unless a clinician releases a draft as it stands)."""
-        plan = CarePlan.objects.filter(patient__encounters=encounter).order_by("-version").first()
+        plan = self.newest_plan(encounter)
         if plan is None:
             return
         shown = "0" * 64 if stale else plan_content_hash(plan)
@@ -382,6 +414,28 @@ class ClinicMachine(RuleBasedStateMachine):
                 actor=acting(self.user(role)), plan_id=plan.pk, shown=shown
             ),
             "plan_release",
+        )
+
+    @rule(
+        encounter=encounters,
+        role=st.sampled_from(ROLES),
+        typed=st.sampled_from(["the patient's name", "another name"]),
+    )
+    def accept_the_latest_version(self, encounter: int, role: str, typed: str) -> None:
+        """The patient accepts the newest plan in the clinic: a draft not yet released, one
+        released, or one accepted or superseded already (refused unless it is the released
+        version and the name is theirs)."""
+        plan = self.newest_plan(encounter)
+        if plan is None:
+            return
+        patient = plan.patient
+        refused(
+            lambda: acceptance.plan_accept(
+                plan=plan,
+                typed_name=f"Sam {patient.external_id}" if typed != "another name" else "Al Bo",
+                actor=acting(self.user(role)),
+            ),
+            "plan_accept",
         )
 
     @rule(
