@@ -172,6 +172,17 @@ class ImagingStudy(models.Model):
     description = models.CharField(max_length=200, blank=True)
     body_part = models.CharField(max_length=64, blank=True)
     series = models.JSONField(null=True, blank=True)
+    # New information does not wait for a locked record (PATHWAY.md section 9): a study dated
+    # inside a signed consultation that arrives after the signature is filed into the next
+    # consultation, and counts for it and every later one, never for the signed one.
+    filed_into = models.ForeignKey(
+        "Encounter",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="studies_filed",
+        editable=False,
+    )
 
     history = HistoricalRecords()
 

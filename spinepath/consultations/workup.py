@@ -33,6 +33,7 @@ def patient_records(patient: Patient) -> PatientRecords:
         studies=list(
             ImagingStudy.objects.filter(patient=patient)
             .order_by("-performed_on", "-id")
+            .select_related("filed_into")
             .prefetch_related("levels")
         ),
         # The models' own orderings: the workup lists records as it always has, so that a
@@ -41,6 +42,17 @@ def patient_records(patient: Patient) -> PatientRecords:
             DiagnosticBlock.objects.filter(patient=patient).order_by("-performed_on", "-id")
         ),
     )
+
+
+def counts_for(study: ImagingStudy, encounter: Encounter) -> bool:
+    """Whether a study dated on or before ``encounter``'s review day is part of its workup: yes,
+    unless it arrived after a signature and was filed into a later consultation (PATHWAY.md
+    section 9) - then it counts from that consultation on, and the signed one stays as it was
+    signed."""
+    filed = study.filed_into
+    if filed is None:
+        return True
+    return (filed.assessed_on, filed.pk) <= (encounter.assessed_on, encounter.pk)
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def workup_document(encounter: Encounter, records: PatientRecords | None = None)
         if encounter.prior_procedures_asked or recorded
         else None
     )
-    studies = [s for s in records.studies if s.performed_on <= day]
+    studies = [s for s in records.studies if s.performed_on <= day and counts_for(s, encounter)]
     imaging = [
         _present(
             modality=s.modality,

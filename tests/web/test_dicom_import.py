@@ -264,3 +264,74 @@ def test_an_encrypted_or_damaged_archive_is_named(tmp_path: Path) -> None:
     (tmp_path / "enc.zip").write_bytes(bytes(data))
     with pytest.raises(DicomProblem, match="encrypted"):
         read_path(tmp_path / "enc.zip")
+
+
+def test_an_mri_arriving_after_the_signature_goes_into_the_next_consultation(
+    clinician: Any, coordinator: Any, candidate_encounter: Any, tmp_path: Path, capsys: Any
+) -> None:
+    """PATHWAY.md section 9: new information does not wait for a locked record. A patient told
+    what they need comes back with an MRI dated before the signed review day: it is filed on
+    their record and into the next consultation (opened today, then joined); the signed one
+    stays exactly as it was signed; nothing is offered until a clinician reviews the new MRI."""
+    from spinepath.consultations.actions import decision_sign, study_review
+    from spinepath.consultations.models import Encounter
+    from spinepath.consultations.selectors import decision_in_force
+    from spinepath.consultations.workup import workup_document
+    from spinepath.plans.pricing import pricing_problem
+
+    signed_encounter = candidate_encounter
+    patient = signed_encounter.patient
+    signed = decision_sign(encounter=signed_encounter, actor=acting(clinician), token="n" * 24)
+    as_signed = workup_document(signed_encounter)
+    assert pricing_problem(patient) is None
+    study_files(tmp_path / "new", birth=date(1970, 5, 1), study_date=date(2026, 11, 1))
+    args = ["import-dicom", str(tmp_path / "new"), "--patient", patient.mrn, "--by", "coord"]
+    assert cli(args) == 0
+    assert "recorded" in capsys.readouterr().out
+    newest = Encounter.objects.filter(patient=patient).order_by("-id").first()
+    assert newest.pk != signed_encounter.pk and newest.status == Encounter.IN_PROGRESS
+    study = ImagingStudy.objects.get(study_uid__isnull=False)
+    assert study.filed_into == newest and study.reviewed is False
+    # The signed consultation stays as signed; the next one holds the new MRI.
+    signed_encounter.refresh_from_db()
+    assert workup_document(signed_encounter) == as_signed
+    assert len(workup_document(newest)["imaging"]) == len(as_signed["imaging"]) + 1
+    assert decision_in_force(patient).signed == signed
+    # Nothing is offered on an MRI no clinician has read.
+    assert "MRI" in (pricing_problem(patient) or "")
+    # A second study joins the same consultation.
+    study_files(tmp_path / "more", birth=date(1970, 5, 1), study_date=date(2026, 10, 30))
+    more, created = dicom_study_import(
+        patient=patient, study=only(tmp_path / "more"), actor=acting(coordinator)
+    )
+    assert created and more.filed_into == newest
+    assert Encounter.objects.filter(patient=patient).count() == 2
+    # A clinician reviews it, through the new consultation; the gates open again.
+    for record in (study, more):
+        study_review(through=newest, patient=patient, study_id=record.pk, actor=acting(clinician))
+    assert pricing_problem(patient) is None
+    assert workup_document(signed_encounter) == as_signed
+
+
+def test_an_upload_on_a_signed_consultations_page_goes_into_the_next_one(
+    clinician: Any, clinician_client: Any, candidate_encounter: Any, tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from spinepath.consultations.actions import decision_sign
+    from spinepath.consultations.models import Encounter
+
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="u" * 24)
+    study_files(tmp_path / "s", birth=date(1970, 5, 1), study_date=date(2026, 11, 2))
+    archive = zipped(tmp_path / "s", tmp_path / "s.zip").read_bytes()
+    done = clinician_client.post(
+        f"/consultations/{candidate_encounter.pk}/imaging/dicom/",
+        {"files": SimpleUploadedFile("study.zip", archive)},
+        follow=True,
+    )
+    page = done.content.decode()
+    newest = Encounter.objects.exclude(pk=candidate_encounter.pk).get()
+    assert "is signed and stays as it was signed" in page
+    assert f"filed into the consultation of {newest.assessed_on:%Y-%m-%d}" in page
+    assert done.redirect_chain[-1][0] == f"/consultations/{newest.pk}/imaging/"
+    assert ImagingStudy.objects.get(study_uid__isnull=False).filed_into == newest

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 from spinepath.actions import action
 from spinepath.actors import Actor
 from spinepath.consultations.actions.records import (
+    latest_and_open,
+    next_consultation,
     plausible_day,
     require_open,
-    require_unsigned_day,
+    signed_covering,
 )
 
 
@@ -43,7 +45,13 @@ def dicom_study_import(
 ) -> tuple[ImagingStudy, bool]:
     """Record a study read from DICOM files: unreviewed, dated by its files, with its UID,
     description, body part and series. The files' patient must be this patient. The same study
-    imported again changes nothing. Returns (the study, whether it was created now)."""
+    imported again changes nothing. Returns (the study, whether it was created now).
+
+    New information does not wait for a locked record (PATHWAY.md section 9): a study dated
+    inside a signed consultation - imported from its own page, the PACS or the command line -
+    is filed into the next consultation (the open one after it, or one opened today)."""
+    if through is not None and Encounter.objects.get(pk=through.pk).status == Encounter.FINISHED:
+        through = None  # from a signed consultation's page: it arrives on the record
     require_open(through)
     problems = demographic_mismatches(
         study.patient,
@@ -65,7 +73,14 @@ def dicom_study_import(
             raise Conflict("This study is already on another patient's record.")
         return existing, False
     plausible_day("performed_on", study.study_date, patient=patient)
-    require_unsigned_day(patient, study.study_date, new_through=through)
+    # A study dated inside a signed consultation that never saw it is filed into the next
+    # consultation (joined, or opened today); the signed one stays as it was signed.
+    filed_into = None
+    if signed_covering(patient, study.study_date) is not None:
+        if through is not None and latest_and_open(patient, through):
+            filed_into = through
+        else:
+            filed_into = next_consultation(patient, actor)
     record = ImagingStudy(
         patient=patient,
         modality=study_modality(study.modalities),
@@ -75,6 +90,7 @@ def dicom_study_import(
         description=study.description,
         body_part=study.body_part,
         series=study.series_list(),
+        filed_into=filed_into,
     )
     record._history_user = actor.user  # type: ignore[attr-defined]
     try:
@@ -82,11 +98,17 @@ def dicom_study_import(
             record.save()
     except IntegrityError:  # the same study, imported in parallel a moment ago
         return ImagingStudy.objects.get(study_uid=study.uid), False
+    filed = (
+        f", filed into the consultation of {filed_into.assessed_on} (the one it dates from is "
+        "signed)"
+        if filed_into is not None
+        else ""
+    )
     audit_record(
         actor=actor,
         action=AuditEvent.IMPORT,
         what=f"imaging {record.modality} {record.performed_on} from DICOM "
-        f"({len(record.series or [])} series)",
+        f"({len(record.series or [])} series){filed}",
         patient=patient,
     )
     return record, True

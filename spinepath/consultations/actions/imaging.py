@@ -18,6 +18,7 @@ from spinepath.consultations.actions.records import (
     require_open,
     require_unsigned_day,
     save_stated,
+    signed_covering,
     study_version,
 )
 from spinepath.consultations.models import (
@@ -76,14 +77,28 @@ def study_save(
         before = {name: getattr(study, name) for name in STUDY_FIELDS}
         before_findings = {f.level: finding_values(f) for f in study.levels.all()}
     plausible_day("performed_on", fields.get("performed_on"), patient=patient)
-    require_unsigned_day(patient, study.performed_on if study_id is not None else None)
+    require_unsigned_day(
+        patient,
+        study.performed_on if study_id is not None else None,
+        filed_into=study.filed_into if study_id is not None else None,
+    )
     require_unsigned_day(
         patient,
         fields.get("performed_on"),
         new_through=through if study_id is None else None,
+        filed_into=study.filed_into if study_id is not None else None,
     )
     for name, value in fields.items():
         setattr(study, name, value)
+    # New information through a newer consultation, dated inside a signed one: it counts from
+    # the newer consultation on; the signed one stays as it was signed.
+    if (
+        study_id is None
+        and through is not None
+        and study.performed_on is not None
+        and signed_covering(patient, study.performed_on) is not None
+    ):
+        study.filed_into = through
     after_findings = dict(before_findings)
     for finding in findings or []:
         values = {k: v for k, v in finding.items() if k != "level" and v not in (None, "")}
@@ -145,7 +160,7 @@ def study_review(
     it): a study changed since is not reviewed."""
     require_open(through)
     study = ImagingStudy.objects.select_for_update().get(pk=study_id, patient=patient)
-    require_unsigned_day(patient, study.performed_on)
+    require_unsigned_day(patient, study.performed_on, filed_into=study.filed_into)
     if shown is not None and shown != study_version(study):
         raise Conflict(
             f"The {study.modality} of {study.performed_on} changed since this page was opened: "

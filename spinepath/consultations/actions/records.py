@@ -51,7 +51,11 @@ def require_open(through: Encounter | None) -> None:
 
 
 def require_unsigned_day(
-    patient: Patient, day: date | None, *, new_through: Encounter | None = None
+    patient: Patient,
+    day: date | None,
+    *,
+    new_through: Encounter | None = None,
+    filed_into: Encounter | None = None,
 ) -> None:
     """A record dated on or before the review day of a signed consultation is part of what was
     signed: it changes (from any consultation's pages, or an import) only once a clinician has
@@ -59,18 +63,15 @@ def require_unsigned_day(
 
     A *new* record (``new_through``: the consultation whose page adds it) is not refused when
     that consultation is open and the patient's most recent one: new information does not wait
-    for a locked record (PATHWAY.md section 9). It goes into that consultation's workup, and the
-    signed decision whose facts it changes stops counting until the newer one is signed.
+    for a locked record (PATHWAY.md section 9). It is filed into that consultation and counts
+    from it on; the signed one stays as it was signed. A record filed so (``filed_into``) is
+    part only of the consultations from that one on.
     """
     if day is None:
         return
-    if new_through is not None and _latest_and_open(patient, new_through):
+    if new_through is not None and latest_and_open(patient, new_through):
         return
-    signed = (
-        Encounter.objects.filter(patient=patient, status=Encounter.FINISHED, assessed_on__gte=day)
-        .order_by("assessed_on", "id")
-        .first()
-    )
+    signed = signed_covering(patient, day, filed_into=filed_into)
     if signed is not None:
         raise Conflict(
             f"This record ({day}) is part of the consultation of {signed.assessed_on}, which is "
@@ -78,7 +79,38 @@ def require_unsigned_day(
         )
 
 
-def _latest_and_open(patient: Patient, encounter: Encounter) -> bool:
+def signed_covering(
+    patient: Patient, day: date, *, filed_into: Encounter | None = None
+) -> Encounter | None:
+    """The earliest signed (and not amended) consultation whose workup holds a record dated
+    ``day``: reviewed on or after it, and - for a record filed into a later consultation - not
+    before that one."""
+    signed = Encounter.objects.filter(
+        patient=patient, status=Encounter.FINISHED, assessed_on__gte=day
+    ).order_by("assessed_on", "id")
+    for encounter in signed:
+        if filed_into is None or (encounter.assessed_on, encounter.pk) >= (
+            filed_into.assessed_on,
+            filed_into.pk,
+        ):
+            return encounter
+    return None
+
+
+def next_consultation(patient: Patient, actor: Actor) -> Encounter:
+    """The consultation new information goes into when the one it dates from is signed: the
+    patient's most recent consultation if it is open and after every signed one; otherwise a
+    new one, reviewed today (PATHWAY.md section 9: new information does not wait for a locked
+    record)."""
+    from spinepath.consultations.actions.encounter import encounter_start
+
+    latest = Encounter.objects.filter(patient=patient).order_by("-assessed_on", "-id").first()
+    if latest is not None and latest.status == Encounter.IN_PROGRESS:
+        return latest
+    return encounter_start(patient=patient, actor=actor, assessed_on=today_of_write())
+
+
+def latest_and_open(patient: Patient, encounter: Encounter) -> bool:
     latest = Encounter.objects.filter(patient=patient).order_by("-assessed_on", "-id").first()
     return (
         latest is not None and latest.pk == encounter.pk and latest.status == Encounter.IN_PROGRESS

@@ -24,6 +24,7 @@ from spinepath.consultations.forms import (
 from spinepath.consultations.models import (
     LEVEL_CHOICES,
     DiagnosticBlock,
+    Encounter,
     ImagingStudy,
 )
 from spinepath.consultations.views.common import (
@@ -257,11 +258,22 @@ def imaging_dicom(request: HttpRequest, encounter_id: int) -> HttpResponse:
             request,
             f"MRI of {record.performed_on:%Y-%m-%d} imported from DICOM "
             f"({len(record.series or [])} series). It counts as reviewed only once a clinician "
-            "reviews it.",
+            "reviews it." + _filed(record, encounter),
         )
     else:
         messages.info(request, "This study was already on the record: nothing changed.")
-    return redirect("consultations:imaging", encounter.pk)
+    return redirect("consultations:imaging", (record.filed_into or encounter).pk)
+
+
+def _filed(record: ImagingStudy, encounter: Encounter) -> str:
+    """What the page says when a study went into the next consultation."""
+    if record.filed_into is None or record.filed_into.pk == encounter.pk:
+        return ""
+    return (
+        f" The consultation of {encounter.assessed_on:%Y-%m-%d} is signed and stays as it was "
+        f"signed: the study was filed into the consultation of "
+        f"{record.filed_into.assessed_on:%Y-%m-%d}, shown here."
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -297,11 +309,11 @@ def imaging_pacs(request: HttpRequest, encounter_id: int) -> HttpResponse:
                     request,
                     f"MRI of {record.performed_on:%Y-%m-%d} imported from the PACS "
                     f"({len(record.series or [])} series). It counts as reviewed only once a "
-                    "clinician reviews it.",
+                    "clinician reviews it." + _filed(record, encounter),
                 )
             else:
                 messages.info(request, "This study was already on the record: nothing changed.")
-            return redirect("consultations:imaging", encounter.pk)
+            return redirect("consultations:imaging", (record.filed_into or encounter).pk)
     problem, found, withheld = None, [], 0
     if not cannot_search:
         try:

@@ -191,3 +191,20 @@ def test_the_signed_decision_is_what_the_engine_decides_from_the_stored_workup(
     signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="w" * 24)
     again = decide(workup_from_dict(signed.workup_json), clinic_policy())
     assert again.to_dict() == signed.decision_json
+
+
+def test_a_signed_candidate_decision_leads_to_its_plan(
+    clinician_client: Client, candidate_encounter: Any
+) -> None:
+    """PATHWAY.md section 9: each hand-off closes the step before it - a signed candidate
+    decision leads to writing its plan."""
+    response = clinician_client.post(
+        f"/consultations/{candidate_encounter.pk}/sign/",
+        signing_form(clinician_client, candidate_encounter),
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Next step:" in page
+    assert f'href="/patients/{candidate_encounter.patient_id}/plans/">Write the plan' in page
+    plans = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/plans/")
+    assert plans.status_code == 200
