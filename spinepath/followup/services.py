@@ -112,6 +112,12 @@ def questionnaire_link_create(
     """A new single-use link for ``visit``, shown once to hand over; returns the token (never
     stored). Only for a window that is open or opens within the link's lifetime."""
     _may_issue_link(actor, visit)
+    if actor.channel == "staff":
+        # A link handed over by staff answers as the patient: not while a change of the
+        # patient's contact details made by staff waits for the patient's confirmation.
+        held = contact_hold_problem(visit.patient)
+        if held is not None:
+            raise Conflict(held, code="contact_held")
     token = _new_link(visit, actor.user, today)
     audit_record(
         actor=actor,

@@ -116,7 +116,7 @@ FACT_LABELS: dict[Fact, str] = {
     "workup_import": "a workup import",
     "dicom_import": "an MRI import from DICOM",
     "plan": "a treatment plan",
-    "plan_release": "releasing a plan to the patient",
+    "plan_release": "the release of a plan to the patient",
     "plan_acceptance": "a plan's acceptance",
     "procedure": "a procedure",
     "procedure_void": "voiding a procedure",

@@ -286,9 +286,12 @@ def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Re
     """Why ``plan`` may not be released to the patient now: only a draft with an injection
     session, resting on the decision in force while the price gate holds."""
     if plan is None or plan.status != "draft":
-        return Refusal(
-            "not_a_draft", "Only a draft is released; this version was released already."
-        )
+        said = {
+            "released": "this version was released already",
+            "accepted": "this version was accepted already; make a new version to change it",
+            "superseded": "this version was replaced by a newer one",
+        }.get(plan.status if plan else "", "there is no such draft")
+        return Refusal("not_a_draft", f"Only a draft is released: {said}.")
     if not plan.injections:
         return Refusal("no_injection", "The plan has no injection session to offer.")
     return plan_refusal(standing, plan, policy)

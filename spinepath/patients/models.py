@@ -70,6 +70,9 @@ class Patient(models.Model):
         editable=False,
     )
     contact_previous_email = models.EmailField(blank=True, editable=False)
+    # Everyone who changed the email or phone while the hold stood (user ids): none of them
+    # confirms the change in person.
+    contact_changed_by = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Lower-cased "family given" and "given family": indexed prefix search by name.

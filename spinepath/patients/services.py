@@ -163,8 +163,11 @@ def _hold_contact(patient: Patient, actor: Actor, previous_email: str) -> None:
     the confirmation keeps the address on file before the first."""
     if patient.contact_held_at is None:
         patient.contact_previous_email = previous_email
+        patient.contact_changed_by = []
     patient.contact_held_at = timezone.now()
     patient.contact_held_by = actor.user
+    if actor.user is not None and actor.user.pk not in patient.contact_changed_by:
+        patient.contact_changed_by = [*patient.contact_changed_by, actor.user.pk]
 
 
 def contact_hold_problem(patient: Patient) -> str | None:
@@ -191,9 +194,12 @@ def contact_change_confirm(*, actor: Actor, patient: Patient, how: str) -> Patie
             raise NotAllowed("Only the patient confirms their own details.", code="not_patient")
     elif actor.channel == "staff":
         actor.require("contact_confirmation")
-        if patient.contact_held_by_id is not None and actor.user == patient.contact_held_by:
+        authors = set(patient.contact_changed_by or [])
+        if patient.contact_held_by_id is not None:
+            authors.add(patient.contact_held_by_id)
+        if actor.user is None or actor.user.pk in authors:
             raise NotAllowed(
-                "The staff member who changed the details cannot confirm them: another staff "
+                "A staff member who changed the details cannot confirm them: another staff "
                 "member checks the patient's identity in person.",
                 code="same_staff_member",
             )
@@ -204,7 +210,15 @@ def contact_change_confirm(*, actor: Actor, patient: Patient, how: str) -> Patie
     patient.contact_held_at = None
     patient.contact_held_by = None
     patient.contact_previous_email = ""
-    patient.save(update_fields=["contact_held_at", "contact_held_by", "contact_previous_email"])
+    patient.contact_changed_by = []
+    patient.save(
+        update_fields=[
+            "contact_held_at",
+            "contact_held_by",
+            "contact_previous_email",
+            "contact_changed_by",
+        ]
+    )
     audit_record(
         actor=actor,
         action=AuditEvent.UPDATE,

@@ -132,6 +132,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     elif request.method == "POST":
         said = "released to the patient" if plan.status == CarePlan.RELEASED else "accepted"
         messages.error(request, f"This plan was {said} and is frozen; make a new version.")
+        status = 409
     viewing(request, plan.patient)
     return render(
         request,

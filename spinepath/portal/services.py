@@ -167,7 +167,8 @@ def link_send(
     on the patient's record; once per ``submission_key`` (a double click or parallel posts of
     the chart's button send one email). True when this call sent it."""
     # One sender per patient at a time: the check below and the insert see the same links.
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    # The record as it is under the lock: a change of its email made a moment ago holds links.
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if submission_key is not None and SignInLink.objects.filter(submission_key=submission_key):
         return False
     if not patient.email:

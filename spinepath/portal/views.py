@@ -304,8 +304,9 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
             "plan.html",
             {
                 **context,
-                "gone": "This plan can no longer be accepted: it was replaced or "
-                "withdrawn. Read the plan as it is now.",
+                "gone": note
+                or "This plan can no longer be accepted: it was replaced or withdrawn. Read "
+                "the plan as it is now.",
             },
             status=409,
         )

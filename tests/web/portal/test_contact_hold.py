@@ -175,3 +175,49 @@ def test_no_questionnaire_link_or_reminder_goes_to_an_unconfirmed_address(
     with pytest.raises(Conflict, match="held until the patient confirms"):
         questionnaire_link_send(actor=acting(coordinator), visit=visit)
     assert not [v for v, _ in reminders_due(timezone.localdate()) if v.patient_id == patient.pk]
+
+
+def test_no_one_who_changed_the_details_confirms_them_after_another_change(
+    clinician: Any, coordinator: Any, admin_user: Any
+) -> None:
+    """Found by the attack: the coordinator changed the email, a clinician then changed the
+    phone, and the coordinator - no longer the latest author - confirmed in person, sent a
+    link to their own address and accepted the plan as the patient."""
+    patient = candidate(clinician)
+    patient = _change_email(coordinator, patient, "insider@example.org")
+    patient = patient_update(
+        actor=acting(clinician), patient=patient, details={"phone": "+1 555 0100"}
+    )
+    for author in (coordinator, clinician):
+        with pytest.raises(NotAllowed, match="cannot confirm them"):
+            contact_change_confirm(actor=acting(author), patient=patient, how="in person")
+        chart = signed_in(author).get(f"/patients/{patient.pk}/").content.decode()
+        assert "The patient confirmed it in person" not in chart
+    patient.refresh_from_db()
+    assert patient.contact_held_at is not None
+    with pytest.raises(Conflict):
+        link_send(actor=acting(coordinator), patient=patient)
+    # Someone who made no change confirms it (the clinic admin, with the patient in front of
+    # them); the list of authors starts again with the next change.
+    contact_change_confirm(actor=acting(admin_user), patient=patient, how="in person")
+    patient.refresh_from_db()
+    assert patient.contact_held_at is None and patient.contact_changed_by == []
+
+
+def test_no_hand_over_questionnaire_link_while_the_details_are_held(
+    clinician: Any, coordinator: Any
+) -> None:
+    from treatment_helpers import treated
+
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.followup.services import questionnaire_link_create
+
+    patient = treated(clinician, days_ago=45)
+    visit = ReassessmentVisit.objects.get(patient=patient, key="6w")
+    _change_email(coordinator, patient, "insider@example.org")
+    visit.refresh_from_db()
+    with pytest.raises(Conflict, match="held until the patient confirms"):
+        questionnaire_link_create(actor=acting(coordinator), visit=visit)
+    page = signed_in(coordinator).post(f"/visits/{visit.pk}/link/", follow=True)
+    assert "held until the patient confirms" in page.content.decode()
+    assert "/q/" not in page.content.decode()
