@@ -68,9 +68,15 @@ def run(args: argparse.Namespace) -> int:
         return _fail("; ".join(refused.reasons))
     what = "recorded" if created else "already on the record; nothing changed"
     series = len(record.series or [])
+    filed = (
+        f"; filed into the consultation of {record.filed_into.assessed_on}, since the one it "
+        "dates from is signed"
+        if created and record.filed_into is not None
+        else ""
+    )
     print(
         f"{record.modality} of {record.performed_on} for {patient.mrn} {what} "
-        f"({series} series, unreviewed until a clinician reviews it)"
+        f"({series} series, unreviewed until a clinician reviews it){filed}"
     )
     return 0
 

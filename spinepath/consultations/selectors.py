@@ -117,7 +117,9 @@ def consultation_standing(patient: Patient, today: date | None = None) -> Standi
             continue
         consultations.append(dataclasses.replace(c, workup=workup))
     mris = tuple(
-        Mri(s.performed_on, bool(s.reviewed)) for s in records.studies if s.modality == "MRI"
+        Mri(s.performed_on, bool(s.reviewed), late=s.filed_into_id is not None)
+        for s in records.studies
+        if s.modality == "MRI"
     )
     return Standing(
         patient_id=patient.pk,

@@ -208,7 +208,16 @@ def review_date_refusal(
 
 def mri_refusal(standing: Standing, on: date, policy: Policy) -> Refusal | None:
     """The MRI promise on a day: the latest MRI on or before ``on`` was reviewed by a
-    clinician and is no older than ``mri_max_age_months`` on that day."""
+    clinician and is no older than ``mri_max_age_months`` on that day; and every MRI that
+    arrived after a signature (filed into a later consultation) was reviewed, whatever its
+    date."""
+    late = sorted(m.performed_on for m in standing.mris if m.late and not m.reviewed)
+    if late:
+        return Refusal(
+            "mri_not_reviewed",
+            f"The MRI of {late[0]}, which arrived after the decision was signed, has not been "
+            "reviewed by a clinician.",
+        )
     mri = standing.latest_mri(on)
     if mri is None:
         return Refusal("no_mri", "There is no MRI on file: a plan and an injection need one.")

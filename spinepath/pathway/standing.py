@@ -83,6 +83,9 @@ class Mri:
 
     performed_on: date
     reviewed: bool
+    # Arrived after a signature and filed into a later consultation (PATHWAY.md section 9):
+    # until a clinician reviews it, nothing is offered or injected, whatever its date.
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -95,6 +96,14 @@ class Patient(models.Model):
     @property
     def is_synthetic(self) -> bool:
         return (self.external_id or "").startswith(SYNTHETIC_ID_PREFIX)
+
+    @property
+    def contact_version(self) -> str:
+        """What a confirmation of changed contact details binds: the hold and the details
+        held (a confirmation from a page shown before a later change is refused)."""
+        held = self.contact_held_at.isoformat() if self.contact_held_at else ""
+        text = f"{held}|{self.email}|{self.phone}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def display_name(self) -> str:

@@ -184,10 +184,13 @@ def contact_hold_problem(patient: Patient) -> str | None:
 
 
 @action(None)
-def contact_change_confirm(*, actor: Actor, patient: Patient, how: str) -> Patient:
+def contact_change_confirm(
+    *, actor: Actor, patient: Patient, how: str, shown: str | None = None
+) -> Patient:
     """Lift the hold on a chart's changed contact details: by the patient (from the link sent
     to the address on file before the change, with their date of birth), or in person by a
-    staff member other than the one who made the change (identity checked)."""
+    staff member who made no change during the hold (identity checked), for the details their
+    page showed (``shown``: :attr:`Patient.contact_version`)."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if actor.channel == "patient":
         if actor.patient_id != patient.pk:
@@ -207,6 +210,12 @@ def contact_change_confirm(*, actor: Actor, patient: Patient, how: str) -> Patie
         raise NotAllowed("Only the patient, or staff in person, confirms a change of details.")
     if patient.contact_held_at is None:
         return patient  # confirmed already (a second click)
+    if actor.channel == "staff" and shown != patient.contact_version:
+        raise Conflict(
+            "The contact details changed since this page was opened: read them again with the "
+            "patient, then confirm.",
+            code="contact_changed",
+        )
     patient.contact_held_at = None
     patient.contact_held_by = None
     patient.contact_previous_email = ""

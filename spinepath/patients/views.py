@@ -88,7 +88,10 @@ def contact_confirm(request: HttpRequest, patient_id: int) -> HttpResponse:
     viewing(request, patient)
     try:
         services.contact_change_confirm(
-            actor=actor, patient=patient, how="in person (identity checked by staff)"
+            actor=actor,
+            patient=patient,
+            how="in person (identity checked by staff)",
+            shown=request.POST.get("shown", ""),
         )
     except Refused as refused:
         if refused.status == 404:

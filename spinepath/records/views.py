@@ -78,6 +78,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
             "has_injections": bool(injections),
             "pricing_problem": refused.sentence if refused is not None else None,
+            # In force, but nothing may be offered now (e.g. an MRI awaiting review).
+            "decision_on_hold": refused is not None and in_force.problem is None,
             "changes": changes[:CHART_CHANGES],
             "more_changes": len(changes) > CHART_CHANGES,
             "amended": {

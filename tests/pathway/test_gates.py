@@ -402,3 +402,11 @@ def test_a_released_plan_waits_while_the_plan_gate_is_closed() -> None:
 
 def test_the_fhir_status_of_a_released_plan_is_draft_until_accepted() -> None:
     assert gates.care_plan_status(_plans(RELEASED), RELEASED, POLICY) == "draft"
+
+
+def test_an_mri_that_arrived_after_the_signature_waits_for_its_review_whatever_its_date() -> None:
+    late = Mri(date(2026, 7, 1), reviewed=False, late=True)
+    held = standing(mris=(MRI, late))
+    assert gates.prices_refusal(held, POLICY).code == "mri_not_reviewed"
+    read = standing(mris=(MRI, dataclasses.replace(late, reviewed=True)))
+    assert gates.prices_refusal(read, POLICY) is None

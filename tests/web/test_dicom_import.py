@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from dicom_helpers import study_files, with_dicomdir, zipped
-from web_helpers import acting
+from web_helpers import acting, signed_in
 
 from spinepath.cli import main as cli
 from spinepath.consultations.actions import dicom_study_import, study_save
@@ -335,3 +335,24 @@ def test_an_upload_on_a_signed_consultations_page_goes_into_the_next_one(
     assert f"filed into the consultation of {newest.assessed_on:%Y-%m-%d}" in page
     assert done.redirect_chain[-1][0] == f"/consultations/{newest.pk}/imaging/"
     assert ImagingStudy.objects.get(study_uid__isnull=False).filed_into == newest
+
+
+def test_an_older_mri_arriving_late_stops_the_plan_until_reviewed(
+    clinician: Any, coordinator: Any, candidate_encounter: Any, tmp_path: Path, capsys: Any
+) -> None:
+    """Found by the attack: an MRI dated before the one the decision rests on, arriving after
+    the signature, was never the newest, so plans went on while no clinician had read it."""
+    from spinepath.consultations.actions import decision_sign
+    from spinepath.plans.pricing import pricing_problem
+
+    patient = candidate_encounter.patient
+    signed = decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="o" * 24)
+    study_files(tmp_path / "old", birth=date(1970, 5, 1), study_date=date(2026, 7, 1))
+    args = ["import-dicom", str(tmp_path / "old"), "--patient", patient.mrn, "--by", "coord"]
+    assert cli(args) == 0
+    assert "filed into the consultation of" in capsys.readouterr().out
+    assert "arrived after the decision was signed" in (pricing_problem(patient) or "")
+    page = signed_in(clinician).get(f"/decisions/{signed.pk}/").content.decode()
+    assert "Write the plan" not in page and "arrived after the decision was signed" in page
+    chart = signed_in(clinician).get(f"/patients/{patient.pk}/").content.decode()
+    assert "on hold" in chart and "not in force" not in chart

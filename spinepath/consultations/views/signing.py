@@ -26,8 +26,10 @@ from spinepath.consultations.views.common import (
     _context,
 )
 from spinepath.errors import Invalid
+from spinepath.pathway import gates
 from spinepath.pathway.gates import sign_refusal
 from spinepath.pathway.workup import InvalidWorkup
+from spinepath.web.policy import clinic_policy
 
 
 def _review_page(
@@ -133,6 +135,9 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
     viewing(request, signed.patient)
     latest = selectors.latest_signed_decision(signed.patient)
     standing = selectors.decision_in_force(signed.patient)
+    # The next step is the plan, when one may be written now (the price gate; its reason
+    # otherwise, e.g. a new MRI awaiting a clinician's review).
+    no_plan = gates.prices_refusal(selectors.consultation_standing(signed.patient), clinic_policy())
     return render(
         request,
         "consultations/decision.html",
@@ -143,5 +148,6 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
             "latest": latest,
             "superseded": latest is not None and latest.pk != signed.pk,
             "problem": standing.problem if standing.signed == signed else None,
+            "no_plan": no_plan.sentence if no_plan is not None else None,
         },
     )

@@ -127,7 +127,11 @@ def test_in_person_confirmation_needs_another_staff_member(
     clinicians = signed_in(clinician)
     chart = clinicians.get(f"/patients/{patient.pk}/").content.decode()
     assert "The patient confirmed it in person (identity checked)" in chart
-    done = clinicians.post(f"/patients/{patient.pk}/contact/confirm/", follow=True)
+    done = clinicians.post(
+        f"/patients/{patient.pk}/contact/confirm/",
+        {"shown": patient.contact_version},
+        follow=True,
+    )
     assert "links to the patient&#x27;s own pages can be sent again" in done.content.decode()
     patient.refresh_from_db()
     assert patient.contact_held_at is None
@@ -199,7 +203,9 @@ def test_no_one_who_changed_the_details_confirms_them_after_another_change(
         link_send(actor=acting(coordinator), patient=patient)
     # Someone who made no change confirms it (the clinic admin, with the patient in front of
     # them); the list of authors starts again with the next change.
-    contact_change_confirm(actor=acting(admin_user), patient=patient, how="in person")
+    contact_change_confirm(
+        actor=acting(admin_user), patient=patient, how="in person", shown=patient.contact_version
+    )
     patient.refresh_from_db()
     assert patient.contact_held_at is None and patient.contact_changed_by == []
 
@@ -221,3 +227,26 @@ def test_no_hand_over_questionnaire_link_while_the_details_are_held(
     page = signed_in(coordinator).post(f"/visits/{visit.pk}/link/", follow=True)
     assert "held until the patient confirms" in page.content.decode()
     assert "/q/" not in page.content.decode()
+
+
+def test_a_confirmation_from_a_page_shown_before_another_change_is_refused(
+    clinician: Any, coordinator: Any
+) -> None:
+    """Found by the second attack: a clinician opened the chart (its confirm button), the
+    coordinator changed the email again, and the clinician's click confirmed an address
+    nobody had checked with the patient."""
+    patient = candidate(clinician)
+    patient = _change_email(coordinator, patient, "first@example.org")
+    clinicians = signed_in(clinician)
+    chart = clinicians.get(f"/patients/{patient.pk}/").content.decode()
+    assert "first@example.org" in chart  # what the clinician checks with the patient
+    shown = chart.split('name="shown" value="')[1].split('"')[0]
+    _change_email(coordinator, patient, "second@example.org")
+    answer = clinicians.post(
+        f"/patients/{patient.pk}/contact/confirm/", {"shown": shown}, follow=True
+    )
+    assert "changed since this page was opened" in answer.content.decode()
+    patient.refresh_from_db()
+    assert patient.contact_held_at is not None
+    with pytest.raises(Conflict):
+        link_send(actor=acting(coordinator), patient=patient)
