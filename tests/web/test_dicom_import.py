@@ -335,6 +335,11 @@ def test_an_upload_on_a_signed_consultations_page_goes_into_the_next_one(
     assert f"filed into the consultation of {newest.assessed_on:%Y-%m-%d}" in page
     assert done.redirect_chain[-1][0] == f"/consultations/{newest.pk}/imaging/"
     assert ImagingStudy.objects.get(study_uid__isnull=False).filed_into == newest
+    # The signed consultation's page says where the study belongs.
+    signed_page = clinician_client.get(f"/consultations/{candidate_encounter.pk}/imaging/")
+    assert (
+        f"part of the consultation of {newest.assessed_on:%Y-%m-%d}" in signed_page.content.decode()
+    )
 
 
 def test_an_older_mri_arriving_late_stops_the_plan_until_reviewed(
