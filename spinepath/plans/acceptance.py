@@ -150,6 +150,8 @@ def _accept(
     consent: str,
 ) -> CarePlan:
     patient_id = CarePlan.objects.filter(pk=plan_id).values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        raise NotAvailable("There is no such plan.")
     # One writer per patient: a parallel release or acceptance waits for this one.
     Patient.objects.select_for_update().filter(pk=patient_id).first()
     plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
