@@ -28,6 +28,7 @@ from spinepath.pathway.standing import (
     Mri,
     Signature,
     Standing,
+    advised_kinds,
     clinical_facts,
     consultations_in_review_order,
     needs_reading,
@@ -70,6 +71,7 @@ def _signature(decision: CandidacyDecision) -> Signature:
         signed_at=decision.signed_at,
         targets=signed_targets(decision.decision_json),
         facts_as_signed=clinical_facts(decision.workup_json),
+        advised=advised_kinds(decision.decision_json),
     )
 
 

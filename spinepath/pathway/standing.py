@@ -34,6 +34,10 @@ def clinical_facts(workup_json: Mapping[str, Any]) -> dict[str, Any]:
     return {key: workup_json.get(key) for key in CLINICAL_KEYS}
 
 
+def advised_kinds(decision_json: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(r.get("kind", "") for r in decision_json.get("recommendations", []))
+
+
 def signed_targets(decision_json: Mapping[str, Any]) -> frozenset[Target]:
     """The confirmed, eligible injection targets of a signed decision (its stored form)."""
     return frozenset(
@@ -56,6 +60,8 @@ class Signature:
     targets: frozenset[Target]
     # The clinical facts of the workup the clinician saw (see :func:`clinical_facts`).
     facts_as_signed: Mapping[str, Any]
+    # The kinds of what the decision recommends (a diagnostic block, an MRI...).
+    advised: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

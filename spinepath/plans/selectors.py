@@ -166,10 +166,13 @@ def plan_sessions(plan: CarePlan) -> list[SessionState]:
         SessionLine(line.id, line.description, line.planned_on) for line in lines
     )
     by_id = {line.id: line for line in lines}
-    booked = {
-        a.session_key: a
-        for a in plan.sessions.filter(status="booked").select_related("clinician", "room")
-    }
+    # The session's appointment: the booked one, else the one it was done in.
+    booked: dict[str, Any] = {}
+    for a in plan.sessions.filter(kind="injection", status__in=["booked", "done"]).select_related(
+        "clinician", "room"
+    ):
+        if a.status == "booked" or a.session_key not in booked:
+            booked[a.session_key] = a
     out = []
     for session in sessions:
         done = all(
@@ -177,6 +180,38 @@ def plan_sessions(plan: CarePlan) -> list[SessionState]:
             for i in session.line_ids
         )
         out.append(SessionState(session, booked.get(session.key), done))
+    return out
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """A visit of a plan's prepare phase (the pre-procedure visit): one per unit of its line,
+    keyed ``visit-1``, ``visit-2``... in the plan's order (a new version keeps the keys)."""
+
+    key: str
+    label: str
+    appointment: Any  # public.Appointment (booked or done), or None
+
+    @property
+    def done(self) -> bool:
+        return self.appointment is not None and self.appointment.status == "done"
+
+
+def plan_visits(plan: CarePlan) -> list[VisitState]:
+    lines = plan.lines.filter(phase="prepare", price_item__category="visit").order_by(
+        "position", "id"
+    )
+    booked: dict[str, Any] = {}
+    for a in plan.sessions.filter(kind="visit", status__in=["booked", "done"]).select_related(
+        "clinician", "room"
+    ):
+        if a.status == "booked" or a.session_key not in booked:
+            booked[a.session_key] = a
+    out: list[VisitState] = []
+    for line in lines:
+        for _ in range(line.quantity):
+            key = f"visit-{len(out) + 1}"
+            out.append(VisitState(key, line.description, booked.get(key)))
     return out
 
 

@@ -63,7 +63,7 @@ def patient_standing(patient: Patient, today: date | None = None) -> Standing:
             recorded[_target(procedure)] += 1
         sessions = tuple(
             BookedSession(accepted.pk, a.session_key, timezone.localtime(a.start).date())
-            for a in accepted.sessions.filter(status="booked")
+            for a in accepted.sessions.filter(kind="injection", status="booked")
         )
     return dataclasses.replace(
         standing,

@@ -142,6 +142,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "injection_form": injection_form,
             "item_form": item_form,
             "sessions": selectors.plan_sessions(plan) if plan.status == CarePlan.ACCEPTED else [],
+            "visits": selectors.plan_visits(plan) if plan.status == CarePlan.ACCEPTED else [],
             "shown": selectors.plan_content_hash(plan) if plan.status == CarePlan.DRAFT else "",
         },
         status=status,

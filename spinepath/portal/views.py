@@ -42,7 +42,7 @@ from spinepath.plans.acceptance import plan_accept_by_patient
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.models import CarePlan
 from spinepath.plans.pricing import pricing_problem
-from spinepath.plans.selectors import plan_content_hash, plan_sessions
+from spinepath.plans.selectors import plan_content_hash, plan_sessions, plan_visits
 from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
@@ -289,6 +289,7 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
             )
             return _page(request, "plan.html", context, status=status)
         context["sessions"] = plan_sessions(current) if current.status == CarePlan.ACCEPTED else []
+        context["visits"] = plan_visits(current) if current.status == CarePlan.ACCEPTED else []
     if (
         request.method == "POST"
         and current is not None
@@ -340,8 +341,10 @@ def appointments(request: HttpRequest, patient: Patient) -> HttpResponse:
         {
             "patient": patient,
             "upcoming": [a for a in rows if a.status == Appointment.BOOKED and a.end >= now],
-            "cancelled": [a for a in rows if a.status != Appointment.BOOKED and a.end >= now],
-            "past": [a for a in rows if a.end < now],
+            "cancelled": [a for a in rows if a.status == Appointment.CANCELLED and a.end >= now],
+            # Held: the time has passed, or the step was done already (an injection recorded
+            # before the day it was booked for).
+            "past": [a for a in rows if a.end < now or a.status == Appointment.DONE],
             "visits": selectors.visits_for(patient),
             "today": timezone.localdate(),
             "form": ChangeRequestForm(),

@@ -24,27 +24,37 @@ from icalendar import Calendar, Event
 
 from spinepath.accounts.models import StaffAccount
 from spinepath.accounts.roles import is_clinician
-from spinepath.actions import action, after_commit
+from spinepath.actions import action, after_commit, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.consultations.models import Encounter
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
 from spinepath.pathway.portal import (
     SESSION_MINUTES_RANGE,
     InjectionSession,
     session_booking_problem,
 )
+from spinepath.pathway.rooms import room_problem
+from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
 from spinepath.plans.pricing import require_bookable
-from spinepath.plans.selectors import plan_sessions
+from spinepath.plans.selectors import plan_sessions, plan_visits
 from spinepath.public.models import (
     Appointment,
     ChangeRequest,
     ConsultationRequest,
     Room,
 )
+from spinepath.public.requests import (
+    booked_consultation,
+    request_booked,
+    request_consultation_cancelled,
+    request_seen,
+)
 
 MIN_MINUTES, MAX_MINUTES = 60, 90  # the consultation takes 60-90 minutes (PATHWAY.md s.2)
+VISIT_MINUTES_RANGE = (15, 60)  # the pre-procedure visit and consent (docs/pathway.md)
 
 
 def working_hours() -> tuple[time, time, set[int]]:
@@ -57,11 +67,15 @@ def _slot_refused(field: str, message: str) -> Invalid:
 
 
 def _check_slot(start: datetime, minutes: int, kind: str = Appointment.CONSULTATION) -> datetime:
-    low, high = (
-        (MIN_MINUTES, MAX_MINUTES) if kind == Appointment.CONSULTATION else SESSION_MINUTES_RANGE
-    )
+    low, high = {
+        Appointment.CONSULTATION: (MIN_MINUTES, MAX_MINUTES),
+        Appointment.VISIT: VISIT_MINUTES_RANGE,
+    }.get(kind, SESSION_MINUTES_RANGE)
     if not low <= minutes <= high:
-        what = "A consultation" if kind == Appointment.CONSULTATION else "An injection session"
+        what = {
+            Appointment.CONSULTATION: "A consultation",
+            Appointment.VISIT: "A pre-procedure visit",
+        }.get(kind, "An injection session")
         raise _slot_refused("minutes", f"{what} takes {low}-{high} minutes.")
     local = timezone.localtime(start)
     end = local + timedelta(minutes=minutes)
@@ -113,22 +127,45 @@ def _choose_a_clinician() -> Invalid:
     return Invalid("Choose a clinician.", fields={"clinician": "Choose a clinician."})
 
 
+def _room_fits(room: Room, kind: str, guidances: tuple[str, ...] = ()) -> None:
+    problem = room_problem(kind, guidances, room.kind)
+    if problem is not None:
+        raise Invalid(problem, fields={"room": problem})
+
+
 @action("booking")
 def appointment_book(
     *,
     actor: Actor,
+    patient: Patient,
     clinician: User,
     room: Room,
     start: datetime,
     minutes: int,
-    patient_name: str,
-    email: str = "",
     consultation_request: ConsultationRequest | None = None,
 ) -> Appointment:
-    """A consultation in a clinician's and a room's free time (the confirmation, with its
-    calendar file, leaves once booked); the request it answers is marked booked."""
+    """A consultation of ``patient`` in a clinician's and a consultation room's free time: on
+    the chart, on the patient's own pages and on the clinician's day (the confirmation, with
+    its calendar file, leaves once booked). The request it answers, which must be this
+    patient's, is booked, once: a second booking for it is refused."""
     if not bookable_clinician(clinician):
         raise _choose_a_clinician()
+    _room_fits(room, Appointment.CONSULTATION)
+    if consultation_request is not None:
+        consultation_request = ConsultationRequest.objects.select_for_update().get(
+            pk=consultation_request.pk
+        )
+        if consultation_request.patient_id != patient.pk:
+            raise Conflict(
+                "Link the request to this patient's chart before booking its consultation."
+            )
+        earlier = booked_consultation(consultation_request)
+        if earlier is not None:
+            when = f"{timezone.localtime(earlier.start):%d %b %Y %H:%M}"
+            refusal = f"This request's consultation is already booked, {when}: move it instead."
+            raise Conflict(refusal, fields={"start": refusal}, code="already_booked")
+        if consultation_request.status == ConsultationRequest.DECLINED:
+            raise Conflict("This request was declined: take it back before booking.")
     end = _check_slot(start, minutes)
     _lock_and_check(clinician, room, start, end)
     appointment = Appointment.objects.create(
@@ -136,18 +173,23 @@ def appointment_book(
         room=room,
         start=start,
         end=end,
-        patient_name=patient_name,
-        email=email,
+        patient=patient,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        email=patient.email,
         request=consultation_request,
         uid=f"{uuid.uuid4()}@spinepath",
         booked_by=actor.user,
     )
     if consultation_request is not None:
-        # Saved, not a bulk update: the booking's audit event holds the request's new status.
-        consultation_request.status = ConsultationRequest.BOOKED
-        consultation_request.save(update_fields=["status"])
+        request_booked(consultation_request)
     _notify(appointment, "confirmed")
     return appointment
+
+
+def _session_guidances(plan: CarePlan, line_ids: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(
+        g for g in plan.lines.filter(pk__in=line_ids).values_list("guidance", flat=True) if g
+    )
 
 
 @action("booking")
@@ -172,7 +214,9 @@ def session_book(
     problem = session_booking_problem(
         plan_accepted=plan.status == CarePlan.ACCEPTED,
         session_found=state is not None,
-        booked=state is not None and state.appointment is not None,
+        booked=state is not None
+        and state.appointment is not None
+        and state.appointment.status == Appointment.BOOKED,
         done=state is not None and state.done,
     )
     if problem is not None or state is None:
@@ -180,6 +224,7 @@ def session_book(
     require_bookable(plan)
     if not bookable_clinician(clinician):
         raise _choose_a_clinician()
+    _room_fits(room, Appointment.INJECTION, _session_guidances(plan, state.session.line_ids))
     end = _check_slot(start, minutes, Appointment.INJECTION)
     _lock_and_check(clinician, room, start, end)
     patient = plan.patient
@@ -199,6 +244,94 @@ def session_book(
         patient=patient,
     )
     _notify(appointment, "confirmed")
+    return appointment
+
+
+def appointment_held(appointment: Appointment, *, encounter: Encounter | None = None) -> None:
+    """Inside a write: the appointment took place (and the request it answered is seen)."""
+    appointment.status = Appointment.DONE
+    appointment.done_at = timezone.now()
+    appointment.encounter = encounter or appointment.encounter
+    appointment.save(update_fields=["status", "done_at", "encounter"])
+    if appointment.request is not None:
+        request_seen(appointment.request)
+
+
+@action("booking")
+def visit_book(
+    *,
+    actor: Actor,
+    plan_id: int,
+    visit_key: str,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    minutes: int,
+) -> Appointment:
+    """A visit of an accepted plan's prepare phase (the pre-procedure visit and consent), in a
+    consultation room: the plan accepted first and the gate that books its sessions holding,
+    each visit booked once."""
+    plan = CarePlan.objects.select_for_update().select_related("patient").filter(pk=plan_id).first()
+    if plan is None:
+        raise NotAvailable("There is no such plan.")
+    if plan.status != CarePlan.ACCEPTED:
+        raise Conflict("Visits are booked only from a written plan the patient accepted.")
+    visit = next((v for v in plan_visits(plan) if v.key == visit_key), None)
+    if visit is None:
+        raise NotAvailable("This plan has no such visit.")
+    if visit.appointment is not None:
+        said = "held" if visit.done else "already booked: move the booking instead"
+        raise Conflict(f"This visit is {said}.", code="already_booked")
+    require_bookable(plan)
+    if not bookable_clinician(clinician):
+        raise _choose_a_clinician()
+    _room_fits(room, Appointment.VISIT)
+    end = _check_slot(start, minutes, Appointment.VISIT)
+    _lock_and_check(clinician, room, start, end)
+    patient = plan.patient
+    try:
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                kind=Appointment.VISIT,
+                clinician=clinician,
+                room=room,
+                start=start,
+                end=end,
+                patient=patient,
+                patient_name=f"{patient.given_name} {patient.family_name}",
+                email=patient.email,
+                plan=plan,
+                session_key=visit.key,
+                session_label=_fits(visit.label, Appointment._meta.get_field("session_label")),
+                uid=f"{uuid.uuid4()}@spinepath",
+                booked_by=actor.user,
+            )
+    except IntegrityError as clash:
+        raise Conflict("This visit is already booked: move the booking instead.") from clash
+    _notify(appointment, "confirmed")
+    return appointment
+
+
+@action("booking")
+def visit_held(*, actor: Actor, appointment_id: int) -> Appointment:
+    """A booked pre-procedure visit took place (marked on the day, or after it); a second
+    click changes nothing. Consultations and injection sessions close themselves: by the
+    consultation started that day, and by the injections recorded."""
+    appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
+    if appointment is None:
+        raise NotAvailable("There is no such appointment.")
+    if appointment.kind != Appointment.VISIT:
+        raise Conflict(
+            "A consultation is held by starting it, and an injection session by recording its "
+            "injections."
+        )
+    if appointment.status == Appointment.DONE:
+        return appointment
+    if appointment.status != Appointment.BOOKED:
+        raise Conflict("This visit was cancelled.")
+    if timezone.localtime(appointment.start).date() > today_of_write():
+        raise Conflict("This visit is not due yet: it is marked as held on its day.")
+    appointment_held(appointment)
     return appointment
 
 
@@ -292,6 +425,8 @@ def appointment_reschedule(
     *, actor: Actor, appointment: Appointment, start: datetime, minutes: int
 ) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status == Appointment.DONE:
+        raise Conflict("This appointment took place; it cannot be moved.")
     if appointment.status != Appointment.BOOKED:
         raise Conflict("A cancelled appointment cannot be moved; book a new one.")
     end = _check_slot(start, minutes, appointment.kind)
@@ -308,9 +443,13 @@ def appointment_cancel(*, actor: Actor, appointment: Appointment) -> Appointment
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status == Appointment.CANCELLED:
         return appointment
+    if appointment.status == Appointment.DONE:
+        raise Conflict("This appointment took place; it is no longer cancelled.")
     appointment.status = Appointment.CANCELLED
     appointment.sequence += 1
     appointment.save()
+    if appointment.request is not None:
+        request_consultation_cancelled(appointment.request)
     _notify(appointment, "cancelled")
     return appointment
 
@@ -342,8 +481,35 @@ def appointment_ics(appointment: Appointment, *, download: bool = False) -> byte
     return calendar.to_ical()
 
 
+def recipient(appointment: Appointment) -> str:
+    """Where the appointment's emails go: the chart's email now (a changed address is used from
+    the change on), else the one typed when it was booked."""
+    if appointment.patient is not None:
+        return appointment.patient.email
+    return appointment.email
+
+
+_TOLD = {
+    "confirmed": "a confirmation",
+    "moved": "a note of the new time",
+    "cancelled": "a note of the cancellation",
+}
+
+
+def told(appointment: Appointment, what: str) -> str:
+    """What the patient was actually sent, in the words the coordinator reads."""
+    address = recipient(appointment)
+    if address:
+        return f"{_TOLD[what]} is on its way to {address}."
+    phone = appointment.patient.phone if appointment.patient is not None else ""
+    return "the patient has no email on file, so nothing was sent: tell them by phone" + (
+        f" ({phone})." if phone else "."
+    )
+
+
 def _notify(appointment: Appointment, what: str) -> None:
-    if not appointment.email:
+    address = recipient(appointment)
+    if not address:
         return
     local = timezone.localtime(appointment.start)
     when = f"{local:%A %d %B %Y at %H:%M}"
@@ -371,7 +537,7 @@ def _notify(appointment: Appointment, what: str) -> None:
         subject=f"{noun.capitalize()} {what} - {settings.SPINEPATH_CLINIC_NAME}",
         body=f"Hello {appointment.patient_name.split()[0]},\n\n{lines[what]}\n\n"
         f"{settings.SPINEPATH_CLINIC_NAME}\n",
-        to=[appointment.email],
+        to=[address],
     )
     message.attach(f"{appointment.kind}.ics", appointment_ics(appointment), "text/calendar")
     # Once the booking is committed: a mail failure (logged) never undoes it, and a

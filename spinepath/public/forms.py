@@ -102,6 +102,18 @@ class SelfScreenForm(forms.Form):
 
 class ConsultationRequestForm(forms.Form):
     name = forms.CharField(max_length=120, label="Your name")
+    birth_date = forms.DateField(
+        required=False,
+        label="Your date of birth (so we find your record if you have been here before)",
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+    )
+
+    def clean_birth_date(self) -> Any:
+        born = self.cleaned_data["birth_date"]
+        if born is not None and (born.year < 1900 or born > timezone.localdate()):
+            raise forms.ValidationError("Enter your date of birth, for example 1961-04-30.")
+        return born
+
     email = forms.EmailField(required=False, label="Email")
     phone = forms.CharField(
         max_length=40,
@@ -169,18 +181,37 @@ class SlotForm(forms.Form):
 
 def bookable_clinicians() -> Any:
     """Clinicians who see patients: active people, not names on records only."""
-    return User.objects.filter(groups__name="clinician", is_active=True).exclude(
-        staff_account__record_only=True
+    return (
+        User.objects.filter(groups__name="clinician", is_active=True)
+        .exclude(staff_account__record_only=True)
+        .order_by("last_name", "first_name", "username")
     )
 
 
+class ClinicianField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Clinicians by their names, as the clinic knows them (never a user name)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.username)
+
+
+def rooms_of(*kinds: str) -> Any:
+    return Room.objects.filter(kind__in=kinds)
+
+
+class RoomField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return (
+            f"{obj.name} ({obj.get_kind_display().lower()})"
+            if obj.kind not in obj.name.lower()
+            else obj.name
+        )
+
+
 class BookingForm(SlotForm):
-    clinician = forms.ModelChoiceField(queryset=bookable_clinicians())
-    room = forms.ModelChoiceField(queryset=Room.objects.all())
-    patient_name = forms.CharField(max_length=120, label="Patient name")
-    email = forms.EmailField(required=False, label="Patient email (for the confirmation)")
-    request_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    field_order = ["clinician", "room", "date", "time", "minutes", "patient_name", "email"]
+    clinician = ClinicianField(queryset=bookable_clinicians())
+    room = RoomField(queryset=rooms_of("consultation"))
+    field_order = ["clinician", "room", "date", "time", "minutes"]
 
 
 class RescheduleForm(SlotForm):
@@ -199,10 +230,52 @@ SESSION_LENGTHS = [
 class SessionForm(SlotForm):
     """An injection session: 60 minutes unless the clinician needs more or less."""
 
-    clinician = forms.ModelChoiceField(queryset=bookable_clinicians())
-    room = forms.ModelChoiceField(queryset=Room.objects.all(), label="Procedure room")
+    clinician = ClinicianField(queryset=bookable_clinicians())
+    room = RoomField(queryset=rooms_of("fluoroscopy", "ultrasound"), label="Procedure room")
     minutes = forms.TypedChoiceField(choices=SESSION_LENGTHS, coerce=int, initial="60")
     field_order = ["clinician", "room", "date", "time", "minutes"]
+
+
+VISIT_LENGTHS = [
+    ("15", "15 minutes"),
+    ("30", "30 minutes"),
+    ("45", "45 minutes"),
+    ("60", "60 minutes"),
+]
+
+
+class VisitForm(SlotForm):
+    """A pre-procedure visit and consent: 30 minutes in a consultation room."""
+
+    clinician = ClinicianField(queryset=bookable_clinicians())
+    room = RoomField(queryset=rooms_of("consultation"))
+    minutes = forms.TypedChoiceField(choices=VISIT_LENGTHS, coerce=int, initial="30")
+    field_order = ["clinician", "room", "date", "time", "minutes"]
+
+
+class RequestChartForm(forms.Form):
+    """A new chart from a consultation request: the coordinator checks the names and birth
+    date the requester typed."""
+
+    given_name = forms.CharField(max_length=100, label="First name")
+    family_name = forms.CharField(max_length=100, label="Last name")
+    birth_date = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    confirm_other_person = forms.BooleanField(
+        required=False,
+        label="This is another person than the chart with the same name and birth date",
+    )
+
+    def clean_birth_date(self) -> Any:
+        born = self.cleaned_data["birth_date"]
+        if born > timezone.localdate():
+            raise forms.ValidationError("A date of birth cannot be in the future.")
+        if born.year < 1900:
+            raise forms.ValidationError("Enter a date of birth after 1900.")
+        return born
 
 
 class SessionRescheduleForm(SlotForm):

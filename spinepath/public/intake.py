@@ -2,15 +2,15 @@
 public form (the self-screen, the request, the patient's sign-in) counts against, per client
 address.
 
-Every write takes ``actor=``: the public forms are anyone's (counted per client address); the
-inbox's status needs the ``request_status`` fact of the authority table.
+Every write takes ``actor=``: the public forms are anyone's (counted per client address). What
+becomes of a request (a chart, a booking, declined) is in :mod:`spinepath.public.requests`.
 """
 
 from __future__ import annotations
 
 import hmac
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from spinepath.actions import action, after_commit
 from spinepath.actors import Actor
-from spinepath.errors import Invalid, NotAvailable, RateLimited
+from spinepath.errors import Invalid, RateLimited
 from spinepath.public.models import (
     ConsultationRequest,
     PublicSubmission,
@@ -71,6 +71,7 @@ def consultation_request_create(
     actor: Actor,
     name: str,
     consent_to_contact: bool,
+    birth_date: date | None = None,
     email: str = "",
     phone: str = "",
     preferred_times: str = "",
@@ -88,6 +89,7 @@ def consultation_request_create(
     request = ConsultationRequest.objects.create(
         address=actor.address,
         name=name,
+        birth_date=birth_date,
         email=email,
         phone=phone,
         preferred_times=preferred_times,
@@ -103,15 +105,3 @@ def consultation_request_create(
         )
         after_commit(acknowledgement.send)
     return request
-
-
-@action("request_status")
-def request_status_set(*, actor: Actor, request_id: int, status: str) -> ConsultationRequest:
-    if status not in dict(ConsultationRequest.STATUSES):
-        raise Invalid("Unknown status.", fields={"status": "Unknown status."})
-    item = ConsultationRequest.objects.select_for_update().filter(pk=request_id).first()
-    if item is None:
-        raise NotAvailable("There is no such request.")
-    item.status = status
-    item.save(update_fields=["status"])
-    return item

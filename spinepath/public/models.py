@@ -9,17 +9,25 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from spinepath.pathway.rooms import ROOM_KINDS
 from spinepath.patients.models import Patient
+
+ROOM_KIND_CHOICES = list(ROOM_KINDS.items())
 
 
 class ConsultationRequest(models.Model):
+    """A request moves new -> booked (a consultation of the linked chart was booked) -> seen
+    (the consultation took place); or it is declined. Cancelling its consultation makes it new
+    again (PATHWAY.md section 9: a booked request is no longer new)."""
+
     NEW = "new"
-    CONTACTED = "contacted"
     BOOKED = "booked"
-    CLOSED = "closed"
-    STATUSES = [(NEW, "New"), (CONTACTED, "Contacted"), (BOOKED, "Booked"), (CLOSED, "Closed")]
+    SEEN = "seen"
+    DECLINED = "declined"
+    STATUSES = [(NEW, "New"), (BOOKED, "Booked"), (SEEN, "Seen"), (DECLINED, "Declined")]
 
     name = models.CharField(max_length=120)
+    birth_date = models.DateField("date of birth", null=True, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     preferred_times = models.CharField(max_length=300, blank=True)
@@ -47,7 +55,14 @@ class PublicSubmission(models.Model):
 
 
 class Room(models.Model):
+    """A room and what it is equipped for: an injection needs the room its imaging guidance
+    needs (spinepath.pathway.rooms)."""
+
     name = models.CharField(max_length=60, unique=True)
+    kind = models.CharField(max_length=12, choices=ROOM_KIND_CHOICES, default="consultation")
+
+    class Meta:
+        ordering = ["kind", "name"]
 
     def __str__(self) -> str:
         return self.name
@@ -59,9 +74,17 @@ class Appointment(models.Model):
 
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    # The step took place: the consultation was opened, the injection recorded, the visit held.
+    DONE = "done"
+    STATUSES = [(BOOKED, "Booked"), (DONE, "Done"), (CANCELLED, "Cancelled")]
     CONSULTATION = "consultation"
     INJECTION = "injection"
-    KINDS = [(CONSULTATION, "Consultation"), (INJECTION, "Injection session")]
+    VISIT = "visit"
+    KINDS = [
+        (CONSULTATION, "Consultation"),
+        (INJECTION, "Injection session"),
+        (VISIT, "Pre-procedure visit"),
+    ]
 
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
@@ -81,9 +104,8 @@ class Appointment(models.Model):
     )
     start = models.DateTimeField(db_index=True)
     end = models.DateTimeField(db_index=True)
-    status = models.CharField(
-        max_length=10, default=BOOKED, choices=[(BOOKED, "Booked"), (CANCELLED, "Cancelled")]
-    )
+    status = models.CharField(max_length=10, default=BOOKED, choices=STATUSES)
+    done_at = models.DateTimeField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE")
     uid = models.CharField(max_length=80, unique=True)
     booked_by = models.ForeignKey(
@@ -91,7 +113,8 @@ class Appointment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=12, choices=KINDS, default=CONSULTATION)
-    # An injection session: the accepted plan and which of its sessions (pathway/portal.py).
+    # An injection session or a visit of a plan: the accepted plan and which of its sessions
+    # (pathway/portal.py), or ``visit-<line id>`` for a visit line of its prepare phase.
     plan = models.ForeignKey(
         "plans.CarePlan", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
     )
@@ -106,21 +129,34 @@ class Appointment(models.Model):
         on_delete=models.PROTECT,
         related_name="appointment",
     )
+    # The consultation held in a booked consultation slot (started from the day, or on the
+    # chart that day): the appointment is done, and the request it answered is seen.
+    encounter = models.OneToOneField(
+        "consultations.Encounter",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointment",
+    )
 
     class Meta:
         ordering = ["start"]
         constraints = [
-            # A double click or a parallel request books a plan's session once.
+            # A double click or a parallel request books a plan's session, or visit, once.
             models.UniqueConstraint(
                 fields=["plan", "session_key"],
-                condition=models.Q(status="booked", kind="injection"),
+                condition=models.Q(status="booked", plan__isnull=False),
                 name="one_booking_per_session",
             ),
         ]
 
     @property
     def title(self) -> str:
-        return "Injection session" if self.kind == self.INJECTION else "Consultation"
+        return dict(self.KINDS)[self.kind]
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
 
 
 class ChangeRequest(models.Model):

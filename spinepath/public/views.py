@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import actor_of, staff_actor
+from spinepath.accounts.roles import is_clinician
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import RateLimited, Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
+from spinepath.patients.models import Patient
+from spinepath.patients.services import PossibleDuplicate
 from spinepath.plans.models import CarePlan
-from spinepath.plans.selectors import plan_sessions
+from spinepath.plans.selectors import plan_sessions, plan_visits
 from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.public import bookings as booking
-from spinepath.public import intake
+from spinepath.public import calendar, intake, requests
 from spinepath.public.forms import (
     BookingForm,
     ConsultationRequestForm,
+    RequestChartForm,
     RescheduleForm,
     SelfScreenForm,
     SessionForm,
     SessionRescheduleForm,
+    VisitForm,
+    bookable_clinicians,
 )
 from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
@@ -120,18 +128,10 @@ def _on_slot_form(form: BaseForm, refused: Refused) -> None:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
-    actor = staff_actor(request, sees=SEES)
-    if request.method == "POST":
-        try:
-            intake.request_status_set(
-                actor=actor,
-                request_id=int(request.POST.get("request", 0)),
-                status=request.POST.get("status", ""),
-            )
-        except (Refused, ValueError):
-            messages.error(request, "That request could not be updated.")
-        return redirect("public:inbox")
-    status = request.GET.get("status", "new")
+    staff_actor(request, sees=SEES)
+    status = request.GET.get("status", ConsultationRequest.NEW)
+    if status not in dict(ConsultationRequest.STATUSES):
+        status = "all"
     items = ConsultationRequest.objects.select_related("patient")
     if status != "all":
         items = items.filter(status=status)
@@ -143,15 +143,103 @@ def inbox(request: HttpRequest) -> HttpResponse:
         [r.patient for r in shown if r.patient is not None],
         unregistered=[f"consultation request #{r.pk}" for r in shown if r.patient is None],
     )
+    counts = dict(
+        ConsultationRequest.objects.values_list("status").annotate(n=Count("id")).order_by()
+    )
     return render(
         request,
         "public/inbox.html",
         {
             "items": shown,
             "status": status,
-            "statuses": ConsultationRequest.STATUSES,
+            "tabs": [(k, v, counts.get(k, 0)) for k, v in ConsultationRequest.STATUSES],
             "nav": "inbox",
         },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    """One request: link it to a chart (the matches shown, the coordinator chooses), or make
+    a chart from it; then book its consultation, or decline it."""
+    actor = staff_actor(request, sees=SEES)
+    item = get_object_or_404(ConsultationRequest.objects.select_related("patient"), pk=request_id)
+    given, family = requests.split_name(item.name)
+    form = RequestChartForm(
+        request.POST if request.POST.get("do") == "create" else None,
+        initial={
+            "given_name": given,
+            "family_name": family,
+            "birth_date": item.birth_date,
+            "email": item.email,
+            "phone": item.phone,
+        },
+    )
+    duplicate = None
+    if request.method == "POST":
+        do = request.POST.get("do")
+        try:
+            if do == "link":
+                linked = requests.request_link(
+                    actor=actor,
+                    request_id=item.pk,
+                    patient_id=optional_id(request.POST, "patient") or 0,
+                )
+                messages.success(request, f"Linked to the chart of {linked.patient}.")
+                return redirect("public:request_detail", item.pk)
+            if do in ("decline", "reopen"):
+                requests.request_status_set(
+                    actor=actor,
+                    request_id=item.pk,
+                    status="declined" if do == "decline" else "new",
+                )
+                messages.success(
+                    request, "Request declined." if do == "decline" else "Request is new again."
+                )
+                return redirect("public:request_detail", item.pk)
+            if do == "create" and form.is_valid():
+                data = form.cleaned_data
+                patient = requests.request_chart_create(
+                    actor=actor,
+                    request_id=item.pk,
+                    details={
+                        k: data[k]
+                        for k in ("given_name", "family_name", "birth_date", "email", "phone")
+                    },
+                    other_person=data["confirm_other_person"],
+                )
+                messages.success(request, f"Chart {patient.mrn} made for {patient} and linked.")
+                return redirect("public:request_detail", item.pk)
+        except PossibleDuplicate as refused:
+            duplicate = refused.existing
+            show_on_form(form, refused)
+        except Refused as refused:
+            if do == "create":
+                show_on_form(form, refused)
+            else:
+                messages.error(request, " ".join(refused.reasons))
+                return redirect("public:request_detail", item.pk)
+    matches = requests.chart_matches(item) if item.patient_id is None else []
+    if item.patient is not None:
+        viewing(request, item.patient)
+    else:
+        showing(
+            request,
+            [m.patient for m in matches],
+            unregistered=[f"consultation request #{item.pk}"],
+        )
+    return render(
+        request,
+        "public/request_detail.html",
+        {
+            "item": item,
+            "form": form,
+            "matches": matches,
+            "duplicate": duplicate,
+            "booked": requests.booked_consultation(item),
+            "nav": "inbox",
+        },
+        status=400 if form.errors else 200,
     )
 
 
@@ -166,36 +254,39 @@ BOOKINGS_SHOWN_DAYS = 60
 @require_http_methods(["GET", "HEAD", "POST"])
 def bookings(request: HttpRequest) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
-    initial = {}
     req = None
+    patient = None
     request_id = optional_id(request.GET, "request")
     if request_id is not None:
-        req = ConsultationRequest.objects.filter(pk=request_id).first()
-        if req is not None:
-            initial = {"patient_name": req.name, "email": req.email, "request_id": req.pk}
-    form = BookingForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+        req = ConsultationRequest.objects.select_related("patient").filter(pk=request_id).first()
+        patient = req.patient if req is not None else None
+    elif (patient_id := optional_id(request.GET, "patient")) is not None:
+        patient = Patient.objects.filter(pk=patient_id).first()
+    initial = {
+        "date": request.GET.get("date", "")[:10],
+        "time": request.GET.get("time", "")[:5],
+        "clinician": request.GET.get("clinician", "")[:12],
+        "room": request.GET.get("room", "")[:12],
+    }
+    form = BookingForm(request.POST or None, initial={k: v for k, v in initial.items() if v})
+    if request.method == "POST" and form.is_valid() and patient is None:
+        form.add_error(None, "Choose the patient first: book from a request or from a chart.")
+    elif request.method == "POST" and form.is_valid() and patient is not None:
         data = form.cleaned_data
-        linked = (
-            ConsultationRequest.objects.filter(pk=data["request_id"]).first()
-            if data["request_id"]
-            else None
-        )
         try:
-            booking.appointment_book(
+            booked = booking.appointment_book(
                 actor=actor,
+                patient=patient,
                 clinician=data["clinician"],
                 room=data["room"],
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
-                patient_name=data["patient_name"],
-                email=data["email"],
-                consultation_request=linked,
+                consultation_request=req,
             )
         except Refused as refused:
             _on_slot_form(form, refused)
         else:
-            messages.success(request, "Consultation booked; the confirmation is on its way.")
+            messages.success(request, f"Consultation booked; {booking.told(booked, 'confirmed')}")
             return redirect("public:bookings")
     today = timezone.localdate()
     upcoming = list(
@@ -220,12 +311,24 @@ def bookings(request: HttpRequest) -> HttpResponse:
     # Every patient the calendar shows, by record number; a consultation booked by name (no
     # record yet) by its appointment, and the request a booking is being made for.
     appointments = upcoming + orphaned + [r.appointment for r in change_requests]
+    to_link = (
+        []
+        if patient is not None or req is not None
+        else list(
+            ConsultationRequest.objects.filter(status=ConsultationRequest.NEW).select_related(
+                "patient"
+            )[:20]
+        )
+    )
     showing(
         request,
         [a.patient for a in appointments if a.patient is not None]
-        + [plan.patient for plan, _ in to_book],
+        + [plan.patient for plan, _ in to_book]
+        + ([patient] if patient is not None else [])
+        + [r.patient for r in to_link if r.patient is not None],
         unregistered=[f"appointment #{a.pk}" for a in appointments if a.patient is None]
-        + ([f"consultation request #{req.pk}"] if req is not None else []),
+        + ([f"consultation request #{req.pk}"] if req is not None else [])
+        + [f"consultation request #{r.pk}" for r in to_link if r.patient is None],
     )
     return render(
         request,
@@ -235,6 +338,10 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "nav": "bookings",
             "linked_request": req,
+            "patient": patient,
+            "to_link": to_link,
+            "day_asked": request.GET.get("date", "")[:10],
+            "time_asked": request.GET.get("time", "")[:5],
             "to_book": to_book,
             "orphaned": orphaned,
             "change_requests": change_requests,
@@ -271,7 +378,9 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
         except Refused as refused:
             _on_slot_form(form, refused)
         else:
-            messages.success(request, f"{appointment.title} moved; the patient has been told.")
+            messages.success(
+                request, f"{appointment.title} moved; {booking.told(appointment, 'moved')}"
+            )
             return redirect("public:bookings")
     if appointment.patient_id is not None:
         viewing(request, appointment.patient)
@@ -285,13 +394,52 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Cancelling asks first, saying what the patient will be sent; only the confirmation's
+    own button cancels."""
+    actor = staff_actor(request, sees=SEES)
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("patient", "room", "clinician", "request"),
+        pk=appointment_id,
+    )
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            booking.appointment_cancel(actor=actor, appointment=appointment)
+        except Refused as refused:
+            messages.error(request, " ".join(refused.reasons))
+        else:
+            messages.success(
+                request, f"{appointment.title} cancelled; {booking.told(appointment, 'cancelled')}"
+            )
+        return redirect("public:bookings")
+    if appointment.patient_id is not None:
+        viewing(request, appointment.patient)
+    else:
+        showing(request, [], unregistered=[f"appointment #{appointment.pk}"])
+    return render(
+        request,
+        "public/booking_cancel.html",
+        {
+            "appointment": appointment,
+            "address": booking.recipient(appointment),
+            "nav": "bookings",
+        },
+    )
+
+
+@require_POST
+def visit_held(request: HttpRequest, appointment_id: int) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
-    booking.appointment_cancel(actor=actor, appointment=appointment)
-    messages.success(request, f"{appointment.title} cancelled; the patient has been told.")
-    return redirect("public:bookings")
+    try:
+        booking.visit_held(actor=actor, appointment_id=appointment.pk)
+    except Refused as refused:
+        messages.error(request, " ".join(refused.reasons))
+    else:
+        messages.success(request, f"{appointment.session_label or appointment.title} held.")
+    day = timezone.localtime(appointment.start).date()
+    return redirect(f"{reverse('public:day')}?date={day.isoformat()}")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -309,7 +457,7 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            booking.session_book(
+            booked = booking.session_book(
                 actor=actor,
                 plan_id=plan.pk,
                 session_key=session_key,
@@ -321,7 +469,9 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
         except Refused as refused:
             _on_slot_form(form, refused)
         else:
-            messages.success(request, "Injection session booked; the confirmation is on its way.")
+            messages.success(
+                request, f"Injection session booked; {booking.told(booked, 'confirmed')}"
+            )
             return redirect("plans:plan", plan.pk)
     viewing(request, plan.patient)
     return render(
@@ -329,6 +479,129 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
         "public/session_book.html",
         {"form": form, "plan": plan, "state": state, "nav": "bookings"},
         status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def visit_book(request: HttpRequest, plan_id: int, visit_key: str) -> HttpResponse:
+    """Book a visit of an accepted plan's prepare phase (the pre-procedure visit)."""
+    actor = staff_actor(request, sees=SEES)
+    plan = get_object_or_404(CarePlan.objects.select_related("patient"), pk=plan_id)
+    visit = next((v for v in plan_visits(plan) if v.key == visit_key), None)
+    if visit is None:
+        raise Http404("This plan has no such visit.")
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booked = booking.visit_book(
+                actor=actor,
+                plan_id=plan.pk,
+                visit_key=visit_key,
+                clinician=data["clinician"],
+                room=data["room"],
+                start=_start(data["date"], data["time"]),
+                minutes=data["minutes"],
+            )
+        except Refused as refused:
+            _on_slot_form(form, refused)
+        else:
+            messages.success(request, f"Visit booked; {booking.told(booked, 'confirmed')}")
+            return redirect("plans:plan", plan.pk)
+    viewing(request, plan.patient)
+    return render(
+        request,
+        "public/visit_book.html",
+        {"form": form, "plan": plan, "visit": visit, "nav": "bookings"},
+        status=400 if form.errors else 200,
+    )
+
+
+def _day_param(request: HttpRequest) -> date:
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.localdate()
+    return day if date(2000, 1, 1) <= day <= date(2100, 1, 1) else timezone.localdate()
+
+
+def _whose(request: HttpRequest) -> int | None:
+    """The clinician whose calendar is shown: ``?clinician=`` (``all`` for everyone); by
+    default a clinician sees their own, everyone else the whole clinic."""
+    chosen = request.GET.get("clinician", "")
+    if chosen == "all":
+        return None
+    if chosen.isdigit():
+        return int(chosen)
+    return request.user.pk if is_clinician(request.user) else None
+
+
+@require_safe
+def day(request: HttpRequest) -> HttpResponse:
+    """A day of the clinic: per clinician (or per room), each appointment with its patient,
+    its step and what is still missing, and the free time to book into."""
+    staff_actor(request, sees=SEES)
+    shown = _day_param(request)
+    by = "room" if request.GET.get("by") == "room" else "clinician"
+    whose = _whose(request) if by == "clinician" else None
+    columns = calendar.day_columns(shown, by=by, clinician_id=whose)
+    showing(
+        request,
+        [e.appointment.patient for c in columns for e in c.entries if e.appointment.patient],
+        unregistered=[
+            f"appointment #{e.appointment.pk}"
+            for c in columns
+            for e in c.entries
+            if e.appointment.patient is None
+        ],
+    )
+    return render(
+        request,
+        "public/day.html",
+        {
+            "day": shown,
+            "today": timezone.localdate(),
+            "previous": shown - timedelta(days=1),
+            "next": shown + timedelta(days=1),
+            "columns": columns,
+            "by": by,
+            "whose": whose,
+            "clinicians": bookable_clinicians(),
+            "nav": "day",
+        },
+    )
+
+
+@require_safe
+def week(request: HttpRequest) -> HttpResponse:
+    staff_actor(request, sees=SEES)
+    shown = _day_param(request)
+    monday = shown - timedelta(days=shown.weekday())
+    whose = _whose(request)
+    days = calendar.week_days(monday, clinician_id=whose)
+    showing(
+        request,
+        [e.appointment.patient for _, rows in days for e in rows if e.appointment.patient],
+        unregistered=[
+            f"appointment #{e.appointment.pk}"
+            for _, rows in days
+            for e in rows
+            if e.appointment.patient is None
+        ],
+    )
+    return render(
+        request,
+        "public/week.html",
+        {
+            "monday": monday,
+            "days": days,
+            "today": timezone.localdate(),
+            "previous": monday - timedelta(days=7),
+            "next": monday + timedelta(days=7),
+            "whose": whose,
+            "clinicians": bookable_clinicians(),
+            "nav": "day",
+        },
     )
 
 

@@ -23,6 +23,7 @@ from spinepath.consultations.selectors import decision_in_force, field_changes
 from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
+from spinepath.public.models import Appointment
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
 
@@ -89,6 +90,11 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "start_key": secrets.token_urlsafe(18),
             # One email per press of "Email a sign-in link", however often it is sent.
             "link_submission": new_submission_key(),
+            "appointments": list(
+                Appointment.objects.filter(patient=patient)
+                .select_related("clinician", "room", "procedure")
+                .order_by("-start")[:20]
+            ),
         },
     )
 

@@ -203,7 +203,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "patients:list"
+LOGIN_REDIRECT_URL = "public:day"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions end after 30 minutes without activity. Activity renews the clock at most once a

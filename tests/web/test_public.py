@@ -18,6 +18,7 @@ from spinepath.actors import Actor
 from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
 from spinepath.public import bookings
+from spinepath.patients.models import Patient
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
 
 
@@ -165,14 +166,16 @@ def book(
     minutes: int = 60,
     email: str = "maria@example.org",
 ) -> Appointment:
+    patient = Patient.objects.get_or_create(
+        given_name="Maria", family_name="Lopez", defaults={"email": email}
+    )[0]
     return bookings.appointment_book(
         actor=acting(user),
+        patient=patient,
         clinician=clinician,
         room=room,
         start=start,
         minutes=minutes,
-        patient_name="Maria Lopez",
-        email=email,
     )
 
 
@@ -193,7 +196,7 @@ def test_the_clinician_cannot_be_double_booked(
     coordinator: Any, clinician: Any, room: Room
 ) -> None:
     book(coordinator, clinician, room, next_weekday(9))
-    other_room = Room.objects.create(name="Room 2")
+    other_room = Room.objects.create(name="Room 2", kind="consultation")
     with pytest.raises(Conflict, match="The clinician is already booked"):
         book(coordinator, clinician, other_room, next_weekday(9, 30))
 
@@ -231,21 +234,22 @@ def test_a_clash_on_the_booking_page_keeps_the_form(
 ) -> None:
     start = next_weekday(11)
     book(coordinator, clinician, room, start)
+    ben = Patient.objects.create(given_name="Ben", family_name="Walsh")
     response = coordinator_client.post(
-        "/bookings/",
+        f"/bookings/?patient={ben.pk}",
         {
             "clinician": clinician.pk,
             "room": room.pk,
             "date": start.date().isoformat(),
             "time": "11:30",
-            "minutes": "60",
-            "patient_name": "Ben Walsh",
-            "email": "",
+            "minutes": "75",
         },
     )
     assert response.status_code == 400
     assert "already booked" in str(response.context["form"].errors["time"])
-    assert b'value="Ben Walsh"' in response.content
+    assert b'value="11:30"' in response.content
+    assert b'<option value="75" selected>' in response.content
+    assert "Book a consultation for Ben Walsh" in response.content.decode()
 
 
 def test_reschedule_and_cancel_tell_the_patient(

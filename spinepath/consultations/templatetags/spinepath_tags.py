@@ -14,6 +14,14 @@ def words(value: object) -> str:
 
 
 @register.filter
+def screen_words(value: object) -> str:
+    """A self-screen outcome (``book_consultation``) as its title, never the raw code."""
+    from spinepath.pathway.selfscreen import OUTCOME_TITLES
+
+    return OUTCOME_TITLES.get(str(value), str(value or "").replace("_", " "))
+
+
+@register.filter
 def decision_label(value: object) -> str:
     return DECISION_LABELS.get(str(value), str(value))
 

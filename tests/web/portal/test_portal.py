@@ -212,9 +212,8 @@ def test_another_patients_ids_answer_404(clinician: Any, coordinator: Any) -> No
         room=room,
         start=start,
         minutes=60,
-        patient_name="Other Person",
+        patient=theirs,
     )
-    Appointment.objects.filter(pk=their_appointment.pk).update(patient=theirs)
     client = patient_client(coordinator, mine)
     assert client.get(f"/my/plan/{their_plan.pk}/plan.pdf").status_code == 404
     assert client.get(f"/my/appointments/{their_appointment.pk}/calendar.ics").status_code == 404
@@ -390,7 +389,7 @@ def test_staff_acceptance_is_marked_in_person_witnessed(clinician: Any, coordina
 
 
 def _room() -> Room:
-    return Room.objects.get_or_create(name="Procedure room")[0]
+    return Room.objects.get_or_create(name="Procedure room", defaults={"kind": "fluoroscopy"})[0]
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -454,7 +453,7 @@ def test_a_session_never_double_books_clinician_or_room(clinician: Any, coordina
         room=Room.objects.create(name="Room A"),
         start=_at(THURSDAY, 9),
         minutes=60,
-        patient_name="Someone Else",
+        patient=Patient.objects.create(given_name="Someone", family_name="Else"),
     )
     with pytest.raises(Conflict, match="clinician is already booked"):
         session_book(

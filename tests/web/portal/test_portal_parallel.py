@@ -62,7 +62,7 @@ def test_parallel_bookings_of_one_session_book_it_once(clinician: Any, coordinat
     patient = candidate(clinician)
     plan = accepted_plan_for(patient, clinician, timezone.localdate())
     key = plan_sessions(plan)[0].session.key
-    room = Room.objects.get_or_create(name="Procedure room")[0]
+    room = Room.objects.get_or_create(name="Procedure room", defaults={"kind": "fluoroscopy"})[0]
     outcomes = in_parallel(
         [
             lambda hour=hour: session_book(
@@ -87,7 +87,7 @@ def test_parallel_sessions_never_share_a_clinician(clinician: Any, coordinator: 
     for i in range(N):
         patient = candidate(clinician, f"par-{i}")
         plans.append(accepted_plan_for(patient, clinician, timezone.localdate()))
-    rooms = [Room.objects.create(name=f"Room {i}") for i in range(N)]
+    rooms = [Room.objects.create(name=f"Room {i}", kind="fluoroscopy") for i in range(N)]
     outcomes = in_parallel(
         [
             lambda plan=plan, room=room: session_book(

@@ -114,7 +114,9 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             assert visit is not None and study is not None and decision is not None
             token = questionnaire_link_create(actor=Actor.system(), visit=visit)
             sessions = plan_sessions(plan)
-            room = Room.objects.get_or_create(name="Procedure room")[0]
+            room = Room.objects.get_or_create(
+                name="Procedure room", defaults={"kind": "fluoroscopy"}
+            )[0]
             start = timezone.make_aware(datetime(2026, 12, 1, 9, 0))
             booked = Appointment.objects.create(
                 kind=Appointment.INJECTION,
@@ -197,13 +199,17 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             "draft_id": draft.pk,
             "slug": "spine",
             "session_key": sessions[0].session.key,
+            "visit_key": "visit-1",
             "token": token,
             "kind": "Patient",
             "ident": str(patient.pk),
             "service": "spinepath-candidacy",
             "rest": "",
         }
-        kwargs = {"portal:link": {"token": sign_in_token}}
+        kwargs = {
+            "portal:link": {"token": sign_in_token},
+            "public:request_detail": {"request_id": asked.pk},
+        }
         ids = {"by_name": by_name.pk, "asked": asked.pk}
         yield World(patient=patient, clients=clients, kwargs=kwargs, common=common, ids=ids)
         transaction.set_rollback(True)

@@ -524,7 +524,7 @@ def test_a_session_of_many_injections_books_on_every_engine(
         plan_id=plan.pk,
         session_key=session.key,
         clinician=clinician,
-        room=Room.objects.get_or_create(name="Procedure room")[0],
+        room=Room.objects.get_or_create(name="Procedure room", defaults={"kind": "fluoroscopy"})[0],
         start=timezone.make_aware(datetime(2026, 11, 26, 9)),
         minutes=60,
     )
@@ -559,7 +559,8 @@ def test_a_records_only_clinician_is_never_booked(clinician: Any, coordinator: A
     synthetic = staff_user_create(
         actor=Actor.system(), username="synthetic.clin7", password=None, role="clinician"
     )
-    page = signed_in(coordinator).get("/bookings/")
+    someone = Patient.objects.create(given_name="Some", family_name="One")
+    page = signed_in(coordinator).get(f"/bookings/?patient={someone.pk}")
     assert b"synthetic.clin7" not in page.content and b"clin" in page.content
     room = Room.objects.get_or_create(name="Consultation room 1")[0]
     start = timezone.make_aware(datetime(2026, 11, 26, 9))
@@ -570,7 +571,7 @@ def test_a_records_only_clinician_is_never_booked(clinician: Any, coordinator: A
             room=room,
             start=start,
             minutes=60,
-            patient_name="A Person",
+            patient=Patient.objects.create(given_name="A", family_name="Person"),
         )
     booked = appointment_book(
         actor=acting(coordinator),
@@ -578,6 +579,6 @@ def test_a_records_only_clinician_is_never_booked(clinician: Any, coordinator: A
         room=room,
         start=start,
         minutes=60,
-        patient_name="B",
+        patient=Patient.objects.create(given_name="B", family_name="Person"),
     )
     assert booked.clinician == clinician
