@@ -45,4 +45,9 @@ def room_problem(appointment_kind: str, guidances: Iterable[str], room_kind: str
         "injection": "This injection session",
         "visit": "A pre-procedure visit",
     }.get(appointment_kind, "A consultation")
-    return f"{what} needs a {names}; this room is a {ROOM_KINDS[room_kind].lower()}."
+    this = ROOM_KINDS[room_kind].lower()
+    return f"{what} needs {_a(names)}; this room is {_a(this)}."
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

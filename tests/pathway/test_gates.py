@@ -410,3 +410,74 @@ def test_an_mri_that_arrived_after_the_signature_waits_for_its_review_whatever_i
     assert gates.prices_refusal(held, POLICY).code == "mri_not_reviewed"
     read = standing(mris=(MRI, dataclasses.replace(late, reviewed=True)))
     assert gates.prices_refusal(read, POLICY) is None
+
+
+# --- The clinician's day: what each appointment still needs (pathway.day) -----------------------
+
+
+def test_the_day_shows_nothing_missing_when_the_gates_hold() -> None:
+    from spinepath.pathway.day import still_missing
+
+    ready = standing()
+    assert still_missing(ready, POLICY, "injection", date(2026, 12, 1), 5) == ()
+    assert still_missing(ready, POLICY, "visit", date(2026, 12, 1), 5) == ()
+
+
+def test_the_day_says_what_an_injection_session_still_needs() -> None:
+    from spinepath.pathway.day import still_missing
+
+    unreviewed = standing(mris=(Mri(date(2026, 8, 20), reviewed=False),))
+    assert "MRI not reviewed" in still_missing(
+        unreviewed, POLICY, "injection", date(2026, 12, 1), 5
+    )
+    draft = standing(plans=(Plan(5, 1, "released", 10, None, (DISC,)),))
+    assert still_missing(draft, POLICY, "injection", date(2026, 12, 1), 5) == ("plan not accepted",)
+    # The MRI leaves its window before the session's day: the day says so, as the gate will.
+    late = still_missing(standing(), POLICY, "injection", date(2027, 9, 1), 5)
+    assert "MRI too old: a new one first" in late
+    urgent = unsigned(2, workup(assessed_on="2026-11-20", red_flags__cauda_equina=True))
+    warned = standing(consultations=(*standing().consultations, urgent))
+    found = still_missing(warned, POLICY, "injection", date(2026, 12, 1), 5)
+    assert "decision not signed" in found
+    assert "warning recorded: a clinician signs first" in found
+
+
+def test_the_day_says_what_a_consultation_still_needs() -> None:
+    from spinepath.pathway.day import still_missing
+
+    new_patient = standing(consultations=(), mris=(), plans=())
+    assert still_missing(new_patient, POLICY, "consultation", date(2026, 12, 1)) == (
+        "no MRI on file",
+    )
+    block = signed(1, workup(assessed_on="2026-09-01"), date(2026, 9, 1), kind="needs_workup")
+    block = dataclasses.replace(
+        block,
+        signature=dataclasses.replace(block.signature, advised=frozenset({"diagnostic_block"})),
+    )
+    found = still_missing(
+        standing(consultations=(block,)), POLICY, "consultation", date(2026, 12, 1)
+    )
+    assert found == ("diagnostic block advised: result to record", "more workup needed")
+
+
+@pytest.mark.parametrize(
+    ("kind", "guidances", "room", "allowed"),
+    [
+        ("consultation", (), "consultation", True),
+        ("consultation", (), "fluoroscopy", False),
+        ("visit", (), "ultrasound", False),
+        ("injection", ("fluoroscopy",), "fluoroscopy", True),
+        ("injection", ("fluoroscopy",), "ultrasound", False),
+        ("injection", ("ct",), "ultrasound", False),
+        ("injection", ("ultrasound",), "ultrasound", True),
+        ("injection", ("ultrasound",), "fluoroscopy", True),
+        ("injection", ("ultrasound", "fluoroscopy"), "ultrasound", False),
+        ("injection", (), "consultation", False),
+    ],
+)
+def test_an_appointment_needs_a_room_of_its_kind(
+    kind: str, guidances: tuple[str, ...], room: str, allowed: bool
+) -> None:
+    from spinepath.pathway.rooms import room_problem
+
+    assert (room_problem(kind, guidances, room) is None) is allowed
