@@ -347,7 +347,68 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
     _load_followed_patients(clinician)
     _plan_to_read_at_home(clinician)
+    _calendar(users)
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
+
+
+def _next_working_day(after: date) -> date:
+    from spinepath.public.bookings import working_hours
+
+    _, _, days = working_hours()
+    day = after + timedelta(days=1)
+    while day.isoweekday() not in days:
+        day += timedelta(days=1)
+    return day
+
+
+def _calendar(users: dict[str, User]) -> None:
+    """Requests and a clinician's next working day, as a coordinator left them: a new request
+    from someone without a chart, and one from a demo patient whose consultation is booked (on
+    the chart, the patient's pages and Dr Rivera's day, with what is still missing)."""
+    from spinepath.public.bookings import appointment_book
+    from spinepath.public.models import ConsultationRequest, Room
+    from spinepath.public.requests import request_link
+
+    if ConsultationRequest.objects.exists():
+        return
+    coordinator = at_command_line("demo", users["sam.coordinator"])
+    ConsultationRequest.objects.create(
+        name="Tom Baker",
+        birth_date=date(1958, 2, 11),
+        email="tom.baker@example.org",
+        phone="555 0142",
+        preferred_times="Mornings, Tuesday or Thursday",
+        message="Low back pain for two years; I have an MRI from last spring.",
+        screen_outcome="book_consultation",
+        consent_to_contact=True,
+    )
+    waiting = (
+        Patient.objects.filter(external_id__startswith="demo-", encounters__status="in-progress")
+        .order_by("id")
+        .first()
+    )
+    room = Room.objects.filter(kind="consultation").order_by("name").first()
+    if waiting is None or room is None:
+        return
+    asked = ConsultationRequest.objects.create(
+        name=f"{waiting.given_name} {waiting.family_name}",
+        birth_date=waiting.birth_date,
+        email=waiting.email,
+        message="Follow-up: I have my new MRI.",
+        screen_outcome="book_consultation",
+        consent_to_contact=True,
+    )
+    request_link(actor=coordinator, request_id=asked.pk, patient_id=waiting.pk)
+    day = _next_working_day(timezone.localdate())
+    appointment_book(
+        actor=coordinator,
+        patient=waiting,
+        clinician=users["dr.rivera"],
+        room=room,
+        start=timezone.make_aware(datetime.combine(day, time(9))),
+        minutes=90,
+        consultation_request=asked,
+    )
 
 
 def _plan_to_read_at_home(clinician: User) -> None:

@@ -7,6 +7,7 @@ that the web pages, the coordinator's pages and the tests ask the same questions
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,34 @@ def name_matches(typed: str, given_name: str, family_name: str) -> bool:
         return False
     given, family = _plain(given_name), _plain(family_name)
     return typed_plain in {f"{given} {family}", f"{family} {given}"}
+
+
+# --- Plain words on the patient's pages ---------------------------------------------------------
+
+# The clinical shorthand a decision may carry, in the words the patient's pages use (the
+# consultation explains them; a browser test lists the words never shown to a patient).
+_PLAIN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), words)
+    for pattern, words in (
+        (r"\(?Pfirrmann (?:grade )?(\d)\)?", r"(disc wear grade \1 of 5)"),
+        (r"\bdiscogenic\b", "disc"),
+        (r"\bmyoligamentous\b", "ligament and muscle"),
+        (r"\bradicular\b", "nerve-root"),
+        (r"\bModic changes?\b", "bone changes next to the disc"),
+        (r"\bendplates?\b", "bone surface next to the disc"),
+        (r"\bconcordant\b", "matching the usual pain"),
+        (r"\bpain generators?\b", "source of the pain"),
+        (r"\bgenerators?\b", "source of the pain"),
+        (r"\bspondylolisthesis\b", "slipped vertebra"),
+    )
+)
+
+
+def plain_words(text: str) -> str:
+    """``text`` with the clinic's shorthand in the patient's words."""
+    for pattern, words in _PLAIN:
+        text = pattern.sub(words, text)
+    return text
 
 
 # --- Injection sessions ---------------------------------------------------------------------

@@ -68,6 +68,8 @@ class ScreenResult:
     outcome: ScreenOutcome
     title: str
     reasons: tuple[str, ...]
+    # Bladder or bowel changes, saddle numbness: an emergency department now, and nothing else.
+    emergency: bool = False
 
 
 def red_flag_result(red_flags: frozenset[str]) -> ScreenResult:
@@ -75,7 +77,9 @@ def red_flag_result(red_flags: frozenset[str]) -> ScreenResult:
     changes or saddle numbness (cauda equina) mean an emergency department now."""
     reasons = tuple(_RED_FLAG_REASONS[key] for key in RED_FLAG_QUESTIONS if key in red_flags)
     if "bladder_bowel" in red_flags:
-        return ScreenResult("see_doctor_today", "Go to an emergency department now", reasons)
+        return ScreenResult(
+            "see_doctor_today", "Go to an emergency department now", reasons, emergency=True
+        )
     return _result("see_doctor_today", reasons)
 
 

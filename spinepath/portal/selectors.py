@@ -13,7 +13,7 @@ from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.selectors import baseline_for, first_injection, response_at
 from spinepath.followup.services import link_problem
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
-from spinepath.pathway.portal import DECISION_WORDS, OUTCOME_WORDS, rule_question
+from spinepath.pathway.portal import DECISION_WORDS, OUTCOME_WORDS, plain_words, rule_question
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
 from spinepath.plans.standing import prices_refusal
@@ -45,21 +45,26 @@ def decision_in_words(patient: Patient) -> dict[str, Any] | None:
             rule_question(r["id"]),
             OUTCOME_WORDS.get(r["outcome"], r["outcome"]),
             r["outcome"],
-            r["text"],
+            plain_words(r["text"]),
         )
         for r in d["rules"]
     ]
+    prognosis = d.get("prognosis")
+    if prognosis:
+        prognosis = {**prognosis, "reasons": [plain_words(t) for t in prognosis.get("reasons", [])]}
     return {
         "signed": signed,
         "kind": d["decision"],
         "on_hold": on_hold,
         "headline": headline,
         "meaning": meaning,
-        "summary": d.get("summary", ""),
+        "summary": plain_words(d.get("summary", "")),
         "rules": rules,
-        "recommendations": d.get("recommendations", []),
+        "recommendations": [
+            {**r, "text": plain_words(r.get("text", ""))} for r in d.get("recommendations", [])
+        ],
         "missing": d.get("missing", []),
-        "prognosis": d.get("prognosis"),
+        "prognosis": prognosis,
         "generators": [g for g in d.get("generators", []) if g.get("status") == "confirmed"],
     }
 

@@ -513,19 +513,28 @@ def _notify(appointment: Appointment, what: str) -> None:
         return
     local = timezone.localtime(appointment.start)
     when = f"{local:%A %d %B %Y at %H:%M}"
+    minutes = appointment.minutes
     if appointment.kind == Appointment.INJECTION:
         noun = "injection session"
         booked = (
-            f"Your injection session is booked for {when}, in {appointment.room.name}. Plan to "
-            "stay about an hour and to have someone drive you home. Keep taking your usual "
-            "medicines unless the clinic told you otherwise; call us if you take blood thinners "
-            "or feel unwell in the days before."
+            f"Your injection session is booked for {when}, in {appointment.room.name}. It is "
+            f"booked for {minutes} minutes; plan to stay about {minutes + 30} minutes in all, "
+            "with time to rest afterwards, and to have someone drive you home. Keep taking your "
+            "usual medicines unless the clinic told you otherwise; call us if you take blood "
+            "thinners or feel unwell in the days before."
+        )
+    elif appointment.kind == Appointment.VISIT:
+        noun = "visit"
+        booked = (
+            f"Your pre-procedure visit is booked for {when}, in {appointment.room.name}, for "
+            f"{minutes} minutes. We go through your consent, your medicines and the day of the "
+            "injection; please bring a list of your medicines."
         )
     else:
         noun = "consultation"
         booked = (
-            f"Your consultation is booked for {when}. It takes 60 to 90 minutes. Please bring "
-            "your MRI images or report and a list of your medicines."
+            f"Your consultation is booked for {when}, for {minutes} minutes. Please bring your "
+            "MRI images or report and a list of your medicines."
         )
     lines = {
         "confirmed": booked,

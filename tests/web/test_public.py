@@ -320,9 +320,12 @@ def test_a_warning_sign_is_answered_at_once_without_the_other_questions(db: Any)
     assert response.status_code == 200
     assert response.context["result"].outcome == "see_doctor_today"
     assert b"Go to an emergency department now" in response.content
+    # One instruction: an emergency is never also "see your doctor today".
+    assert b"doctor today" not in response.content
     assert b"This field is required" not in response.content
     other = Client().post("/public/screen/", {"red_flags": ["fever"]})
     assert b"See a doctor today" in other.content
+    assert b"emergency" not in other.content
 
 
 def test_a_request_needs_a_phone_number_that_can_be_called(db: Any) -> None:

@@ -141,7 +141,7 @@ def test_a_booked_request_is_on_the_chart_the_patients_pages_and_the_clinicians_
             follow=True,
         )
     assert "a confirmation is on its way to maria@example.org" in response.content.decode()
-    assert "takes 60 to 90 minutes" in mail.outbox[-1].body
+    assert "for 90 minutes" in mail.outbox[-1].body
     booked = Appointment.objects.get()
     assert booked.patient == patient and booked.request == item
     item.refresh_from_db()

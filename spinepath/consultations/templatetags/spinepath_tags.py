@@ -14,6 +14,15 @@ def words(value: object) -> str:
 
 
 @register.filter
+def source_words(value: object) -> str:
+    """A pain generator (``discogenic``) in the patient's words: "Disc"."""
+    from spinepath.pathway.rules import GENERATOR_NAMES
+
+    name = GENERATOR_NAMES.get(str(value), str(value or "").replace("_", " "))
+    return name[:1].upper() + name[1:]
+
+
+@register.filter
 def screen_words(value: object) -> str:
     """A self-screen outcome (``book_consultation``) as its title, never the raw code."""
     from spinepath.pathway.selfscreen import OUTCOME_TITLES
