@@ -18,9 +18,10 @@ from web_helpers import acting, signed_in
 from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.followup.models import ReassessmentVisit
+from spinepath.followup.services import questionnaire_link_create
 from spinepath.patients.models import Patient
 from spinepath.plans.services import plan_revise
-from spinepath.portal.services import PATIENT_KEY, SEEN_KEY, questionnaire_link_create
+from spinepath.portal.services import PATIENT_KEY, SEEN_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,8 +55,26 @@ def _visible_text(page: Any) -> str:
     return str(page.evaluate("() => document.body.innerText"))
 
 
+_OVERFLOWING = """(width) => {
+  const past = (e) => e && e.getBoundingClientRect().right > width + 1;
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '');
+  return [...document.querySelectorAll('body *')]
+    .filter((e) => past(e) && !past(e.parentElement))
+    .slice(0, 5)
+    .map((e) => name(e) + ' ' + Math.round(e.getBoundingClientRect().right));
+}"""
+
+
+def _overflowing(page: Any, width: int) -> list[str]:
+    """The outermost elements that reach past the screen's right edge (for the message)."""
+    return list(page.evaluate(_OVERFLOWING, width))
+
+
 def _check(page: Any, name: str, width: int, *, patient: bool = True) -> None:
-    assert _page_width(page) <= width, f"{name} is {_page_width(page)} px wide at {width} px"
+    assert _page_width(page) <= width, (
+        f"{name} is {_page_width(page)} px wide at {width} px: {_overflowing(page, width)}"
+    )
     if patient:
         text = _visible_text(page)
         found = [w for w in NOT_FOR_PATIENTS if w in text.lower()]

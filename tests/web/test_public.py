@@ -17,8 +17,8 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.errors import Conflict, Invalid, NotAllowed
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS
-from spinepath.public import bookings
 from spinepath.patients.models import Patient
+from spinepath.public import bookings
 from spinepath.public.models import Appointment, ConsultationRequest, PublicSubmission, Room
 
 
