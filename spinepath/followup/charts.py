@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from datetime import date
 
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
@@ -29,7 +30,9 @@ def _empty(message: str) -> str:
     )
 
 
-def outcome_chart_svg(patient: Patient) -> str:
+def outcome_chart_svg(patient: Patient, *, compact: bool = False) -> str:
+    """The course of pain and ODI since the first injection. ``compact``: drawn for a phone's
+    width, nearly square, with larger type and the legend under the chart."""
     plan = (
         CarePlan.objects.filter(
             patient=patient, procedures__isnull=False, procedures__voided_at__isnull=True
@@ -66,7 +69,8 @@ def outcome_chart_svg(patient: Patient) -> str:
     from matplotlib import pyplot as plt
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    fig = Figure(figsize=(3.9, 4.6) if compact else (6.4, 3.6), dpi=100)
+    small = 10 if compact else 8
     ax = fig.subplots()
     last_day = max([day(v.closes) for v in visits if not v.optional] + [60])
     for visit in visits:
@@ -79,7 +83,7 @@ def outcome_chart_svg(patient: Patient) -> str:
             visit.key,
             ha="center",
             va="top",
-            fontsize=8,
+            fontsize=small,
             color="#5b6b76",
         )
     policy = clinic_policy()
@@ -119,14 +123,27 @@ def outcome_chart_svg(patient: Patient) -> str:
         )
     ax.set_xlim(min([0] + [d for d, _ in pain + odi + late]) - 10, last_day + 10)
     ax.set_ylim(0, 100)
-    ax.set_xlabel("Days since the first injection")
-    ax.set_ylabel("Score (lower is better)")
+    ax.set_xlabel("Days since the first injection", fontsize=small + 1)
+    ax.set_ylabel("Score (lower is better)", fontsize=small + 1)
+    ax.tick_params(labelsize=small)
     ax.grid(axis="y", color="#d9e1e6", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=7, loc="lower left", frameon=False, ncol=2)
+    if compact:
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(
+            handles,
+            [textwrap.fill(label, 38) for label in labels],
+            fontsize=9,
+            loc="upper left",
+            bbox_to_anchor=(-0.2, -0.2),
+            frameon=False,
+            ncol=1,
+        )
+    else:
+        ax.legend(fontsize=7, loc="lower left", frameon=False, ncol=2)
     fig.tight_layout()
     out = io.StringIO()
-    fig.savefig(out, format="svg")
+    fig.savefig(out, format="svg", bbox_inches="tight" if compact else None)
     plt.close("all")
     svg = out.getvalue()
     title = "Pain and disability over time, with visit windows and responder thresholds"

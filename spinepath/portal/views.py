@@ -452,6 +452,7 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
         {
             "patient": patient,
             "chart": mark_safe(outcome_chart_svg(patient)),
+            "chart_compact": mark_safe(outcome_chart_svg(patient, compact=True)),
             "nav": "progress",
             **selectors.progress(patient),
         },
