@@ -33,11 +33,17 @@ def _short(refusal: Refusal) -> str:
 
 
 def still_missing(
-    standing: Standing, policy: Policy, step: str, on: date, plan_id: int | None = None
+    standing: Standing,
+    policy: Policy,
+    step: str,
+    on: date,
+    plan_id: int | None = None,
+    visits_not_held: int = 0,
 ) -> tuple[str, ...]:
     """What stands between the patient and the step booked on day ``on``: ``consultation``,
-    ``injection`` (a session of plan ``plan_id``) or ``visit`` (its pre-procedure visit).
-    Empty when nothing does."""
+    ``injection`` (a session of plan ``plan_id``, whose pre-procedure visits not yet held
+    number ``visits_not_held``) or ``visit`` (its pre-procedure visit). Empty when nothing
+    does."""
     missing: list[str] = []
     latest = standing.latest_consultation
     if latest is not None and latest.signature is None:
@@ -62,4 +68,6 @@ def still_missing(
         mri = gates.mri_refusal(standing, on, policy)
         if mri is not None:
             missing.append(_short(mri))
+        if visits_not_held:
+            missing.append("pre-procedure visit not held yet")
     return tuple(dict.fromkeys(missing))

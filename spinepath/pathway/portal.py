@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 # --- Sign-in links --------------------------------------------------------------------------
 
@@ -246,11 +247,27 @@ def rule_question(rule_id: str) -> str:
 def acceptance_statement(total: object, currency: str) -> str:
     """What the patient ticks to accept a written plan (kept word for word with the
     acceptance)."""
+    try:
+        amount = f"{Decimal(str(total)):,.2f}"
+    except (ArithmeticError, ValueError):
+        amount = str(total)
     return (
         "I have read this written plan: the diagnosis, the injections in their order, the "
-        f"follow-up visits, and the total price of {currency} {total} with what my payer "
+        f"follow-up visits, and the total price of {currency} {amount} with what my payer "
         "covers. I understand it is my choice, that I may ask questions first, and that I may "
         "stop before any injection. I accept this plan."
+    )
+
+
+def visit_order_problem(visit_end: datetime, sessions_booked: Sequence[datetime]) -> str | None:
+    """The pre-procedure visit (consent, medicines, the day itself) comes before the plan's
+    injections: never booked to end after a booked injection session starts."""
+    earlier = sorted(start for start in sessions_booked if start < visit_end)
+    if not earlier:
+        return None
+    return (
+        f"An injection session of this plan is booked for {earlier[0]:%Y-%m-%d %H:%M}: the "
+        "pre-procedure visit comes before it. Book the visit earlier, or move the session."
     )
 
 

@@ -169,7 +169,11 @@ def _accept(
     )
     patient = plan.patient
     if not name_matches(typed_name, patient.given_name, patient.family_name):
-        message = "Type the patient's full name as written on the plan."
+        message = (
+            "Type your full name as it is written on the plan."
+            if by == CarePlan.BY_PATIENT
+            else "Type the patient's full name as written on the plan."
+        )
         raise Invalid(message, fields={"typed_name": message})
     content = plan_content_hash(plan)
     if shown is not None and shown != content:

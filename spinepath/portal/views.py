@@ -92,7 +92,14 @@ def patient_page(view: View) -> View:
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], **kw: Any) -> HttpResponse:
     return render(
-        request, f"portal/{template}", {"clinic": settings.SPINEPATH_CLINIC_NAME, **context}, **kw
+        request,
+        f"portal/{template}",
+        {
+            "clinic": settings.SPINEPATH_CLINIC_NAME,
+            "clinic_address": settings.SPINEPATH_CLINIC_ADDRESS,
+            **context,
+        },
+        **kw,
     )
 
 

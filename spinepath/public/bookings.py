@@ -34,6 +34,7 @@ from spinepath.pathway.portal import (
     SESSION_MINUTES_RANGE,
     InjectionSession,
     session_booking_problem,
+    visit_order_problem,
 )
 from spinepath.pathway.rooms import room_problem
 from spinepath.patients.models import Patient
@@ -127,6 +128,43 @@ def _choose_a_clinician() -> Invalid:
     return Invalid("Choose a clinician.", fields={"clinician": "Choose a clinician."})
 
 
+def _check_visit_order(
+    plan: CarePlan | None,
+    *,
+    visit_end: datetime | None = None,
+    session_start: datetime | None = None,
+    exclude: int | None = None,
+) -> None:
+    """The plan's booked pre-procedure visits end before its booked injection sessions start
+    (a visit booked or moved, or a session booked or moved)."""
+    if plan is None:
+        return
+    booked = plan.sessions.filter(status=Appointment.BOOKED).exclude(pk=exclude or 0)
+    visits = [visit_end] if visit_end else [a.end for a in booked if a.kind == Appointment.VISIT]
+    starts = (
+        [session_start]
+        if session_start
+        else [a.start for a in booked if a.kind == Appointment.INJECTION]
+    )
+    for end in visits:
+        problem = visit_order_problem(
+            timezone.localtime(end), [timezone.localtime(start) for start in starts]
+        )
+        if problem is not None:
+            raise Conflict(problem, fields={"start": problem})
+
+
+def _repeat(submission_key: str | None, **same: object) -> Appointment | None:
+    """The booking an earlier post of this form made; the form's key reused for another
+    booking is refused."""
+    if not submission_key:
+        return None
+    earlier = Appointment.objects.filter(submission_key=submission_key).first()
+    if earlier is not None and any(getattr(earlier, k) != v for k, v in same.items()):
+        raise Conflict("This form was used for another booking: reload the page.")
+    return earlier
+
+
 def _room_fits(room: Room, kind: str, guidances: tuple[str, ...] = ()) -> None:
     problem = room_problem(kind, guidances, room.kind)
     if problem is not None:
@@ -143,6 +181,44 @@ def appointment_book(
     start: datetime,
     minutes: int,
     consultation_request: ConsultationRequest | None = None,
+    submission_key: str | None = None,
+) -> Appointment:
+    """A consultation of ``patient`` (see :func:`_appointment_book`).
+
+    Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
+    answers with the booking the first one made."""
+    same = {"patient_id": patient.pk}
+    earlier = _repeat(submission_key, **same)
+    if earlier is not None:
+        return earlier
+    try:
+        return _appointment_book(
+            actor=actor,
+            patient=patient,
+            clinician=clinician,
+            room=room,
+            start=start,
+            minutes=minutes,
+            consultation_request=consultation_request,
+            submission_key=submission_key,
+        )
+    except Conflict:
+        earlier = _repeat(submission_key, **same)
+        if earlier is not None:
+            return earlier
+        raise
+
+
+def _appointment_book(
+    *,
+    actor: Actor,
+    patient: Patient,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    minutes: int,
+    consultation_request: ConsultationRequest | None = None,
+    submission_key: str | None = None,
 ) -> Appointment:
     """A consultation of ``patient`` in a clinician's and a consultation room's free time: on
     the chart, on the patient's own pages and on the clinician's day (the confirmation, with
@@ -179,6 +255,7 @@ def appointment_book(
         request=consultation_request,
         uid=f"{uuid.uuid4()}@spinepath",
         booked_by=actor.user,
+        submission_key=submission_key,
     )
     if consultation_request is not None:
         request_booked(consultation_request)
@@ -202,6 +279,44 @@ def session_book(
     room: Room,
     start: datetime,
     minutes: int,
+    submission_key: str | None = None,
+) -> Appointment:
+    """An injection session of an accepted plan (see :func:`_session_book`).
+
+    Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
+    answers with the booking the first one made."""
+    same = {"plan_id": plan_id, "session_key": session_key}
+    earlier = _repeat(submission_key, **same)
+    if earlier is not None:
+        return earlier
+    try:
+        return _session_book(
+            actor=actor,
+            plan_id=plan_id,
+            session_key=session_key,
+            clinician=clinician,
+            room=room,
+            start=start,
+            minutes=minutes,
+            submission_key=submission_key,
+        )
+    except Conflict:
+        earlier = _repeat(submission_key, **same)
+        if earlier is not None:
+            return earlier
+        raise
+
+
+def _session_book(
+    *,
+    actor: Actor,
+    plan_id: int,
+    session_key: str,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    minutes: int,
+    submission_key: str | None = None,
 ) -> Appointment:
     """An injection session of an accepted plan, as an appointment: the written plan accepted
     first, the decision it rests on still in force, each session booked once, no clinician or
@@ -227,11 +342,12 @@ def session_book(
     _room_fits(room, Appointment.INJECTION, _session_guidances(plan, state.session.line_ids))
     end = _check_slot(start, minutes, Appointment.INJECTION)
     _lock_and_check(clinician, room, start, end)
+    _check_visit_order(plan, session_start=start)
     patient = plan.patient
     try:
         with transaction.atomic():
             appointment = _session_create(
-                plan, state.session, clinician, room, start, end, actor.user
+                plan, state.session, clinician, room, start, end, actor.user, submission_key
             )
     except IntegrityError as clash:  # booked by a parallel request a moment ago
         raise Conflict(
@@ -267,6 +383,44 @@ def visit_book(
     room: Room,
     start: datetime,
     minutes: int,
+    submission_key: str | None = None,
+) -> Appointment:
+    """A pre-procedure visit of an accepted plan (see :func:`_visit_book`).
+
+    Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
+    answers with the booking the first one made."""
+    same = {"plan_id": plan_id, "session_key": visit_key}
+    earlier = _repeat(submission_key, **same)
+    if earlier is not None:
+        return earlier
+    try:
+        return _visit_book(
+            actor=actor,
+            plan_id=plan_id,
+            visit_key=visit_key,
+            clinician=clinician,
+            room=room,
+            start=start,
+            minutes=minutes,
+            submission_key=submission_key,
+        )
+    except Conflict:
+        earlier = _repeat(submission_key, **same)
+        if earlier is not None:
+            return earlier
+        raise
+
+
+def _visit_book(
+    *,
+    actor: Actor,
+    plan_id: int,
+    visit_key: str,
+    clinician: User,
+    room: Room,
+    start: datetime,
+    minutes: int,
+    submission_key: str | None = None,
 ) -> Appointment:
     """A visit of an accepted plan's prepare phase (the pre-procedure visit and consent), in a
     consultation room: the plan accepted first and the gate that books its sessions holding,
@@ -288,6 +442,7 @@ def visit_book(
     _room_fits(room, Appointment.VISIT)
     end = _check_slot(start, minutes, Appointment.VISIT)
     _lock_and_check(clinician, room, start, end)
+    _check_visit_order(plan, visit_end=end)
     patient = plan.patient
     try:
         with transaction.atomic():
@@ -305,6 +460,7 @@ def visit_book(
                 session_label=_fits(visit.label, Appointment._meta.get_field("session_label")),
                 uid=f"{uuid.uuid4()}@spinepath",
                 booked_by=actor.user,
+                submission_key=submission_key,
             )
     except IntegrityError as clash:
         raise Conflict("This visit is already booked: move the booking instead.") from clash
@@ -350,6 +506,7 @@ def _session_create(
     start: datetime,
     end: datetime,
     booked_by: User | None,
+    submission_key: str | None = None,
 ) -> Appointment:
     patient = plan.patient
     return Appointment.objects.create(
@@ -366,6 +523,7 @@ def _session_create(
         session_label=_fits(session.label, Appointment._meta.get_field("session_label")),
         uid=f"{uuid.uuid4()}@spinepath",
         booked_by=booked_by,
+        submission_key=submission_key,
     )
 
 
@@ -431,6 +589,10 @@ def appointment_reschedule(
         raise Conflict("A cancelled appointment cannot be moved; book a new one.")
     end = _check_slot(start, minutes, appointment.kind)
     _lock_and_check(appointment.clinician, appointment.room, start, end, exclude=appointment.pk)
+    if appointment.kind == Appointment.VISIT:
+        _check_visit_order(appointment.plan, visit_end=end, exclude=appointment.pk)
+    elif appointment.kind == Appointment.INJECTION:
+        _check_visit_order(appointment.plan, session_start=start, exclude=appointment.pk)
     appointment.start, appointment.end = start, end
     appointment.sequence += 1
     appointment.save()
@@ -475,7 +637,12 @@ def appointment_ics(appointment: Appointment, *, download: bool = False) -> byte
         else ("Injection session")
     )
     event.add("summary", f"{what} - {settings.SPINEPATH_CLINIC_NAME}")
-    event.add("location", f"{settings.SPINEPATH_CLINIC_NAME}, {appointment.room.name}")
+    place = [
+        settings.SPINEPATH_CLINIC_NAME,
+        settings.SPINEPATH_CLINIC_ADDRESS,
+        appointment.room.name,
+    ]
+    event.add("location", ", ".join(part for part in place if part))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()
@@ -496,8 +663,15 @@ _TOLD = {
 }
 
 
+def _past(appointment: Appointment) -> bool:
+    """A cancellation of a time already gone (a no-show closed afterwards) is not mailed."""
+    return appointment.start < timezone.now()
+
+
 def told(appointment: Appointment, what: str) -> str:
     """What the patient was actually sent, in the words the coordinator reads."""
+    if what == "cancelled" and _past(appointment):
+        return "its time had passed, so nothing was sent to the patient."
     address = recipient(appointment)
     if address:
         return f"{_TOLD[what]} is on its way to {address}."
@@ -509,7 +683,7 @@ def told(appointment: Appointment, what: str) -> str:
 
 def _notify(appointment: Appointment, what: str) -> None:
     address = recipient(appointment)
-    if not address:
+    if not address or (what == "cancelled" and _past(appointment)):
         return
     local = timezone.localtime(appointment.start)
     when = f"{local:%A %d %B %Y at %H:%M}"
@@ -545,7 +719,8 @@ def _notify(appointment: Appointment, what: str) -> None:
     message = EmailMessage(
         subject=f"{noun.capitalize()} {what} - {settings.SPINEPATH_CLINIC_NAME}",
         body=f"Hello {appointment.patient_name.split()[0]},\n\n{lines[what]}\n\n"
-        f"{settings.SPINEPATH_CLINIC_NAME}\n",
+        f"{settings.SPINEPATH_CLINIC_NAME}\n"
+        + (f"{settings.SPINEPATH_CLINIC_ADDRESS}\n" if settings.SPINEPATH_CLINIC_ADDRESS else ""),
         to=[address],
     )
     message.attach(f"{appointment.kind}.ics", appointment_ics(appointment), "text/calendar")

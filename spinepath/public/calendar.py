@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from spinepath.pathway.day import still_missing
+from spinepath.plans.selectors import plan_visits
 from spinepath.plans.standing import patient_standing
 from spinepath.public.bookings import working_hours
 from spinepath.public.forms import bookable_clinicians
@@ -87,12 +88,16 @@ def entries(appointments: Iterable[Appointment]) -> list[Entry]:
             if standing is None:
                 standing = patient_standing(appointment.patient)
                 standings[appointment.patient.pk] = standing
+            pending = 0
+            if appointment.kind == Appointment.INJECTION and appointment.plan is not None:
+                pending = sum(not v.done for v in plan_visits(appointment.plan))
             missing = still_missing(
                 standing,
                 policy,
                 appointment.kind,
                 timezone.localtime(appointment.start).date(),
                 appointment.plan_id,
+                visits_not_held=pending,
             )
         out.append(Entry(appointment, missing))
     return out

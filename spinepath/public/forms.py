@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, ScreenAnswers
 from spinepath.public.models import Room
+from spinepath.web.submissions import OncePerSubmission
 
 YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")]
 
@@ -162,6 +163,12 @@ BOOKING_HORIZON_DAYS = 366
 class SlotForm(forms.Form):
     """A day, a start time and a length: the slot of a consultation."""
 
+    def clean_time(self) -> Any:
+        chosen = self.cleaned_data["time"]
+        if chosen.minute % 5 or chosen.second:
+            raise forms.ValidationError("Book on a 5-minute mark, for example 14:05 or 14:15.")
+        return chosen
+
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
         if day > timezone.localdate() + timedelta(days=BOOKING_HORIZON_DAYS):
@@ -208,7 +215,7 @@ class RoomField(forms.ModelChoiceField):  # type: ignore[type-arg]
         )
 
 
-class BookingForm(SlotForm):
+class BookingForm(OncePerSubmission, SlotForm):
     clinician = ClinicianField(queryset=bookable_clinicians())
     room = RoomField(queryset=rooms_of("consultation"))
     field_order = ["clinician", "room", "date", "time", "minutes"]
@@ -218,6 +225,12 @@ class RescheduleForm(SlotForm):
     pass
 
 
+VISIT_LENGTHS = [
+    ("15", "15 minutes"),
+    ("30", "30 minutes"),
+    ("45", "45 minutes"),
+    ("60", "60 minutes"),
+]
 SESSION_LENGTHS = [
     ("30", "30 minutes"),
     ("45", "45 minutes"),
@@ -227,7 +240,7 @@ SESSION_LENGTHS = [
 ]
 
 
-class SessionForm(SlotForm):
+class SessionForm(OncePerSubmission, SlotForm):
     """An injection session: 60 minutes unless the clinician needs more or less."""
 
     clinician = ClinicianField(queryset=bookable_clinicians())
@@ -236,15 +249,7 @@ class SessionForm(SlotForm):
     field_order = ["clinician", "room", "date", "time", "minutes"]
 
 
-VISIT_LENGTHS = [
-    ("15", "15 minutes"),
-    ("30", "30 minutes"),
-    ("45", "45 minutes"),
-    ("60", "60 minutes"),
-]
-
-
-class VisitForm(SlotForm):
+class VisitForm(OncePerSubmission, SlotForm):
     """A pre-procedure visit and consent: 30 minutes in a consultation room."""
 
     clinician = ClinicianField(queryset=bookable_clinicians())
@@ -276,6 +281,10 @@ class RequestChartForm(forms.Form):
         if born.year < 1900:
             raise forms.ValidationError("Enter a date of birth after 1900.")
         return born
+
+
+class VisitRescheduleForm(SlotForm):
+    minutes = forms.TypedChoiceField(choices=VISIT_LENGTHS, coerce=int, initial="30")
 
 
 class SessionRescheduleForm(SlotForm):

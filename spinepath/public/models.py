@@ -108,6 +108,9 @@ class Appointment(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0, help_text="iCalendar SEQUENCE")
     uid = models.CharField(max_length=80, unique=True)
+    # The booking form that made it: a double click or parallel posts book once, and every
+    # repeat answers with the booking the first one made.
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -107,12 +107,28 @@ def request_link(*, actor: Actor, request_id: int, patient_id: int) -> Consultat
     if item.patient_id == patient.pk:
         return item
     if item.patient_id is not None and booked_consultation(item) is not None:
-        raise Conflict(
-            "This request's consultation is booked for another chart: cancel that booking "
-            "before linking the request elsewhere.",
-            fields={"patient": "The request's consultation is booked for another chart."},
+        linked = f"{item.patient} ({item.patient.mrn})"  # type: ignore[union-attr]
+        refusal = (
+            f"This request's consultation is booked for the chart it is linked to, {linked}: "
+            "cancel that booking before linking the request to another chart."
         )
+        raise Conflict(refusal, fields={"patient": refusal})
     item.patient = patient
+    item.save(update_fields=["patient"])
+    return item
+
+
+@action("booking")
+def request_unlink(*, actor: Actor, request_id: int) -> ConsultationRequest:
+    """The request is not this chart's after all (a wrong link is undone before anything is
+    booked); a request whose consultation is booked keeps its chart."""
+    item = _request(request_id)
+    if item.patient_id is None:
+        return item
+    if booked_consultation(item) is not None:
+        refusal = "This request's consultation is booked: cancel it before unlinking the chart."
+        raise Conflict(refusal, fields={"patient": refusal})
+    item.patient = None
     item.save(update_fields=["patient"])
     return item
 

@@ -35,11 +35,12 @@ from spinepath.public.forms import (
     SessionForm,
     SessionRescheduleForm,
     VisitForm,
+    VisitRescheduleForm,
     bookable_clinicians,
 )
 from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
-from spinepath.web.params import optional_id
+from spinepath.web.params import optional_id, parse_id
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form, with_retry_after
 
@@ -180,12 +181,33 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         do = request.POST.get("do")
         try:
             if do == "link":
-                linked = requests.request_link(
-                    actor=actor,
-                    request_id=item.pk,
-                    patient_id=optional_id(request.POST, "patient") or 0,
+                chosen = optional_id(request.POST, "patient") or 0
+                if item.patient_id is not None and item.patient_id != chosen:
+                    messages.error(
+                        request,
+                        f"This request is linked to the chart of {item.patient.display_name} "  # type: ignore[union-attr]
+                        "already: unlink it first to choose another chart.",
+                    )
+                    return redirect("public:request_detail", item.pk)
+                if chosen not in {m.patient.pk for m in requests.chart_matches(item)}:
+                    messages.error(request, "Choose one of the charts shown for this request.")
+                    return redirect("public:request_detail", item.pk)
+                linked = requests.request_link(actor=actor, request_id=item.pk, patient_id=chosen)
+                messages.success(
+                    request,
+                    f"Linked to the chart of {linked.patient.display_name}.",  # type: ignore[union-attr]
                 )
-                messages.success(request, f"Linked to the chart of {linked.patient}.")
+                return redirect("public:request_detail", item.pk)
+            if do == "unlink":
+                requests.request_unlink(actor=actor, request_id=item.pk)
+                messages.success(request, "The request is no longer linked to a chart.")
+                return redirect("public:request_detail", item.pk)
+            if do == "create" and item.patient_id is not None:
+                messages.error(
+                    request,
+                    f"This request is linked to the chart of {item.patient.display_name} "  # type: ignore[union-attr]
+                    "already: no chart was made.",
+                )
                 return redirect("public:request_detail", item.pk)
             if do in ("decline", "reopen"):
                 requests.request_status_set(
@@ -208,7 +230,9 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
                     },
                     other_person=data["confirm_other_person"],
                 )
-                messages.success(request, f"Chart {patient.mrn} made for {patient} and linked.")
+                messages.success(
+                    request, f"Chart {patient.mrn} made for {patient.display_name} and linked."
+                )
                 return redirect("public:request_detail", item.pk)
         except PossibleDuplicate as refused:
             duplicate = refused.existing
@@ -282,6 +306,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
                 consultation_request=req,
+                submission_key=data["submission"],
             )
         except Refused as refused:
             _on_slot_form(form, refused)
@@ -338,7 +363,15 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "nav": "bookings",
             "linked_request": req,
+            "request_booked": requests.booked_consultation(req) if req is not None else None,
             "patient": patient,
+            "patient_upcoming": list(
+                Appointment.objects.filter(
+                    patient=patient, status=Appointment.BOOKED, start__gte=timezone.now()
+                )
+            )
+            if patient is not None
+            else [],
             "to_link": to_link,
             "day_asked": request.GET.get("date", "")[:10],
             "time_asked": request.GET.get("time", "")[:5],
@@ -355,9 +388,10 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     actor = staff_actor(request, sees=SEES)
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     local = timezone.localtime(appointment.start)
-    form_class = (
-        SessionRescheduleForm if appointment.kind == Appointment.INJECTION else RescheduleForm
-    )
+    form_class = {
+        Appointment.INJECTION: SessionRescheduleForm,
+        Appointment.VISIT: VisitRescheduleForm,
+    }.get(appointment.kind, RescheduleForm)
     form = form_class(
         request.POST or None,
         initial={
@@ -368,11 +402,15 @@ def booking_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        start = _start(data["date"], data["time"])
+        if start == appointment.start and data["minutes"] == appointment.minutes:
+            messages.info(request, "Nothing changed: that is the time already booked.")
+            return redirect("public:bookings")
         try:
             booking.appointment_reschedule(
                 actor=actor,
                 appointment=appointment,
-                start=_start(data["date"], data["time"]),
+                start=start,
                 minutes=data["minutes"],
             )
         except Refused as refused:
@@ -404,6 +442,9 @@ def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
         pk=appointment_id,
     )
     if request.method == "POST" and request.POST.get("confirm") == "yes":
+        if appointment.status == Appointment.CANCELLED:
+            messages.info(request, f"This {appointment.title.lower()} was already cancelled.")
+            return redirect("public:bookings")
         try:
             booking.appointment_cancel(actor=actor, appointment=appointment)
         except Refused as refused:
@@ -423,6 +464,7 @@ def booking_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
         {
             "appointment": appointment,
             "address": booking.recipient(appointment),
+            "past": appointment.start < timezone.now(),
             "nav": "bookings",
         },
     )
@@ -465,6 +507,7 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
                 room=data["room"],
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
+                submission_key=data["submission"],
             )
         except Refused as refused:
             _on_slot_form(form, refused)
@@ -477,7 +520,13 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
     return render(
         request,
         "public/session_book.html",
-        {"form": form, "plan": plan, "state": state, "nav": "bookings"},
+        {
+            "form": form,
+            "plan": plan,
+            "state": state,
+            "visits_open": [v for v in plan_visits(plan) if not v.done],
+            "nav": "bookings",
+        },
         status=400 if form.errors else 200,
     )
 
@@ -502,6 +551,7 @@ def visit_book(request: HttpRequest, plan_id: int, visit_key: str) -> HttpRespon
                 room=data["room"],
                 start=_start(data["date"], data["time"]),
                 minutes=data["minutes"],
+                submission_key=data["submission"],
             )
         except Refused as refused:
             _on_slot_form(form, refused)
@@ -518,11 +568,18 @@ def visit_book(request: HttpRequest, plan_id: int, visit_key: str) -> HttpRespon
 
 
 def _day_param(request: HttpRequest) -> date:
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
+    """``?date=``; a day that cannot be read shows today, and says so."""
+    raw = request.GET.get("date", "")
+    if not raw:
         return timezone.localdate()
-    return day if date(2000, 1, 1) <= day <= date(2100, 1, 1) else timezone.localdate()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    if day is None or not date(2000, 1, 1) <= day <= date(2100, 1, 1):
+        messages.warning(request, f"'{raw[:20]}' is not a day to show (YYYY-MM-DD): showing today.")
+        return timezone.localdate()
+    return day
 
 
 def _whose(request: HttpRequest) -> int | None:
@@ -531,8 +588,8 @@ def _whose(request: HttpRequest) -> int | None:
     chosen = request.GET.get("clinician", "")
     if chosen == "all":
         return None
-    if chosen.isdigit():
-        return int(chosen)
+    if chosen:
+        return parse_id(chosen)
     return request.user.pk if is_clinician(request.user) else None
 
 
@@ -544,6 +601,9 @@ def day(request: HttpRequest) -> HttpResponse:
     shown = _day_param(request)
     by = "room" if request.GET.get("by") == "room" else "clinician"
     whose = _whose(request) if by == "clinician" else None
+    if whose is not None and not bookable_clinicians().filter(pk=whose).exists():
+        messages.warning(request, "That is not a clinician who sees patients: showing everyone.")
+        whose = None
     columns = calendar.day_columns(shown, by=by, clinician_id=whose)
     showing(
         request,
@@ -578,6 +638,9 @@ def week(request: HttpRequest) -> HttpResponse:
     shown = _day_param(request)
     monday = shown - timedelta(days=shown.weekday())
     whose = _whose(request)
+    if whose is not None and not bookable_clinicians().filter(pk=whose).exists():
+        messages.warning(request, "That is not a clinician who sees patients: showing everyone.")
+        whose = None
     days = calendar.week_days(monday, clinician_id=whose)
     showing(
         request,

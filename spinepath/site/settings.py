@@ -312,6 +312,8 @@ SPINEPATH_WORKING_HOURS = ("08:00", "18:00")
 SPINEPATH_WORKING_DAYS = (1, 2, 3, 4, 5)
 SPINEPATH_CURRENCY = env.str("SPINEPATH_CURRENCY", default="USD")
 SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
+# Where patients come: in the appointment emails, calendar files and the patient's pages.
+SPINEPATH_CLINIC_ADDRESS = env.str("SPINEPATH_CLINIC_ADDRESS", default="")
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ clinician's day, and each hand-off closes the step before it (PATHWAY.md section
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -132,6 +133,7 @@ def test_a_booked_request_is_on_the_chart_the_patients_pages_and_the_clinicians_
         response = client.post(
             f"/bookings/?request={item.pk}",
             {
+                **_booking_form(client, f"/bookings/?request={item.pk}"),
                 "clinician": clinician.pk,
                 "room": _room().pk,
                 "date": THURSDAY.isoformat(),
@@ -258,9 +260,11 @@ def test_an_injection_needs_the_room_its_guidance_needs(coordinator: Any, clinic
     patient = reviewed_patient(clinician, review, "room-kind")
     plan = accepted_plan_for(patient, clinician, review)
     key = plan_sessions(plan)[0].session.key
-    response = signed_in(coordinator).post(
+    client = signed_in(coordinator)
+    response = client.post(
         f"/bookings/sessions/{plan.pk}/{key}/",
         {
+            **_booking_form(client, f"/bookings/sessions/{plan.pk}/{key}/"),
             "clinician": clinician.pk,
             "room": _room("ultrasound").pk,
             "date": THURSDAY.isoformat(),
@@ -402,7 +406,7 @@ def test_the_clinicians_day_and_week_show_steps_and_free_time(
     client = signed_in(coordinator)
     by_room = client.get(f"/day/?date={THURSDAY.isoformat()}&by=room").content.decode()
     assert "Fluoroscopy suite" in by_room and "13:00-14:00" in by_room
-    assert "Nothing missing for this step." in by_room
+    assert "pre-procedure visit not held yet" in by_room  # the plan's visit comes first
     by_clinician = client.get(f"/day/?date={THURSDAY.isoformat()}").content.decode()
     assert "Book a consultation here" in by_clinician and "14:00-18:00" in by_clinician
     week = client.get(f"/week/?date={THURSDAY.isoformat()}").content.decode()
@@ -421,3 +425,169 @@ def test_a_clinician_lands_on_their_own_day(clinician: Any, coordinator: Any) ->
     assert mine.context["whose"] == clinician.pk
     everyone = signed_in(coordinator).get("/day/")
     assert everyone.context["whose"] is None
+
+
+# --- What the attack on the calendar found (issue 25) ----------------------------------------
+
+
+def _booking_form(client: Any, url: str) -> dict[str, str]:
+    page = client.get(url).content.decode()
+    key = re.search(r'name="submission" value="([^"]+)"', page)
+    assert key is not None
+    return {"submission": key.group(1)}
+
+
+def test_a_double_click_on_book_books_once_and_says_booked(
+    coordinator: Any, clinician: Any
+) -> None:
+    patient = Patient.objects.create(given_name="Ben", family_name="Walsh")
+    client = signed_in(coordinator)
+    url = f"/bookings/?patient={patient.pk}"
+    form = {
+        **_booking_form(client, url),
+        "clinician": str(clinician.pk),
+        "room": str(_room().pk),
+        "date": THURSDAY.isoformat(),
+        "time": "11:00",
+        "minutes": "60",
+    }
+    first = client.post(url, form, follow=True).content.decode()
+    second = client.post(url, form, follow=True).content.decode()
+    assert "Consultation booked" in first and "Consultation booked" in second
+    assert "already booked" not in second
+    assert Appointment.objects.filter(patient=patient).count() == 1
+    # The same form's key for another patient is refused, never answered with this booking.
+    other = Patient.objects.create(given_name="Ann", family_name="Other")
+    refused = client.post(f"/bookings/?patient={other.pk}", form)
+    assert "used for another booking" in refused.content.decode()
+
+
+def test_a_time_off_the_five_minute_marks_is_refused(coordinator: Any, clinician: Any) -> None:
+    patient = Patient.objects.create(given_name="Ben", family_name="Walsh")
+    client = signed_in(coordinator)
+    url = f"/bookings/?patient={patient.pk}"
+    response = client.post(
+        url,
+        {
+            **_booking_form(client, url),
+            "clinician": str(clinician.pk),
+            "room": str(_room().pk),
+            "date": THURSDAY.isoformat(),
+            "time": "08:07",
+            "minutes": "60",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["time"] == [
+        "Book on a 5-minute mark, for example 14:05 or 14:15."
+    ]
+
+
+def test_moving_to_the_same_time_sends_nothing_and_a_stale_cancel_says_so(
+    coordinator: Any, clinician: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    patient = Patient.objects.create(given_name="Ben", family_name="Walsh", email="ben@example.org")
+    booked = bookings.appointment_book(
+        actor=acting(coordinator),
+        patient=patient,
+        clinician=clinician,
+        room=_room(),
+        start=_at(THURSDAY, 9),
+        minutes=60,
+    )
+    mail.outbox.clear()
+    client = signed_in(coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        same = client.post(
+            f"/bookings/{booked.pk}/change/",
+            {"date": THURSDAY.isoformat(), "time": "09:00", "minutes": "60"},
+            follow=True,
+        )
+    assert "Nothing changed" in same.content.decode() and mail.outbox == []
+    client.post(f"/bookings/{booked.pk}/cancel/", {"confirm": "yes"})
+    again = client.post(f"/bookings/{booked.pk}/cancel/", {"confirm": "yes"}, follow=True)
+    assert "was already cancelled" in again.content.decode()
+    assert "cannot be moved" in client.get(f"/bookings/{booked.pk}/change/").content.decode()
+
+
+def test_a_request_is_linked_only_to_a_chart_it_was_shown_and_never_silently_relinked(
+    coordinator: Any,
+) -> None:
+    item = _request()
+    match = Patient.objects.create(
+        given_name="Maria", family_name="Lopez", birth_date=date(1961, 4, 30)
+    )
+    stranger = Patient.objects.create(given_name="Grace", family_name="Taylor")
+    client = signed_in(coordinator)
+    refused = client.post(
+        f"/requests/{item.pk}/", {"do": "link", "patient": stranger.pk}, follow=True
+    )
+    assert "Choose one of the charts shown" in refused.content.decode()
+    client.post(f"/requests/{item.pk}/", {"do": "link", "patient": match.pk})
+    twin = Patient.objects.create(
+        given_name="Maria", family_name="Lopez", birth_date=date(1961, 4, 30)
+    )
+    relinked = client.post(f"/requests/{item.pk}/", {"do": "link", "patient": twin.pk}, follow=True)
+    assert "unlink it first" in relinked.content.decode()
+    item.refresh_from_db()
+    assert item.patient == match
+    made = client.post(
+        f"/requests/{item.pk}/",
+        {"do": "create", "given_name": "X", "family_name": "Y", "birth_date": "1980-01-01"},
+        follow=True,
+    )
+    assert "no chart was made" in made.content.decode()
+    client.post(f"/requests/{item.pk}/", {"do": "unlink"})
+    item.refresh_from_db()
+    assert item.patient is None
+
+
+def test_the_day_reads_any_clinician_or_date_without_an_error(coordinator: Any) -> None:
+    client = signed_in(coordinator)
+    for query in ("clinician=99999999999999999999", "clinician=-1", "date=2026-02-30"):
+        for page in ("/day/", "/week/"):
+            response = client.get(f"{page}?{query}")
+            assert response.status_code == 200, (page, query)
+    said = client.get("/day/?date=2026-02-30").content.decode()
+    assert "is not a day to show" in said
+
+
+def test_the_visit_comes_before_the_injection(coordinator: Any, clinician: Any) -> None:
+    review = timezone.localdate() - timedelta(days=2)
+    patient = reviewed_patient(clinician, review, "visit-order")
+    plan = accepted_plan_for(patient, clinician, review)
+    bookings.session_book(
+        actor=acting(coordinator),
+        plan_id=plan.pk,
+        session_key=plan_sessions(plan)[0].session.key,
+        clinician=clinician,
+        room=_room("fluoroscopy"),
+        start=_at(THURSDAY, 13),
+        minutes=60,
+    )
+    with pytest.raises(Conflict, match="the pre-procedure visit comes before it"):
+        bookings.visit_book(
+            actor=acting(coordinator),
+            plan_id=plan.pk,
+            visit_key="visit-1",
+            clinician=clinician,
+            room=_room(),
+            start=_at(THURSDAY, 14),
+            minutes=30,
+        )
+    visit = bookings.visit_book(
+        actor=acting(coordinator),
+        plan_id=plan.pk,
+        visit_key="visit-1",
+        clinician=clinician,
+        room=_room(),
+        start=_at(THURSDAY, 9),
+        minutes=30,
+    )
+    # Its move keeps its length and keeps it before the session.
+    page = signed_in(coordinator).get(f"/bookings/{visit.pk}/change/").content.decode()
+    assert '<option value="30" selected>' in page
+    with pytest.raises(Conflict, match="comes before it"):
+        bookings.appointment_reschedule(
+            actor=acting(coordinator), appointment=visit, start=_at(THURSDAY, 15), minutes=30
+        )

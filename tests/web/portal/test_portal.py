@@ -493,9 +493,12 @@ def test_the_coordinator_books_from_the_worklist_and_the_patient_sees_it(
     assert b"Injection sessions not yet booked" in worklist.content
     url = f"/bookings/sessions/{plan.pk}/{key}/"
     assert url.encode() in worklist.content
+    form = coordinator_client.get(url).content.decode()
+    submission = form.split('name="submission" value="')[1].split('"')[0]
     bad = coordinator_client.post(
         url,
         {
+            "submission": submission,
             "clinician": clinician.pk,
             "room": _room().pk,
             "date": "2026-11-26",
@@ -508,6 +511,7 @@ def test_the_coordinator_books_from_the_worklist_and_the_patient_sees_it(
         done = coordinator_client.post(
             url,
             {
+                "submission": submission,
                 "clinician": clinician.pk,
                 "room": _room().pk,
                 "date": "2026-11-26",
