@@ -12,6 +12,7 @@ cancel only their own appointment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
@@ -165,6 +166,23 @@ def _repeat(submission_key: str | None, **same: object) -> Appointment | None:
     return earlier
 
 
+def _once(
+    submission_key: str | None, same: dict[str, object], book: Callable[[], Appointment]
+) -> Appointment:
+    """``book()`` once per form: a repeat (a double click, parallel posts that lost the race)
+    answers with the booking the first one made."""
+    earlier = _repeat(submission_key, **same)
+    if earlier is not None:
+        return earlier
+    try:
+        return book()
+    except Conflict:
+        earlier = _repeat(submission_key, **same)
+        if earlier is not None:
+            return earlier
+        raise
+
+
 def _room_fits(room: Room, kind: str, guidances: tuple[str, ...] = ()) -> None:
     problem = room_problem(kind, guidances, room.kind)
     if problem is not None:
@@ -187,12 +205,10 @@ def appointment_book(
 
     Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
     answers with the booking the first one made."""
-    same = {"patient_id": patient.pk}
-    earlier = _repeat(submission_key, **same)
-    if earlier is not None:
-        return earlier
-    try:
-        return _appointment_book(
+    return _once(
+        submission_key,
+        {"patient_id": patient.pk},
+        lambda: _appointment_book(
             actor=actor,
             patient=patient,
             clinician=clinician,
@@ -201,12 +217,8 @@ def appointment_book(
             minutes=minutes,
             consultation_request=consultation_request,
             submission_key=submission_key,
-        )
-    except Conflict:
-        earlier = _repeat(submission_key, **same)
-        if earlier is not None:
-            return earlier
-        raise
+        ),
+    )
 
 
 def _appointment_book(
@@ -285,12 +297,10 @@ def session_book(
 
     Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
     answers with the booking the first one made."""
-    same = {"plan_id": plan_id, "session_key": session_key}
-    earlier = _repeat(submission_key, **same)
-    if earlier is not None:
-        return earlier
-    try:
-        return _session_book(
+    return _once(
+        submission_key,
+        {"plan_id": plan_id, "session_key": session_key},
+        lambda: _session_book(
             actor=actor,
             plan_id=plan_id,
             session_key=session_key,
@@ -299,12 +309,8 @@ def session_book(
             start=start,
             minutes=minutes,
             submission_key=submission_key,
-        )
-    except Conflict:
-        earlier = _repeat(submission_key, **same)
-        if earlier is not None:
-            return earlier
-        raise
+        ),
+    )
 
 
 def _session_book(
@@ -389,12 +395,10 @@ def visit_book(
 
     Once per ``submission_key``: a repeat of the same form (a double click, parallel posts)
     answers with the booking the first one made."""
-    same = {"plan_id": plan_id, "session_key": visit_key}
-    earlier = _repeat(submission_key, **same)
-    if earlier is not None:
-        return earlier
-    try:
-        return _visit_book(
+    return _once(
+        submission_key,
+        {"plan_id": plan_id, "session_key": visit_key},
+        lambda: _visit_book(
             actor=actor,
             plan_id=plan_id,
             visit_key=visit_key,
@@ -403,12 +407,8 @@ def visit_book(
             start=start,
             minutes=minutes,
             submission_key=submission_key,
-        )
-    except Conflict:
-        earlier = _repeat(submission_key, **same)
-        if earlier is not None:
-            return earlier
-        raise
+        ),
+    )
 
 
 def _visit_book(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -271,6 +273,27 @@ def _start(date: object, time: object) -> datetime:
     return timezone.make_aware(datetime.combine(date, time))  # type: ignore[arg-type]
 
 
+def _book_from_form(
+    request: HttpRequest, form: BaseForm, what: str, book: Callable[..., Appointment]
+) -> Appointment | None:
+    """A booking form's post: its slot to the write, the write's refusal on the form, or a
+    message saying what was booked and what the patient was sent."""
+    data = form.cleaned_data
+    try:
+        booked = book(
+            clinician=data["clinician"],
+            room=data["room"],
+            start=_start(data["date"], data["time"]),
+            minutes=data["minutes"],
+            submission_key=data["submission"],
+        )
+    except Refused as refused:
+        _on_slot_form(form, refused)
+        return None
+    messages.success(request, f"{what} booked; {booking.told(booked, 'confirmed')}")
+    return booked
+
+
 # The booking calendar shows this far ahead (injection sessions are often weeks out).
 BOOKINGS_SHOWN_DAYS = 60
 
@@ -296,22 +319,10 @@ def bookings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and patient is None:
         form.add_error(None, "Choose the patient first: book from a request or from a chart.")
     elif request.method == "POST" and form.is_valid() and patient is not None:
-        data = form.cleaned_data
-        try:
-            booked = booking.appointment_book(
-                actor=actor,
-                patient=patient,
-                clinician=data["clinician"],
-                room=data["room"],
-                start=_start(data["date"], data["time"]),
-                minutes=data["minutes"],
-                consultation_request=req,
-                submission_key=data["submission"],
-            )
-        except Refused as refused:
-            _on_slot_form(form, refused)
-        else:
-            messages.success(request, f"Consultation booked; {booking.told(booked, 'confirmed')}")
+        book = partial(
+            booking.appointment_book, actor=actor, patient=patient, consultation_request=req
+        )
+        if _book_from_form(request, form, "Consultation", book) is not None:
             return redirect("public:bookings")
     today = timezone.localdate()
     upcoming = list(
@@ -497,24 +508,8 @@ def session_book(request: HttpRequest, plan_id: int, session_key: str) -> HttpRe
         initial["date"] = state.session.planned_on
     form = SessionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            booked = booking.session_book(
-                actor=actor,
-                plan_id=plan.pk,
-                session_key=session_key,
-                clinician=data["clinician"],
-                room=data["room"],
-                start=_start(data["date"], data["time"]),
-                minutes=data["minutes"],
-                submission_key=data["submission"],
-            )
-        except Refused as refused:
-            _on_slot_form(form, refused)
-        else:
-            messages.success(
-                request, f"Injection session booked; {booking.told(booked, 'confirmed')}"
-            )
+        book = partial(booking.session_book, actor=actor, plan_id=plan.pk, session_key=session_key)
+        if _book_from_form(request, form, "Injection session", book) is not None:
             return redirect("plans:plan", plan.pk)
     viewing(request, plan.patient)
     return render(
@@ -541,22 +536,8 @@ def visit_book(request: HttpRequest, plan_id: int, visit_key: str) -> HttpRespon
         raise Http404("This plan has no such visit.")
     form = VisitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            booked = booking.visit_book(
-                actor=actor,
-                plan_id=plan.pk,
-                visit_key=visit_key,
-                clinician=data["clinician"],
-                room=data["room"],
-                start=_start(data["date"], data["time"]),
-                minutes=data["minutes"],
-                submission_key=data["submission"],
-            )
-        except Refused as refused:
-            _on_slot_form(form, refused)
-        else:
-            messages.success(request, f"Visit booked; {booking.told(booked, 'confirmed')}")
+        book = partial(booking.visit_book, actor=actor, plan_id=plan.pk, visit_key=visit_key)
+        if _book_from_form(request, form, "Visit", book) is not None:
             return redirect("plans:plan", plan.pk)
     viewing(request, plan.patient)
     return render(
