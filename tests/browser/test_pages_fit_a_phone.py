@@ -129,7 +129,14 @@ def test_patient_pages_and_the_worklist_fit_a_phone(live_server: Any, browser: A
         ("sign-in", "/my/sign-in/"),
         ("questionnaire", f"/q/{token}/"),
     ]
-    staff_pages = [("worklist", "/worklist/"), ("day", "/day/"), ("requests", "/requests/")]
+    staff_pages = [
+        ("worklist", "/worklist/"),
+        ("day", "/day/"),
+        ("week", "/week/"),
+        ("requests", "/requests/"),
+        ("bookings", "/bookings/"),
+        ("chart", f"/patients/{patient.pk}/"),
+    ]
     for width in WIDTHS:
         context = browser.new_context(
             viewport={"width": width, "height": 780}, is_mobile=True, has_touch=True

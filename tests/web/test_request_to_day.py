@@ -451,6 +451,7 @@ def test_a_double_click_on_book_books_once_and_says_booked(
         "time": "11:00",
         "minutes": "60",
     }
+    assert ">Submission<" not in client.get(url).content.decode()  # the form's key has no label
     first = client.post(url, form, follow=True).content.decode()
     second = client.post(url, form, follow=True).content.decode()
     assert "Consultation booked" in first and "Consultation booked" in second
