@@ -51,7 +51,10 @@ def build(day: date) -> None:
     from spinepath.public.models import Room
 
     coordinator = staff_user_create(
-        actor=Actor.system(), username="bench.coord", password=None, role="coordinator"
+        actor=Actor.system(),
+        username="bench.coord",
+        password="bench-password-long",
+        role="coordinator",
     )
     suite = Room.objects.get_or_create(name="Fluoroscopy suite", defaults={"kind": "fluoroscopy"})
     rooms = {"fluoroscopy": suite[0]}
@@ -65,7 +68,7 @@ def build(day: date) -> None:
         clinician = staff_user_create(
             actor=Actor.system(),
             username=f"bench.clin{c}",
-            password=None,
+            password="bench-password-long",
             role="clinician",
             first_name="Dr",
             last_name=f"Bench {c}",
