@@ -348,7 +348,58 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     _load_followed_patients(clinician)
     _plan_to_read_at_home(clinician)
     _calendar(users)
+    _catalogue(users["admin"])
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
+
+
+def _catalogue(admin: User) -> None:
+    """The biologic products the demo clinic injects and their lots (one expired, which the
+    procedure form refuses): /products/ as the admin, scanned on the procedure form."""
+    from spinepath.plans.biologics import lot_create, product_create
+    from spinepath.plans.models import BiologicProduct
+
+    if BiologicProduct.objects.exists():
+        return
+    actor = at_command_line("demo", admin)
+    today = timezone.localdate()
+    for name, kind, source, establishment, lots in (
+        (
+            "Bone marrow concentrate (point of care)",
+            "bmac",
+            "autologous",
+            "Spine Regenerative Clinic cell lab (FEI 3009876543)",
+            [
+                ("BMC-2611", "0100860001234561BMC-2611", 120, ""),
+                ("BMC-2509", "0100860001234561BMC-2509", -10, ""),
+            ],
+        ),
+        (
+            "Leukocyte-poor PRP kit",
+            "prp",
+            "autologous",
+            "Spine Regenerative Clinic (FEI 3009876543)",
+            [("PRP-2611", "0100860001234578PRP-2611", 200, "")],
+        ),
+        (
+            "Exosome preparation (donor-derived)",
+            "exosome",
+            "allogeneic",
+            "Example Biologics Inc. (FEI 3001112223), under IND 012345",
+            [("EXO-2610", "0100860001234585EXO-2610", 60, "DN-48213")],
+        ),
+    ):
+        product = product_create(
+            actor=actor, name=name, kind=kind, source=source, establishment=establishment
+        )
+        for lot, code, days, donor in lots:
+            lot_create(
+                actor=actor,
+                product_id=product.pk,
+                lot=lot,
+                code=code,
+                expires_on=today + timedelta(days=days),
+                donor=donor,
+            )
 
 
 def _next_working_day(after: date) -> date:

@@ -38,6 +38,8 @@ RECORDED: dict[str, str] = {
     "plans:procedure": "procedure record",
     "plans:void": "procedure void",
     "plans:prices": "price list",
+    "plans:products": "biologic products and lots",
+    "plans:lookback": "look-back: who received a biologic product",
     "followup:worklist": "follow-up worklist",
     "followup:visit": "reassessment visit",
     "followup:link": "questionnaire link",

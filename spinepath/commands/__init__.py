@@ -10,6 +10,7 @@ from spinepath.commands import (
     audit,
     backup,
     dicom,
+    lookback,
     rescreen,
     schedule,
     score,
@@ -27,4 +28,5 @@ COMMANDS: tuple[ModuleType, ...] = (
     rescreen,
     dicom,
     api_token,
+    lookback,
 )

@@ -36,6 +36,7 @@ Fact = Literal[
     "questionnaire_link",
     "paper_questionnaire",
     "price_list",
+    "product_catalogue",
     "booking",
     "request_status",
     "sign_in_link",
@@ -83,6 +84,8 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "questionnaire_link": STAFF,
     "paper_questionnaire": STAFF,
     "price_list": ADMIN,
+    # The biologic products and lots the clinic uses (PATHWAY.md section 10).
+    "product_catalogue": ADMIN,
     # The coordinators' calendar and inbox: any staff member books, moves and cancels
     # appointments (consultations and injection sessions) and handles requests.
     "booking": STAFF,
@@ -123,6 +126,7 @@ FACT_LABELS: dict[Fact, str] = {
     "questionnaire_link": "a questionnaire link",
     "paper_questionnaire": "a paper questionnaire",
     "price_list": "the price list",
+    "product_catalogue": "the catalogue of biologic products and lots",
     "booking": "bookings",
     "request_status": "consultation requests",
     "sign_in_link": "sign-in links to the patient's own pages",

@@ -5,7 +5,15 @@ from typing import Any
 from django import forms
 
 from spinepath.errors import Refused
-from spinepath.plans.models import GUIDANCE_CHOICES, MATERIAL_CHOICES, PHASE_CHOICES, PriceItem
+from spinepath.plans.models import (
+    GUIDANCE_CHOICES,
+    MATERIAL_CHOICES,
+    PHASE_CHOICES,
+    PRODUCT_KIND_CHOICES,
+    SOURCE_CHOICES,
+    BiologicProduct,
+    PriceItem,
+)
 from spinepath.plans.procedures import VOID_REASON_MAX
 from spinepath.web.refusals import show_on_form
 from spinepath.web.submissions import OncePerSubmission
@@ -95,6 +103,40 @@ class ProcedureForm(forms.Form):
         label="Volume (ml)",
     )
     guidance = forms.ChoiceField(choices=GUIDANCE_CHOICES)
+    # The biologic (PATHWAY.md section 10): a scanner types the label's code and Enter.
+    lot_code = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Product lot (scan or type the code on the label)",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "data-scan": "1"}
+        ),
+    )
+    cells_million = forms.DecimalField(
+        max_digits=8, decimal_places=2, min_value=0, required=False, label="Cells (millions)"
+    )
+    viability_pct = forms.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Viability (%)",
+    )
+    platelets_k_per_ul = forms.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        label="PRP platelets (x10³/µl)",
+    )
+    leukocytes_k_per_ul = forms.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        label="PRP leukocytes (x10³/µl)",
+    )
     complications = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -132,3 +174,37 @@ def show_refusal(form: forms.Form, refused: Refused) -> None:
     if refused.status in (403, 404):
         raise refused
     show_on_form(form, refused)
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    kind = forms.ChoiceField(choices=[("", "Choose…"), *PRODUCT_KIND_CHOICES])
+    source = forms.ChoiceField(choices=SOURCE_CHOICES)
+    establishment = forms.CharField(
+        max_length=160, help_text="Who made or processed it, with its FDA establishment number."
+    )
+
+
+class LotForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=BiologicProduct.objects.filter(active=True))
+    code = forms.CharField(
+        max_length=80,
+        label="Distinct identification code (scan the label)",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-scan": "1"}),
+    )
+    lot = forms.CharField(max_length=60, label="Lot number")
+    expires_on = forms.DateField(label="Expires", widget=forms.DateInput(attrs={"type": "date"}))
+    donor = forms.CharField(max_length=60, required=False, label="Donor id (allogeneic)")
+
+
+class LookbackForm(forms.Form):
+    lot = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Lot (code or lot number)",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-scan": "1"}),
+    )
+    product = forms.ModelChoiceField(
+        queryset=BiologicProduct.objects.all(), required=False, empty_label="Any product"
+    )
+    donor = forms.CharField(max_length=60, required=False, label="Donor id")

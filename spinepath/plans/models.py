@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from spinepath.consultations.models import LEVEL_CHOICES, SIDE_CHOICES, CandidacyDecision
+from spinepath.pathway.biologics import PRODUCT_KINDS, SOURCES
 from spinepath.patients.models import Patient
 
 CATEGORY_CHOICES = [
@@ -195,6 +196,54 @@ class PlanLine(models.Model):
         ordering = ["plan", "position", "id"]
 
 
+PRODUCT_KIND_CHOICES = list(PRODUCT_KINDS.items())
+SOURCE_CHOICES = list(SOURCES.items())
+
+
+class BiologicProduct(models.Model):
+    """A product in the clinic's catalogue (FHIR BiologicallyDerivedProduct's definition): what
+    it is, where it comes from, who made or processed it. Kept by the clinic admin; never
+    deleted once a lot of it was used."""
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=16, choices=PRODUCT_KIND_CHOICES)
+    source = models.CharField(max_length=12, choices=SOURCE_CHOICES)
+    establishment = models.CharField(
+        max_length=160, help_text="The establishment that made or processed it, with its FEI."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductLot(models.Model):
+    """A lot of a product: its distinct identification code (scanned from the label), the lot
+    number and the expiry. Which patients received it is one query (the look-back)."""
+
+    product = models.ForeignKey(BiologicProduct, on_delete=models.PROTECT, related_name="lots")
+    lot = models.CharField(max_length=60)
+    code = models.CharField(
+        "distinct identification code", max_length=80, unique=True, help_text="As on the label."
+    )
+    expires_on = models.DateField()
+    donor = models.CharField(max_length=60, blank=True, help_text="Donor id, for allogeneic.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "expires_on", "lot"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot"], name="one_lot_number_per_product")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name}, lot {self.lot} (expires {self.expires_on})"
+
+
 class ProcedureQuerySet(models.QuerySet["Procedure"]):
     def not_voided(self) -> ProcedureQuerySet:
         return self.filter(voided_at__isnull=True)
@@ -221,6 +270,15 @@ class Procedure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     complications = models.TextField(blank=True)
+    # The biologic injected (PATHWAY.md section 10): the lot of a catalogue product, and the
+    # dose as measured. Empty on records made before the catalogue.
+    lot = models.ForeignKey(
+        ProductLot, null=True, blank=True, on_delete=models.PROTECT, related_name="injections"
+    )
+    cells_million = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    viability_pct = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    platelets_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    leukocytes_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     # The key rendered into the form that recorded it: a repeat of one submission (a double
     # click, a resent request) finds this record instead of making a second one.

@@ -21,11 +21,13 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, Refused
+from spinepath.pathway.biologics import Dose, dose_problems, lot_problems
 from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
+from spinepath.plans.biologics import lot_by_code
 from spinepath.plans.events import injection_recorded, injections_changed
-from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.plans.selectors import accepted_plan
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
@@ -56,6 +58,31 @@ def _submitted(patient: Patient, key: str | None) -> Procedure | None:
     return earlier
 
 
+def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> ProductLot | None:
+    """The catalogue lot a scanned code names, checked against the injection: the same
+    material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10)."""
+    if not code.strip():
+        return None
+    lot = lot_by_code(code)
+    if lot is None:
+        refusal = (
+            f"No lot in the catalogue has the code '{code.strip()[:80]}': check the label, or "
+            "ask the clinic admin to add the lot."
+        )
+        raise Invalid(refusal, fields={"lot_code": refusal})
+    problems = lot_problems(
+        kind=lot.product.kind,
+        material=material,
+        expires_on=lot.expires_on,
+        performed_on=performed_on,
+    )
+    fields = {("lot_code" if k == "lot" else k): v for k, v in problems.items()}
+    fields.update(dose_problems(lot.product.kind, dose))
+    if fields:
+        raise Invalid(list(dict.fromkeys(fields.values())), fields=fields)
+    return lot
+
+
 @action("procedure")
 def procedure_record(
     *,
@@ -69,6 +96,8 @@ def procedure_record(
     volume_ml: Decimal | None = None,
     complications: str = "",
     submission_key: str | None = None,
+    lot_code: str = "",
+    dose_measured: Dose | None = None,
 ) -> Procedure:
     """Record an image-guided injection, once per ``submission_key``: a repeat of the same
     submission (a double click, parallel posts) returns the first record.
@@ -80,6 +109,7 @@ def procedure_record(
     """
     if submission_key is not None and not SUBMISSION_KEY.fullmatch(submission_key):
         raise Invalid("This form has no valid submission key: reload the page and try again.")
+    lot = _lot_for(lot_code, material, performed_on, dose_measured or Dose())
     # One writer per patient at a time: the checks below and the insert see the same record.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     earlier = _submitted(patient, submission_key)
@@ -111,6 +141,11 @@ def procedure_record(
                 complications=complications,
                 operator=actor.user,
                 submission_key=submission_key,
+                lot=lot,
+                cells_million=(dose_measured or Dose()).cells_million,
+                viability_pct=(dose_measured or Dose()).viability_pct,
+                platelets_k_per_ul=(dose_measured or Dose()).platelets_k_per_ul,
+                leukocytes_k_per_ul=(dose_measured or Dose()).leukocytes_k_per_ul,
             )
     except IntegrityError:
         # The same submission committed in parallel, past the lock (a database without row

@@ -13,4 +13,6 @@ urlpatterns = [
     path("plans/<int:plan_id>/accept/", views.plan_accept, name="accept"),
     path("plans/<int:plan_id>/revise/", views.plan_revise, name="revise"),
     path("prices/", views.price_list, name="prices"),
+    path("products/", views.products, name="products"),
+    path("products/lookback/", views.lookback, name="lookback"),
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,22 +18,26 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
+from spinepath.pathway.biologics import Dose
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
-from spinepath.plans import acceptance, pricing, procedures, selectors, services
+from spinepath.plans import acceptance, biologics, pricing, procedures, selectors, services
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.forms import (
     AcceptForm,
     FinancingForm,
     InjectionForm,
     ItemForm,
+    LookbackForm,
+    LotForm,
     PriceForm,
     ProcedureForm,
+    ProductForm,
     RemoveLineForm,
     VoidForm,
     show_refusal,
 )
-from spinepath.plans.models import CarePlan, PriceItem, Procedure
+from spinepath.plans.models import BiologicProduct, CarePlan, PriceItem, Procedure
 
 SEES = "can see plans"
 
@@ -277,6 +284,13 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     volume_ml=data["volume_ml"],
                     complications=data["complications"],
                     submission_key=data["submission"],
+                    lot_code=data["lot_code"],
+                    dose_measured=Dose(
+                        cells_million=data["cells_million"],
+                        viability_pct=data["viability_pct"],
+                        platelets_k_per_ul=data["platelets_k_per_ul"],
+                        leukocytes_k_per_ul=data["leukocytes_k_per_ul"],
+                    ),
                 )
             except procedures.ProcedureRefused as refused:
                 refusals = refused.reasons
@@ -384,4 +398,111 @@ def price_list(request: HttpRequest) -> HttpResponse:
             "currency": settings.SPINEPATH_CURRENCY,
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def products(request: HttpRequest) -> HttpResponse:
+    """The catalogue of biologic products and their lots (the clinic admin's)."""
+    actor = admin_actor(request, does="keeps the catalogue of biologic products")
+    product_form = ProductForm(request.POST if request.POST.get("do") == "product" else None)
+    lot_form = LotForm(request.POST if request.POST.get("do") == "lot" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("do") == "product" and product_form.is_valid():
+                made = biologics.product_create(actor=actor, **product_form.cleaned_data)
+                messages.success(request, f"{made.name} added to the catalogue.")
+                return redirect("plans:products")
+            if request.POST.get("do") == "lot" and lot_form.is_valid():
+                data = lot_form.cleaned_data
+                lot = biologics.lot_create(
+                    actor=actor,
+                    product_id=data["product"].pk,
+                    lot=data["lot"],
+                    code=data["code"],
+                    expires_on=data["expires_on"],
+                    donor=data["donor"],
+                )
+                messages.success(request, f"Lot {lot.lot} of {lot.product.name} added.")
+                return redirect("plans:products")
+        except Refused as refused:
+            show_refusal(product_form if request.POST.get("do") == "product" else lot_form, refused)
+    return render(
+        request,
+        "plans/products.html",
+        {
+            "products": BiologicProduct.objects.prefetch_related("lots").annotate(
+                injections=Count("lots__injections")
+            ),
+            "product_form": product_form,
+            "lot_form": lot_form,
+            "today": timezone.localdate(),
+            "nav": "products",
+        },
+        status=400 if product_form.errors or lot_form.errors else 200,
+    )
+
+
+@require_safe
+def lookback(request: HttpRequest) -> HttpResponse:
+    """Which patients received a lot, a product or a donor's material, with their contact
+    details; each patient shown is disclosed (audited), and the list downloads as CSV."""
+    actor = admin_actor(request, does="looks back on who received a product")
+    form = LookbackForm(request.GET or None)
+    found: list[biologics.Recipient] = []
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            found = biologics.lookback(
+                lot=data["lot"],
+                product_id=data["product"].pk if data["product"] else None,
+                donor=data["donor"],
+            )
+        except Refused as refused:
+            show_refusal(form, refused)
+    for recipient in found:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.EXPORT,
+            what="look-back of a biologic product (contact details disclosed)",
+            patient=recipient.patient,
+            detail={k: str(v) for k, v in form.cleaned_data.items() if v},
+        )
+    if request.GET.get("format") == "csv" and found:
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="lookback.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "record_number",
+                "family_name",
+                "given_name",
+                "email",
+                "phone",
+                "injected_on",
+                "product",
+                "lot",
+            ]
+        )
+        for recipient in found:
+            p = recipient.patient
+            for injection in recipient.injections:
+                writer.writerow(
+                    [
+                        p.mrn,
+                        p.family_name,
+                        p.given_name,
+                        p.email,
+                        p.phone,
+                        injection.performed_on.isoformat(),
+                        injection.lot.product.name if injection.lot else "",
+                        injection.lot.lot if injection.lot else "",
+                    ]
+                )
+        return response
+    return render(
+        request,
+        "plans/lookback.html",
+        {"form": form, "found": found, "nav": "products", "query": request.GET.urlencode()},
+        status=400 if form.errors else 200,
     )

@@ -1,0 +1,101 @@
+"""The biologic injected: what the clinic records of the product, and when a record is refused
+(PATHWAY.md section 10; 21 CFR 1271.290 tracking from donor to recipient, 1271.270 records).
+
+A product in the clinic's catalogue has a kind, a source and the establishment that made or
+processed it; each lot has its distinct identification code and an expiry. An injection names
+the lot used and its dose: cell count and viability for cells, platelet and leukocyte counts
+for PRP. Pure: the web, the command line and the API all ask these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+PRODUCT_KINDS: dict[str, str] = {
+    "bmac": "autologous bone marrow concentrate",
+    "adipose": "adipose-derived cells",
+    "msc_expanded": "culture-expanded MSC",
+    "msc_allogeneic": "allogeneic MSC",
+    "exosome": "exosome preparation",
+    "prp": "platelet-rich plasma (PRP)",
+}
+SOURCES: dict[str, str] = {"autologous": "autologous", "allogeneic": "allogeneic"}
+
+# The material of the plan each kind is (pathway.plans.MATERIAL_LABELS).
+KIND_MATERIAL: dict[str, str] = {
+    "bmac": "msc",
+    "adipose": "msc",
+    "msc_expanded": "msc",
+    "msc_allogeneic": "msc",
+    "exosome": "exosome",
+    "prp": "prp",
+}
+# The sources each kind may have: a patient's own marrow, fat or blood is autologous; donor
+# cells and exosome preparations are allogeneic.
+KIND_SOURCES: dict[str, frozenset[str]] = {
+    "bmac": frozenset({"autologous"}),
+    "adipose": frozenset({"autologous"}),
+    "msc_expanded": frozenset({"autologous", "allogeneic"}),
+    "msc_allogeneic": frozenset({"allogeneic"}),
+    "exosome": frozenset({"allogeneic", "autologous"}),
+    "prp": frozenset({"autologous"}),
+}
+CELL_KINDS = frozenset({"bmac", "adipose", "msc_expanded", "msc_allogeneic"})
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    """The dose of one injection as measured: cells (millions) and their viability (%), or
+    for PRP the platelet and leukocyte counts (thousands per microlitre)."""
+
+    cells_million: Decimal | None = None
+    viability_pct: Decimal | None = None
+    platelets_k_per_ul: Decimal | None = None
+    leukocytes_k_per_ul: Decimal | None = None
+
+
+def source_problem(kind: str, source: str) -> str | None:
+    if kind not in PRODUCT_KINDS:
+        return "Choose the kind of product."
+    if source not in KIND_SOURCES[kind]:
+        allowed = " or ".join(sorted(KIND_SOURCES[kind]))
+        return f"A product of kind {PRODUCT_KINDS[kind]} is {allowed}."
+    return None
+
+
+def lot_problems(
+    *, kind: str, material: str, expires_on: date | None, performed_on: date
+) -> dict[str, str]:
+    """Why this lot may not be recorded for an injection of ``material`` on ``performed_on``,
+    by form field: a lot of another material, or expired on the day."""
+    problems: dict[str, str] = {}
+    if KIND_MATERIAL.get(kind) != material:
+        problems["lot"] = (
+            f"This lot is {PRODUCT_KINDS.get(kind, kind)}, not the material recorded for the "
+            "injection."
+        )
+    if expires_on is None:
+        problems.setdefault("lot", "This lot has no expiry date in the catalogue.")
+    elif expires_on < performed_on:
+        problems.setdefault(
+            "lot", f"This lot expired on {expires_on}, before the injection on {performed_on}."
+        )
+    return problems
+
+
+def dose_problems(kind: str, dose: Dose) -> dict[str, str]:
+    """What the dose of an injection of this kind must say, by form field."""
+    problems: dict[str, str] = {}
+    if kind in CELL_KINDS:
+        if dose.cells_million is None or dose.cells_million <= 0:
+            problems["cells_million"] = "Enter the cell count (millions) of this injection."
+        if dose.viability_pct is None or not 0 < dose.viability_pct <= 100:
+            problems["viability_pct"] = "Enter the viability of the cells, 1-100%."
+    elif kind == "prp":
+        if dose.platelets_k_per_ul is None or dose.platelets_k_per_ul <= 0:
+            problems["platelets_k_per_ul"] = "Enter the platelet count of the PRP."
+        if dose.leukocytes_k_per_ul is None or dose.leukocytes_k_per_ul < 0:
+            problems["leukocytes_k_per_ul"] = "Enter the leukocyte count of the PRP."
+    return problems
