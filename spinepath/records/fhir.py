@@ -26,7 +26,7 @@ from spinepath.pathway.gates import care_plan_status, plan_refusal
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.standing import Standing
 from spinepath.patients.models import Patient
-from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
@@ -173,7 +173,11 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.append(prior_procedure_resource(p))
     for b in DiagnosticBlock.objects.filter(patient=patient):
         resources.append(block_resource(b))
-    for p in Procedure.objects.filter(patient=patient):
+    injections = list(Procedure.objects.filter(patient=patient).select_related("lot__product"))
+    lots = {p.lot.pk: p.lot for p in injections if p.lot is not None}
+    for lot in lots.values():
+        resources.append(biologic_product_resource(lot))
+    for p in injections:
         resources.append(injection_resource(p))
     signed = CandidacyDecision.objects.filter(patient=patient).order_by("-signed_at").first()
     if signed is not None:
@@ -258,10 +262,41 @@ def block_resource(b: DiagnosticBlock) -> dict[str, Any]:
     )
 
 
+# The category of each kind of product (FHIR R4 product-category).
+PRODUCT_CATEGORY = {"prp": "fluid", "exosome": "biologicalAgent"}
+
+
+def biologic_product_resource(lot: ProductLot) -> dict[str, Any]:
+    """A lot of a biologic the clinic injected, as a BiologicallyDerivedProduct: its distinct
+    identification code and lot number, what it is, who made or processed it, and its expiry
+    (21 CFR 1271.290)."""
+    product = lot.product
+    return {
+        "resourceType": "BiologicallyDerivedProduct",
+        "id": f"lot{lot.pk}",
+        "identifier": [
+            {"system": f"{SPINEPATH_CODES}/product-code", "value": lot.code},
+            {"system": f"{SPINEPATH_CODES}/lot-number", "value": lot.lot},
+        ],
+        "productCategory": PRODUCT_CATEGORY.get(product.kind, "cells"),
+        "productCode": {
+            "text": f"{product.name} ({product.get_kind_display()}, {product.get_source_display()})"
+        },
+        "status": "available",
+        "processing": [{"description": f"Made or processed by {product.establishment}"}],
+        "storage": [
+            {
+                "description": f"Lot {lot.lot}, use by {lot.expires_on.isoformat()}",
+                "duration": {"end": lot.expires_on.isoformat()},
+            }
+        ],
+    }
+
+
 def injection_resource(p: Procedure) -> dict[str, Any]:
-    """An injection the clinic gave, as a Procedure; a voided one stays on the record as an
-    entry made in error."""
-    return _procedure(
+    """An injection the clinic gave, as a Procedure (with the lot it used); a voided one stays
+    on the record as an entry made in error."""
+    resource = _procedure(
         f"inj{p.pk}",
         p.patient_id,
         f"{p.get_generator_display()} injection, "
@@ -271,6 +306,9 @@ def injection_resource(p: Procedure) -> dict[str, Any]:
         status="entered-in-error" if p.voided_at else "completed",
         code=f"regenerative-injection-{p.generator}",
     )
+    if p.lot_id is not None:
+        resource["usedReference"] = [_ref("BiologicallyDerivedProduct", f"lot{p.lot_id}")]
+    return resource
 
 
 def condition_resources(signed: CandidacyDecision) -> list[dict[str, Any]]:

@@ -261,3 +261,34 @@ def test_the_procedure_form_takes_a_scanned_lot_and_names_what_is_wrong(
         f"/products/lookback/?lot={catalogue['good'].code}&format=csv"
     ).content.decode()
     assert patient.mrn in csv_text
+
+
+def test_the_record_carries_the_lot_as_a_biologically_derived_product(
+    clinician: Any, catalogue: dict[str, Any]
+) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from spinepath.records.fhir import patient_bundle
+
+    patient = _patient(clinician, "bio-fhir")
+    inject(
+        patient,
+        clinician,
+        timezone.localdate(),
+        lot_code=catalogue["good"].code,
+        dose_measured=Dose(Decimal(10), Decimal(90)),
+    )
+    resources = [e["resource"] for e in patient_bundle(patient)["entry"]]
+    for resource in resources:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    product = next(r for r in resources if r["resourceType"] == "BiologicallyDerivedProduct")
+    assert {"system": product["identifier"][0]["system"], "value": catalogue["good"].code} in (
+        product["identifier"]
+    )
+    assert product["storage"][0]["duration"]["end"] == catalogue["good"].expires_on.isoformat()
+    injection = next(
+        r for r in resources if r["resourceType"] == "Procedure" and "usedReference" in r
+    )
+    assert injection["usedReference"] == [
+        {"reference": f"BiologicallyDerivedProduct/{product['id']}"}
+    ]
