@@ -141,6 +141,10 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("flush", interactive=False, verbosity=0)
+        from spinepath.plans.defaults import ensure_default_prices
+        from spinepath.plans.models import FinancingTerms, PriceItem, PriceVersion
+
+        ensure_default_prices(PriceItem, PriceVersion, FinancingTerms)  # flushed with the rest
     day = _next_weekday(timezone.localdate())
     build(day)
     shown, queries, ms = measure(day, args.repeat)
