@@ -34,21 +34,6 @@ def add_parser(subcommands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-HEADER = [
-    "record_number",
-    "family_name",
-    "given_name",
-    "birth_date",
-    "email",
-    "phone",
-    "injected_on",
-    "target",
-    "product",
-    "lot",
-    "code",
-]
-
-
 def run(args: argparse.Namespace) -> int:
     from spinepath.commands.web import _django
 
@@ -58,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from spinepath.audit.services import audit_record
     from spinepath.commands._common import EXIT_INVALID, staff_actor
     from spinepath.errors import Refused
-    from spinepath.plans.biologics import lookback
+    from spinepath.plans.biologics import LOOKBACK_HEADER, lookback, lookback_rows
     from spinepath.plans.models import BiologicProduct
     from spinepath.web.text import text_problem
 
@@ -86,34 +71,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"spinepath lookback: {'; '.join(refusal.reasons)}", file=sys.stderr)
         return EXIT_INVALID
     actor = at_command_line("lookback", user)
-    out = csv.writer(sys.stdout)
-    out.writerow(HEADER)
+    # Each disclosure is recorded before anything is shown.
     for recipient in found:
-        patient = recipient.patient
-        for injection in recipient.injections:
-            lot = injection.lot
-            out.writerow(
-                [
-                    patient.mrn,
-                    patient.family_name,
-                    patient.given_name,
-                    patient.birth_date.isoformat() if patient.birth_date else "",
-                    patient.email,
-                    patient.phone,
-                    injection.performed_on.isoformat(),
-                    " ".join(p for p in (injection.side, injection.level) if p)
-                    + f" {injection.get_generator_display()}",
-                    lot.product.name if lot else "",
-                    lot.lot if lot else "",
-                    lot.code if lot else "",
-                ]
-            )
         audit_record(
             actor=actor,
             action=AuditEvent.EXPORT,
             what="look-back of a biologic product (contact details disclosed)",
-            patient=patient,
+            patient=recipient.patient,
             detail={"lot": args.lot, "product": args.product, "donor": args.donor},
         )
+    out = csv.writer(sys.stdout)
+    out.writerow(LOOKBACK_HEADER)
+    out.writerows(lookback_rows(found))
     print(f"{len(found)} patient(s) received it", file=sys.stderr)
     return 0

@@ -21,6 +21,7 @@ from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.pathway.biologics import source_problem
 from spinepath.patients.models import Patient
 from spinepath.plans.models import BiologicProduct, Procedure, ProductLot
+from spinepath.web.spreadsheet import cell
 
 
 @action("product_catalogue")
@@ -126,3 +127,48 @@ def lookback(*, lot: str = "", product_id: int | None = None, donor: str = "") -
         else:
             out.append(Recipient(procedure.patient, (procedure,)))
     return out
+
+
+LOOKBACK_HEADER = [
+    "record_number",
+    "family_name",
+    "given_name",
+    "birth_date",
+    "email",
+    "phone",
+    "injected_on",
+    "target",
+    "product",
+    "lot",
+    "code",
+]
+
+
+def lookback_rows(found: list[Recipient]) -> list[list[str]]:
+    """One row per injection of the look-back, for the CSV the page and the command give
+    (each text cell safe to open in a spreadsheet)."""
+    rows = []
+    for recipient in found:
+        patient = recipient.patient
+        for injection in recipient.injections:
+            lot = injection.lot
+            where = " ".join(part for part in (injection.side, injection.level) if part)
+            rows.append(
+                [
+                    cell(value)
+                    for value in (
+                        patient.mrn,
+                        patient.family_name,
+                        patient.given_name,
+                        patient.birth_date.isoformat() if patient.birth_date else "",
+                        patient.email,
+                        patient.phone,
+                        injection.performed_on.isoformat(),
+                        f"{where} {injection.get_generator_display()}".strip(),
+                        lot.product.name if lot else "",
+                        lot.lot if lot else "",
+                        lot.code if lot else "",
+                    )
+                ]
+            )
+    return rows

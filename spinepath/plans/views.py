@@ -472,33 +472,8 @@ def lookback(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="lookback.csv"'
         writer = csv.writer(response)
-        writer.writerow(
-            [
-                "record_number",
-                "family_name",
-                "given_name",
-                "email",
-                "phone",
-                "injected_on",
-                "product",
-                "lot",
-            ]
-        )
-        for recipient in found:
-            p = recipient.patient
-            for injection in recipient.injections:
-                writer.writerow(
-                    [
-                        p.mrn,
-                        p.family_name,
-                        p.given_name,
-                        p.email,
-                        p.phone,
-                        injection.performed_on.isoformat(),
-                        injection.lot.product.name if injection.lot else "",
-                        injection.lot.lot if injection.lot else "",
-                    ]
-                )
+        writer.writerow(biologics.LOOKBACK_HEADER)
+        writer.writerows(biologics.lookback_rows(found))
         return response
     return render(
         request,

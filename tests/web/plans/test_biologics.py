@@ -167,6 +167,8 @@ def test_the_look_back_finds_exactly_the_patients_of_a_lot(
     today = timezone.localdate()
     dose = Dose(Decimal(10), Decimal(90))
     received = _patient(clinician, "bio-a")
+    received.family_name = "=HYPERLINK(1)"  # a name a spreadsheet would run as a formula
+    received.save()
     inject(received, clinician, today, lot_code=catalogue["good"].code, dose_measured=dose)
     voided = _patient(clinician, "bio-b")
     wrong = inject(voided, clinician, today, lot_code=catalogue["good"].code, dose_measured=dose)
@@ -190,6 +192,7 @@ def test_the_look_back_finds_exactly_the_patients_of_a_lot(
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [row["record_number"] for row in rows] == [received.mrn]
     assert rows[0]["lot"] == "L2026-11"
+    assert rows[0]["family_name"] == "'=HYPERLINK(1)"
     disclosed = AuditEvent.objects.filter(action=AuditEvent.EXPORT, patient=received)
     assert disclosed.filter(what__contains="look-back").exists()
     assert cli(["lookback", "--lot", "x", "--by", "clin"]) == 2  # a clinician's role may not
