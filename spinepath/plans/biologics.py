@@ -9,6 +9,7 @@ left out, with each patient's contact details.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +25,15 @@ from spinepath.plans.models import BiologicProduct, Procedure, ProductLot
 from spinepath.web.spreadsheet import cell
 
 
+def _label_text(field: str, value: str, what: str) -> str:
+    """Text as printed on a label or a register: one line of visible characters."""
+    text = value.strip()
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        refusal = f"{what} has invisible or control characters: type it as printed."
+        raise Invalid(refusal, fields={field: refusal})
+    return text
+
+
 @action("product_catalogue")
 def product_create(
     *, actor: Actor, name: str, kind: str, source: str, establishment: str
@@ -32,13 +42,18 @@ def product_create(
     problem = source_problem(kind, source)
     if problem is not None:
         raise Invalid(problem, fields={"source" if kind else "kind": problem})
-    if not establishment.strip():
+    name = _label_text("name", name, "The name")
+    establishment = _label_text("establishment", establishment, "The establishment")
+    if not establishment:
         refusal = "Name the establishment that made or processed it."
         raise Invalid(refusal, fields={"establishment": refusal})
+    if BiologicProduct.objects.filter(name__iexact=name).exists():
+        refusal = "A product of that name is in the catalogue already."
+        raise Conflict(refusal, fields={"name": refusal})
     try:
         with transaction.atomic():
             return BiologicProduct.objects.create(
-                name=name.strip(), kind=kind, source=source, establishment=establishment.strip()
+                name=name, kind=kind, source=source, establishment=establishment
             )
     except IntegrityError as clash:
         refusal = "A product of that name is in the catalogue already."
@@ -59,24 +74,44 @@ def lot_create(
     product = BiologicProduct.objects.filter(pk=product_id).first()
     if product is None:
         raise NotAvailable("There is no such product.")
-    code, lot = code.strip(), lot.strip()
+    code = _label_text("code", code, "The code")
+    lot = _label_text("lot", lot, "The lot number")
+    donor = _label_text("donor", donor, "The donor id")
     if not code:
         refusal = "Enter the distinct identification code on the label."
         raise Invalid(refusal, fields={"code": refusal})
     if not lot:
         refusal = "Enter the lot number."
         raise Invalid(refusal, fields={"lot": refusal})
-    if product.source == "allogeneic" and not donor.strip():
+    if not date(2000, 1, 1) <= expires_on <= date(2100, 12, 31):
+        refusal = "Enter the expiry printed on the label (a date between 2000 and 2100)."
+        raise Invalid(refusal, fields={"expires_on": refusal})
+    if product.source == "allogeneic" and not donor:
         refusal = "An allogeneic lot names its donor (the donor id on the label)."
         raise Invalid(refusal, fields={"donor": refusal})
+    if product.source == "autologous" and donor:
+        refusal = "An autologous lot is the patient's own material: it has no donor."
+        raise Invalid(refusal, fields={"donor": refusal})
+    # A scanned or typed value names one lot only: no code equals another lot's code or lot
+    # number (case set aside), and no lot number equals a code.
+    if ProductLot.objects.filter(Q(code__iexact=code) | Q(lot__iexact=code)).exists():
+        refusal = "That code is in the catalogue already, as a code or a lot number."
+        raise Conflict(refusal, fields={"code": refusal})
+    if ProductLot.objects.filter(Q(code__iexact=lot) | Q(lot__iexact=lot)).exists():
+        refusal = "That lot number is in the catalogue already, as a lot number or a code."
+        raise Conflict(refusal, fields={"lot": refusal})
     try:
         with transaction.atomic():
             return ProductLot.objects.create(
-                product=product, lot=lot, code=code, expires_on=expires_on, donor=donor.strip()
+                product=product, lot=lot, code=code, expires_on=expires_on, donor=donor
             )
     except IntegrityError as clash:
         refusal = "That code or lot number is in the catalogue already."
         raise Conflict(refusal, fields={"code": refusal}) from clash
+
+
+class AmbiguousLot(Exception):
+    """A typed lot number that several lots share: the full code on the label is needed."""
 
 
 def lot_by_code(scanned: str) -> ProductLot | None:
@@ -85,11 +120,13 @@ def lot_by_code(scanned: str) -> ProductLot | None:
     text = scanned.strip()
     if not text:
         return None
-    found = ProductLot.objects.select_related("product").filter(code=text).first()
+    found = ProductLot.objects.select_related("product").filter(code__iexact=text).first()
     if found is not None:
         return found
-    by_number = list(ProductLot.objects.select_related("product").filter(lot=text)[:2])
-    return by_number[0] if len(by_number) == 1 else None
+    by_number = list(ProductLot.objects.select_related("product").filter(lot__iexact=text)[:2])
+    if len(by_number) > 1:
+        raise AmbiguousLot(text)
+    return by_number[0] if by_number else None
 
 
 @dataclass(frozen=True, slots=True)

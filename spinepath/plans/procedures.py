@@ -25,7 +25,7 @@ from spinepath.pathway.biologics import Dose, dose_problems, lot_problems
 from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
-from spinepath.plans.biologics import lot_by_code
+from spinepath.plans.biologics import AmbiguousLot, lot_by_code
 from spinepath.plans.events import injection_recorded, injections_changed
 from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.plans.selectors import accepted_plan
@@ -63,7 +63,14 @@ def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> Produc
     material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10)."""
     if not code.strip():
         return None
-    lot = lot_by_code(code)
+    try:
+        lot = lot_by_code(code)
+    except AmbiguousLot:
+        refusal = (
+            f"Several lots have the lot number '{code.strip()[:80]}': scan or type the full "
+            "code on the label."
+        )
+        raise Invalid(refusal, fields={"lot_code": refusal}) from None
     if lot is None:
         refusal = (
             f"No lot in the catalogue has the code '{code.strip()[:80]}': check the label, or "

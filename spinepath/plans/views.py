@@ -6,7 +6,7 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -427,12 +427,16 @@ def products(request: HttpRequest) -> HttpResponse:
                 return redirect("plans:products")
         except Refused as refused:
             show_refusal(product_form if request.POST.get("do") == "product" else lot_form, refused)
+        if request.POST.get("do") not in ("product", "lot"):
+            messages.error(request, "Nothing was done: use one of the forms below.")
     return render(
         request,
         "plans/products.html",
         {
             "products": BiologicProduct.objects.prefetch_related("lots").annotate(
-                injections=Count("lots__injections")
+                injections=Count(
+                    "lots__injections", filter=Q(lots__injections__voided_at__isnull=True)
+                )
             ),
             "product_form": product_form,
             "lot_form": lot_form,
@@ -468,7 +472,7 @@ def lookback(request: HttpRequest) -> HttpResponse:
             patient=recipient.patient,
             detail={k: str(v) for k, v in form.cleaned_data.items() if v},
         )
-    if request.GET.get("format") == "csv" and found:
+    if request.GET.get("format") == "csv" and form.is_bound and not form.errors:
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="lookback.csv"'
         writer = csv.writer(response)

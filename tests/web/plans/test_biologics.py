@@ -295,3 +295,93 @@ def test_the_record_carries_the_lot_as_a_biologically_derived_product(
     assert injection["usedReference"] == [
         {"reference": f"BiologicallyDerivedProduct/{product['id']}"}
     ]
+
+
+def test_a_scanned_or_typed_value_names_one_lot_only(
+    admin_user: Any, clinician: Any, catalogue: dict[str, Any]
+) -> None:
+    """Found by the attack: a code equal to another lot's number recorded the wrong lot."""
+    product = catalogue["product"]
+    with pytest.raises(Conflict) as as_code:
+        lot_create(
+            actor=acting(admin_user),
+            product_id=product.pk,
+            lot="L2099",
+            code="l2026-11",  # another lot's number, in other case
+            expires_on=date(2027, 1, 1),
+        )
+    assert "code" in as_code.value.fields
+    with pytest.raises(Conflict) as as_number:
+        lot_create(
+            actor=acting(admin_user),
+            product_id=product.pk,
+            lot=catalogue["good"].code.lower(),
+            code="NEW-CODE",
+            expires_on=date(2027, 1, 1),
+        )
+    assert "lot" in as_number.value.fields
+    other = product_create(
+        actor=acting(admin_user),
+        name="Second kit",
+        kind="bmac",
+        source="autologous",
+        establishment="Lab",
+    )
+    # The same lot number on two products' labels happens: typing it is then ambiguous.
+    ProductLotModel = type(catalogue["good"])
+    ProductLotModel.objects.create(
+        product=other, lot="SHARED-1", code="C-SHARED-A", expires_on=date(2027, 1, 1)
+    )
+    ProductLotModel.objects.create(
+        product=product, lot="SHARED-1", code="C-SHARED-B", expires_on=date(2027, 1, 1)
+    )
+    patient = _patient(clinician, "bio-ambiguous")
+    with pytest.raises(Invalid) as ambiguous:
+        inject(
+            patient,
+            clinician,
+            timezone.localdate(),
+            lot_code="SHARED-1",
+            dose_measured=Dose(Decimal(10), Decimal(90)),
+        )
+    assert "Several lots have the lot number 'SHARED-1'" in ambiguous.value.fields["lot_code"]
+    recorded = inject(
+        patient,
+        clinician,
+        timezone.localdate(),
+        lot_code=catalogue["good"].code.lower(),  # a code typed in lower case still finds it
+        dose_measured=Dose(Decimal(10), Decimal(90)),
+    )
+    assert recorded.lot == catalogue["good"]
+
+
+def test_the_catalogue_keeps_label_text_only(admin_user: Any, catalogue: dict[str, Any]) -> None:
+    with pytest.raises(Conflict):
+        product_create(
+            actor=acting(admin_user),
+            name="marrow CONCENTRATE kit",
+            kind="bmac",
+            source="autologous",
+            establishment="Lab",
+        )
+    with pytest.raises(Invalid, match="control characters"):
+        product_create(
+            actor=acting(admin_user),
+            name="Red\u202eevil",
+            kind="prp",
+            source="autologous",
+            establishment="Lab",
+        )
+    for changes, field in (
+        ({"expires_on": date(1, 1, 1)}, "expires_on"),
+        ({"donor": "D-9"}, "donor"),  # an autologous lot has no donor
+    ):
+        values: dict[str, Any] = {
+            "lot": "L-NEW",
+            "code": "CODE-NEW",
+            "expires_on": date(2027, 1, 1),
+            **changes,
+        }
+        with pytest.raises(Invalid) as refused:
+            lot_create(actor=acting(admin_user), product_id=catalogue["product"].pk, **values)
+        assert field in refused.value.fields
