@@ -43,3 +43,45 @@ def sign_in_enrolling_an_authenticator(page: Any, username: str, password: str) 
     page.get_by_role("heading", name="Your recovery codes").wait_for()
     assert page.locator(".codes li").count() == 10
     page.click("text=I have kept them - continue")
+
+
+def record_a_candidate_consultation(
+    page: Any, mri_on: str, *, checked: Any = lambda page, name: None
+) -> None:
+    """A consultation's four steps as a clinician fills them, from the history page open now to
+    the candidacy review: no red flag, chronic axial pain after plateaued therapy, a normal exam,
+    and a reviewed MRI of ``mri_on`` with one moderately worn disc at L4-L5 (a candidate).
+    ``checked(page, name)`` runs on the history and review pages (an accessibility check)."""
+    for flag in ("red_cauda_equina", "red_infection", "red_malignancy", "red_fracture"):
+        page.select_option(f"#id_{flag}", "false")
+    page.fill("#id_pain_duration_months", "20")
+    page.select_option("#id_pattern", "axial")
+    page.fill("#id_physical_therapy_weeks", "10")
+    page.select_option("#id_nsaid_trial", "true")
+    page.select_option("#id_conservative_status", "plateaued")
+    page.select_option("#id_prior_procedures_asked", "true")
+    page.fill("#id_pain_vas", "72")
+    for section in range(1, 11):
+        page.select_option(f"#id_odi_{section}", "3")
+    checked(page, "history")
+    page.click("text=Save and continue")
+    page.select_option("#id_motor_deficit", "none")
+    page.select_option("#id_facet_pattern", "false")
+    page.fill("#id_si_provocation_positive", "0")
+    page.select_option("#id_ligament_tenderness", "false")
+    page.click("text=Save and continue")
+    page.click("text=Add a study")
+    page.select_option("#id_study-modality", "MRI")
+    page.fill("#id_study-performed_on", mri_on)
+    page.click("button:has-text('Add study')")
+    for index in range(5):
+        page.select_option(f"#id_lv-{index}-pfirrmann", "1")
+        page.fill(f"#id_lv-{index}-disc_height_loss_pct", "0")
+        page.select_option(f"#id_lv-{index}-endplate_bone_on_bone", "false")
+    page.select_option("#id_lv-3-pfirrmann", "3")
+    page.fill("#id_lv-3-disc_height_loss_pct", "20")
+    # The review attests the study as recorded: after the findings, in the same save.
+    page.check("#id_study-attest")
+    page.click("text=Save findings")
+    page.click("text=Continue to the candidacy review")
+    checked(page, "review")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
+from browser_helpers import (
+    record_a_candidate_consultation,
+    screenshot,
+    sign_in_enrolling_an_authenticator,
+)
 from django.utils import timezone
 
 from spinepath.accounts.services import staff_user_create
@@ -43,42 +47,8 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
     page.click("text=Save")
     page.click("text=New consultation")
 
-    # 1. Intake & history
-    for flag in ("red_cauda_equina", "red_infection", "red_malignancy", "red_fracture"):
-        page.select_option(f"#id_{flag}", "false")
-    page.fill("#id_pain_duration_months", "20")
-    page.select_option("#id_pattern", "axial")
-    page.fill("#id_physical_therapy_weeks", "10")
-    page.select_option("#id_nsaid_trial", "true")
-    page.select_option("#id_conservative_status", "plateaued")
-    page.select_option("#id_prior_procedures_asked", "true")
-    page.fill("#id_pain_vas", "72")
-    for section in range(1, 11):
-        page.select_option(f"#id_odi_{section}", "3")
-    page.click("text=Save and continue")
-
-    # 2. Focused exam
-    page.select_option("#id_motor_deficit", "none")
-    page.select_option("#id_facet_pattern", "false")
-    page.fill("#id_si_provocation_positive", "0")
-    page.select_option("#id_ligament_tenderness", "false")
-    page.click("text=Save and continue")
-
-    # 3. Imaging: a reviewed MRI with one moderately worn disc
-    page.click("text=Add a study")
-    page.select_option("#id_study-modality", "MRI")
-    page.fill("#id_study-performed_on", "2026-09-01")
-    page.click("button:has-text('Add study')")
-    for index in range(5):
-        page.select_option(f"#id_lv-{index}-pfirrmann", "1")
-        page.fill(f"#id_lv-{index}-disc_height_loss_pct", "0")
-        page.select_option(f"#id_lv-{index}-endplate_bone_on_bone", "false")
-    page.select_option("#id_lv-3-pfirrmann", "3")
-    page.fill("#id_lv-3-disc_height_loss_pct", "20")
-    # The review attests the study as recorded: after the findings, in the same save.
-    page.check("#id_study-attest")
-    page.click("text=Save findings")
-    page.click("text=Continue to the candidacy review")
+    # 1-3. Intake & history, the focused exam, a reviewed MRI with one moderately worn disc
+    record_a_candidate_consultation(page, "2026-09-01")
 
     # 4. Candidacy review and signature
     assert page.locator(".decision-banner .title").inner_text() == (

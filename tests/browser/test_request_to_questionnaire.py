@@ -13,7 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
+from browser_helpers import (
+    record_a_candidate_consultation,
+    screenshot,
+    sign_in_enrolling_an_authenticator,
+)
 from django.core import mail
 from django.utils import timezone
 from test_public_pages import accessibility_violations
@@ -131,38 +135,7 @@ def test_a_new_patient_from_the_public_request_to_the_first_questionnaire(
     assert consultation.status == Appointment.DONE
     asked.refresh_from_db()
     assert asked.status == ConsultationRequest.SEEN
-    for flag in ("red_cauda_equina", "red_infection", "red_malignancy", "red_fracture"):
-        clin.select_option(f"#id_{flag}", "false")
-    clin.fill("#id_pain_duration_months", "20")
-    clin.select_option("#id_pattern", "axial")
-    clin.fill("#id_physical_therapy_weeks", "10")
-    clin.select_option("#id_nsaid_trial", "true")
-    clin.select_option("#id_conservative_status", "plateaued")
-    clin.select_option("#id_prior_procedures_asked", "true")
-    clin.fill("#id_pain_vas", "72")
-    for section in range(1, 11):
-        clin.select_option(f"#id_odi_{section}", "3")
-    checked(clin, "history")
-    clin.click("text=Save and continue")
-    clin.select_option("#id_motor_deficit", "none")
-    clin.select_option("#id_facet_pattern", "false")
-    clin.fill("#id_si_provocation_positive", "0")
-    clin.select_option("#id_ligament_tenderness", "false")
-    clin.click("text=Save and continue")
-    clin.click("text=Add a study")
-    clin.select_option("#id_study-modality", "MRI")
-    clin.fill("#id_study-performed_on", (today - timedelta(days=60)).isoformat())
-    clin.click("button:has-text('Add study')")
-    for index in range(5):
-        clin.select_option(f"#id_lv-{index}-pfirrmann", "1")
-        clin.fill(f"#id_lv-{index}-disc_height_loss_pct", "0")
-        clin.select_option(f"#id_lv-{index}-endplate_bone_on_bone", "false")
-    clin.select_option("#id_lv-3-pfirrmann", "3")
-    clin.fill("#id_lv-3-disc_height_loss_pct", "20")
-    clin.check("#id_study-attest")
-    clin.click("text=Save findings")
-    clin.click("text=Continue to the candidacy review")
-    checked(clin, "review")
+    record_a_candidate_consultation(clin, (today - timedelta(days=60)).isoformat(), checked=checked)
     clin.click("text=Sign decision as Ana Rivera")
     assert CandidacyDecision.objects.get().decision == "candidate"
     checked(clin, "signed-decision")
