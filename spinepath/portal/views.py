@@ -458,8 +458,8 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
         "progress.html",
         {
             "patient": patient,
-            "chart": mark_safe(outcome_chart_svg(patient)),
-            "chart_compact": mark_safe(outcome_chart_svg(patient, compact=True)),
+            # Drawn once, for a phone's width; a wider screen shows it at a readable size.
+            "chart": mark_safe(outcome_chart_svg(patient, compact=True)),
             "nav": "progress",
             **selectors.progress(patient),
         },

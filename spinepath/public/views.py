@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import actor_of, staff_actor
-from spinepath.accounts.roles import is_clinician
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import RateLimited, Refused
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, red_flag_result, self_screen
@@ -565,13 +564,30 @@ def _day_param(request: HttpRequest) -> date:
 
 def _whose(request: HttpRequest) -> int | None:
     """The clinician whose calendar is shown: ``?clinician=`` (``all`` for everyone); by
-    default a clinician sees their own, everyone else the whole clinic."""
+    default a clinician sees their own, everyone else the whole clinic. A chosen id that is
+    not a clinician who sees patients shows everyone, and says so."""
     chosen = request.GET.get("clinician", "")
     if chosen == "all":
         return None
-    if chosen:
-        return parse_id(chosen)
-    return request.user.pk if is_clinician(request.user) else None
+    whose = parse_id(chosen) if chosen else request.user.pk
+    if whose is None or not bookable_clinicians().filter(pk=whose).exists():
+        if chosen:
+            messages.warning(
+                request, "That is not a clinician who sees patients: showing everyone."
+            )
+        return None
+    return whose
+
+
+def _showing_entries(request: HttpRequest, entries: list[calendar.Entry]) -> None:
+    """The calendar's patients for the audit log: by record number, else by appointment."""
+    showing(
+        request,
+        [e.appointment.patient for e in entries if e.appointment.patient is not None],
+        unregistered=[
+            f"appointment #{e.appointment.pk}" for e in entries if e.appointment.patient is None
+        ],
+    )
 
 
 @require_safe
@@ -582,20 +598,8 @@ def day(request: HttpRequest) -> HttpResponse:
     shown = _day_param(request)
     by = "room" if request.GET.get("by") == "room" else "clinician"
     whose = _whose(request) if by == "clinician" else None
-    if whose is not None and not bookable_clinicians().filter(pk=whose).exists():
-        messages.warning(request, "That is not a clinician who sees patients: showing everyone.")
-        whose = None
     columns = calendar.day_columns(shown, by=by, clinician_id=whose)
-    showing(
-        request,
-        [e.appointment.patient for c in columns for e in c.entries if e.appointment.patient],
-        unregistered=[
-            f"appointment #{e.appointment.pk}"
-            for c in columns
-            for e in c.entries
-            if e.appointment.patient is None
-        ],
-    )
+    _showing_entries(request, [e for c in columns for e in c.entries])
     return render(
         request,
         "public/day.html",
@@ -619,20 +623,8 @@ def week(request: HttpRequest) -> HttpResponse:
     shown = _day_param(request)
     monday = shown - timedelta(days=shown.weekday())
     whose = _whose(request)
-    if whose is not None and not bookable_clinicians().filter(pk=whose).exists():
-        messages.warning(request, "That is not a clinician who sees patients: showing everyone.")
-        whose = None
     days = calendar.week_days(monday, clinician_id=whose)
-    showing(
-        request,
-        [e.appointment.patient for _, rows in days for e in rows if e.appointment.patient],
-        unregistered=[
-            f"appointment #{e.appointment.pk}"
-            for _, rows in days
-            for e in rows
-            if e.appointment.patient is None
-        ],
-    )
+    _showing_entries(request, [e for _, rows in days for e in rows])
     return render(
         request,
         "public/week.html",
