@@ -142,8 +142,9 @@ def request_chart_create(
     other_person: bool = False,
 ) -> Patient:
     """A new chart from the request, linked to it; a chart with the same name and birth date
-    is refused (the coordinator links that one, or confirms another person). A second click
-    finds the chart the first one made."""
+    is refused (the coordinator links that one, or confirms another person). A second click,
+    or a parallel one, waits on the request's row and finds the chart the first one made; a
+    request unlinked from a wrong chart makes a new one."""
     item = _request(request_id)
     if item.patient_id is not None:
         return item.patient  # type: ignore[return-value]
@@ -153,7 +154,6 @@ def request_chart_create(
     patient = patient_create(
         actor=actor,
         details=details,
-        submission_key=f"request-{item.pk}",
         other_person=other_person,
     )
     item.patient = patient

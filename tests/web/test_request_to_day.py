@@ -592,3 +592,24 @@ def test_the_visit_comes_before_the_injection(coordinator: Any, clinician: Any) 
         bookings.appointment_reschedule(
             actor=acting(coordinator), appointment=visit, start=_at(THURSDAY, 15), minutes=30
         )
+
+
+def test_a_chart_made_again_after_an_unlink_is_a_new_chart(coordinator: Any) -> None:
+    """Found in review: the second chart of a request came back as the first one."""
+    item = _request(name="Maria Lopez", birth_date=date(1961, 4, 30))
+    client = signed_in(coordinator)
+    form = {
+        "do": "create",
+        "given_name": "Maria",
+        "family_name": "Lopes",
+        "birth_date": "1961-04-30",
+    }
+    client.post(f"/requests/{item.pk}/", form)
+    item.refresh_from_db()
+    wrong = item.patient
+    assert wrong is not None and wrong.family_name == "Lopes"
+    client.post(f"/requests/{item.pk}/", {"do": "unlink"})
+    client.post(f"/requests/{item.pk}/", {**form, "family_name": "Lopez"})
+    item.refresh_from_db()
+    assert item.patient is not None and item.patient != wrong
+    assert item.patient.family_name == "Lopez"
