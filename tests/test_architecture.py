@@ -22,6 +22,7 @@ ABOVE_ALL = {
     "outcomes",
     "public",
     "followup",
+    "safety",
     "plans",
     "consultations",
     "patients",
@@ -35,11 +36,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patients": {"accounts", "audit"},
     "consultations": {"patients", "accounts", "audit"},
     "plans": {"consultations", "patients", "accounts", "audit"},
-    "followup": {"plans", "consultations", "patients", "accounts", "audit"},
+    # Adverse events: asked at follow-up, recorded after an injection (PATHWAY.md section 10).
+    "safety": {"plans", "consultations", "patients", "accounts", "audit"},
+    "followup": {"safety", "plans", "consultations", "patients", "accounts", "audit"},
     # Bookings: injection sessions are appointments of an accepted plan; the appointment is the
     # side that links a plan's session and the injection done in it.
-    "public": {"plans", "consultations", "patients", "accounts", "audit"},
-    "outcomes": {"followup", "plans", "consultations", "patients", "accounts", "audit"},
+    "public": {"safety", "plans", "consultations", "patients", "accounts", "audit"},
+    "outcomes": {"followup", "safety", "plans", "consultations", "patients", "accounts", "audit"},
     # A patient's whole record (the chart, the FHIR bundle) and the audit log's pages, which
     # name the patients of its events: they assemble the apps below.
     "records": ABOVE_ALL - {"records"},

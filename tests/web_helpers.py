@@ -11,6 +11,7 @@ from spinepath.accounts.roles import is_clinician, role_names
 from spinepath.actors import Actor
 from spinepath.consultations.actions import attest_imported, workup_import
 from spinepath.consultations.models import Encounter
+from spinepath.pathway.safety import SAFETY_KEYS
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.services import patient_create
 
@@ -162,3 +163,7 @@ def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> lis
     for thread in threads:
         thread.join()
     return statuses
+
+
+# A patient's "no" to every safety question of a follow-up questionnaire (PATHWAY.md section 10).
+NOTHING_WORRYING = {f"safety_{key}": "no" for key in SAFETY_KEYS}

@@ -6,12 +6,15 @@ from django import forms
 
 from spinepath.followup.selectors import SORTS, STATE_FILTERS
 from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.plans.forms import record_id_field
+from spinepath.safety.forms import add_safety_questions, safety_answers, safety_fields
 
 
 class QuestionnaireForm(forms.Form):
-    """Pain (slider and number field, the number wins) and the ten ODI sections, each may be
-    left blank."""
+    """Pain (slider and number field, the number wins), the safety questions (each a yes or a
+    no, never skipped: PATHWAY.md section 10) and the ten ODI sections, each may be left
+    blank."""
 
     pain = forms.FloatField(
         min_value=0,
@@ -37,9 +40,11 @@ class QuestionnaireForm(forms.Form):
                 required=False,
                 widget=forms.RadioSelect,
             )
+        add_safety_questions(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        cleaned["safety"] = safety_answers(cleaned)
         pain = cleaned.get("pain")
         if pain is None and cleaned.get("pain_slider_moved") == "1":
             pain = cleaned.get("pain_slider")
@@ -52,12 +57,18 @@ class QuestionnaireForm(forms.Form):
     def sections(self) -> list[tuple[Any, Any]]:
         return [(ODI_SECTIONS[i - 1], self[f"odi_{i}"]) for i in range(1, 11)]
 
+    def safety(self) -> list[Any]:
+        return safety_fields(self)
+
 
 def questions_version() -> str:
     """Changes with the questionnaire's wording (the blank form is cached under it)."""
     import hashlib
 
-    text = repr([(s.title, s.question, s.options) for s in ODI_SECTIONS])
+    text = repr(
+        [(s.title, s.question, s.options) for s in ODI_SECTIONS]
+        + [(q.key, q.question) for q in SAFETY_QUESTIONS]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

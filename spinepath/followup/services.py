@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -46,11 +47,14 @@ from spinepath.pathway.instruments import (
     pain_from_nrs,
     pain_from_vas,
 )
+from spinepath.pathway.safety import safety_problem
 from spinepath.pathway.schedule import (
     answer_window_problem,
     link_window_problem,
 )
 from spinepath.patients.services import contact_hold_problem
+from spinepath.safety.models import SafetyReport
+from spinepath.safety.services import answers_entered, answers_from_patient
 from spinepath.web.policy import clinic_policy
 
 logger = logging.getLogger(__name__)
@@ -167,6 +171,9 @@ class Answers:
     pain: float | None
     pain_scale: str
     odi_sections: list[int | None]
+    # The safety questions' answers by key (PATHWAY.md section 10); None: not asked (a
+    # client of the API that does not send them, an old paper form).
+    safety: Mapping[str, bool | None] | None = None
 
 
 def _measurement(
@@ -192,6 +199,8 @@ def _measurement(
         errors["odi"] = str(exc)
     if pain is None and "pain" not in errors:
         errors["pain"] = "Please give your pain score."
+    if answers.safety is not None:
+        errors.update(safety_problem(answers.safety))
     if errors or pain is None or odi is None:
         raise Invalid(list(errors.values()), fields=errors)
     return OutcomeMeasurement.objects.create(
@@ -232,6 +241,14 @@ def questionnaire_submit(*, actor: Actor, token: str, answers: Answers) -> Outco
         raise LinkProblem(ALREADY_IN) from None
     link.used_at = timezone.now()
     link.save(update_fields=["used_at"])
+    if answers.safety is not None:
+        answers_from_patient(
+            actor=actor,
+            patient=link.visit.patient,
+            answers=answers.safety,
+            source=SafetyReport.API if actor.channel == "api" else SafetyReport.QUESTIONNAIRE,
+            visit_label=link.visit.label,
+        )
     through = ANSWERED_THROUGH.get(actor.channel, "patient link")
     audit_record(
         actor=actor,
@@ -284,6 +301,14 @@ def paper_form_enter(
     except IntegrityError:
         # The patient's own answers arrived meanwhile (their link does not lock the visit).
         raise Conflict("This visit already has its measurement.") from None
+    if answers.safety is not None:
+        answers_entered(
+            actor=actor,
+            patient=visit.patient,
+            answers=answers.safety,
+            answered_on=measured_on,
+            visit_label=visit.label,
+        )
     flag = " (outside window)" if outside else ""
     audit_record(
         actor=actor,

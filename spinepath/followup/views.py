@@ -29,6 +29,7 @@ from spinepath.followup.forms import (
     questions_version,
 )
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
@@ -115,7 +116,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                         visit=visit,
                         measured_on=data["measured_on"],
                         answers=services.Answers(
-                            data["pain_value"], data["scale"], data["odi_sections"]
+                            data["pain_value"], data["scale"], data["odi_sections"], data["safety"]
                         ),
                         outside_window_confirmed=data["confirm_outside_window"],
                     )
@@ -206,7 +207,9 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             services.questionnaire_submit(
                 actor=actor,
                 token=token,
-                answers=services.Answers(data["pain_value"], "vas", data["odi_sections"]),
+                answers=services.Answers(
+                    data["pain_value"], "vas", data["odi_sections"], data["safety"]
+                ),
             )
         except services.LinkProblem as problem:
             return render(
@@ -221,7 +224,12 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request,
                 "followup/questionnaire_closed.html",
-                {"message": "Thank you - your answers are saved.", "thanks": True},
+                {
+                    "message": "Thank you - your answers are saved.",
+                    "thanks": True,
+                    # A worrying safety answer: what to do now, at once (PATHWAY.md section 10).
+                    "advice": safety_advice(data["safety"], settings.SPINEPATH_CLINIC_PHONE),
+                },
             )
     return render(
         request,

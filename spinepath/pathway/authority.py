@@ -37,6 +37,10 @@ Fact = Literal[
     "paper_questionnaire",
     "price_list",
     "product_catalogue",
+    "adverse_event",
+    "safety_review",
+    "safety_answers",
+    "safety_filing",
     "booking",
     "request_status",
     "sign_in_link",
@@ -86,6 +90,14 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "price_list": ADMIN,
     # The biologic products and lots the clinic uses (PATHWAY.md section 10).
     "product_catalogue": ADMIN,
+    # Adverse events (section 10): grading, seriousness and relatedness are a clinician's
+    # judgement, and so is the review of a patient's worrying answers. Staff may enter the
+    # answers a patient gives on paper or by telephone; the report to the FDA is filed by a
+    # clinician or the clinic admin.
+    "adverse_event": CLINICIAN,
+    "safety_review": CLINICIAN,
+    "safety_answers": STAFF,
+    "safety_filing": frozenset({"clinician", "clinic_admin"}),
     # The coordinators' calendar and inbox: any staff member books, moves and cancels
     # appointments (consultations and injection sessions) and handles requests.
     "booking": STAFF,
@@ -127,6 +139,10 @@ FACT_LABELS: dict[Fact, str] = {
     "paper_questionnaire": "a paper questionnaire",
     "price_list": "the price list",
     "product_catalogue": "the catalogue of biologic products and lots",
+    "adverse_event": "an adverse event (its grade, seriousness and relatedness)",
+    "safety_review": "the review of a patient's safety answers",
+    "safety_answers": "a patient's answers to the safety questions",
+    "safety_filing": "the filing of an adverse reaction report",
     "booking": "bookings",
     "request_status": "consultation requests",
     "sign_in_link": "sign-in links to the patient's own pages",

@@ -81,6 +81,9 @@ class Policy:
     # Follow-up questionnaires: how long a patient's link stays valid, and when reminders go.
     questionnaire_link_days: int = 14
     reminder_before_close_days: int = 3
+    # Safety (section 10): days from the clinic learning of a serious adverse reaction related
+    # to the product to its report (21 CFR 1271.350: 15 days for reportable HCT/P reactions).
+    adverse_reaction_report_days: int = 15
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
 
     def visit_keys(self) -> list[str]:
@@ -116,6 +119,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "baseline_max_days_before_injection": (0, 365),
     "questionnaire_link_days": (1, 90),
     "reminder_before_close_days": (0, 60),
+    "adverse_reaction_report_days": (1, 90),
     **{key: (0, 100) for key in _PERCENT_KEYS},
 }
 _INT_KEYS = {
@@ -127,6 +131,7 @@ _INT_KEYS = {
     "baseline_max_days_before_injection",
     "questionnaire_link_days",
     "reminder_before_close_days",
+    "adverse_reaction_report_days",
 }
 _VISIT_KEYS = {f.name for f in fields(VisitWindow)}
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "spinepath.patients",
     "spinepath.consultations",
     "spinepath.plans",
+    "spinepath.safety",
     "spinepath.followup",
     "spinepath.public",
     "spinepath.portal",
@@ -177,7 +178,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # is the patient, which apps hold clinical records, and how a page's address leads to its
 # patient (like AUTH_USER_MODEL: the audit app names none of the apps above it).
 SPINEPATH_PATIENT_MODEL = "patients.Patient"
-SPINEPATH_AUDITED_APPS = ("patients", "consultations", "plans", "followup", "public")
+SPINEPATH_AUDITED_APPS = ("patients", "consultations", "plans", "safety", "followup", "public")
 SPINEPATH_AUDIT_PATIENT_OF_ADDRESS = {
     "patient_id": ("patients.Patient", "pk"),
     "encounter_id": ("consultations.Encounter", "patient_id"),
@@ -186,6 +187,8 @@ SPINEPATH_AUDIT_PATIENT_OF_ADDRESS = {
     "plan_id": ("plans.CarePlan", "patient_id"),
     "procedure_id": ("plans.Procedure", "patient_id"),
     "visit_id": ("followup.ReassessmentVisit", "patient_id"),
+    "event_id": ("safety.AdverseEvent", "patient_id"),
+    "report_id": ("safety.SafetyReport", "patient_id"),
     "appointment_id": ("public.Appointment", "patient_id"),
     "request_id": ("public.ChangeRequest", "appointment__patient_id"),
 }
@@ -314,6 +317,8 @@ SPINEPATH_CURRENCY = env.str("SPINEPATH_CURRENCY", default="USD")
 SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
 # Where patients come: in the appointment emails, calendar files and the patient's pages.
 SPINEPATH_CLINIC_ADDRESS = env.str("SPINEPATH_CLINIC_ADDRESS", default="")
+# The clinic's telephone: what a patient with a worrying safety answer is told to call.
+SPINEPATH_CLINIC_PHONE = env.str("SPINEPATH_CLINIC_PHONE", default="")
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", include("spinepath.records.audit_urls")),
     path("", include("spinepath.consultations.urls")),
     path("", include("spinepath.plans.urls")),
+    path("", include("spinepath.safety.urls")),
     path("", include("spinepath.followup.urls")),
     path("", include("spinepath.public.urls")),
     path("", include("spinepath.portal.urls")),

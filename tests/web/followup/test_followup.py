@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, inject, treated
-from web_helpers import acting
+from web_helpers import NOTHING_WORRYING, acting
 
 from spinepath.actors import Actor
 from spinepath.followup import services
@@ -53,7 +53,7 @@ def test_a_later_injection_moves_the_schedule(clinician: Any) -> None:
 
 # --- the patient's link ------------------------------------------------------------------
 
-ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}}
+ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}, **NOTHING_WORRYING}
 
 
 def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician: Any) -> None:
@@ -154,6 +154,7 @@ def test_paper_form_with_nrs_is_stored_as_nrs(clinician: Any, clinician_client: 
         "paper-scale": "nrs",
         "paper-pain": "4",
         **{f"paper-odi_{i}": "1" for i in range(1, 11)},
+        **{f"paper-{k}": v for k, v in NOTHING_WORRYING.items()},
     }
     response = clinician_client.post(f"/visits/{v.pk}/", data)
     assert response.status_code == 302

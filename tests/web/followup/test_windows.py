@@ -15,12 +15,13 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import on_day, treated
+from web_helpers import NOTHING_WORRYING
 
 from spinepath.actors import Actor
 from spinepath.followup import services
 from spinepath.followup.models import OutcomeMeasurement, QuestionnaireLink, ReassessmentVisit
 
-ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}}
+ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}, **NOTHING_WORRYING}
 
 
 def visit(patient: Any, key: str) -> ReassessmentVisit:
@@ -34,6 +35,7 @@ def paper(day: str, confirm: bool = False) -> dict[str, str]:
         "paper-scale": "vas",
         "paper-pain": "30",
         **{f"paper-odi_{i}": "1" for i in range(1, 11)},
+        **{f"paper-{k}": v for k, v in NOTHING_WORRYING.items()},
     }
     if confirm:
         data["paper-confirm_outside_window"] = "on"
