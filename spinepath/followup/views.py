@@ -33,6 +33,7 @@ from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
+from spinepath.safety.selectors import reviews_to_show
 from spinepath.web.policy import clinic_policy
 
 SEES = "see follow-up"
@@ -65,7 +66,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     to_book = (
         sessions_to_book_cached(limit=20) if valid and page.number == 1 and not patient_id else []
     )
-    showing(request, [visit.patient for visit, _ in rows] + [plan.patient for plan, _ in to_book])
+    safety_reviews = reviews_to_show()
+    showing(
+        request,
+        [visit.patient for visit, _ in rows]
+        + [plan.patient for plan, _ in to_book]
+        + [report.patient for report, _ in safety_reviews],
+    )
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(
         request,
@@ -83,6 +90,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "states": WORKLIST_STATES,
             "today": today,
             "to_book": to_book,
+            "safety_reviews": safety_reviews,
             "nav": "worklist",
         },
         status=200 if valid else 400,

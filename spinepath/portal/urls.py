@@ -26,5 +26,6 @@ urlpatterns = [
         name="questionnaire_start",
     ),
     path("my/progress/", views.progress, name="progress"),
+    path("my/safety/", views.safety, name="safety"),
     path("patients/<int:patient_id>/sign-in-link/", views.send_link, name="send_link"),
 ]

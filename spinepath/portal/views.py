@@ -37,10 +37,12 @@ from spinepath.followup.models import ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway import gates
 from spinepath.pathway.portal import acceptance_statement
+from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.acceptance import plan_accept_by_patient
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
-from spinepath.plans.models import CarePlan
+from spinepath.plans.forms import show_refusal
+from spinepath.plans.models import CarePlan, Procedure
 from spinepath.plans.pricing import pricing_problem
 from spinepath.plans.selectors import plan_content_hash, plan_sessions, plan_visits
 from spinepath.plans.standing import patient_standing
@@ -48,6 +50,9 @@ from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
 from spinepath.public.bookings import appointment_ics, change_request_create
 from spinepath.public.models import Appointment
+from spinepath.safety.forms import SafetyAnswersForm, safety_answers, safety_fields
+from spinepath.safety.models import SafetyReport
+from spinepath.safety.services import answers_from_patient
 from spinepath.web.clients import client_address
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form, with_retry_after
@@ -448,6 +453,50 @@ def questionnaire_start(request: HttpRequest, patient: Patient, visit_id: int) -
         messages.error(request, " ".join(refused.reasons))
         return redirect("portal:questionnaires")
     return redirect("followup:questionnaire", token=token)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@patient_page
+def safety(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """A patient reports a problem since their injection (PATHWAY.md section 10): the safety
+    questions, and what to do now when an answer is worrying."""
+    injected = Procedure.objects.not_voided().filter(patient=patient).exists()
+    form = SafetyAnswersForm(request.POST or None)
+    advice = None
+    if request.method == "POST" and injected and form.is_valid():
+        try:
+            answers_from_patient(
+                actor=actor_of(request),
+                patient=patient,
+                answers=safety_answers(form.cleaned_data),
+                source=SafetyReport.OWN_PAGES,
+                details=form.cleaned_data["details"],
+                submission_key=form.cleaned_data["submission"],
+            )
+        except Refused as refused:
+            show_refusal(form, refused)
+        else:
+            advice = safety_advice(
+                safety_answers(form.cleaned_data), settings.SPINEPATH_CLINIC_PHONE
+            )
+            return _page(
+                request,
+                "safety_sent.html",
+                {"patient": patient, "advice": advice, "nav": "safety"},
+            )
+    return _page(
+        request,
+        "safety.html",
+        {
+            "patient": patient,
+            "form": form,
+            "safety": safety_fields(form),
+            "injected": injected,
+            "clinic_phone": settings.SPINEPATH_CLINIC_PHONE,
+            "nav": "safety",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_safe

@@ -41,6 +41,7 @@ from spinepath.public.forms import (
 )
 from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest
 from spinepath.public.protocols import DEFAULT_PROTOCOL, load_protocol, protocol_version
+from spinepath.safety.selectors import reviews_to_show
 from spinepath.web.params import optional_id, parse_id
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form, with_retry_after
@@ -600,6 +601,9 @@ def day(request: HttpRequest) -> HttpResponse:
     whose = _whose(request) if by == "clinician" else None
     columns = calendar.day_columns(shown, by=by, clinician_id=whose)
     _showing_entries(request, [e for c in columns for e in c.entries])
+    # Patients' worrying safety answers stay on every clinician's day until one reviews them.
+    safety_reviews = reviews_to_show()
+    showing(request, [report.patient for report, _ in safety_reviews])
     return render(
         request,
         "public/day.html",
@@ -612,6 +616,7 @@ def day(request: HttpRequest) -> HttpResponse:
             "by": by,
             "whose": whose,
             "clinicians": bookable_clinicians(),
+            "safety_reviews": safety_reviews,
             "nav": "day",
         },
     )

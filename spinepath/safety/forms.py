@@ -84,7 +84,7 @@ def _optional_bool(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-class EventForm(OncePerSubmission):
+class EventForm(forms.Form):
     """An adverse event as a clinician records it (CTCAE v5, ICH E2A, relatedness)."""
 
     term = forms.CharField(
@@ -154,7 +154,7 @@ class EventForm(OncePerSubmission):
         )
 
 
-class NewEventForm(EventForm):
+class NewEventForm(OncePerSubmission, EventForm):
     aware_on = forms.DateField(
         label="The clinic learned of it on", widget=forms.DateInput(attrs={"type": "date"})
     )

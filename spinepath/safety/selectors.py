@@ -126,3 +126,9 @@ def clocks(policy: Policy, today: date) -> list[EventRow]:
 
 def patient_reports(patient: Patient) -> QuerySet[SafetyReport]:
     return SafetyReport.objects.filter(patient=patient).select_related("reviewed_by")
+
+
+def reviews_to_show() -> list[tuple[SafetyReport, list[str]]]:
+    """The answers awaiting review, each with its worrying answers in staff words: the block
+    the worklist and the clinicians' day show until a clinician reviews them."""
+    return [(report, findings(report)) for report in open_reviews()]
