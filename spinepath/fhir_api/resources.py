@@ -28,6 +28,7 @@ from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import PAYER_CHOICES, Patient
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.records.fhir import patient_bundle, patient_resource, payer_organization
+from spinepath.safety.models import AdverseEvent
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (
@@ -39,6 +40,7 @@ PATIENT_TYPES = (
     "CarePlan",
     "Coverage",
     "QuestionnaireResponse",
+    "AdverseEvent",
 )
 TYPES = ("Patient", *PATIENT_TYPES, "Organization", "Questionnaire")
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -86,6 +88,7 @@ OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]]
     ],
     "Condition": [(re.compile(r"^d(\d+)-\d+$"), lambda m: _one(CandidacyDecision, m))],
     "QuestionnaireResponse": [(re.compile(r"^m(\d+)$"), lambda m: _one(OutcomeMeasurement, m))],
+    "AdverseEvent": [(re.compile(r"^ae(\d+)$"), lambda m: _one(AdverseEvent, m))],
 }
 
 

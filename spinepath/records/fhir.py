@@ -24,10 +24,12 @@ from spinepath.consultations.models import (
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.pathway.gates import care_plan_status, plan_refusal
 from spinepath.pathway.policy import Policy
+from spinepath.pathway.safety import CTCAE_GRADES, OUTCOMES, RELATEDNESS, criteria_text
 from spinepath.pathway.standing import Standing
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
+from spinepath.safety.selectors import EventRow, patient_events
 from spinepath.web.policy import clinic_policy
 
 LOINC = "http://loinc.org"
@@ -179,6 +181,9 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.append(biologic_product_resource(lot))
     for p in injections:
         resources.append(injection_resource(p))
+    for row in patient_events(patient, clinic_policy()):
+        if not row.event.in_error:  # R4 has no status for it: an event in error leaves
+            resources.append(adverse_event_resource(row))
     signed = CandidacyDecision.objects.filter(patient=patient).order_by("-signed_at").first()
     if signed is not None:
         resources.extend(condition_resources(signed))
@@ -308,6 +313,95 @@ def injection_resource(p: Procedure) -> dict[str, Any]:
     )
     if p.lot_id is not None:
         resource["usedReference"] = [_ref("BiologicallyDerivedProduct", f"lot{p.lot_id}")]
+    return resource
+
+
+# ICH E2A criteria as FHIR R4 adverse-event-seriousness codes, the gravest first.
+SERIOUSNESS = {
+    "death": ("SeriousResultsInDeath", "Results in death"),
+    "life_threatening": ("SeriousIsLifeThreatening", "Is Life-threatening"),
+    "hospitalisation": ("SeriousResultsInHospitalization", "In-patient hospitalization"),
+    "disability": ("SeriousResultsInDisability", "Results in persistent or significant disability"),
+    "congenital_anomaly": ("SeriousIsBirthDefect", "Is a congenital anomaly/birth defect"),
+    "important_medical_event": ("Serious", "Serious"),
+}
+# The five-point relatedness as WHO-UMC causality (adverse-event-causality-assess); "not
+# related" has no code there and is said in words.
+CAUSALITY = {
+    "definite": "Certain",
+    "probable": "Probably-Likely",
+    "possible": "Possible",
+    "unlikely": "Unlikely",
+}
+AE_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+
+
+def _causality(relatedness: str, what: str) -> dict[str, Any]:
+    text = f"{RELATEDNESS[relatedness]} to the {what}"
+    code = CAUSALITY.get(relatedness)
+    assessment: dict[str, Any] = {"text": text}
+    if code is not None:
+        assessment["coding"] = [
+            {"system": f"{AE_TERMINOLOGY}/adverse-event-causality-assess", "code": code}
+        ]
+    return {"assessment": assessment, "productRelatedness": text}
+
+
+def adverse_event_resource(row: EventRow) -> dict[str, Any]:
+    """An adverse event as FHIR R4 AdverseEvent: the term, onset, the CTCAE grade as severity,
+    the ICH E2A seriousness, the outcome, and the injection and product suspected, each with
+    its relatedness (PATHWAY.md section 10)."""
+    event, v = row.event, row.current
+    gravest = next((c for c in SERIOUSNESS if c in v.serious_criteria), None)
+    code, display = SERIOUSNESS[gravest] if gravest else ("Non-serious", "Non-serious")
+    severity = "mild" if v.grade == 1 else "moderate" if v.grade == 2 else "severe"
+    suspects: list[dict[str, Any]] = []
+    if event.procedure_id is not None:
+        suspects.append(
+            {
+                "instance": _ref("Procedure", f"inj{event.procedure_id}"),
+                "causality": [_causality(v.related_procedure, "procedure")],
+            }
+        )
+        lot_id = event.procedure.lot_id if event.procedure else None
+        if lot_id is not None:
+            suspects.append(
+                {
+                    "instance": _ref("BiologicallyDerivedProduct", f"lot{lot_id}"),
+                    "causality": [_causality(v.related_product, "product")],
+                }
+            )
+    resource: dict[str, Any] = {
+        "resourceType": "AdverseEvent",
+        "id": f"ae{event.pk}",
+        "identifier": {"system": f"{SPINEPATH_CODES}/adverse-event", "value": str(event.pk)},
+        "actuality": "actual",
+        "event": {"text": v.term},
+        "subject": _ref("Patient", event.patient_id),
+        "date": v.onset_on.isoformat(),
+        "detected": event.aware_on.isoformat(),
+        "recordedDate": v.recorded_at.isoformat(),
+        "seriousness": {
+            "coding": [
+                {
+                    "system": f"{AE_TERMINOLOGY}/adverse-event-seriousness",
+                    "code": code,
+                    "display": display,
+                }
+            ],
+            "text": criteria_text(v.serious_criteria),
+        },
+        "severity": {
+            "coding": [{"system": f"{AE_TERMINOLOGY}/adverse-event-severity", "code": severity}],
+            "text": CTCAE_GRADES[v.grade],
+        },
+        "outcome": {
+            "coding": [{"system": f"{AE_TERMINOLOGY}/adverse-event-outcome", "code": v.outcome}],
+            "text": OUTCOMES[v.outcome],
+        },
+    }
+    if suspects:
+        resource["suspectEntity"] = suspects
     return resource
 
 

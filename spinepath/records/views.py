@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.timezone import localdate
 from django.views.decorators.http import require_safe
 
-from spinepath.accounts.actors import staff_actor
+from spinepath.accounts.actors import actor_of, staff_actor
 from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -24,6 +24,7 @@ from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
 from spinepath.public.models import Appointment
+from spinepath.safety.selectors import patient_events, patient_reports
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
 
@@ -90,6 +91,9 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "start_key": secrets.token_urlsafe(18),
             # One email per press of "Email a sign-in link", however often it is sent.
             "link_submission": new_submission_key(),
+            "adverse_events": patient_events(patient, clinic_policy()),
+            "safety_reports": list(patient_reports(patient)[:12]),
+            "may_record_event": actor_of(request).may("adverse_event"),
             "appointments": list(
                 Appointment.objects.filter(patient=patient)
                 .select_related("clinician", "room", "procedure")

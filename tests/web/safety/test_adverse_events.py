@@ -456,3 +456,40 @@ def test_a_reportable_reaction_has_a_draft_medwatch_with_initials_and_its_filing
     )
     assert filed.status_code == 302
     assert "Filed on" in admin_client.get("/safety/").content.decode()
+
+
+def test_an_event_leaves_as_a_valid_fhir_adverse_event_in_the_bundle_and_the_api(
+    clinician: Any, clinician_client: Client
+) -> None:
+    from fhir.resources.R4B.adverseevent import AdverseEvent as FhirAdverseEvent
+
+    from spinepath.records.fhir import patient_bundle
+
+    patient = treated(clinician, days_ago=10)
+    event = _event(
+        patient,
+        clinician,
+        term="Discitis",
+        grade=3,
+        serious_criteria=frozenset({"hospitalisation"}),
+        related_product="probable",
+        action="hospitalisation",
+        outcome="ongoing",
+    )
+    found = [
+        e["resource"]
+        for e in patient_bundle(patient)["entry"]
+        if e["resource"]["resourceType"] == "AdverseEvent"
+    ]
+    assert len(found) == 1
+    resource = found[0]
+    FhirAdverseEvent.model_validate(resource)
+    assert resource["seriousness"]["coding"][0]["code"] == "SeriousResultsInHospitalization"
+    assert resource["severity"]["text"].startswith("Grade 3")
+    assert resource["suspectEntity"][0]["instance"]["reference"].startswith("Procedure/inj")
+    services.event_in_error(actor=acting(clinician), event_id=event.pk, reason="Wrong chart")
+    assert not [
+        e
+        for e in patient_bundle(patient)["entry"]
+        if e["resource"]["resourceType"] == "AdverseEvent"
+    ]
