@@ -349,6 +349,7 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     _plan_to_read_at_home(clinician)
     _calendar(users)
     _catalogue(users["admin"])
+    _safety(clinician)
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 
@@ -399,6 +400,93 @@ def _catalogue(admin: User) -> None:
                 code=code,
                 expires_on=today + timedelta(days=days),
                 donor=donor,
+            )
+
+
+def _safety(clinician: User) -> None:
+    """Adverse events and safety answers, so each safety page has something to show: a mild
+    flare, a serious reaction whose report is due, and worrying answers awaiting review."""
+    from spinepath.pathway.safety import EventFacts
+    from spinepath.plans.models import Procedure
+    from spinepath.portal.services import actor_name
+    from spinepath.safety.models import AdverseEvent, SafetyReport
+    from spinepath.safety.services import EventInput, answers_from_patient, event_record
+
+    today = timezone.localdate()
+    injections = {
+        p.patient.external_id: p
+        for p in Procedure.objects.not_voided().select_related("patient")
+        if p.patient.external_id in ("demo-13", "demo-14")
+    }
+    if len(injections) < 2 or AdverseEvent.objects.filter(patient__external_id="demo-13").exists():
+        return
+    elena, marcus = injections["demo-13"], injections["demo-14"]
+    flare_on = elena.performed_on + timedelta(days=1)
+    with _clinic_clock(flare_on + timedelta(days=6), 9):
+        event_record(
+            actor=at_command_line("demo", clinician),
+            patient=elena.patient,
+            procedure_id=elena.pk,
+            aware_on=flare_on + timedelta(days=1),
+            entry=EventInput(
+                EventFacts(
+                    term="Post-injection flare of back pain",
+                    onset_on=flare_on,
+                    grade=1,
+                    serious_criteria=frozenset(),
+                    related_procedure="probable",
+                    related_product="unlikely",
+                    expected=True,
+                    action="medication",
+                    outcome="resolved",
+                    resolved_on=flare_on + timedelta(days=5),
+                ),
+                "Settled with paracetamol and rest; listed in the consent as expected.",
+            ),
+        )
+    aware = today - timedelta(days=3)
+    with _clinic_clock(aware, 15):
+        event_record(
+            actor=at_command_line("demo", clinician),
+            patient=marcus.patient,
+            procedure_id=marcus.pk,
+            aware_on=aware,
+            entry=EventInput(
+                EventFacts(
+                    term="Discitis at L4-L5",
+                    onset_on=marcus.performed_on + timedelta(days=9),
+                    grade=3,
+                    serious_criteria=frozenset({"hospitalisation"}),
+                    related_procedure="probable",
+                    related_product="possible",
+                    expected=False,
+                    action="hospitalisation",
+                    outcome="recovering",
+                    resolved_on=None,
+                ),
+                "Admitted to another hospital for IV antibiotics; the clinic learned of it at "
+                "the 3-month check-in.",
+            ),
+        )
+    if not SafetyReport.objects.filter(patient=elena.patient).exists():
+        with _clinic_clock(today, 8):
+            answers_from_patient(
+                actor=Actor.for_patient(
+                    elena.patient.pk,
+                    actor_name(elena.patient),
+                    address=None,
+                    path="(demo) /my/safety/",
+                ),
+                patient=elena.patient,
+                answers={
+                    "site_pain": True,
+                    "fever": False,
+                    "wound": True,
+                    "leg_numbness_weakness": False,
+                    "bladder_bowel": False,
+                },
+                source=SafetyReport.OWN_PAGES,
+                details="The injection spot is sore again and looks red since yesterday.",
             )
 
 

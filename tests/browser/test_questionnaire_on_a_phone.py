@@ -17,6 +17,7 @@ from spinepath.consultations.actions import attest_imported, decision_sign, work
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import questionnaire_link_create
 from spinepath.pathway.plans import Target
+from spinepath.pathway.safety import SAFETY_KEYS
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.plans.acceptance import plan_accept
 from spinepath.plans.procedures import procedure_record
@@ -69,6 +70,8 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         page.keyboard.press("ArrowLeft")  # 50 -> 38 by keyboard alone
     assert page.locator("#id_pain").input_value() == "38"
     assert page.locator("#pain-slider-moved").input_value() == "1"  # an answer, not the 50
+    for key in SAFETY_KEYS:
+        page.locator(f"#id_safety_{key}_1").check()  # "No" to each safety question
     for section in range(1, 11):
         if section != 8:  # leave one section blank, as a patient may
             page.locator(f"#id_odi_{section}_3").check()

@@ -28,6 +28,7 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.portal.services import link_send
 from spinepath.public.models import Appointment, ConsultationRequest, Room
@@ -227,6 +228,8 @@ def test_a_new_patient_from_the_public_request_to_the_first_questionnaire(
             slider.press("ArrowRight")
         for i in range(1, 11):
             phone.locator(f"input[name=odi_{i}][value='1']").check()
+        for question in SAFETY_QUESTIONS:
+            phone.get_by_role("group", name=question.question).get_by_label("No").check()
         phone.get_by_role("button", name=re.compile("Send")).click()
         assert "Thank you" in phone.content()
         checked(phone, "questionnaire-thanks", patient=True)
