@@ -41,6 +41,7 @@ Fact = Literal[
     "safety_review",
     "safety_answers",
     "safety_filing",
+    "lookback_notice",
     "booking",
     "request_status",
     "sign_in_link",
@@ -98,6 +99,8 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "safety_review": CLINICIAN,
     "safety_answers": STAFF,
     "safety_filing": frozenset({"clinician", "clinic_admin"}),
+    # Writing to the patients a look-back found is the clinic admin's, as the look-back is.
+    "lookback_notice": ADMIN,
     # The coordinators' calendar and inbox: any staff member books, moves and cancels
     # appointments (consultations and injection sessions) and handles requests.
     "booking": STAFF,
@@ -143,6 +146,7 @@ FACT_LABELS: dict[Fact, str] = {
     "safety_review": "the review of a patient's safety answers",
     "safety_answers": "a patient's answers to the safety questions",
     "safety_filing": "the filing of an adverse reaction report",
+    "lookback_notice": "letters and emails to the patients a look-back found",
     "booking": "bookings",
     "request_status": "consultation requests",
     "sign_in_link": "sign-in links to the patient's own pages",

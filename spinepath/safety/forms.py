@@ -189,3 +189,17 @@ class FilingForm(forms.Form):
     filed_on = forms.DateField(label="Filed on", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(label="How", choices=EventFiling.METHODS)
     reference = forms.CharField(label="Report or acknowledgement number", max_length=80)
+
+
+class NoticeForm(OncePerSubmission):
+    """The message to the patients a look-back found: {name} and {injections} are filled in
+    for each."""
+
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="Message",
+        max_length=6000,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text="{name} and {injections} are replaced with each patient's name and their "
+        "injections of it.",
+    )

@@ -246,3 +246,39 @@ class EventFiling(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise KeptForever("a filing is never deleted")
+
+
+class LookbackNotice(models.Model):
+    """A letter or email to a patient who received a lot, a product or a donor's material that
+    the clinic looked back on (a recall, a donor's late test result): what was said, to whom,
+    how, by whom. One per patient per press of "Write to each patient"; never deleted."""
+
+    EMAIL = "email"
+    LETTER = "letter"
+    CHANNELS = [(EMAIL, "Email"), (LETTER, "Printed letter")]
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lookback_notices")
+    about = models.CharField(max_length=200, help_text="What was looked back on, in words.")
+    query = models.JSONField(help_text="The look-back's lot, product and donor.")
+    channel = models.CharField(max_length=6, choices=CHANNELS)
+    to_address = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submission_key = models.CharField(max_length=64, editable=False)
+
+    objects = NeverDeletedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "patient_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission_key", "patient"], name="one_lookback_notice_per_send"
+            )
+        ]
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise KeptForever("a look-back notice is never deleted")

@@ -45,7 +45,7 @@ TEXT_MAX = 4000
 REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./_-]{2,79}")
 
 
-def _key(submission_key: str | None) -> str | None:
+def checked_key(submission_key: str | None) -> str | None:
     if submission_key is None:
         return None
     if not SUBMISSION_KEY.fullmatch(submission_key):
@@ -79,7 +79,7 @@ def _answers_keep(
     submission_key: str | None,
     entered_by: object = None,
 ) -> SafetyReport:
-    key = _key(submission_key)
+    key = checked_key(submission_key)
     problems = safety_problem(answers)
     if problems:
         raise Invalid(list(problems.values()), fields=problems)
@@ -256,7 +256,7 @@ def event_record(
 ) -> AdverseEvent:
     """A clinician records an adverse event: after which injection, found from which answers,
     graded. Answers it was found from are reviewed by it. Once per form."""
-    key = _key(submission_key)
+    key = checked_key(submission_key)
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     if key is not None:
         earlier = AdverseEvent.objects.filter(submission_key=key).first()

@@ -10,4 +10,11 @@ urlpatterns = [
     path("safety/events/<int:event_id>/medwatch-3500a.pdf", views.medwatch, name="medwatch"),
     path("patients/<int:patient_id>/safety-answers/new/", views.answers_new, name="answers_new"),
     path("patients/<int:patient_id>/adverse-events/new/", views.event_new, name="event_new"),
+    path("products/lookback/write/", views.lookback_notify, name="lookback_notify"),
+    path("products/lookback/sent/<str:key>/", views.lookback_sent, name="lookback_sent"),
+    path(
+        "products/lookback/sent/<str:key>/letters.pdf",
+        views.lookback_letters,
+        name="lookback_letters",
+    ),
 ]

@@ -9,30 +9,35 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from spinepath.accounts.actors import actor_of, staff_actor
+from spinepath.accounts.actors import actor_of, admin_actor, staff_actor
 from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import NotAvailable, Refused
 from spinepath.pathway.safety import QUESTION_BY_KEY, safety_advice
 from spinepath.patients.models import Patient
+from spinepath.plans.biologics import lookback as find_recipients
+from spinepath.plans.forms import LookbackForm
 from spinepath.plans.models import Procedure
-from spinepath.safety import selectors, services
+from spinepath.plans.pdf import FONT_FAMILY, html_to_pdf
+from spinepath.safety import lookback, selectors, services
 from spinepath.safety.forms import (
     AmendForm,
     FilingForm,
     InErrorForm,
     NewEventForm,
+    NoticeForm,
     ReviewForm,
     StaffAnswersForm,
     safety_answers,
     safety_fields,
 )
 from spinepath.safety.medwatch import medwatch_pdf
-from spinepath.safety.models import SafetyReport
+from spinepath.safety.models import LookbackNotice, SafetyReport
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form
 
@@ -336,4 +341,131 @@ def medwatch(request: HttpRequest, event_id: int) -> HttpResponse:
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="medwatch-3500a-event-{row.event.pk}.pdf"'
+    return response
+
+
+def _lookback_query(request: HttpRequest) -> tuple[Any, lookback.Query | None]:
+    form = LookbackForm(request.GET or None)
+    if not form.is_bound or not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    query = lookback.Query(
+        lot=data["lot"].strip(),
+        product_id=data["product"].pk if data["product"] else None,
+        donor=data["donor"].strip(),
+    )
+    return form, query
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def lookback_notify(request: HttpRequest) -> HttpResponse:
+    """Write to each patient a look-back found: email where the record has an address, a
+    printed letter otherwise; each one kept and audited as a disclosure."""
+    actor = admin_actor(request, does="writes to the patients a look-back found")
+    _search, query = _lookback_query(request)
+    if query is None:
+        messages.error(request, "Look back on a lot, a product or a donor first.")
+        return redirect("plans:lookback")
+    try:
+        found = find_recipients(lot=query.lot, product_id=query.product_id, donor=query.donor)
+    except Refused as refused:
+        messages.error(request, " ".join(refused.reasons))
+        return redirect("plans:lookback")
+    subject, body = lookback.default_message(query)
+    form = NoticeForm(request.POST or None, initial={"subject": subject, "body": body})
+    if request.method == "POST":
+        actor.require("lookback_notice")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                notices = lookback.lookback_notify(
+                    actor=actor,
+                    query=query,
+                    subject=data["subject"],
+                    body=data["body"],
+                    submission_key=data["submission"],
+                )
+            except Refused as refused:
+                _show(form, refused)
+            else:
+                emails = sum(1 for n in notices if n.channel == LookbackNotice.EMAIL)
+                messages.success(
+                    request,
+                    f"Written to {len(notices)} patient{'s' if len(notices) != 1 else ''}: "
+                    f"{emails} by email, {len(notices) - emails} by letter.",
+                )
+                return redirect("safety:lookback_sent", data["submission"])
+    showing(request, [r.patient for r in found])
+    return render(
+        request,
+        "safety/lookback_notify.html",
+        {
+            "form": form,
+            "query": query,
+            "about": query.words(),
+            "found": found,
+            "by_email": sum(1 for r in found if r.patient.email),
+            "params": request.GET.urlencode(),
+            "nav": "products",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_safe
+def lookback_sent(request: HttpRequest, key: str) -> HttpResponse:
+    """What one press of "Send" wrote, to whom and how, and the letters to print."""
+    admin_actor(request, does="reads the look-back notices")
+    notices = list(
+        LookbackNotice.objects.filter(submission_key=key[:64])
+        .select_related("patient", "sent_by")
+        .order_by("patient__family_key", "patient_id")
+    )
+    if not notices:
+        raise NotAvailable("No look-back notices were sent with this form.")
+    showing(request, [n.patient for n in notices])
+    return render(
+        request,
+        "safety/lookback_sent.html",
+        {
+            "notices": notices,
+            "key": key,
+            "letters": sum(1 for n in notices if n.channel == LookbackNotice.LETTER),
+            "nav": "products",
+        },
+    )
+
+
+@require_safe
+def lookback_letters(request: HttpRequest, key: str) -> HttpResponse:
+    """The printed letters of one send, one per page."""
+    actor = admin_actor(request, does="prints the look-back letters")
+    notices = list(
+        LookbackNotice.objects.filter(submission_key=key[:64], channel=LookbackNotice.LETTER)
+        .select_related("patient")
+        .order_by("patient__family_key", "patient_id")
+    )
+    if not notices:
+        raise NotAvailable("This send has no letters to print.")
+    pdf = html_to_pdf(
+        render_to_string(
+            "safety/lookback_letters.html",
+            {
+                "notices": notices,
+                "font_family": FONT_FAMILY,
+                "clinic": settings.SPINEPATH_CLINIC_NAME,
+                "clinic_address": settings.SPINEPATH_CLINIC_ADDRESS,
+                "clinic_phone": settings.SPINEPATH_CLINIC_PHONE,
+            },
+        )
+    )
+    for notice in notices:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.EXPORT,
+            what=f"look-back letter printed ({notice.about})",
+            patient=notice.patient,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="lookback-letters.pdf"'
     return response

@@ -1,0 +1,121 @@
+"""The clinic can reach the patients a look-back found (PATHWAY.md section 10, issue 26): an
+email to each patient with an address, a printed letter to the others, each kept and audited
+as a disclosure, once per press, and only by the clinic admin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from treatment_helpers import accepted_plan_for, inject, reviewed_patient
+from web_helpers import acting
+
+from spinepath.audit.models import AuditEvent
+from spinepath.errors import NotAllowed
+from spinepath.pathway.biologics import Dose
+from spinepath.plans.biologics import lot_create, product_create
+from spinepath.safety.lookback import Query, lookback_notify
+from spinepath.safety.models import LookbackNotice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def recalled(admin_user: Any, clinician: Any) -> dict[str, Any]:
+    product = product_create(
+        actor=acting(admin_user),
+        name="Marrow concentrate kit",
+        kind="bmac",
+        source="autologous",
+        establishment="Cell lab (FEI 3001234567)",
+    )
+    lot = lot_create(
+        actor=acting(admin_user),
+        product_id=product.pk,
+        lot="R-77",
+        code="RECALL-R-77",
+        expires_on=timezone.localdate() + timedelta(days=60),
+    )
+    patients = []
+    for tag, email in (("lb-1", "ann@example.org"), ("lb-2", "")):
+        review = timezone.localdate() - timedelta(days=5)
+        patient = reviewed_patient(clinician, review, tag)
+        patient.email = email
+        patient.save()
+        accepted_plan_for(patient, clinician, review)
+        inject(
+            patient,
+            clinician,
+            timezone.localdate() - timedelta(days=1),
+            lot_code=lot.code,
+            dose_measured=Dose(Decimal(12), Decimal(91)),
+        )
+        patients.append(patient)
+    return {"lot": lot, "patients": patients}
+
+
+def test_each_patient_is_written_to_once_by_email_or_letter(
+    admin_client: Client, recalled: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    page = admin_client.get("/products/lookback/write/?lot=RECALL-R-77")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "2 patients: 1 by email" in body
+    form = page.context["form"]
+    data = {
+        "subject": form["subject"].value(),
+        "body": form["body"].value(),
+        "submission": form["submission"].value(),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = admin_client.post("/products/lookback/write/?lot=RECALL-R-77", data)
+        again = admin_client.post("/products/lookback/write/?lot=RECALL-R-77", data)
+    assert sent.status_code == again.status_code == 302
+    assert LookbackNotice.objects.count() == 2
+    assert len(mail.outbox) == 1
+    assert "RECALL" not in mail.outbox[0].subject and "lot R-77" in mail.outbox[0].body
+    assert mail.outbox[0].to == ["ann@example.org"]
+    letters = admin_client.get(sent["Location"])
+    assert "Print the 1 letter" in letters.content.decode()
+    pdf = admin_client.get(f"{sent['Location']}letters.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    disclosed = AuditEvent.objects.filter(what__startswith="look-back notice")
+    assert disclosed.count() == 2
+
+
+def test_only_the_clinic_admin_writes_to_them(
+    clinician: Any, coordinator: Any, coordinator_client: Client, recalled: dict[str, Any]
+) -> None:
+    for user in (clinician, coordinator):
+        with pytest.raises(NotAllowed):
+            lookback_notify(
+                actor=acting(user),
+                query=Query(lot="RECALL-R-77"),
+                subject="s",
+                body="b",
+                submission_key="x" * 24,
+            )
+    assert coordinator_client.get("/products/lookback/write/?lot=RECALL-R-77").status_code == 403
+    assert not LookbackNotice.objects.exists()
+
+
+def test_an_empty_message_is_refused_naming_the_field(
+    admin_client: Client, recalled: dict[str, Any]
+) -> None:
+    page = admin_client.get("/products/lookback/write/?lot=RECALL-R-77")
+    key = page.context["form"]["submission"].value()
+    refused = admin_client.post(
+        "/products/lookback/write/?lot=RECALL-R-77",
+        {"subject": "Recall", "body": " ", "submission": key},
+    )
+    assert refused.status_code == 400
+    assert "This field is required." in refused.content.decode() or "Write the message" in (
+        refused.content.decode()
+    )
+    assert 'value="Recall"' in refused.content.decode()
+    assert not LookbackNotice.objects.exists()
