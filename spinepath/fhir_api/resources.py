@@ -26,8 +26,13 @@ from spinepath.fhir_api.questionnaires import questionnaires
 from spinepath.fhir_api.responses import response_resource
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import PAYER_CHOICES, Patient
-from spinepath.plans.models import CarePlan, Procedure
-from spinepath.records.fhir import patient_bundle, patient_resource, payer_organization
+from spinepath.plans.models import CarePlan, Procedure, ProductLot
+from spinepath.records.fhir import (
+    biologic_product_resource,
+    patient_bundle,
+    patient_resource,
+    payer_organization,
+)
 from spinepath.safety.models import AdverseEvent
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
@@ -41,6 +46,7 @@ PATIENT_TYPES = (
     "Coverage",
     "QuestionnaireResponse",
     "AdverseEvent",
+    "BiologicallyDerivedProduct",
 )
 TYPES = ("Patient", *PATIENT_TYPES, "Organization", "Questionnaire")
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -125,6 +131,12 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
         )
     if kind == "Questionnaire":
         return questionnaires().get(ident), None
+    if kind == "BiologicallyDerivedProduct":
+        # A lot of the catalogue (what Procedure.usedReference points at): the product, not
+        # any patient's record; which patients received it is the look-back's, not the API's.
+        pk = _int(ident.removeprefix("lot")) if ident.startswith("lot") else None
+        lot = ProductLot.objects.select_related("product").filter(pk=pk).first() if pk else None
+        return (biologic_product_resource(lot), None) if lot else (None, None)
     patient = owner(kind, ident)
     if patient is None:
         return None, None

@@ -493,3 +493,22 @@ def test_an_event_leaves_as_a_valid_fhir_adverse_event_in_the_bundle_and_the_api
         for e in patient_bundle(patient)["entry"]
         if e["resource"]["resourceType"] == "AdverseEvent"
     ]
+
+
+def test_the_api_reads_and_searches_adverse_events_each_read_audited(clinician: Any) -> None:
+    import json
+
+    from spinepath.actors import Actor
+    from spinepath.fhir_api.services import token_create
+
+    patient = treated(clinician, days_ago=10)
+    event = _event(patient, clinician)
+    _token, secret = token_create(actor=Actor.system(), name="ehr", can_write=False)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    read = api.get(f"/fhir/AdverseEvent/ae{event.pk}")
+    assert read.status_code == 200
+    assert json.loads(read.content)["event"]["text"] == "Post-injection flare"
+    found = json.loads(api.get(f"/fhir/AdverseEvent?patient={patient.pk}").content)
+    assert found["total"] == 1
+    assert api.get("/fhir/AdverseEvent/ae999999").status_code == 404
+    assert AuditEvent.objects.filter(patient=patient, path__contains="AdverseEvent").exists()
