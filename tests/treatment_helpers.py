@@ -82,6 +82,7 @@ def accepted_plan_for(
                 target=DISC,
                 material="msc",
                 guidance="fluoroscopy",
+                product_kind="bmac",
             )
         plan = released(plan, clinician)
         return plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from spinepath.pathway.biologics import PRODUCT_KINDS, needs_ind
 from spinepath.pathway.engine import decide
 from spinepath.pathway.plans import Target, injection_problem
 from spinepath.pathway.policy import Policy
@@ -291,9 +292,28 @@ def planned_target_refusal(
     return None
 
 
+def regulatory_refusal(plan: Plan, policy: Policy) -> Refusal | None:
+    """PATHWAY.md section 10: material the FDA regulates as a drug or biologic (the kinds whose
+    route is ``ind`` in the policy) is offered and accepted only under an IND whose number the
+    plan records. A line that does not state its kind (written before plans named it) is
+    checked again when the lot is scanned at the procedure."""
+    missing = [p for p in plan.products if needs_ind(p.kind, policy) and not p.ind_number]
+    if not missing:
+        return None
+    lines = "; ".join(
+        f"{p.description} ({PRODUCT_KINDS.get(p.kind or '', p.kind)})" for p in missing
+    )
+    return Refusal(
+        "ind_required",
+        f"An IND number is required for material the FDA regulates as a drug or biologic, and "
+        f"the plan gives none for: {lines}. Add the injection again with its IND number.",
+    )
+
+
 def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
     """Why ``plan`` may not be released to the patient now: only a draft with an injection
-    session, resting on the decision in force while the price gate holds."""
+    session, resting on the decision in force while the price gate holds, every injection
+    naming its kind of product and, under an IND, its number."""
     if plan is None or plan.status != "draft":
         said = {
             "released": "this version was released already",
@@ -303,13 +323,25 @@ def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Re
         return Refusal("not_a_draft", f"Only a draft is released: {said}.")
     if not plan.injections:
         return Refusal("no_injection", "The plan has no injection session to offer.")
-    return plan_refusal(standing, plan, policy)
+    refused = plan_refusal(standing, plan, policy)
+    if refused is not None:
+        return refused
+    unnamed = [p.description for p in plan.products if p.kind is None]
+    if unnamed:
+        return Refusal(
+            "product_kind_not_stated",
+            f"The plan does not say which product is injected in: {'; '.join(unnamed)}. "
+            "Add the injection again with its kind of product.",
+        )
+    return regulatory_refusal(plan, policy)
 
 
 def acceptance_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
     """Promise 4, its second half: the patient accepts only the version a clinician released
     to them - never the clinic's working draft, never a version replaced since - while the
-    plan gate holds."""
+    plan gate holds and every injection under an IND carries its number (a policy may have put
+    a kind under an IND since the release). A version released before plans named the kind of
+    product stays acceptable: its lots are checked at the procedure."""
     if plan is None or plan.status == "draft":
         return Refusal(
             "not_released",
@@ -323,7 +355,10 @@ def acceptance_refusal(standing: Standing, plan: Plan | None, policy: Policy) ->
         )
     if not plan.injections:
         return Refusal("no_injection", "The plan has no injection session to accept.")
-    return plan_refusal(standing, plan, policy)
+    refused = plan_refusal(standing, plan, policy)
+    if refused is not None:
+        return refused
+    return regulatory_refusal(plan, policy)
 
 
 def booking_refusal(standing: Standing, plan_id: int, policy: Policy) -> Refusal | None:

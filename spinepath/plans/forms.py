@@ -39,6 +39,19 @@ class InjectionForm(OncePerSubmission):
     target = forms.ChoiceField(label="Target (confirmed in the decision)")
     material = forms.ChoiceField(choices=MATERIAL_CHOICES)
     guidance = forms.ChoiceField(choices=GUIDANCE_CHOICES)
+    # The product and its regulatory route (PATHWAY.md section 10): the service checks the kind
+    # suits the material and asks for the IND number when the policy gives the kind under one.
+    product_kind = forms.ChoiceField(
+        choices=[("", "Choose…"), *PRODUCT_KIND_CHOICES],
+        label="Kind of product",
+        error_messages={"required": "Choose the kind of product this injection gives."},
+    )
+    ind_number = forms.CharField(
+        max_length=20,
+        required=False,
+        label="IND number",
+        help_text="For material given under an IND: 5 or 6 digits, e.g. IND 012345.",
+    )
     planned_on = forms.DateField(
         required=False, label="Planned date", widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -33,6 +33,8 @@ GENERATOR_CHOICES = [
     ("sacroiliac", "Sacroiliac joint"),
 ]
 PHASE_CHOICES = [("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")]
+PRODUCT_KIND_CHOICES = list(PRODUCT_KINDS.items())
+SOURCE_CHOICES = list(SOURCES.items())
 
 
 class FrozenError(Exception):
@@ -189,15 +191,16 @@ class PlanLine(models.Model):
     material = models.CharField(max_length=10, choices=MATERIAL_CHOICES, blank=True)
     guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES, blank=True)
     planned_on = models.DateField(null=True, blank=True)
+    # The product of an injection (PATHWAY.md section 10): its kind (empty on lines written
+    # before plans named it: not stated) and, for a kind given under an IND, the IND number
+    # ("IND 012345"). The route of the kind is the clinic's policy.
+    product_kind = models.CharField(max_length=16, choices=PRODUCT_KIND_CHOICES, blank=True)
+    ind_number = models.CharField("IND number", max_length=12, blank=True)
     # The "add" form that made it: a double click or parallel posts add one line, not two.
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["plan", "position", "id"]
-
-
-PRODUCT_KIND_CHOICES = list(PRODUCT_KINDS.items())
-SOURCE_CHOICES = list(SOURCES.items())
 
 
 class BiologicProduct(models.Model):

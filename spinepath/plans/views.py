@@ -99,6 +99,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                         target=_target_from_key(data["target"]),
                         material=data["material"],
                         guidance=data["guidance"],
+                        product_kind=data["product_kind"],
+                        ind_number=data["ind_number"],
                         planned_on=data["planned_on"],
                         submission_key=data["submission"],
                     )

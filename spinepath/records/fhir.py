@@ -22,11 +22,12 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.biologics import PRODUCT_KINDS, REGULATORY_ROUTES, regulatory_route
 from spinepath.pathway.gates import care_plan_status, plan_refusal
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.standing import Standing
 from spinepath.patients.models import Patient
-from spinepath.plans.models import CarePlan, Procedure, ProductLot
+from spinepath.plans.models import CarePlan, PlanLine, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
@@ -363,11 +364,28 @@ def care_plan_resource(plan: CarePlan, standing: Standing, policy: Policy) -> di
         "subject": _ref("Patient", plan.patient_id),
         "created": localdate(plan.created_at).isoformat(),
         "activity": [
-            {"detail": {"status": "scheduled", "description": line.description}}
+            {
+                "detail": {
+                    "status": "scheduled",
+                    "description": line.description,
+                    **_planned_product(line, policy),
+                }
+            }
             for line in plan.lines.all()
         ],
         **({"note": [{"text": held.sentence}]} if held is not None else {}),
     }
+
+
+def _planned_product(line: PlanLine, policy: Policy) -> dict[str, Any]:
+    """The product of an injection line, with its regulatory route and IND number, as the
+    activity's product (PATHWAY.md section 10); nothing for other lines or an unstated kind."""
+    if line.phase != "inject" or not line.product_kind:
+        return {}
+    route = regulatory_route(line.product_kind, policy)
+    words = [PRODUCT_KINDS[line.product_kind], REGULATORY_ROUTES.get(route or "", "")]
+    words += [line.ind_number] if line.ind_number else []
+    return {"productCodeableConcept": {"text": "; ".join(w for w in words if w)}}
 
 
 def _procedure(
