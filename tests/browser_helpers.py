@@ -85,3 +85,16 @@ def record_a_candidate_consultation(
     page.click("text=Save findings")
     page.click("text=Continue to the candidacy review")
     checked(page, "review")
+
+
+def record_the_injection(page: Any, day: str, lot_code: str) -> None:
+    """The procedure form as a clinician fills it for MSC into the disc under fluoroscopy: the
+    day, the lot scanned from the label (the scanner's Enter moves on) and its measured dose.
+    The form is left for the caller to check and send."""
+    page.fill("#id_performed_on", day)
+    page.select_option("#id_material", "msc")
+    page.fill("#id_dose", "10 million cells")
+    page.select_option("#id_guidance", "fluoroscopy")
+    page.get_by_label("Product lot (scan or type the code on the label)").fill(lot_code)
+    page.fill("#id_cells_million", "10")
+    page.fill("#id_viability_pct", "92")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import time_machine
@@ -17,9 +18,10 @@ from django.utils import timezone
 from web_helpers import acting, import_encounter
 
 from spinepath.consultations.actions import decision_sign
+from spinepath.pathway.biologics import CELL_KINDS, KIND_SOURCES, PRODUCT_KINDS, Dose
 from spinepath.pathway.plans import Target
 from spinepath.plans.acceptance import plan_accept, plan_release
-from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.models import BiologicProduct, CarePlan, Procedure, ProductLot
 from spinepath.plans.procedures import procedure_record
 from spinepath.plans.selectors import plan_content_hash
 from spinepath.plans.services import plan_create, plan_injection_add
@@ -88,13 +90,55 @@ def accepted_plan_for(
         return plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
 
 
+def catalogue_lot(kind: str = "bmac") -> ProductLot:
+    """A lot of a catalogue product of ``kind``, far from its expiry: made once in the test's
+    world (a test's own, or a module's shared one) and found again after."""
+    source = "autologous" if "autologous" in KIND_SOURCES[kind] else "allogeneic"
+    product, _ = BiologicProduct.objects.get_or_create(
+        name=f"Test {PRODUCT_KINDS[kind]}",
+        defaults={
+            "kind": kind,
+            "source": source,
+            "establishment": "Test cell laboratory (FEI 3000000001)",
+        },
+    )
+    lot, _ = ProductLot.objects.get_or_create(
+        code=f"TEST-{kind.upper()}-0001",
+        defaults={
+            "product": product,
+            "lot": f"T-{kind.upper()}",
+            "expires_on": date(2099, 12, 31),
+            "donor": "DONOR-0001" if source == "allogeneic" else "",
+        },
+    )
+    return lot
+
+
+def measured_dose(kind: str = "bmac") -> Dose:
+    """A dose as measured that a lot of ``kind`` needs (cells and viability, or PRP counts)."""
+    if kind in CELL_KINDS:
+        return Dose(cells_million=Decimal(10), viability_pct=Decimal(92))
+    if kind == "prp":
+        return Dose(platelets_k_per_ul=Decimal(1100), leukocytes_k_per_ul=Decimal("0.4"))
+    return Dose()
+
+
+def injection_details(kind: str = "bmac") -> dict[str, Any]:
+    """What a procedure record says of the product: a catalogue lot of ``kind`` and its dose."""
+    return {"lot_code": catalogue_lot(kind).code, "dose_measured": measured_dose(kind)}
+
+
 def inject(patient: Any, clinician: Any, day: date, **changes: Any) -> Procedure:
+    """An injection at the disc, recorded by ``clinician``: a test lot of bone marrow
+    concentrate with its dose unless ``changes`` names a lot."""
     values: dict[str, Any] = {
         "target": DISC,
         "performed_on": day,
         "material": "msc",
         "guidance": "fluoroscopy",
     }
+    if "lot_code" not in changes:
+        values.update(injection_details())
     values.update(changes)
     return procedure_record(patient=patient, actor=acting(clinician), **values)
 

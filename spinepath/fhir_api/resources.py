@@ -1,9 +1,11 @@
 """What the FHIR API serves: the same resources as the per-patient export (one set of
 serializers, spinepath/patients/fhir.py), found by id or searched, plus the questionnaires.
 
-Every resource but the Patient, the payers and the questionnaires belongs to one patient; its
-id says which record it comes from (``m12-odi``: measurement 12), so a read finds its patient,
-builds that patient's resources and returns the one asked for.
+Every resource but the Patient, the payers, the lots of biologic products and the
+questionnaires belongs to one patient; its id says which record it comes from (``m12-odi``:
+measurement 12), so a read finds its patient, builds that patient's resources and returns the
+one asked for. A lot (``lot7``) is the clinic's catalogue, read by itself; searched by patient,
+the lots that patient received.
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ from spinepath.fhir_api.questionnaires import questionnaires
 from spinepath.fhir_api.responses import response_resource
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import PAYER_CHOICES, Patient
-from spinepath.plans.models import CarePlan, Procedure
-from spinepath.records.fhir import patient_bundle, patient_resource, payer_organization
+from spinepath.plans.models import CarePlan, Procedure, ProductLot
+from spinepath.records.fhir import (
+    biologic_product_resource,
+    patient_bundle,
+    patient_resource,
+    payer_organization,
+)
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (
@@ -39,6 +46,7 @@ PATIENT_TYPES = (
     "CarePlan",
     "Coverage",
     "QuestionnaireResponse",
+    "BiologicallyDerivedProduct",
 )
 TYPES = ("Patient", *PATIENT_TYPES, "Organization", "Questionnaire")
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
@@ -122,6 +130,11 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
         )
     if kind == "Questionnaire":
         return questionnaires().get(ident), None
+    if kind == "BiologicallyDerivedProduct":
+        found = re.fullmatch(r"lot(\d+)", ident)
+        pk = _int(found.group(1)) if found else None
+        lot = ProductLot.objects.select_related("product").filter(pk=pk).first() if pk else None
+        return (biologic_product_resource(lot), None) if lot else (None, None)
     patient = owner(kind, ident)
     if patient is None:
         return None, None

@@ -26,6 +26,7 @@ from spinepath.pathway.recency import mri_within_window
 from spinepath.pathway.standing import (
     Consultation,
     Plan,
+    PlannedProduct,
     Signature,
     Standing,
     clinical_facts,
@@ -462,6 +463,43 @@ def procedure_refusals(
     if mri is not None:
         reasons.append(mri)
     return reasons
+
+
+def planned_product(standing: Standing, target: Target, kind: str) -> PlannedProduct | None:
+    """The accepted plan's injection line at ``target`` that a lot of ``kind`` is given under:
+    a line of that kind (one with its IND number first), else a line that does not state its
+    kind (written before plans named it)."""
+    plan = standing.accepted_plan
+    lines = [p for p in plan.products if p.target == target] if plan is not None else []
+    stated = sorted((p for p in lines if p.kind == kind), key=lambda p: not p.ind_number)
+    return next(iter(stated), None) or next((p for p in lines if p.kind is None), None)
+
+
+def lot_refusal(standing: Standing, target: Target, kind: str, policy: Policy) -> Refusal | None:
+    """PATHWAY.md section 10 at the procedure: the lot scanned is of the kind the accepted plan
+    gives at the target, and a kind the policy gives only under an IND is injected only when
+    that line carries the IND number. (No accepted plan, or a target it does not list, is
+    :func:`procedure_refusals`' to say.)"""
+    plan = standing.accepted_plan
+    lines = [p for p in plan.products if p.target == target] if plan is not None else []
+    if not lines:
+        return None
+    line = planned_product(standing, target, kind)
+    label = PRODUCT_KINDS.get(kind, kind)
+    if line is None:
+        planned = " or ".join(dict.fromkeys(PRODUCT_KINDS.get(p.kind or "", "") for p in lines))
+        return Refusal(
+            "lot_not_planned",
+            f"This lot is {label}: the accepted plan gives {planned} at {target.label}.",
+        )
+    if needs_ind(kind, policy) and not line.ind_number:
+        return Refusal(
+            "ind_required",
+            f"This lot is {label}, which the FDA regulates as a drug or biologic: it is "
+            f"injected only under an IND, and the accepted plan gives no IND number for it at "
+            f"{target.label}.",
+        )
+    return None
 
 
 def _injections(count: int) -> str:

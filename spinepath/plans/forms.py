@@ -119,8 +119,8 @@ class ProcedureForm(forms.Form):
     # The biologic (PATHWAY.md section 10): a scanner types the label's code and Enter.
     lot_code = forms.CharField(
         max_length=80,
-        required=False,
         label="Product lot (scan or type the code on the label)",
+        error_messages={"required": "Scan or type the code on the product's label."},
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "data-scan": "1"}
         ),

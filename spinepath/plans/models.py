@@ -273,8 +273,9 @@ class Procedure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     complications = models.TextField(blank=True)
-    # The biologic injected (PATHWAY.md section 10): the lot of a catalogue product, and the
-    # dose as measured. Empty on records made before the catalogue.
+    # The biologic injected (PATHWAY.md section 10): the lot of a catalogue product (every
+    # record names one since issue 26; empty on records made before the catalogue), and the
+    # dose as measured.
     lot = models.ForeignKey(
         ProductLot, null=True, blank=True, on_delete=models.PROTECT, related_name="injections"
     )
@@ -282,6 +283,8 @@ class Procedure(models.Model):
     viability_pct = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     platelets_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     leukocytes_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    # The IND the injection was given under, copied from the accepted plan's line.
+    ind_number = models.CharField("IND number", max_length=12, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     # The key rendered into the form that recorded it: a repeat of one submission (a double
     # click, a resent request) finds this record instead of making a second one.

@@ -22,7 +22,12 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, Refused
 from spinepath.pathway.biologics import Dose, dose_problems, lot_problems
-from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
+from spinepath.pathway.gates import (
+    ProcedureAttempt,
+    lot_refusal,
+    planned_product,
+    procedure_refusals,
+)
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
 from spinepath.plans.biologics import AmbiguousLot, lot_by_code
@@ -58,11 +63,13 @@ def _submitted(patient: Patient, key: str | None) -> Procedure | None:
     return earlier
 
 
-def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> ProductLot | None:
+def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> ProductLot:
     """The catalogue lot a scanned code names, checked against the injection: the same
-    material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10)."""
+    material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10).
+    Every injection names its lot."""
     if not code.strip():
-        return None
+        refusal = "Scan or type the code on the product's label."
+        raise Invalid(refusal, fields={"lot_code": refusal})
     try:
         lot = lot_by_code(code)
     except AmbiguousLot:
@@ -112,7 +119,10 @@ def procedure_record(
     Refused, with every reason, unless the latest signed decision is ``candidate`` and still
     stands, an accepted plan lists the target with an injection left, the date is on or after
     the decision and the acceptance and not in the future, the material and guidance suit the
-    target, and the MRI is reviewed and inside its window on the day.
+    target, and the MRI is reviewed and inside its window on the day. The lot scanned
+    (required) is of the material, not expired, with the dose its kind needs, of the kind the
+    plan gives at the target and, for a kind under an IND, given under the plan's IND number,
+    which the record keeps (PATHWAY.md section 10).
     """
     if submission_key is not None and not SUBMISSION_KEY.fullmatch(submission_key):
         raise Invalid("This form has no valid submission key: reload the page and try again.")
@@ -132,6 +142,13 @@ def procedure_record(
             or ["there is no written plan accepted by the patient"],
             codes=[r.code for r in refusals],
         )
+    kind = lot.product.kind
+    lot_refused = lot_refusal(standing, target, kind, clinic_policy())
+    if lot_refused is not None:
+        raise Invalid(
+            lot_refused.sentence, fields={"lot_code": lot_refused.sentence}, code=lot_refused.code
+        )
+    planned = planned_product(standing, target, kind)
     try:
         with transaction.atomic():
             procedure = Procedure.objects.create(
@@ -149,6 +166,7 @@ def procedure_record(
                 operator=actor.user,
                 submission_key=submission_key,
                 lot=lot,
+                ind_number=planned.ind_number if planned is not None else "",
                 cells_million=(dose_measured or Dose()).cells_million,
                 viability_pct=(dose_measured or Dose()).viability_pct,
                 platelets_k_per_ul=(dose_measured or Dose()).platelets_k_per_ul,

@@ -534,3 +534,37 @@ def test_a_line_that_does_not_state_its_kind_is_not_released_but_an_old_offer_st
     assert "Intradiscal injection L4-L5" in found.sentence
     released = _with_products(RELEASED, _line(None))
     assert gates.acceptance_refusal(_plans(released), released, POLICY) is None
+
+
+ACCEPTED = Plan(5, 1, "accepted", 10, date(2026, 9, 15), (DISC, DISC))
+
+
+def test_a_lot_is_of_the_kind_the_accepted_plan_gives_at_the_target() -> None:
+    plan = _with_products(ACCEPTED, _line("bmac"))
+    held = standing(plans=(plan,))
+    assert gates.lot_refusal(held, DISC, "bmac", POLICY) is None
+    other = gates.lot_refusal(held, DISC, "adipose", POLICY)
+    assert other is not None and other.code == "lot_not_planned"
+    assert other.sentence == (
+        "This lot is adipose-derived cells: the accepted plan gives autologous bone marrow "
+        "concentrate at L4-L5 disc."
+    )
+    # A target the plan does not list is the procedure gate's to refuse, not the lot's.
+    elsewhere = Target("discogenic", "L5-S1", None)
+    assert gates.lot_refusal(held, elsewhere, "adipose", POLICY) is None
+
+
+def test_a_lot_under_an_ind_goes_under_the_lines_ind_number() -> None:
+    plan = _with_products(ACCEPTED, _line("bmac"), _line("msc_expanded", "IND 012345"))
+    held = standing(plans=(plan,))
+    assert gates.lot_refusal(held, DISC, "msc_expanded", POLICY) is None
+    line = gates.planned_product(held, DISC, "msc_expanded")
+    assert line is not None and line.ind_number == "IND 012345"
+
+
+def test_a_line_that_does_not_state_its_kind_takes_no_lot_under_an_ind_without_a_number() -> None:
+    held = standing(plans=(_with_products(ACCEPTED, _line(None)),))
+    assert gates.lot_refusal(held, DISC, "adipose", POLICY) is None
+    refused = gates.lot_refusal(held, DISC, "msc_expanded", POLICY)
+    assert refused is not None and refused.code == "ind_required"
+    assert "no IND number for it at L4-L5 disc" in refused.sentence

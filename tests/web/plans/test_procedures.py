@@ -14,21 +14,23 @@ from django.utils import timezone
 from treatment_helpers import (
     DISC,
     accepted_plan_for,
+    catalogue_lot,
     inject,
+    injection_details,
     on_day,
     released,
     reviewed_patient,
     treated,
 )
-from web_helpers import acting, import_encounter, parallel_posts, signed_in
+from web_helpers import acting, adopt_policy, import_encounter, parallel_posts, signed_in
 
 from spinepath.consultations.actions import decision_sign
-from spinepath.errors import NotAllowed, Refused
+from spinepath.errors import Invalid, NotAllowed, Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
 from spinepath.pathway.plans import Target
 from spinepath.plans import acceptance, procedures, services
-from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.models import CarePlan, PlanLine, Procedure
 
 TODAY = date(2026, 11, 24)  # the suite's day: the decision below is signed on it
 
@@ -63,6 +65,7 @@ def record(patient: Any, user: Any, **changes: Any) -> Procedure:
         "performed_on": TODAY,
         "material": "msc",
         "guidance": "fluoroscopy",
+        **injection_details(),
     }
     values.update(changes)
     return procedures.procedure_record(patient=patient, actor=acting(user), **values)
@@ -77,6 +80,9 @@ def form_post(client: Client, patient: Any, **changes: str) -> Any:
         "performed_on": TODAY.isoformat(),
         "material": "msc",
         "guidance": "fluoroscopy",
+        "lot_code": catalogue_lot().code,
+        "cells_million": "10",
+        "viability_pct": "92",
     }
     data.update(changes)
     return data
@@ -137,6 +143,9 @@ def test_a_coordinator_cannot_record_a_procedure(
             "performed_on": "2026-11-20",
             "material": "msc",
             "guidance": "fluoroscopy",
+            "lot_code": catalogue_lot().code,
+            "cells_million": "10",
+            "viability_pct": "92",
         },
     )
     assert response.status_code == 403
@@ -156,7 +165,7 @@ def test_the_refusal_page_says_which_condition_failed(
 def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
     accept(plan, clinician)
     with pytest.raises(procedures.ProcedureRefused, match="not injected with platelet-rich"):
-        record(plan.patient, clinician, material="prp")
+        record(plan.patient, clinician, material="prp", **injection_details("prp"))
 
 
 # --- one record per submission -----------------------------------------------------------------
@@ -407,6 +416,7 @@ def test_a_second_plan_from_the_same_decision_gives_no_second_course(
         performed_on=today,
         material=line.material,
         guidance=line.guidance,
+        **injection_details(),
     )
     again = plan_services.plan_create(patient=plan.patient, actor=acting(coordinator))
     assert again.supersedes_id == plan.pk
@@ -419,6 +429,104 @@ def test_a_second_plan_from_the_same_decision_gives_no_second_course(
             performed_on=today,
             material=line.material,
             guidance=line.guidance,
+            **injection_details(),
         )
     assert "already recorded" in str(refused.value)
     assert Procedure.objects.filter(voided_at__isnull=True).count() == 1
+
+
+# --- the product named: a lot of the kind the plan gives, under its IND (issue 26) ------------
+
+
+def test_no_injection_is_recorded_without_its_lot(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, lot_code="   ", dose_measured=None)
+    assert refused.value.fields == {"lot_code": "Scan or type the code on the product's label."}
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, lot_code="", performed_on="2026-11-12")
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors["lot_code"] == ["Scan or type the code on the product's label."]
+    assert form["performed_on"].value() == "2026-11-12"  # what was entered stays
+    assert not Procedure.objects.exists()
+
+
+def test_a_lot_of_another_kind_than_the_plan_gives_is_refused(planned: Any, clinician: Any) -> None:
+    """The accepted plan gives point-of-care marrow at the disc: fat-derived cells are MSC too,
+    and are refused all the same."""
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, **injection_details("adipose"))
+    assert refused.value.codes == ["lot_not_planned"]
+    assert refused.value.fields["lot_code"] == (
+        "This lot is adipose-derived cells: the accepted plan gives autologous bone marrow "
+        "concentrate at L4-L5 disc."
+    )
+    assert not Procedure.objects.exists()
+
+
+def _accepted_with_expanded_cells(clinician: Any, ind_number: str) -> Any:
+    """Reviewed on 1 November; a plan accepted on 10 November giving, at the disc, marrow
+    concentrate and culture-expanded MSC under ``ind_number``."""
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "expanded")
+    with on_day(date(2026, 11, 10), 11):
+        plan = services.plan_create(patient=patient, actor=acting(clinician))
+        services.plan_injection_add(
+            plan=plan,
+            actor=acting(clinician),
+            target=DISC,
+            material="msc",
+            guidance="fluoroscopy",
+            product_kind="msc_expanded",
+            ind_number=ind_number,
+        )
+        acceptance.plan_accept(
+            plan=released(plan, clinician), typed_name="Maria Lopez", actor=acting(clinician)
+        )
+    return patient
+
+
+def test_cells_under_an_ind_are_recorded_with_the_plans_ind_number(clinician: Any) -> None:
+    patient = _accepted_with_expanded_cells(clinician, "IND 012345")
+    expanded = record(patient, clinician, **injection_details("msc_expanded"))
+    assert (expanded.lot.product.kind, expanded.ind_number) == ("msc_expanded", "IND 012345")
+    marrow = record(patient, clinician)
+    assert (marrow.lot.product.kind, marrow.ind_number) == ("bmac", "")
+
+
+def test_a_lot_under_an_ind_is_refused_when_the_plan_gives_no_ind_number(
+    clinician: Any,
+) -> None:
+    """A line written before plans named the kind admits any kind of its material, but never
+    cells under an IND without the IND number."""
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "no-ind")
+    accepted_plan_for(patient, clinician, date(2026, 11, 10))
+    PlanLine.objects.filter(plan__patient=patient, phase="inject").update(product_kind="")
+    with pytest.raises(Invalid) as refused:
+        record(patient, clinician, **injection_details("msc_expanded"))
+    assert refused.value.codes == ["ind_required"]
+    assert refused.value.fields["lot_code"].startswith(
+        "This lot is culture-expanded MSC, which the FDA regulates as a drug or biologic"
+    )
+    assert "no IND number for it at L4-L5 disc" in refused.value.fields["lot_code"]
+    assert not Procedure.objects.exists()
+    assert record(patient, clinician, **injection_details("adipose")).ind_number == ""
+
+
+def test_a_kind_the_policy_put_under_an_ind_after_the_acceptance_is_refused(
+    planned: Any, clinician: Any, admin_user: Any, clinician_client: Client
+) -> None:
+    adopt_policy('name = "trial"\nversion = "1"\n[regulatory_routes]\nbmac = "ind"\n', admin_user)
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician)
+    assert refused.value.codes == ["ind_required"]
+    response = clinician_client.post(
+        f"/patients/{planned.pk}/procedures/new/",
+        form_post(clinician_client, planned, performed_on="2026-11-12"),
+    )
+    assert response.status_code == 400
+    assert "regulates as a drug or biologic" in response.context["form"].errors["lot_code"][0]
+    assert not Procedure.objects.exists()

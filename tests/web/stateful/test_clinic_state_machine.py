@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from treatment_helpers import injection_details
 from web_helpers import PASSWORD, acting, decision_in_force
 from workup_builder import DROP, document
 
@@ -477,6 +478,7 @@ class ClinicMachine(RuleBasedStateMachine):
                 material=line.material if line else "msc",
                 guidance=line.guidance if line else "fluoroscopy",
                 submission_key=submission,
+                **injection_details(line.product_kind if line and line.product_kind else "bmac"),
             ),
             "procedure_record",
         )
