@@ -267,6 +267,7 @@ class Procedure(models.Model):
     side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
     material = models.CharField(max_length=10, choices=MATERIAL_CHOICES)
     dose = models.CharField(max_length=100, blank=True, help_text="e.g. 10 million cells")
+    # The volume given at the level (ml per level); empty on records made before it was asked.
     volume_ml = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES)
     operator = models.ForeignKey(
@@ -285,6 +286,20 @@ class Procedure(models.Model):
     leukocytes_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     # The IND the injection was given under, copied from the accepted plan's line.
     ind_number = models.CharField("IND number", max_length=12, blank=True)
+    # Fluoroscopy as the machine reports it (PATHWAY.md section 10): screening time and the
+    # cumulative air kerma at the interventional reference point. Empty under other guidance.
+    fluoroscopy_seconds = models.PositiveIntegerField(null=True, blank=True)
+    air_kerma_mgy = models.DecimalField(
+        "air kerma (mGy)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    # The pre-procedure checks, confirmed by the operator, and who led the time-out. Null on
+    # records made before they were asked.
+    consent_confirmed = models.BooleanField(null=True, blank=True)
+    site_marked = models.BooleanField(null=True, blank=True)
+    time_out_done = models.BooleanField(null=True, blank=True)
+    time_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     # The key rendered into the form that recorded it: a repeat of one submission (a double
     # click, a resent request) finds this record instead of making a second one.

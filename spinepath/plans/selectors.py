@@ -8,9 +8,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from spinepath.accounts.roles import ROLES
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.pathway.biologics import (
     NOT_STATED,
@@ -160,7 +162,20 @@ def recorded_injections(plan: CarePlan, target: Target) -> int:
 
 def patient_procedures(patient: Patient) -> QuerySet[Procedure]:
     """Every injection recorded for ``patient``, voided ones included (they stay on the record)."""
-    return Procedure.objects.filter(patient=patient).select_related("operator", "voided_by", "plan")
+    return Procedure.objects.filter(patient=patient).select_related(
+        "operator", "voided_by", "plan", "time_out_by", "lot__product"
+    )
+
+
+def time_out_leaders() -> QuerySet[User]:
+    """Who may be named as having led a procedure's time-out: active members of staff, people
+    rather than names on records only."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=ROLES)
+        .exclude(staff_account__record_only=True)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
 
 
 def plan_content_hash(plan: CarePlan) -> str:

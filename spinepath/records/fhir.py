@@ -34,6 +34,8 @@ from spinepath.web.policy import clinic_policy
 LOINC = "http://loinc.org"
 # spinepath's own code system, where no standard code fits (docs/interoperability.md).
 SPINEPATH_CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
+# spinepath's extensions, where R4 has no element (docs/interoperability.md).
+SPINEPATH_EXTENSIONS = "https://spinepath.org/fhir/StructureDefinition"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 UCUM = "http://unitsofmeasure.org"
@@ -174,7 +176,11 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.append(prior_procedure_resource(p))
     for b in DiagnosticBlock.objects.filter(patient=patient):
         resources.append(block_resource(b))
-    injections = list(Procedure.objects.filter(patient=patient).select_related("lot__product"))
+    injections = list(
+        Procedure.objects.filter(patient=patient).select_related(
+            "lot__product", "operator", "time_out_by"
+        )
+    )
     lots = {p.lot.pk: p.lot for p in injections if p.lot is not None}
     for lot in lots.values():
         resources.append(biologic_product_resource(lot))
@@ -309,7 +315,66 @@ def injection_resource(p: Procedure) -> dict[str, Any]:
     )
     if p.lot_id is not None:
         resource["usedReference"] = [_ref("BiologicallyDerivedProduct", f"lot{p.lot_id}")]
+    if p.side:
+        resource["bodySite"] = [{"text": " ".join(part for part in (p.level, p.side) if part)}]
+    resource["performer"] = [
+        {"function": {"text": "operator"}, "actor": {"display": _name(p.operator)}}
+    ]
+    if p.time_out_by is not None:
+        resource["performer"].append(
+            {"function": {"text": "time-out leader"}, "actor": {"display": _name(p.time_out_by)}}
+        )
+    extensions = _injection_extensions(p)
+    if extensions:
+        resource["extension"] = extensions
     return resource
+
+
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.username)
+
+
+def _quantity(value: Any, unit: str) -> dict[str, Any]:
+    return {"value": float(value), "unit": unit, "system": UCUM, "code": unit}
+
+
+def _injection_extensions(p: Procedure) -> list[dict[str, Any]]:
+    """What R4's Procedure has no element for (PATHWAY.md section 10): the volume given per
+    level, the fluoroscopy time and air kerma, the pre-procedure checks, the IND."""
+    found: list[dict[str, Any]] = []
+    if p.volume_ml is not None:
+        found.append(
+            {
+                "url": f"{SPINEPATH_EXTENSIONS}/volume-per-level",
+                "valueQuantity": _quantity(p.volume_ml, "mL"),
+            }
+        )
+    if p.fluoroscopy_seconds is not None or p.air_kerma_mgy is not None:
+        parts = []
+        if p.fluoroscopy_seconds is not None:
+            parts.append({"url": "time", "valueQuantity": _quantity(p.fluoroscopy_seconds, "s")})
+        if p.air_kerma_mgy is not None:
+            parts.append({"url": "airKerma", "valueQuantity": _quantity(p.air_kerma_mgy, "mGy")})
+        found.append({"url": f"{SPINEPATH_EXTENSIONS}/fluoroscopy", "extension": parts})
+    checks = [
+        (name, value)
+        for name, value in (
+            ("consentConfirmed", p.consent_confirmed),
+            ("siteMarked", p.site_marked),
+            ("timeOutPerformed", p.time_out_done),
+        )
+        if value is not None
+    ]
+    if checks:
+        found.append(
+            {
+                "url": f"{SPINEPATH_EXTENSIONS}/pre-procedure-checks",
+                "extension": [{"url": name, "valueBoolean": value} for name, value in checks],
+            }
+        )
+    if p.ind_number:
+        found.append({"url": f"{SPINEPATH_EXTENSIONS}/ind-number", "valueString": p.ind_number})
+    return found
 
 
 def condition_resources(signed: CandidacyDecision) -> list[dict[str, Any]]:

@@ -87,7 +87,7 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
 
     # The procedure, at the target the accepted plan lists.
     page.click("text=Record a procedure")
-    record_the_injection(page, timezone.localdate().isoformat(), catalogue_lot().code)
+    record_the_injection(page, timezone.localdate().isoformat(), catalogue_lot().code, "Ana Rivera")
     page.click("button:has-text('Record procedure')")
     assert "Procedure recorded." in page.locator(".messages").inner_text()
     screenshot(page, "browser-chart-after-procedure")

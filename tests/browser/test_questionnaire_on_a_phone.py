@@ -52,7 +52,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         performed_on=today - timedelta(days=40),
         material="msc",
         guidance="fluoroscopy",
-        **injection_details(),
+        **injection_details(time_out_by=clinician),
     )
     token = questionnaire_link_create(
         actor=Actor.system(), visit=ReassessmentVisit.objects.get(key="6w")

@@ -191,7 +191,7 @@ def test_a_new_patient_from_the_public_request_to_the_first_questionnaire(
     clin.goto(f"{base}/day/")
     assert "16:00-17:00" in clin.content()
     clin.get_by_role("link", name="Record the injection").click()
-    record_the_injection(clin, today.isoformat(), catalogue_lot().code)
+    record_the_injection(clin, today.isoformat(), catalogue_lot().code, "Ana Rivera")
     checked(clin, "record-injection")
     clin.click("button:has-text('Record procedure')")
     assert Procedure.objects.get().patient == patient

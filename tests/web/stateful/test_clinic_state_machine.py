@@ -478,7 +478,11 @@ class ClinicMachine(RuleBasedStateMachine):
                 material=line.material if line else "msc",
                 guidance=line.guidance if line else "fluoroscopy",
                 submission_key=submission,
-                **injection_details(line.product_kind if line and line.product_kind else "bmac"),
+                **injection_details(
+                    line.product_kind if line and line.product_kind else "bmac",
+                    time_out_by=self.user("coordinator"),
+                    guidance=line.guidance if line else "fluoroscopy",
+                ),
             ),
             "procedure_record",
         )
