@@ -211,3 +211,16 @@ def test_an_offer_made_before_plans_named_the_kind_is_still_accepted(
     plan.lines.filter(phase="inject").update(product_kind="")  # as the migration left it
     accepted = acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
     assert accepted.status == CarePlan.ACCEPTED
+
+
+def test_a_released_line_forged_into_cells_under_an_ind_is_not_accepted(
+    plan: CarePlan, clinician: Any
+) -> None:
+    """The gate reads the kind the line holds, however it came to hold it."""
+    plan = released(plan, clinician)
+    plan.lines.filter(phase="inject").update(product_kind="msc_expanded")
+    with pytest.raises(Conflict) as refused:
+        acceptance.plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician))
+    assert refused.value.codes == ["ind_required"]
+    plan.refresh_from_db()
+    assert plan.status == CarePlan.RELEASED

@@ -493,6 +493,11 @@ class ClinicMachine(RuleBasedStateMachine):
             assert plan is not None and line is not None
             assert mri_ok, f"MRI {mri} not reviewed or out of window on {day}"
             assert is_clinician(self.user(role))
+            # PATHWAY.md section 10: the lot of the kind the plan gives, the checks done.
+            assert procedure.lot_id is not None
+            assert procedure.lot.product.kind == (line.product_kind or procedure.lot.product.kind)
+            assert procedure.consent_confirmed and procedure.site_marked
+            assert procedure.time_out_done and procedure.time_out_by_id is not None
 
     @rule(role=st.sampled_from(ROLES))
     def void_a_procedure(self, role: str) -> None:
