@@ -131,8 +131,9 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     if kind == "Questionnaire":
         return questionnaires().get(ident), None
     if kind == "BiologicallyDerivedProduct":
-        found = re.fullmatch(r"lot(\d+)", ident)
-        pk = _int(found.group(1)) if found else None
+        # A lot of the catalogue (what Procedure.usedReference points at): the product, not
+        # any patient's record; which patients received it is the look-back's, not the API's.
+        pk = _int(ident.removeprefix("lot")) if ident.startswith("lot") else None
         lot = ProductLot.objects.select_related("product").filter(pk=pk).first() if pk else None
         return (biologic_product_resource(lot), None) if lot else (None, None)
     patient = owner(kind, ident)
