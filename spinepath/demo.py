@@ -12,6 +12,7 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from unittest import mock
 
@@ -345,10 +346,11 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
             )
         else:
             Encounter.objects.filter(pk=encounter.pk).update(last_step="imaging")
-    _load_followed_patients(clinician)
+    # The catalogue first: every injection recorded below names a lot of it.
+    _catalogue(users["admin"])
+    _load_followed_patients(clinician, time_out_by=users["sam.coordinator"])
     _plan_to_read_at_home(clinician)
     _calendar(users)
-    _catalogue(users["admin"])
     _safety(clinician)
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
@@ -626,11 +628,14 @@ FOLLOWED = [
 ]
 
 
-def _load_followed_patients(clinician: User) -> None:
+def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
     """Consultation and signature, a plan written that day and accepted a week later, the
-    injection a week after that, then the reassessments - each on its own day."""
+    injection a week after that (its time-out led by ``time_out_by``), then the
+    reassessments - each on its own day."""
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import Answers, paper_form_enter
+    from spinepath.pathway.biologics import Dose
+    from spinepath.pathway.injections import Fluoroscopy, PreProcedureChecks
     from spinepath.pathway.plans import Target
     from spinepath.plans.acceptance import plan_accept, plan_release
     from spinepath.plans.procedures import procedure_record
@@ -675,7 +680,16 @@ def _load_followed_patients(clinician: User) -> None:
                 material="msc",
                 guidance="fluoroscopy",
                 dose="10 million cells",
-                volume_ml=None,
+                volume_ml=Decimal("1.5"),
+                lot_code="0100860001234561BMC-2611",
+                dose_measured=Dose(cells_million=Decimal(10), viability_pct=Decimal(93)),
+                fluoroscopy=Fluoroscopy(seconds=38, air_kerma_mgy=Decimal("6.4")),
+                checks=PreProcedureChecks(
+                    consent_confirmed=True,
+                    site_marked=True,
+                    time_out_done=True,
+                    time_out_led_by=time_out_by.pk,
+                ),
             )
         visits = list(ReassessmentVisit.objects.filter(plan=plan).order_by("due"))
         for (offset, pain, odi_each), visit in zip(measured, visits, strict=False):

@@ -85,3 +85,34 @@ def record_a_candidate_consultation(
     page.click("text=Save findings")
     page.click("text=Continue to the candidacy review")
     checked(page, "review")
+
+
+def record_the_injection(page: Any, day: str, lot_code: str, time_out_by: str) -> None:
+    """The procedure form as a clinician fills it for MSC into the disc under fluoroscopy: the
+    checks before the injection (the time-out led by ``time_out_by``, a name), the day, the
+    lot scanned from the label and its measured dose, the volume at the level and the
+    fluoroscopy the machine reports. The form is left for the caller to check and send."""
+    fill_the_checks(page, time_out_by)
+    page.fill("#id_performed_on", day)
+    page.select_option("#id_material", "msc")
+    page.fill("#id_dose", "10 million cells")
+    page.select_option("#id_guidance", "fluoroscopy")
+    page.get_by_label("Product lot (scan or type the code on the label)").fill(lot_code)
+    page.fill("#id_cells_million", "10")
+    page.fill("#id_viability_pct", "92")
+    fill_the_injection(page)
+
+
+def fill_the_checks(page: Any, time_out_by: str) -> None:
+    """Consent confirmed, site marked, time-out performed and who led it (by name)."""
+    page.get_by_label("Consent confirmed").check()
+    page.get_by_label("Site marked").check()
+    page.get_by_label("Time-out performed").check()
+    page.get_by_label("Time-out led by").select_option(label=time_out_by)
+
+
+def fill_the_injection(page: Any) -> None:
+    """The volume at the level and the fluoroscopy time and air kerma."""
+    page.get_by_label("Volume per level (ml)").fill("1.5")
+    page.get_by_label("Fluoroscopy time (seconds)").fill("40")
+    page.get_by_label("Air kerma (mGy)").fill("5.2")

@@ -167,3 +167,17 @@ def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> lis
 
 # A patient's "no" to every safety question of a follow-up questionnaire (PATHWAY.md section 10).
 NOTHING_WORRYING = {f"safety_{key}": "no" for key in SAFETY_KEYS}
+
+
+def adopt_policy(text: str, admin: Any) -> None:
+    """``text`` (over the clinic's file) adopted as the clinic's policy from now, as the clinic
+    admin's adoption does (its what-if left out); rolled back with the test."""
+    from spinepath.pathway.policy import parse_policy
+    from spinepath.policies.models import AdoptedPolicy
+    from spinepath.web.policy import forget_policy
+
+    policy = parse_policy(text)
+    AdoptedPolicy.objects.create(
+        name=policy.name, version=policy.version, text=text, adopted_by=admin
+    )
+    forget_policy()

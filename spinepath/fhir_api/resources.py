@@ -1,9 +1,11 @@
 """What the FHIR API serves: the same resources as the per-patient export (one set of
 serializers, spinepath/patients/fhir.py), found by id or searched, plus the questionnaires.
 
-Every resource but the Patient, the payers and the questionnaires belongs to one patient; its
-id says which record it comes from (``m12-odi``: measurement 12), so a read finds its patient,
-builds that patient's resources and returns the one asked for.
+Every resource but the Patient, the payers, the lots of biologic products and the
+questionnaires belongs to one patient; its id says which record it comes from (``m12-odi``:
+measurement 12), so a read finds its patient, builds that patient's resources and returns the
+one asked for. A lot (``lot7``) is the clinic's catalogue, read by itself; searched by patient,
+the lots that patient received.
 """
 
 from __future__ import annotations

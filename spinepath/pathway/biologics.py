@@ -4,14 +4,21 @@
 A product in the clinic's catalogue has a kind, a source and the establishment that made or
 processed it; each lot has its distinct identification code and an expiry. An injection names
 the lot used and its dose: cell count and viability for cells, platelet and leukocyte counts
-for PRP. Pure: the web, the command line and the API all ask these functions.
+for PRP. Each kind has a regulatory route (the clinic's policy, ``regulatory_routes``): a
+plan's injection line names its kind, and a kind under an IND carries the IND number. Pure:
+the web, the command line and the API all ask these functions.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spinepath.pathway.policy import Policy
 
 PRODUCT_KINDS: dict[str, str] = {
     "bmac": "autologous bone marrow concentrate",
@@ -43,6 +50,65 @@ KIND_SOURCES: dict[str, frozenset[str]] = {
     "prp": frozenset({"autologous"}),
 }
 CELL_KINDS = frozenset({"bmac", "adipose", "msc_expanded", "msc_allogeneic"})
+# The kind a plan written from a decision starts with for each material (the coordinator or
+# clinician changes it by adding the injection again): the point-of-care autologous product.
+FIRST_KIND: dict[str, str] = {"msc": "bmac", "exosome": "exosome", "prp": "prp"}
+
+# --- The regulatory route of each kind (FDA: 21 CFR 1271, section 351 of the PHS Act) ------
+
+REGULATORY_ROUTES: dict[str, str] = {
+    "same_surgical_procedure": (
+        "same surgical procedure exception (21 CFR 1271.15(b)): the patient's own cells, "
+        "taken and given back in one procedure"
+    ),
+    "hctp_361": "361 HCT/P (21 CFR 1271.10(a)): minimally manipulated, for homologous use",
+    "not_hctp": (
+        "not an HCT/P: a blood product prepared at the point of care with an FDA-cleared device"
+    ),
+    "ind": (
+        "regulated as a drug or biologic (section 351 of the PHS Act): given only under an "
+        "IND (investigational new drug application)"
+    ),
+}
+# The clinic's defaults (policy key ``regulatory_routes``).
+DEFAULT_ROUTES: dict[str, str] = {
+    "bmac": "same_surgical_procedure",
+    "adipose": "same_surgical_procedure",
+    "msc_expanded": "ind",
+    "msc_allogeneic": "ind",
+    "exosome": "ind",
+    "prp": "not_hctp",
+}
+# Kinds no clinic policy takes out of an IND: culture expansion is more than minimal
+# manipulation, donor cells put into a disc or joint are not for homologous use, and the FDA
+# regulates exosome preparations as drugs or biologics. A policy may put any other kind under
+# an IND, never one of these under another route.
+ALWAYS_IND = frozenset({"msc_expanded", "msc_allogeneic", "exosome"})
+NOT_STATED = "product kind not stated (written before plans named it)"
+
+IND_EXPECTED = "Enter the IND number the FDA gave: 5 or 6 digits, e.g. IND 012345."
+_IND = re.compile(r"(?:IND)?[\s#:.-]*([0-9]{5,6})", re.IGNORECASE)
+
+
+def regulatory_route(kind: str | None, policy: Policy) -> str | None:
+    """The route of a kind of product under ``policy``; None when the kind is not stated."""
+    if kind is None:
+        return None
+    return dict(policy.regulatory_routes).get(kind)
+
+
+def needs_ind(kind: str | None, policy: Policy) -> bool:
+    return regulatory_route(kind, policy) == "ind"
+
+
+def normalised_ind(text: str) -> str | None:
+    """An IND number in its one written form (``IND 012345``): '' when none is given, None
+    when the text is not an IND number."""
+    text = text.strip()
+    if not text:
+        return ""
+    found = _IND.fullmatch(text)
+    return f"IND {found.group(1)}" if found else None
 
 
 @dataclass(frozen=True, slots=True)

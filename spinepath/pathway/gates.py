@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from spinepath.pathway.biologics import PRODUCT_KINDS, needs_ind
 from spinepath.pathway.engine import decide
 from spinepath.pathway.plans import Target, injection_problem
 from spinepath.pathway.policy import Policy
@@ -25,6 +26,7 @@ from spinepath.pathway.recency import mri_within_window
 from spinepath.pathway.standing import (
     Consultation,
     Plan,
+    PlannedProduct,
     Signature,
     Standing,
     clinical_facts,
@@ -291,9 +293,28 @@ def planned_target_refusal(
     return None
 
 
+def regulatory_refusal(plan: Plan, policy: Policy) -> Refusal | None:
+    """PATHWAY.md section 10: material the FDA regulates as a drug or biologic (the kinds whose
+    route is ``ind`` in the policy) is offered and accepted only under an IND whose number the
+    plan records. A line that does not state its kind (written before plans named it) is
+    checked again when the lot is scanned at the procedure."""
+    missing = [p for p in plan.products if needs_ind(p.kind, policy) and not p.ind_number]
+    if not missing:
+        return None
+    lines = "; ".join(
+        f"{p.description} ({PRODUCT_KINDS.get(p.kind or '', p.kind)})" for p in missing
+    )
+    return Refusal(
+        "ind_required",
+        f"An IND number is required for material the FDA regulates as a drug or biologic, and "
+        f"the plan gives none for: {lines}. Add the injection again with its IND number.",
+    )
+
+
 def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
     """Why ``plan`` may not be released to the patient now: only a draft with an injection
-    session, resting on the decision in force while the price gate holds."""
+    session, resting on the decision in force while the price gate holds, every injection
+    naming its kind of product and, under an IND, its number."""
     if plan is None or plan.status != "draft":
         said = {
             "released": "this version was released already",
@@ -303,13 +324,25 @@ def release_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Re
         return Refusal("not_a_draft", f"Only a draft is released: {said}.")
     if not plan.injections:
         return Refusal("no_injection", "The plan has no injection session to offer.")
-    return plan_refusal(standing, plan, policy)
+    refused = plan_refusal(standing, plan, policy)
+    if refused is not None:
+        return refused
+    unnamed = [p.description for p in plan.products if p.kind is None]
+    if unnamed:
+        return Refusal(
+            "product_kind_not_stated",
+            f"The plan does not say which product is injected in: {'; '.join(unnamed)}. "
+            "Add the injection again with its kind of product.",
+        )
+    return regulatory_refusal(plan, policy)
 
 
 def acceptance_refusal(standing: Standing, plan: Plan | None, policy: Policy) -> Refusal | None:
     """Promise 4, its second half: the patient accepts only the version a clinician released
     to them - never the clinic's working draft, never a version replaced since - while the
-    plan gate holds."""
+    plan gate holds and every injection under an IND carries its number (a policy may have put
+    a kind under an IND since the release). A version released before plans named the kind of
+    product stays acceptable: its lots are checked at the procedure."""
     if plan is None or plan.status == "draft":
         return Refusal(
             "not_released",
@@ -323,7 +356,10 @@ def acceptance_refusal(standing: Standing, plan: Plan | None, policy: Policy) ->
         )
     if not plan.injections:
         return Refusal("no_injection", "The plan has no injection session to accept.")
-    return plan_refusal(standing, plan, policy)
+    refused = plan_refusal(standing, plan, policy)
+    if refused is not None:
+        return refused
+    return regulatory_refusal(plan, policy)
 
 
 def booking_refusal(standing: Standing, plan_id: int, policy: Policy) -> Refusal | None:
@@ -427,6 +463,43 @@ def procedure_refusals(
     if mri is not None:
         reasons.append(mri)
     return reasons
+
+
+def planned_product(standing: Standing, target: Target, kind: str) -> PlannedProduct | None:
+    """The accepted plan's injection line at ``target`` that a lot of ``kind`` is given under:
+    a line of that kind (one with its IND number first), else a line that does not state its
+    kind (written before plans named it)."""
+    plan = standing.accepted_plan
+    lines = [p for p in plan.products if p.target == target] if plan is not None else []
+    stated = sorted((p for p in lines if p.kind == kind), key=lambda p: not p.ind_number)
+    return next(iter(stated), None) or next((p for p in lines if p.kind is None), None)
+
+
+def lot_refusal(standing: Standing, target: Target, kind: str, policy: Policy) -> Refusal | None:
+    """PATHWAY.md section 10 at the procedure: the lot scanned is of the kind the accepted plan
+    gives at the target, and a kind the policy gives only under an IND is injected only when
+    that line carries the IND number. (No accepted plan, or a target it does not list, is
+    :func:`procedure_refusals`' to say.)"""
+    plan = standing.accepted_plan
+    lines = [p for p in plan.products if p.target == target] if plan is not None else []
+    if not lines:
+        return None
+    line = planned_product(standing, target, kind)
+    label = PRODUCT_KINDS.get(kind, kind)
+    if line is None:
+        planned = " or ".join(dict.fromkeys(PRODUCT_KINDS.get(p.kind or "", "") for p in lines))
+        return Refusal(
+            "lot_not_planned",
+            f"This lot is {label}: the accepted plan gives {planned} at {target.label}.",
+        )
+    if needs_ind(kind, policy) and not line.ind_number:
+        return Refusal(
+            "ind_required",
+            f"This lot is {label}, which the FDA regulates as a drug or biologic: it is "
+            f"injected only under an IND, and the accepted plan gives no IND number for it at "
+            f"{target.label}.",
+        )
+    return None
 
 
 def _injections(count: int) -> str:

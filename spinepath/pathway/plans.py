@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Literal
 
+from spinepath.pathway.biologics import (
+    IND_EXPECTED,
+    KIND_MATERIAL,
+    PRODUCT_KINDS,
+    needs_ind,
+    normalised_ind,
+)
 from spinepath.pathway.decision import Decision, Generator
+from spinepath.pathway.policy import Policy
 from spinepath.pathway.rules import GENERATOR_NAMES
 
 CENT = Decimal("0.01")
@@ -188,3 +196,29 @@ def injection_problem(target: Target, material: str, guidance: str) -> str | Non
         chosen = GUIDANCE_LABELS.get(guidance, guidance)
         return f"{target.label} is not injected under {chosen}: it is injected under {allowed}"
     return None
+
+
+def planned_product_problems(
+    *, kind: str, material: str, ind_text: str, policy: Policy
+) -> dict[str, str]:
+    """Why an injection line may not name this kind of product with this IND number, by form
+    field: a kind is stated and suits the line's material, and a kind under an IND carries its
+    number (PATHWAY.md section 10)."""
+    problems: dict[str, str] = {}
+    if kind not in PRODUCT_KINDS:
+        problems["product_kind"] = "Choose the kind of product this injection gives."
+    elif KIND_MATERIAL[kind] != material:
+        chosen = MATERIAL_LABELS.get(material, material)
+        problems["product_kind"] = (
+            f"{PRODUCT_KINDS[kind][:1].upper()}{PRODUCT_KINDS[kind][1:]} is not {chosen}: "
+            "choose a kind of the injection's material."
+        )
+    found = normalised_ind(ind_text)
+    if found is None:
+        problems["ind_number"] = IND_EXPECTED
+    elif not found and "product_kind" not in problems and needs_ind(kind, policy):
+        problems["ind_number"] = (
+            f"An IND number is required for {PRODUCT_KINDS[kind]}: the FDA regulates it as a "
+            f"drug or biologic. {IND_EXPECTED}"
+        )
+    return problems

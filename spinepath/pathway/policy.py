@@ -12,6 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from spinepath.pathway.biologics import (
+    ALWAYS_IND,
+    DEFAULT_ROUTES,
+    PRODUCT_KINDS,
+    REGULATORY_ROUTES,
+)
+
 
 class InvalidPolicy(ValueError):
     def __init__(self, key: str, reason: str) -> None:
@@ -52,7 +59,7 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
 @dataclass(frozen=True, slots=True)
 class Policy:
     name: str = "spinepath-default"
-    version: str = "2.0"
+    version: str = "2.1"
     # Candidacy (PATHWAY.md section 3 and 6)
     mri_max_age_months: int = 12
     chronic_min_months: float = 3
@@ -85,6 +92,12 @@ class Policy:
     # to the product to its report (21 CFR 1271.350: 15 days for reportable HCT/P reactions).
     adverse_reaction_report_days: int = 15
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
+    # The regulatory route of each kind of product, (kind, route) in the order of
+    # PRODUCT_KINDS (PATHWAY.md section 10): "ind" means offered, accepted and injected only
+    # with the IND number on the plan.
+    regulatory_routes: tuple[tuple[str, str], ...] = field(
+        default=tuple((kind, DEFAULT_ROUTES[kind]) for kind in PRODUCT_KINDS)
+    )
 
     def visit_keys(self) -> list[str]:
         return [v.key for v in self.visits]
@@ -193,6 +206,27 @@ def _visits(value: Any) -> tuple[VisitWindow, ...]:
     return tuple(visits)
 
 
+def _routes(value: Any, base: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A table of kind = route over the base's routes: a clinic names only what it changes."""
+    key = "regulatory_routes"
+    if not isinstance(value, dict):
+        raise InvalidPolicy(key, "must be a [regulatory_routes] table of kind = route")
+    routes = dict(base)
+    for kind, route in value.items():
+        where = f"{key}.{kind}"
+        if kind not in PRODUCT_KINDS:
+            raise InvalidPolicy(where, f"is not a kind of product ({', '.join(PRODUCT_KINDS)})")
+        if route not in REGULATORY_ROUTES:
+            raise InvalidPolicy(where, f"must be one of {', '.join(REGULATORY_ROUTES)}")
+        if kind in ALWAYS_IND and route != "ind":
+            raise InvalidPolicy(
+                where,
+                "must be ind: the FDA regulates it as a drug or biologic, given only under an IND",
+            )
+        routes[kind] = route
+    return tuple((kind, routes[kind]) for kind in PRODUCT_KINDS)
+
+
 def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> Policy:
     """Apply settings on top of ``base`` (the defaults). ``name`` and ``version`` are required,
     because a decision made under changed numbers must never carry the default policy's label."""
@@ -221,6 +255,8 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
             changes[key] = value
         elif key == "visits":
             changes[key] = _visits(value)
+        elif key == "regulatory_routes":
+            changes[key] = _routes(value, base.regulatory_routes)
         elif key == "non_response_judged_from_visit":
             if not isinstance(value, str):
                 raise InvalidPolicy(key, "must be a visit key")

@@ -95,6 +95,20 @@ class Mri:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedProduct:
+    """The product of one injection line of a plan (PATHWAY.md section 10): its kind (None on
+    lines written before plans named it: not stated) and the IND number it is given under
+    ('' without one)."""
+
+    line_id: int
+    description: str
+    target: Target
+    material: str
+    kind: str | None = None
+    ind_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A written plan of the patient's, as the gates read it."""
 
@@ -105,6 +119,8 @@ class Plan:
     accepted_on: date | None
     # One entry per planned injection: a line of quantity 2 at a target counts twice.
     injections: tuple[Target, ...] = ()
+    # One entry per injection line, in the plan's order.
+    products: tuple[PlannedProduct, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

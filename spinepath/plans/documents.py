@@ -38,6 +38,7 @@ def plan_context(plan: CarePlan) -> dict[str, Any]:
         "generators": [g for g in signed.decision_json["generators"] if g["status"] == "confirmed"],
         "decision": signed.decision_json,
         "changes": selectors.plan_changes(plan),
+        "products": selectors.plan_products(plan),
         "follow_up": [v.label for v in policy_visits()],
     }
 

@@ -15,6 +15,7 @@ from spinepath.plans.models import (
     PriceItem,
 )
 from spinepath.plans.procedures import VOID_REASON_MAX
+from spinepath.plans.selectors import time_out_leaders
 from spinepath.web.refusals import show_on_form
 from spinepath.web.submissions import OncePerSubmission
 
@@ -39,6 +40,19 @@ class InjectionForm(OncePerSubmission):
     target = forms.ChoiceField(label="Target (confirmed in the decision)")
     material = forms.ChoiceField(choices=MATERIAL_CHOICES)
     guidance = forms.ChoiceField(choices=GUIDANCE_CHOICES)
+    # The product and its regulatory route (PATHWAY.md section 10): the service checks the kind
+    # suits the material and asks for the IND number when the policy gives the kind under one.
+    product_kind = forms.ChoiceField(
+        choices=[("", "Choose…"), *PRODUCT_KIND_CHOICES],
+        label="Kind of product",
+        error_messages={"required": "Choose the kind of product this injection gives."},
+    )
+    ind_number = forms.CharField(
+        max_length=20,
+        required=False,
+        label="IND number",
+        help_text="For material given under an IND: 5 or 6 digits, e.g. IND 012345.",
+    )
     planned_on = forms.DateField(
         required=False, label="Planned date", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -79,6 +93,13 @@ class RemoveLineForm(forms.Form):
     line = record_id_field("Line")
 
 
+class StaffField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Members of staff by their names, as the clinic knows them (never a user name)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.username)
+
+
 class ProcedureForm(forms.Form):
     # Rendered into the form when it is shown: every copy of one submission carries it, so a
     # double click or a resent post finds the record the first one made.
@@ -94,20 +115,28 @@ class ProcedureForm(forms.Form):
     performed_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     material = forms.ChoiceField(choices=MATERIAL_CHOICES)
     dose = forms.CharField(max_length=100, required=False, help_text="e.g. 10 million cells")
+    # The service says what is missing or out of range, each on its field.
     volume_ml = forms.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=0,
-        max_value=50,
-        required=False,
-        label="Volume (ml)",
+        max_digits=5, decimal_places=2, required=False, label="Volume per level (ml)"
     )
     guidance = forms.ChoiceField(choices=GUIDANCE_CHOICES)
+    fluoroscopy_seconds = forms.IntegerField(
+        required=False,
+        label="Fluoroscopy time (seconds)",
+        help_text="Under fluoroscopy: as the machine reports it.",
+    )
+    air_kerma_mgy = forms.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        label="Air kerma (mGy)",
+        help_text="Under fluoroscopy: cumulative air kerma at the reference point.",
+    )
     # The biologic (PATHWAY.md section 10): a scanner types the label's code and Enter.
     lot_code = forms.CharField(
         max_length=80,
-        required=False,
         label="Product lot (scan or type the code on the label)",
+        error_messages={"required": "Scan or type the code on the product's label."},
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "data-scan": "1"}
         ),
@@ -137,15 +166,29 @@ class ProcedureForm(forms.Form):
         required=False,
         label="PRP leukocytes (x10³/µl)",
     )
+    # The pre-procedure checks: the operator (who records) confirms each; the time-out names
+    # who led it.
+    consent_confirmed = forms.BooleanField(required=False, label="Consent confirmed")
+    site_marked = forms.BooleanField(required=False, label="Site marked")
+    time_out_done = forms.BooleanField(required=False, label="Time-out performed")
+    time_out_by = StaffField(queryset=time_out_leaders(), required=False, label="Time-out led by")
     complications = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         help_text="None, or what happened and what was done.",
     )
 
+    CHECKS = ("consent_confirmed", "site_marked", "time_out_done", "time_out_by")
+
     def __init__(self, *args: Any, targets: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = targets
+
+    def check_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CHECKS]
+
+    def record_fields(self) -> list[forms.BoundField]:
+        return [field for field in self.visible_fields() if field.name not in self.CHECKS]
 
 
 class VoidForm(forms.Form):

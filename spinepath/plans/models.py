@@ -33,6 +33,8 @@ GENERATOR_CHOICES = [
     ("sacroiliac", "Sacroiliac joint"),
 ]
 PHASE_CHOICES = [("prepare", "Prepare"), ("inject", "Inject"), ("follow", "Follow")]
+PRODUCT_KIND_CHOICES = list(PRODUCT_KINDS.items())
+SOURCE_CHOICES = list(SOURCES.items())
 
 
 class FrozenError(Exception):
@@ -189,15 +191,16 @@ class PlanLine(models.Model):
     material = models.CharField(max_length=10, choices=MATERIAL_CHOICES, blank=True)
     guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES, blank=True)
     planned_on = models.DateField(null=True, blank=True)
+    # The product of an injection (PATHWAY.md section 10): its kind (empty on lines written
+    # before plans named it: not stated) and, for a kind given under an IND, the IND number
+    # ("IND 012345"). The route of the kind is the clinic's policy.
+    product_kind = models.CharField(max_length=16, choices=PRODUCT_KIND_CHOICES, blank=True)
+    ind_number = models.CharField("IND number", max_length=12, blank=True)
     # The "add" form that made it: a double click or parallel posts add one line, not two.
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["plan", "position", "id"]
-
-
-PRODUCT_KIND_CHOICES = list(PRODUCT_KINDS.items())
-SOURCE_CHOICES = list(SOURCES.items())
 
 
 class BiologicProduct(models.Model):
@@ -264,14 +267,16 @@ class Procedure(models.Model):
     side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
     material = models.CharField(max_length=10, choices=MATERIAL_CHOICES)
     dose = models.CharField(max_length=100, blank=True, help_text="e.g. 10 million cells")
+    # The volume given at the level (ml per level); empty on records made before it was asked.
     volume_ml = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     guidance = models.CharField(max_length=12, choices=GUIDANCE_CHOICES)
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     complications = models.TextField(blank=True)
-    # The biologic injected (PATHWAY.md section 10): the lot of a catalogue product, and the
-    # dose as measured. Empty on records made before the catalogue.
+    # The biologic injected (PATHWAY.md section 10): the lot of a catalogue product (every
+    # record names one since issue 26; empty on records made before the catalogue), and the
+    # dose as measured.
     lot = models.ForeignKey(
         ProductLot, null=True, blank=True, on_delete=models.PROTECT, related_name="injections"
     )
@@ -279,6 +284,22 @@ class Procedure(models.Model):
     viability_pct = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     platelets_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     leukocytes_k_per_ul = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    # The IND the injection was given under, copied from the accepted plan's line.
+    ind_number = models.CharField("IND number", max_length=12, blank=True)
+    # Fluoroscopy as the machine reports it (PATHWAY.md section 10): screening time and the
+    # cumulative air kerma at the interventional reference point. Empty under other guidance.
+    fluoroscopy_seconds = models.PositiveIntegerField(null=True, blank=True)
+    air_kerma_mgy = models.DecimalField(
+        "air kerma (mGy)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    # The pre-procedure checks, confirmed by the operator, and who led the time-out. Null on
+    # records made before they were asked.
+    consent_confirmed = models.BooleanField(null=True, blank=True)
+    site_marked = models.BooleanField(null=True, blank=True)
+    time_out_done = models.BooleanField(null=True, blank=True)
+    time_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
     # The key rendered into the form that recorded it: a repeat of one submission (a double
     # click, a resent request) finds this record instead of making a second one.

@@ -44,7 +44,14 @@ def require_candidate(patient: Patient, plan: CarePlan | None = None) -> Candida
 
 
 # The gates' refusals about the plan itself (what it is, not whether prices exist): a 409.
-PLAN_CONFLICTS = {"plan_of_another_decision", "not_a_draft", "not_released", "not_offered"}
+PLAN_CONFLICTS = {
+    "plan_of_another_decision",
+    "not_a_draft",
+    "not_released",
+    "not_offered",
+    "product_kind_not_stated",
+    "ind_required",
+}
 
 
 def refuse(refused: gates.Refusal | None, *, field: str | None = None) -> None:

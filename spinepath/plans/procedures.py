@@ -13,6 +13,7 @@ import secrets
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,13 +23,19 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, Refused
 from spinepath.pathway.biologics import Dose, dose_problems, lot_problems
-from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
+from spinepath.pathway.gates import (
+    ProcedureAttempt,
+    lot_refusal,
+    planned_product,
+    procedure_refusals,
+)
+from spinepath.pathway.injections import Fluoroscopy, PreProcedureChecks, record_problems
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
 from spinepath.plans.biologics import AmbiguousLot, lot_by_code
 from spinepath.plans.events import injection_recorded, injections_changed
 from spinepath.plans.models import CarePlan, Procedure, ProductLot
-from spinepath.plans.selectors import accepted_plan
+from spinepath.plans.selectors import accepted_plan, time_out_leaders
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
@@ -58,11 +65,13 @@ def _submitted(patient: Patient, key: str | None) -> Procedure | None:
     return earlier
 
 
-def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> ProductLot | None:
+def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> ProductLot:
     """The catalogue lot a scanned code names, checked against the injection: the same
-    material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10)."""
+    material, not expired on the day, and the dose its kind needs (PATHWAY.md section 10).
+    Every injection names its lot."""
     if not code.strip():
-        return None
+        refusal = "Scan or type the code on the product's label."
+        raise Invalid(refusal, fields={"lot_code": refusal})
     try:
         lot = lot_by_code(code)
     except AmbiguousLot:
@@ -90,6 +99,44 @@ def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> Produc
     return lot
 
 
+def _time_out_leader(user_id: int | None) -> User | None:
+    """The staff member named as having led the time-out: an active member of staff."""
+    if user_id is None:
+        return None
+    leader = time_out_leaders().filter(pk=user_id).first()
+    if leader is None:
+        refusal = "Choose who led the time-out from the clinic's staff."
+        raise Invalid(refusal, fields={"time_out_by": refusal})
+    return leader
+
+
+def _checked(
+    *,
+    code: str,
+    material: str,
+    guidance: str,
+    performed_on: date,
+    dose: Dose,
+    volume_ml: Decimal | None,
+    fluoroscopy: Fluoroscopy,
+    checks: PreProcedureChecks,
+) -> tuple[ProductLot, User]:
+    """The lot and the time-out's leader, once everything the record must say is there: every
+    problem at once, each on its field (PATHWAY.md section 10)."""
+    fields = record_problems(
+        guidance=guidance, volume_ml=volume_ml, fluoroscopy=fluoroscopy, checks=checks
+    )
+    try:
+        leader = _time_out_leader(checks.time_out_led_by)
+        lot = _lot_for(code, material, performed_on, dose)
+    except Invalid as refused:
+        fields = {**refused.fields, **fields}
+        raise Invalid(list(dict.fromkeys(fields.values())), fields=fields) from None
+    if fields or leader is None:
+        raise Invalid(list(dict.fromkeys(fields.values())), fields=fields)
+    return lot, leader
+
+
 @action("procedure")
 def procedure_record(
     *,
@@ -105,18 +152,38 @@ def procedure_record(
     submission_key: str | None = None,
     lot_code: str = "",
     dose_measured: Dose | None = None,
+    fluoroscopy: Fluoroscopy | None = None,
+    checks: PreProcedureChecks | None = None,
 ) -> Procedure:
     """Record an image-guided injection, once per ``submission_key``: a repeat of the same
-    submission (a double click, parallel posts) returns the first record.
+    submission (a double click, parallel posts) returns the first record. The clinician
+    recording it (``actor``) is its operator.
 
     Refused, with every reason, unless the latest signed decision is ``candidate`` and still
     stands, an accepted plan lists the target with an injection left, the date is on or after
     the decision and the acceptance and not in the future, the material and guidance suit the
-    target, and the MRI is reviewed and inside its window on the day.
+    target, and the MRI is reviewed and inside its window on the day. The lot scanned
+    (required) is of the material, not expired, with the dose its kind needs, of the kind the
+    plan gives at the target and, for a kind under an IND, given under the plan's IND number,
+    which the record keeps (PATHWAY.md section 10). The record says the volume per level, the
+    fluoroscopy time and air kerma of an injection under fluoroscopy (none under other
+    guidance), and that the consent was confirmed, the site marked and a time-out performed,
+    naming the staff member who led it.
     """
     if submission_key is not None and not SUBMISSION_KEY.fullmatch(submission_key):
         raise Invalid("This form has no valid submission key: reload the page and try again.")
-    lot = _lot_for(lot_code, material, performed_on, dose_measured or Dose())
+    fluoroscopy = fluoroscopy or Fluoroscopy()
+    checks = checks or PreProcedureChecks()
+    lot, leader = _checked(
+        code=lot_code,
+        material=material,
+        guidance=guidance,
+        performed_on=performed_on,
+        dose=dose_measured or Dose(),
+        volume_ml=volume_ml,
+        fluoroscopy=fluoroscopy,
+        checks=checks,
+    )
     # One writer per patient at a time: the checks below and the insert see the same record.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     earlier = _submitted(patient, submission_key)
@@ -132,6 +199,13 @@ def procedure_record(
             or ["there is no written plan accepted by the patient"],
             codes=[r.code for r in refusals],
         )
+    kind = lot.product.kind
+    lot_refused = lot_refusal(standing, target, kind, clinic_policy())
+    if lot_refused is not None:
+        raise Invalid(
+            lot_refused.sentence, fields={"lot_code": lot_refused.sentence}, code=lot_refused.code
+        )
+    planned = planned_product(standing, target, kind)
     try:
         with transaction.atomic():
             procedure = Procedure.objects.create(
@@ -149,6 +223,13 @@ def procedure_record(
                 operator=actor.user,
                 submission_key=submission_key,
                 lot=lot,
+                ind_number=planned.ind_number if planned is not None else "",
+                fluoroscopy_seconds=fluoroscopy.seconds,
+                air_kerma_mgy=fluoroscopy.air_kerma_mgy,
+                consent_confirmed=checks.consent_confirmed,
+                site_marked=checks.site_marked,
+                time_out_done=checks.time_out_done,
+                time_out_by=leader,
                 cells_million=(dose_measured or Dose()).cells_million,
                 viability_pct=(dose_measured or Dose()).viability_pct,
                 platelets_k_per_ul=(dose_measured or Dose()).platelets_k_per_ul,

@@ -8,10 +8,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from spinepath.accounts.roles import ROLES
 from spinepath.consultations.models import CandidacyDecision
+from spinepath.pathway.biologics import (
+    NOT_STATED,
+    PRODUCT_KINDS,
+    REGULATORY_ROUTES,
+    regulatory_route,
+)
 from spinepath.pathway.plans import (
     Financing,
     PlanTotals,
@@ -25,6 +33,7 @@ from spinepath.pathway.portal import InjectionSession, SessionLine, injection_se
 from spinepath.pathway.standing import signed_targets
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, FinancingTerms, PlanLine, Procedure
+from spinepath.web.policy import clinic_policy
 
 
 def current_financing() -> FinancingTerms:
@@ -58,6 +67,40 @@ def plan_figures(plan: CarePlan) -> PlanFigures:
         else None
     )
     return PlanFigures(priced, totals, financing)
+
+
+@dataclass(frozen=True)
+class LineProduct:
+    """What an injection line of a written plan gives and under which regulatory route
+    (PATHWAY.md section 10): the kind ('' when the line does not state it), the route under
+    the clinic's policy, and the IND number where there is one."""
+
+    line: PlanLine
+    kind: str
+    route: str
+    ind_number: str
+
+    @property
+    def kind_label(self) -> str:
+        return PRODUCT_KINDS.get(self.kind, NOT_STATED)
+
+    @property
+    def route_label(self) -> str:
+        return REGULATORY_ROUTES.get(self.route, "regulatory route not stated")
+
+
+def plan_products(plan: CarePlan) -> list[LineProduct]:
+    """Each injection line's product and regulatory route, in the plan's order."""
+    policy = clinic_policy()
+    return [
+        LineProduct(
+            line,
+            line.product_kind,
+            regulatory_route(line.product_kind or None, policy) or "",
+            line.ind_number,
+        )
+        for line in plan.lines.filter(phase="inject").order_by("position", "id")
+    ]
 
 
 def plan_changes(plan: CarePlan) -> list[str]:
@@ -119,13 +162,28 @@ def recorded_injections(plan: CarePlan, target: Target) -> int:
 
 def patient_procedures(patient: Patient) -> QuerySet[Procedure]:
     """Every injection recorded for ``patient``, voided ones included (they stay on the record)."""
-    return Procedure.objects.filter(patient=patient).select_related("operator", "voided_by", "plan")
+    return Procedure.objects.filter(patient=patient).select_related(
+        "operator", "voided_by", "plan", "time_out_by", "lot__product"
+    )
+
+
+def time_out_leaders() -> QuerySet[User]:
+    """Who may be named as having led a procedure's time-out: active members of staff, people
+    rather than names on records only."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=ROLES)
+        .exclude(staff_account__record_only=True)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
 
 
 def plan_content_hash(plan: CarePlan) -> str:
     """SHA-256 of what the written plan shows: its version, payer, every line with its price,
-    coverage and planned date, the totals and the financing. An acceptance carries the hash of
-    the page the patient read; a plan changed meanwhile is not accepted."""
+    coverage and planned date, each injection's product, regulatory route and IND number, the
+    totals and the financing. An acceptance carries the hash of the page the patient read; a
+    plan changed meanwhile (a policy that moved a kind to another route too) is not
+    accepted."""
     figures = plan_figures(plan)
     document = {
         "plan": plan.pk,
@@ -141,6 +199,10 @@ def plan_content_hash(plan: CarePlan) -> str:
                 line.planned_on.isoformat() if line.planned_on else None,
             ]
             for line, priced in figures.lines
+        ],
+        "products": [
+            [product.line.pk, product.kind, product.route, product.ind_number]
+            for product in plan_products(plan)
         ],
         "totals": [str(v) for v in dataclasses.astuple(figures.totals)],
         "financing": (

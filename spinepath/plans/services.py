@@ -26,11 +26,13 @@ from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.errors import Conflict, Invalid
 from spinepath.pathway import gates
+from spinepath.pathway.biologics import FIRST_KIND, normalised_ind
 from spinepath.pathway.plans import (
     GUIDANCE_LABELS,
     MATERIAL_LABELS,
     TARGET_OPTIONS,
     Target,
+    planned_product_problems,
 )
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, PlanLine, PriceItem, PriceVersion
@@ -188,6 +190,7 @@ def plan_create(*, patient: Patient, actor: Actor) -> CarePlan:
             side=target.side or "",
             material=materials[0],
             guidance=guidances[0],
+            product_kind=FIRST_KIND[materials[0]],
         )
         position += 10
     follow = _item("follow-up-visit")
@@ -215,11 +218,15 @@ def plan_injection_add(
     target: Target,
     material: str,
     guidance: str,
+    product_kind: str = "",
+    ind_number: str = "",
     planned_on: date | None = None,
     submission_key: str | None = None,
 ) -> PlanLine:
-    """Add an injection session; only at a confirmed, eligible generator of the decision.
-    Once per ``submission_key``: a repeat returns the line the first one added."""
+    """Add an injection session; only at a confirmed, eligible generator of the decision, with
+    the kind of product it gives (a kind of its material) and, for a kind the policy gives
+    under an IND, the IND number (PATHWAY.md section 10). Once per ``submission_key``: a repeat
+    returns the line the first one added."""
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     earlier = _submitted_line(plan, submission_key)
     if earlier is not None:
@@ -235,6 +242,11 @@ def plan_injection_add(
     )
     if refused is not None:
         raise Invalid(refused.sentence, code=refused.code)
+    problems = planned_product_problems(
+        kind=product_kind, material=material, ind_text=ind_number, policy=clinic_policy()
+    )
+    if problems:
+        raise Invalid(list(problems.values()), fields=problems)
     item = injection_item(target.generator, material)
     position = (plan.lines.aggregate(p=Max("position"))["p"] or 0) + 1
     line = _line(
@@ -248,6 +260,8 @@ def plan_injection_add(
         side=target.side or "",
         material=material,
         guidance=guidance,
+        product_kind=product_kind,
+        ind_number=normalised_ind(ind_number) or "",
         planned_on=planned_on,
         submission_key=submission_key,
     )
@@ -341,6 +355,8 @@ def plan_revise(*, plan: CarePlan, actor: Actor) -> CarePlan:
             side=line.side,
             material=line.material,
             guidance=line.guidance,
+            product_kind=line.product_kind,
+            ind_number=line.ind_number,
             planned_on=line.planned_on,
         )
     audit_record(

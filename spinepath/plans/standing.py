@@ -19,7 +19,7 @@ from spinepath.consultations.selectors import consultation_standing
 from spinepath.pathway import gates
 from spinepath.pathway.gates import Refusal
 from spinepath.pathway.plans import Target
-from spinepath.pathway.standing import BookedSession, Plan, Standing
+from spinepath.pathway.standing import BookedSession, Plan, PlannedProduct, Standing
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, PlanLine, Procedure
 from spinepath.web.policy import clinic_policy
@@ -48,12 +48,23 @@ def patient_standing(patient: Patient, today: date | None = None) -> Standing:
     plans = list(CarePlan.objects.filter(patient=patient).order_by("version", "id"))
     accepted = next((p for p in plans if p.status == CarePlan.ACCEPTED), None)
     injections: dict[int, list[Target]] = {}
+    products: dict[int, list[PlannedProduct]] = {}
     for line in PlanLine.objects.filter(
         plan__patient=patient,
         plan__status__in=[CarePlan.ACCEPTED, CarePlan.RELEASED, CarePlan.DRAFT],
         phase="inject",
     ).order_by("position", "id"):
         injections.setdefault(line.plan_id, []).extend([_target(line)] * line.quantity)
+        products.setdefault(line.plan_id, []).append(
+            PlannedProduct(
+                line_id=line.pk,
+                description=line.description,
+                target=_target(line),
+                material=line.material,
+                kind=line.product_kind or None,
+                ind_number=line.ind_number,
+            )
+        )
     recorded: Counter[Target] = Counter()
     sessions: tuple[BookedSession, ...] = ()
     if accepted is not None:
@@ -75,6 +86,7 @@ def patient_standing(patient: Patient, today: date | None = None) -> Standing:
                 decision_id=p.decision_id,
                 accepted_on=timezone.localdate(p.accepted_at) if p.accepted_at else None,
                 injections=tuple(injections.get(p.pk, ())),
+                products=tuple(products.get(p.pk, ())),
             )
             for p in plans
         ),

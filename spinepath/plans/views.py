@@ -19,6 +19,7 @@ from spinepath.audit.services import audit_record
 from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
 from spinepath.pathway.biologics import Dose
+from spinepath.pathway.injections import Fluoroscopy, PreProcedureChecks
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
 from spinepath.plans import acceptance, biologics, pricing, procedures, selectors, services
@@ -99,6 +100,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                         target=_target_from_key(data["target"]),
                         material=data["material"],
                         guidance=data["guidance"],
+                        product_kind=data["product_kind"],
+                        ind_number=data["ind_number"],
                         planned_on=data["planned_on"],
                         submission_key=data["submission"],
                     )
@@ -291,6 +294,13 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                         platelets_k_per_ul=data["platelets_k_per_ul"],
                         leukocytes_k_per_ul=data["leukocytes_k_per_ul"],
                     ),
+                    fluoroscopy=Fluoroscopy(data["fluoroscopy_seconds"], data["air_kerma_mgy"]),
+                    checks=PreProcedureChecks(
+                        consent_confirmed=data["consent_confirmed"],
+                        site_marked=data["site_marked"],
+                        time_out_done=data["time_out_done"],
+                        time_out_led_by=data["time_out_by"].pk if data["time_out_by"] else None,
+                    ),
                 )
             except procedures.ProcedureRefused as refused:
                 refusals = refused.reasons
@@ -319,7 +329,10 @@ def procedure_void(request: HttpRequest, procedure_id: int) -> HttpResponse:
     """A clinician voids a wrong entry, with the reason; it stays on the record, struck through."""
     staff_actor(request, sees=SEES)
     procedure = get_object_or_404(
-        Procedure.objects.select_related("patient", "operator", "voided_by"), pk=procedure_id
+        Procedure.objects.select_related(
+            "patient", "operator", "voided_by", "time_out_by", "lot__product"
+        ),
+        pk=procedure_id,
     )
     viewing(request, procedure.patient)
     form = VoidForm(request.POST or None)

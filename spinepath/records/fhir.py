@@ -22,12 +22,13 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.biologics import PRODUCT_KINDS, REGULATORY_ROUTES, regulatory_route
 from spinepath.pathway.gates import care_plan_status, plan_refusal
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.safety import CTCAE_GRADES, OUTCOMES, RELATEDNESS, criteria_text
 from spinepath.pathway.standing import Standing
 from spinepath.patients.models import Patient
-from spinepath.plans.models import CarePlan, Procedure, ProductLot
+from spinepath.plans.models import CarePlan, PlanLine, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
 from spinepath.safety.selectors import EventRow, patient_events
 from spinepath.web.policy import clinic_policy
@@ -35,6 +36,8 @@ from spinepath.web.policy import clinic_policy
 LOINC = "http://loinc.org"
 # spinepath's own code system, where no standard code fits (docs/interoperability.md).
 SPINEPATH_CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
+# spinepath's extensions, where R4 has no element (docs/interoperability.md).
+SPINEPATH_EXTENSIONS = "https://spinepath.org/fhir/StructureDefinition"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 UCUM = "http://unitsofmeasure.org"
@@ -175,7 +178,11 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.append(prior_procedure_resource(p))
     for b in DiagnosticBlock.objects.filter(patient=patient):
         resources.append(block_resource(b))
-    injections = list(Procedure.objects.filter(patient=patient).select_related("lot__product"))
+    injections = list(
+        Procedure.objects.filter(patient=patient).select_related(
+            "lot__product", "operator", "time_out_by"
+        )
+    )
     lots = {p.lot.pk: p.lot for p in injections if p.lot is not None}
     for lot in lots.values():
         resources.append(biologic_product_resource(lot))
@@ -313,6 +320,18 @@ def injection_resource(p: Procedure) -> dict[str, Any]:
     )
     if p.lot_id is not None:
         resource["usedReference"] = [_ref("BiologicallyDerivedProduct", f"lot{p.lot_id}")]
+    if p.side:
+        resource["bodySite"] = [{"text": " ".join(part for part in (p.level, p.side) if part)}]
+    resource["performer"] = [
+        {"function": {"text": "operator"}, "actor": {"display": _name(p.operator)}}
+    ]
+    if p.time_out_by is not None:
+        resource["performer"].append(
+            {"function": {"text": "time-out leader"}, "actor": {"display": _name(p.time_out_by)}}
+        )
+    extensions = _injection_extensions(p)
+    if extensions:
+        resource["extension"] = extensions
     return resource
 
 
@@ -405,6 +424,53 @@ def adverse_event_resource(row: EventRow) -> dict[str, Any]:
     return resource
 
 
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.username)
+
+
+def _quantity(value: Any, unit: str) -> dict[str, Any]:
+    return {"value": float(value), "unit": unit, "system": UCUM, "code": unit}
+
+
+def _injection_extensions(p: Procedure) -> list[dict[str, Any]]:
+    """What R4's Procedure has no element for (PATHWAY.md section 10): the volume given per
+    level, the fluoroscopy time and air kerma, the pre-procedure checks, the IND."""
+    found: list[dict[str, Any]] = []
+    if p.volume_ml is not None:
+        found.append(
+            {
+                "url": f"{SPINEPATH_EXTENSIONS}/volume-per-level",
+                "valueQuantity": _quantity(p.volume_ml, "mL"),
+            }
+        )
+    if p.fluoroscopy_seconds is not None or p.air_kerma_mgy is not None:
+        parts = []
+        if p.fluoroscopy_seconds is not None:
+            parts.append({"url": "time", "valueQuantity": _quantity(p.fluoroscopy_seconds, "s")})
+        if p.air_kerma_mgy is not None:
+            parts.append({"url": "airKerma", "valueQuantity": _quantity(p.air_kerma_mgy, "mGy")})
+        found.append({"url": f"{SPINEPATH_EXTENSIONS}/fluoroscopy", "extension": parts})
+    checks = [
+        (name, value)
+        for name, value in (
+            ("consentConfirmed", p.consent_confirmed),
+            ("siteMarked", p.site_marked),
+            ("timeOutPerformed", p.time_out_done),
+        )
+        if value is not None
+    ]
+    if checks:
+        found.append(
+            {
+                "url": f"{SPINEPATH_EXTENSIONS}/pre-procedure-checks",
+                "extension": [{"url": name, "valueBoolean": value} for name, value in checks],
+            }
+        )
+    if p.ind_number:
+        found.append({"url": f"{SPINEPATH_EXTENSIONS}/ind-number", "valueString": p.ind_number})
+    return found
+
+
 def condition_resources(signed: CandidacyDecision) -> list[dict[str, Any]]:
     """The confirmed pain generators of a signed decision as Conditions (ICD-10-CM where the
     generator has a code)."""
@@ -457,11 +523,28 @@ def care_plan_resource(plan: CarePlan, standing: Standing, policy: Policy) -> di
         "subject": _ref("Patient", plan.patient_id),
         "created": localdate(plan.created_at).isoformat(),
         "activity": [
-            {"detail": {"status": "scheduled", "description": line.description}}
+            {
+                "detail": {
+                    "status": "scheduled",
+                    "description": line.description,
+                    **_planned_product(line, policy),
+                }
+            }
             for line in plan.lines.all()
         ],
         **({"note": [{"text": held.sentence}]} if held is not None else {}),
     }
+
+
+def _planned_product(line: PlanLine, policy: Policy) -> dict[str, Any]:
+    """The product of an injection line, with its regulatory route and IND number, as the
+    activity's product (PATHWAY.md section 10); nothing for other lines or an unstated kind."""
+    if line.phase != "inject" or not line.product_kind:
+        return {}
+    route = regulatory_route(line.product_kind, policy)
+    words = [PRODUCT_KINDS[line.product_kind], REGULATORY_ROUTES.get(route or "", "")]
+    words += [line.ind_number] if line.ind_number else []
+    return {"productCodeableConcept": {"text": "; ".join(w for w in words if w)}}
 
 
 def _procedure(

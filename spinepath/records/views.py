@@ -47,7 +47,11 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     blocks = list(patient.blocks.all())
     procedures = list(patient.procedures.all())
     decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
-    injections = list(patient.regen_procedures.select_related("operator", "voided_by"))
+    injections = list(
+        patient.regen_procedures.select_related(
+            "operator", "voided_by", "time_out_by", "lot__product"
+        )
+    )
     measurements = list(patient.measurements.select_related("visit"))
     accepted_plans = [p for p in patient.plans.all() if p.accepted_at is not None]
     timeline = sorted(

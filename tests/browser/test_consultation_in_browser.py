@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from browser_helpers import (
     record_a_candidate_consultation,
+    record_the_injection,
     screenshot,
     sign_in_enrolling_an_authenticator,
 )
 from django.utils import timezone
+from treatment_helpers import catalogue_lot
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
@@ -85,10 +87,7 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
 
     # The procedure, at the target the accepted plan lists.
     page.click("text=Record a procedure")
-    page.fill("#id_performed_on", timezone.localdate().isoformat())
-    page.select_option("#id_material", "msc")
-    page.fill("#id_dose", "10 million cells")
-    page.select_option("#id_guidance", "fluoroscopy")
+    record_the_injection(page, timezone.localdate().isoformat(), catalogue_lot().code, "Ana Rivera")
     page.click("button:has-text('Record procedure')")
     assert "Procedure recorded." in page.locator(".messages").inner_text()
     screenshot(page, "browser-chart-after-procedure")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from browser_helpers import screenshot
 from django.utils import timezone
-from treatment_helpers import on_day, released
+from treatment_helpers import injection_details, on_day, released
 from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
@@ -53,6 +53,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         performed_on=today - timedelta(days=40),
         material="msc",
         guidance="fluoroscopy",
+        **injection_details(time_out_by=clinician),
     )
     token = questionnaire_link_create(
         actor=Actor.system(), visit=ReassessmentVisit.objects.get(key="6w")

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from browser_helpers import (
     record_a_candidate_consultation,
+    record_the_injection,
     screenshot,
     sign_in_enrolling_an_authenticator,
 )
 from django.core import mail
 from django.utils import timezone
 from test_public_pages import accessibility_violations
-from treatment_helpers import on_day
+from treatment_helpers import catalogue_lot, on_day
 from web_helpers import acting
 
 from spinepath.accounts.services import staff_user_create
@@ -191,10 +192,7 @@ def test_a_new_patient_from_the_public_request_to_the_first_questionnaire(
     clin.goto(f"{base}/day/")
     assert "16:00-17:00" in clin.content()
     clin.get_by_role("link", name="Record the injection").click()
-    clin.fill("#id_performed_on", today.isoformat())
-    clin.select_option("#id_material", "msc")
-    clin.fill("#id_dose", "10 million cells")
-    clin.select_option("#id_guidance", "fluoroscopy")
+    record_the_injection(clin, today.isoformat(), catalogue_lot().code, "Ana Rivera")
     checked(clin, "record-injection")
     clin.click("button:has-text('Record procedure')")
     assert Procedure.objects.get().patient == patient

@@ -7,7 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
+from browser_helpers import (
+    fill_the_checks,
+    fill_the_injection,
+    screenshot,
+    sign_in_enrolling_an_authenticator,
+)
 from django.utils import timezone
 from test_public_pages import accessibility_violations
 from treatment_helpers import accepted_plan_for, reviewed_patient
@@ -70,6 +75,8 @@ def test_a_scanned_lot_code_and_enter_fill_the_field_and_move_on(
     page.get_by_label("Viability (%)").fill("91")
     page.select_option("#id_material", "msc")
     page.select_option("#id_guidance", "fluoroscopy")
+    fill_the_injection(page)
+    fill_the_checks(page, "Ana Rivera")
     assert accessibility_violations(page) == []
     screenshot(page, "procedure-scanned-lot")
     page.get_by_role("button", name="Record procedure").click()

@@ -10,14 +10,16 @@ import pytest
 from workup_builder import mri_levels, workup
 
 from spinepath.pathway import gates
+from spinepath.pathway.biologics import KIND_MATERIAL
 from spinepath.pathway.engine import decide
 from spinepath.pathway.gates import ProcedureAttempt, procedure_refusals
 from spinepath.pathway.plans import Target
-from spinepath.pathway.policy import Policy
+from spinepath.pathway.policy import Policy, parse_policy
 from spinepath.pathway.standing import (
     Consultation,
     Mri,
     Plan,
+    PlannedProduct,
     Signature,
     Standing,
     clinical_facts,
@@ -481,3 +483,88 @@ def test_an_appointment_needs_a_room_of_its_kind(
     from spinepath.pathway.rooms import room_problem
 
     assert (room_problem(kind, guidances, room) is None) is allowed
+
+
+# --- The regulatory route of each injection (PATHWAY.md section 10) ---------------------------
+
+
+def _with_products(plan: Plan, *products: PlannedProduct) -> Plan:
+    return dataclasses.replace(plan, products=products)
+
+
+def _line(kind: str | None, ind_number: str = "", material: str = "msc") -> PlannedProduct:
+    return PlannedProduct(
+        7, "Intradiscal injection L4-L5", DISC, material, kind=kind, ind_number=ind_number
+    )
+
+
+def test_culture_expanded_msc_without_an_ind_is_neither_released_nor_accepted() -> None:
+    for plan, gate in ((DRAFT, gates.release_refusal), (RELEASED, gates.acceptance_refusal)):
+        without = _with_products(plan, _line("msc_expanded"))
+        found = gate(_plans(without), without, POLICY)
+        assert found is not None and found.code == "ind_required"
+        assert "Intradiscal injection L4-L5 (culture-expanded MSC)" in found.sentence
+        assert "An IND number is required" in found.sentence
+        under = _with_products(plan, _line("msc_expanded", "IND 012345"))
+        assert gate(_plans(under), under, POLICY) is None
+
+
+def test_exosomes_and_donor_cells_need_an_ind_point_of_care_products_do_not() -> None:
+    for kind in ("exosome", "msc_allogeneic"):
+        plan = _with_products(RELEASED, _line(kind, material=KIND_MATERIAL[kind]))
+        assert gates.regulatory_refusal(plan, POLICY) is not None
+    for kind in ("bmac", "adipose", "prp"):
+        plan = _with_products(RELEASED, _line(kind, material=KIND_MATERIAL[kind]))
+        assert gates.regulatory_refusal(plan, POLICY) is None
+
+
+def test_a_policy_that_puts_a_kind_under_an_ind_stops_the_plan_already_released() -> None:
+    stricter = parse_policy(
+        'name = "strict"\nversion = "1"\n[regulatory_routes]\nbmac = "ind"\n', base=POLICY
+    )
+    plan = _with_products(RELEASED, _line("bmac"))
+    assert gates.acceptance_refusal(_plans(plan), plan, POLICY) is None
+    assert gates.acceptance_refusal(_plans(plan), plan, stricter).code == "ind_required"
+
+
+def test_a_line_that_does_not_state_its_kind_is_not_released_but_an_old_offer_stands() -> None:
+    draft = _with_products(DRAFT, _line(None))
+    found = gates.release_refusal(_plans(draft), draft, POLICY)
+    assert found is not None and found.code == "product_kind_not_stated"
+    assert "Intradiscal injection L4-L5" in found.sentence
+    released = _with_products(RELEASED, _line(None))
+    assert gates.acceptance_refusal(_plans(released), released, POLICY) is None
+
+
+ACCEPTED = Plan(5, 1, "accepted", 10, date(2026, 9, 15), (DISC, DISC))
+
+
+def test_a_lot_is_of_the_kind_the_accepted_plan_gives_at_the_target() -> None:
+    plan = _with_products(ACCEPTED, _line("bmac"))
+    held = standing(plans=(plan,))
+    assert gates.lot_refusal(held, DISC, "bmac", POLICY) is None
+    other = gates.lot_refusal(held, DISC, "adipose", POLICY)
+    assert other is not None and other.code == "lot_not_planned"
+    assert other.sentence == (
+        "This lot is adipose-derived cells: the accepted plan gives autologous bone marrow "
+        "concentrate at L4-L5 disc."
+    )
+    # A target the plan does not list is the procedure gate's to refuse, not the lot's.
+    elsewhere = Target("discogenic", "L5-S1", None)
+    assert gates.lot_refusal(held, elsewhere, "adipose", POLICY) is None
+
+
+def test_a_lot_under_an_ind_goes_under_the_lines_ind_number() -> None:
+    plan = _with_products(ACCEPTED, _line("bmac"), _line("msc_expanded", "IND 012345"))
+    held = standing(plans=(plan,))
+    assert gates.lot_refusal(held, DISC, "msc_expanded", POLICY) is None
+    line = gates.planned_product(held, DISC, "msc_expanded")
+    assert line is not None and line.ind_number == "IND 012345"
+
+
+def test_a_line_that_does_not_state_its_kind_takes_no_lot_under_an_ind_without_a_number() -> None:
+    held = standing(plans=(_with_products(ACCEPTED, _line(None)),))
+    assert gates.lot_refusal(held, DISC, "adipose", POLICY) is None
+    refused = gates.lot_refusal(held, DISC, "msc_expanded", POLICY)
+    assert refused is not None and refused.code == "ind_required"
+    assert "no IND number for it at L4-L5 disc" in refused.sentence

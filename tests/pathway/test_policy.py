@@ -21,6 +21,8 @@ def test_shipped_policy_holds_the_pathway_defaults() -> None:
     assert policy.pfirrmann_eligible == (3, 4)
     assert policy.pfirrmann_degenerated_min == 3
     assert policy.facet_block_required is True and policy.sacroiliac_eligible is False
+    assert dict(policy.regulatory_routes)["exosome"] == "ind"
+    assert dict(policy.regulatory_routes)["bmac"] == "same_surgical_procedure"
 
 
 def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
@@ -46,6 +48,10 @@ def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
         ('name="x"\nversion="1"\npfirrmann_eligible = [4, 2]', "pfirrmann_eligible"),
         ('name="x"\nversion="1"\nodi_responder_rule = "any"', "odi_responder_rule"),
         ("mbb_relief_min_pct = 70", "name"),
+        ('name="x"\nversion="1"\nregulatory_routes = "ind"', "regulatory_routes"),
+        ('name="x"\nversion="1"\n[regulatory_routes]\ncord = "ind"', "regulatory_routes.cord"),
+        ('name="x"\nversion="1"\n[regulatory_routes]\nprp = "exempt"', "regulatory_routes.prp"),
+        ('name="x"\nversion="1"\n[regulatory_routes]\nexosome = "ind"\nprp = 1', "regulatory_"),
         (
             'name="x"\nversion="1"\n[[visits]]\nkey="6w"\nlabel="6 weeks"\nafter_days=42',
             "visits[0]",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from treatment_helpers import accepted_plan_for, inject, reviewed_patient
+from treatment_helpers import accepted_plan_for, inject, procedure_form_details, reviewed_patient
 from web_helpers import acting
 
 from spinepath.audit.models import AuditEvent
@@ -248,6 +248,7 @@ def test_the_procedure_form_takes_a_scanned_lot_and_names_what_is_wrong(
         "lot_code": catalogue["expired"].code,
         "cells_million": "10",
         "viability_pct": "90",
+        **procedure_form_details(clinician, kind=None),
     }
     refused = clinician_client.post(f"/patients/{patient.pk}/procedures/new/", post)
     assert "expired on" in refused.content.decode()

@@ -126,6 +126,7 @@ def test_a_tampered_target_is_refused(clinician_client: Client, plan: CarePlan) 
             "inj-submission": "t" * 24,
             "inj-material": "msc",
             "inj-guidance": "fluoroscopy",
+            "inj-product_kind": "bmac",
         },
     )
     assert response.status_code == 400
@@ -157,6 +158,7 @@ def test_a_confirmed_target_is_added_with_its_price_once_per_submission(
                 "inj-target": "discogenic|L4-L5|",
                 "inj-material": "msc",
                 "inj-guidance": "ct",
+                "inj-product_kind": "bmac",
                 "inj-planned_on": "2026-12-10",
             },
         )

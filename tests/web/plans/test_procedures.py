@@ -6,6 +6,7 @@ Each finding of "A record the clinic can trust" is tried from the outside, over 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,20 +16,25 @@ from treatment_helpers import (
     DISC,
     accepted_plan_for,
     inject,
+    injection_details,
     on_day,
+    procedure_details,
+    procedure_form_details,
+    product_details,
     released,
     reviewed_patient,
     treated,
 )
-from web_helpers import acting, import_encounter, parallel_posts, signed_in
+from web_helpers import acting, adopt_policy, import_encounter, parallel_posts, signed_in
 
 from spinepath.consultations.actions import decision_sign
-from spinepath.errors import NotAllowed, Refused
+from spinepath.errors import Invalid, NotAllowed, Refused
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
+from spinepath.pathway.injections import Fluoroscopy, PreProcedureChecks
 from spinepath.pathway.plans import Target
 from spinepath.plans import acceptance, procedures, services
-from spinepath.plans.models import CarePlan, Procedure
+from spinepath.plans.models import CarePlan, PlanLine, Procedure
 
 TODAY = date(2026, 11, 24)  # the suite's day: the decision below is signed on it
 
@@ -63,6 +69,7 @@ def record(patient: Any, user: Any, **changes: Any) -> Procedure:
         "performed_on": TODAY,
         "material": "msc",
         "guidance": "fluoroscopy",
+        **injection_details(time_out_by=user),
     }
     values.update(changes)
     return procedures.procedure_record(patient=patient, actor=acting(user), **values)
@@ -71,12 +78,15 @@ def record(patient: Any, user: Any, **changes: Any) -> Procedure:
 def form_post(client: Client, patient: Any, **changes: str) -> Any:
     """Open the procedure form, then send it as a browser would (with the key it carries)."""
     page = client.get(f"/patients/{patient.pk}/procedures/new/")
+    form = page.context["form"]
     data = {
-        "submission": page.context["form"]["submission"].value(),
+        "submission": form["submission"].value(),
         "target": "discogenic|L4-L5|",
         "performed_on": TODAY.isoformat(),
         "material": "msc",
         "guidance": "fluoroscopy",
+        # The time-out led by the first member of staff the form offers.
+        **procedure_form_details(form.fields["time_out_by"].queryset.first()),
     }
     data.update(changes)
     return data
@@ -137,6 +147,7 @@ def test_a_coordinator_cannot_record_a_procedure(
             "performed_on": "2026-11-20",
             "material": "msc",
             "guidance": "fluoroscopy",
+            **procedure_form_details(clinician),
         },
     )
     assert response.status_code == 403
@@ -156,7 +167,7 @@ def test_the_refusal_page_says_which_condition_failed(
 def test_the_wrong_material_is_refused(plan: CarePlan, clinician: Any) -> None:
     accept(plan, clinician)
     with pytest.raises(procedures.ProcedureRefused, match="not injected with platelet-rich"):
-        record(plan.patient, clinician, material="prp")
+        record(plan.patient, clinician, material="prp", **product_details("prp"))
 
 
 # --- one record per submission -----------------------------------------------------------------
@@ -407,6 +418,7 @@ def test_a_second_plan_from_the_same_decision_gives_no_second_course(
         performed_on=today,
         material=line.material,
         guidance=line.guidance,
+        **injection_details(time_out_by=clinician),
     )
     again = plan_services.plan_create(patient=plan.patient, actor=acting(coordinator))
     assert again.supersedes_id == plan.pk
@@ -419,6 +431,261 @@ def test_a_second_plan_from_the_same_decision_gives_no_second_course(
             performed_on=today,
             material=line.material,
             guidance=line.guidance,
+            **injection_details(time_out_by=clinician),
         )
     assert "already recorded" in str(refused.value)
     assert Procedure.objects.filter(voided_at__isnull=True).count() == 1
+
+
+# --- the product named: a lot of the kind the plan gives, under its IND (issue 26) ------------
+
+
+def test_no_injection_is_recorded_without_its_lot(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, lot_code="   ", dose_measured=None)
+    assert refused.value.fields == {"lot_code": "Scan or type the code on the product's label."}
+    url = f"/patients/{planned.pk}/procedures/new/"
+    response = clinician_client.post(
+        url, form_post(clinician_client, planned, lot_code="", performed_on="2026-11-12")
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors["lot_code"] == ["Scan or type the code on the product's label."]
+    assert form["performed_on"].value() == "2026-11-12"  # what was entered stays
+    assert not Procedure.objects.exists()
+
+
+def test_a_lot_of_another_kind_than_the_plan_gives_is_refused(planned: Any, clinician: Any) -> None:
+    """The accepted plan gives point-of-care marrow at the disc: fat-derived cells are MSC too,
+    and are refused all the same."""
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, **product_details("adipose"))
+    assert refused.value.codes == ["lot_not_planned"]
+    assert refused.value.fields["lot_code"] == (
+        "This lot is adipose-derived cells: the accepted plan gives autologous bone marrow "
+        "concentrate at L4-L5 disc."
+    )
+    assert not Procedure.objects.exists()
+
+
+def _accepted_with_expanded_cells(clinician: Any, ind_number: str) -> Any:
+    """Reviewed on 1 November; a plan accepted on 10 November giving, at the disc, marrow
+    concentrate and culture-expanded MSC under ``ind_number``."""
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "expanded")
+    with on_day(date(2026, 11, 10), 11):
+        plan = services.plan_create(patient=patient, actor=acting(clinician))
+        services.plan_injection_add(
+            plan=plan,
+            actor=acting(clinician),
+            target=DISC,
+            material="msc",
+            guidance="fluoroscopy",
+            product_kind="msc_expanded",
+            ind_number=ind_number,
+        )
+        acceptance.plan_accept(
+            plan=released(plan, clinician), typed_name="Maria Lopez", actor=acting(clinician)
+        )
+    return patient
+
+
+def test_cells_under_an_ind_are_recorded_with_the_plans_ind_number(clinician: Any) -> None:
+    patient = _accepted_with_expanded_cells(clinician, "IND 012345")
+    expanded = record(patient, clinician, **product_details("msc_expanded"))
+    assert (expanded.lot.product.kind, expanded.ind_number) == ("msc_expanded", "IND 012345")
+    marrow = record(patient, clinician)
+    assert (marrow.lot.product.kind, marrow.ind_number) == ("bmac", "")
+
+
+def test_a_lot_under_an_ind_is_refused_when_the_plan_gives_no_ind_number(
+    clinician: Any,
+) -> None:
+    """A line written before plans named the kind admits any kind of its material, but never
+    cells under an IND without the IND number."""
+    patient = reviewed_patient(clinician, date(2026, 11, 1), "no-ind")
+    accepted_plan_for(patient, clinician, date(2026, 11, 10))
+    PlanLine.objects.filter(plan__patient=patient, phase="inject").update(product_kind="")
+    with pytest.raises(Invalid) as refused:
+        record(patient, clinician, **product_details("msc_expanded"))
+    assert refused.value.codes == ["ind_required"]
+    assert refused.value.fields["lot_code"].startswith(
+        "This lot is culture-expanded MSC, which the FDA regulates as a drug or biologic"
+    )
+    assert "no IND number for it at L4-L5 disc" in refused.value.fields["lot_code"]
+    assert not Procedure.objects.exists()
+    assert record(patient, clinician, **product_details("adipose")).ind_number == ""
+
+
+def test_a_kind_the_policy_put_under_an_ind_after_the_acceptance_is_refused(
+    planned: Any, clinician: Any, admin_user: Any, clinician_client: Client
+) -> None:
+    adopt_policy('name = "trial"\nversion = "1"\n[regulatory_routes]\nbmac = "ind"\n', admin_user)
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician)
+    assert refused.value.codes == ["ind_required"]
+    response = clinician_client.post(
+        f"/patients/{planned.pk}/procedures/new/",
+        form_post(clinician_client, planned, performed_on="2026-11-12"),
+    )
+    assert response.status_code == 400
+    assert "regulates as a drug or biologic" in response.context["form"].errors["lot_code"][0]
+    assert not Procedure.objects.exists()
+
+
+# --- the checks, the volume per level and the fluoroscopy (issue 26) --------------------------
+
+
+def test_no_injection_is_recorded_with_a_check_left_unticked(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, checks=PreProcedureChecks())
+    assert set(refused.value.fields) == {
+        "consent_confirmed",
+        "site_marked",
+        "time_out_done",
+        "time_out_by",
+    }
+    url = f"/patients/{planned.pk}/procedures/new/"
+    for unticked in ("consent_confirmed", "site_marked", "time_out_done"):
+        data = form_post(clinician_client, planned, performed_on="2026-11-12")
+        del data[unticked]
+        response = clinician_client.post(url, data)
+        assert response.status_code == 400
+        form = response.context["form"]
+        assert list(form.errors) == [unticked]
+        assert form["lot_code"].value() == data["lot_code"]  # what was entered stays
+        assert form["volume_ml"].value() == "1.5"
+    assert not Procedure.objects.exists()
+
+
+def test_the_time_out_is_led_by_an_active_member_of_staff(
+    planned: Any, clinician: Any, coordinator: Any
+) -> None:
+    from django.contrib.auth.models import User
+
+    outsider = User.objects.create_user("not-staff", password="x" * 20)
+    coordinator.is_active = False
+    coordinator.save()
+    for leader in (outsider, coordinator):
+        with pytest.raises(Invalid) as refused:
+            record(planned, clinician, **procedure_details(time_out_by=leader))
+        assert refused.value.fields == {
+            "time_out_by": "Choose who led the time-out from the clinic's staff."
+        }
+    assert not Procedure.objects.exists()
+
+
+@pytest.mark.parametrize("volume", [None, Decimal(0), Decimal("-1"), Decimal("25")])
+def test_the_volume_per_level_is_required_and_plausible(
+    planned: Any, clinician: Any, volume: Decimal | None
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, volume_ml=volume)
+    assert set(refused.value.fields) == {"volume_ml"}
+    assert "per level" in refused.value.fields["volume_ml"]
+
+
+def test_fluoroscopy_without_its_time_and_air_kerma_is_refused(
+    planned: Any, clinician: Any, clinician_client: Client
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, fluoroscopy=Fluoroscopy())
+    assert set(refused.value.fields) == {"fluoroscopy_seconds", "air_kerma_mgy"}
+    response = clinician_client.post(
+        f"/patients/{planned.pk}/procedures/new/",
+        form_post(clinician_client, planned, performed_on="2026-11-12", air_kerma_mgy=""),
+    )
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["air_kerma_mgy"]
+    assert not Procedure.objects.exists()
+
+
+def test_a_ct_guided_injection_records_no_fluoroscopy(planned: Any, clinician: Any) -> None:
+    with pytest.raises(Invalid) as refused:
+        record(planned, clinician, guidance="ct")  # with the fluoroscopy of another injection
+    assert set(refused.value.fields) == {"fluoroscopy_seconds", "air_kerma_mgy"}
+    done = record(planned, clinician, guidance="ct", fluoroscopy=Fluoroscopy())
+    assert (done.fluoroscopy_seconds, done.air_kerma_mgy) == (None, None)
+
+
+def test_every_refusal_is_said_at_once_on_its_field(planned: Any, clinician_client: Client) -> None:
+    data = form_post(clinician_client, planned, lot_code="NOT-A-LOT", volume_ml="")
+    for name in ("consent_confirmed", "fluoroscopy_seconds"):
+        del data[name]
+    response = clinician_client.post(f"/patients/{planned.pk}/procedures/new/", data)
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {
+        "lot_code",
+        "volume_ml",
+        "consent_confirmed",
+        "fluoroscopy_seconds",
+    }
+
+
+def test_the_record_shows_the_product_the_checks_and_the_fluoroscopy(
+    planned: Any, clinician: Any, coordinator: Any, clinician_client: Client
+) -> None:
+    details = {**procedure_details(time_out_by=coordinator), "volume_ml": Decimal(2)}
+    record(planned, clinician, **details)
+    done = Procedure.objects.get()
+    assert (done.operator, done.time_out_by) == (clinician, coordinator)
+    assert (done.consent_confirmed, done.site_marked, done.time_out_done) == (True, True, True)
+    assert (done.fluoroscopy_seconds, done.air_kerma_mgy) == (40, Decimal("5.20"))
+    for page in (
+        clinician_client.get(f"/patients/{planned.pk}/procedures/new/"),
+        clinician_client.get(f"/patients/{planned.pk}/"),
+    ):
+        text = page.content.decode()
+        assert "Autologous bone marrow concentrate, autologous, code TEST-BMAC-0001" in text
+        assert "made or processed by Test cell laboratory (FEI 3000000001)" in text
+        assert "10.00 million cells, 92.0% viable" in text
+        assert "2.00 ml per level" in text
+        assert "fluoroscopy 40 s, air kerma 5.20 mGy" in text
+        assert "consent confirmed, site marked, time-out led by coord" in text
+
+
+def test_the_fhir_procedure_carries_the_fluoroscopy_the_checks_and_who(
+    clinician: Any, coordinator: Any
+) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from spinepath.records.fhir import SPINEPATH_EXTENSIONS, patient_bundle
+
+    patient = _accepted_with_expanded_cells(clinician, "IND 012345")
+    record(
+        patient,
+        clinician,
+        **product_details("msc_expanded"),
+        **procedure_details(time_out_by=coordinator),
+    )
+    resources = [e["resource"] for e in patient_bundle(patient)["entry"]]
+    for resource in resources:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    injection = next(r for r in resources if r["id"].startswith("inj"))
+    assert injection["performer"] == [
+        {"function": {"text": "operator"}, "actor": {"display": "Ana Rivera"}},
+        {"function": {"text": "time-out leader"}, "actor": {"display": "coord"}},
+    ]
+    extensions = {
+        e["url"].removeprefix(f"{SPINEPATH_EXTENSIONS}/"): e for e in injection["extension"]
+    }
+    assert extensions["volume-per-level"]["valueQuantity"]["value"] == 1.5
+    assert {e["url"]: e["valueQuantity"] for e in extensions["fluoroscopy"]["extension"]} == {
+        "time": {"value": 40.0, "unit": "s", "system": "http://unitsofmeasure.org", "code": "s"},
+        "airKerma": {
+            "value": 5.2,
+            "unit": "mGy",
+            "system": "http://unitsofmeasure.org",
+            "code": "mGy",
+        },
+    }
+    checks = extensions["pre-procedure-checks"]["extension"]
+    assert {e["url"]: e["valueBoolean"] for e in checks} == {
+        "consentConfirmed": True,
+        "siteMarked": True,
+        "timeOutPerformed": True,
+    }
+    assert extensions["ind-number"]["valueString"] == "IND 012345"

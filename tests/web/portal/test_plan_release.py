@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from test_portal import candidate, patient_client
 from treatment_helpers import released
-from web_helpers import acting, signed_in
+from web_helpers import acting, adopt_policy, signed_in
 
+from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.errors import Conflict, NotAllowed
-from spinepath.plans.acceptance import plan_accept, plan_release
+from spinepath.plans.acceptance import plan_accept, plan_accept_by_patient, plan_release
 from spinepath.plans.models import CarePlan, PriceItem
 from spinepath.plans.selectors import plan_content_hash
 from spinepath.plans.services import plan_create, plan_item_add, plan_revise
@@ -159,3 +160,32 @@ def test_the_staff_plan_list_names_the_state(clinician: Any) -> None:
     plan = released(_draft(clinician), clinician)
     page = signed_in(clinician).get(f"/patients/{plan.patient_id}/plans/").content.decode()
     assert "Released to the patient" in page
+
+
+def test_the_patient_does_not_accept_material_under_an_ind_without_its_number(
+    clinician: Any, coordinator: Any, admin_user: Any
+) -> None:
+    """PATHWAY.md section 10: a kind the clinic's policy gives only under an IND since the
+    release (here its point-of-care marrow) is not accepted on the patient's own pages until a
+    new version carries the IND number; the page says why."""
+    plan = released(_draft(clinician), clinician)
+    client = patient_client(coordinator, plan.patient)
+    adopt_policy('name = "trial"\nversion = "1"\n[regulatory_routes]\nbmac = "ind"\n', admin_user)
+    page = client.get("/my/plan/")
+    shown = page.context["form"]["shown"].value()
+    form = {"shown": shown, "typed_name": "Maria Lopez", "consent": "on"}
+    posted = client.post("/my/plan/", form)
+    assert posted.status_code == 409
+    assert "An IND number is required" in posted.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == CarePlan.RELEASED and plan.accepted_at is None
+    with pytest.raises(Conflict, match="An IND number is required"):
+        plan_accept_by_patient(
+            actor=Actor.for_patient(
+                plan.patient_id, "Maria Lopez", address="127.0.0.1", path="/my/plan/"
+            ),
+            plan_id=plan.pk,
+            typed_name="Maria Lopez",
+            shown=shown,
+            consent_given=True,
+        )

@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from treatment_helpers import injection_details
 from web_helpers import PASSWORD, acting, decision_in_force
 from workup_builder import DROP, document
 
@@ -477,6 +478,11 @@ class ClinicMachine(RuleBasedStateMachine):
                 material=line.material if line else "msc",
                 guidance=line.guidance if line else "fluoroscopy",
                 submission_key=submission,
+                **injection_details(
+                    line.product_kind if line and line.product_kind else "bmac",
+                    time_out_by=self.user("coordinator"),
+                    guidance=line.guidance if line else "fluoroscopy",
+                ),
             ),
             "procedure_record",
         )
@@ -487,6 +493,11 @@ class ClinicMachine(RuleBasedStateMachine):
             assert plan is not None and line is not None
             assert mri_ok, f"MRI {mri} not reviewed or out of window on {day}"
             assert is_clinician(self.user(role))
+            # PATHWAY.md section 10: the lot of the kind the plan gives, the checks done.
+            assert procedure.lot_id is not None
+            assert procedure.lot.product.kind == (line.product_kind or procedure.lot.product.kind)
+            assert procedure.consent_confirmed and procedure.site_marked
+            assert procedure.time_out_done and procedure.time_out_by_id is not None
 
     @rule(role=st.sampled_from(ROLES))
     def void_a_procedure(self, role: str) -> None:
