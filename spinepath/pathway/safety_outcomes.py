@@ -16,8 +16,9 @@ What counts as a re-intervention at a treated level (the choices, docs/pathway.m
 - for a target without a level (a ligament, the sacroiliac joint), an injection of the same
   structure on the same side (or either side unknown, or both sides); a surgery with levels
   only does not name that structure and does not count;
-- an injection of the same course (the same plan's injections, given as planned) is the
-  treatment itself, never a re-intervention.
+- an injection of the same course (given under the same candidacy decision, whatever the
+  version of its plan) is the treatment itself, never a re-intervention; one under a later
+  decision, after a new consultation, is.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class TreatedSite:
     level: str | None
     side: str | None
     injected_on: date
-    course: int | None = None  # the plan it was given under
+    course: int | None = None  # the candidacy decision its plan was written from
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class LaterIntervention:
     levels: frozenset[str] = frozenset()
     side: str | None = None
     generator: str | None = None  # the structure injected, when known
-    course: int | None = None  # the plan of a clinic injection
+    course: int | None = None  # a clinic injection's course (its plan's decision)
 
 
 def _sides_meet(a: str | None, b: str | None) -> bool:

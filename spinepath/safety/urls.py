@@ -10,4 +10,14 @@ urlpatterns = [
     path("safety/events/<int:event_id>/medwatch-3500a.pdf", views.medwatch, name="medwatch"),
     path("patients/<int:patient_id>/safety-answers/new/", views.answers_new, name="answers_new"),
     path("patients/<int:patient_id>/adverse-events/new/", views.event_new, name="event_new"),
+    path(
+        "patients/<int:patient_id>/reinterventions/new/",
+        views.reintervention_new,
+        name="reintervention_new",
+    ),
+    path(
+        "safety/reinterventions/<int:reintervention_id>/",
+        views.reintervention_detail,
+        name="reintervention",
+    ),
 ]
