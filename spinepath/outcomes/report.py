@@ -2,7 +2,9 @@
 
 Built from the de-identified cohort rows only (spinepath/outcomes/exports.py: pseudonyms,
 shifted dates; the patient id is dropped before anything here sees a row), with the same
-statistics as the dashboard - a test holds the two to the same numbers.
+statistics as the dashboard - a test holds the two to the same numbers. The safety section is
+the dashboard's event rates, aggregated per material and per product; not per lot, since an
+autologous lot is one patient's own material (a row per lot would be a row per patient).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from spinepath.outcomes import charts, exports, selectors
+from spinepath.outcomes import charts, exports, safety_rates, selectors
 from spinepath.outcomes.selectors import (
     RESPONDER_DEFINITIONS,
     TIER_ORDER,
@@ -193,6 +195,7 @@ def report_pdf(today: date, policy: Policy, printed_at: datetime) -> bytes:
             "follow_up_warning": FOLLOW_UP_WARNING,
             "max_shift": exports.MAX_SHIFT_DAYS,
             "policy": policy,
+            "safety": safety_rates.safety_figures(),
         },
     )
     return bytes(html_to_pdf(html))
