@@ -50,6 +50,10 @@ class SafetyBenchmark:
     n: int
     per: str
 
+    @property
+    def n_text(self) -> str:
+        return f"{self.n:,}"
+
 
 def safety_benchmarks() -> list[SafetyBenchmark]:
     return [

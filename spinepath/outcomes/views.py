@@ -22,6 +22,7 @@ from spinepath.errors import Invalid, NotAllowed, Refused
 from spinepath.outcomes import cache, charts, evidence, exports, safety_rates, selectors, whatif
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
+from spinepath.pathway.safety_outcomes import composite_text
 from spinepath.plans.forms import RECORD_ID_MAX
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
 from spinepath.web.policy import clinic_policy
@@ -99,6 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "definitions": selectors.RESPONDER_DEFINITIONS,
             "follow_up_warning": FOLLOW_UP_WARNING,
             "safety": _safety(today),
+            "composite_rule": composite_text(clinic_policy()),
             "bad_dates": [n for n in bad if n in ("from", "to")],
             "bad_clinician": "clinician" in bad,
             "nav": "outcomes",

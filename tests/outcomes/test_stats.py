@@ -162,3 +162,17 @@ def test_every_event_in_n_has_the_mirror_bound_and_nobody_has_no_interval() -> N
     nothing = clopper_pearson(0, 40)
     assert every.high == 1.0 and every.low == pytest.approx(1 - (nothing.high or 0))
     assert clopper_pearson(0, 0).rate is None
+
+
+def test_a_rare_rate_keeps_its_decimals_on_the_page() -> None:
+    from spinepath.outcomes.templatetags.outcomes_tags import percent, thousands
+
+    assert [percent(v) for v in (0.0055, 0.037, 0.42, 0.0, 1.0, None)] == [
+        "0.55%",
+        "3.7%",
+        "42%",
+        "0%",
+        "100%",
+        "-",
+    ]
+    assert thousands(2372) == "2,372"

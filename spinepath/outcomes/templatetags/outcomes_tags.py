@@ -20,3 +20,9 @@ def percent(value: float | None) -> str:
     if shown < 10:
         return f"{shown:.1f}%"
     return f"{shown:.0f}%"
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """2372 -> "2,372"."""
+    return "-" if value is None else f"{int(value):,}"
