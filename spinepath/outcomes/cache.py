@@ -2,8 +2,9 @@
 
 Computing them reads every visit and measurement of the cohort (about a second at 100,000
 patients). They are kept under the follow-up data's version (spinepath/followup/cache.py: it
-changes whenever a visit, a measurement or an injection does), the day, the policy (responder
-thresholds) and the filters.
+changes whenever a visit, a measurement or an injection does), the safety data's version
+(spinepath/safety/cache.py: adverse events, re-interventions, lots, earlier spine procedures),
+the day, the policy (responder thresholds) and the filters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from spinepath.followup.cache import versioned
+from spinepath.safety.cache import data_version as safety_version
 from spinepath.web.policy import clinic_policy
 
 T = TypeVar("T")
@@ -27,5 +29,6 @@ def _digest(value: Any) -> str:
 
 def cached(kind: str, today: date, filters: Any, compute: Callable[[], T]) -> T:
     """``compute()``, or its value for the same data, day, policy and filters."""
-    name = f"outcomes:{kind}:{_digest(asdict(clinic_policy()))}:{_digest(asdict(filters))}"
+    policy, chosen = _digest(asdict(clinic_policy())), _digest(asdict(filters))
+    name = f"outcomes:{kind}:{safety_version()}:{policy}:{chosen}"
     return versioned(name, today, compute)

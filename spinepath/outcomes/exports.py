@@ -23,7 +23,7 @@ from spinepath.web.spreadsheet import cell
 from spinepath.web.spreadsheet import csv_lines as spreadsheet_lines
 
 COLUMNS = COHORT_COLUMN_NAMES
-DATE_COLUMNS = ("injected_on", "due", "measured_on")
+DATE_COLUMNS = ("injected_on", "due", "measured_on", "reintervention_on")
 MAX_SHIFT_DAYS = 180
 
 

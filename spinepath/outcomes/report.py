@@ -2,7 +2,9 @@
 
 Built from the de-identified cohort rows only (spinepath/outcomes/exports.py: pseudonyms,
 shifted dates; the patient id is dropped before anything here sees a row), with the same
-statistics as the dashboard - a test holds the two to the same numbers.
+statistics as the dashboard - a test holds the two to the same numbers. The safety section is
+the dashboard's event rates, aggregated per material and per product; not per lot, since an
+autologous lot is one patient's own material (a row per lot would be a row per patient).
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from spinepath.outcomes import charts, exports, selectors
+from spinepath.outcomes import charts, exports, safety_rates, selectors
 from spinepath.outcomes.selectors import (
     RESPONDER_DEFINITIONS,
     TIER_ORDER,
+    CompositeSummary,
+    CompositeTally,
     EvidenceComparison,
     VisitSummary,
 )
 from spinepath.outcomes.stats import (
     FOLLOW_UP_WARNING,
     TrendTest,
+    clopper_pearson,
     loss_bounds,
     mean_interval,
     trend_test,
@@ -33,6 +38,7 @@ from spinepath.outcomes.stats import (
 )
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
 from spinepath.pathway.policy import Policy
+from spinepath.pathway.safety_outcomes import composite_text, composite_visits
 
 
 @dataclass
@@ -44,6 +50,7 @@ class _Sums:
     closed_yes: int = 0
 
     def __post_init__(self) -> None:
+        self.composite = CompositeTally()
         self.means: dict[str, list[float]] = {k: [0, 0.0, 0.0] for k in ("vas", "odi")}
         self.rates: dict[str, list[int]] = {
             k: [0, 0]
@@ -77,6 +84,19 @@ class _Sums:
         n, total, squares = self.means[key]
         return mean_interval(int(n), total, squares)
 
+    def add_composite(self, row: dict[str, Any]) -> None:
+        closed = bool(row["window_closed"])
+        self.composite.add(row["composite"], closed)
+        self.composite.reintervened += bool(row["reintervened"]) and row["composite"] is not None
+
+    def composite_summary(self) -> CompositeSummary:
+        c = self.composite
+        return CompositeSummary(
+            clopper_pearson(c.met, c.assessed),
+            loss_bounds(c.closed_met, c.closed_assessed, self.closed - c.closed_assessed),
+            c.reintervened,
+        )
+
 
 @dataclass(frozen=True)
 class Report:
@@ -100,6 +120,7 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
     first: date | None = None
     last: date | None = None
     judged = policy.non_response_judged_from_visit
+    trial_visits = {v.key for v in composite_visits(policy)}
     for row in rows:
         assert "patient_id" not in row, "the report reads de-identified rows only"
         s = sums.get(row["visit"])
@@ -115,6 +136,7 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
         s.opened += status != "upcoming"
         measured = status == "measured"
         s.closed += bool(row["window_closed"])
+        s.add_composite(row)
         if not measured:
             continue
         s.measured += 1
@@ -151,6 +173,7 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
                 odi_mcid=s.rate("odi_mcid"),
                 closed=s.closed,
                 loss=loss_bounds(s.closed_yes, s.measured_closed, lost),
+                composite=s.composite_summary() if visit.key in trial_visits else None,
             )
         )
     return Report(
@@ -190,9 +213,11 @@ def report_pdf(today: date, policy: Policy, printed_at: datetime) -> bytes:
             "definitions": RESPONDER_DEFINITIONS,
             "pain_rule": pain_responder_text(policy),
             "odi_rule": odi_responder_text(policy),
+            "composite_rule": composite_text(policy),
             "follow_up_warning": FOLLOW_UP_WARNING,
             "max_shift": exports.MAX_SHIFT_DAYS,
             "policy": policy,
+            "safety": safety_rates.safety_figures(),
         },
     )
     return bytes(html_to_pdf(html))

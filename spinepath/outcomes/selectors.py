@@ -8,6 +8,12 @@ injection that stands (voided entries leave it), and a measurement counts only w
 taken inside its visit's window; answers kept outside it are exported, flagged, without a
 change from baseline or a responder status.
 
+The trials' composite endpoint at 12 and 24 months (PATHWAY.md section 10) is summed in the
+same query as if nobody had been re-intervened; the few visits of courses with a
+re-intervention at a treated level (spinepath/safety/selectors.py, four queries) are then read
+once more and counted again by the pure rule (``composite_at_visit``): a re-intervention before
+the visit is a failure, measured or not once the window has closed.
+
 Why one module of this length: every figure on the dashboard, the exports and the what-if
 comes from the same few aggregate queries and the same rules of what counts; kept together, a
 rule changes in one place for all of them.
@@ -31,6 +37,7 @@ from spinepath.outcomes.stats import (
     MeanInterval,
     RateInterval,
     TrendTest,
+    clopper_pearson,
     compare_with_benchmark,
     loss_bounds,
     mean_interval,
@@ -39,6 +46,13 @@ from spinepath.outcomes.stats import (
 )
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
 from spinepath.pathway.policy import Policy
+from spinepath.pathway.safety_outcomes import (
+    composite_at_visit,
+    composite_text,
+    composite_visits,
+    reintervention_cutoff,
+)
+from spinepath.safety.selectors import first_reinterventions
 from spinepath.web.policy import clinic_policy
 
 
@@ -62,6 +76,17 @@ IN_A_COURSE = {"injected_on__isnull": False}
 
 
 @dataclass(frozen=True)
+class CompositeSummary:
+    """The trials' composite endpoint at a visit: the share of the patients assessed (measured,
+    or re-intervened before the visit and not measured once the window closed) who met it,
+    with its exact interval, and the loss-to-follow-up bounds among closed windows."""
+
+    rate: RateInterval
+    loss: LossBounds
+    reintervened: int  # failures by a re-intervention at a treated level before the visit
+
+
+@dataclass(frozen=True)
 class VisitSummary:
     key: str
     label: str
@@ -78,6 +103,7 @@ class VisitSummary:
     odi_mcid: RateInterval  # >= 10 points lower ODI (Ostelo 2008)
     closed: int = 0  # visits whose window has closed
     loss: LossBounds | None = None  # pain responders among closed windows, with bounds
+    composite: CompositeSummary | None = None  # at the trials' visits (12 and 24 months)
 
     @property
     def follow_up_rate(self) -> float | None:
@@ -117,9 +143,23 @@ def _squares(field: str) -> Any:
     return Sum(value * value)
 
 
+def _composite_met(policy: Policy) -> Q:
+    """A measurement meeting the composite's measures (a re-intervention is counted apart)."""
+    return Q(
+        pain_change_pct__lte=-policy.composite_pain_min_pct,
+        odi_change_points__lte=-policy.composite_odi_min_points,
+    )
+
+
+COMPOSITE_MEASURED = Q(pain_change_pct__isnull=False, odi_change_points__isnull=False)
+
+
 def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
     """Two grouped queries: the visits (due, closed) and the measurements (scores, responders),
-    each reading one table and joining only by primary key."""
+    each reading one table and joining only by primary key; and for the composite endpoint,
+    the re-interventions (:func:`composite_corrections`)."""
+    policy = clinic_policy()
+    met, closed = _composite_met(policy), Q(visit__closes__lt=today)
     visits = filters.apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
     counts = {
         row["key"]: row
@@ -161,10 +201,15 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
             mcid_n=Count("pain_change_mm"),
             odi_mcid_yes=Count("id", filter=Q(odi_change_points__lte=ODI_MCID_POINTS)),
             closed_yes=Count("id", filter=Q(visit__closes__lt=today, pain_responder=True)),
+            composite_yes=Count("id", filter=met),
+            composite_n=Count("id", filter=COMPOSITE_MEASURED),
+            composite_closed_yes=Count("id", filter=met & closed),
+            composite_closed_n=Count("id", filter=COMPOSITE_MEASURED & closed),
         )
     }
+    corrections = composite_corrections(filters, today, policy)
     summaries = []
-    for visit in clinic_policy().visits:
+    for visit in policy.visits:
         count = counts.get(visit.key, {"due": 0, "closed": 0})
         row = scores.get(visit.key) or _NO_SCORES
         lost = count["closed"] - row["measured_closed"]
@@ -185,9 +230,105 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
                 odi_mcid=wilson_interval(row["odi_mcid_yes"], row["odi_n"]),
                 closed=count["closed"],
                 loss=loss_bounds(row["closed_yes"], row["measured_closed"], lost),
+                composite=_composite(row, count["closed"], corrections.get(visit.key))
+                if visit.key in corrections
+                else None,
             )
         )
     return summaries
+
+
+@dataclass
+class CompositeTally:
+    """Counts of the composite at one visit: assessed and met, all and in closed windows."""
+
+    met: int = 0
+    assessed: int = 0
+    closed_met: int = 0
+    closed_assessed: int = 0
+    reintervened: int = 0
+
+    def add(self, outcome: bool | None, window_closed: bool, sign: int = 1) -> None:
+        if outcome is None:
+            return
+        self.met += sign * outcome
+        self.assessed += sign
+        if window_closed:
+            self.closed_met += sign * outcome
+            self.closed_assessed += sign
+
+
+def _composite(row: dict[str, Any], closed: int, correction: CompositeTally | None) -> Any:
+    fix = correction or CompositeTally()
+    assessed = row["composite_n"] + fix.assessed
+    closed_assessed = row["composite_closed_n"] + fix.closed_assessed
+    return CompositeSummary(
+        clopper_pearson(row["composite_yes"] + fix.met, assessed),
+        loss_bounds(
+            row["composite_closed_yes"] + fix.closed_met, closed_assessed, closed - closed_assessed
+        ),
+        fix.reintervened,
+    )
+
+
+def visit_composite(
+    row: dict[str, Any], first_reintervention: date | None, today: date, policy: Policy
+) -> tuple[bool, bool | None]:
+    """Of one visit (a row of the visit's ``closes`` and its ``measurement__`` fields), given
+    its course's first re-intervention at a treated level: whether that came on or before the
+    visit (its answers inside the window, else the window's last day), and the composite.
+    The dashboard's counts and the exported rows both ask it."""
+    measured = row["measurement__measured_on"] is not None and not bool(
+        row["measurement__outside_window"]
+    )
+    cutoff = reintervention_cutoff(
+        row["measurement__measured_on"] if measured else None, row["closes"]
+    )
+    reintervened = first_reintervention is not None and first_reintervention <= cutoff
+    return reintervened, composite_at_visit(
+        row["measurement__pain_change_pct"],
+        row["measurement__odi_change_points"],
+        measured=measured,
+        window_closed=row["closes"] < today,
+        reintervened=reintervened,
+        policy=policy,
+    )
+
+
+COMPOSITE_VISIT_FIELDS = (
+    "key",
+    "plan_id",
+    "closes",
+    "measurement__measured_on",
+    "measurement__outside_window",
+    "measurement__pain_change_pct",
+    "measurement__odi_change_points",
+)
+
+
+def composite_corrections(
+    filters: Filters, today: date, policy: Policy
+) -> dict[str, CompositeTally]:
+    """By composite visit (12 and 24 months): what the re-interventions change in the counts
+    the database made as if nobody had been re-intervened. Five queries whatever the cohort:
+    the courses with a re-intervention (four), and their visits at those time points (one)."""
+    keys = [v.key for v in composite_visits(policy)]
+    tallies = {key: CompositeTally() for key in keys}
+    firsts = first_reinterventions()
+    if not firsts or not keys:
+        return tallies
+    visits = filters.apply(
+        ReassessmentVisit.objects.filter(**IN_A_COURSE, key__in=keys, plan_id__in=list(firsts))
+    )
+    for row in visits.values(*COMPOSITE_VISIT_FIELDS).order_by().iterator(chunk_size=2000):
+        window_closed = row["closes"] < today
+        _, as_counted = visit_composite(row, None, today, policy)
+        reintervened, actual = visit_composite(row, firsts[row["plan_id"]], today, policy)
+        tally = tallies[row["key"]]
+        tally.add(as_counted, window_closed, sign=-1)
+        tally.add(actual, window_closed)
+        tally.reintervened += reintervened and actual is not None
+    return tallies
 
 
 _NO_SCORES: dict[str, Any] = dict.fromkeys(
@@ -212,6 +353,10 @@ _NO_SCORES: dict[str, Any] = dict.fromkeys(
         "mcid_n",
         "odi_mcid_yes",
         "closed_yes",
+        "composite_yes",
+        "composite_n",
+        "composite_closed_yes",
+        "composite_closed_n",
     ),
     0,
 )
@@ -303,6 +448,25 @@ def cohort_columns(policy: Policy) -> list[tuple[str, str]]:
         ("odi_change", "Change in ODI from baseline, points"),
         ("odi_responder", f"Responder: {odi_responder_text(policy)} (policy)"),
         *((name, f"{text}. Source: {source}") for name, text, source in RESPONDER_DEFINITIONS),
+        (
+            "composite",
+            "12 and 24 months only: the trials' composite endpoint, "
+            f"{composite_text(policy)}. No when re-intervened before the visit, also when not "
+            "measured once the window has closed; empty when not decided (not measured, a "
+            "measure missing)",
+        ),
+        (
+            "reintervened",
+            "yes when a re-intervention at a treated level came on or before this visit's "
+            "answers (not measured: the window's last day)",
+        ),
+        (
+            "reintervention_on",
+            "Date of the course's first re-intervention at a treated level: a spine surgery or "
+            "an injection there after the course (recorded, reported by the patient, the "
+            "clinic's own injection of a later course, a spine procedure a later consultation "
+            "lists); empty if none (shifted when de-identified)",
+        ),
         ("window_closed", "yes once the visit's window has closed (lost if not measured inside)"),
         ("pfirrmann", "Highest Pfirrmann grade on the latest MRI of the signed workup"),
         ("pain_pattern", "Pain pattern of the signed workup: axial, radicular, mixed"),
@@ -335,10 +499,15 @@ def cohort_record_numbers(filters: Filters | None = None) -> list[str]:
 
 
 def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[str, Any]]:
-    """One row per patient and visit, streamed from the database in chunks."""
+    """One row per patient and visit, streamed from the database in chunks (and, read once
+    before them, the courses with a re-intervention at a treated level)."""
     visits = (filters or Filters()).apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
+    policy = clinic_policy()
+    trial_visits = {v.key for v in composite_visits(policy)}
+    firsts = first_reinterventions()
     fields = (
         "patient_id",
+        "plan_id",
         "patient__mrn",
         "key",
         "injected_on",
@@ -370,6 +539,8 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
     for row in _with_decision_features(rows, features):
         measured = row["measurement__measured_on"]
         outside = bool(row["measurement__outside_window"])
+        first = firsts.get(row["plan_id"])
+        reintervened, composite = visit_composite(row, first, today, policy)
         status = (
             ("measured_outside_window" if outside else "measured")
             if measured
@@ -405,6 +576,9 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
                 row["measurement__pain_scale"],
                 row["measurement__odi_change_points"],
             ),
+            "composite": composite if row["key"] in trial_visits else None,
+            "reintervened": reintervened,
+            "reintervention_on": first,
             "window_closed": row["closes"] < today,
             "pfirrmann": features[row["plan__decision_id"]][0],
             "pain_pattern": features[row["plan__decision_id"]][1],

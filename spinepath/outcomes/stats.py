@@ -68,6 +68,27 @@ def wilson_interval(successes: int, n: int) -> RateInterval:
     return RateInterval(successes, n, successes / n, float(ci.low), float(ci.high))
 
 
+def clopper_pearson(successes: int, n: int) -> RateInterval:
+    """A proportion with its exact (Clopper-Pearson) 95% interval: for rare events (adverse
+    events, re-interventions) and the trials' composite endpoint, where Wilson's
+    approximation is loosest.
+
+    With no event (or only events) the interval has one side only, so its bound is the exact
+    one-sided 95% limit, 1 - 0.05^(1/n): what the rule of three (3/n) approximates, as
+    "nothing happened in n" is usually reported (Hanley & Lippman-Hand, JAMA 1983;249:1743).
+    In between it is scipy's two-sided exact interval."""
+    if n == 0:
+        return RateInterval(0, 0, None, None, None)
+    if successes == 0:
+        return RateInterval(0, n, 0.0, 0.0, 1 - (1 - CONFIDENCE) ** (1 / n))
+    if successes == n:
+        return RateInterval(n, n, 1.0, (1 - CONFIDENCE) ** (1 / n), 1.0)
+    from scipy import stats
+
+    ci = stats.binomtest(successes, n).proportion_ci(CONFIDENCE, method="exact")
+    return RateInterval(successes, n, successes / n, float(ci.low), float(ci.high))
+
+
 @dataclass(frozen=True, slots=True)
 class BenchmarkComparison:
     successes: int

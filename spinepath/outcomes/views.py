@@ -19,9 +19,10 @@ from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Invalid, NotAllowed, Refused
-from spinepath.outcomes import cache, charts, evidence, exports, selectors, whatif
+from spinepath.outcomes import cache, charts, evidence, exports, safety_rates, selectors, whatif
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
+from spinepath.pathway.safety_outcomes import composite_text
 from spinepath.plans.forms import RECORD_ID_MAX
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
 from spinepath.web.policy import clinic_policy
@@ -98,12 +99,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
             "definitions": selectors.RESPONDER_DEFINITIONS,
             "follow_up_warning": FOLLOW_UP_WARNING,
+            "safety": _safety(today),
+            "composite_rule": composite_text(clinic_policy()),
             "bad_dates": [n for n in bad if n in ("from", "to")],
             "bad_clinician": "clinician" in bad,
             "nav": "outcomes",
         },
         status=400 if bad else 200,
     )
+
+
+def _safety(today: date) -> safety_rates.SafetyFigures:
+    """The event rates per material, product and lot: every injection, whatever the filters."""
+    return cache.cached("safety", today, selectors.Filters(), safety_rates.safety_figures)
 
 
 @require_safe
@@ -146,6 +154,8 @@ def evidence_library(request: HttpRequest) -> HttpResponse:
             "studies": evidence.studies(),
             "comparisons": selectors.evidence_comparisons(summaries),
             "summaries": {s.key: s for s in summaries},
+            "safety": _safety(today),
+            "safety_measures": evidence.SAFETY_MEASURES,
             "nav": "outcomes",
         },
     )

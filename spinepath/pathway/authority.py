@@ -42,6 +42,7 @@ Fact = Literal[
     "safety_answers",
     "safety_filing",
     "lookback_notice",
+    "reintervention",
     "booking",
     "request_status",
     "sign_in_link",
@@ -101,6 +102,11 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "safety_filing": frozenset({"clinician", "clinic_admin"}),
     # Writing to the patients a look-back found is the clinic admin's, as the look-back is.
     "lookback_notice": ADMIN,
+    # A surgery or an injection elsewhere at a treated level (it fails the trials' composite):
+    # any staff member records what a document says or the patient reports; what a clinician
+    # recorded only a clinician marks entered in error. The clinic's own later injections are
+    # never typed: they count from the procedure records.
+    "reintervention": STAFF,
     # The coordinators' calendar and inbox: any staff member books, moves and cancels
     # appointments (consultations and injection sessions) and handles requests.
     "booking": STAFF,
@@ -147,6 +153,7 @@ FACT_LABELS: dict[Fact, str] = {
     "safety_answers": "a patient's answers to the safety questions",
     "safety_filing": "the filing of an adverse reaction report",
     "lookback_notice": "letters and emails to the patients a look-back found",
+    "reintervention": "a re-intervention at a treated level (a surgery or an injection elsewhere)",
     "booking": "bookings",
     "request_status": "consultation requests",
     "sign_in_link": "sign-in links to the patient's own pages",

@@ -91,6 +91,11 @@ class Policy:
     # Safety (section 10): days from the clinic learning of a serious adverse reaction related
     # to the product to its report (21 CFR 1271.350: 15 days for reportable HCT/P reactions).
     adverse_reaction_report_days: int = 15
+    # The trials' composite endpoint at 12 and 24 months (disc MSC trials): pain reduced by at
+    # least this percent AND the ODI improved by at least this many points, with any further
+    # intervention at the treated level a failure.
+    composite_pain_min_pct: float = 50
+    composite_odi_min_points: float = 15
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
     # The regulatory route of each kind of product, (kind, route) in the order of
     # PRODUCT_KINDS (PATHWAY.md section 10): "ind" means offered, accepted and injected only
@@ -119,6 +124,7 @@ _PERCENT_KEYS = {
     "si_relief_min_pct",
     "pain_responder_min_pct",
     "odi_responder_min_pct",
+    "composite_pain_min_pct",
 }
 _RANGES: dict[str, tuple[float, float]] = {
     "mri_max_age_months": (1, 60),
@@ -133,6 +139,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "questionnaire_link_days": (1, 90),
     "reminder_before_close_days": (0, 60),
     "adverse_reaction_report_days": (1, 90),
+    "composite_odi_min_points": (0, 100),
     **{key: (0, 100) for key in _PERCENT_KEYS},
 }
 _INT_KEYS = {

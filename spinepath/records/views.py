@@ -24,7 +24,7 @@ from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
 from spinepath.public.models import Appointment
-from spinepath.safety.selectors import patient_events, patient_reports
+from spinepath.safety.selectors import patient_events, patient_reinterventions, patient_reports
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
 
@@ -98,6 +98,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "adverse_events": patient_events(patient, clinic_policy()),
             "safety_reports": list(patient_reports(patient)[:12]),
             "may_record_event": actor_of(request).may("adverse_event"),
+            "reinterventions": patient_reinterventions(patient),
+            "may_record_reintervention": actor_of(request).may("reintervention"),
             "appointments": list(
                 Appointment.objects.filter(patient=patient)
                 .select_related("clinician", "room", "procedure")

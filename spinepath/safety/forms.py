@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from spinepath.consultations.models import LEVEL_CHOICES, SIDE_CHOICES
 from spinepath.pathway.safety import (
     ACTIONS,
     CTCAE_GRADES,
@@ -13,7 +14,7 @@ from spinepath.pathway.safety import (
     SERIOUS_CRITERIA,
     EventFacts,
 )
-from spinepath.safety.models import EventFiling
+from spinepath.safety.models import EventFiling, Reintervention
 from spinepath.safety.services import TEXT_MAX, EventInput
 from spinepath.web.submissions import OncePerSubmission
 
@@ -203,3 +204,42 @@ class NoticeForm(OncePerSubmission):
         help_text="{name} and {injections} are replaced with each patient's name and their "
         "injections of it.",
     )
+
+
+class ReinterventionForm(OncePerSubmission):
+    """A surgery or an injection elsewhere at a treated level, as a document says or the
+    patient reports it. The service names what is missing or wrong, field by field."""
+
+    procedure = forms.TypedChoiceField(
+        label="At the level treated by the injection of", coerce=int, empty_value=None
+    )
+    kind = forms.ChoiceField(
+        label="What", choices=Reintervention.KINDS, widget=forms.RadioSelect, required=False
+    )
+    performed_on = forms.DateField(
+        label="Date of the surgery or injection",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    level = forms.ChoiceField(
+        choices=[("", "No level (a ligament or the sacroiliac joint)"), *LEVEL_CHOICES],
+        required=False,
+        help_text="The treated level: a re-intervention at another level is not one.",
+    )
+    side = forms.ChoiceField(choices=[("", "Not known"), *SIDE_CHOICES], required=False)
+    description = forms.CharField(
+        label="What was done, where and by whom",
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: L4-L5 fusion at the county hospital, Dr Chen.",
+    )
+    source = forms.ChoiceField(
+        label="Known from", choices=[("", "Choose…"), *Reintervention.SOURCES], required=False
+    )
+
+    def __init__(self, *args: Any, procedures: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["procedure"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = procedures

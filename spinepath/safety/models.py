@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from spinepath.consultations.models import LEVEL_CHOICES, SIDE_CHOICES
 from spinepath.pathway.safety import ACTIONS, OUTCOMES, RELATEDNESS
 from spinepath.patients.models import Patient
 from spinepath.plans.models import Procedure
@@ -282,3 +283,78 @@ class LookbackNotice(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise KeptForever("a look-back notice is never deleted")
+
+
+class Reintervention(models.Model):
+    """A further spine surgery or injection at the level a regenerative injection treated
+    (PATHWAY.md section 10): the trials count it as a failure of the treatment. Recorded from
+    a clinical document or as the patient reports it (the clinic's own later injections are
+    not typed: they count from the procedure records). Never deleted nor changed; a wrong entry
+    is marked entered in error, with who, when and why."""
+
+    SURGERY = "surgery"
+    INJECTION = "injection"
+    KINDS = [(SURGERY, "Spine surgery"), (INJECTION, "Injection elsewhere")]
+    RECORDED = "recorded"
+    REPORTED_BY_PATIENT = "reported_by_patient"
+    REPORTED_AT_FOLLOW_UP = "reported_at_follow_up"
+    SOURCES = [
+        (RECORDED, "Recorded from a clinical document (an operative note, a letter)"),
+        (REPORTED_BY_PATIENT, "Reported by the patient"),
+        (REPORTED_AT_FOLLOW_UP, "Reported by the patient at a follow-up visit"),
+    ]
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reinterventions")
+    procedure = models.ForeignKey(
+        Procedure,
+        on_delete=models.PROTECT,
+        related_name="reinterventions",
+        help_text="The treated injection whose level the re-intervention was at.",
+    )
+    kind = models.CharField(max_length=10, choices=KINDS)
+    performed_on = models.DateField()
+    level = models.CharField(max_length=5, choices=LEVEL_CHOICES, blank=True)
+    side = models.CharField(max_length=10, choices=SIDE_CHOICES, blank=True)
+    description = models.TextField(help_text="What was done, where and by whom, as known.")
+    source = models.CharField(max_length=24, choices=SOURCES)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The role it was stated under: what a clinician recorded only a clinician marks in error.
+    recorded_role = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    in_error_at = models.DateTimeField(null=True, blank=True)
+    in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    in_error_reason = models.TextField(blank=True)
+
+    objects = NeverDeletedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-performed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(in_error_at__isnull=True, in_error_by__isnull=True, in_error_reason="")
+                    | models.Q(in_error_at__isnull=False, in_error_by__isnull=False)
+                    & ~models.Q(in_error_reason="")
+                ),
+                name="reintervention_in_error_names_who_when_why",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["surgery", "injection"]),
+                name="reintervention_surgery_or_injection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Re-intervention #{self.pk}"
+
+    @property
+    def in_error(self) -> bool:
+        return self.in_error_at is not None
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise KeptForever("a re-intervention is never deleted: mark it entered in error")

@@ -8,9 +8,13 @@
 - :func:`event_amend` adds a version (never edits one), :func:`event_in_error` marks an event
   entered in error; nothing is deleted.
 - :func:`filing_record` records the report sent to the FDA for a reportable reaction.
+- :func:`reintervention_record` records a surgery or an injection elsewhere at a treated level
+  (it fails the trials' composite endpoint), :func:`reintervention_in_error` marks one entered
+  in error.
 
 Grading, seriousness and relatedness are a clinician's (the ``adverse_event`` fact); the rules
-of what a version must say are :func:`spinepath.pathway.safety.event_problems`.
+of what a version must say are :func:`spinepath.pathway.safety.event_problems`. Any staff member
+records a re-intervention (the ``reintervention`` fact).
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
+from spinepath.consultations.models import SIDE_CHOICES
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
+from spinepath.pathway.authority import kept_by_clinician, may_change
 from spinepath.pathway.safety import (
     QUESTION_BY_KEY,
     EventFacts,
@@ -36,9 +42,17 @@ from spinepath.pathway.safety import (
     safety_advice,
     safety_problem,
 )
+from spinepath.pathway.safety_outcomes import reintervention_problems
 from spinepath.patients.models import Patient
 from spinepath.plans.models import Procedure
-from spinepath.safety.models import AdverseEvent, EventFiling, EventVersion, SafetyReport
+from spinepath.safety.models import (
+    AdverseEvent,
+    EventFiling,
+    EventVersion,
+    Reintervention,
+    SafetyReport,
+)
+from spinepath.safety.selectors import site_of
 
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 TEXT_MAX = 4000
@@ -443,3 +457,128 @@ def filing_record(
         patient=event.patient_id,
     )
     return filing
+
+
+# --- Re-interventions at a treated level ------------------------------------------------------
+
+
+@action("reintervention")
+def reintervention_record(
+    *,
+    actor: Actor,
+    patient: Patient,
+    procedure_id: int | None,
+    kind: str,
+    performed_on: date | None,
+    level: str,
+    side: str,
+    description: str,
+    source: str,
+    submission_key: str | None = None,
+) -> Reintervention:
+    """Record a spine surgery or an injection elsewhere at the level the injection
+    ``procedure_id`` treated (PATHWAY.md section 10), as a document says or the patient
+    reports it. Once per form. The rules of what it must say are
+    :func:`spinepath.pathway.safety_outcomes.reintervention_problems`; the clinic's own
+    injections are never typed here (they count from the procedure records)."""
+    key = checked_key(submission_key)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if key is not None:
+        earlier = Reintervention.objects.filter(submission_key=key).first()
+        if earlier is not None:
+            if earlier.patient_id != patient.pk:
+                raise Conflict("This form was already used for another patient: open a new form.")
+            return earlier
+    procedure = None
+    if procedure_id is not None:
+        procedure = (
+            Procedure.objects.select_related("plan")
+            .filter(pk=procedure_id, patient=patient)
+            .first()
+        )
+    if procedure is None or procedure.is_voided:
+        message = "Choose the treated injection (one of this patient's, not a voided entry)."
+        raise Invalid(message, fields={"procedure": message})
+    problems = reintervention_problems(
+        site_of(procedure),
+        kind=kind,
+        performed_on=performed_on,
+        level=level or None,
+        today=today_of_write(),
+    )
+    if source not in dict(Reintervention.SOURCES):
+        problems["source"] = "Say where this comes from: a document, or the patient's report."
+    if side and side not in dict(SIDE_CHOICES):
+        problems["side"] = "Choose left, right or both sides (or leave it empty)."
+    if not description.strip():
+        problems["description"] = "Say what was done, where and by whom, as far as known."
+    elif len(description.strip()) > TEXT_MAX:
+        problems["description"] = f"Keep the description under {TEXT_MAX} characters."
+    if kind == Reintervention.INJECTION and performed_on is not None and "kind" not in problems:
+        ours = Procedure.objects.not_voided().filter(patient=patient, performed_on=performed_on)
+        ours = ours.filter(level=level) if level else ours.filter(generator=procedure.generator)
+        if ours.exists():
+            problems["kind"] = (
+                f"The clinic's own injection of {performed_on} is in its procedure records: it "
+                "counts as a re-intervention by itself. Record here only surgery, or an "
+                "injection given elsewhere."
+            )
+    if problems:
+        raise Invalid(list(dict.fromkeys(problems.values())), fields=problems)
+    assert performed_on is not None  # reintervention_problems named it otherwise
+    try:
+        with transaction.atomic():
+            record = Reintervention.objects.create(
+                patient=patient,
+                procedure=procedure,
+                kind=kind,
+                performed_on=performed_on,
+                level=level,
+                side=side,
+                description=description.strip(),
+                source=source,
+                recorded_by=actor.user,
+                recorded_role=actor.stating_role,
+                submission_key=key,
+            )
+    except IntegrityError:
+        # The same form committed in parallel: its record is the one.
+        return Reintervention.objects.get(submission_key=key)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.CREATE,
+        what=(
+            f"re-intervention #{record.pk}: {record.get_kind_display().lower()} {performed_on}"
+            f"{' at ' + level if level else ''} after the injection of {procedure.performed_on}"
+        ),
+        patient=patient,
+    )
+    return record
+
+
+@action("reintervention")
+def reintervention_in_error(*, actor: Actor, reintervention_id: int, reason: str) -> Reintervention:
+    """Mark a re-intervention entered in error, with the reason: it stays on the record, struck
+    through, and no longer fails the composite. What a clinician recorded only a clinician
+    marks. Twice marks once."""
+    reason = _text(reason, "reason", "why this was entered in error", required=True)
+    record = Reintervention.objects.filter(pk=reintervention_id).first()
+    if record is None:
+        raise NotAvailable("There is no such re-intervention.")
+    Patient.objects.select_for_update().filter(pk=record.patient_id).first()
+    record = Reintervention.objects.select_for_update().get(pk=reintervention_id)
+    if record.in_error:
+        return record
+    if not may_change(actor.roles, "reintervention", record.recorded_role):
+        raise NotAllowed(kept_by_clinician("reintervention"), code="kept_by_clinician")
+    record.in_error_at = timezone.now()
+    record.in_error_by = actor.user
+    record.in_error_reason = reason
+    record.save(update_fields=["in_error_at", "in_error_by", "in_error_reason"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.UPDATE,
+        what=f"re-intervention #{record.pk} entered in error: {reason}",
+        patient=record.patient_id,
+    )
+    return record

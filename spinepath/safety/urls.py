@@ -17,4 +17,14 @@ urlpatterns = [
         views.lookback_letters,
         name="lookback_letters",
     ),
+    path(
+        "patients/<int:patient_id>/reinterventions/new/",
+        views.reintervention_new,
+        name="reintervention_new",
+    ),
+    path(
+        "safety/reinterventions/<int:reintervention_id>/",
+        views.reintervention_detail,
+        name="reintervention",
+    ),
 ]

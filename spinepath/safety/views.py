@@ -18,6 +18,7 @@ from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import NotAvailable, Refused
+from spinepath.pathway.authority import may_change
 from spinepath.pathway.safety import QUESTION_BY_KEY, safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.biologics import lookback as find_recipients
@@ -31,13 +32,14 @@ from spinepath.safety.forms import (
     InErrorForm,
     NewEventForm,
     NoticeForm,
+    ReinterventionForm,
     ReviewForm,
     StaffAnswersForm,
     safety_answers,
     safety_fields,
 )
 from spinepath.safety.medwatch import medwatch_pdf
-from spinepath.safety.models import LookbackNotice, SafetyReport
+from spinepath.safety.models import LookbackNotice, Reintervention, SafetyReport
 from spinepath.web.policy import clinic_policy
 from spinepath.web.refusals import show_on_form
 
@@ -469,3 +471,107 @@ def lookback_letters(request: HttpRequest, key: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="lookback-letters.pdf"'
     return response
+
+
+# --- Re-interventions at a treated level ------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def reintervention_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Record a surgery or an injection elsewhere at a treated level (from the chart)."""
+    staff_actor(request, sees=SEES)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
+    found = list(
+        Procedure.objects.not_voided().filter(patient=patient).select_related("lot__product")
+    )
+    choices = _procedure_choices(patient)
+    latest = found[0] if found else None
+    form = ReinterventionForm(
+        request.POST or None,
+        procedures=choices,
+        initial={
+            "procedure": latest.pk if latest else "",
+            "level": latest.level if latest else "",
+            "source": Reintervention.REPORTED_BY_PATIENT,
+        },
+    )
+    actor = actor_of(request)
+    if request.method == "POST":
+        actor.require("reintervention")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                record = services.reintervention_record(
+                    actor=actor,
+                    patient=patient,
+                    procedure_id=data["procedure"],
+                    kind=data["kind"],
+                    performed_on=data["performed_on"],
+                    level=data["level"],
+                    side=data["side"],
+                    description=data["description"],
+                    source=data["source"],
+                    submission_key=data["submission"],
+                )
+            except Refused as refused:
+                _show(form, refused)
+            else:
+                messages.success(
+                    request,
+                    "Re-intervention recorded: it counts as a failure of the treatment at "
+                    "the visits after it.",
+                )
+                return redirect("safety:reintervention", record.pk)
+    return render(
+        request,
+        "safety/reintervention_new.html",
+        {
+            "patient": patient,
+            "form": form,
+            "has_injections": bool(choices),
+            "may_record": actor.may("reintervention"),
+            "nav": "safety",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def reintervention_detail(request: HttpRequest, reintervention_id: int) -> HttpResponse:
+    """A re-intervention as recorded, and the form to mark it entered in error."""
+    staff_actor(request, sees=SEES)
+    record = get_object_or_404(
+        Reintervention.objects.select_related("patient", "procedure", "recorded_by", "in_error_by"),
+        pk=reintervention_id,
+    )
+    viewing(request, record.patient)
+    in_error = InErrorForm(request.POST or None)
+    in_error.fields["reason"].label = "Why this re-intervention was entered in error"
+    actor = actor_of(request)
+    if request.method == "POST":
+        actor.require("reintervention")
+        if in_error.is_valid():
+            try:
+                services.reintervention_in_error(
+                    actor=actor,
+                    reintervention_id=record.pk,
+                    reason=in_error.cleaned_data["reason"],
+                )
+            except Refused as refused:
+                _show(in_error, refused)
+            else:
+                messages.success(request, "Marked entered in error; it stays on the record.")
+                return redirect("safety:reintervention", record.pk)
+    return render(
+        request,
+        "safety/reintervention.html",
+        {
+            "record": record,
+            "patient": record.patient,
+            "in_error": in_error,
+            "may_mark": may_change(actor.roles, "reintervention", record.recorded_role),
+            "nav": "safety",
+        },
+        status=400 if in_error.errors else 200,
+    )

@@ -123,3 +123,56 @@ def test_loss_bounds_on_hand_made_cohorts() -> None:
     assert some.low_follow_up  # 10 of 15 followed up: under 80%
     assert some.straddles(0.5) and not some.straddles(0.8)
     assert loss_bounds(0, 0, 0).follow_up_rate is None
+
+
+# --- Issue 26: exact intervals for rare events and the composite endpoint --------------------
+
+
+@pytest.mark.parametrize(("successes", "n"), [(1, 12), (7, 12), (3, 500), (13, 2372), (1, 3)])
+def test_clopper_pearson_matches_statsmodels_exact_interval(successes: int, n: int) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    from spinepath.outcomes.stats import clopper_pearson
+
+    result = clopper_pearson(successes, n)
+    low, high = proportion_confint(successes, n, alpha=0.05, method="beta")
+    assert result.low == pytest.approx(low)
+    assert result.high == pytest.approx(high)
+    assert result.rate == successes / n
+
+
+@pytest.mark.parametrize("n", [100, 300, 2372])
+def test_no_event_in_n_has_an_exact_upper_bound_near_the_rule_of_three(n: int) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    from spinepath.outcomes.stats import clopper_pearson
+
+    result = clopper_pearson(0, n)
+    assert (result.rate, result.low) == (0.0, 0.0)
+    # The exact one-sided 95% limit (the two-sided 90% interval's upper end) ...
+    assert result.high == pytest.approx(proportion_confint(0, n, alpha=0.10, method="beta")[1])
+    # ... which the rule of three approximates (-ln 0.05 = 2.996: within 2% from n = 100 on).
+    assert result.high == pytest.approx(3 / n, rel=0.02)
+
+
+def test_every_event_in_n_has_the_mirror_bound_and_nobody_has_no_interval() -> None:
+    from spinepath.outcomes.stats import clopper_pearson
+
+    every = clopper_pearson(40, 40)
+    nothing = clopper_pearson(0, 40)
+    assert every.high == 1.0 and every.low == pytest.approx(1 - (nothing.high or 0))
+    assert clopper_pearson(0, 0).rate is None
+
+
+def test_a_rare_rate_keeps_its_decimals_on_the_page() -> None:
+    from spinepath.outcomes.templatetags.outcomes_tags import percent, thousands
+
+    assert [percent(v) for v in (0.0055, 0.037, 0.42, 0.0, 1.0, None)] == [
+        "0.55%",
+        "3.7%",
+        "42%",
+        "0%",
+        "100%",
+        "-",
+    ]
+    assert thousands(2372) == "2,372"

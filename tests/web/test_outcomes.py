@@ -264,11 +264,29 @@ def test_the_report_from_deidentified_rows_has_the_dashboards_numbers(
             if dm.mean is not None:
                 assert dm.mean == pytest.approx(rm.mean)
         assert d.loss == r.loss
+        assert d.composite == r.composite, d.key
     assert [c.comparison for c in report.comparisons] == [
         c.comparison for c in clinician_client.get("/outcomes/evidence/").context["comparisons"]
     ]
     assert report.patients == len({row["patient"] for row in deidentified_rows(TODAY)})
     assert all(not p.startswith("SY") for p in {row["patient"] for row in deidentified_rows(TODAY)})
+
+
+def test_the_composite_endpoint_matches_the_records(cohort: int, clinician_client: Client) -> None:
+    """Pain at least 50% and ODI at least 15 points lower, at 12 and 24 months (nobody in the
+    synthetic cohort was re-intervened)."""
+    summaries = {s.key: s for s in clinician_client.get("/outcomes/").context["summaries"]}
+    assert [k for k, s in summaries.items() if s.composite is not None] == ["12m", "24m"]
+    for key in ("12m", "24m"):
+        inside = OutcomeMeasurement.objects.filter(visit__key=key, outside_window=False)
+        both = inside.exclude(pain_change_pct=None).exclude(odi_change_points=None)
+        met = both.filter(pain_change_pct__lte=-50, odi_change_points__lte=-15).count()
+        composite = summaries[key].composite
+        assert composite is not None
+        assert (composite.rate.successes, composite.rate.n) == (met, both.count())
+        assert composite.reintervened == 0
+        closed = summaries[key].closed
+        assert composite.loss.measured + composite.loss.lost == closed
 
 
 def test_the_report_pdf_is_for_clinicians_and_audited(

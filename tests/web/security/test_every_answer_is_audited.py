@@ -29,11 +29,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from suite_clock import SUITE_TODAY
 from treatment_helpers import accepted_plan_for, inject, reviewed_patient
-from web_helpers import PASSWORD, signed_in
+from web_helpers import PASSWORD, acting, signed_in
 
 from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
+from spinepath.pathway.safety import SAFETY_KEYS, EventFacts
 from spinepath.patients.models import Patient
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -78,6 +79,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
     from spinepath.policies.models import PolicyDraft
     from spinepath.portal.services import PATIENT_KEY, SEEN_KEY, _new_link
     from spinepath.public.models import Appointment, ChangeRequest, ConsultationRequest, Room
+    from spinepath.safety import services as safety
 
     fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     with django_db_blocker.unblock(), transaction.atomic():
@@ -167,6 +169,43 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 },
             )
             sign_in_token = _new_link(patient, None)
+            # The safety records (PATHWAY.md section 10): answers, an event, a re-intervention.
+            answers = dict.fromkeys(SAFETY_KEYS, False) | {"fever": True}
+            report = safety.answers_from_patient(
+                actor=Actor.system(), patient=patient, answers=answers, source="own_pages"
+            )
+            event = safety.event_record(
+                actor=acting(clinician),
+                patient=patient,
+                entry=safety.EventInput(
+                    EventFacts(
+                        term="Discitis",
+                        onset_on=injected + timedelta(days=3),
+                        grade=3,
+                        serious_criteria=frozenset({"hospitalisation"}),
+                        related_procedure="probable",
+                        related_product="possible",
+                        expected=False,
+                        action="hospitalisation",
+                        outcome="ongoing",
+                        resolved_on=None,
+                    )
+                ),
+                aware_on=injected + timedelta(days=4),
+                procedure_id=procedure.pk,
+                report_id=report.pk,
+            )
+            again = safety.reintervention_record(
+                actor=acting(coordinator),
+                patient=patient,
+                procedure_id=procedure.pk,
+                kind="surgery",
+                performed_on=today - timedelta(days=2),
+                level=procedure.level,
+                side="",
+                description="Fusion at the county hospital",
+                source="reported_by_patient",
+            )
 
             clients = {
                 "clinician": signed_in(clinician),
@@ -194,6 +233,9 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             "appointment_id": booked.pk,
             "request_id": change.pk,
             "token_id": api_token.pk,
+            "report_id": report.pk,
+            "event_id": event.pk,
+            "reintervention_id": again.pk,
             "user_id": coordinator.pk,
             "action": "deactivate",
             "draft_id": draft.pk,

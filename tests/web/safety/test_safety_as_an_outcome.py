@@ -1,0 +1,307 @@
+"""Safety as an outcome (PATHWAY.md section 10, issue 26): the share of injections followed by
+a related and by a serious related adverse event, per material, product and lot, with exact
+intervals, beside the rate the Regenexx registry published."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from treatment_helpers import treated
+from web_helpers import acting
+
+from spinepath.pathway.safety import EventFacts
+from spinepath.plans.models import BiologicProduct, Procedure, ProductLot
+from spinepath.plans.procedures import procedure_void
+from spinepath.safety import services
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(clinician: Any, procedure: Procedure, **changes: Any) -> Any:
+    values: dict[str, Any] = {
+        "term": "Post-injection flare",
+        "onset_on": procedure.performed_on + timedelta(days=2),
+        "grade": 2,
+        "serious_criteria": frozenset(),
+        "related_procedure": "probable",
+        "related_product": "unlikely",
+        "expected": True,
+        "action": "medication",
+        "outcome": "recovering",
+        "resolved_on": None,
+    }
+    values.update(changes)
+    return services.event_record(
+        actor=acting(clinician),
+        patient=procedure.patient,
+        entry=services.EventInput(EventFacts(**values)),
+        aware_on=timezone.localdate(),
+        procedure_id=procedure.pk,
+    )
+
+
+SERIOUS = {
+    "term": "Discitis",
+    "grade": 3,
+    "serious_criteria": frozenset({"hospitalisation"}),
+    "related_product": "possible",
+    "action": "hospitalisation",
+    "outcome": "ongoing",
+}
+
+
+@pytest.fixture
+def injections(clinician: Any) -> dict[str, Procedure]:
+    """Four patients injected with MSC: two from lot A-1, one from lot A-2 of the same marrow
+    kit, one before the catalogue (no lot)."""
+    kit = BiologicProduct.objects.create(
+        name="Marrow concentrate kit", kind="bmac", source="autologous", establishment="Lab"
+    )
+    expires = timezone.localdate() + timedelta(days=400)
+    lots = {
+        name: ProductLot.objects.create(
+            product=kit, lot=name, code=f"code-{name}", expires_on=expires
+        )
+        for name in ("A-1", "A-2")
+    }
+    found: dict[str, Procedure] = {}
+    given = ((200, "p1", "A-1"), (190, "p2", "A-1"), (180, "p3", "A-2"), (170, "p4", None))
+    for days, name, lot in given:
+        patient = treated(clinician, days_ago=days, email=f"{name}@example.org")
+        procedure = Procedure.objects.get(patient=patient)
+        if lot:
+            Procedure.objects.filter(pk=procedure.pk).update(lot=lots[lot])
+            procedure.refresh_from_db()
+        found[name] = procedure
+    return found
+
+
+def test_each_injection_counts_once_by_material_product_and_lot(
+    clinician: Any, injections: dict[str, Procedure]
+) -> None:
+    from spinepath.outcomes.safety_rates import NO_LOT, NO_PRODUCT, safety_figures
+
+    p1, p2, p3, p4 = (injections[k] for k in ("p1", "p2", "p3", "p4"))
+    _event(clinician, p1, **SERIOUS)
+    _event(clinician, p1)  # a second related event: the injection still counts once
+    _event(clinician, p2, related_procedure="unlikely", related_product="not_related")
+    _event(clinician, p3)  # related, not serious
+    wrong = _event(clinician, p3, **SERIOUS)
+    services.event_in_error(actor=acting(clinician), event_id=wrong.pk, reason="Wrong chart")
+    _event(clinician, p4, **SERIOUS)
+    procedure_void(procedure=p4, actor=acting(clinician), reason="Entered on the wrong day")
+
+    figures = safety_figures()
+    total = figures.total
+    assert (total.injections, total.related.successes, total.serious.successes) == (3, 2, 1)
+    assert [(r.label, r.injections) for r in figures.materials] == [("MSC", 3)]
+    assert [(r.label, r.injections, r.related.successes) for r in figures.products] == [
+        ("Marrow concentrate kit", 3, 2)
+    ]
+    lots = {r.label: r for r in figures.lots}
+    assert NO_LOT not in lots and NO_PRODUCT not in {r.label for r in figures.products}
+    one, two = lots["Marrow concentrate kit, lot A-1"], lots["Marrow concentrate kit, lot A-2"]
+    assert (one.injections, one.related.successes, one.serious.successes) == (2, 1, 1)
+    assert (two.injections, two.related.successes, two.serious.successes) == (1, 1, 0)
+    # No serious event in A-2's one injection: 0% with the exact upper limit, 1 - 0.05^(1/1).
+    assert (two.serious.rate, two.serious.low) == (0.0, 0.0)
+    assert two.serious.high == pytest.approx(0.95)
+    # The serious rate against the registry's 0.55%: too few injections to tell.
+    assert figures.benchmark is not None and figures.benchmark.rate == 0.0055
+    assert total.published is not None and total.published.verdict == "too_small"
+
+
+def test_injections_before_the_catalogue_are_a_row_of_their_own(
+    clinician: Any, injections: dict[str, Procedure]
+) -> None:
+    from spinepath.outcomes.safety_rates import NO_LOT, NO_PRODUCT, safety_figures
+
+    figures = safety_figures()
+    assert [r.label for r in figures.products][-1] == NO_PRODUCT
+    assert figures.lots[-1].label == NO_LOT and figures.lots[-1].injections == 1
+    assert sum(r.injections for r in figures.lots) == figures.total.injections == 4
+
+
+def test_the_figures_take_three_queries_however_many_events(
+    clinician: Any, injections: dict[str, Procedure]
+) -> None:
+    from spinepath.outcomes.safety_rates import safety_figures
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            safety_figures()
+        return len(captured)
+
+    before = queries()
+    for procedure in injections.values():
+        _event(clinician, procedure, **SERIOUS)
+        _event(clinician, procedure)
+    assert queries() == before == 3
+
+
+def test_the_dashboard_the_evidence_library_and_the_report_show_them(
+    clinician: Any,
+    clinician_client: Client,
+    injections: dict[str, Procedure],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _event(clinician, injections["p1"], **SERIOUS)
+    page = clinician_client.get("/outcomes/").content.decode()
+    assert '<h2 id="safety">Safety</h2>' in page
+    assert "Marrow concentrate kit, lot A-1" in page and "By lot" in page
+    assert "Published: 0.55% of 2,372 patients" in page
+    assert '25% <span class="small muted">(' in page  # 1 of 4 injections
+    assert "1 of 4" in page
+    library = clinician_client.get("/outcomes/evidence/").content.decode()
+    assert "Regenexx registry" in library and "Int Orthop 2016" in library
+    assert "published 0.55% of 2,372 patients" in library
+
+    import spinepath.plans.pdf as pdf
+
+    shown: list[str] = []
+    monkeypatch.setattr(pdf, "html_to_pdf", lambda html: shown.append(html) or b"%PDF-")
+    assert clinician_client.get("/outcomes/report.pdf").status_code == 200
+    assert "Safety: adverse events after each injection" in shown[0]
+    assert "Product: Marrow concentrate kit" in shown[0]
+    assert "lot A-1" not in shown[0]  # an autologous lot is one patient's: not in the report
+
+
+def test_a_new_event_changes_the_cached_dashboard(
+    clinician: Any, clinician_client: Client, injections: dict[str, Procedure]
+) -> None:
+    def serious() -> int:
+        return clinician_client.get("/outcomes/").context["safety"].total.serious.successes
+
+    assert serious() == 0
+    _event(clinician, injections["p2"], **SERIOUS)
+    assert serious() == 1
+
+
+# --- The trials' composite endpoint at 12 and 24 months -------------------------------------
+
+
+def _surgery(clinician: Any, patient: Any, day: Any) -> None:
+    services.reintervention_record(
+        actor=acting(clinician),
+        patient=patient,
+        procedure_id=Procedure.objects.get(patient=patient).pk,
+        kind="surgery",
+        performed_on=day,
+        level="L4-L5",
+        side="",
+        description="L4-L5 fusion",
+        source="reported_at_follow_up",
+    )
+
+
+def _answers(clinician: Any, patient: Any, pain: float, after_due: int = 0) -> Any:
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.followup.services import Answers, paper_form_enter
+
+    visit = ReassessmentVisit.objects.get(patient=patient, key="12m")
+    paper_form_enter(
+        actor=acting(clinician),
+        visit=visit,
+        measured_on=visit.due + timedelta(days=after_due),
+        answers=Answers(pain, "vas", [0] * 10),
+    )
+    return visit.due + timedelta(days=after_due)
+
+
+@pytest.fixture
+def twelve_months(clinician: Any) -> dict[str, Any]:
+    """Five patients injected about 15 months ago (their 12-month windows have closed), from a
+    baseline of pain 70 and ODI 49: answers of pain 20 and ODI 0 meet the composite."""
+    patients = {
+        name: treated(clinician, days_ago=days, email=f"{name}@example.org")
+        for name, days in (
+            ("met", 450),
+            ("met_then_surgery", 451),
+            ("surgery_then_met", 452),
+            ("surgery_not_measured", 453),
+            ("lost", 454),
+        )
+    }
+    measured = _answers(clinician, patients["met"], 20)
+    _answers(clinician, patients["met_then_surgery"], 20)
+    _surgery(clinician, patients["met_then_surgery"], timezone.localdate() - timedelta(days=20))
+    measured = _answers(clinician, patients["surgery_then_met"], 20, after_due=10)
+    _surgery(clinician, patients["surgery_then_met"], measured - timedelta(days=5))
+    _surgery(clinician, patients["surgery_not_measured"], measured - timedelta(days=30))
+    return patients
+
+
+def test_a_re_intervention_before_the_visit_fails_the_composite_and_is_never_lost(
+    twelve_months: dict[str, Any], clinician_client: Client
+) -> None:
+    summaries = {s.key: s for s in clinician_client.get("/outcomes/").context["summaries"]}
+    assert summaries["6m"].composite is None  # the trials score 12 and 24 months only
+    twelve = summaries["12m"].composite
+    assert twelve is not None
+    # Met: "met" and "met_then_surgery" (the surgery came after the answers). Failed by a
+    # re-intervention: "surgery_then_met" (measures passed) and "surgery_not_measured".
+    assert (twelve.rate.successes, twelve.rate.n, twelve.reintervened) == (2, 4, 2)
+    assert (twelve.loss.measured, twelve.loss.lost) == (4, 1)  # only "lost" is lost
+    assert (twelve.loss.worst, twelve.loss.best) == (2 / 5, 3 / 5)
+    assert twelve.rate.low is not None and twelve.rate.low < 0.5 < (twelve.rate.high or 0)
+    page = clinician_client.get("/outcomes/").content.decode()
+    assert "Composite endpoint at 12 and 24 months" in page
+    assert "pain at least 50% lower and ODI at least 15 points lower" in page
+
+
+def test_the_export_and_the_report_count_the_composite_as_the_dashboard_does(
+    twelve_months: dict[str, Any], clinician_client: Client
+) -> None:
+    import csv
+    import io
+
+    from spinepath.outcomes.report import deidentified_rows, report_from_rows
+    from spinepath.outcomes.selectors import Filters, visit_summaries
+    from spinepath.web.policy import clinic_policy
+
+    today = timezone.localdate()
+    response = clinician_client.get("/outcomes/export/cohort.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    by_patient = {
+        (row["patient"], row["visit"]): row for row in rows if row["visit"] in ("6m", "12m")
+    }
+    expected = {
+        "met": ("yes", "no", ""),
+        "met_then_surgery": ("yes", "no", "x"),
+        "surgery_then_met": ("no", "yes", "x"),
+        "surgery_not_measured": ("no", "yes", "x"),
+        "lost": ("", "no", ""),
+    }
+    for name, (composite, reintervened, on) in expected.items():
+        row = by_patient[(twelve_months[name].mrn, "12m")]
+        assert (row["composite"], row["reintervened"]) == (composite, reintervened), name
+        assert bool(row["reintervention_on"]) == bool(on), name
+        assert by_patient[(twelve_months[name].mrn, "6m")]["composite"] == ""
+    dashboard = visit_summaries(Filters(), today)
+    report = report_from_rows(deidentified_rows(today), clinic_policy())
+    for d, r in zip(dashboard, report.summaries, strict=True):
+        assert d.composite == r.composite, d.key
+    dictionary = b"".join(clinician_client.get("/outcomes/export/dictionary.csv").streaming_content)
+    assert b"reintervention_on" in dictionary and b"composite endpoint" in dictionary
+
+
+def test_the_composite_takes_a_fixed_number_of_queries(
+    twelve_months: dict[str, Any], clinician: Any
+) -> None:
+    from spinepath.outcomes.selectors import Filters, visit_summaries
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            visit_summaries(Filters(), timezone.localdate())
+        return len(captured)
+
+    before = queries()
+    _surgery(clinician, twelve_months["lost"], timezone.localdate() - timedelta(days=3))
+    _surgery(clinician, twelve_months["met"], timezone.localdate() - timedelta(days=2))
+    assert queries() == before
