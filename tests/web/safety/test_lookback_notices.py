@@ -84,7 +84,9 @@ def test_each_patient_is_written_to_once_by_email_or_letter(
     assert "Print the 1 letter" in letters.content.decode()
     pdf = admin_client.get(f"{sent['Location']}letters.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    disclosed = AuditEvent.objects.filter(what__startswith="look-back notice")
+    disclosed = AuditEvent.objects.filter(
+        action=AuditEvent.EXPORT, what__startswith="look-back notice ("
+    )
     assert disclosed.count() == 2
 
 

@@ -75,9 +75,9 @@ def injections(clinician: Any) -> dict[str, Procedure]:
     for days, name, lot in given:
         patient = treated(clinician, days_ago=days, email=f"{name}@example.org")
         procedure = Procedure.objects.get(patient=patient)
-        if lot:
-            Procedure.objects.filter(pk=procedure.pk).update(lot=lots[lot])
-            procedure.refresh_from_db()
+        # p4 stands for a record made before the catalogue, which names no lot.
+        Procedure.objects.filter(pk=procedure.pk).update(lot=lots[lot] if lot else None)
+        procedure.refresh_from_db()
         found[name] = procedure
     return found
 

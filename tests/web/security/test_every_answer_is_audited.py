@@ -36,6 +36,8 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.pathway.safety import SAFETY_KEYS, EventFacts
 from spinepath.patients.models import Patient
+from spinepath.safety.lookback import Query as LookbackQuery
+from spinepath.safety.lookback import lookback_notify
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 ROLES = ("clinician", "coordinator", "admin", "patient", "api", "anonymous")
@@ -206,6 +208,16 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 description="Fusion at the county hospital",
                 source="reported_by_patient",
             )
+            # A look-back of the patient's lot, written to them (its pages name them).
+            assert procedure.lot is not None
+            notice_key = "w" * 24
+            lookback_notify(
+                actor=acting(admin),
+                query=LookbackQuery(lot=procedure.lot.code),
+                subject="About your injection",
+                body="Dear {name}, {injections}",
+                submission_key=notice_key,
+            )
 
             clients = {
                 "clinician": signed_in(clinician),
@@ -236,6 +248,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             "report_id": report.pk,
             "event_id": event.pk,
             "reintervention_id": again.pk,
+            "key": notice_key,
             "user_id": coordinator.pk,
             "action": "deactivate",
             "draft_id": draft.pk,
