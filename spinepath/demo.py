@@ -351,7 +351,7 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     _load_followed_patients(clinician, time_out_by=users["sam.coordinator"])
     _plan_to_read_at_home(clinician)
     _calendar(users)
-    _safety(clinician)
+    _safety(clinician, users["admin"])
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 
@@ -373,6 +373,8 @@ def _catalogue(admin: User) -> None:
             "Spine Regenerative Clinic cell lab (FEI 3009876543)",
             [
                 ("BMC-2611", "0100860001234561BMC-2611", 120, ""),
+                # Recalled by its maker (below): Marcus Green received it.
+                ("BMC-2607", "0100860001234561BMC-2607", 30, ""),
                 ("BMC-2509", "0100860001234561BMC-2509", -10, ""),
             ],
         ),
@@ -405,9 +407,10 @@ def _catalogue(admin: User) -> None:
             )
 
 
-def _safety(clinician: User) -> None:
+def _safety(clinician: User, admin: User) -> None:
     """Adverse events and safety answers, so each safety page has something to show: a mild
-    flare, a serious reaction whose report is due, and worrying answers awaiting review."""
+    flare, a serious reaction whose report is due, worrying answers awaiting review, and the
+    recall of the lot the serious reaction followed, with its look-back written to."""
     from spinepath.pathway.safety import EventFacts
     from spinepath.plans.models import Procedure
     from spinepath.portal.services import actor_name
@@ -470,6 +473,7 @@ def _safety(clinician: User) -> None:
                 "the 3-month check-in.",
             ),
         )
+    _recall(admin)
     if not SafetyReport.objects.filter(patient=elena.patient).exists():
         with _clinic_clock(today, 8):
             answers_from_patient(
@@ -490,6 +494,33 @@ def _safety(clinician: User) -> None:
                 source=SafetyReport.OWN_PAGES,
                 details="The injection spot is sore again and looks red since yesterday.",
             )
+
+
+def _recall(admin: User) -> None:
+    """The maker recalls lot BMC-2607; the clinic admin writes to whoever received it."""
+    from spinepath.plans.biologics import lot_recall
+    from spinepath.plans.models import ProductLot
+    from spinepath.safety.lookback import Query, default_message, lookback_notify
+
+    lot = ProductLot.objects.filter(lot="BMC-2607").first()
+    if lot is None or lot.recalled_on is not None:
+        return
+    actor = at_command_line("demo", admin)
+    with _clinic_clock(timezone.localdate() - timedelta(days=1), 16):
+        lot_recall(
+            actor=actor,
+            lot_id=lot.pk,
+            reason="The maker's recall notice: a retained sample of the kit failed sterility.",
+        )
+        query = Query(lot=lot.code)
+        subject, body = default_message(query)
+        lookback_notify(
+            actor=actor,
+            query=query,
+            subject=subject,
+            body=body,
+            submission_key="demo-recall-" + "x" * 8,
+        )
 
 
 def _next_working_day(after: date) -> date:
@@ -681,7 +712,7 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
                 guidance="fluoroscopy",
                 dose="10 million cells",
                 volume_ml=Decimal("1.5"),
-                lot_code="0100860001234561BMC-2611",
+                lot_code=f"0100860001234561{'BMC-2607' if pid == 'demo-14' else 'BMC-2611'}",
                 dose_measured=Dose(cells_million=Decimal(10), viability_pct=Decimal(93)),
                 fluoroscopy=Fluoroscopy(seconds=38, air_kerma_mgy=Decimal("6.4")),
                 checks=PreProcedureChecks(

@@ -132,11 +132,22 @@ def source_problem(kind: str, source: str) -> str | None:
 
 
 def lot_problems(
-    *, kind: str, material: str, expires_on: date | None, performed_on: date
+    *,
+    kind: str,
+    material: str,
+    expires_on: date | None,
+    performed_on: date,
+    recalled_on: date | None = None,
 ) -> dict[str, str]:
     """Why this lot may not be recorded for an injection of ``material`` on ``performed_on``,
-    by form field: a lot of another material, or expired on the day."""
+    by form field: a lot of another material, expired on the day, or recalled (a recalled lot
+    is never injected again, whatever the day of the injection being recorded)."""
     problems: dict[str, str] = {}
+    if recalled_on is not None:
+        problems["lot"] = (
+            f"This lot was recalled on {recalled_on}: it is not injected. Set it aside and "
+            "use another lot."
+        )
     if KIND_MATERIAL.get(kind) != material:
         problems["lot"] = (
             f"This lot is {PRODUCT_KINDS.get(kind, kind)}, not the material recorded for the "

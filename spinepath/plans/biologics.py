@@ -16,8 +16,10 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from spinepath.actions import action
+from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.pathway.biologics import source_problem
 from spinepath.patients.models import Patient
@@ -108,6 +110,34 @@ def lot_create(
     except IntegrityError as clash:
         refusal = "That code or lot number is in the catalogue already."
         raise Conflict(refusal, fields={"code": refusal}) from clash
+
+
+RECALL_REASON_MAX = 2000
+
+
+@action("product_catalogue")
+def lot_recall(*, actor: Actor, lot_id: int, reason: str) -> ProductLot:
+    """Recall a lot: from now it is refused at every procedure, and the look-back finds who
+    received it. Recalling twice recalls once; a recall is never undone."""
+    reason = reason.strip()
+    if not reason or len(reason) > RECALL_REASON_MAX:
+        refusal = f"Say why the lot is recalled (at most {RECALL_REASON_MAX} characters)."
+        raise Invalid(refusal, fields={"reason": refusal})
+    lot = ProductLot.objects.select_for_update().select_related("product").filter(pk=lot_id).first()
+    if lot is None:
+        raise NotAvailable("There is no such lot.")
+    if lot.recalled_on is not None:
+        return lot
+    lot.recalled_on = today_of_write()
+    lot.recall_reason = reason
+    lot.recalled_by = actor.user
+    lot.save(update_fields=["recalled_on", "recall_reason", "recalled_by"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.UPDATE,
+        what=f"lot {lot.lot} of {lot.product.name} recalled: {reason}"[:200],
+    )
+    return lot
 
 
 class AmbiguousLot(Exception):

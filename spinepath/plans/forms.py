@@ -251,3 +251,14 @@ class LookbackForm(forms.Form):
         queryset=BiologicProduct.objects.all(), required=False, empty_label="Any product"
     )
     donor = forms.CharField(max_length=60, required=False, label="Donor id")
+
+
+class RecallForm(forms.Form):
+    lot_id = record_id_field("Lot")
+    reason = forms.CharField(
+        label="Why it is recalled",
+        max_length=2000,
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. the maker's recall notice of 2026-12-01"}
+        ),
+    )

@@ -236,6 +236,13 @@ class ProductLot(models.Model):
     expires_on = models.DateField()
     donor = models.CharField(max_length=60, blank=True, help_text="Donor id, for allogeneic.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Recalled by its maker or the clinic (PATHWAY.md section 10): never injected again; the
+    # look-back finds who received it.
+    recalled_on = models.DateField(null=True, blank=True)
+    recall_reason = models.TextField(blank=True)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["product", "expires_on", "lot"]

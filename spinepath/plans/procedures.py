@@ -91,6 +91,7 @@ def _lot_for(code: str, material: str, performed_on: date, dose: Dose) -> Produc
         material=material,
         expires_on=lot.expires_on,
         performed_on=performed_on,
+        recalled_on=lot.recalled_on,
     )
     fields = {("lot_code" if k == "lot" else k): v for k, v in problems.items()}
     fields.update(dose_problems(lot.product.kind, dose))

@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import actor_of, admin_actor, staff_actor
@@ -34,6 +36,7 @@ from spinepath.plans.forms import (
     PriceForm,
     ProcedureForm,
     ProductForm,
+    RecallForm,
     RemoveLineForm,
     VoidForm,
     show_refusal,
@@ -420,8 +423,21 @@ def products(request: HttpRequest) -> HttpResponse:
     actor = admin_actor(request, does="keeps the catalogue of biologic products")
     product_form = ProductForm(request.POST if request.POST.get("do") == "product" else None)
     lot_form = LotForm(request.POST if request.POST.get("do") == "lot" else None)
+    recall_form = RecallForm(request.POST if request.POST.get("do") == "recall" else None)
     if request.method == "POST":
         try:
+            if request.POST.get("do") == "recall" and recall_form.is_valid():
+                recalled = biologics.lot_recall(
+                    actor=actor,
+                    lot_id=recall_form.cleaned_data["lot_id"],
+                    reason=recall_form.cleaned_data["reason"],
+                )
+                messages.success(
+                    request,
+                    f"Lot {recalled.lot} is recalled: it is refused at every procedure. Now "
+                    "write to the patients who received it.",
+                )
+                return redirect(f"{reverse('plans:lookback')}?{urlencode({'lot': recalled.code})}")
             if request.POST.get("do") == "product" and product_form.is_valid():
                 made = biologics.product_create(actor=actor, **product_form.cleaned_data)
                 messages.success(request, f"{made.name} added to the catalogue.")
@@ -439,8 +455,13 @@ def products(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Lot {lot.lot} of {lot.product.name} added.")
                 return redirect("plans:products")
         except Refused as refused:
-            show_refusal(product_form if request.POST.get("do") == "product" else lot_form, refused)
-        if request.POST.get("do") not in ("product", "lot"):
+            show_refusal(
+                {"product": product_form, "recall": recall_form}.get(
+                    request.POST.get("do", ""), lot_form
+                ),
+                refused,
+            )
+        if request.POST.get("do") not in ("product", "lot", "recall"):
             messages.error(request, "Nothing was done: use one of the forms below.")
     return render(
         request,
@@ -453,10 +474,11 @@ def products(request: HttpRequest) -> HttpResponse:
             ),
             "product_form": product_form,
             "lot_form": lot_form,
+            "recall_form": recall_form,
             "today": timezone.localdate(),
             "nav": "products",
         },
-        status=400 if product_form.errors or lot_form.errors else 200,
+        status=400 if product_form.errors or lot_form.errors or recall_form.errors else 200,
     )
 
 

@@ -121,3 +121,34 @@ def test_an_empty_message_is_refused_naming_the_field(
     )
     assert 'value="Recall"' in refused.content.decode()
     assert not LookbackNotice.objects.exists()
+
+
+def test_a_recalled_lot_is_refused_at_every_procedure_and_recalled_once(
+    admin_user: Any, admin_client: Client, clinician: Any, recalled: dict[str, Any]
+) -> None:
+    from spinepath.errors import Invalid
+    from spinepath.plans.biologics import lot_recall
+
+    lot = recalled["lot"]
+    with pytest.raises(NotAllowed):
+        lot_recall(actor=acting(clinician), lot_id=lot.pk, reason="maker's notice")
+    posted = admin_client.post(
+        "/products/", {"do": "recall", "lot_id": str(lot.pk), "reason": "Maker's notice 12-01"}
+    )
+    assert posted.status_code == 302 and "/products/lookback/?lot=RECALL-R-77" in posted["Location"]
+    admin_client.post("/products/", {"do": "recall", "lot_id": str(lot.pk), "reason": "again"})
+    lot.refresh_from_db()
+    assert lot.recalled_on == timezone.localdate() and lot.recall_reason == "Maker's notice 12-01"
+    assert "recalled" in admin_client.get("/products/").content.decode()
+    review = timezone.localdate() - timedelta(days=5)
+    patient = reviewed_patient(clinician, review, "lb-3")
+    accepted_plan_for(patient, clinician, review)
+    with pytest.raises(Invalid) as refused:
+        inject(
+            patient,
+            clinician,
+            timezone.localdate(),
+            lot_code=lot.code,
+            dose_measured=Dose(Decimal(12), Decimal(91)),
+        )
+    assert refused.value.fields["lot_code"].startswith("This lot was recalled on")
