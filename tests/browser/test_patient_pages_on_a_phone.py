@@ -20,6 +20,7 @@ from web_helpers import acting
 from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan
 from spinepath.plans.services import plan_revise
@@ -103,6 +104,8 @@ def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> 
         slider.press("ArrowRight")
     for i in range(1, 11):
         page.locator(f"input[name=odi_{i}][value='1']").check()
+    for question in SAFETY_QUESTIONS:
+        page.get_by_role("group", name=question.question).get_by_label("No").check()
     page.get_by_role("button", name=re.compile("Send")).click()
     assert "Thank you" in page.content()
     assert OutcomeMeasurement.objects.filter(patient=patient).count() == 1
