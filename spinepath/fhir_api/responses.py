@@ -102,13 +102,14 @@ def _answers(items: list[Any]) -> Answers:
 def _visit(patient: Patient, identifier: Any, today: date) -> ReassessmentVisit:
     if identifier is not None and identifier.system == VISIT_SYSTEM:
         pk = identifier.value or ""
+        number = _number(pk)
         visit = (
-            ReassessmentVisit.objects.filter(pk=int(pk)).select_related("patient").first()
-            if pk.isdigit() and len(pk) < 12
+            ReassessmentVisit.objects.filter(pk=number).select_related("patient").first()
+            if number is not None
             else None
         )
         if visit is None:
-            raise NotAvailable(f"identifier: there is no visit {pk}")
+            raise NotAvailable(f"identifier: there is no visit {pk[:20]}")
         if visit.patient_id != patient.pk:
             raise Conflict("identifier: that visit is another patient's, not the subject's")
         return visit

@@ -33,6 +33,7 @@ from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
+from spinepath.safety.forms import posted_safety
 from spinepath.safety.selectors import reviews_to_show
 from spinepath.web.policy import clinic_policy
 
@@ -243,7 +244,18 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "followup/questionnaire.html",
         # The blank questions are the same for every patient: rendered once per wording.
-        {"form": form, "visit_label": link.visit.label, "questions_version": QUESTIONS_VERSION},
+        {
+            "form": form,
+            "visit_label": link.visit.label,
+            "questions_version": QUESTIONS_VERSION,
+            # A yes already given is answered at once, even while other answers are missing.
+            "advice": safety_advice(
+                {k: v == "yes" for k, v in posted_safety(request.POST).items()},
+                settings.SPINEPATH_CLINIC_PHONE,
+            )
+            if form.errors
+            else None,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -175,4 +175,11 @@ def dose_problems(kind: str, dose: Dose) -> dict[str, str]:
             problems["platelets_k_per_ul"] = "Enter the platelet count of the PRP."
         if dose.leukocytes_k_per_ul is None or dose.leukocytes_k_per_ul < 0:
             problems["leukocytes_k_per_ul"] = "Enter the leukocyte count of the PRP."
+    # Whatever the kind, a count given is never negative and a viability never above 100%.
+    for field in ("cells_million", "platelets_k_per_ul", "leukocytes_k_per_ul", "viability_pct"):
+        value = getattr(dose, field)
+        if value is not None and value < 0:
+            problems.setdefault(field, "A count or a share is never negative.")
+    if dose.viability_pct is not None and dose.viability_pct > 100:
+        problems.setdefault("viability_pct", "Enter the viability of the cells, 1-100%.")
     return problems

@@ -172,11 +172,15 @@ def lookback(*, lot: str = "", product_id: int | None = None, donor: str = "") -
     material, with their injections of it (voided entries left out): one query."""
     query = Q()
     if lot.strip():
-        query &= Q(lot__code=lot.strip()) | Q(lot__lot=lot.strip())
+        # Codes and lot numbers are found in any case, as the procedure form finds them: the
+        # catalogue's few matching lots first, then their injections by the lot's key.
+        text = lot.strip()
+        lots = ProductLot.objects.filter(Q(code__iexact=text) | Q(lot__iexact=text))
+        query &= Q(lot_id__in=list(lots.values_list("pk", flat=True)))
     if product_id is not None:
         query &= Q(lot__product_id=product_id)
     if donor.strip():
-        query &= Q(lot__donor=donor.strip())
+        query &= Q(lot__donor__iexact=donor.strip())
     if not query:
         raise Invalid(
             "Name a lot, a product or a donor to look back on.", fields={"lot": "Name a lot."}

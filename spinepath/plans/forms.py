@@ -133,38 +133,28 @@ class ProcedureForm(forms.Form):
         help_text="Under fluoroscopy: cumulative air kerma at the reference point.",
     )
     # The biologic (PATHWAY.md section 10): a scanner types the label's code and Enter.
+    # Required by the service, which names it beside everything else the record lacks.
     lot_code = forms.CharField(
         max_length=80,
+        required=False,
         label="Product lot (scan or type the code on the label)",
         error_messages={"required": "Scan or type the code on the product's label."},
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "data-scan": "1"}
         ),
     )
+    # The ranges are the service's (pathway.biologics.dose_problems), named with the rest.
     cells_million = forms.DecimalField(
-        max_digits=8, decimal_places=2, min_value=0, required=False, label="Cells (millions)"
+        max_digits=8, decimal_places=2, required=False, label="Cells (millions)"
     )
     viability_pct = forms.DecimalField(
-        max_digits=5,
-        decimal_places=1,
-        min_value=0,
-        max_value=100,
-        required=False,
-        label="Viability (%)",
+        max_digits=5, decimal_places=1, required=False, label="Viability (%)"
     )
     platelets_k_per_ul = forms.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        required=False,
-        label="PRP platelets (x10³/µl)",
+        max_digits=7, decimal_places=1, required=False, label="PRP platelets (x10³/µl)"
     )
     leukocytes_k_per_ul = forms.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        required=False,
-        label="PRP leukocytes (x10³/µl)",
+        max_digits=7, decimal_places=1, required=False, label="PRP leukocytes (x10³/µl)"
     )
     # The pre-procedure checks: the operator (who records) confirms each; the time-out names
     # who led it.
@@ -258,7 +248,5 @@ class RecallForm(forms.Form):
     reason = forms.CharField(
         label="Why it is recalled",
         max_length=2000,
-        widget=forms.TextInput(
-            attrs={"placeholder": "e.g. the maker's recall notice of 2026-12-01"}
-        ),
+        error_messages={"required": "Say why the lot is recalled."},
     )

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from spinepath.actions import action
+from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -39,6 +39,8 @@ from spinepath.plans.selectors import accepted_plan, time_out_leaders
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
+# No procedure of this clinic is older than its records.
+EARLIEST_YEAR = 2000
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 VOID_REASON_MAX = 2000
 
@@ -127,6 +129,13 @@ def _checked(
     fields = record_problems(
         guidance=guidance, volume_ml=volume_ml, fluoroscopy=fluoroscopy, checks=checks
     )
+    # What no dose may say, whatever the lot (named even before a lot is scanned).
+    fields.update(dose_problems("", dose))
+    today = today_of_write()
+    if performed_on > today:
+        fields["performed_on"] = f"{performed_on} is in the future: record a procedure once done."
+    elif performed_on.year < EARLIEST_YEAR:
+        fields["performed_on"] = f"{performed_on} is not a date this clinic injected on."
     try:
         leader = _time_out_leader(checks.time_out_led_by)
         lot = _lot_for(code, material, performed_on, dose)

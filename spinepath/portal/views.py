@@ -50,7 +50,12 @@ from spinepath.portal import selectors, services
 from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
 from spinepath.public.bookings import appointment_ics, change_request_create
 from spinepath.public.models import Appointment
-from spinepath.safety.forms import SafetyAnswersForm, safety_answers, safety_fields
+from spinepath.safety.forms import (
+    SafetyAnswersForm,
+    posted_safety,
+    safety_answers,
+    safety_fields,
+)
 from spinepath.safety.models import SafetyReport
 from spinepath.safety.services import answers_from_patient
 from spinepath.web.clients import client_address
@@ -484,11 +489,17 @@ def safety(request: HttpRequest, patient: Patient) -> HttpResponse:
                 "safety_sent.html",
                 {"patient": patient, "advice": advice, "nav": "safety"},
             )
+    if request.method == "POST" and form.errors:
+        # A yes already given is answered at once, whatever is still unanswered: a patient
+        # who gives up on the rest of the form still knows what to do now.
+        given = {k: v == "yes" for k, v in posted_safety(request.POST).items()}
+        advice = safety_advice(given, settings.SPINEPATH_CLINIC_PHONE)
     return _page(
         request,
         "safety.html",
         {
             "patient": patient,
+            "advice": advice,
             "form": form,
             "safety": safety_fields(form),
             "injected": injected,

@@ -41,6 +41,11 @@ def safety_answers(cleaned: dict[str, Any]) -> dict[str, bool | None]:
     return found
 
 
+def posted_safety(data: Any) -> dict[str, str]:
+    """The safety answers as posted, valid or not ("yes", "no" or anything else), by key."""
+    return {q.key: str(data.get(f"safety_{q.key}", "")) for q in SAFETY_QUESTIONS}
+
+
 def safety_fields(form: forms.Form) -> list[Any]:
     return [form[f"safety_{q.key}"] for q in SAFETY_QUESTIONS]
 
@@ -88,15 +93,19 @@ def _optional_bool(value: str) -> bool | None:
 class EventForm(forms.Form):
     """An adverse event as a clinician records it (CTCAE v5, ICH E2A, relatedness)."""
 
+    # Required by the service, which names every missing answer at once (pathway.safety).
     term = forms.CharField(
         label="Event (term)",
         max_length=200,
+        required=False,
         help_text="For example: post-injection flare, discitis, vasovagal reaction.",
     )
     description = forms.CharField(
         required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
-    onset_on = forms.DateField(label="Onset", widget=forms.DateInput(attrs={"type": "date"}))
+    onset_on = forms.DateField(
+        label="Onset", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     grade = forms.TypedChoiceField(
         label="CTCAE v5 grade",
         choices=[("", "Choose…"), *CTCAE_GRADES.items()],
@@ -203,6 +212,9 @@ class NoticeForm(OncePerSubmission):
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text="{name} and {injections} are replaced with each patient's name and their "
         "injections of it.",
+    )
+    again = forms.BooleanField(
+        required=False, label="Write again to the patients already written to about it"
     )
 
 

@@ -8,6 +8,7 @@ disclosure. One press of "Send" writes once to each patient, however often it is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_now, audit_record
 from spinepath.errors import Invalid
-from spinepath.plans.biologics import Recipient, lookback
+from spinepath.plans.biologics import AmbiguousLot, Recipient, lookback, lot_by_code
 from spinepath.plans.models import BiologicProduct
 from spinepath.safety.models import LookbackNotice
 from spinepath.safety.services import checked_key
@@ -39,7 +40,13 @@ class Query:
     def words(self) -> str:
         parts = []
         if self.lot:
-            parts.append(f"lot {self.lot}")
+            try:
+                found = lot_by_code(self.lot)
+            except AmbiguousLot:
+                found = None
+            parts.append(
+                f"{found.product.name}, lot {found.lot}" if found is not None else f"lot {self.lot}"
+            )
         if self.product_id is not None:
             product = BiologicProduct.objects.filter(pk=self.product_id).first()
             parts.append(f"product {product.name if product else self.product_id}")
@@ -71,7 +78,8 @@ def injections_text(recipient: Recipient) -> str:
     for i in recipient.injections:
         where = " ".join(p for p in (i.level, i.side) if p)
         product = f", {i.lot.product.name} lot {i.lot.lot}" if i.lot else ""
-        lines.append(f"- {i.performed_on:%d %B %Y}: {i.get_generator_display()} {where}{product}")
+        day = f"{i.performed_on.day} {i.performed_on:%B %Y}"
+        lines.append(f"- {day}: {i.get_generator_display()} {where}{product}")
     return "\n".join(lines)
 
 
@@ -82,12 +90,36 @@ def personal(text: str, recipient: Recipient) -> str:
     )
 
 
+def unknown_placeholders(text: str) -> list[str]:
+    """Text in braces the message may not hold: only {name} and {injections} are filled in."""
+    return [p for p in dict.fromkeys(re.findall(r"\{[^{}]*\}", text)) if p not in PLACEHOLDERS]
+
+
+def written_before(query: Query, found: list[Recipient]) -> list[LookbackNotice]:
+    """Notices already sent about the same thing to the patients found now."""
+    return list(
+        LookbackNotice.objects.filter(
+            about=query.words()[:200], patient__in=[r.patient for r in found]
+        )
+        .select_related("patient", "sent_by")
+        .order_by("-sent_at")
+    )
+
+
 @action("lookback_notice")
 def lookback_notify(
-    *, actor: Actor, query: Query, subject: str, body: str, submission_key: str
+    *,
+    actor: Actor,
+    query: Query,
+    subject: str,
+    body: str,
+    submission_key: str,
+    again: bool = False,
 ) -> list[LookbackNotice]:
     """Write to every patient the look-back finds: an email to those with an address on their
-    record, a printed letter to the others. A repeat of the same press returns its notices."""
+    record, a printed letter to the others. A repeat of the same press returns its notices;
+    patients written to before about the same thing are written to again only when ``again``
+    says so."""
     key = checked_key(submission_key)
     assert key is not None
     earlier = list(LookbackNotice.objects.filter(submission_key=key).select_related("patient"))
@@ -99,12 +131,27 @@ def lookback_notify(
         problems["subject"] = f"Write a subject of at most {SUBJECT_MAX} characters."
     if not body or len(body) > BODY_MAX:
         problems["body"] = f"Write the message, at most {BODY_MAX} characters."
+    for field, text in (("subject", subject), ("body", body)):
+        unknown = unknown_placeholders(text)
+        if unknown and field not in problems:
+            problems[field] = (
+                f"{', '.join(unknown)} is not filled in: only {{name}} and {{injections}} are."
+            )
     if problems:
         raise Invalid(list(problems.values()), fields=problems)
     found = lookback(lot=query.lot, product_id=query.product_id, donor=query.donor)
     if not found:
         message = "Nobody received it: there is nobody to write to."
         raise Invalid(message, fields={"lot": message})
+    before = written_before(query, found)
+    if before and not again:
+        people = len({n.patient_id for n in before})
+        message = (
+            f"{people} of these patients {'was' if people == 1 else 'were'} written to about "
+            f"it already (last on {before[0].sent_at:%Y-%m-%d}): tick 'Write again' to send "
+            "this too."
+        )
+        raise Invalid(message, fields={"again": message})
     notices = []
     about = query.words()
     for recipient in found:

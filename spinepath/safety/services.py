@@ -514,7 +514,11 @@ def reintervention_record(
         problems["description"] = "Say what was done, where and by whom, as far as known."
     elif len(description.strip()) > TEXT_MAX:
         problems["description"] = f"Keep the description under {TEXT_MAX} characters."
-    if kind == Reintervention.INJECTION and performed_on is not None and "kind" not in problems:
+    if (
+        kind == Reintervention.INJECTION
+        and performed_on is not None
+        and not {"kind", "performed_on"} & problems.keys()
+    ):
         ours = Procedure.objects.not_voided().filter(patient=patient, performed_on=performed_on)
         ours = ours.filter(level=level) if level else ours.filter(generator=procedure.generator)
         if ours.exists():

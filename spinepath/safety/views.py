@@ -17,7 +17,7 @@ from spinepath.accounts.actors import actor_of, admin_actor, staff_actor
 from spinepath.audit.middleware import showing, viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.errors import NotAvailable, Refused
+from spinepath.errors import Conflict, NotAvailable, Refused
 from spinepath.pathway.authority import may_change
 from spinepath.pathway.safety import QUESTION_BY_KEY, safety_advice
 from spinepath.patients.models import Patient
@@ -253,6 +253,13 @@ def _amend_initial(row: selectors.EventRow) -> dict[str, Any]:
     }
 
 
+def _rebound_amend(request: HttpRequest, row: selectors.EventRow) -> AmendForm:
+    """The change form as posted, based now on the latest version (shown on the page)."""
+    data = request.POST.copy()
+    data["based_on"] = str(row.current.number)
+    return AmendForm(data, initial=_amend_initial(row))
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     """An event: its latest version and every earlier one, the reporting clock, and the forms
@@ -275,15 +282,23 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             if do == "amend":
                 actor.require("adverse_event")
                 if amend.is_valid():
-                    services.event_amend(
-                        actor=actor,
-                        event_id=row.event.pk,
-                        entry=amend.entry(),
-                        based_on=amend.cleaned_data["based_on"],
-                        reason=amend.cleaned_data["reason"],
-                    )
-                    messages.success(request, "New version recorded; the earlier one is kept.")
-                    return redirect("safety:event", row.event.pk)
+                    try:
+                        services.event_amend(
+                            actor=actor,
+                            event_id=row.event.pk,
+                            entry=amend.entry(),
+                            based_on=amend.cleaned_data["based_on"],
+                            reason=amend.cleaned_data["reason"],
+                        )
+                    except Conflict as stale:
+                        # A version was added since: the page now shows it; what was typed is
+                        # kept, now based on it, so a second press (having read it) records.
+                        amend = _rebound_amend(request, row)
+                        amend.is_valid()
+                        _show(amend, stale)
+                    else:
+                        messages.success(request, "New version recorded; the earlier one is kept.")
+                        return redirect("safety:event", row.event.pk)
             elif do == "in_error":
                 actor.require("adverse_event")
                 if in_error.is_valid():
@@ -386,6 +401,7 @@ def lookback_notify(request: HttpRequest) -> HttpResponse:
                     subject=data["subject"],
                     body=data["body"],
                     submission_key=data["submission"],
+                    again=data["again"],
                 )
             except Refused as refused:
                 _show(form, refused)
@@ -407,6 +423,8 @@ def lookback_notify(request: HttpRequest) -> HttpResponse:
             "about": query.words(),
             "found": found,
             "by_email": sum(1 for r in found if r.patient.email),
+            "by_letter": sum(1 for r in found if not r.patient.email),
+            "before": lookback.written_before(query, found),
             "params": request.GET.urlencode(),
             "nav": "products",
         },
@@ -493,7 +511,6 @@ def reintervention_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         initial={
             "procedure": latest.pk if latest else "",
             "level": latest.level if latest else "",
-            "source": Reintervention.REPORTED_BY_PATIENT,
         },
     )
     actor = actor_of(request)

@@ -250,3 +250,25 @@ def test_odd_input_gets_an_operation_outcome_never_a_server_error(clinician: Any
     from spinepath.followup.models import QuestionnaireLink
 
     assert not QuestionnaireLink.objects.filter(visit__patient=patient).exists()
+
+
+def test_a_visit_id_in_other_digits_is_a_clear_refusal_not_a_server_error(
+    patient: Patient,
+) -> None:
+    client = api_client(can_write=True)
+    for value in ("²", "１２", "12a"):
+        response = client.post(
+            f"{BASE}/QuestionnaireResponse",
+            data=json.dumps(
+                {
+                    "resourceType": "QuestionnaireResponse",
+                    "status": "completed",
+                    "subject": {"reference": f"Patient/{patient.pk}"},
+                    "identifier": {"system": "urn:spinepath:visit", "value": value},
+                    "item": [{"linkId": "pain", "answer": [{"valueInteger": 20}]}],
+                }
+            ),
+            content_type="application/fhir+json",
+        )
+        assert response.status_code in (400, 404, 422), (value, response.status_code)
+        assert json.loads(response.content)["resourceType"] == "OperationOutcome"

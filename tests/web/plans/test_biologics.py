@@ -386,3 +386,37 @@ def test_the_catalogue_keeps_label_text_only(admin_user: Any, catalogue: dict[st
         with pytest.raises(Invalid) as refused:
             lot_create(actor=acting(admin_user), product_id=catalogue["product"].pk, **values)
         assert field in refused.value.fields
+
+
+def test_an_empty_procedure_form_names_every_field_it_lacks_at_once(
+    clinician: Any, clinician_client: Any
+) -> None:
+    patient = _patient(clinician, "empty-form")
+    page = clinician_client.get(f"/patients/{patient.pk}/procedures/new/")
+    form = page.context["form"]
+    posted = {
+        "submission": form["submission"].value(),
+        "target": form.fields["target"].choices[0][0],
+        "performed_on": timezone.localdate().isoformat(),
+        "material": "msc",
+        "guidance": "fluoroscopy",
+        "viability_pct": "150",
+    }
+    refused = clinician_client.post(f"/patients/{patient.pk}/procedures/new/", posted)
+    assert refused.status_code == 400
+    named = set(refused.context["form"].errors)
+    assert {
+        "lot_code",
+        "volume_ml",
+        "fluoroscopy_seconds",
+        "air_kerma_mgy",
+        "consent_confirmed",
+        "site_marked",
+        "time_out_done",
+        "viability_pct",
+    } <= named, named
+    future = clinician_client.post(
+        f"/patients/{patient.pk}/procedures/new/",
+        {**posted, "performed_on": "9999-12-31"},
+    )
+    assert "is in the future" in " ".join(future.context["form"].errors["performed_on"])

@@ -116,7 +116,8 @@ def test_no_procedure_at_a_target_the_plan_does_not_list(plan: CarePlan, clinici
 
 def test_no_procedure_once_the_mri_is_too_old(plan: CarePlan, clinician: Any) -> None:
     accept(plan, clinician)
-    with pytest.raises(procedures.ProcedureRefused) as refused:
+    # Recorded on that day (a day in the future is refused before anything else).
+    with on_day(date(2027, 8, 21)), pytest.raises(procedures.ProcedureRefused) as refused:
         record(plan.patient, clinician, performed_on=date(2027, 8, 21))
     assert any("older than 12 months" in r for r in refused.value.reasons)
 

@@ -512,3 +512,46 @@ def test_the_api_reads_and_searches_adverse_events_each_read_audited(clinician: 
     assert found["total"] == 1
     assert api.get("/fhir/AdverseEvent/ae999999").status_code == 404
     assert AuditEvent.objects.filter(patient=patient, path__contains="AdverseEvent").exists()
+
+
+def test_a_yes_is_answered_at_once_even_on_an_incomplete_form(clinician: Any) -> None:
+    patient = treated(clinician, days_ago=42)
+    token = _link(patient, clinician)
+    partial = Client().post(f"/q/{token}/", {"safety_bladder_bowel": "yes"})
+    assert partial.status_code == 400
+    assert "Get emergency care now" in partial.content.decode()
+    assert not SafetyReport.objects.exists()
+
+
+def test_a_stale_change_is_refused_once_then_recorded_when_sent_again(
+    clinician: Any, clinician_client: Client
+) -> None:
+    patient = treated(clinician, days_ago=10)
+    event = _event(patient, clinician)
+    base = {
+        "do": "amend",
+        "term": "Post-injection flare",
+        "onset_on": _days_ago(3).isoformat(),
+        "grade": "2",
+        "related_procedure": "probable",
+        "related_product": "unlikely",
+        "expected": "yes",
+        "action": "medication",
+        "outcome": "recovering",
+        "based_on": "1",
+    }
+    first = clinician_client.post(
+        f"/safety/events/{event.pk}/", {**base, "outcome": "ongoing", "reason": "Tab A"}
+    )
+    assert first.status_code == 302
+    stale = clinician_client.post(
+        f"/safety/events/{event.pk}/", {**base, "action": "observation", "reason": "Tab B"}
+    )
+    assert stale.status_code == 400
+    body = stale.content.decode()
+    assert "was recorded since this page was opened" in body
+    assert 'name="based_on" value="2"' in body  # now based on what the page shows
+    assert event.versions.count() == 2
+    data = {**base, "action": "observation", "reason": "Tab B", "based_on": "2"}
+    assert clinician_client.post(f"/safety/events/{event.pk}/", data).status_code == 302
+    assert event.versions.count() == 3

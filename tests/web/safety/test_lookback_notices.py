@@ -152,3 +152,38 @@ def test_a_recalled_lot_is_refused_at_every_procedure_and_recalled_once(
             dose_measured=Dose(Decimal(12), Decimal(91)),
         )
     assert refused.value.fields["lot_code"].startswith("This lot was recalled on")
+
+
+def test_a_code_in_any_case_finds_the_same_patients(recalled: dict[str, Any]) -> None:
+    from spinepath.plans.biologics import lookback
+
+    for typed in ("RECALL-R-77", "recall-r-77", " r-77 "):
+        assert len(lookback(lot=typed)) == 2, typed
+
+
+def test_a_mistyped_placeholder_or_a_second_letter_is_not_sent_unasked(
+    admin_user: Any, recalled: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from spinepath.errors import Invalid
+
+    def send(body: str, key: str, again: bool = False) -> Any:
+        return lookback_notify(
+            actor=acting(admin_user),
+            query=Query(lot="recall-r-77"),
+            subject="About your injection",
+            body=body,
+            submission_key=key,
+            again=again,
+        )
+
+    with pytest.raises(Invalid) as refused:
+        send("Dear {nme}, {injections}", "a" * 24)
+    assert refused.value.fields["body"].startswith("{nme} is not filled in")
+    with django_capture_on_commit_callbacks(execute=True):
+        send("Dear {name}, {injections}", "b" * 24)
+    with pytest.raises(Invalid) as again:
+        send("Dear {name}, a second word", "c" * 24)
+    assert "written to about it already" in again.value.fields["again"]
+    send("Dear {name}, a second word", "c" * 24, again=True)
+    assert LookbackNotice.objects.count() == 4
+    assert "Marrow concentrate kit, lot R-77" in LookbackNotice.objects.first().about
