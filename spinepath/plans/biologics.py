@@ -123,7 +123,12 @@ def lot_recall(*, actor: Actor, lot_id: int, reason: str) -> ProductLot:
     if not reason or len(reason) > RECALL_REASON_MAX:
         refusal = f"Say why the lot is recalled (at most {RECALL_REASON_MAX} characters)."
         raise Invalid(refusal, fields={"reason": refusal})
-    lot = ProductLot.objects.select_for_update().select_related("product").filter(pk=lot_id).first()
+    lot = (
+        ProductLot.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pk=lot_id)
+        .first()
+    )
     if lot is None:
         raise NotAvailable("There is no such lot.")
     if lot.recalled_on is not None:

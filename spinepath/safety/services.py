@@ -324,7 +324,11 @@ def _event_for_change(event_id: int) -> tuple[AdverseEvent, EventVersion]:
     if event is None:
         raise NotAvailable("There is no such adverse event.")
     Patient.objects.select_for_update().filter(pk=event.patient_id).first()
-    event = AdverseEvent.objects.select_for_update().select_related("procedure").get(pk=event_id)
+    event = (
+        AdverseEvent.objects.select_for_update(of=("self",))
+        .select_related("procedure")
+        .get(pk=event_id)
+    )
     latest = event.versions.order_by("-number").first()
     assert latest is not None
     return event, latest
