@@ -31,6 +31,35 @@ class NeverDeletedQuerySet(models.QuerySet[Any]):
         raise KeptForever("safety records are never changed in place: add a version")
 
 
+class EnteredInError(models.Model):
+    """A record marked entered in error once, with who, when and why - all three or none (a
+    database constraint, :func:`in_error_names_who_when_why`); it stays on the record."""
+
+    in_error_at = models.DateTimeField(null=True, blank=True)
+    in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    in_error_reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def in_error(self) -> bool:
+        return self.in_error_at is not None
+
+
+def in_error_names_who_when_why(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=(
+            models.Q(in_error_at__isnull=True, in_error_by__isnull=True, in_error_reason="")
+            | models.Q(in_error_at__isnull=False, in_error_by__isnull=False)
+            & ~models.Q(in_error_reason="")
+        ),
+        name=name,
+    )
+
+
 class SafetyReport(models.Model):
     """A patient's answers to the safety questions, as given: at a follow-up questionnaire, on
     their own pages, on a paper form or by telephone to staff. A worrying answer waits for a
@@ -97,7 +126,7 @@ class SafetyReport(models.Model):
         raise KeptForever("a patient's safety answers are never deleted")
 
 
-class AdverseEvent(models.Model):
+class AdverseEvent(EnteredInError):
     """An adverse event of a patient (FHIR AdverseEvent): the versions hold what a clinician
     recorded; this row holds what never changes (whose, after which injection, when the
     clinic learned of it) and, once, that it was entered in error."""
@@ -127,33 +156,15 @@ class AdverseEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
-    in_error_at = models.DateTimeField(null=True, blank=True)
-    in_error_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    in_error_reason = models.TextField(blank=True)
 
     objects = NeverDeletedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-aware_on", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(in_error_at__isnull=True, in_error_by__isnull=True, in_error_reason="")
-                    | models.Q(in_error_at__isnull=False, in_error_by__isnull=False)
-                    & ~models.Q(in_error_reason="")
-                ),
-                name="event_in_error_names_who_when_why",
-            )
-        ]
+        constraints = [in_error_names_who_when_why("event_in_error_names_who_when_why")]
 
     def __str__(self) -> str:
         return f"Adverse event #{self.pk}"
-
-    @property
-    def in_error(self) -> bool:
-        return self.in_error_at is not None
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise KeptForever("an adverse event is never deleted: mark it entered in error")
@@ -285,7 +296,7 @@ class LookbackNotice(models.Model):
         raise KeptForever("a look-back notice is never deleted")
 
 
-class Reintervention(models.Model):
+class Reintervention(EnteredInError):
     """A further spine surgery or injection at the level a regenerative injection treated
     (PATHWAY.md section 10): the trials count it as a failure of the treatment. Recorded from
     a clinical document or as the patient reports it (the clinic's own later injections are
@@ -324,25 +335,13 @@ class Reintervention(models.Model):
     recorded_role = models.CharField(max_length=20)
     created_at = models.DateTimeField(auto_now_add=True)
     submission_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
-    in_error_at = models.DateTimeField(null=True, blank=True)
-    in_error_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    in_error_reason = models.TextField(blank=True)
 
     objects = NeverDeletedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-performed_on", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(in_error_at__isnull=True, in_error_by__isnull=True, in_error_reason="")
-                    | models.Q(in_error_at__isnull=False, in_error_by__isnull=False)
-                    & ~models.Q(in_error_reason="")
-                ),
-                name="reintervention_in_error_names_who_when_why",
-            ),
+            in_error_names_who_when_why("reintervention_in_error_names_who_when_why"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=["surgery", "injection"]),
                 name="reintervention_surgery_or_injection",
@@ -351,10 +350,6 @@ class Reintervention(models.Model):
 
     def __str__(self) -> str:
         return f"Re-intervention #{self.pk}"
-
-    @property
-    def in_error(self) -> bool:
-        return self.in_error_at is not None
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise KeptForever("a re-intervention is never deleted: mark it entered in error")
