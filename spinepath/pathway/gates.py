@@ -502,6 +502,18 @@ def lot_refusal(standing: Standing, target: Target, kind: str, policy: Policy) -
     return None
 
 
+def injections_left(standing: Standing) -> dict[Target, int]:
+    """How many injections the accepted plan still holds at each of its targets (what the
+    procedure form says before anything is typed; the gate above decides)."""
+    plan = standing.accepted_plan
+    if plan is None:
+        return {}
+    planned: dict[Target, int] = {}
+    for target in plan.injections:
+        planned[target] = planned.get(target, 0) + 1
+    return {t: max(0, n - standing.recorded.get(t, 0)) for t, n in planned.items()}
+
+
 def _injections(count: int) -> str:
     return f"{count} injection" if count == 1 else f"{count} injections"
 

@@ -21,6 +21,7 @@ from spinepath.audit.services import audit_record
 from spinepath.consultations.selectors import decision_in_force
 from spinepath.errors import Refused
 from spinepath.pathway.biologics import Dose
+from spinepath.pathway.gates import injections_left
 from spinepath.pathway.injections import Fluoroscopy, PreProcedureChecks
 from spinepath.pathway.plans import Target
 from spinepath.patients.models import Patient
@@ -42,6 +43,7 @@ from spinepath.plans.forms import (
     show_refusal,
 )
 from spinepath.plans.models import BiologicProduct, CarePlan, PriceItem, Procedure
+from spinepath.plans.standing import patient_standing
 
 SEES = "can see plans"
 
@@ -264,7 +266,16 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
     plan = selectors.accepted_plan(patient)
-    targets = _procedure_targets(patient, plan)
+    left = injections_left(patient_standing(patient)) if plan is not None else {}
+    targets = [
+        (
+            key,
+            f"{label} (no injection left in the plan)"
+            if left.get(_target_from_key(key)) == 0
+            else label,
+        )
+        for key, label in _procedure_targets(patient, plan)
+    ]
     form = ProcedureForm(
         request.POST or None,
         targets=targets,
@@ -321,6 +332,8 @@ def procedure_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "plan": plan,
             "refusals": refusals,
             "can_record": actor_of(request).may("procedure"),
+            # Said before anything is typed: the plan's injections are all recorded.
+            "plan_used": bool(left) and not any(left.values()),
             "injections": list(selectors.patient_procedures(patient)),
         },
         status=400 if (form.errors or refusals) else 200,

@@ -420,3 +420,18 @@ def test_an_empty_procedure_form_names_every_field_it_lacks_at_once(
         {**posted, "performed_on": "9999-12-31"},
     )
     assert "is in the future" in " ".join(future.context["form"].errors["performed_on"])
+
+
+def test_the_form_says_before_anything_is_typed_that_the_plan_is_used(
+    clinician: Any, clinician_client: Any
+) -> None:
+    patient = _patient(clinician, "used-plan")  # a plan of two injections at the disc
+    day = timezone.localdate()
+    inject(patient, clinician, day)
+    assert "Every injection of the accepted plan is recorded" not in (
+        clinician_client.get(f"/patients/{patient.pk}/procedures/new/").content.decode()
+    )
+    inject(patient, clinician, day)
+    page = clinician_client.get(f"/patients/{patient.pk}/procedures/new/").content.decode()
+    assert "Every injection of the accepted plan is recorded" in page
+    assert "(no injection left in the plan)" in page
