@@ -121,6 +121,7 @@ def test_patient_pages_and_the_worklist_fit_a_phone(live_server: Any, browser: A
         ("appointments", "/my/appointments/"),
         ("questionnaires", "/my/questionnaires/"),
         ("progress", "/my/progress/"),
+        ("report-a-problem", "/my/safety/"),
     ]
     public_pages = [
         ("public-home", "/"),
@@ -136,6 +137,7 @@ def test_patient_pages_and_the_worklist_fit_a_phone(live_server: Any, browser: A
         ("requests", "/requests/"),
         ("bookings", "/bookings/"),
         ("chart", f"/patients/{patient.pk}/"),
+        ("safety", "/safety/"),
     ]
     for width in WIDTHS:
         context = browser.new_context(
