@@ -92,7 +92,7 @@ def add_parser(subcommands: Any) -> None:
 
     reminders = subcommands.add_parser(
         "send-reminders",
-        help="email follow-up questionnaire reminders that are due",
+        help="climb the follow-up reminder ladder: emails, texts, call tasks, letters",
         description="Send the reminders that are due today: when a visit window opens and "
         "before it closes. Safe to run from cron as often as you like, even two at once: no "
         "reminder is ever sent twice.",
@@ -331,14 +331,14 @@ def run_send_reminders(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from spinepath.accounts.actors import at_command_line
-    from spinepath.followup.services import send_reminders
+    from spinepath.followup.reminders import send_reminders
 
-    sent, skipped = send_reminders(
+    run = send_reminders(
         actor=at_command_line(args.command),
         today=today,
         base_url=args.base_url or settings.SPINEPATH_BASE_URL,
     )
-    print(f"{sent} reminders sent, {skipped} already sent")
+    print(f"Reminder ladder: {run.text}")
     return 0
 
 

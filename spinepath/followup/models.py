@@ -26,6 +26,8 @@ class ReassessmentVisit(models.Model):
     opens = models.DateField(db_index=True)
     closes = models.DateField(db_index=True)
     optional = models.BooleanField(default=False)
+    # The patient declined this check-in (on a coordinator's call): its ladder stops.
+    reminders_stopped = models.CharField(max_length=200, blank=True)
     functional_notes = models.TextField(blank=True)
     repeat_imaging = models.BooleanField(default=False)
     # Facts of the treatment course, kept on the visit so the outcomes dashboard filters and
@@ -73,10 +75,12 @@ class OutcomeMeasurement(models.Model):
 
     PATIENT_LINK = "patient_link"
     PAPER = "paper"
+    PHONE = "phone"
     CONSULTATION = "consultation"
     SOURCES = [
         (PATIENT_LINK, "Patient (online)"),
         (PAPER, "Paper form in clinic"),
+        (PHONE, "On the phone with a coordinator"),
         (CONSULTATION, "Consultation"),
     ]
 
@@ -141,20 +145,79 @@ class QuestionnaireLink(models.Model):
         ordering = ["-created_at"]
 
 
-class ReminderSent(models.Model):
-    """One row per reminder sent: the unique constraint is what makes a second send impossible,
-    even when two copies of `spinepath send-reminders` run at once."""
+class ReminderStep(models.Model):
+    """One step of a visit's reminder ladder (PATHWAY.md section 11): what became of it.
 
-    WINDOW_OPEN = "window_open"
-    CLOSING_SOON = "closing_soon"
-    KINDS = [(WINDOW_OPEN, "Window open"), (CLOSING_SOON, "Window closing soon")]
+    The unique constraint makes a step happen once, even when two copies of
+    ``spinepath send-reminders`` run at once. A call step is a task on the coordinators'
+    worklist until its outcome is recorded; a letter step waits to be printed."""
 
-    visit = models.ForeignKey(ReassessmentVisit, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(max_length=15, choices=KINDS)
-    sent_at = models.DateTimeField(auto_now_add=True)
-    to_address = models.EmailField()
+    EMAIL, SMS, CALL, LETTER = "email", "sms", "call", "letter"
+    CHANNELS = [
+        (EMAIL, "Email"),
+        (SMS, "Text message"),
+        (CALL, "Phone call"),
+        (LETTER, "Letter by post"),
+    ]
+    SENT, FAILED, RETRY, SKIPPED, CLAIMED = "sent", "failed", "retry", "skipped", "claimed"
+    STATUSES = [
+        (SENT, "Sent"),
+        (FAILED, "Failed"),
+        (RETRY, "Failed, will try again"),
+        (SKIPPED, "Skipped"),
+        (CLAIMED, "Sending"),
+    ]
+    ANSWERED, VOICEMAIL, NO_ANSWER, WRONG_NUMBER, DECLINED = (
+        "answered",
+        "voicemail",
+        "no_answer",
+        "wrong_number",
+        "declined",
+    )
+    CALL_OUTCOMES = [
+        (ANSWERED, "Answered on the phone (answers entered)"),
+        (VOICEMAIL, "Left a voicemail"),
+        (NO_ANSWER, "No answer"),
+        (WRONG_NUMBER, "Wrong number"),
+        (DECLINED, "Declined this check-in"),
+    ]
+
+    visit = models.ForeignKey(ReassessmentVisit, on_delete=models.PROTECT, related_name="steps")
+    step = models.CharField(max_length=20)
+    position = models.PositiveSmallIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=CHANNELS)
+    status = models.CharField(max_length=10, choices=STATUSES)
+    # Why a step was skipped or failed; the provider's message id once sent.
+    detail = models.CharField(max_length=300, blank=True)
+    # Where it went: the email address or the E.164 number (empty for a skip, a call or letter).
+    to = models.CharField(max_length=254, blank=True)
+    # The clinic's day the step was taken (the fixed clock in tests).
+    acted_on = models.DateField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A call task's outcome, who recorded it and when.
+    call_outcome = models.CharField(max_length=15, choices=CALL_OUTCOMES, blank=True)
+    call_note = models.CharField(max_length=500, blank=True)
+    call_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    call_at = models.DateTimeField(null=True, blank=True)
+    # A letter: printed (with a new link in its QR code) by whom and when.
+    printed_at = models.DateTimeField(null=True, blank=True)
+    printed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
+        ordering = ["visit_id", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["visit", "kind"], name="one_reminder_per_kind")
+            models.UniqueConstraint(fields=["visit", "step"], name="one_reminder_step_per_visit"),
+            models.CheckConstraint(
+                condition=models.Q(call_outcome="") | models.Q(channel="call"),
+                name="call_outcome_only_on_calls",
+            ),
         ]
+        indexes = [models.Index(fields=["channel", "status"], name="reminder_step_tasks")]
+
+    def __str__(self) -> str:
+        return f"{self.visit.label}: {self.get_channel_display()} ({self.get_status_display()})"

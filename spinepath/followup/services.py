@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -39,7 +39,7 @@ from spinepath.followup.models import (
     OutcomeMeasurement,
     QuestionnaireLink,
     ReassessmentVisit,
-    ReminderSent,
+    ReminderStep,
 )
 from spinepath.followup.schedule import response_values, visit_response
 from spinepath.pathway.instruments import (
@@ -93,9 +93,15 @@ def _may_issue_link(actor: Actor, visit: ReassessmentVisit) -> None:
         actor.require("questionnaire_link")
 
 
-def _new_link(visit: ReassessmentVisit, created_by: User | None, today: date | None) -> str:
+def _new_link(
+    visit: ReassessmentVisit,
+    created_by: User | None,
+    today: date | None,
+    expires_at: datetime | None = None,
+) -> str:
     """A new single-use link for ``visit``; returns the token (shown once, never stored).
-    Only for a window that is open or opens within the link's lifetime."""
+    Only for a window that is open or opens within the link's lifetime. A letter's link lasts
+    until the window closes (``expires_at``): the post takes days."""
     problem = link_problem(visit, today)
     if problem is not None:
         raise Conflict(problem)
@@ -103,7 +109,8 @@ def _new_link(visit: ReassessmentVisit, created_by: User | None, today: date | N
     QuestionnaireLink.objects.create(
         visit=visit,
         token_hash=_hash(token),
-        expires_at=timezone.now() + timedelta(days=clinic_policy().questionnaire_link_days),
+        expires_at=expires_at
+        or timezone.now() + timedelta(days=clinic_policy().questionnaire_link_days),
         created_by=created_by,
     )
     return token
@@ -267,9 +274,15 @@ def paper_form_enter(
     answers: Answers,
     measured_on: date,
     outside_window_confirmed: bool = False,
+    source: str = OutcomeMeasurement.PAPER,
 ) -> OutcomeMeasurement:
-    """Staff enter a paper form. Answers dated outside the visit's window (a late arrival) are
-    kept only when that is confirmed, flagged, and left out of the clinic's outcomes."""
+    """Staff enter a paper form, or the answers a patient gave on a reminder call (``source``
+    phone: the call's task closes as answered). Answers dated outside the visit's window (a
+    late arrival) are kept only when that is confirmed, flagged, and left out of the clinic's
+    outcomes."""
+    if source not in (OutcomeMeasurement.PAPER, OutcomeMeasurement.PHONE):
+        message = "Choose how the answers were given: on paper or on the phone."
+        raise Invalid(message, fields={"source": message})
     visit = ReassessmentVisit.objects.select_for_update().get(pk=visit.pk)
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
         raise Conflict("This visit already has its measurement.")
@@ -294,7 +307,7 @@ def paper_form_enter(
                 visit,
                 answers,
                 measured_on,
-                OutcomeMeasurement.PAPER,
+                source,
                 actor.user,
                 outside_window=outside,
             )
@@ -309,11 +322,20 @@ def paper_form_enter(
             answered_on=measured_on,
             visit_label=visit.label,
         )
+    if source == OutcomeMeasurement.PHONE:
+        # The reminder call that got these answers is done.
+        ReminderStep.objects.filter(visit=visit, channel=ReminderStep.CALL, call_outcome="").update(
+            call_outcome=ReminderStep.ANSWERED,
+            call_by=actor.user,
+            call_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
     flag = " (outside window)" if outside else ""
+    how = "paper" if source == OutcomeMeasurement.PAPER else "telephone"
     audit_record(
         actor=actor,
         action=AuditEvent.CREATE,
-        what=f"paper questionnaire {visit.label}{flag}",
+        what=f"{how} questionnaire {visit.label}{flag}",
         patient=visit.patient_id,
     )
     return measurement
@@ -342,29 +364,18 @@ def visit_notes_save(
 # --- Emails and reminders -------------------------------------------------------------------
 
 
-def _reminder_text(visit: ReassessmentVisit, url: str, kind: str, closes: date) -> str:
+def _questionnaire_email(visit: ReassessmentVisit, token: str, base_url: str) -> EmailMessage:
     # No name, diagnosis or treatment in the message: only what the person needs to act.
     clinic = settings.SPINEPATH_CLINIC_NAME
-    first = (
-        "It is time for your check-in questionnaire."
-        if kind == ReminderSent.WINDOW_OPEN
-        else f"A reminder: your check-in questionnaire is open until {closes:%d %B %Y}."
-    )
-    return (
-        f"Hello,\n\n{first} It takes about five minutes: how much pain you have and how it "
-        f"affects daily activities.\n\n{url}\n\nThe link works once and expires in "
-        f"{clinic_policy().questionnaire_link_days} days.\n\n{clinic}\n"
-    )
-
-
-def _questionnaire_email(
-    visit: ReassessmentVisit, token: str, base_url: str, kind: str
-) -> EmailMessage:
     url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
+    body = (
+        f"Hello,\n\nIt is time for your check-in questionnaire. It takes about five minutes: "
+        f"how much pain you have and how it affects daily activities.\n\n{url}\n\nThe link "
+        f"works once and expires in {clinic_policy().questionnaire_link_days} days.\n\n"
+        f"{clinic}\n"
+    )
     return EmailMessage(
-        subject=f"Your check-in questionnaire - {settings.SPINEPATH_CLINIC_NAME}",
-        body=_reminder_text(visit, url, kind, visit.closes),
-        to=[visit.patient.email],
+        subject=f"Your check-in questionnaire - {clinic}", body=body, to=[visit.patient.email]
     )
 
 
@@ -381,9 +392,7 @@ def questionnaire_link_send(
     if held is not None:
         raise Conflict(held, code="contact_held")
     token = _new_link(visit, actor.user, None)
-    message = _questionnaire_email(
-        visit, token, base_url or settings.SPINEPATH_BASE_URL, ReminderSent.WINDOW_OPEN
-    )
+    message = _questionnaire_email(visit, token, base_url or settings.SPINEPATH_BASE_URL)
     after_commit(message.send)
     audit_record(
         actor=actor,
@@ -392,71 +401,6 @@ def questionnaire_link_send(
         patient=visit.patient_id,
     )
     return str(visit.patient.email)
-
-
-def reminders_due(today: date) -> list[tuple[ReassessmentVisit, str]]:
-    policy = clinic_policy()
-    open_now = ReassessmentVisit.objects.filter(
-        opens__lte=today, closes__gte=today, measurement__isnull=True
-    ).select_related("patient")
-    due = []
-    for visit in open_now:
-        if not visit.patient.email or visit.patient.contact_held_at is not None:
-            continue  # nowhere to send it, or an address the patient has not confirmed
-        due.append((visit, ReminderSent.WINDOW_OPEN))
-        if (visit.closes - today).days <= policy.reminder_before_close_days:
-            due.append((visit, ReminderSent.CLOSING_SOON))
-    return due
-
-
-def _send_claimed(message: EmailMessage, claim_id: int) -> None:
-    """Send a claimed reminder; if the mail fails, release the claim so the next run tries
-    again (the link already made stays, unused)."""
-    try:
-        message.send()
-    except Exception:
-        logger.exception("reminder %s could not be sent; it will be tried again", claim_id)
-        ReminderSent.objects.filter(pk=claim_id).delete()
-
-
-@action(None)
-def reminder_send(
-    *, actor: Actor, visit: ReassessmentVisit, kind: str, base_url: str, today: date
-) -> None:
-    """One reminder, claimed by inserting its unique row (a second runner's insert fails), with
-    a new link; the email leaves once the claim is committed."""
-    _may_issue_link(actor, visit)
-    claim = ReminderSent.objects.create(visit=visit, kind=kind, to_address=visit.patient.email)
-    token = _new_link(visit, actor.user, today)
-    message = _questionnaire_email(visit, token, base_url, kind)
-    after_commit(lambda: _send_claimed(message, claim.pk))
-    reminder = dict(ReminderSent.KINDS)[kind].lower()
-    audit_record(
-        actor=actor,
-        action=AuditEvent.CREATE,
-        what=f"questionnaire link {visit.label} emailed (reminder: {reminder})",
-        patient=visit.patient_id,
-    )
-
-
-def send_reminders(*, actor: Actor, today: date | None = None, base_url: str) -> tuple[int, int]:
-    """Send every reminder that is due and not sent yet; returns (sent, skipped). Safe to run
-    as often as you like and in parallel: each reminder is its own write (:func:`reminder_send`),
-    so a second runner either waits and finds it or fails to claim it. A failed email releases
-    the claim."""
-    today = today or today_of_write()
-    sent = skipped = 0
-    for visit, kind in reminders_due(today):
-        if ReminderSent.objects.filter(visit=visit, kind=kind).exists():
-            skipped += 1
-            continue
-        try:
-            reminder_send(actor=actor, visit=visit, kind=kind, base_url=base_url, today=today)
-        except (IntegrityError, Refused):
-            skipped += 1
-            continue
-        sent += 1
-    return sent, skipped
 
 
 def open_item_count(today: date) -> int:

@@ -35,6 +35,8 @@ Fact = Literal[
     "procedure_void",
     "questionnaire_link",
     "paper_questionnaire",
+    "reminder_call",
+    "reminder_letter",
     "price_list",
     "product_catalogue",
     "adverse_event",
@@ -89,6 +91,10 @@ AUTHORS: dict[Fact, frozenset[Role]] = {
     "procedure_void": CLINICIAN,
     "questionnaire_link": STAFF,
     "paper_questionnaire": STAFF,
+    # The reminder ladder's work for staff (PATHWAY.md section 11): a call's outcome, a letter
+    # printed for the post.
+    "reminder_call": STAFF,
+    "reminder_letter": STAFF,
     "price_list": ADMIN,
     # The biologic products and lots the clinic uses (PATHWAY.md section 10).
     "product_catalogue": ADMIN,
@@ -146,6 +152,8 @@ FACT_LABELS: dict[Fact, str] = {
     "procedure_void": "voiding a procedure",
     "questionnaire_link": "a questionnaire link",
     "paper_questionnaire": "a paper questionnaire",
+    "reminder_call": "a follow-up reminder call's outcome",
+    "reminder_letter": "a follow-up reminder letter printed",
     "price_list": "the price list",
     "product_catalogue": "the catalogue of biologic products and lots",
     "adverse_event": "an adverse event (its grade, seriousness and relatedness)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import time
 from typing import Any
 
 from spinepath.pathway.biologics import (
@@ -18,6 +19,7 @@ from spinepath.pathway.biologics import (
     PRODUCT_KINDS,
     REGULATORY_ROUTES,
 )
+from spinepath.pathway.reminders import CHANNELS, DEFAULT_STEPS, QuietHours, Step
 
 
 class InvalidPolicy(ValueError):
@@ -59,7 +61,7 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
 @dataclass(frozen=True, slots=True)
 class Policy:
     name: str = "spinepath-default"
-    version: str = "2.1"
+    version: str = "2.2"
     # Candidacy (PATHWAY.md section 3 and 6)
     mri_max_age_months: int = 12
     chronic_min_months: float = 3
@@ -85,9 +87,14 @@ class Policy:
     baseline_max_days_before_injection: int = 30
     # Spine tissue responds slowly: non-response is judged at this visit, not before.
     non_response_judged_from_visit: str = "6m"
-    # Follow-up questionnaires: how long a patient's link stays valid, and when reminders go.
+    # Follow-up questionnaires: how long a patient's link stays valid, and the reminder ladder
+    # of each visit (PATHWAY.md section 11): its steps, the clinic-local hours no message is
+    # sent in ("HH:MM"; a start after the end spans midnight) and the most steps per visit.
     questionnaire_link_days: int = 14
-    reminder_before_close_days: int = 3
+    reminder_steps: tuple[Step, ...] = field(default=DEFAULT_STEPS)
+    reminder_quiet_start: str = "20:00"
+    reminder_quiet_end: str = "09:00"
+    reminder_max_steps: int = 5
     # Safety (section 10): days from the clinic learning of a serious adverse reaction related
     # to the product to its report (21 CFR 1271.350: 15 days for reportable HCT/P reactions).
     adverse_reaction_report_days: int = 15
@@ -110,6 +117,10 @@ class Policy:
     def fingerprint_data(self) -> dict[str, object]:
         """Every number of the policy with its name and version: what a signature binds."""
         return asdict(self)
+
+    @property
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(_clock(self.reminder_quiet_start), _clock(self.reminder_quiet_end))
 
     def visit(self, key: str) -> VisitWindow:
         for v in self.visits:
@@ -137,7 +148,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "odi_responder_min_points": (0, 100),
     "baseline_max_days_before_injection": (0, 365),
     "questionnaire_link_days": (1, 90),
-    "reminder_before_close_days": (0, 60),
+    "reminder_max_steps": (1, 10),
     "adverse_reaction_report_days": (1, 90),
     "composite_odi_min_points": (0, 100),
     **{key: (0, 100) for key in _PERCENT_KEYS},
@@ -150,10 +161,58 @@ _INT_KEYS = {
     "odi_max_missing_sections",
     "baseline_max_days_before_injection",
     "questionnaire_link_days",
-    "reminder_before_close_days",
+    "reminder_max_steps",
     "adverse_reaction_report_days",
 }
 _VISIT_KEYS = {f.name for f in fields(VisitWindow)}
+_STEP_KEYS = {f.name for f in fields(Step)}
+
+
+def _clock(value: str) -> time:
+    hours, _, minutes = value.partition(":")
+    return time(int(hours), int(minutes))
+
+
+def _clock_text(key: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        raise InvalidPolicy(key, f"must be a clinic-local time written HH:MM (got {value!r})")
+    try:
+        _clock(value)
+    except ValueError:
+        raise InvalidPolicy(key, f"must be a time of day written HH:MM (got {value!r})") from None
+    return value
+
+
+def _steps(value: Any) -> tuple[Step, ...]:
+    key = "reminder_steps"
+    if not isinstance(value, list) or not value:
+        raise InvalidPolicy(key, "must be a non-empty list of [[reminder_steps]] tables")
+    steps = []
+    for i, raw in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(raw, dict):
+            raise InvalidPolicy(where, "must be a table")
+        unknown = set(raw) - _STEP_KEYS
+        if unknown:
+            raise InvalidPolicy(f"{where}.{sorted(unknown)[0]}", "is not a reminder step setting")
+        if not isinstance(raw.get("key"), str) or not raw["key"].strip():
+            raise InvalidPolicy(f"{where}.key", "is required text")
+        if raw.get("channel") not in CHANNELS:
+            raise InvalidPolicy(f"{where}.channel", f"must be one of {', '.join(CHANNELS)}")
+        for name in ("after_days", "min_days_left"):
+            number = raw.get(name, 0)
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 365:
+                raise InvalidPolicy(
+                    f"{where}.{name}", f"must be a whole number 0-365 (got {number!r})"
+                )
+        steps.append(Step(**raw))
+    keys = [s.key for s in steps]
+    if len(set(keys)) != len(keys):
+        raise InvalidPolicy(key, "step keys must be different from each other")
+    days = [s.after_days for s in steps]
+    if days != sorted(days):
+        raise InvalidPolicy(key, "steps must come in the order of their after_days")
+    return tuple(steps)
 
 
 def _number(key: str, value: Any) -> float:
@@ -262,6 +321,10 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
             changes[key] = value
         elif key == "visits":
             changes[key] = _visits(value)
+        elif key == "reminder_steps":
+            changes[key] = _steps(value)
+        elif key in ("reminder_quiet_start", "reminder_quiet_end"):
+            changes[key] = _clock_text(key, value)
         elif key == "regulatory_routes":
             changes[key] = _routes(value, base.regulatory_routes)
         elif key == "non_response_judged_from_visit":

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 from unidecode import unidecode
@@ -56,7 +57,25 @@ class Patient(models.Model):
     birth_date = models.DateField("date of birth", null=True, blank=True, db_index=True)
     sex = models.CharField(max_length=10, choices=SEX_CHOICES, blank=True)
     email = models.EmailField(blank=True)
+    # Stored in E.164 (+15550100123): written by staff in the clinic's own format and parsed
+    # by :func:`spinepath.patients.phones.e164`.
     phone = models.CharField(max_length=40, blank=True)
+    # A coordinator's call found the number wrong: no texts or calls to it until it changes.
+    phone_wrong_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The postal address, for the reminder letter (and the distance band of the follow-up
+    # completion, from the ZIP code's centre to the clinic's).
+    address_line = models.CharField("street address", max_length=200, blank=True)
+    address_city = models.CharField("city", max_length=100, blank=True)
+    address_state = models.CharField("state", max_length=2, blank=True)
+    postcode = models.CharField("ZIP code", max_length=10, blank=True)
+    distance_km = models.FloatField(null=True, blank=True, editable=False)
+    # How the patient agreed to be reminded of follow-up check-ins (PATHWAY.md section 11):
+    # asked when they accept their plan, changed on their own pages.
+    remind_by_email = models.BooleanField("email", default=True)
+    remind_by_sms = models.BooleanField("text message", default=True)
+    remind_by_call = models.BooleanField("phone call", default=True)
+    remind_by_letter = models.BooleanField("letter by post", default=True)
+    reminder_choices_at = models.DateTimeField(null=True, blank=True, editable=False)
     payer = models.CharField(max_length=30, choices=PAYER_CHOICES, blank=True)
     # Staff changed the email or phone: no link to the patient's own pages or questionnaires
     # goes out until the patient confirms the change from the address on file before it
@@ -85,6 +104,18 @@ class Patient(models.Model):
     class Meta:
         ordering = ["family_key", "id"]
 
+    def clean(self) -> None:
+        from spinepath.patients.phones import address_problems, e164
+
+        problems = address_problems(self)
+        if self.phone:
+            try:
+                self.phone = e164(self.phone)
+            except ValueError as exc:
+                problems["phone"] = str(exc)
+        if problems:
+            raise ValidationError(problems)
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.family_key = name_key(self.family_name, self.given_name)
         self.given_key = name_key(self.given_name, self.family_name)
@@ -104,6 +135,24 @@ class Patient(models.Model):
         held = self.contact_held_at.isoformat() if self.contact_held_at else ""
         text = f"{held}|{self.email}|{self.phone}"
         return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def has_postal_address(self) -> bool:
+        return bool(self.address_line and self.address_city and self.postcode)
+
+    @property
+    def postal_lines(self) -> list[str]:
+        place = " ".join(p for p in (self.address_city + ",", self.address_state, self.postcode))
+        return [self.display_name, self.address_line, place.strip(" ,")]
+
+    @property
+    def reminder_choices(self) -> dict[str, bool]:
+        return {
+            "email": self.remind_by_email,
+            "sms": self.remind_by_sms,
+            "call": self.remind_by_call,
+            "letter": self.remind_by_letter,
+        }
 
     @property
     def display_name(self) -> str:

@@ -17,6 +17,7 @@ from spinepath.errors import Conflict, Invalid, NotAllowed, clean_or_refuse
 from spinepath.pathway.authority import Fact
 from spinepath.patients.events import contact_changed
 from spinepath.patients.models import Patient
+from spinepath.patients.phones import distance_km, e164
 
 
 def fold_name(name: str) -> str:
@@ -62,6 +63,14 @@ class Details(TypedDict, total=False):
     sex: str
     email: str
     phone: str
+    address_line: str
+    address_city: str
+    address_state: str
+    postcode: str
+    remind_by_email: bool
+    remind_by_sms: bool
+    remind_by_call: bool
+    remind_by_letter: bool
     payer: str
     external_id: str | None
 
@@ -73,18 +82,46 @@ DETAIL_FACTS: dict[str, Fact] = {
     "sex": "demographics",
     "email": "demographics",
     "phone": "demographics",
+    "address_line": "demographics",
+    "address_city": "demographics",
+    "address_state": "demographics",
+    "postcode": "demographics",
+    "remind_by_email": "demographics",
+    "remind_by_sms": "demographics",
+    "remind_by_call": "demographics",
+    "remind_by_letter": "demographics",
     "external_id": "demographics",
     "payer": "payer",
 }
 
 
 def check_details(actor: Actor, details: Details) -> None:
-    """Refuse details that are not a patient's, or that the actor's role may not state."""
+    """Refuse details that are not a patient's, or that the actor's role may not state; the
+    phone number is written in E.164 from here on (a refusal names the field)."""
     unknown = sorted(set(details) - set(DETAIL_FACTS))
     if unknown:
         raise Invalid(f"Not a patient detail: {', '.join(unknown)}.")
     for fact in sorted({DETAIL_FACTS[name] for name in details}):
         actor.require(fact)
+    if details.get("phone"):
+        try:
+            details["phone"] = e164(details["phone"])
+        except ValueError as exc:
+            raise Invalid(str(exc), fields={"phone": str(exc)}) from None
+
+
+REMINDER_CHOICES = ("remind_by_email", "remind_by_sms", "remind_by_call", "remind_by_letter")
+
+
+def _derived_contact(patient: Patient, changed: list[str]) -> None:
+    """What follows from changed details: a new number is no longer known to be wrong; a new
+    ZIP code has a new distance from the clinic; a changed reminder choice is dated."""
+    if "phone" in changed:
+        patient.phone_wrong_at = None
+    if "postcode" in changed or (patient.postcode and patient.distance_km is None):
+        patient.distance_km = distance_km(patient.postcode)
+    if any(name in changed for name in REMINDER_CHOICES):
+        patient.reminder_choices_at = timezone.now()
 
 
 @action("demographics")
@@ -113,6 +150,7 @@ def patient_create(
             raise PossibleDuplicate(existing)
     patient = Patient(submission_key=submission_key, **details)
     clean_or_refuse(patient, exclude=["mrn", "submission_key"])
+    _derived_contact(patient, [name for name in details if name != "phone"])
     try:
         with transaction.atomic():
             patient.save()
@@ -135,6 +173,7 @@ def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patie
     for name in changed:
         setattr(patient, name, details[name])  # type: ignore[literal-required]
     clean_or_refuse(patient)
+    _derived_contact(patient, changed)
     contact = [name for name in CONTACT_FIELDS if name in changed]
     if contact:
         _hold_contact(patient, actor, previous_email)
@@ -234,4 +273,41 @@ def contact_change_confirm(
         what=f"change of contact details confirmed {how}: links to the patient's pages resume",
         patient=patient,
     )
+    return patient
+
+
+@action(None)
+def reminder_choices_set(*, actor: Actor, patient: Patient, choices: dict[str, bool]) -> Patient:
+    """How the patient agrees to be reminded of follow-up check-ins (email, text message,
+    phone call, letter): by the patient on their own pages (or when accepting their plan), or
+    by staff who may state the patient's contact details, as the patient told them."""
+    if actor.channel == "patient":
+        if actor.patient_id != patient.pk:
+            raise NotAllowed("Only your own choices can be changed here.", code="not_patient")
+    else:
+        actor.require("demographics")
+    unknown = sorted(set(choices) - {name.removeprefix("remind_by_") for name in REMINDER_CHOICES})
+    if unknown:
+        raise Invalid(f"Not a reminder channel: {', '.join(unknown)}.")
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = [
+        f"remind_by_{name}"
+        for name, value in choices.items()
+        if getattr(patient, f"remind_by_{name}") != bool(value)
+    ]
+    for name in changed:
+        setattr(patient, name, bool(choices[name.removeprefix("remind_by_")]))
+    patient.reminder_choices_at = timezone.now()
+    patient.save(update_fields=[*changed, "reminder_choices_at", "updated_at"])
+    if changed:
+        words = ", ".join(
+            f"{name.removeprefix('remind_by_')} {'yes' if getattr(patient, name) else 'no'}"
+            for name in changed
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEvent.UPDATE,
+            what=f"reminder choices ({words})",
+            patient=patient,
+        )
     return patient

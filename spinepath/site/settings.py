@@ -319,6 +319,19 @@ SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
 SPINEPATH_CLINIC_ADDRESS = env.str("SPINEPATH_CLINIC_ADDRESS", default="")
 # The clinic's telephone: what a patient with a worrying safety answer is told to call.
 SPINEPATH_CLINIC_PHONE = env.str("SPINEPATH_CLINIC_PHONE", default="")
+# Phone numbers typed without a leading + are read in this country (ISO 3166 code); the
+# clinic's ZIP code gives each patient's distance band in the follow-up completion.
+SPINEPATH_PHONE_REGION = env.str("SPINEPATH_PHONE_REGION", default="US")
+SPINEPATH_CLINIC_POSTCODE = env.str("SPINEPATH_CLINIC_POSTCODE", default="")
+# Text messages (the reminder ladder's text step): "twilio" sends through Twilio's REST API
+# with its Python library; "" (the default) sends none and the ladder skips the step, saying
+# so. SPINEPATH_SMS_API_BASE points the library at another address (a test double).
+SPINEPATH_SMS_PROVIDER = env.str("SPINEPATH_SMS_PROVIDER", default="")
+SPINEPATH_SMS_ACCOUNT = env.str("SPINEPATH_SMS_ACCOUNT", default="")
+SPINEPATH_SMS_TOKEN = env.str("SPINEPATH_SMS_TOKEN", default="")
+SPINEPATH_SMS_FROM = env.str("SPINEPATH_SMS_FROM", default="")
+SPINEPATH_SMS_API_BASE = env.str("SPINEPATH_SMS_API_BASE", default="")
+SPINEPATH_SMS_TIMEOUT = env.float("SPINEPATH_SMS_TIMEOUT", default=10.0)
 
 LOGGING = {
     "version": 1,

@@ -47,7 +47,7 @@ def test_clinician_signs_and_the_decision_keeps_workup_and_policy(
     signed = CandidacyDecision.objects.get()
     assert response["Location"] == f"/decisions/{signed.pk}/"
     assert signed.decision == "candidate"
-    assert (signed.policy_name, signed.policy_version) == ("spinepath-default", "2.1")
+    assert (signed.policy_name, signed.policy_version) == ("spinepath-default", "2.2")
     assert signed.workup_json["assessed_on"] == "2026-11-02"
     assert signed.decision_json["recommendations"][0]["kind"] == "intradiscal_msc"
 

@@ -19,12 +19,12 @@ from treatment_helpers import DISC, inject, treated
 from web_helpers import NOTHING_WORRYING, acting
 
 from spinepath.actors import Actor
-from spinepath.followup import services
+from spinepath.followup import reminders, services
 from spinepath.followup.models import (
     OutcomeMeasurement,
     QuestionnaireLink,
     ReassessmentVisit,
-    ReminderSent,
+    ReminderStep,
 )
 from spinepath.pathway.instruments import odi_score
 from spinepath.pathway.policy import Policy
@@ -214,13 +214,10 @@ def test_the_outcome_chart_is_an_svg(clinician: Any, clinician_client: Client) -
 # --- reminders -----------------------------------------------------------------------------
 
 
-def test_reminder_email_has_the_link_and_nothing_private(
-    clinician: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_reminder_email_has_the_link_and_nothing_private(clinician: Any) -> None:
     patient = treated(clinician, 40)
-    with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
-        sent, _ = services.send_reminders(actor=Actor.system(), base_url="https://clinic.example")
-    assert sent == 1
+    run = reminders.send_reminders(actor=Actor.system(), base_url="https://clinic.example")
+    assert run.counts == {"email_1 sent": 1}
     message = mail.outbox[0]
     assert message.to == [patient.email]
     assert "https://clinic.example/q/" in message.body
@@ -228,27 +225,44 @@ def test_reminder_email_has_the_link_and_nothing_private(
         assert private not in message.body and private not in message.subject
 
 
-def test_reminders_are_sent_once(clinician: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_reminders_are_sent_once(clinician: Any) -> None:
     treated(clinician, 40)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_reminders(actor=Actor.system(), base_url="http://x")[0] == 1
-        assert services.send_reminders(actor=Actor.system(), base_url="http://x") == (0, 1)
+    run = reminders.send_reminders(actor=Actor.system(), base_url="http://x")
+    assert run.counts == {"email_1 sent": 1}
+    assert reminders.send_reminders(actor=Actor.system(), base_url="http://x").counts == {}
     assert len(mail.outbox) == 1
 
 
-def test_closing_soon_reminder(clinician: Any) -> None:
-    treated(clinician, 54)  # 6w window closes at day 56
-    kinds = sorted(ReminderSent.objects.values_list("kind", flat=True)) if False else None
-    services.send_reminders(actor=Actor.system(), base_url="http://x")
-    kinds = sorted(ReminderSent.objects.values_list("kind", flat=True))
-    assert kinds == ["closing_soon", "window_open"]
+def test_the_second_email_comes_a_day_after_a_late_first(clinician: Any) -> None:
+    treated(clinician, 40)  # the 6-week window opened 12 days ago and closes in 16
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    reminders.send_reminders(actor=Actor.system(), base_url="http://x")
+    reminders.send_reminders(actor=Actor.system(), base_url="http://x", today=tomorrow)
+    steps = list(ReminderStep.objects.values_list("step", "status", "acted_on"))
+    assert steps == [
+        ("email_1", "sent", timezone.localdate()),
+        ("email_2", "sent", tomorrow),
+    ]
+    assert "open until" in mail.outbox[-1].body
+
+
+def test_the_second_email_is_not_sent_when_the_window_is_about_to_close(clinician: Any) -> None:
+    treated(clinician, 54)  # the 6-week window closes in 2 days
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    reminders.send_reminders(actor=Actor.system(), base_url="http://x")
+    reminders.send_reminders(actor=Actor.system(), base_url="http://x", today=tomorrow)
+    steps = list(ReminderStep.objects.values_list("step", "status", "detail"))
+    assert steps[:2] == [
+        ("email_1", "sent", ""),
+        ("email_2", "skipped", "too late in the window"),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_path: Path) -> None:
     for days in (40, 41, 42, 54):
         treated(clinician, days, email=f"p{days}@example.org")
-    expected = len(services.reminders_due(timezone.localdate()))
+    expected = 4  # each patient's first email today
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         url = f"sqlite:///{db['NAME']}"
@@ -258,7 +272,18 @@ def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_p
             f"{db['PORT'] or 5432}/{db['NAME']}"
         )
     connection.close()
-    env = {**os.environ, "DATABASE_URL": url, "SPINEPATH_VAR": str(tmp_path)}
+    # The runs use the machine's clock: a policy without quiet hours sends at any hour.
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'name = "no-quiet"\nversion = "1"\nreminder_quiet_start = "00:00"\n'
+        'reminder_quiet_end = "00:00"\n'
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SPINEPATH_VAR": str(tmp_path),
+        "SPINEPATH_POLICY": str(policy),
+    }
     exe = str(Path(sys.executable).parent / "spinepath")
     runs = [
         subprocess.Popen(
@@ -271,7 +296,8 @@ def test_two_reminder_runs_at_once_send_each_reminder_once(clinician: Any, tmp_p
     ]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
-    assert ReminderSent.objects.count() == expected
+    assert ReminderStep.objects.filter(status="sent").count() == expected
+    assert ReminderStep.objects.count() == expected
     # The file backend may append two messages to one file: count the messages themselves.
     sent = sum(f.read_text().count("Message-ID:") for f in (tmp_path / "mail").iterdir())
     assert sent == expected
