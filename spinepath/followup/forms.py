@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from spinepath.followup.models import ReminderStep
 from spinepath.followup.selectors import SORTS, STATE_FILTERS
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.pathway.safety import SAFETY_QUESTIONS
@@ -86,6 +87,19 @@ class PaperForm(QuestionnaireForm):
         label="The date is outside the visit's window: keep these answers, flagged 'outside "
         "window' (they will not count in the clinic's outcomes)",
     )
+    source = forms.ChoiceField(
+        choices=[
+            ("paper", "On a paper form"),
+            ("phone", "On the phone, to me (a reminder call)"),
+        ],
+        initial="paper",
+        required=False,
+        label="How the patient answered",
+        widget=forms.RadioSelect,
+    )
+
+    def clean_source(self) -> str:
+        return str(self.cleaned_data.get("source") or "paper")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,3 +139,22 @@ class WorklistFilter(forms.Form):
     state = forms.ChoiceField(choices=[(s, s) for s in WORKLIST_STATES], required=False)
     sort = forms.ChoiceField(choices=[(s, s) for s in SORTS], required=False)
     patient = record_id_field("Patient", required=False)
+
+
+class CallOutcomeForm(forms.Form):
+    """What happened on a reminder call (answers given on the phone are entered as the visit's
+    questionnaire instead)."""
+
+    step = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        label="What happened on the call",
+        choices=[c for c in ReminderStep.CALL_OUTCOMES if c[0] != ReminderStep.ANSWERED],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what happened on the call."},
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. call back after 5 pm"}),
+    )

@@ -410,6 +410,7 @@ class Letter:
     step: ReminderStep
     url: str
     closes: date
+    qr: str = ""  # the link as an inline SVG QR code, added when printed
 
 
 @action("reminder_letter")

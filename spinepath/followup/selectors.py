@@ -10,7 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from spinepath.consultations.models import Encounter
-from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit, ReminderStep
 from spinepath.pathway.instruments import (
     OdiScore,
     PainScore,
@@ -219,3 +219,50 @@ def response_at(visit: ReassessmentVisit) -> tuple[Baseline | None, Response | N
 def responder_rules(policy: Policy) -> str:
     """What makes a responder under ``policy``, in words (the rule itself is in instruments)."""
     return f"Responder: {pain_responder_text(policy)}; {odi_responder_text(policy)}."
+
+
+# --- The reminder ladder's work for staff -----------------------------------------------------
+
+
+def open_call(visit: ReassessmentVisit, today: date, measured: bool) -> ReminderStep | None:
+    """The visit's call task still to make: a call step taken, no outcome, the visit open and
+    unanswered (a closed window rolls into the next visit: its call is no longer made)."""
+    if measured or not visit.opens <= today <= visit.closes or visit.reminders_stopped:
+        return None
+    return visit.steps.filter(
+        channel=ReminderStep.CALL, status=ReminderStep.SENT, call_outcome=""
+    ).first()
+
+
+def calls_to_make(today: date) -> QuerySet[ReminderStep]:
+    """Every open call task, oldest first: the coordinators' list."""
+    return (
+        ReminderStep.objects.filter(
+            channel=ReminderStep.CALL,
+            status=ReminderStep.SENT,
+            call_outcome="",
+            visit__opens__lte=today,
+            visit__closes__gte=today,
+            visit__measurement__isnull=True,
+            visit__reminders_stopped="",
+        )
+        .select_related("visit", "visit__patient")
+        .order_by("acted_on", "id")
+    )
+
+
+def letters_to_print(today: date) -> QuerySet[ReminderStep]:
+    """Letters made by the ladder and not printed yet, for visits still open and unanswered."""
+    return (
+        ReminderStep.objects.filter(
+            channel=ReminderStep.LETTER,
+            status=ReminderStep.SENT,
+            printed_at__isnull=True,
+            visit__opens__lte=today,
+            visit__closes__gte=today,
+            visit__measurement__isnull=True,
+            visit__reminders_stopped="",
+        )
+        .select_related("visit", "visit__patient")
+        .order_by("acted_on", "id")
+    )

@@ -19,16 +19,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from spinepath.accounts.actors import acting_as, actor_of, staff_actor
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
-from spinepath.followup import charts, selectors, services
+from spinepath.followup import charts, reminders, selectors, services
 from spinepath.followup.forms import (
     WORKLIST_STATES,
+    CallOutcomeForm,
     PaperForm,
     QuestionnaireForm,
     VisitNotesForm,
     WorklistFilter,
     questions_version,
 )
-from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit, ReminderStep
 from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
 from spinepath.plans.forms import show_refusal
@@ -68,11 +69,15 @@ def worklist(request: HttpRequest) -> HttpResponse:
         sessions_to_book_cached(limit=20) if valid and page.number == 1 and not patient_id else []
     )
     safety_reviews = reviews_to_show()
+    first = valid and page.number == 1 and not patient_id
+    calls = list(selectors.calls_to_make(today)[:50]) if first else []
+    letters = list(selectors.letters_to_print(today)[:50]) if first else []
     showing(
         request,
         [visit.patient for visit, _ in rows]
         + [plan.patient for plan, _ in to_book]
-        + [report.patient for report, _ in safety_reviews],
+        + [report.patient for report, _ in safety_reviews]
+        + [step.visit.patient for step in calls + letters],
     )
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
     return render(
@@ -92,6 +97,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "today": today,
             "to_book": to_book,
             "safety_reviews": safety_reviews,
+            "calls": calls,
+            "letters": letters,
             "nav": "worklist",
         },
         status=200 if valid else 400,
@@ -108,7 +115,14 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     measurement = OutcomeMeasurement.objects.filter(visit=visit).first()
     # The paper form's date starts inside the window: today when it is, else the nearest day
     # on which the answers would still count.
-    paper = PaperForm(prefix="paper", initial={"measured_on": visit.window.nearest_day(today)})
+    paper = PaperForm(
+        prefix="paper",
+        initial={
+            "measured_on": visit.window.nearest_day(today),
+            "source": "phone" if request.GET.get("source") == "phone" else "paper",
+        },
+    )
+    call = CallOutcomeForm(prefix="call")
     notes = VisitNotesForm(
         initial={"functional_notes": visit.functional_notes, "repeat_imaging": visit.repeat_imaging}
     )
@@ -128,12 +142,39 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                             data["pain_value"], data["scale"], data["odi_sections"], data["safety"]
                         ),
                         outside_window_confirmed=data["confirm_outside_window"],
+                        source=data["source"],
                     )
                 except Refused as refused:
                     show_refusal(paper, refused)
                 else:
-                    messages.success(request, "Paper form saved and scored.")
+                    messages.success(
+                        request,
+                        "Answers from the call saved and scored; the call is done."
+                        if data["source"] == "phone"
+                        else "Paper form saved and scored.",
+                    )
                     return redirect("followup:visit", visit.pk)
+        elif action == "call":
+            call = CallOutcomeForm(request.POST, prefix="call")
+            if call.is_valid():
+                step = ReminderStep.objects.filter(
+                    pk=call.cleaned_data["step"], visit=visit, channel=ReminderStep.CALL
+                ).first()
+                if step is None:
+                    call.add_error(None, "This call is not one of this visit's reminders.")
+                else:
+                    try:
+                        reminders.call_outcome_record(
+                            actor=actor,
+                            step=step,
+                            outcome=call.cleaned_data["outcome"],
+                            note=call.cleaned_data["note"],
+                        )
+                    except Refused as refused:
+                        show_refusal(call, refused)
+                    else:
+                        messages.success(request, "The call's outcome is recorded.")
+                        return redirect("followup:visit", visit.pk)
         elif action == "notes":
             notes = VisitNotesForm(request.POST)
             if notes.is_valid():
@@ -160,10 +201,65 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
             "nav": "worklist",
             "suggest_imaging": bool(response and response.status == "non_responder"),
             "link_problem": services.link_problem(visit, today) if measurement is None else None,
+            "steps": list(visit.steps.select_related("call_by", "printed_by")),
+            "open_call": selectors.open_call(visit, today, measurement is not None),
+            "call": call,
+            "today": today,
             "responder_rules": selectors.responder_rules(policy),
         },
         status=status,
     )
+
+
+@require_POST
+def letters_print(request: HttpRequest) -> HttpResponse:
+    """Print the reminder letters waiting on the worklist (those ticked, or all): each with a
+    new link as a QR code and the questions on paper; they are then marked printed."""
+    import segno
+    from django.template.loader import render_to_string
+
+    from spinepath.pathway.instruments import ODI_SECTIONS
+    from spinepath.pathway.safety import SAFETY_QUESTIONS
+    from spinepath.plans.pdf import FONT_FAMILY, html_to_pdf
+
+    actor = staff_actor(request, sees=SEES)
+    today = timezone.localdate()
+    waiting = selectors.letters_to_print(today)
+    chosen = [v for v in request.POST.getlist("letter") if v.isdigit() and len(v) < 12]
+    if not chosen:
+        messages.error(request, "No letters printed: tick the letters to print.")
+        return redirect(reverse("followup:worklist") + "#letters")
+    waiting = waiting.filter(pk__in=chosen)
+    try:
+        letters = reminders.letters_print(
+            actor=actor, steps=list(waiting), base_url=settings.SPINEPATH_BASE_URL
+        )
+    except Refused as refused:
+        if refused.status in (403, 404):
+            raise
+        messages.error(request, "No letters printed: " + " ".join(refused.reasons))
+        return redirect(reverse("followup:worklist") + "#letters")
+    pdf = html_to_pdf(
+        render_to_string(
+            "followup/reminder_letters.html",
+            {
+                "letters": [
+                    replace(letter, qr=segno.make(letter.url, error="m").svg_inline(scale=4))
+                    for letter in letters
+                ],
+                "font_family": FONT_FAMILY,
+                "clinic": settings.SPINEPATH_CLINIC_NAME,
+                "clinic_address": settings.SPINEPATH_CLINIC_ADDRESS,
+                "clinic_phone": settings.SPINEPATH_CLINIC_PHONE,
+                "today": today,
+                "safety_questions": SAFETY_QUESTIONS,
+                "odi_sections": ODI_SECTIONS,
+            },
+        )
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="check-in-letters.pdf"'
+    return response
 
 
 @require_POST

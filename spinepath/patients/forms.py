@@ -12,8 +12,38 @@ from spinepath.web.submissions import OncePerSubmission
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["given_name", "family_name", "birth_date", "sex", "email", "phone", "payer"]
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+        fields = [
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "email",
+            "phone",
+            "address_line",
+            "address_city",
+            "address_state",
+            "postcode",
+            "payer",
+            "remind_by_email",
+            "remind_by_sms",
+            "remind_by_call",
+            "remind_by_letter",
+        ]
+        widgets = {
+            "birth_date": forms.DateInput(attrs={"type": "date"}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "postcode": forms.TextInput(attrs={"inputmode": "numeric"}),
+        }
+        labels = {
+            "remind_by_email": "Check-in reminders by email",
+            "remind_by_sms": "Check-in reminders by text message",
+            "remind_by_call": "Check-in reminder calls",
+            "remind_by_letter": "Check-in reminder letters",
+        }
+        help_texts = {
+            "phone": "In any usual format; stored as +1 555 010 0123 (E.164).",
+            "remind_by_email": "As the patient chose; they can change it on their own pages.",
+        }
 
     def clean_birth_date(self) -> date | None:
         born = self.cleaned_data["birth_date"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from spinepath.public.models import ChangeRequest
@@ -45,3 +47,17 @@ class ChangeRequestForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class ReminderChoicesForm(forms.Form):
+    """How the patient agrees to be reminded of their follow-up check-ins (PATHWAY.md
+    section 11): asked when they accept their plan, changed on My questionnaires."""
+
+    email = forms.BooleanField(required=False, label="By email")
+    sms = forms.BooleanField(required=False, label="By text message")
+    call = forms.BooleanField(required=False, label="By a phone call from the clinic")
+    letter = forms.BooleanField(required=False, label="By a letter in the post")
+
+    @staticmethod
+    def initial_for(patient: Any) -> dict[str, bool]:
+        return dict(patient.reminder_choices)

@@ -39,6 +39,7 @@ from spinepath.pathway import gates
 from spinepath.pathway.portal import acceptance_statement
 from spinepath.pathway.safety import safety_advice
 from spinepath.patients.models import Patient
+from spinepath.patients.services import reminder_choices_set
 from spinepath.plans.acceptance import plan_accept_by_patient
 from spinepath.plans.documents import plan_context, plan_pdf_bytes
 from spinepath.plans.forms import show_refusal
@@ -47,7 +48,13 @@ from spinepath.plans.pricing import pricing_problem
 from spinepath.plans.selectors import plan_content_hash, plan_sessions, plan_visits
 from spinepath.plans.standing import patient_standing
 from spinepath.portal import selectors, services
-from spinepath.portal.forms import AcceptForm, BirthDateForm, ChangeRequestForm, LinkRequestForm
+from spinepath.portal.forms import (
+    AcceptForm,
+    BirthDateForm,
+    ChangeRequestForm,
+    LinkRequestForm,
+    ReminderChoicesForm,
+)
 from spinepath.public.bookings import appointment_ics, change_request_create
 from spinepath.public.models import Appointment
 from spinepath.safety.forms import (
@@ -278,9 +285,14 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         context["hide_lines"] = False
         if current.status == CarePlan.RELEASED:
             form = AcceptForm(request.POST or None, initial={"shown": plan_content_hash(current)})
+            choices = ReminderChoicesForm(
+                request.POST or None,
+                prefix="remind",
+                initial=ReminderChoicesForm.initial_for(patient),
+            )
             status = 200
             if request.method == "POST":
-                if form.is_valid():
+                if form.is_valid() and choices.is_valid():
                     data = form.cleaned_data
                     try:
                         plan_accept_by_patient(
@@ -296,11 +308,18 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
                         form.data["shown"] = plan_content_hash(current)
                         status = refused.status
                     else:
+                        # Asked at consent: how to be reminded of the check-ins after it.
+                        reminder_choices_set(
+                            actor=actor_of(request),
+                            patient=patient,
+                            choices=choices.cleaned_data,
+                        )
                         messages.success(request, "Thank you. You accepted your plan.")
                         return redirect("portal:plan")
                 else:
                     status = 400
             context["form"] = form
+            context["choices"] = choices
             context["statement"] = acceptance_statement(
                 context["totals"].total, settings.SPINEPATH_CURRENCY
             )
@@ -432,9 +451,17 @@ def change_request(request: HttpRequest, patient: Patient, appointment_id: int) 
     return redirect("portal:appointments")
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 @patient_page
 def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The check-ins to answer now, and how the patient wants to be reminded of them."""
+    choices = ReminderChoicesForm(
+        request.POST or None, initial=ReminderChoicesForm.initial_for(patient)
+    )
+    if request.method == "POST" and choices.is_valid():
+        reminder_choices_set(actor=actor_of(request), patient=patient, choices=choices.cleaned_data)
+        messages.success(request, "Saved. We will remind you only in the ways you ticked.")
+        return redirect(reverse("portal:questionnaires") + "#reminders")
     return _page(
         request,
         "questionnaires.html",
@@ -443,6 +470,8 @@ def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
             "due": selectors.questionnaires_due(patient, timezone.localdate()),
             "visits": selectors.visits_for(patient),
             "today": timezone.localdate(),
+            "choices": choices,
+            "quiet": clinic_policy().quiet_hours,
             "nav": "questionnaires",
         },
     )

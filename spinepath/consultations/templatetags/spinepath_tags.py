@@ -48,3 +48,18 @@ def money(value: object) -> str:
     if value is None or value == "":
         return ""
     return f"{Decimal(str(value)):,.2f}"
+
+
+@register.filter
+def phone(value: object) -> str:
+    """An E.164 number as people write it in the clinic's country."""
+    from spinepath.patients.phones import readable
+
+    return readable(str(value or ""))
+
+
+@register.filter
+def reminder_channel(value: object) -> str:
+    from spinepath.pathway.reminders import CHANNEL_WORDS
+
+    return CHANNEL_WORDS.get(str(value), str(value))
