@@ -33,6 +33,7 @@ from spinepath.consultations.actions import (
 from spinepath.consultations.models import Encounter
 from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.models import Patient
+from spinepath.patients.phones import distance_km, e164
 
 DEMO_PASSWORD = "spinepath-demo"
 # The hand-made demo patients' record ids in their workups: demo-01 ... demo-14.
@@ -352,6 +353,7 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
     _plan_to_read_at_home(clinician)
     _calendar(users)
     _safety(clinician, users["admin"])
+    _reminder_history(users["sam.coordinator"])
     return [(username, role, DEMO_PASSWORD) for username, role, _f, _l in DEMO_USERS]
 
 
@@ -644,8 +646,9 @@ def _clinic_clock(day: date, hour: int) -> Iterator[None]:
 
 
 # (given, family, record id, sex, born, days since the injection, [(days after it, pain, ODI
-# answer for each section)]): two patients treated months ago, for follow-up and the charts.
-FOLLOWED = [
+# answer for each section), or None for a visit missed]): patients treated months ago, for
+# follow-up, its reminder ladder and the charts.
+FOLLOWED: list[tuple[str, str, str, str, str, int, list[tuple[int, int, int] | None]]] = [
     (
         "Elena",
         "Petrova",
@@ -656,7 +659,18 @@ FOLLOWED = [
         [(44, 52, 2), (95, 40, 2), (186, 28, 1)],
     ),
     ("Marcus", "Green", "demo-14", "male", "1958-05-19", 100, [(42, 66, 3)]),
+    # The 6-week window opened a week ago: two emails so far.
+    ("Grace", "Kim", "demo-15", "female", "1966-02-11", 35, []),
+    # Missed the 6-week check-in; answered at 3 months.
+    ("Priya", "Shah", "demo-16", "female", "1979-07-23", 130, [None, (97, 48, 2)]),
 ]
+# How each followed patient is reached (phone, street, city, ZIP) and what they declined.
+CONTACT = {
+    "demo-13": ("(212) 555-0113", "410 West 118th Street", "New York", "10027", ()),
+    "demo-14": ("(718) 555-0114", "88 Bergen Street", "Brooklyn", "11201", ()),
+    "demo-15": ("(914) 555-0115", "12 Orchard Lane", "White Plains", "10601", ("sms",)),
+    "demo-16": ("(973) 555-0116", "5 Park Place", "Newark", "07102", ("letter",)),
+}
 
 
 def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
@@ -688,7 +702,15 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
             )
             patient = encounter.patient
             patient.email = f"{given.lower()}.{family.lower()}@example.org"
-            patient.save(update_fields=["email"])
+            phone, street, city, postcode, declined = CONTACT[pid]
+            patient.phone = e164(phone)
+            patient.address_line, patient.address_city = street, city
+            patient.address_state = "NJ" if postcode.startswith("07") else "NY"
+            patient.postcode = postcode
+            patient.distance_km = distance_km(postcode)
+            for channel in declined:
+                setattr(patient, f"remind_by_{channel}", False)
+            patient.save()
         with _clinic_clock(review, 11):
             plan = plan_create(patient=patient, actor=at_command_line("demo", clinician))
             plan = plan_release(
@@ -723,7 +745,10 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
                 ),
             )
         visits = list(ReassessmentVisit.objects.filter(plan=plan).order_by("due"))
-        for (offset, pain, odi_each), visit in zip(measured, visits, strict=False):
+        for answered, visit in zip(measured, visits, strict=False):
+            if answered is None:
+                continue  # missed
+            offset, pain, odi_each = answered
             measured_on = injected + timedelta(days=offset)
             with _clinic_clock(measured_on, 12):
                 paper_form_enter(
@@ -732,3 +757,35 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
                     measured_on=measured_on,
                     answers=Answers(pain, "vas", [odi_each] * 10),
                 )
+
+
+def _reminder_history(coordinator: User) -> None:
+    """The reminder ladder as cron would have run it at 10:00 on each of the last 120 days,
+    and the coordinator's call to Marcus Green, who did not answer (a voicemail)."""
+    from django.conf import settings
+
+    from spinepath.followup.models import ReminderStep
+    from spinepath.followup.reminders import call_outcome_record, send_reminders
+
+    if ReminderStep.objects.exists():
+        return
+    today = timezone.localdate()
+    for back in range(120, -1, -1):
+        day = today - timedelta(days=back)
+        with _clinic_clock(day, 10):
+            send_reminders(
+                actor=at_command_line("send-reminders"),
+                base_url=settings.SPINEPATH_BASE_URL,
+                today=day,
+            )
+    call = ReminderStep.objects.filter(
+        visit__patient__external_id="demo-14", channel="call", call_outcome=""
+    ).first()
+    if call is not None:
+        with _clinic_clock(call.acted_on + timedelta(days=1), 11):
+            call_outcome_record(
+                actor=at_command_line("demo", coordinator),
+                step=call,
+                outcome=ReminderStep.VOICEMAIL,
+                note="Left a message with the clinic's number.",
+            )

@@ -32,7 +32,7 @@ from spinepath.followup.models import ReassessmentVisit, ReminderStep
 from spinepath.followup.services import _may_issue_link, _new_link
 from spinepath.followup.sms import send_sms, sms_configured
 from spinepath.pathway import reminders as ladder
-from spinepath.patients.models import Patient
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 from spinepath.patients.phones import readable
 from spinepath.web.policy import clinic_policy
 
@@ -96,6 +96,8 @@ def _ladder_visits(today: date) -> list[ReassessmentVisit]:
             opens__lte=today, closes__gte=today, measurement__isnull=True
         )
         .exclude(reminders_stopped__gt="")
+        # Synthetic demo patients are not people: nothing is ever sent to them.
+        .exclude(patient__external_id__startswith=SYNTHETIC_ID_PREFIX)
         .select_related("patient")
         .order_by("patient_id", "-due", "-id")
     )

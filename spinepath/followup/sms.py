@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +38,8 @@ class SmsNotConfigured(Exception):
 
 
 def sms_configured() -> bool:
+    if settings.SPINEPATH_SMS_PROVIDER == "file":
+        return True
     return settings.SPINEPATH_SMS_PROVIDER == "twilio" and bool(
         settings.SPINEPATH_SMS_ACCOUNT
         and settings.SPINEPATH_SMS_TOKEN
@@ -82,6 +85,8 @@ def send_sms(to: str, body: str) -> SmsResult:
     """Send one text; never raises for the provider's answers."""
     if not sms_configured():
         raise SmsNotConfigured("No text-message provider is configured.")
+    if settings.SPINEPATH_SMS_PROVIDER == "file":
+        return _to_file(to, body)
     import requests
     from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -102,3 +107,16 @@ def send_sms(to: str, body: str) -> SmsResult:
         logger.warning("text message provider unreachable: %s", exc)
         return SmsResult("busy", "the provider could not be reached; not sent")
     return SmsResult("sent", f"provider id {message.sid}")
+
+
+def _to_file(to: str, body: str) -> SmsResult:
+    """The demo's provider: each text written to a file under var/sms, nothing sent."""
+    import secrets
+
+    from django.utils import timezone
+
+    folder = Path(settings.VAR_DIR) / "sms"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    name = f"{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.txt"
+    (folder / name).write_text(f"To: {to}\n\n{body}\n")
+    return SmsResult("sent", f"written to var/sms/{name} (demo: nothing sent)")

@@ -40,6 +40,12 @@ CHANNEL_WORDS: dict[str, str] = {
     CALL: "phone call",
     LETTER: "letter by post",
 }
+DECLINED_WORDS: dict[str, str] = {
+    EMAIL: "emails",
+    SMS: "text messages",
+    CALL: "phone calls",
+    LETTER: "letters",
+}
 # Channels that reach the patient directly and so respect the quiet hours.
 MESSAGES = frozenset({EMAIL, SMS})
 
@@ -89,6 +95,17 @@ class QuietHours:
     start: time
     end: time
 
+    @property
+    def words(self) -> str:
+        """ "8 pm and 9 am", as a patient reads it."""
+
+        def clock(moment: time) -> str:
+            hour = moment.hour % 12 or 12
+            minutes = f":{moment.minute:02d}" if moment.minute else ""
+            return f"{hour}{minutes} {'am' if moment.hour < 12 else 'pm'}"
+
+        return f"{clock(self.start)} and {clock(self.end)}"
+
     def contains(self, moment: time) -> bool:
         if self.start == self.end:
             return False
@@ -119,7 +136,7 @@ def reach(
     refusals: dict[str, str] = {}
     for channel in CHANNELS:
         if not chosen.get(channel, True):
-            refusals[channel] = f"the patient chose no {CHANNEL_WORDS[channel]}s"
+            refusals[channel] = f"the patient chose no {DECLINED_WORDS[channel]}"
     if not email:
         refusals.setdefault(EMAIL, "no email address on file")
     for channel in (SMS, CALL):

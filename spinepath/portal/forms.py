@@ -57,7 +57,16 @@ class ReminderChoicesForm(forms.Form):
     sms = forms.BooleanField(required=False, label="By text message")
     call = forms.BooleanField(required=False, label="By a phone call from the clinic")
     letter = forms.BooleanField(required=False, label="By a letter in the post")
+    # Unticked boxes are not posted: this says the choices were on the page that was sent.
+    asked = forms.CharField(widget=forms.HiddenInput, initial="1", required=False)
 
     @staticmethod
-    def initial_for(patient: Any) -> dict[str, bool]:
-        return dict(patient.reminder_choices)
+    def initial_for(patient: Any) -> dict[str, Any]:
+        return {**patient.reminder_choices, "asked": "1"}
+
+    @property
+    def choices(self) -> dict[str, bool] | None:
+        """The channels ticked, or None when the form carried no choices."""
+        if self.cleaned_data.get("asked") != "1":
+            return None
+        return {k: bool(self.cleaned_data[k]) for k in ("email", "sms", "call", "letter")}

@@ -309,11 +309,12 @@ def plan(request: HttpRequest, patient: Patient) -> HttpResponse:
                         status = refused.status
                     else:
                         # Asked at consent: how to be reminded of the check-ins after it.
-                        reminder_choices_set(
-                            actor=actor_of(request),
-                            patient=patient,
-                            choices=choices.cleaned_data,
-                        )
+                        if choices.choices is not None:
+                            reminder_choices_set(
+                                actor=actor_of(request),
+                                patient=patient,
+                                choices=choices.choices,
+                            )
                         messages.success(request, "Thank you. You accepted your plan.")
                         return redirect("portal:plan")
                 else:
@@ -458,8 +459,8 @@ def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
     choices = ReminderChoicesForm(
         request.POST or None, initial=ReminderChoicesForm.initial_for(patient)
     )
-    if request.method == "POST" and choices.is_valid():
-        reminder_choices_set(actor=actor_of(request), patient=patient, choices=choices.cleaned_data)
+    if request.method == "POST" and choices.is_valid() and choices.choices is not None:
+        reminder_choices_set(actor=actor_of(request), patient=patient, choices=choices.choices)
         messages.success(request, "Saved. We will remind you only in the ways you ticked.")
         return redirect(reverse("portal:questionnaires") + "#reminders")
     return _page(

@@ -322,11 +322,14 @@ SPINEPATH_CLINIC_PHONE = env.str("SPINEPATH_CLINIC_PHONE", default="")
 # Phone numbers typed without a leading + are read in this country (ISO 3166 code); the
 # clinic's ZIP code gives each patient's distance band in the follow-up completion.
 SPINEPATH_PHONE_REGION = env.str("SPINEPATH_PHONE_REGION", default="US")
-SPINEPATH_CLINIC_POSTCODE = env.str("SPINEPATH_CLINIC_POSTCODE", default="")
+SPINEPATH_CLINIC_POSTCODE = env.str(
+    "SPINEPATH_CLINIC_POSTCODE", default="10016" if SPINEPATH_DEMO else ""
+)
 # Text messages (the reminder ladder's text step): "twilio" sends through Twilio's REST API
-# with its Python library; "" (the default) sends none and the ladder skips the step, saying
-# so. SPINEPATH_SMS_API_BASE points the library at another address (a test double).
-SPINEPATH_SMS_PROVIDER = env.str("SPINEPATH_SMS_PROVIDER", default="")
+# with its Python library; "file" writes each text under var/sms and sends nothing (the demo);
+# "" (the default outside the demo) sends none and the ladder skips the step, saying so.
+# SPINEPATH_SMS_API_BASE points the library at another address (a test double).
+SPINEPATH_SMS_PROVIDER = env.str("SPINEPATH_SMS_PROVIDER", default="file" if SPINEPATH_DEMO else "")
 SPINEPATH_SMS_ACCOUNT = env.str("SPINEPATH_SMS_ACCOUNT", default="")
 SPINEPATH_SMS_TOKEN = env.str("SPINEPATH_SMS_TOKEN", default="")
 SPINEPATH_SMS_FROM = env.str("SPINEPATH_SMS_FROM", default="")
