@@ -660,9 +660,9 @@ FOLLOWED: list[tuple[str, str, str, str, str, int, list[tuple[int, int, int] | N
     ),
     ("Marcus", "Green", "demo-14", "male", "1958-05-19", 100, [(42, 66, 3)]),
     # The 6-week window opened a week ago: two emails so far.
-    ("Grace", "Kim", "demo-15", "female", "1966-02-11", 35, []),
+    ("Ruth", "Adler", "demo-15", "female", "1966-02-11", 35, []),
     # Missed the 6-week check-in; answered at 3 months.
-    ("Priya", "Shah", "demo-16", "female", "1979-07-23", 130, [None, (97, 48, 2)]),
+    ("Nadia", "Farouk", "demo-16", "female", "1979-07-23", 130, [None, (97, 48, 2)]),
 ]
 # How each followed patient is reached (phone, street, city, ZIP) and what they declined.
 CONTACT = {

@@ -43,6 +43,7 @@ RECORDED: dict[str, str] = {
     "followup:worklist": "follow-up worklist",
     "followup:visit": "reassessment visit",
     "followup:link": "questionnaire link",
+    "followup:letters": "check-in reminder letters (PDF export)",
     "followup:questionnaire": "questionnaire (patient's link)",
     "followup:chart": "outcome chart (SVG)",
     "public:inbox": "consultation requests",

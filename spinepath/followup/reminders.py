@@ -26,7 +26,7 @@ from django.utils import timezone
 from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
-from spinepath.audit.services import audit_record
+from spinepath.audit.services import audit_now, audit_record
 from spinepath.errors import Conflict, Invalid
 from spinepath.followup.models import ReassessmentVisit, ReminderStep
 from spinepath.followup.services import _may_issue_link, _new_link
@@ -445,11 +445,13 @@ def letters_print(*, actor: Actor, steps: list[ReminderStep], base_url: str) -> 
         step.printed_by = actor.user
         step.save(update_fields=["printed_at", "printed_by", "updated_at"])
         letters.append(Letter(step, url, visit.closes))
-        audit_record(
+        # One event per patient whose letter (name, address, record number) is printed.
+        audit_now(
             actor=actor,
-            action=AuditEvent.CREATE,
+            action=AuditEvent.EXPORT,
             what=f"reminder letter {visit.label} printed with a questionnaire link",
             patient=visit.patient_id,
+            marks_page=False,
         )
     if not letters:
         raise Conflict("None of these letters is still needed: their visits were answered.")

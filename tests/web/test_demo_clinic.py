@@ -123,6 +123,8 @@ DEMO_SEXES = {
     "Ben Walsh": "Male",
     "Elena Petrova": "Female",
     "Marcus Green": "Male",
+    "Ruth Adler": "Female",
+    "Nadia Farouk": "Female",
 }
 # The pathway's order: a later step never carries an earlier date than the step before it.
 PATHWAY_ORDER = ["consultation", "decision", "plan", "injection", "follow-up"]
@@ -158,7 +160,7 @@ def test_every_demo_patients_history_reads_in_order(demo_clinic: Any) -> None:
         days = [day for day, _kind in steps]
         assert days == sorted(days), f"{patient.display_name}: {steps}"
         treated += "injection" in {kind for _day, kind in steps}
-    assert treated == 2
+    assert treated == 4  # Elena Petrova, Marcus Green, Ruth Adler, Nadia Farouk
 
 
 def test_a_treated_demo_patient_shows_each_step_on_its_own_day(demo_clinic: Any) -> None:
@@ -201,7 +203,7 @@ def test_spinepath_demo_twice_adds_nothing_and_says_so(
     counts = (Patient.objects.count(), Encounter.objects.count(), CandidacyDecision.objects.count())
     assert main(["demo"]) == 0
     second = capsys.readouterr().out
-    assert "Loaded the demo clinic: 14 patients to try" in first
+    assert "Loaded the demo clinic: 16 patients to try" in first
     assert "300 synthetic treated patients" in first
     assert "already loaded: nothing was added or changed" in second
     assert (
