@@ -167,6 +167,15 @@ def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> lis
 
 # A patient's "no" to every safety question of a follow-up questionnaire (PATHWAY.md section 10).
 NOTHING_WORRYING = {f"safety_{key}": "no" for key in SAFETY_KEYS}
+# A patient's answers to the ICHOM low back pain questions of a follow-up questionnaire, each
+# required on the patient's page (PATHWAY.md section 11).
+LBP_ANSWERED = {
+    "back_pain_nrs": "4",
+    "leg_pain_nrs": "2",
+    "work_status": "full_time",
+    "analgesic_use": "occasional",
+    "opioid_use": "no",
+}
 
 
 def adopt_policy(text: str, admin: Any) -> None:
