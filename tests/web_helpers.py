@@ -96,6 +96,16 @@ HISTORY = {
     "red_fracture": "false",
     "pain_vas": "70",
     **{f"odi_{i}": "2" for i in range(1, 11)},
+    # The ICHOM baseline and case-mix (PATHWAY.md section 11).
+    "back_pain_nrs": "7",
+    "leg_pain_nrs": "3",
+    "work_status": "part_time_back_pain",
+    "analgesic_use": "daily",
+    "opioid_use": "false",
+    "height_cm": "168",
+    "weight_kg": "72",
+    "smoking_status": "never",
+    "comorbidities": ["high_blood_pressure"],
 }
 
 

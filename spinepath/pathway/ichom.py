@@ -15,9 +15,10 @@ functions and tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 
 # --- What the patient is asked at baseline and at every reassessment ------------------------
 
@@ -127,7 +128,7 @@ def lbp_missing(answers: LbpAnswers) -> dict[str, str]:
     return {name: LBP_MISSING[name] for name in LBP_FIELDS if getattr(answers, name) is None}
 
 
-# --- Baseline case-mix --------------------------------------------------------------------------
+# --- Baseline case-mix --------------------------------------------------------------------
 
 SMOKING_STATUS: dict[str, str] = {
     "current": "Smokes now",
@@ -216,6 +217,38 @@ def casemix_problems(
         if problem:
             problems["comorbidities"] = problem
     return problems
+
+
+# The consultation's baseline measures and case-mix, as stored (field names).
+BASELINE_FIELDS: tuple[str, ...] = (
+    *LBP_FIELDS,
+    "height_cm",
+    "weight_kg",
+    "smoking_status",
+    "comorbidities",
+)
+
+
+def baseline_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """What cannot be stored of a consultation's baseline measures and case-mix, by field
+    (the values as they would stand after the change: a form names them, the service refuses
+    them whatever the route)."""
+    answers = LbpAnswers(
+        back_pain_nrs=values.get("back_pain_nrs"),
+        leg_pain_nrs=values.get("leg_pain_nrs"),
+        work_status=values.get("work_status") or None,
+        analgesic_use=values.get("analgesic_use") or None,
+        opioid_use=values.get("opioid_use"),
+    )
+    return {
+        **lbp_problems(answers),
+        **casemix_problems(
+            height_cm=values.get("height_cm"),
+            weight_kg=values.get("weight_kg"),
+            smoking_status=values.get("smoking_status"),
+            comorbidities=values.get("comorbidities"),
+        ),
+    }
 
 
 def comorbidity_count(values: Sequence[str] | None) -> int | None:
