@@ -231,3 +231,13 @@ def test_eq5d_columns_only_when_the_clinic_holds_the_licence(
     ]
     # Never asked yet (the licensed wording is the clinic's to load): blank, not invented.
     assert all(row[name] == "" for row in rows for name in header[len(HEADER) :])
+
+
+def test_docs_instruments_maps_every_column_of_the_export() -> None:
+    from repo_paths import REPO
+
+    from spinepath.outcomes.ichom import EQ5D_COLUMNS, ICHOM_COLUMNS
+
+    text = (REPO / "docs" / "instruments.md").read_text(encoding="utf-8")
+    for name, _meaning in (*ICHOM_COLUMNS, *EQ5D_COLUMNS):
+        assert f"`{name}`" in text, name
