@@ -40,7 +40,7 @@ from spinepath.pathway.standing import (
     needs_reading,
     signed_targets,
 )
-from spinepath.pathway.workup import InvalidWorkup
+from spinepath.pathway.workup import InvalidWorkup, Workup
 from spinepath.patients.models import Patient
 
 
@@ -108,6 +108,12 @@ def _signature(decision: CandidacyDecision) -> Signature:
         facts_as_signed=clinical_facts(decision.workup_json),
         advised=advised_kinds(decision.decision_json),
     )
+
+
+def facts_changed_since_signing(decision: CandidacyDecision, now: Workup | None) -> bool:
+    """Whether the facts ``decision`` was signed on differ from the consultation's workup as
+    recorded ``now`` (None: it cannot be read): the gate's answer, for the review page."""
+    return gates.facts_changed_since_signing(now, _signature(decision))
 
 
 def consultation_standing(patient: Patient, today: date | None = None) -> Standing:

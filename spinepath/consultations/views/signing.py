@@ -28,7 +28,6 @@ from spinepath.consultations.views.common import (
 from spinepath.errors import Invalid
 from spinepath.pathway import gates
 from spinepath.pathway.gates import sign_refusal
-from spinepath.pathway.standing import clinical_facts
 from spinepath.pathway.workup import InvalidWorkup
 from spinepath.web.policy import clinic_policy
 
@@ -39,9 +38,9 @@ def _review_page(
     try:
         review = actions.decision_review(encounter)
         decision, errors, fingerprint = review.decision, [], review.fingerprint
-        facts_now = clinical_facts(review.workup.to_json_dict())
+        workup_now = review.workup
     except InvalidWorkup as exc:
-        decision, errors, fingerprint, facts_now = None, exc.errors, "", None
+        decision, errors, fingerprint, workup_now = None, exc.errors, "", None
     signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
     standing = selectors.decision_in_force(encounter.patient) if signed else None
     # Signing once a newer consultation exists is refused: the page says so before the click.
@@ -50,7 +49,9 @@ def _review_page(
     # policy adopted since (a new version, a visit made standard) changes the review's
     # fingerprint but not the facts, and the decision stands as signed under its own policy.
     changed_since_signing = (
-        encounter.is_locked and bool(signed) and facts_now != clinical_facts(signed[0].workup_json)
+        encounter.is_locked
+        and bool(signed)
+        and selectors.facts_changed_since_signing(signed[0], workup_now)
     )
     policy = clinic_policy()
     signed_under = (signed[0].policy_name, signed[0].policy_version) if signed else None
