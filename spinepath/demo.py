@@ -335,10 +335,11 @@ def load_demo(review: date | None = None) -> list[tuple[str, str, str]]:
             demo=True,
         )
     clinician = users["dr.rivera"]
-    for given, family, _expected, document, sign in demo_patients(review):
+    for index, (given, family, _expected, document, sign) in enumerate(demo_patients(review)):
         if Patient.objects.filter(external_id=document["patient"]["id"]).exists():
             continue
         encounter = _record(document, clinician, (given, family))
+        _ichom_baseline(encounter, document, users["sam.coordinator"], index)
         if sign:
             decision_sign(
                 encounter=encounter,
@@ -610,6 +611,48 @@ def _plan_to_read_at_home(clinician: User) -> None:
         return
 
 
+# The ICHOM baseline of each demo consultation (PATHWAY.md section 11), varied from patient to
+# patient so the consultation, visit and export pages show every kind of answer.
+_WORK = ("full_time", "part_time_back_pain", "not_working_back_pain", "not_working_other")
+_ANALGESICS = ("daily", "occasional", "daily", "none")
+_SMOKING = ("never", "former", "current")
+_COMORBIDITIES = (
+    ["none"],
+    ["high_blood_pressure"],
+    ["diabetes", "high_blood_pressure"],
+    ["depression"],
+    ["arthritis"],
+)
+_LEG_PAIN = {"axial": 2, "mixed": 5, "radicular": 7}
+
+
+def _ichom_baseline(encounter: Encounter, document: dict[str, Any], by: User, index: int) -> None:
+    """Back and leg pain, work, medication and the case-mix, as the coordinator records them at
+    intake (before the signature: they are not facts of the candidacy review)."""
+    from spinepath.consultations.actions import encounter_save
+
+    pain = (document.get("outcomes") or {}).get("pain_vas")
+    pattern = (document.get("history") or {}).get("pattern") or "axial"
+    female = document["patient"]["sex"] == "female"
+    analgesics = _ANALGESICS[index % len(_ANALGESICS)]
+    encounter_save(
+        encounter=encounter,
+        actor=at_command_line("demo", by),
+        step="history",
+        fields={
+            "back_pain_nrs": round(pain / 10) if pain is not None else None,
+            "leg_pain_nrs": _LEG_PAIN.get(pattern, 3),
+            "work_status": _WORK[index % len(_WORK)],
+            "analgesic_use": analgesics,
+            "opioid_use": analgesics == "daily" and index % 3 == 0,
+            "height_cm": (163.0 if female else 177.0) + index % 5,
+            "weight_kg": (66.0 if female else 82.0) + 3 * (index % 6),
+            "smoking_status": _SMOKING[index % len(_SMOKING)],
+            "comorbidities": _COMORBIDITIES[index % len(_COMORBIDITIES)],
+        },
+    )
+
+
 def _record(document: dict[str, Any], clinician: User, names: tuple[str, str]) -> Encounter:
     """Import a demo consultation; the clinician then reviews the studies its file marks
     reviewed and verifies its blocks, as on the imaging page (imports arrive unattested)."""
@@ -694,7 +737,9 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
         injected = today - timedelta(days=days_ago)
         review = injected - timedelta(days=14)
         with _clinic_clock(review, 10):
-            encounter = _record(_workup(pid, review, sex, born), clinician, (given, family))
+            document = _workup(pid, review, sex, born)
+            encounter = _record(document, clinician, (given, family))
+            _ichom_baseline(encounter, document, time_out_by, len(given))
             decision_sign(
                 encounter=encounter,
                 actor=at_command_line("demo", clinician),
@@ -755,7 +800,7 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
                     actor=at_command_line("demo", clinician),
                     visit=visit,
                     measured_on=measured_on,
-                    answers=Answers(pain, "vas", [odi_each] * 10),
+                    answers=Answers(pain, "vas", [odi_each] * 10, lbp=_ichom_check_in(pain)),
                 )
 
 
@@ -789,3 +834,18 @@ def _reminder_history(coordinator: User) -> None:
                 outcome=ReminderStep.VOICEMAIL,
                 note="Left a message with the clinic's number.",
             )
+
+
+def _ichom_check_in(pain: float) -> Any:
+    """The ICHOM answers of a demo check-in: back and leg pain easing with the overall pain,
+    back to work and off daily medication as it does."""
+    from spinepath.pathway.ichom import LbpAnswers
+
+    better = pain < 45
+    return LbpAnswers(
+        back_pain_nrs=round(pain / 10),
+        leg_pain_nrs=max(0, round(pain / 10) - 4),
+        work_status="full_time" if better else "part_time_back_pain",
+        analgesic_use="occasional" if better else "daily",
+        opioid_use=False,
+    )

@@ -45,6 +45,34 @@ def sign_in_enrolling_an_authenticator(page: Any, username: str, password: str) 
     page.click("text=I have kept them - continue")
 
 
+def answer_the_low_back_pain_questions(
+    page: Any,
+    *,
+    back: int = 4,
+    leg: int = 2,
+    work: str = "Working full time",
+    medication: str = "Yes, now and then",
+    opioids: str = "No",
+) -> None:
+    """The ICHOM questions of a check-in (back and leg pain 0-10, work, pain medication,
+    opioids) as a patient answers them: by tapping the answers under each question."""
+    from spinepath.pathway.ichom import LBP_QUESTIONS
+
+    page.get_by_role("group", name=LBP_QUESTIONS["back_pain_nrs"]).get_by_label(
+        str(back), exact=True
+    ).check()
+    page.get_by_role("group", name=LBP_QUESTIONS["leg_pain_nrs"]).get_by_label(
+        str(leg), exact=True
+    ).check()
+    page.get_by_role("group", name=LBP_QUESTIONS["work_status"]).get_by_label(work).check()
+    page.get_by_role("group", name=LBP_QUESTIONS["analgesic_use"]).get_by_label(
+        medication, exact=True
+    ).check()
+    page.get_by_role("group", name=LBP_QUESTIONS["opioid_use"]).get_by_label(
+        opioids, exact=True
+    ).check()
+
+
 def record_a_candidate_consultation(
     page: Any, mri_on: str, *, checked: Any = lambda page, name: None
 ) -> None:

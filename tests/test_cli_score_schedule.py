@@ -60,7 +60,7 @@ def test_schedule_lists_the_visits(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schedule", "--injected", "2026-03-10"]) == 0
     out = capsys.readouterr().out
     assert "6 weeks    2026-04-21  2026-04-07 to 2026-05-05" in out
-    assert "(optional)" in out
+    assert "24 months" in out and "(optional)" not in out  # standard since policy 2.2
 
 
 def test_schedule_bad_date(capsys: pytest.CaptureFixture[str]) -> None:

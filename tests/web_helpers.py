@@ -96,6 +96,16 @@ HISTORY = {
     "red_fracture": "false",
     "pain_vas": "70",
     **{f"odi_{i}": "2" for i in range(1, 11)},
+    # The ICHOM baseline and case-mix (PATHWAY.md section 11).
+    "back_pain_nrs": "7",
+    "leg_pain_nrs": "3",
+    "work_status": "part_time_back_pain",
+    "analgesic_use": "daily",
+    "opioid_use": "false",
+    "height_cm": "168",
+    "weight_kg": "72",
+    "smoking_status": "never",
+    "comorbidities": ["high_blood_pressure"],
 }
 
 
@@ -167,6 +177,15 @@ def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> lis
 
 # A patient's "no" to every safety question of a follow-up questionnaire (PATHWAY.md section 10).
 NOTHING_WORRYING = {f"safety_{key}": "no" for key in SAFETY_KEYS}
+# A patient's answers to the ICHOM low back pain questions of a follow-up questionnaire, each
+# required on the patient's page (PATHWAY.md section 11).
+LBP_ANSWERED = {
+    "back_pain_nrs": "4",
+    "leg_pain_nrs": "2",
+    "work_status": "full_time",
+    "analgesic_use": "occasional",
+    "opioid_use": "no",
+}
 
 
 def adopt_policy(text: str, admin: Any) -> None:

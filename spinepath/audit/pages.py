@@ -92,6 +92,7 @@ RECORDED: dict[str, str] = {
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",
+    "outcomes:ichom": "ICHOM low back pain CSV (export)",
     "outcomes:report": "outcomes report PDF (export, de-identified)",
     "outcomes:policy_drafts": "policy what-if: drafts",
     "outcomes:policy_draft": "policy what-if: report (patients affected)",
@@ -125,4 +126,5 @@ NOT_RECORDED: dict[str, str] = {
     "public:request": "public consultation request form",
     "outcomes:evidence": "published evidence library",
     "outcomes:dictionary": "data dictionary of the export",
+    "outcomes:ichom_dictionary": "data dictionary of the ICHOM export",
 }

@@ -21,6 +21,18 @@ ENCOUNTER_FACTS: dict[str, Fact] = {
     "goals": "intake_history",
     "pain_vas": "intake_history",
     "odi_sections": "intake_history",
+    # The ICHOM low back pain measures at baseline and the case-mix (PATHWAY.md section 11):
+    # what the patient reports, and height and weight, which a coordinator may record as the
+    # rest of the intake (PATHWAY.md section 7).
+    "back_pain_nrs": "intake_history",
+    "leg_pain_nrs": "intake_history",
+    "work_status": "intake_history",
+    "analgesic_use": "intake_history",
+    "opioid_use": "intake_history",
+    "height_cm": "intake_history",
+    "weight_kg": "intake_history",
+    "smoking_status": "intake_history",
+    "comorbidities": "intake_history",
     "pattern": "pain_pattern",
     "red_cauda_equina": "red_flag_screen",
     "red_infection": "red_flag_screen",

@@ -19,6 +19,20 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.pathway.authority import may_state, refusal
+from spinepath.pathway.ichom import (
+    ANALGESIC_USE,
+    BASELINE_FIELDS,
+    COMORBIDITIES,
+    HEIGHT_CM,
+    NO_COMORBIDITY,
+    NRS_MAX,
+    NRS_MIN,
+    SMOKING_STATUS,
+    WEIGHT_KG,
+    WORK_STATUS,
+    baseline_problems,
+    comorbidity_problem,
+)
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
 from spinepath.web.params import parse_id
@@ -43,6 +57,9 @@ class TriStateField(forms.NullBooleanField):
         if value in (False, "false", "False", "0"):
             return "false"
         return ""
+
+
+NRS_CHOICES = [(str(n), str(n)) for n in range(NRS_MIN, NRS_MAX + 1)]
 
 
 def _valid(form: forms.BaseForm, names: list[str]) -> dict[str, Any]:
@@ -86,6 +103,7 @@ class HistoryForm(StepForm):
             "red_malignancy",
             "red_fracture",
             "pain_vas",
+            *BASELINE_FIELDS,
         ]
         labels = {
             "assessed_on": "Review date",
@@ -122,6 +140,55 @@ class HistoryForm(StepForm):
     pain_vas = forms.FloatField(
         required=False, min_value=0, max_value=100, label="Pain today, VAS 0-100 mm"
     )
+    # The ICHOM low back pain measures at baseline and the case-mix (pathway/ichom.py).
+    back_pain_nrs = forms.TypedChoiceField(
+        label="Back pain over the last week, NRS 0-10",
+        choices=_blank_choice(NRS_CHOICES),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages={"invalid_choice": "Back pain: choose a number from 0 to 10."},
+    )
+    leg_pain_nrs = forms.TypedChoiceField(
+        label="Leg pain over the last week, NRS 0-10",
+        choices=_blank_choice(NRS_CHOICES),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages={"invalid_choice": "Leg pain: choose a number from 0 to 10."},
+    )
+    work_status = forms.ChoiceField(
+        label="Work status",
+        choices=_blank_choice(WORK_STATUS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Work status: choose one of the list."},
+    )
+    analgesic_use = forms.ChoiceField(
+        label="Pain medication for the back or legs",
+        choices=_blank_choice(ANALGESIC_USE.items()),
+        required=False,
+        error_messages={"invalid_choice": "Pain medication: choose no, now and then, or daily."},
+    )
+    opioid_use = TriStateField(label="Opioid pain medication")
+    height_cm = forms.FloatField(
+        required=False, min_value=HEIGHT_CM[0], max_value=HEIGHT_CM[1], label="Height (cm)"
+    )
+    weight_kg = forms.FloatField(
+        required=False, min_value=WEIGHT_KG[0], max_value=WEIGHT_KG[1], label="Weight (kg)"
+    )
+    smoking_status = forms.ChoiceField(
+        label="Smoking",
+        choices=_blank_choice(SMOKING_STATUS.items()),
+        required=False,
+        error_messages={"invalid_choice": "Smoking: current, former or never."},
+    )
+    comorbidities = forms.MultipleChoiceField(
+        label="Long-term conditions (leave all unticked when not asked)",
+        choices=[(NO_COMORBIDITY, "None of these"), *COMORBIDITIES.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Comorbidities: choose from the list."},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -151,8 +218,21 @@ class HistoryForm(StepForm):
             raise forms.ValidationError("The review date cannot be before the patient's birth.")
         return day
 
+    def clean_comorbidities(self) -> list[str] | None:
+        # Nothing ticked is "not recorded"; "none of these" is the answer "none".
+        values = list(self.cleaned_data["comorbidities"])
+        if not values:
+            return None
+        problem = comorbidity_problem(values)
+        if problem:
+            raise forms.ValidationError(problem)
+        return values
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for name, problem in baseline_problems(cleaned).items():
+            if name not in self.errors:
+                self.add_error(name, problem)
         if any(f"odi_{i}" in self.errors for i in range(1, 11)):
             return cleaned
         sections = [cleaned.get(f"odi_{i}") for i in range(1, 11)]

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from spinepath.pathway.ichom import ANALGESIC_USE, NRS_MAX, SMOKING_STATUS, WORK_STATUS
 from spinepath.patients.models import Patient
 
 LEVEL_CHOICES = [(lv, lv) for lv in ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")]
@@ -80,6 +81,22 @@ class Encounter(models.Model):
     # Baseline patient-reported outcomes (LOINC 38208-5 pain; 72105-0 ODI)
     pain_vas = models.FloatField(null=True, blank=True)
     odi_sections = models.JSONField(null=True, blank=True)
+    # The ICHOM low back pain measures at baseline (PATHWAY.md section 11, pathway/ichom.py):
+    # back and leg pain 0-10, work status, analgesic and opioid use ...
+    back_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
+    leg_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
+    work_status = models.CharField(max_length=24, blank=True, choices=list(WORK_STATUS.items()))
+    analgesic_use = models.CharField(max_length=10, blank=True, choices=list(ANALGESIC_USE.items()))
+    opioid_use = models.BooleanField(null=True, blank=True)
+    # ... and the case-mix for risk adjustment. Age and sex are the patient's; pain duration is
+    # pain_duration_months above; an earlier spine surgery is a PriorProcedure. Comorbidities:
+    # NULL not recorded, ["none"] none of the list, else the conditions' keys.
+    height_cm = models.FloatField(null=True, blank=True)
+    weight_kg = models.FloatField(null=True, blank=True)
+    smoking_status = models.CharField(
+        max_length=8, blank=True, choices=list(SMOKING_STATUS.items())
+    )
+    comorbidities = models.JSONField(null=True, blank=True)
     # Focused exam
     motor_deficit = models.CharField(
         max_length=12,
@@ -106,6 +123,21 @@ class Encounter(models.Model):
     class Meta:
         ordering = ["-assessed_on", "-id"]
         indexes = [models.Index(fields=["patient", "-assessed_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(back_pain_nrs__isnull=True)
+                | models.Q(back_pain_nrs__lte=NRS_MAX),
+                name="baseline_back_pain_0_to_10",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(leg_pain_nrs__isnull=True) | models.Q(leg_pain_nrs__lte=NRS_MAX),
+                name="baseline_leg_pain_0_to_10",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(analgesic_use="none", opioid_use=True),
+                name="baseline_no_opioid_without_analgesic",
+            ),
+        ]
 
     @property
     def is_locked(self) -> bool:

@@ -23,6 +23,12 @@ from spinepath.consultations.models import (
 from spinepath.consultations.workup import patient_records, workup_for_encounter
 from spinepath.pathway import gates
 from spinepath.pathway.gates import InForce
+from spinepath.pathway.ichom import (
+    age_on,
+    bmi_if_known,
+    comorbidity_count,
+    previous_spine_surgery,
+)
 from spinepath.pathway.standing import (
     Consultation,
     Mri,
@@ -34,12 +40,41 @@ from spinepath.pathway.standing import (
     needs_reading,
     signed_targets,
 )
-from spinepath.pathway.workup import InvalidWorkup
+from spinepath.pathway.workup import InvalidWorkup, Workup
 from spinepath.patients.models import Patient
 
 
 def encounter_get(encounter_id: int) -> Encounter:
     return get_object_or_404(Encounter.objects.select_related("patient"), pk=encounter_id)
+
+
+@dataclass(frozen=True)
+class CaseMix:
+    """The ICHOM case-mix of a consultation (PATHWAY.md section 11), read from what the clinic
+    records: age and sex from the patient, BMI from height and weight, an earlier spine
+    surgery from the earlier procedures dated on or before the review. None: not recorded."""
+
+    age: int | None
+    sex: str
+    bmi: float | None
+    pain_duration_months: float | None
+    previous_spine_surgery: bool | None
+    comorbidity_count: int | None
+
+
+def casemix_of(encounter: Encounter) -> CaseMix:
+    patient = encounter.patient
+    kinds = PriorProcedure.objects.filter(
+        patient=patient, performed_on__lte=encounter.assessed_on
+    ).values_list("kind", flat=True)
+    return CaseMix(
+        age=age_on(patient.birth_date, encounter.assessed_on),
+        sex=patient.get_sex_display() if patient.sex else "",
+        bmi=bmi_if_known(encounter.height_cm, encounter.weight_kg),
+        pain_duration_months=encounter.pain_duration_months,
+        previous_spine_surgery=previous_spine_surgery(kinds, encounter.prior_procedures_asked),
+        comorbidity_count=comorbidity_count(encounter.comorbidities),
+    )
 
 
 def studies_for(patient: Patient) -> QuerySet[ImagingStudy]:
@@ -73,6 +108,12 @@ def _signature(decision: CandidacyDecision) -> Signature:
         facts_as_signed=clinical_facts(decision.workup_json),
         advised=advised_kinds(decision.decision_json),
     )
+
+
+def facts_changed_since_signing(decision: CandidacyDecision, now: Workup | None) -> bool:
+    """Whether the facts ``decision`` was signed on differ from the consultation's workup as
+    recorded ``now`` (None: it cannot be read): the gate's answer, for the review page."""
+    return gates.facts_changed_since_signing(now, _signature(decision))
 
 
 def consultation_standing(patient: Patient, today: date | None = None) -> Standing:

@@ -1,6 +1,6 @@
 """The clinic's questionnaires as FHIR Questionnaire resources: the ODI in the project's own
-wording (pathway/instruments.py) and the pain scale, so an outside app can show them and send
-back a QuestionnaireResponse."""
+wording (pathway/instruments.py), the pain scale and the ICHOM low back pain questions
+(pathway/ichom.py), so an outside app can show them and send back a QuestionnaireResponse."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
+from spinepath.pathway.ichom import ANALGESIC_USE, LBP_QUESTIONS, NRS_HELP, WORK_STATUS
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.records.fhir import LOINC, SPINEPATH_CODES
 
@@ -73,5 +74,77 @@ def _pain() -> dict[str, Any]:
     }
 
 
+# The linkId of each ICHOM low back pain question, by the field it fills.
+LBP_LINK_IDS = {
+    "back_pain_nrs": "back-pain",
+    "leg_pain_nrs": "leg-pain",
+    "work_status": "work-status",
+    "analgesic_use": "analgesics",
+    "opioid_use": "opioids",
+}
+
+
+def _choice(table: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"valueCoding": {"system": SPINEPATH_CODES, "code": code, "display": text}}
+        for code, text in table.items()
+    ]
+
+
+def _lbp() -> dict[str, Any]:
+    """Back and leg pain (0-10), work status, pain medication and opioids: optional here (an
+    app may not ask them), each checked when sent; the patient's own page asks every one."""
+    nrs = {"type": "integer", "required": False}
+    return {
+        "resourceType": "Questionnaire",
+        "id": "lbp",
+        "url": _url("lbp"),
+        "version": "1",
+        "name": "IchomLowBackPain",
+        "title": "Back and leg pain, work and pain medication (ICHOM low back pain set)",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "code": [
+            {
+                "system": SPINEPATH_CODES,
+                "code": "ichom-lbp",
+                "display": "ICHOM low back pain measures",
+            }
+        ],
+        "item": [
+            {
+                "linkId": LBP_LINK_IDS["back_pain_nrs"],
+                "text": f"{LBP_QUESTIONS['back_pain_nrs']} ({NRS_HELP})",
+                **nrs,
+            },
+            {
+                "linkId": LBP_LINK_IDS["leg_pain_nrs"],
+                "text": f"{LBP_QUESTIONS['leg_pain_nrs']} ({NRS_HELP})",
+                **nrs,
+            },
+            {
+                "linkId": LBP_LINK_IDS["work_status"],
+                "text": LBP_QUESTIONS["work_status"],
+                "type": "choice",
+                "required": False,
+                "answerOption": _choice(WORK_STATUS),
+            },
+            {
+                "linkId": LBP_LINK_IDS["analgesic_use"],
+                "text": LBP_QUESTIONS["analgesic_use"],
+                "type": "choice",
+                "required": False,
+                "answerOption": _choice(ANALGESIC_USE),
+            },
+            {
+                "linkId": LBP_LINK_IDS["opioid_use"],
+                "text": LBP_QUESTIONS["opioid_use"],
+                "type": "boolean",
+                "required": False,
+            },
+        ],
+    }
+
+
 def questionnaires() -> dict[str, dict[str, Any]]:
-    return {"odi": _odi(), "pain": _pain()}
+    return {"odi": _odi(), "pain": _pain(), "lbp": _lbp()}

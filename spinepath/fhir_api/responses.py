@@ -12,7 +12,7 @@ from django.utils import timezone
 from spinepath.actions import action
 from spinepath.actors import Actor
 from spinepath.errors import Conflict, Invalid, NotAllowed, NotAvailable
-from spinepath.fhir_api.questionnaires import SPINEPATH_CODES, questionnaires
+from spinepath.fhir_api.questionnaires import LBP_LINK_IDS, SPINEPATH_CODES, questionnaires
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.services import (
     Answers,
@@ -21,10 +21,12 @@ from spinepath.followup.services import (
     questionnaire_link_create,
     questionnaire_submit,
 )
+from spinepath.pathway.ichom import ANALGESIC_USE, NRS_MAX, NRS_MIN, WORK_STATUS, LbpAnswers
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.patients.models import Patient
 
 VISIT_SYSTEM = "urn:spinepath:visit"
+LBP_FIELD_OF = {link: field for field, link in LBP_LINK_IDS.items()}
 
 
 def _number(text: str | None) -> int | None:
@@ -39,6 +41,7 @@ def response_resource(m: OutcomeMeasurement) -> dict[str, Any]:
     if m.pain_raw is not None or m.pain_vas is not None:
         value = m.pain_vas if m.pain_vas is not None else m.pain_raw
         items.append({"linkId": "pain", "answer": [{"valueInteger": round(float(value or 0))}]})
+    items.extend(_lbp_items(m))
     for i, score in enumerate(m.odi_sections or [], start=1):
         if score is None:
             continue
@@ -70,13 +73,63 @@ def response_resource(m: OutcomeMeasurement) -> dict[str, Any]:
     return resource
 
 
+def _lbp_items(m: OutcomeMeasurement) -> list[dict[str, Any]]:
+    """The ICHOM low back pain answers of a measurement, as the lbp questionnaire's items."""
+    items: list[dict[str, Any]] = []
+    for field in ("back_pain_nrs", "leg_pain_nrs"):
+        if getattr(m, field) is not None:
+            items.append(
+                {"linkId": LBP_LINK_IDS[field], "answer": [{"valueInteger": getattr(m, field)}]}
+            )
+    for field, table in (("work_status", WORK_STATUS), ("analgesic_use", ANALGESIC_USE)):
+        code = getattr(m, field)
+        if code:
+            coding = {"system": SPINEPATH_CODES, "code": code, "display": table.get(code, code)}
+            items.append({"linkId": LBP_LINK_IDS[field], "answer": [{"valueCoding": coding}]})
+    if m.opioid_use is not None:
+        items.append(
+            {"linkId": LBP_LINK_IDS["opioid_use"], "answer": [{"valueBoolean": m.opioid_use}]}
+        )
+    return items
+
+
+def _lbp_answer(link: str, answer: Any, found: dict[str, Any]) -> bool:
+    """Read one answer of the lbp questionnaire into ``found`` (by field); False when ``link``
+    is not one of its questions. A value of the wrong kind is refused, named by its item."""
+    field = LBP_FIELD_OF.get(link)
+    if field is None:
+        return False
+    if field in ("back_pain_nrs", "leg_pain_nrs"):
+        value = answer.valueInteger
+        if value is None or not NRS_MIN <= value <= NRS_MAX:
+            raise Invalid(f"item {link}: an integer from 0 to 10", fields={field: "0-10"})
+        found[field] = value
+    elif field == "opioid_use":
+        if answer.valueBoolean is None:
+            raise Invalid(f"item {link}: a boolean", fields={field: "true or false"})
+        found[field] = answer.valueBoolean
+    else:
+        table = WORK_STATUS if field == "work_status" else ANALGESIC_USE
+        code = answer.valueCoding.code if answer.valueCoding is not None else None
+        if code not in table:
+            raise Invalid(
+                f"item {link}: a coding with one of the codes {', '.join(table)}",
+                fields={field: "one of the listed codes"},
+            )
+        found[field] = code
+    return True
+
+
 def _answers(items: list[Any]) -> Answers:
     pain: float | None = None
     odi: list[int | None] = [None] * len(ODI_SECTIONS)
+    lbp: dict[str, Any] = {}
     for item in items:
         link = item.linkId
         answer = (item.answer or [None])[0]
         if answer is None:
+            continue
+        if _lbp_answer(link, answer, lbp):
             continue
         if link == "pain":
             if answer.valueInteger is None or not 0 <= answer.valueInteger <= 100:
@@ -93,10 +146,12 @@ def _answers(items: list[Any]) -> Answers:
                 raise Invalid(f"item {link}: a coding with code 0 to 5")
             odi[int(link[4:]) - 1] = int(code)
         else:
-            raise Invalid(f"item {link}: not a question of the pain or ODI questionnaire")
+            raise Invalid(
+                f"item {link}: not a question of the pain, ODI or low back pain questionnaire"
+            )
     if pain is None and all(v is None for v in odi):
         raise Invalid("item: answer the pain question or the ODI sections")
-    return Answers(pain, "vas", odi)
+    return Answers(pain, "vas", odi, lbp=LbpAnswers(**lbp) if lbp else None)
 
 
 def _visit(patient: Patient, identifier: Any, today: date) -> ReassessmentVisit:

@@ -6,16 +6,99 @@ from django import forms
 
 from spinepath.followup.models import ReminderStep
 from spinepath.followup.selectors import SORTS, STATE_FILTERS
+from spinepath.pathway.ichom import (
+    ANALGESIC_USE,
+    LBP_FIELDS,
+    LBP_MISSING,
+    LBP_QUESTIONS,
+    NRS_HELP,
+    NRS_MAX,
+    NRS_MIN,
+    WORK_STATUS,
+    LbpAnswers,
+    lbp_problems,
+)
 from spinepath.pathway.instruments import ODI_SECTIONS
 from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.plans.forms import record_id_field
 from spinepath.safety.forms import add_safety_questions, safety_answers, safety_fields
 
+YES_NO = [("yes", "Yes"), ("no", "No")]
+NRS_CHOICES = [(str(n), str(n)) for n in range(NRS_MIN, NRS_MAX + 1)]
+
+
+def add_lbp_questions(form: forms.Form, *, asked_of_patient: bool) -> None:
+    """The ICHOM low back pain questions (PATHWAY.md section 11). Asked of the patient: radio
+    buttons a phone can tap, each answer required and named at its question when missing.
+    Entered by staff from paper: selects, blank when the form left it unanswered."""
+    blank = "Not answered on the form"
+    nrs_invalid = "{}: choose a number from 0 to 10."
+    for name, what in (("back_pain_nrs", "Back pain"), ("leg_pain_nrs", "Leg pain")):
+        form.fields[name] = forms.TypedChoiceField(
+            label=LBP_QUESTIONS[name],
+            choices=NRS_CHOICES if asked_of_patient else [("", blank), *NRS_CHOICES],
+            coerce=int,
+            empty_value=None,
+            required=asked_of_patient,
+            widget=forms.RadioSelect if asked_of_patient else forms.Select,
+            error_messages={
+                "required": LBP_MISSING[name],
+                "invalid_choice": nrs_invalid.format(what),
+            },
+        )
+    for name, table, invalid in (
+        ("work_status", WORK_STATUS, "Work status: choose one of the list."),
+        ("analgesic_use", ANALGESIC_USE, "Pain medication: choose no, now and then, or daily."),
+    ):
+        choices = list(table.items())
+        form.fields[name] = forms.ChoiceField(
+            label=LBP_QUESTIONS[name],
+            choices=choices if asked_of_patient else [("", blank), *choices],
+            required=asked_of_patient,
+            widget=forms.RadioSelect if asked_of_patient else forms.Select,
+            error_messages={
+                "required": LBP_MISSING[name],
+                "invalid_choice": invalid,
+            },
+        )
+    form.fields["opioid_use"] = forms.ChoiceField(
+        label=LBP_QUESTIONS["opioid_use"],
+        choices=YES_NO if asked_of_patient else [("", blank), *YES_NO],
+        required=asked_of_patient,
+        widget=forms.RadioSelect if asked_of_patient else forms.Select,
+        error_messages={
+            "required": LBP_MISSING["opioid_use"],
+            "invalid_choice": LBP_MISSING["opioid_use"],
+        },
+    )
+
+
+def lbp_answers(form: forms.Form, cleaned: dict[str, Any]) -> LbpAnswers:
+    """The answers of a cleaned form; a problem the rules find (an opioid while no pain
+    medication is taken) is named at its field."""
+    opioid = cleaned.get("opioid_use")
+    answers = LbpAnswers(
+        back_pain_nrs=cleaned.get("back_pain_nrs"),
+        leg_pain_nrs=cleaned.get("leg_pain_nrs"),
+        work_status=cleaned.get("work_status") or None,
+        analgesic_use=cleaned.get("analgesic_use") or None,
+        opioid_use=None if not opioid else opioid == "yes",
+    )
+    for name, problem in lbp_problems(answers).items():
+        if name not in form.errors:
+            form.add_error(name, problem)
+    return answers
+
 
 class QuestionnaireForm(forms.Form):
-    """Pain (slider and number field, the number wins), the safety questions (each a yes or a
-    no, never skipped: PATHWAY.md section 10) and the ten ODI sections, each may be left
-    blank."""
+    """Pain (slider and number field, the number wins), the ICHOM low back pain questions
+    (back and leg pain 0-10, work, pain medication and opioids: each answered), the safety
+    questions (each a yes or a no, never skipped: PATHWAY.md section 10) and the ten ODI
+    sections, each may be left blank."""
+
+    # Whether the ICHOM questions must each be answered (the patient's own page).
+    asked_of_patient = True
+    nrs_help = NRS_HELP
 
     pain = forms.FloatField(
         min_value=0,
@@ -41,11 +124,13 @@ class QuestionnaireForm(forms.Form):
                 required=False,
                 widget=forms.RadioSelect,
             )
+        add_lbp_questions(self, asked_of_patient=self.asked_of_patient)
         add_safety_questions(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         cleaned["safety"] = safety_answers(cleaned)
+        cleaned["lbp"] = lbp_answers(self, cleaned)
         pain = cleaned.get("pain")
         if pain is None and cleaned.get("pain_slider_moved") == "1":
             pain = cleaned.get("pain_slider")
@@ -61,6 +146,9 @@ class QuestionnaireForm(forms.Form):
     def safety(self) -> list[Any]:
         return safety_fields(self)
 
+    def lbp(self) -> list[Any]:
+        return [self[name] for name in LBP_FIELDS]
+
 
 def questions_version() -> str:
     """Changes with the questionnaire's wording (the blank form is cached under it)."""
@@ -69,11 +157,16 @@ def questions_version() -> str:
     text = repr(
         [(s.title, s.question, s.options) for s in ODI_SECTIONS]
         + [(q.key, q.question) for q in SAFETY_QUESTIONS]
+        + [LBP_QUESTIONS, WORK_STATUS, ANALGESIC_USE]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class PaperForm(QuestionnaireForm):
+    """A paper form as staff enter it: what the patient wrote, blank where they left it."""
+
+    asked_of_patient = False
+
     measured_on = forms.DateField(
         label="Date the form was filled in", widget=forms.DateInput(attrs={"type": "date"})
     )

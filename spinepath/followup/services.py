@@ -42,6 +42,7 @@ from spinepath.followup.models import (
     ReminderStep,
 )
 from spinepath.followup.schedule import response_values, visit_response
+from spinepath.pathway.ichom import LbpAnswers, lbp_problems
 from spinepath.pathway.instruments import (
     odi_score,
     pain_from_nrs,
@@ -181,6 +182,10 @@ class Answers:
     # The safety questions' answers by key (PATHWAY.md section 10); None: not asked (a
     # client of the API that does not send them, an old paper form).
     safety: Mapping[str, bool | None] | None = None
+    # The ICHOM low back pain measures (PATHWAY.md section 11); None: not asked. Each value
+    # may be None (not answered): the patient's own page asks every one, a paper form keeps
+    # what was written.
+    lbp: LbpAnswers | None = None
 
 
 def _measurement(
@@ -208,6 +213,8 @@ def _measurement(
         errors["pain"] = "Please give your pain score."
     if answers.safety is not None:
         errors.update(safety_problem(answers.safety))
+    lbp = answers.lbp or LbpAnswers()
+    errors.update(lbp_problems(lbp))
     if errors or pain is None or odi is None:
         raise Invalid(list(errors.values()), fields=errors)
     return OutcomeMeasurement.objects.create(
@@ -220,6 +227,11 @@ def _measurement(
         pain_vas=pain.value_mm,
         odi_sections=answers.odi_sections,
         odi_score=odi.score,
+        back_pain_nrs=lbp.back_pain_nrs,
+        leg_pain_nrs=lbp.leg_pain_nrs,
+        work_status=lbp.work_status or "",
+        analgesic_use=lbp.analgesic_use or "",
+        opioid_use=lbp.opioid_use,
         source=source,
         outside_window=outside_window,
         entered_by=entered_by,

@@ -139,7 +139,11 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                         visit=visit,
                         measured_on=data["measured_on"],
                         answers=services.Answers(
-                            data["pain_value"], data["scale"], data["odi_sections"], data["safety"]
+                            data["pain_value"],
+                            data["scale"],
+                            data["odi_sections"],
+                            data["safety"],
+                            data["lbp"],
                         ),
                         outside_window_confirmed=data["confirm_outside_window"],
                         source=data["source"],
@@ -313,7 +317,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 actor=actor,
                 token=token,
                 answers=services.Answers(
-                    data["pain_value"], "vas", data["odi_sections"], data["safety"]
+                    data["pain_value"], "vas", data["odi_sections"], data["safety"], data["lbp"]
                 ),
             )
         except services.LinkProblem as problem:

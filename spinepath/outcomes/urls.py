@@ -16,6 +16,12 @@ urlpatterns = [
     ),
     path("export/cohort.xlsx", views.export_excel, name="excel"),
     path("export/dictionary.csv", views.export_dictionary, name="dictionary"),
+    path("export/ichom-low-back-pain.csv", views.export_ichom, name="ichom"),
+    path(
+        "export/ichom-low-back-pain-dictionary.csv",
+        views.export_ichom_dictionary,
+        name="ichom_dictionary",
+    ),
     path("report.pdf", views.outcomes_report, name="report"),
     path("policy/", views.policy_drafts, name="policy_drafts"),
     path("policy/<int:draft_id>/", views.policy_draft, name="policy_draft"),

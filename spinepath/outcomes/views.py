@@ -19,7 +19,16 @@ from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Invalid, NotAllowed, Refused
-from spinepath.outcomes import cache, charts, evidence, exports, safety_rates, selectors, whatif
+from spinepath.outcomes import (
+    cache,
+    charts,
+    evidence,
+    exports,
+    ichom,
+    safety_rates,
+    selectors,
+    whatif,
+)
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
 from spinepath.pathway.safety_outcomes import composite_text
@@ -192,6 +201,32 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     )
     name = "cohort-deidentified.csv" if deid else "cohort.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_safe
+def export_ichom(request: HttpRequest) -> HttpResponse:
+    """The ICHOM low back pain export (identified: record numbers), with the same readers,
+    filters and accounting of disclosures as the cohort export."""
+    actor = _reader(request)
+    bad = bad_filters(request)
+    if bad:
+        raise Invalid(f"These filters cannot be read: {', '.join(bad)}.")
+    policy = clinic_policy()
+    rows = ichom.ichom_rows(timezone.localdate(), policy, filters_from(request))
+    _disclosed(request, actor, "ICHOM low back pain CSV (identified)")
+    response = StreamingHttpResponse(ichom.ichom_csv_lines(rows, policy), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="ichom-low-back-pain.csv"'
+    return response
+
+
+@require_safe
+def export_ichom_dictionary(request: HttpRequest) -> HttpResponse:
+    _reader(request)
+    response = StreamingHttpResponse(
+        ichom.ichom_dictionary_lines(clinic_policy()), content_type="text/csv"
+    )
+    response["Content-Disposition"] = 'attachment; filename="ichom-low-back-pain-dictionary.csv"'
     return response
 
 

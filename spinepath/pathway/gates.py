@@ -32,6 +32,7 @@ from spinepath.pathway.standing import (
     clinical_facts,
     recorded_since,
 )
+from spinepath.pathway.workup import Workup
 
 # The decisions that stop injections at once when a newer consultation holds their facts.
 WARNING_DECISIONS = {
@@ -73,6 +74,13 @@ class InForce:
         )
 
 
+def facts_changed_since_signing(now: Workup | None, signature: Signature) -> bool:
+    """Whether the facts a signature binds (the workup's clinical parts: CLINICAL_KEYS) differ
+    now, or can no longer be read. The policy is not one of them: a policy adopted later
+    changes no signed decision, which keeps the policy it was made under."""
+    return now is None or clinical_facts(now.to_json_dict()) != dict(signature.facts_as_signed)
+
+
 def decision_in_force(standing: Standing) -> InForce:
     """The signed decision of the patient's most recent signed consultation (by review date),
     provided that consultation still stands as signed: not being amended, no fact changed
@@ -94,12 +102,7 @@ def decision_in_force(standing: Standing) -> InForce:
             ),
         )
     assert signature is not None
-    now = consultation.workup
-    if (
-        not consultation.readable
-        or now is None
-        or clinical_facts(now.to_json_dict()) != dict(signature.facts_as_signed)
-    ):
+    if not consultation.readable or facts_changed_since_signing(consultation.workup, signature):
         return InForce(
             consultation,
             signature,

@@ -47,14 +47,8 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
     VisitWindow("3m", "3 months", after_months=3, opens_days_before=21, closes_days_after=28),
     VisitWindow("6m", "6 months", after_months=6, opens_days_before=28, closes_days_after=42),
     VisitWindow("12m", "12 months", after_months=12, opens_days_before=42, closes_days_after=60),
-    VisitWindow(
-        "24m",
-        "24 months",
-        after_months=24,
-        opens_days_before=60,
-        closes_days_after=90,
-        optional=True,
-    ),
+    # Standard, not optional, since 2.2: the ICHOM low back pain set measures at 24 months.
+    VisitWindow("24m", "24 months", after_months=24, opens_days_before=60, closes_days_after=90),
 )
 
 
@@ -103,6 +97,9 @@ class Policy:
     # intervention at the treated level a failure.
     composite_pain_min_pct: float = 50
     composite_odi_min_points: float = 15
+    # Instruments whose owners require a licence are asked and exported only when the clinic
+    # holds one (PATHWAY.md section 11, docs/instruments.md): EQ-5D (EuroQol).
+    eq5d_licensed: bool = False
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
     # The regulatory route of each kind of product, (kind, route) in the order of
     # PRODUCT_KINDS (PATHWAY.md section 10): "ind" means offered, accepted and injected only
@@ -309,7 +306,7 @@ def policy_from_mapping(data: Mapping[str, Any], base: Policy | None = None) -> 
             if len(value.strip()) > limit or not value.strip().isprintable():
                 raise InvalidPolicy(key, f"must be at most {limit} printable characters")
             changes[key] = value.strip()
-        elif key in ("facet_block_required", "sacroiliac_eligible"):
+        elif key in ("facet_block_required", "sacroiliac_eligible", "eq5d_licensed"):
             if not isinstance(value, bool):
                 raise InvalidPolicy(key, f"must be true or false (got {value!r})")
             changes[key] = value

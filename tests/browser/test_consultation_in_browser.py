@@ -71,7 +71,7 @@ def test_record_a_consultation_and_sign_a_candidate(live_server: Any, page: Any)
     page.click("text=Treatment plan and prices")
     page.click("text=Write a plan from the decision")
     assert "Treatment plan, version 1" in page.locator("h1").inner_text()
-    assert "8,350.00" in page.locator("tfoot").inner_text()
+    assert "8,500.00" in page.locator("tfoot").inner_text()  # five reassessments since 2.2
     screenshot(page, "browser-plan-draft")
     assert "The patient does not see it until a clinician releases it" in page.content()
     page.click("button:has-text('Release to the patient')")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot
+from browser_helpers import answer_the_low_back_pain_questions, screenshot
 from django.core import mail
 from django.utils import timezone
 from test_public_pages import accessibility_violations
@@ -104,6 +104,7 @@ def test_patient_uses_their_pages_on_a_phone(live_server: Any, browser: Any) -> 
         slider.press("ArrowRight")
     for i in range(1, 11):
         page.locator(f"input[name=odi_{i}][value='1']").check()
+    answer_the_low_back_pain_questions(page)
     for question in SAFETY_QUESTIONS:
         page.get_by_role("group", name=question.question).get_by_label("No").check()
     page.get_by_role("button", name=re.compile("Send")).click()

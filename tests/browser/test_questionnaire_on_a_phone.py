@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot
+from browser_helpers import answer_the_low_back_pain_questions, screenshot
 from django.utils import timezone
 from treatment_helpers import injection_details, on_day, released
 from web_helpers import acting
@@ -71,6 +71,7 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
         page.keyboard.press("ArrowLeft")  # 50 -> 38 by keyboard alone
     assert page.locator("#id_pain").input_value() == "38"
     assert page.locator("#pain-slider-moved").input_value() == "1"  # an answer, not the 50
+    answer_the_low_back_pain_questions(page, back=5, leg=0)
     for key in SAFETY_KEYS:
         page.locator(f"#id_safety_{key}_1").check()  # "No" to each safety question
     for section in range(1, 11):
@@ -85,3 +86,4 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     measured = OutcomeMeasurement.objects.get()
     assert measured.pain_vas == 38
     assert measured.odi_sections == [2] * 7 + [None] + [2, 2]
+    assert (measured.back_pain_nrs, measured.leg_pain_nrs) == (5, 0)

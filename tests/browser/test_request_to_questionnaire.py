@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
+    answer_the_low_back_pain_questions,
     record_a_candidate_consultation,
     record_the_injection,
     screenshot,
@@ -226,6 +227,7 @@ def test_a_new_patient_from_the_public_request_to_the_first_questionnaire(
             slider.press("ArrowRight")
         for i in range(1, 11):
             phone.locator(f"input[name=odi_{i}][value='1']").check()
+        answer_the_low_back_pain_questions(phone)
         for question in SAFETY_QUESTIONS:
             phone.get_by_role("group", name=question.question).get_by_label("No").check()
         phone.get_by_role("button", name=re.compile("Send")).click()

@@ -8,7 +8,11 @@ import re
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot, sign_in_enrolling_an_authenticator
+from browser_helpers import (
+    answer_the_low_back_pain_questions,
+    screenshot,
+    sign_in_enrolling_an_authenticator,
+)
 from treatment_helpers import treated
 
 from spinepath.accounts.services import staff_user_create
@@ -42,6 +46,7 @@ def test_a_fever_reported_on_a_phone_reaches_the_clinicians_day(
     ).new_page()
     phone.goto(f"{live_server.url}/q/{token}/")
     phone.locator("#id_pain").fill("40")
+    answer_the_low_back_pain_questions(phone)
     for question in SAFETY_QUESTIONS:
         answer = "Yes" if question.key == "fever" else "No"
         phone.get_by_role("group", name=question.question).get_by_label(answer).check()

@@ -25,6 +25,20 @@ def test_shipped_policy_holds_the_pathway_defaults() -> None:
     assert dict(policy.regulatory_routes)["bmac"] == "same_surgical_procedure"
 
 
+def test_the_24_month_visit_is_standard_from_policy_2_2() -> None:
+    """The ICHOM low back pain set measures at 24 months (PATHWAY.md section 11)."""
+    policy = default_policy()
+    assert policy.version == "2.2"
+    assert policy.visit("24m").optional is False
+    assert [v.key for v in policy.visits if v.optional] == []
+
+
+def test_a_licensed_instrument_is_off_until_the_clinic_says_it_holds_the_licence() -> None:
+    assert default_policy().eq5d_licensed is False
+    policy = parse_policy('name = "x"\nversion = "1"\neq5d_licensed = true')
+    assert policy.eq5d_licensed is True
+
+
 def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
     path = tmp_path / "clinic.toml"
     path.write_text('name = "north-clinic"\nversion = "2026.2"\nmbb_relief_min_pct = 75\n')
@@ -45,6 +59,7 @@ def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
         ('name="x"\nversion="1"\nmax_disc_levels = 0', "max_disc_levels"),
         ('name="x"\nversion="1"\nmax_disc_levels = 2.5', "max_disc_levels"),
         ('name="x"\nversion="1"\nfacet_block_required = "yes"', "facet_block_required"),
+        ('name="x"\nversion="1"\neq5d_licensed = 1', "eq5d_licensed"),
         ('name="x"\nversion="1"\npfirrmann_eligible = [4, 2]', "pfirrmann_eligible"),
         ('name="x"\nversion="1"\nodi_responder_rule = "any"', "odi_responder_rule"),
         ("mbb_relief_min_pct = 70", "name"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from spinepath.pathway.dates import add_months
@@ -27,11 +28,17 @@ def test_schedule_has_the_pathway_visits() -> None:
         date(2027, 3, 10),
         date(2028, 3, 10),
     ]
-    assert visits[-1].optional and not visits[0].optional
+    # 24 months is standard since policy 2.2 (the ICHOM low back pain set measures there).
+    assert not any(v.optional for v in visits)
 
 
 def test_schedule_without_the_optional_visit() -> None:
-    visits = reassessment_schedule(date(2026, 3, 10), POLICY, include_optional=False)
+    """A clinic's own policy may still make a visit optional."""
+    policy = replace(
+        POLICY, visits=tuple(replace(v, optional=v.key == "24m") for v in POLICY.visits)
+    )
+    assert [v.key for v in reassessment_schedule(date(2026, 3, 10), policy)][-1] == "24m"
+    visits = reassessment_schedule(date(2026, 3, 10), policy, include_optional=False)
     assert [v.key for v in visits] == ["6w", "3m", "6m", "12m"]
 
 

@@ -174,6 +174,27 @@ def test_a_treated_demo_patient_shows_each_step_on_its_own_day(demo_clinic: Any)
     assert plan == "Plan v1 accepted by Elena Petrova"
 
 
+def test_the_demo_fills_the_ichom_measures_so_the_pages_show_them(demo_clinic: Any) -> None:
+    """Every demo consultation has its ICHOM baseline and case-mix; the treated patients'
+    check-ins have back and leg pain, work and medication (PATHWAY.md section 11)."""
+    from spinepath.followup.models import OutcomeMeasurement
+
+    for encounter in Encounter.objects.filter(patient__external_id__startswith="demo-"):
+        assert encounter.back_pain_nrs is not None and encounter.work_status, encounter
+        assert encounter.height_cm and encounter.weight_kg and encounter.comorbidities
+    measured = OutcomeMeasurement.objects.filter(patient__external_id__startswith="demo-")
+    assert measured.count() == 4
+    assert all(m.back_pain_nrs is not None and m.analgesic_use for m in measured)
+    client = _demo_client()
+    elena = Encounter.objects.get(patient__given_name="Elena")
+    page = html.unescape(client.get(f"/consultations/{elena.pk}/history/").content.decode())
+    assert "kg/m²" in page
+    visit = measured.filter(patient=elena.patient).first()
+    assert visit is not None
+    shown = html.unescape(client.get(f"/visits/{visit.visit_id}/").content.decode())
+    assert "Back pain" in shown and f"{visit.back_pain_nrs} / 10" in shown
+
+
 def test_demo_names_and_sexes_agree(demo_clinic: Any) -> None:
     client = _demo_client()
     shown = {}

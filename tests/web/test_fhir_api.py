@@ -98,7 +98,7 @@ def test_every_resource_read_and_searched_validates(patient: Patient) -> None:
         "QuestionnaireResponse",
     ):
         valid(get(client, f"/{kind}?patient={patient.pk}"))
-    for ident in ("odi", "pain"):
+    for ident in ("odi", "pain", "lbp"):
         valid(get(client, f"/Questionnaire/{ident}"))
 
 
@@ -272,3 +272,81 @@ def test_a_visit_id_in_other_digits_is_a_clear_refusal_not_a_server_error(
         )
         assert response.status_code in (400, 404, 422), (value, response.status_code)
         assert json.loads(response.content)["resourceType"] == "OperationOutcome"
+
+
+# --- The ICHOM low back pain measures through the API (PATHWAY.md section 11) -----------------
+
+LBP_ITEMS = [
+    {"linkId": "back-pain", "answer": [{"valueInteger": 6}]},
+    {"linkId": "leg-pain", "answer": [{"valueInteger": 2}]},
+    {"linkId": "work-status", "answer": [{"valueCoding": {"code": "part_time_back_pain"}}]},
+    {"linkId": "analgesics", "answer": [{"valueCoding": {"code": "daily"}}]},
+    {"linkId": "opioids", "answer": [{"valueBoolean": False}]},
+]
+
+
+def test_an_app_sends_back_and_leg_pain_work_and_medication_and_reads_them_back(
+    clinician: Any,
+) -> None:
+    patient = treated(clinician, 40)
+    questionnaire = get(api_client(), "/Questionnaire/lbp")
+    assert [i["linkId"] for i in questionnaire["item"]] == [
+        "back-pain",
+        "leg-pain",
+        "work-status",
+        "analgesics",
+        "opioids",
+    ]
+    document = _response(patient)
+    document["item"] += LBP_ITEMS
+    stored = valid(post(api_client(can_write=True, name="app"), document, 201))
+    measurement = OutcomeMeasurement.objects.get(patient=patient)
+    assert (measurement.back_pain_nrs, measurement.leg_pain_nrs) == (6, 2)
+    assert (measurement.work_status, measurement.analgesic_use, measurement.opioid_use) == (
+        "part_time_back_pain",
+        "daily",
+        False,
+    )
+    assert measurement.pain_vas == 35  # the overall pain, as sent
+    answered = {i["linkId"]: i["answer"][0] for i in stored["item"]}
+    assert answered["back-pain"] == {"valueInteger": 6}
+    assert answered["work-status"]["valueCoding"]["code"] == "part_time_back_pain"
+    assert answered["opioids"] == {"valueBoolean": False}
+
+
+def test_an_app_that_does_not_ask_them_still_stores_its_answers(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    valid(post(api_client(can_write=True, name="app"), _response(patient), 201))
+    assert OutcomeMeasurement.objects.get(patient=patient).back_pain_nrs is None
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ({"linkId": "back-pain", "answer": [{"valueInteger": 11}]}, "back-pain"),
+        ({"linkId": "leg-pain", "answer": [{"valueString": "3"}]}, "leg-pain"),
+        ({"linkId": "work-status", "answer": [{"valueCoding": {"code": "x"}}]}, "work-status"),
+        ({"linkId": "opioids", "answer": [{"valueInteger": 1}]}, "opioids"),
+    ],
+)
+def test_a_wrong_low_back_pain_answer_is_an_operation_outcome_naming_its_item(
+    clinician: Any, item: dict[str, Any], words: str
+) -> None:
+    patient = treated(clinician, 40)
+    document = _response(patient)
+    document["item"].append(item)
+    outcome = valid(post(api_client(can_write=True, name="app"), document, 422))
+    assert words in outcome["issue"][0]["diagnostics"]
+    assert not OutcomeMeasurement.objects.filter(patient=patient).exists()
+
+
+def test_opioids_without_pain_medication_are_refused_by_the_rules(clinician: Any) -> None:
+    patient = treated(clinician, 40)
+    document = _response(patient)
+    document["item"] += [
+        {"linkId": "analgesics", "answer": [{"valueCoding": {"code": "none"}}]},
+        {"linkId": "opioids", "answer": [{"valueBoolean": True}]},
+    ]
+    outcome = valid(post(api_client(can_write=True, name="app"), document, 422))
+    assert "no pain medication" in outcome["issue"][0]["diagnostics"]
+    assert not OutcomeMeasurement.objects.filter(patient=patient).exists()

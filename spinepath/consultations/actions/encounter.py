@@ -30,6 +30,7 @@ from spinepath.pathway.authority import (
     stating_role,
 )
 from spinepath.pathway.gates import review_date_refusal
+from spinepath.pathway.ichom import BASELINE_FIELDS, baseline_problems
 from spinepath.patients.models import Patient
 
 
@@ -103,6 +104,12 @@ def encounter_save(
         return encounter
     require_unlocked(encounter)
     plausible_day("assessed_on", changed.get("assessed_on"), patient=encounter.patient)
+    if set(changed) & set(BASELINE_FIELDS):
+        # The ICHOM baseline and case-mix as they would stand (pathway/ichom.py).
+        after = {name: changed.get(name, getattr(encounter, name)) for name in BASELINE_FIELDS}
+        problems = baseline_problems(after)
+        if problems:
+            raise Invalid(sorted(set(problems.values())), fields=problems)
     if "assessed_on" in changed:
         moved = review_date_refusal(
             consultation_standing(encounter.patient), encounter.pk, changed["assessed_on"]

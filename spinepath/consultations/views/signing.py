@@ -38,15 +38,24 @@ def _review_page(
     try:
         review = actions.decision_review(encounter)
         decision, errors, fingerprint = review.decision, [], review.fingerprint
+        workup_now = review.workup
     except InvalidWorkup as exc:
-        decision, errors, fingerprint = None, exc.errors, ""
+        decision, errors, fingerprint, workup_now = None, exc.errors, "", None
     signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
     standing = selectors.decision_in_force(encounter.patient) if signed else None
     # Signing once a newer consultation exists is refused: the page says so before the click.
     sign_refused = sign_refusal(selectors.consultation_standing(encounter.patient), encounter.pk)
+    # The facts a signature binds, as the gate compares them (gates.decision_in_force): a
+    # policy adopted since (a new version, a visit made standard) changes the review's
+    # fingerprint but not the facts, and the decision stands as signed under its own policy.
     changed_since_signing = (
-        encounter.is_locked and bool(signed) and signed[0].fingerprint not in ("", fingerprint)
+        encounter.is_locked
+        and bool(signed)
+        and selectors.facts_changed_since_signing(signed[0], workup_now)
     )
+    policy = clinic_policy()
+    signed_under = (signed[0].policy_name, signed[0].policy_version) if signed else None
+    other_policy = signed_under is not None and signed_under != (policy.name, policy.version)
     return render(
         request,
         "consultations/review.html",
@@ -61,6 +70,8 @@ def _review_page(
             amendments=encounter.amendments.select_related("opened_by", "closed_by"),
             standing=standing,
             changed_since_signing=changed_since_signing,
+            signed_under=" ".join(signed_under) if other_policy and signed_under else "",
+            policy_now=f"{policy.name} {policy.version}",
             sign_refused=sign_refused,
             can_sign=actor_of(request).may("decision"),
             notice=notice,

@@ -50,7 +50,13 @@ def history(request: HttpRequest, encounter_id: int) -> HttpResponse:
     staff_actor(request, sees=SEES)
     encounter = selectors.encounter_get(encounter_id)
     form = _step_form(HistoryForm, request, encounter)
-    return _step(request, encounter, "history", form, {"odi": _odi(encounter.odi_sections)})
+    return _step(
+        request,
+        encounter,
+        "history",
+        form,
+        {"odi": _odi(encounter.odi_sections), "casemix": selectors.casemix_of(encounter)},
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -208,3 +208,34 @@ def test_a_signed_candidate_decision_leads_to_its_plan(
     assert f'href="/patients/{candidate_encounter.patient_id}/plans/">Write the plan' in page
     plans = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/plans/")
     assert plans.status_code == 200
+
+
+# --- A policy adopted after the signature is not a fact changed --------------------------------
+
+
+def test_a_later_policy_leaves_a_signed_decision_standing_and_says_which_policy_it_was_under(
+    clinician: Any, clinician_client: Client, admin_user: Any, candidate_encounter: Any
+) -> None:
+    """The review's fingerprint binds the policy, but a signature stands on the facts: adopting
+    a new policy version (as 2.1 -> 2.2 made the 24-month visit standard) raises no "facts
+    changed" alarm; the page names the policy the decision was signed under."""
+    from web_helpers import adopt_policy, decision_in_force
+
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="p" * 24)
+    adopt_policy('name = "our-clinic"\nversion = "3.0"\nchronic_min_months = 4\n', admin_user)
+    page = review(clinician_client, candidate_encounter).content.decode()
+    assert "Facts behind this signed decision changed" not in page
+    assert "Signed under the policy spinepath-default 2.2" in page
+    assert "our-clinic 3.0" in page
+    assert decision_in_force(candidate_encounter.patient).problem is None
+
+
+def test_a_finding_changed_after_signing_is_still_named_on_the_review(
+    clinician: Any, clinician_client: Client, candidate_encounter: Any
+) -> None:
+    from spinepath.consultations.models import LevelFinding
+
+    decision_sign(encounter=candidate_encounter, actor=acting(clinician), token="f" * 24)
+    LevelFinding.objects.filter(study__patient=candidate_encounter.patient).update(pfirrmann=5)
+    page = review(clinician_client, candidate_encounter).content.decode()
+    assert "Facts behind this signed decision changed since it was signed" in page

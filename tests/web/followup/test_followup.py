@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, inject, treated
-from web_helpers import NOTHING_WORRYING, acting
+from web_helpers import LBP_ANSWERED, NOTHING_WORRYING, acting
 
 from spinepath.actors import Actor
 from spinepath.followup import reminders, services
@@ -53,7 +53,12 @@ def test_a_later_injection_moves_the_schedule(clinician: Any) -> None:
 
 # --- the patient's link ------------------------------------------------------------------
 
-ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}, **NOTHING_WORRYING}
+ANSWERS = {
+    "pain": "35",
+    **{f"odi_{i}": "2" for i in range(1, 11)},
+    **NOTHING_WORRYING,
+    **LBP_ANSWERED,
+}
 
 
 def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician: Any) -> None:

@@ -15,13 +15,18 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import on_day, treated
-from web_helpers import NOTHING_WORRYING
+from web_helpers import LBP_ANSWERED, NOTHING_WORRYING
 
 from spinepath.actors import Actor
 from spinepath.followup import services
 from spinepath.followup.models import OutcomeMeasurement, QuestionnaireLink, ReassessmentVisit
 
-ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}, **NOTHING_WORRYING}
+ANSWERS = {
+    "pain": "35",
+    **{f"odi_{i}": "2" for i in range(1, 11)},
+    **NOTHING_WORRYING,
+    **LBP_ANSWERED,
+}
 
 
 def visit(patient: Any, key: str) -> ReassessmentVisit:

@@ -106,7 +106,8 @@ def test_plan_is_prefilled_from_the_decision(plan: CarePlan) -> None:
     phases = [(line.phase, line.generator, line.level) for line in plan.lines.all()]
     assert phases[0][0] == "prepare"
     assert ("inject", "discogenic", "L4-L5") in phases
-    assert [p for p, _g, _l in phases].count("follow") == 4
+    # 6 weeks, 3, 6, 12 and 24 months: 24 months is standard since policy 2.2.
+    assert [p for p, _g, _l in phases].count("follow") == 5
 
 
 def test_a_second_click_opens_the_same_draft(
@@ -212,7 +213,7 @@ def test_accepting_freezes_the_plan(clinician_client: Client, plan: CarePlan) ->
     assert response.status_code == 302
     plan.refresh_from_db()
     assert plan.status == "accepted" and plan.accepted_name == "maria LOPEZ"
-    assert plan.accepted_total == Decimal("8350.00")  # 250 + 7500 + 4 x 150
+    assert plan.accepted_total == Decimal("8500.00")  # 250 + 7500 + 5 x 150
     lines = plan.lines.count()
     clinician_client.post(f"/plans/{plan.pk}/", {"action": "remove", "line": plan.lines.first().pk})
     clinician_client.post(
@@ -271,8 +272,8 @@ def test_the_pdf_shows_every_line_and_the_total(clinician_client: Client, plan: 
     text = " ".join(text.split())
     for line in plan.lines.all():
         assert line.description in text
-    assert "8,350.00" in text
-    assert "Financing" in text and "695.84 a month" in text  # 8,350 over 12 months at 0%
+    assert "8,500.00" in text
+    assert "Financing" in text and "708.34 a month" in text  # 8,500 over 12 months at 0%
 
 
 # A name with Latin accents, Cyrillic and a Chinese character (and Hangul): each must print.

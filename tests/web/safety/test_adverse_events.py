@@ -14,7 +14,7 @@ from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import treated
-from web_helpers import NOTHING_WORRYING, acting
+from web_helpers import LBP_ANSWERED, NOTHING_WORRYING, acting
 
 from spinepath.audit.models import AuditEvent
 from spinepath.errors import Conflict, Invalid, NotAllowed
@@ -147,7 +147,7 @@ def _link(patient: Any, clinician: Any) -> str:
     return followup.questionnaire_link_create(actor=acting(clinician), visit=_visit(patient))
 
 
-ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}}
+ANSWERS = {"pain": "35", **{f"odi_{i}": "2" for i in range(1, 11)}, **LBP_ANSWERED}
 
 
 def test_the_questionnaire_asks_the_safety_questions_and_never_lets_one_be_skipped(

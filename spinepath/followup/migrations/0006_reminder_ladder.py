@@ -28,7 +28,7 @@ def copy_reminders(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followup', '0004_answers_outside_window_flagged'),
+        ('followup', '0005_ichom_low_back_pain_measures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
