@@ -222,6 +222,7 @@ def letters_print(request: HttpRequest) -> HttpResponse:
     import segno
     from django.template.loader import render_to_string
 
+    from spinepath.pathway import ichom
     from spinepath.pathway.instruments import ODI_SECTIONS
     from spinepath.pathway.safety import SAFETY_QUESTIONS
     from spinepath.plans.pdf import FONT_FAMILY, html_to_pdf
@@ -258,6 +259,16 @@ def letters_print(request: HttpRequest) -> HttpResponse:
                 "today": today,
                 "safety_questions": SAFETY_QUESTIONS,
                 "odi_sections": ODI_SECTIONS,
+                "lbp": {
+                    "back": ichom.BACK_PAIN_QUESTION,
+                    "leg": ichom.LEG_PAIN_QUESTION,
+                    "nrs_help": ichom.NRS_HELP,
+                    "work": ichom.WORK_STATUS_QUESTION,
+                    "work_options": list(ichom.WORK_STATUS.values()),
+                    "analgesic": ichom.ANALGESIC_QUESTION,
+                    "analgesic_options": list(ichom.ANALGESIC_USE.values()),
+                    "opioid": ichom.OPIOID_QUESTION,
+                },
             },
         )
     )
