@@ -130,11 +130,17 @@ def build(patients: int) -> None:
 
 
 def _copy(record: object, **changes: object) -> object:
+    """A new row like ``record``, its large documents left out (the ladder reads none)."""
     from copy import copy
+
+    from django.db import models
 
     twin = copy(record)
     twin.pk = None  # type: ignore[attr-defined]
     twin.id = None  # type: ignore[attr-defined]
+    for f in record._meta.concrete_fields:  # type: ignore[attr-defined]
+        if isinstance(f, models.BinaryField | models.JSONField | models.TextField):
+            setattr(twin, f.attname, None if f.null else f.get_default())
     for name, value in changes.items():
         setattr(twin, name, value)
     return twin

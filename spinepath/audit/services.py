@@ -14,7 +14,7 @@ from spinepath.audit.context import current_command, current_request
 from spinepath.audit.models import AuditEvent
 from spinepath.web.clients import redact
 
-__all__ = ["SYSTEM", "ambient_actor", "audit_now", "audit_record", "finish_write"]
+__all__ = ["SYSTEM", "ambient_actor", "audit_many", "audit_now", "audit_record", "finish_write"]
 
 
 def audit_record(
@@ -71,6 +71,37 @@ def audit_now(
         event = AuditEvent(**row, prev_hash=prev, hash=row_hash(prev, row))
         AuditEvent.objects.bulk_create([event])
     return event
+
+
+def audit_many(*, actor: Actor, events: list[dict[str, Any]]) -> None:
+    """Append several events at once, chained in the order given (each a dict of ``action``,
+    ``what``, ``patient``): for a batch write that records one event per patient it touched.
+    Inside the caller's transaction, as :func:`audit_now`."""
+    if not events:
+        return
+    extra = actor.detail or {}
+    with transaction.atomic():
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        now = timezone.now()
+        rows = []
+        for event in events:
+            row: dict[str, Any] = {
+                "seq": seq,
+                "at": now,
+                "user_id": actor.user_id,
+                "username": actor.username[:150],
+                "patient_id": _patient_id(event.get("patient")),
+                "action": event["action"],
+                "what": event["what"][:200],
+                "path": redact(actor.path)[:300],
+                "address": canonical_address(actor.address),
+                "detail": _plain({**(event.get("detail") or {}), **extra}),
+            }
+            digest = row_hash(prev, row)
+            rows.append(AuditEvent(**row, prev_hash=prev, hash=digest))
+            seq, prev = seq + 1, digest
+        AuditEvent.objects.bulk_create(rows, batch_size=500)
 
 
 def finish_write(scope: Scope) -> None:

@@ -13,23 +13,31 @@ the next step's day. Every move is audited.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from spinepath.actions import action, today_of_write
 from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
-from spinepath.audit.services import audit_now, audit_record
-from spinepath.errors import Conflict, Invalid
-from spinepath.followup.models import ReassessmentVisit, ReminderStep
-from spinepath.followup.services import _may_issue_link, _new_link
+from spinepath.audit.services import audit_many, audit_now, audit_record
+from spinepath.errors import Conflict, Invalid, NotAllowed
+from spinepath.followup.models import (
+    OutcomeMeasurement,
+    QuestionnaireLink,
+    ReassessmentVisit,
+    ReminderStep,
+)
+from spinepath.followup.services import _hash, _may_issue_link, _new_link
 from spinepath.followup.sms import send_sms, sms_configured
 from spinepath.pathway import reminders as ladder
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
@@ -109,6 +117,10 @@ def _ladder_visits(today: date) -> list[ReassessmentVisit]:
     return list(chosen.values())
 
 
+# Visits whose moves are written in one transaction (one claim per step, one event per move).
+BATCH = 400
+
+
 def send_reminders(
     *,
     actor: Actor,
@@ -117,7 +129,10 @@ def send_reminders(
     now: datetime | None = None,
 ) -> LadderRun:
     """Climb every open visit's ladder as far as today allows. Safe to run as often as you
-    like and in parallel: each move is its own write, claimed by its unique row."""
+    like and in parallel: each step is claimed by its unique row. The moves of up to
+    :data:`BATCH` visits are written in one transaction; the messages leave once it is
+    committed, and what became of them is written back. If another run took any of a batch's
+    steps first, that batch is done again one visit at a time (each move its own write)."""
     today = today or today_of_write()
     moment = timezone.localtime(now) if now is not None else timezone.localtime()
     policy = clinic_policy()
@@ -128,29 +143,208 @@ def send_reminders(
         "position", "id"
     ):
         rows[row.visit_id].append(row)
-    run = LadderRun()
+    planned = []
     for visit in visits:
-        reach = _reach(visit.patient)
-        for _ in range(len(policy.reminder_steps) + 1):
-            move = ladder.next_move(
-                _state(visit, rows[visit.pk], today),
-                policy.reminder_steps,
-                reach,
-                today,
-                quiet,
-                policy.reminder_max_steps,
+        moves = _planned(visit, rows[visit.pk], _reach(visit.patient), today, quiet)
+        if moves:
+            planned.append((visit, moves))
+    run = LadderRun()
+    for start in range(0, len(planned), BATCH):
+        chunk = planned[start : start + BATCH]
+        # A step waiting to be tried again, or whose time ran out, is settled on its own.
+        plain = [
+            (visit, moves)
+            for visit, moves in chunk
+            if all(
+                m.action != "give_up"
+                and (m.action == "skip" or not any(r.step == m.step.key for r in rows[visit.pk]))
+                for m in moves
             )
-            if move is None:
-                break
-            row = _take(actor, visit, move, today, base_url)
-            if row is None:
-                run.add("already taken by another run")
-                break
-            rows[visit.pk] = [r for r in rows[visit.pk] if r.step != row.step] + [row]
-            run.add(f"{move.step.key} {row.status}")
-            if move.action == "send":
-                break
+        ]
+        alone = [visit for visit, moves in chunk if (visit, moves) not in plain]
+        try:
+            claimed = steps_claim_batch(actor=actor, planned=plain, today=today, base_url=base_url)
+        except IntegrityError:
+            alone += [visit for visit, _ in plain]
+            claimed = []
+        for row, _message in claimed:
+            if row.status != ReminderStep.CLAIMED:
+                run.add(f"{row.step} {row.status}")
+        for row in _deliver_batch(actor, [(r, m) for r, m in claimed if m is not None]):
+            run.add(f"{row.step} {row.status}")
+        for visit in alone:
+            _climb_one(actor, visit, rows, today, quiet, base_url, run)
     return run
+
+
+def _planned(
+    visit: ReassessmentVisit,
+    rows: list[ReminderStep],
+    reach: ladder.Reach,
+    today: date,
+    quiet: bool,
+) -> list[ladder.Move]:
+    """The moves the visit's ladder makes now: skips, then at most one send (or a give-up)."""
+    policy = clinic_policy()
+    state = _state(visit, rows, today)
+    done = dict(state.done)
+    moves: list[ladder.Move] = []
+    for _ in range(len(policy.reminder_steps) + 1):
+        move = ladder.next_move(
+            replace(state, done=done),
+            policy.reminder_steps,
+            reach,
+            today,
+            quiet,
+            policy.reminder_max_steps,
+        )
+        if move is None:
+            break
+        moves.append(move)
+        if move.action == "send":
+            break
+        done[move.step.key] = ladder.SKIPPED if move.action == "skip" else ladder.FAILED
+    return moves
+
+
+def _climb_one(
+    actor: Actor,
+    visit: ReassessmentVisit,
+    rows: dict[int, list[ReminderStep]],
+    today: date,
+    quiet: bool,
+    base_url: str,
+    run: LadderRun,
+) -> None:
+    """One visit's moves, each its own write (re-reading what another run may have done)."""
+    rows[visit.pk] = list(ReminderStep.objects.filter(visit=visit).order_by("position", "id"))
+    reach = _reach(visit.patient)
+    policy = clinic_policy()
+    for _ in range(len(policy.reminder_steps) + 1):
+        move = ladder.next_move(
+            _state(visit, rows[visit.pk], today),
+            policy.reminder_steps,
+            reach,
+            today,
+            quiet,
+            policy.reminder_max_steps,
+        )
+        if move is None:
+            break
+        row = _take(actor, visit, move, today, base_url)
+        if row is None:
+            run.add("already taken by another run")
+            break
+        rows[visit.pk] = [r for r in rows[visit.pk] if r.step != row.step] + [row]
+        run.add(f"{move.step.key} {row.status}")
+        if move.action == "send":
+            break
+
+
+@action(None)
+def steps_claim_batch(
+    *,
+    actor: Actor,
+    planned: list[tuple[ReassessmentVisit, list[ladder.Move]]],
+    today: date,
+    base_url: str,
+) -> list[tuple[ReminderStep, Outgoing | None]]:
+    """The moves of many visits in one write: every step's row (the claim: one already taken
+    by another run fails the whole batch, which is then done visit by visit), a new link for
+    each message, one audit event per move."""
+    if actor.channel not in ("system", "command_line"):
+        raise NotAllowed("Only the clinic's reminder job climbs ladders in batches.")
+    missed = _missed_by_visit([visit for visit, _ in planned])
+    expires = timezone.now() + timedelta(days=clinic_policy().questionnaire_link_days)
+    made: list[tuple[ReminderStep, Outgoing | None]] = []
+    links, events = [], []
+    for visit, moves in planned:
+        patient = visit.patient
+        for move in moves:
+            step = move.step
+            row = ReminderStep(
+                visit=visit,
+                step=step.key,
+                position=_position(step),
+                channel=step.channel,
+                acted_on=today,
+            )
+            message = None
+            if move.action == "skip":
+                row.status, row.detail = ReminderStep.SKIPPED, move.reason[:300]
+                what = f"reminder {visit.label} {step.words} skipped: {move.reason}"
+            elif step.channel in (ladder.EMAIL, ladder.SMS):
+                row.status = ReminderStep.CLAIMED
+                row.to = patient.email if step.channel == ladder.EMAIL else patient.phone
+                token = secrets.token_urlsafe(32)
+                links.append(
+                    QuestionnaireLink(
+                        visit=visit,
+                        token_hash=_hash(token),
+                        expires_at=expires,
+                        created_by=actor.user,
+                    )
+                )
+                url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
+                message = _message(visit, step, url, missed.get(visit.pk))
+                what = f"reminder {visit.label} {step.words} with a questionnaire link"
+            else:
+                row.status = ReminderStep.SENT
+                what = (
+                    f"reminder {visit.label}: a phone call for a coordinator"
+                    if step.channel == ladder.CALL
+                    else f"reminder {visit.label}: a letter to print and post"
+                )
+            made.append((row, message))
+            events.append({"action": AuditEvent.CREATE, "what": what, "patient": visit.patient_id})
+    ReminderStep.objects.bulk_create([row for row, _ in made])
+    QuestionnaireLink.objects.bulk_create(links)
+    audit_many(actor=actor, events=events)
+    return made
+
+
+def _deliver_batch(
+    actor: Actor, claimed: list[tuple[ReminderStep, Outgoing]]
+) -> list[ReminderStep]:
+    """Send the committed claims (one mail connection for the batch) and write back what
+    became of them in one write."""
+    if not claimed:
+        return []
+    connection = get_connection()
+    results: list[tuple[ReminderStep, str, str]] = []
+    for row, message in claimed:
+        results.append((row, *_send(message, connection)))
+    steps_settle_batch(actor=actor, results=results)
+    return [row for row, _status, _detail in results]
+
+
+@action(None)
+def steps_settle_batch(*, actor: Actor, results: list[tuple[ReminderStep, str, str]]) -> None:
+    sent = [row.pk for row, status, _ in results if status == ReminderStep.SENT]
+    ReminderStep.objects.filter(pk__in=sent, status=ReminderStep.CLAIMED).update(
+        status=ReminderStep.SENT, updated_at=timezone.now()
+    )
+    events = []
+    for row, status, detail in results:
+        row.status = status
+        if status == ReminderStep.SENT:
+            row.detail = detail[:300]
+            if detail:
+                ReminderStep.objects.filter(pk=row.pk).update(detail=detail[:300])
+            continue
+        row.detail = detail[:300]
+        ReminderStep.objects.filter(pk=row.pk, status=ReminderStep.CLAIMED).update(
+            status=status, detail=detail[:300], updated_at=timezone.now()
+        )
+        events.append(
+            {
+                "action": AuditEvent.UPDATE,
+                "what": f"reminder {row.visit.label} {row.get_channel_display().lower()} "
+                f"{row.get_status_display().lower()}: {detail}",
+                "patient": row.visit.patient_id,
+            }
+        )
+    audit_many(actor=actor, events=events)
 
 
 def _take(
@@ -269,6 +463,24 @@ def step_claim(
     return row, outgoing
 
 
+def _missed_by_visit(visits: list[ReassessmentVisit]) -> dict[int, ReassessmentVisit]:
+    """:func:`_missed_before` for many visits in one query."""
+    earlier: dict[int, list[ReassessmentVisit]] = defaultdict(list)
+    for other in ReassessmentVisit.objects.filter(plan_id__in={v.plan_id for v in visits}).annotate(
+        answered=Exists(OutcomeMeasurement.objects.filter(visit=OuterRef("pk")))
+    ):
+        earlier[other.plan_id].append(other)
+    missed = {}
+    for visit in visits:
+        before = [o for o in earlier[visit.plan_id] if o.due < visit.due]
+        if not before:
+            continue
+        last = max(before, key=lambda o: o.due)
+        if last.closes < visit.opens and not last.answered:  # type: ignore[attr-defined]
+            missed[visit.pk] = last
+    return missed
+
+
 def _missed_before(visit: ReassessmentVisit) -> ReassessmentVisit | None:
     """The patient's visit before this one, if it was missed: this one is where it rolled."""
     earlier = (
@@ -281,11 +493,17 @@ def _missed_before(visit: ReassessmentVisit) -> ReassessmentVisit | None:
     return None if hasattr(earlier, "measurement") else earlier
 
 
-def _message(visit: ReassessmentVisit, step: ladder.Step, url: str) -> Outgoing:
+_NOT_KNOWN = object()
+
+
+def _message(
+    visit: ReassessmentVisit, step: ladder.Step, url: str, missed: Any = _NOT_KNOWN
+) -> Outgoing:
     # No name, diagnosis or treatment in a message: only what the person needs to act.
     clinic = settings.SPINEPATH_CLINIC_NAME
     closes = _day(visit.closes)
-    missed = _missed_before(visit)
+    if missed is _NOT_KNOWN:
+        missed = _missed_before(visit)
     if step.channel == ladder.SMS:
         body = (
             f"{clinic}: your check-in questionnaire is open until {closes}. It takes about "
@@ -316,26 +534,27 @@ def _message(visit: ReassessmentVisit, step: ladder.Step, url: str) -> Outgoing:
     )
 
 
-def _deliver(actor: Actor, row: ReminderStep, message: Outgoing) -> ReminderStep:
-    """Send a committed claim and write back what became of it."""
+def _send(message: Outgoing, connection: Any = None) -> tuple[str, str]:
+    """Send one message; (the step's status, why) - never raises for a failure to send."""
     if message.channel == ladder.EMAIL:
         try:
-            EmailMessage(subject=message.subject, body=message.body, to=[message.to]).send()
+            EmailMessage(
+                subject=message.subject, body=message.body, to=[message.to], connection=connection
+            ).send()
         except Exception as exc:  # the mail server's failure, whatever it is
-            logger.exception("reminder %s could not be emailed; it will be tried again", row.pk)
-            status, detail = (
-                ReminderStep.RETRY,
-                f"the mail server refused it ({type(exc).__name__})",
-            )
-        else:
-            status, detail = ReminderStep.SENT, ""
-    else:
-        result = send_sms(message.to, message.body)
-        status = {
-            "sent": ReminderStep.SENT,
-            "busy": ReminderStep.RETRY,
-        }.get(result.outcome, ReminderStep.FAILED)
-        detail = result.detail
+            logger.exception("a reminder to %s could not be emailed; tried again", message.to)
+            return ReminderStep.RETRY, f"the mail server refused it ({type(exc).__name__})"
+        return ReminderStep.SENT, ""
+    result = send_sms(message.to, message.body)
+    status = {"sent": ReminderStep.SENT, "busy": ReminderStep.RETRY}.get(
+        result.outcome, ReminderStep.FAILED
+    )
+    return status, result.detail
+
+
+def _deliver(actor: Actor, row: ReminderStep, message: Outgoing) -> ReminderStep:
+    """Send a committed claim and write back what became of it."""
+    status, detail = _send(message)
     return step_settle(actor=actor, step=row, status=status, detail=detail)
 
 
