@@ -68,9 +68,7 @@ def main() -> None:
     from django.contrib.auth.models import User
 
     coordinator = at_command_line("demo-year", User.objects.get(username="sam.coordinator"))
-    before = Counter(
-        f"{s.channel} {s.status}" for s in ReminderStep.objects.all()
-    )
+    before = Counter(f"{s.channel} {s.status}" for s in ReminderStep.objects.all())
     answers = services.Answers(pain=35, pain_scale="vas", odi_sections=[2] * 10, safety=None)
     for offset in range(args.days):
         day = start + timedelta(days=offset)

@@ -152,16 +152,13 @@ def send_reminders(
     for start in range(0, len(planned), BATCH):
         chunk = planned[start : start + BATCH]
         # A step waiting to be tried again, or whose time ran out, is settled on its own.
-        plain = [
-            (visit, moves)
-            for visit, moves in chunk
-            if all(
-                m.action != "give_up"
-                and (m.action == "skip" or not any(r.step == m.step.key for r in rows[visit.pk]))
-                for m in moves
-            )
-        ]
-        alone = [visit for visit, moves in chunk if (visit, moves) not in plain]
+        plain, alone = [], []
+        for visit, moves in chunk:
+            taken = {r.step for r in rows[visit.pk]}
+            if all(m.action != "give_up" and m.step.key not in taken for m in moves):
+                plain.append((visit, moves))
+            else:
+                alone.append(visit)
         try:
             claimed = steps_claim_batch(actor=actor, planned=plain, today=today, base_url=base_url)
         except IntegrityError:
@@ -377,15 +374,27 @@ def step_skip(
     *, actor: Actor, visit: ReassessmentVisit, move: ladder.Move, today: date
 ) -> ReminderStep:
     _may_issue_link(actor, visit)
-    row = ReminderStep.objects.create(
-        visit=visit,
-        step=move.step.key,
-        position=_position(move.step),
-        channel=move.step.channel,
-        status=ReminderStep.SKIPPED,
-        detail=move.reason[:300],
-        acted_on=today,
+    waiting = (
+        ReminderStep.objects.select_for_update()
+        .filter(visit=visit, step=move.step.key, status=ReminderStep.RETRY)
+        .first()
     )
+    if waiting is not None:  # a step waiting to be tried again whose channel closed meanwhile
+        waiting.status = ReminderStep.SKIPPED
+        waiting.detail = move.reason[:300]
+        waiting.acted_on = today
+        waiting.save(update_fields=["status", "detail", "acted_on", "updated_at"])
+        row = waiting
+    else:
+        row = ReminderStep.objects.create(
+            visit=visit,
+            step=move.step.key,
+            position=_position(move.step),
+            channel=move.step.channel,
+            status=ReminderStep.SKIPPED,
+            detail=move.reason[:300],
+            acted_on=today,
+        )
     audit_record(
         actor=actor,
         action=AuditEvent.CREATE,
@@ -463,21 +472,25 @@ def step_claim(
     return row, outgoing
 
 
-def _missed_by_visit(visits: list[ReassessmentVisit]) -> dict[int, ReassessmentVisit]:
-    """:func:`_missed_before` for many visits in one query."""
-    earlier: dict[int, list[ReassessmentVisit]] = defaultdict(list)
-    for other in ReassessmentVisit.objects.filter(plan_id__in={v.plan_id for v in visits}).annotate(
-        answered=Exists(OutcomeMeasurement.objects.filter(visit=OuterRef("pk")))
-    ):
-        earlier[other.plan_id].append(other)
+def _missed_by_visit(visits: list[ReassessmentVisit]) -> dict[int, str]:
+    """The label of the visit missed before each of ``visits`` (as :func:`_missed_before`),
+    for many visits in one query."""
+    earlier: dict[int, list[tuple[date, date, str, bool]]] = defaultdict(list)
+    rows = (
+        ReassessmentVisit.objects.filter(plan_id__in={v.plan_id for v in visits})
+        .annotate(answered=Exists(OutcomeMeasurement.objects.filter(visit=OuterRef("pk"))))
+        .values_list("plan_id", "due", "closes", "label", "answered")
+    )
+    for plan_id, due, closes, label, answered in rows:
+        earlier[plan_id].append((due, closes, label, answered))
     missed = {}
     for visit in visits:
-        before = [o for o in earlier[visit.plan_id] if o.due < visit.due]
+        before = [o for o in earlier[visit.plan_id] if o[0] < visit.due]
         if not before:
             continue
-        last = max(before, key=lambda o: o.due)
-        if last.closes < visit.opens and not last.answered:  # type: ignore[attr-defined]
-            missed[visit.pk] = last
+        _due, closes, label, answered = max(before)
+        if closes < visit.opens and not answered:
+            missed[visit.pk] = label
     return missed
 
 
@@ -515,9 +528,10 @@ def _message(
         if step.key == clinic_policy().reminder_steps[0].key
         else f"A reminder: your check-in questionnaire is open until {closes}."
     )
-    if missed is not None:
+    if missed:
+        label = missed if isinstance(missed, str) else missed.label
         first += (
-            f" We did not hear from you at your {missed.label} check-in; this one counts just "
+            f" We did not hear from you at your {label} check-in; this one counts just "
             "as much, and there is nothing to catch up."
         )
     body = (
