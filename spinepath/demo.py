@@ -551,7 +551,7 @@ def _calendar(users: dict[str, User]) -> None:
         name="Tom Baker",
         birth_date=date(1958, 2, 11),
         email="tom.baker@example.org",
-        phone="555 0142",
+        phone="(212) 555-0142",
         preferred_times="Mornings, Tuesday or Thursday",
         message="Low back pain for two years; I have an MRI from last spring.",
         screen_outcome="book_consultation",

@@ -172,8 +172,8 @@ class PaperForm(QuestionnaireForm):
     )
     scale = forms.ChoiceField(
         choices=[("vas", "VAS 0-100 mm"), ("nrs", "NRS 0-10")],
-        initial="vas",
-        label="Pain scale on the paper form",
+        initial="nrs",
+        label="Pain scale on the paper form (the clinic's letter and a call ask 0 to 10)",
     )
     confirm_outside_window = forms.BooleanField(
         required=False,

@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -252,7 +252,6 @@ def steps_claim_batch(
     if actor.channel not in ("system", "command_line"):
         raise NotAllowed("Only the clinic's reminder job climbs ladders in batches.")
     missed = _missed_by_visit([visit for visit, _ in planned])
-    expires = timezone.now() + timedelta(days=clinic_policy().questionnaire_link_days)
     made: list[tuple[ReminderStep, Outgoing | None]] = []
     links, events = [], []
     for visit, moves in planned:
@@ -278,7 +277,7 @@ def steps_claim_batch(
                     QuestionnaireLink(
                         visit=visit,
                         token_hash=_hash(token),
-                        expires_at=expires,
+                        expires_at=_window_end(visit),
                         created_by=actor.user,
                     )
                 )
@@ -460,7 +459,7 @@ def step_claim(
         )
     outgoing = None
     if step.channel in (ladder.EMAIL, ladder.SMS):
-        token = _new_link(visit, actor.user, today)
+        token = _new_link(visit, actor.user, today, expires_at=_window_end(visit))
         url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
         outgoing = _message(visit, step, url)
         what = f"reminder {visit.label} {step.words} with a questionnaire link"
@@ -470,6 +469,11 @@ def step_claim(
         what = f"reminder {visit.label}: a letter to print and post"
     audit_record(actor=actor, action=AuditEvent.CREATE, what=what, patient=visit.patient_id)
     return row, outgoing
+
+
+def _window_end(visit: ReassessmentVisit) -> datetime:
+    """A reminder's link lasts as long as the answers can count: to the window's last day."""
+    return timezone.make_aware(datetime.combine(visit.closes, time(23, 59)))
 
 
 def _missed_by_visit(visits: list[ReassessmentVisit]) -> dict[int, str]:
@@ -536,9 +540,9 @@ def _message(
         )
     body = (
         f"Hello,\n\n{first} It takes about five minutes: how much pain you have and how it "
-        f"affects daily activities.\n\n{url}\n\nThe link works once and expires in "
-        f"{clinic_policy().questionnaire_link_days} days. To change how we remind you, sign "
-        f"in to your page at the clinic or tell us.\n\n{clinic}\n"
+        f"affects daily activities.\n\n{url}\n\nThe link works once, until {closes}. To "
+        f"change how we remind you, sign in to your page at the clinic or tell us.\n\n"
+        f"{clinic}\n"
     )
     return Outgoing(
         ladder.EMAIL,
@@ -614,13 +618,37 @@ def call_outcome_record(
     if step.call_outcome:
         if step.call_outcome == outcome:
             return step  # the same press twice
+        by = step.call_by.get_full_name() or step.call_by.username if step.call_by else "staff"
+        when = timezone.localtime(step.call_at).strftime("%-d %B %Y, %H:%M") if step.call_at else ""
         raise Conflict(
-            f"This call's outcome was already recorded: {choices[step.call_outcome].lower()}."
+            f"This call's outcome was already recorded by {by} ({when}): "
+            f"{choices[step.call_outcome].lower()}. Nothing was changed.",
+            fields={"outcome": "Already recorded."},
+        )
+    visit = step.visit
+    today = today_of_write()
+    if hasattr(visit, "measurement"):
+        raise Conflict(
+            f"The patient answered the {visit.label} check-in on "
+            f"{_day(visit.measurement.measured_on)}: this call is no longer needed. "
+            "Nothing was recorded.",
+            fields={"outcome": "The check-in is answered."},
+        )
+    if today > visit.closes:
+        raise Conflict(
+            f"The {visit.label} window closed on {_day(visit.closes)}: this call is no longer "
+            "made (the next check-in has its own reminders). Nothing was recorded.",
+            fields={"outcome": "The window closed."},
+        )
+    if visit.reminders_stopped:
+        raise Conflict(
+            f"Reminders for this check-in were stopped ({visit.reminders_stopped}). Nothing "
+            "was recorded.",
+            fields={"outcome": "Reminders stopped."},
         )
     if len(note) > 500:
         message = "Keep the note under 500 characters."
         raise Invalid(message, fields={"note": message})
-    visit = step.visit
     step.call_outcome = outcome
     step.call_note = note.strip()
     step.call_by = actor.user
@@ -654,25 +682,43 @@ def letters_print(*, actor: Actor, steps: list[ReminderStep], base_url: str) -> 
     window closes, and is marked printed. A letter whose visit was answered or whose window
     closed meanwhile is left out."""
     if not steps:
-        raise Invalid("No letters were chosen.")
+        raise Invalid("tick the letters to print.")
     today = today_of_write()
-    letters = []
+    letters, left_out = [], []
     for step in (
-        ReminderStep.objects.select_for_update()
+        ReminderStep.objects.select_for_update(of=("self",))
         .filter(pk__in=[s.pk for s in steps], channel=ReminderStep.LETTER)
-        .select_related("visit", "visit__patient")
+        .select_related("visit", "visit__patient", "printed_by")
     ):
         visit = step.visit
-        if hasattr(visit, "measurement") or today > visit.closes:
+        name = visit.patient.display_name
+        if step.printed_at is not None:
+            by = (
+                step.printed_by.get_full_name() or step.printed_by.username
+                if step.printed_by
+                else "staff"
+            )
+            left_out.append(
+                f"{name}'s letter was already printed by {by} "
+                f"({timezone.localtime(step.printed_at):%-d %B %Y, %H:%M})"
+            )
+            continue
+        if hasattr(visit, "measurement"):
+            left_out.append(f"{name} has answered the {visit.label} check-in")
+            continue
+        if today > visit.closes:
+            left_out.append(f"{name}'s {visit.label} window has closed")
             continue
         if not visit.patient.has_postal_address:
+            left_out.append(f"{name} has no postal address on file")
             continue
-        token = _new_link(
-            visit,
-            actor.user,
-            today,
-            expires_at=timezone.make_aware(datetime.combine(visit.closes, time(23, 59))),
-        )
+        if visit.patient.contact_held_at is not None:
+            left_out.append(
+                f"{name}'s contact details were changed by staff and wait for the patient's "
+                "confirmation"
+            )
+            continue
+        token = _new_link(visit, actor.user, today, expires_at=_window_end(visit))
         url = base_url.rstrip("/") + reverse("followup:questionnaire", args=[token])
         step.printed_at = timezone.now()
         step.printed_by = actor.user
@@ -687,7 +733,7 @@ def letters_print(*, actor: Actor, steps: list[ReminderStep], base_url: str) -> 
             marks_page=False,
         )
     if not letters:
-        raise Conflict("None of these letters is still needed: their visits were answered.")
+        raise Conflict("nothing to print: " + "; ".join(left_out or ["no letter was chosen"]) + ".")
     return letters
 
 

@@ -166,7 +166,13 @@ def link_for(token: str) -> QuestionnaireLink:
     if link.used_at is not None or OutcomeMeasurement.objects.filter(visit=link.visit).exists():
         raise LinkProblem(ALREADY_IN)
     if link.expires_at < timezone.now():
-        raise LinkProblem("This link has expired. The clinic will send you a new one.")
+        phone = settings.SPINEPATH_CLINIC_PHONE
+        raise LinkProblem(
+            "This link has expired. You can still answer: sign in to your page at the clinic "
+            "(My questionnaires), or call the clinic"
+            + (f" on {phone}" if phone else "")
+            + " and answer on the phone."
+        )
     today = today_of_write()
     problem = answer_window_problem(link.visit.window, today)
     if problem is not None:

@@ -149,7 +149,11 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                         source=data["source"],
                     )
                 except Refused as refused:
+                    if refused.status in (403, 404):
+                        raise
                     show_refusal(paper, refused)
+                    if measurement is not None or refused.status == 409:
+                        messages.error(request, " ".join(refused.reasons))
                 else:
                     messages.success(
                         request,
@@ -175,7 +179,11 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                             note=call.cleaned_data["note"],
                         )
                     except Refused as refused:
+                        if refused.status in (403, 404):
+                            raise
                         show_refusal(call, refused)
+                        # Said at the top too: the call's form is gone once it is settled.
+                        messages.error(request, " ".join(refused.reasons))
                     else:
                         messages.success(request, "The call's outcome is recorded.")
                         return redirect("followup:visit", visit.pk)
@@ -229,12 +237,12 @@ def letters_print(request: HttpRequest) -> HttpResponse:
 
     actor = staff_actor(request, sees=SEES)
     today = timezone.localdate()
-    waiting = selectors.letters_to_print(today)
     chosen = [v for v in request.POST.getlist("letter") if v.isdigit() and len(v) < 12]
     if not chosen:
         messages.error(request, "No letters printed: tick the letters to print.")
         return redirect(reverse("followup:worklist") + "#letters")
-    waiting = waiting.filter(pk__in=chosen)
+    # Printed, answered or closed since the list was shown: the service says which and why.
+    waiting = ReminderStep.objects.filter(pk__in=chosen, channel=ReminderStep.LETTER)
     try:
         letters = reminders.letters_print(
             actor=actor, steps=list(waiting), base_url=settings.SPINEPATH_BASE_URL

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.utils import timezone
 
 from spinepath.patients.models import Patient
+from spinepath.patients.phones import US_STATES, readable
 from spinepath.web.submissions import OncePerSubmission
 
 
@@ -44,6 +46,18 @@ class PatientForm(forms.ModelForm):
             "phone": "In any usual format; stored as +1 555 010 0123 (E.164).",
             "remind_by_email": "As the patient chose; they can change it on their own pages.",
         }
+
+    address_state = forms.ChoiceField(
+        label="State",
+        required=False,
+        choices=[("", "-")] + [(code, f"{code} - {name}") for code, name in US_STATES.items()],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The number as people write it here; stored in E.164 when saved.
+        if self.instance.pk and self.instance.phone and not self.is_bound:
+            self.initial["phone"] = readable(self.instance.phone)
 
     def clean_birth_date(self) -> date | None:
         born = self.cleaned_data["birth_date"]

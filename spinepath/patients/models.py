@@ -133,7 +133,10 @@ class Patient(models.Model):
         """What a confirmation of changed contact details binds: the hold and the details
         held (a confirmation from a page shown before a later change is refused)."""
         held = self.contact_held_at.isoformat() if self.contact_held_at else ""
-        text = f"{held}|{self.email}|{self.phone}"
+        address = "|".join(
+            (self.address_line, self.address_city, self.address_state, self.postcode)
+        )
+        text = f"{held}|{self.email}|{self.phone}|{address}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     @property

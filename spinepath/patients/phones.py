@@ -28,8 +28,15 @@ def e164(text: str, region: str | None = None) -> str:
         raise ValueError(f"Enter a phone number we can call, {EXAMPLE}.") from None
     # Possible (the right length for its country) rather than assigned: fictional and new
     # numbers stay enterable; a wrong one is found by the first call and marked.
-    if not phonenumbers.is_possible_number(number):
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        raise ValueError(f"Include the area code: {EXAMPLE}.")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError(f"This is not a complete phone number: {EXAMPLE}.")
+    if number.extension:
+        raise ValueError(
+            "Give a number without an extension: texts and reminder calls go straight to it."
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -67,11 +74,74 @@ def address_problems(patient: Any) -> dict[str, str]:
                 problems[name] = f"Give the {words[name]} too, or leave the whole address empty."
     if parts["postcode"] and not _ZIP.match(parts["postcode"]):
         problems["postcode"] = "Enter a ZIP code of five digits, for example 10027."
-    state = patient.address_state.strip()
-    if state and not (len(state) == 2 and state.isalpha()):
-        problems["address_state"] = "Enter the state's two-letter code, for example NY."
-    patient.address_state = state.upper()
+    state = patient.address_state.strip().upper()
+    if state and state not in US_STATES:
+        problems["address_state"] = "Choose the state, for example NY (New York)."
+    elif any(parts.values()) and not state:
+        problems["address_state"] = "Give the state too, or leave the whole address empty."
+    patient.address_state = state
     return problems
+
+
+# The states, the District of Columbia and the territories, by their postal codes.
+US_STATES = {
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+    "PR": "Puerto Rico",
+    "GU": "Guam",
+    "VI": "U.S. Virgin Islands",
+    "AS": "American Samoa",
+    "MP": "Northern Mariana Islands",
+}
 
 
 @lru_cache(maxsize=4096)

@@ -180,6 +180,9 @@ def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patie
     patient.save()
     what = "payer" if changed == ["payer"] else "demographics"
     if contact:
+        contact = list(
+            dict.fromkeys("address" if n.startswith(("address", "post")) else n for n in contact)
+        )
         what += (
             f" ({' and '.join(contact)} changed: links to the patient's own pages are held "
             "until the patient confirms)"
@@ -192,8 +195,8 @@ def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patie
     return patient
 
 
-# The details a link to the patient's own pages (or a text) goes to.
-CONTACT_FIELDS = ("email", "phone")
+# The details a link to the patient's own pages goes to: by email, text or a printed letter.
+CONTACT_FIELDS = ("email", "phone", "address_line", "address_city", "address_state", "postcode")
 
 
 def _hold_contact(patient: Patient, actor: Actor, previous_email: str) -> None:
@@ -216,7 +219,8 @@ def contact_hold_problem(patient: Patient) -> str | None:
         return None
     when = timezone.localtime(patient.contact_held_at).strftime("%Y-%m-%d %H:%M")
     return (
-        f"The email or phone on this record was changed on {when}: links to the patient's own "
+        f"The email, phone or postal address on this record was changed on {when}: links to "
+        "the patient's own "
         "pages are held until the patient confirms the change, from the address on file "
         "before it or in person with another staff member."
     )

@@ -461,7 +461,14 @@ def questionnaires(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     if request.method == "POST" and choices.is_valid() and choices.choices is not None:
         reminder_choices_set(actor=actor_of(request), patient=patient, choices=choices.choices)
-        messages.success(request, "Saved. We will remind you only in the ways you ticked.")
+        if any(choices.choices.values()):
+            messages.success(request, "Saved. We will remind you only in the ways you ticked.")
+        else:
+            messages.warning(
+                request,
+                "Saved: we will send you no reminders. Your check-ins still open here on My "
+                "questionnaires, and the clinic may still call you about your care.",
+            )
         return redirect(reverse("portal:questionnaires") + "#reminders")
     return _page(
         request,

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from spinepath.pathway.selfscreen import RED_FLAG_QUESTIONS, ScreenAnswers
+from spinepath.patients.phones import e164
 from spinepath.public.models import Room
 from spinepath.web.submissions import OncePerSubmission
 
@@ -148,8 +149,12 @@ class ConsultationRequestForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         phone = cleaned.get("phone") or ""
-        if phone and sum(ch.isdigit() and ch.isascii() for ch in phone) < 7:
-            self.add_error("phone", "Enter a phone number we can call, with at least 7 digits.")
+        if phone:
+            # Read as the chart will store it (E.164), so the request becomes a chart as typed.
+            try:
+                e164(phone)
+            except ValueError as exc:
+                self.add_error("phone", str(exc))
         elif not cleaned.get("email") and not phone:
             self.add_error("email", "Give an email address or a phone number.")
         return cleaned

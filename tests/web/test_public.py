@@ -335,8 +335,12 @@ def test_a_request_needs_a_phone_number_that_can_be_called(db: Any) -> None:
     response = Client().post("/public/request/", {**REQUEST, "email": "", "phone": "abc"})
     assert response.status_code == 400
     assert response.context["form"].errors["phone"] == [
-        "Enter a phone number we can call, with at least 7 digits."
+        "Enter a phone number we can call, for example (555) 010-0123, or +44 20 7946 0018 abroad."
     ]
+    local = Client().post("/public/request/", {**REQUEST, "email": "", "phone": "555 0142"})
+    assert local.status_code == 400
+    assert "Include the area code" in local.context["form"].errors["phone"][0]
+    assert 'value="555 0142"' in local.content.decode()
     assert not ConsultationRequest.objects.exists()
 
 

@@ -105,7 +105,7 @@ def test_a_call_task_is_on_the_worklist_and_its_outcome_recorded(
     )
     text = done.content.decode()
     assert "The call&#x27;s outcome is recorded" in text or "The call's outcome is recorded" in text
-    assert "Wrong number" in text and "the phone number was found wrong" in text
+    assert "wrong number" in text and "the phone number was found wrong" in text
     assert "Reminder calls to make" not in coordinator_client.get("/worklist/").content.decode()
     reachable.refresh_from_db()
     assert reachable.phone_wrong_at is not None

@@ -157,7 +157,7 @@ def test_a_second_change_keeps_the_address_on_file_before_the_first(
 def test_a_phone_change_holds_links_too(clinician: Any, coordinator: Any) -> None:
     patient = candidate(clinician)
     patient = patient_update(
-        actor=acting(coordinator), patient=patient, details={"phone": "+1 555 0100"}
+        actor=acting(coordinator), patient=patient, details={"phone": "+1 212 555 0100"}
     )
     with pytest.raises(Conflict):
         link_send(actor=acting(coordinator), patient=patient)
@@ -194,7 +194,7 @@ def test_no_one_who_changed_the_details_confirms_them_after_another_change(
     patient = candidate(clinician)
     patient = _change_email(coordinator, patient, "insider@example.org")
     patient = patient_update(
-        actor=acting(clinician), patient=patient, details={"phone": "+1 555 0100"}
+        actor=acting(clinician), patient=patient, details={"phone": "+1 212 555 0100"}
     )
     for author in (coordinator, clinician):
         with pytest.raises(NotAllowed, match="cannot confirm them"):
