@@ -88,6 +88,7 @@ RECORDED: dict[str, str] = {
     "safety:lookback_letters": "look-back letters (PDF export)",
     "outcomes:dashboard": "outcomes dashboard",
     "outcomes:features": "outcomes by candidacy features",
+    "outcomes:completion": "follow-up completion (who is being lost)",
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",

@@ -17,9 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import acting_as, actor_of, staff_actor
+from spinepath.accounts.roles import OUTCOMES_READERS
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
 from spinepath.followup import charts, selectors, services
+from spinepath.followup.completion import completion
 from spinepath.followup.forms import (
     WORKLIST_STATES,
     PaperForm,
@@ -48,7 +50,7 @@ QUESTIONS_VERSION = questions_version()
 
 @require_safe
 def worklist(request: HttpRequest) -> HttpResponse:
-    staff_actor(request, sees=SEES)
+    actor = staff_actor(request, sees=SEES)
     today = timezone.localdate()
     filters = WorklistFilter(request.GET)
     valid = filters.is_valid()
@@ -92,6 +94,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "today": today,
             "to_book": to_book,
             "safety_reviews": safety_reviews,
+            # The one line of follow-up completion, for those who may read the outcomes.
+            "completion": completion(today) if actor.has_role(*OUTCOMES_READERS) else None,
             "nav": "worklist",
         },
         status=200 if valid else 400,
