@@ -125,4 +125,5 @@ NOT_RECORDED: dict[str, str] = {
     "public:request": "public consultation request form",
     "outcomes:evidence": "published evidence library",
     "outcomes:dictionary": "data dictionary of the export",
+    "outcomes:completion_line": "the worklist's line of follow-up completion (figures only)",
 }

@@ -28,7 +28,6 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid
-from spinepath.followup.cache import data_changed
 from spinepath.followup.models import ReassessmentVisit, ReminderStep
 from spinepath.followup.services import _may_issue_link, _new_link
 from spinepath.followup.sms import send_sms, sms_configured
@@ -241,7 +240,6 @@ def step_claim(
     if waiting.exists():
         if not waiting.update(status=ReminderStep.CLAIMED, acted_on=today, to=to):
             raise Conflict("Another run claimed this step.")
-        data_changed()  # an update sends no signal: the completion counts are old
         row = ReminderStep.objects.get(visit=visit, step=step.key)
     else:
         row = ReminderStep.objects.create(
@@ -345,7 +343,6 @@ def step_settle(*, actor: Actor, step: ReminderStep, status: str, detail: str) -
     ReminderStep.objects.filter(pk=step.pk, status=ReminderStep.CLAIMED).update(
         status=status, detail=detail[:300], updated_at=timezone.now()
     )
-    data_changed()  # an update sends no signal: a step sent now counts in the completion
     step.status, step.detail = status, detail[:300]
     if status != ReminderStep.SENT:
         audit_record(

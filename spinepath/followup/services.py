@@ -42,6 +42,7 @@ from spinepath.followup.models import (
     ReminderStep,
 )
 from spinepath.followup.schedule import response_values, visit_response
+from spinepath.followup.selectors import answered_after_step
 from spinepath.pathway.instruments import (
     odi_score,
     pain_from_nrs,
@@ -223,6 +224,7 @@ def _measurement(
         source=source,
         outside_window=outside_window,
         entered_by=entered_by,
+        answered_after_step=answered_after_step(visit, measured_on),
     )
 
 

@@ -21,7 +21,6 @@ from spinepath.accounts.roles import OUTCOMES_READERS
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
 from spinepath.followup import charts, selectors, services
-from spinepath.followup.completion import completion
 from spinepath.followup.forms import (
     WORKLIST_STATES,
     PaperForm,
@@ -94,8 +93,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "today": today,
             "to_book": to_book,
             "safety_reviews": safety_reviews,
-            # The one line of follow-up completion, for those who may read the outcomes.
-            "completion": completion(today) if actor.has_role(*OUTCOMES_READERS) else None,
+            # The line of follow-up completion, for who may read the outcomes (loaded after).
+            "completion_line": actor.has_role(*OUTCOMES_READERS),
             "nav": "worklist",
         },
         status=200 if valid else 400,

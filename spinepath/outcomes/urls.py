@@ -8,6 +8,7 @@ urlpatterns = [
     path("evidence/", views.evidence_library, name="evidence"),
     path("features/", views.features, name="features"),
     path("completion/", views.completion, name="completion"),
+    path("completion/line/", views.completion_line, name="completion_line"),
     path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),
     path(
         "export/cohort-deidentified.csv",

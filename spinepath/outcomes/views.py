@@ -28,6 +28,7 @@ from spinepath.outcomes import (
     selectors,
     whatif,
 )
+from spinepath.outcomes import completion as completion_selectors
 from spinepath.outcomes.completion import completion_figures
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
@@ -142,6 +143,21 @@ def completion(request: HttpRequest) -> HttpResponse:
             "nav": "outcomes",
         },
     )
+
+
+@require_safe
+def completion_line(request: HttpRequest) -> HttpResponse:
+    """The worklist's one line: the completion at the target visit against the target, loaded
+    after the worklist so that its count never slows the worklist down."""
+    _reader(request)
+    today, policy = timezone.localdate(), clinic_policy()
+    line = cache.cached(
+        "completion-line",
+        today,
+        selectors.Filters(),
+        lambda: completion_selectors.target_counts(today).completion(policy),
+    )
+    return render(request, "outcomes/_completion_line.html", {"c": line})
 
 
 @require_safe

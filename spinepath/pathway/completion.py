@@ -18,8 +18,9 @@ treated. What counts, in the clinic's words:
   treatment) show each visit's completion, and a group under the target at 12 months is
   flagged.
 
-Pure: the follow-up app counts the visits in the database and hands the counts here; the
-outcomes app adds exact intervals.
+Pure: the follow-up app asks which step got the answers when it saves them and keeps it with
+them; the outcomes app counts the visits in the database, hands the counts here and adds exact
+intervals.
 """
 
 from __future__ import annotations
@@ -248,22 +249,17 @@ def tally(due: int, answered: int, in_progress: int, target_pct: float, at_targe
 
 @dataclass(frozen=True, slots=True)
 class StepCount:
-    """One reminder step at one visit: the due visits it reached unanswered (on or before their
-    answer, or lost), and those it got the answer of (the last step before the answer)."""
+    """One reminder step at one visit: the answers it got (it was the last to reach the
+    patient before they answered), and their share of the visit's due visits."""
 
     key: str
     words: str
-    reached: int
     answered_after: int
-    due: int  # the visit's due count, for the share of all due
+    due: int
 
     @property
     def share_of_due(self) -> str:
         return percent_text(self.answered_after, self.due)
-
-    @property
-    def share_of_reached(self) -> str:
-        return percent_text(self.answered_after, self.reached)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,34 +312,28 @@ class Completion:
 @dataclass
 class CompletionCounts:
     """Counts added as the database groups them, then put in the policy's order by
-    :meth:`completion`. ``add`` takes ``n`` visits of one visit key, state, step that got the
-    answer and group values; ``add_reached`` the visits a step reached."""
+    :meth:`completion`: ``add`` takes ``n`` visits of one visit key, state and group values;
+    ``add_answered_after`` the answered visits a step got the answer of (the rest were answered
+    before any reminder)."""
 
     states: dict[tuple[str, str], int] = field(default_factory=dict)
-    got: dict[tuple[str, str | None], int] = field(default_factory=dict)
-    reached: dict[tuple[str, str], int] = field(default_factory=dict)
+    got: dict[tuple[str, str], int] = field(default_factory=dict)
     groups: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
-    def add(
-        self,
-        visit: str,
-        state: str,
-        values: Mapping[str, str],
-        answered_after: str | None = None,
-        n: int = 1,
-    ) -> None:
+    def add(self, visit: str, state: str, values: Mapping[str, str], n: int = 1) -> None:
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
         self.states[(visit, state)] = self.states.get((visit, state), 0) + n
-        if state == ANSWERED:
-            got = (visit, answered_after)
-            self.got[got] = self.got.get(got, 0) + n
         for grouping, _ in GROUPINGS:
             key = (grouping, values.get(grouping) or NOT_RECORDED, visit, state)
             self.groups[key] = self.groups.get(key, 0) + n
 
-    def add_reached(self, visit: str, step: str, n: int = 1) -> None:
-        self.reached[(visit, step)] = self.reached.get((visit, step), 0) + n
+    def add_answered_after(self, visit: str, step: str, n: int = 1) -> None:
+        self.got[(visit, step)] = self.got.get((visit, step), 0) + n
+
+    def answered_before_any(self, visit: str) -> int:
+        after_a_step = sum(n for (v, _), n in self.got.items() if v == visit)
+        return self.states.get((visit, ANSWERED), 0) - after_a_step
 
     def _tally(self, counts: Mapping[str, int], policy: Policy, visit: str) -> Tally:
         answered, lost = counts.get(ANSWERED, 0), counts.get(LOST, 0)
@@ -369,21 +359,17 @@ class CompletionCounts:
                     label=window.label,
                     optional=window.optional,
                     tally=total,
-                    before_any=self.got.get((key, None), 0),
+                    before_any=self.answered_before_any(key),
                     steps=tuple(
                         StepCount(
-                            step.key,
-                            words[step.key],
-                            self.reached.get((key, step.key), 0),
-                            self.got.get((key, step.key), 0),
-                            total.due,
+                            step.key, words[step.key], self.got.get((key, step.key), 0), total.due
                         )
                         for step in policy.reminder_steps
                     ),
                     other_steps=sum(
                         n
                         for (visit, step), n in self.got.items()
-                        if visit == key and step is not None and step not in known
+                        if visit == key and step not in known
                     ),
                 )
             )

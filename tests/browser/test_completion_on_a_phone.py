@@ -61,7 +61,7 @@ def test_the_completion_page_fits_a_phone(live_server: Any, browser: Any) -> Non
         box = banner.bounding_box()
         assert box is not None and box["x"] + box["width"] <= width
         boxes = page.evaluate(_BOXES)
-        assert len(boxes) >= 9  # each visit, the steps twice, and six groupings
+        assert len(boxes) == 8  # each visit, which step got the answer, and six groupings
         assert all(right <= width + 1 for _, _, right in boxes)
         # The widest table (which reminder got the answer) scrolls inside its box.
         assert any(scroll_width > client_width for client_width, scroll_width, _ in boxes)

@@ -253,19 +253,6 @@ def test_which_reminder_got_the_answer(world: World) -> None:
     assert "24 months 0 (-) 0 (-) 0 (-) 0 (-) 0 (-) 0 (-) 0" in table
 
 
-def test_what_each_step_achieved(world: World) -> None:
-    text = _text(signed_in(world.clinician).get("/outcomes/completion/").content)
-    table = _row(text, "What each reminder step achieved", "Of the due visits a step reached")
-    # Of the visits each step reached before any answer (or lost): answered after it.
-    # 12 months: fay's first email (lost) counts, gus's (still open) not yet.
-    assert "The first email 67% (2 of 3) - 0% (0 of 1) 0% (0 of 4) -" in table
-    assert "The second email 100% (1 of 1) - 0% (0 of 1) 0% (0 of 2) -" in table  # eve's failed
-    assert "The text message - - - 50% (1 of 2) -" in table  # amy's and ben's skipped
-    assert "The phone call - - 0% (0 of 1) 50% (1 of 2) -" in table
-    # eve's letter was printed after she answered: it reached ben only.
-    assert "The letter by post - - 100% (1 of 1) 0% (0 of 1) -" in table
-
-
 def test_who_is_being_lost(world: World) -> None:
     """Every group's completion at each visit (due, answered and the exact interval), flagged
     under 80% at 12 months; gus, still open at 12 months, counts in no 12-month cell."""
@@ -346,20 +333,26 @@ def test_the_warning_under_the_target_and_none_at_or_over_it(world: World) -> No
 
 
 def test_the_worklist_line_for_who_may_read_the_outcomes(world: World) -> None:
-    line = "12-month follow-up is 50% (target 80%)"
-    clinician = signed_in(world.clinician).get("/worklist/").content.decode()
-    assert line in clinician and 'href="/outcomes/completion/"' in clinician
-    admin = signed_in(world.admin).get("/worklist/").content.decode()
-    assert line in admin
-    coordinator = signed_in(world.coordinator).get("/worklist/")
-    assert coordinator.status_code == 200
-    assert line not in coordinator.content.decode()
-    assert "/outcomes/completion/" not in coordinator.content.decode()
+    """The worklist asks for its line once shown (htmx), so that counting never slows it."""
+    line = (
+        "12-month follow-up is 50% (target 80%). "
+        '<span class="badge fail">Under target</span> '
+        '<a href="/outcomes/completion/">Follow-up completion: who is being lost</a>'
+    )
+    for user in (world.clinician, world.admin):
+        client = signed_in(user)
+        worklist = client.get("/worklist/").content.decode()
+        assert 'hx-get="/outcomes/completion/line/" hx-trigger="load"' in worklist
+        assert 'href="/outcomes/completion/"' in worklist  # the link, before the line loads
+        assert client.get("/outcomes/completion/line/").content.decode().strip() == line
+    coordinator = signed_in(world.coordinator)
+    worklist = coordinator.get("/worklist/")
+    assert worklist.status_code == 200
+    assert "/outcomes/completion/" not in worklist.content.decode()
+    assert coordinator.get("/outcomes/completion/line/").status_code == 403
 
 
-def test_a_new_answer_or_a_step_sent_changes_the_cached_page(world: World) -> None:
-    from spinepath.followup.reminders import step_settle
-
+def test_a_new_answer_changes_the_cached_page(world: World) -> None:
     client = signed_in(world.clinician)
 
     def page() -> tuple[str, int]:
@@ -372,33 +365,32 @@ def test_a_new_answer_or_a_step_sent_changes_the_cached_page(world: World) -> No
     assert first == again and cached < computed  # the counts came from the cache
     # gus answers after his first email: in progress no more.
     _answer(world.clinician, world.patients["gus"], "12m", 40)
-    assert "12 months 7 4 57%" in page()[0]
-    assert "The first email 67% (2 of 3) - 0% (0 of 1) 20% (1 of 5) -" in page()[0]
-    # dan's first email, being sent (it reached nobody yet), then sent: the ladder writes its
-    # status back by an update.
-    _step(world.patients["dan"], "12m", "email_1", 0, status="claimed")
-    assert "The first email 67% (2 of 3) - 0% (0 of 1) 20% (1 of 5) -" in page()[0]
-    claimed = ReminderStep.objects.get(visit__patient=world.patients["dan"], visit__key="12m")
-    step_settle(actor=Actor.system(), step=claimed, status="sent", detail="")
-    assert "The first email 67% (2 of 3) - 0% (0 of 1) 17% (1 of 6) -" in page()[0]
+    text = page()[0]
+    assert "12 months 7 4 57% (18%-90%) under the 80% target 3 0" in text
+    assert "12 months 1 (14%) 1 (14%) 0 (0%) 1 (14%) 1 (14%) 0 (0%) 3" in text
+    line = signed_in(world.admin).get("/outcomes/completion/line/").content.decode()
+    assert line.startswith("12-month follow-up is 57% (target 80%).")
 
 
-def test_the_counts_take_two_queries_whatever_the_number_of_patients(world: World) -> None:
-    from spinepath.followup.completion import completion_counts
+def test_the_counts_take_one_query_whatever_the_number_of_patients(world: World) -> None:
+    from spinepath.outcomes.completion import completion_counts, target_counts
 
     policy = clinic_policy()
     with CaptureQueriesContext(connection) as queries:
         completion_counts(TODAY, policy)
-    assert len(queries) == 2
+    assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        target_counts(TODAY)
+    assert len(queries) == 1
 
 
 def test_the_database_agrees_with_the_pure_rules(world: World) -> None:
-    """The bands and the step that got the answer, as counted in SQL, are those the pure rules
-    give for each visit read one by one."""
-    from spinepath.followup.completion import completion_counts
+    """The age bands as counted in SQL, and the steps that got the answers as kept with them,
+    are those the pure rules give for each visit and its steps read one by one."""
+    from spinepath.outcomes.completion import completion_counts
 
     counts = completion_counts(TODAY, clinic_policy())
-    expected_got: dict[tuple[str, str | None], int] = {}
+    expected_got: dict[tuple[str, str], int] = {}
     expected_age: dict[tuple[str, str], int] = {}
     for visit in ReassessmentVisit.objects.filter(opens__lte=TODAY).select_related("patient"):
         measurement = OutcomeMeasurement.objects.filter(visit=visit).first()
@@ -423,7 +415,9 @@ def test_the_database_agrees_with_the_pure_rules(world: World) -> None:
         ]
         assert measurement is not None
         got = step_that_got_the_answer(steps, measurement.measured_on)
-        expected_got[(visit.key, got)] = expected_got.get((visit.key, got), 0) + 1
+        assert measurement.answered_after_step == (got or "")
+        if got is not None:
+            expected_got[(visit.key, got)] = expected_got.get((visit.key, got), 0) + 1
     assert counts.got == expected_got
     by_age = {
         (visit, value): sum(
@@ -440,9 +434,10 @@ def test_the_report_states_the_completion_beside_the_bounds(world: World) -> Non
     from spinepath.outcomes.report import deidentified_rows, report_from_rows
 
     report = report_from_rows(deidentified_rows(TODAY), clinic_policy())
-    from spinepath.followup.completion import completion
+    from spinepath.outcomes.completion import completion_counts
 
-    page = completion(TODAY)
+    policy = clinic_policy()
+    page = completion_counts(TODAY, policy).completion(policy)
     assert [(c.tally.due, c.tally.answered) for c in report.completion] == [
         (v.tally.due, v.tally.answered) for v in page.visits
     ]
