@@ -1,5 +1,6 @@
 """The follow-up completion page on a 360 px and a 390 px phone: its verdict reads whole, and its
-wide tables scroll inside their own box, never the page (issue 27)."""
+wide tables scroll inside their own box, never the page; the worklist's line of completion
+loads after the worklist (issue 27)."""
 
 from __future__ import annotations
 
@@ -67,4 +68,10 @@ def test_the_completion_page_fits_a_phone(live_server: Any, browser: Any) -> Non
         assert any(scroll_width > client_width for client_width, scroll_width, _ in boxes)
         if width == 360:
             screenshot(page, "fit-completion-360")
+        # The worklist's line comes once the worklist is shown, and fits too.
+        page.goto(f"{base}/worklist/")
+        line = page.get_by_role("status").filter(has_text="Follow-up completion")
+        line.get_by_text("No 12-month visit is due yet (target 80%).").wait_for()
+        scroll = int(page.evaluate("() => document.documentElement.scrollWidth"))
+        assert scroll <= width, f"the worklist is {scroll} px wide at {width} px"
         context.close()
