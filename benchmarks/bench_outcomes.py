@@ -93,12 +93,11 @@ def main() -> None:
     # As computed once the data changed (the pages above come from the cache).
     from spinepath.outcomes.completion import completion_counts, target_counts
     from spinepath.outcomes.selectors import Filters, visit_summaries
-    from spinepath.web.policy import clinic_policy
 
-    policy, today = clinic_policy(), timezone.localdate()
+    today = timezone.localdate()
     computed = {
         "dashboard, computed": lambda: visit_summaries(Filters(), today),
-        "follow-up completion, computed": lambda: completion_counts(today, policy),
+        "follow-up completion, computed": lambda: completion_counts(today),
         "worklist's completion line, computed": lambda: target_counts(today),
     }
     for label, compute in computed.items():

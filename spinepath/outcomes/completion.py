@@ -38,7 +38,6 @@ from spinepath.followup.models import ReassessmentVisit
 from spinepath.outcomes.stats import RateInterval, clopper_pearson
 from spinepath.pathway import completion as rules
 from spinepath.pathway.completion import Completion, Tally, VisitCompletion
-from spinepath.pathway.policy import Policy
 from spinepath.patients.models import PAYER_CHOICES, SEX_CHOICES
 from spinepath.plans.models import GENERATOR_CHOICES, MATERIAL_CHOICES
 from spinepath.web.policy import clinic_policy
@@ -135,7 +134,7 @@ def _words(words: dict[str, str], code: str | None) -> str:
     return words.get(code or "", code or "") or rules.NOT_RECORDED
 
 
-def completion_counts(today: date, policy: Policy) -> rules.CompletionCounts:
+def completion_counts(today: date) -> rules.CompletionCounts:
     """The counts of every visit whose window has opened by ``today``: one grouped query."""
     counts = rules.CompletionCounts()
     # The state comes first in the grouping: grouped by the visit's key first, SQLite would
@@ -237,7 +236,7 @@ def _share(tally: Tally) -> Share:
 def completion_figures(today: date) -> CompletionFigures:
     """The page's figures today (the view keeps them until the data or the policy changes)."""
     policy = clinic_policy()
-    done = completion_counts(today, policy).completion(policy)
+    done = completion_counts(today).completion(policy)
     return CompletionFigures(
         completion=done,
         visits=[VisitLine(v, _share(v.tally)) for v in done.visits],

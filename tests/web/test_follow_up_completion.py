@@ -375,9 +375,8 @@ def test_a_new_answer_changes_the_cached_page(world: World) -> None:
 def test_the_counts_take_one_query_whatever_the_number_of_patients(world: World) -> None:
     from spinepath.outcomes.completion import completion_counts, target_counts
 
-    policy = clinic_policy()
     with CaptureQueriesContext(connection) as queries:
-        completion_counts(TODAY, policy)
+        completion_counts(TODAY)
     assert len(queries) == 1
     with CaptureQueriesContext(connection) as queries:
         target_counts(TODAY)
@@ -389,7 +388,7 @@ def test_the_database_agrees_with_the_pure_rules(world: World) -> None:
     are those the pure rules give for each visit and its steps read one by one."""
     from spinepath.outcomes.completion import completion_counts
 
-    counts = completion_counts(TODAY, clinic_policy())
+    counts = completion_counts(TODAY)
     expected_got: dict[tuple[str, str], int] = {}
     expected_age: dict[tuple[str, str], int] = {}
     for visit in ReassessmentVisit.objects.filter(opens__lte=TODAY).select_related("patient"):
@@ -437,7 +436,7 @@ def test_the_report_states_the_completion_beside_the_bounds(world: World) -> Non
     from spinepath.outcomes.completion import completion_counts
 
     policy = clinic_policy()
-    page = completion_counts(TODAY, policy).completion(policy)
+    page = completion_counts(TODAY).completion(policy)
     assert [(c.tally.due, c.tally.answered) for c in report.completion] == [
         (v.tally.due, v.tally.answered) for v in page.visits
     ]
