@@ -50,6 +50,8 @@ def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     bench.mkdir(parents=True, exist_ok=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.site.settings"
     os.environ["SPINEPATH_VAR"] = str(bench)
+    # Django's test client asks for "testserver", which only the test runner allows.
+    os.environ.setdefault("SPINEPATH_ALLOWED_HOSTS", "testserver")
     if postgres:
         _create_pg_database(postgres)
         os.environ["DATABASE_URL"] = postgres
@@ -61,6 +63,24 @@ def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def signed_in_client(user: object) -> object:
+    """A test client signed in as ``user``, past the second step (an authenticator set up), as
+    staff pages require."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Authenticator app"}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
 
 
 def _create_pg_database(url: str) -> None:
@@ -172,7 +192,6 @@ def main() -> None:
     setup_django(args.postgres)
 
     from django.conf import settings
-    from django.test import Client
 
     from spinepath.accounts.services import staff_user_create
     from spinepath.actors import Actor
@@ -185,8 +204,7 @@ def main() -> None:
     user = staff_user_create(
         actor=Actor.system(), username="bench", password="bench-password-1", role="clinician"
     )
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     rng = random.Random(3)
     sample = list(Patient.objects.order_by("?")[:200])
     with_records = [p for p in sample if p.encounters.exists()] or sample

@@ -21,6 +21,11 @@ def role_names(user: Any) -> set[str]:
     return cached
 
 
+# Who reads the clinic's outcomes (the dashboard, its exports and report, the follow-up
+# completion): they are read, never stated, so no fact of the authority table is theirs.
+OUTCOMES_READERS = (CLINICIAN, CLINIC_ADMIN)
+
+
 def has_role(user: Any, *roles: str) -> bool:
     return bool(role_names(user) & set(roles))
 

@@ -89,6 +89,7 @@ RECORDED: dict[str, str] = {
     "safety:lookback_letters": "look-back letters (PDF export)",
     "outcomes:dashboard": "outcomes dashboard",
     "outcomes:features": "outcomes by candidacy features",
+    "outcomes:completion": "follow-up completion (who is being lost)",
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",
@@ -127,4 +128,5 @@ NOT_RECORDED: dict[str, str] = {
     "outcomes:evidence": "published evidence library",
     "outcomes:dictionary": "data dictionary of the export",
     "outcomes:ichom_dictionary": "data dictionary of the ICHOM export",
+    "outcomes:completion_line": "the worklist's line of follow-up completion (figures only)",
 }

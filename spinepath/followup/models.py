@@ -120,6 +120,11 @@ class OutcomeMeasurement(models.Model):
     any_pain_reduction = models.BooleanField(null=True, blank=True)
     odi_change_points = models.FloatField(null=True, blank=True)
     odi_responder = models.BooleanField(null=True, blank=True)
+    # The reminder step that got these answers (PATHWAY.md section 11), decided when they are
+    # saved (``pathway.completion.step_that_got_the_answer``): the last step that reached the
+    # patient on or before the day they answered; empty when none had. Kept so that the
+    # clinic's completion counts it with the visits, not by reading every step again.
+    answered_after_step = models.CharField(max_length=20, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

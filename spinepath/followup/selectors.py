@@ -8,9 +8,11 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from spinepath.consultations.models import Encounter
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit, ReminderStep
+from spinepath.pathway.completion import reached_on, step_that_got_the_answer
 from spinepath.pathway.instruments import (
     OdiScore,
     PainScore,
@@ -266,3 +268,22 @@ def letters_to_print(today: date) -> QuerySet[ReminderStep]:
         .select_related("visit", "visit__patient")
         .order_by("acted_on", "id")
     )
+
+
+def answered_after_step(visit: ReassessmentVisit, answered_on: date) -> str:
+    """The reminder step that got answers given on ``answered_on`` (PATHWAY.md section 11;
+    ``pathway.completion.step_that_got_the_answer``), "" if none had reached the patient: one
+    query over the visit's own steps, when the answers are saved."""
+    steps = [
+        (
+            step.step,
+            reached_on(
+                step.channel,
+                step.status,
+                step.acted_on,
+                timezone.localdate(step.printed_at) if step.printed_at else None,
+            ),
+        )
+        for step in ReminderStep.objects.filter(visit=visit).order_by("position", "id")
+    ]
+    return step_that_got_the_answer(steps, answered_on) or ""

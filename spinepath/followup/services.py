@@ -42,6 +42,7 @@ from spinepath.followup.models import (
     ReminderStep,
 )
 from spinepath.followup.schedule import response_values, visit_response
+from spinepath.followup.selectors import answered_after_step
 from spinepath.pathway.ichom import LbpAnswers, lbp_problems
 from spinepath.pathway.instruments import (
     odi_score,
@@ -241,6 +242,7 @@ def _measurement(
         source=source,
         outside_window=outside_window,
         entered_by=entered_by,
+        answered_after_step=answered_after_step(visit, measured_on),
     )
 
 

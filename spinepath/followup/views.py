@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import acting_as, actor_of, staff_actor
+from spinepath.accounts.roles import OUTCOMES_READERS
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
 from spinepath.followup import charts, reminders, selectors, services
@@ -49,7 +50,7 @@ QUESTIONS_VERSION = questions_version()
 
 @require_safe
 def worklist(request: HttpRequest) -> HttpResponse:
-    staff_actor(request, sees=SEES)
+    actor = staff_actor(request, sees=SEES)
     today = timezone.localdate()
     filters = WorklistFilter(request.GET)
     valid = filters.is_valid()
@@ -99,6 +100,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "safety_reviews": safety_reviews,
             "calls": calls,
             "letters": letters,
+            # The line of follow-up completion, for who may read the outcomes (loaded after).
+            "completion_line": actor.has_role(*OUTCOMES_READERS),
             "nav": "worklist",
         },
         status=200 if valid else 400,

@@ -4,14 +4,17 @@ Built from the de-identified cohort rows only (spinepath/outcomes/exports.py: ps
 shifted dates; the patient id is dropped before anything here sees a row), with the same
 statistics as the dashboard - a test holds the two to the same numbers. The safety section is
 the dashboard's event rates, aggregated per material and per product; not per lot, since an
-autologous lot is one patient's own material (a row per lot would be a row per patient).
+autologous lot is one patient's own material (a row per lot would be a row per patient). The
+follow-up completion of each visit (PATHWAY.md section 11) is counted from the same rows as the
+completion page counts it in the database (a test holds them together), with the warning under
+the clinic's target at 12 months beside the loss-to-follow-up bounds.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -36,6 +39,14 @@ from spinepath.outcomes.stats import (
     trend_test,
     wilson_interval,
 )
+from spinepath.pathway.completion import (
+    TARGET_VISIT,
+    Tally,
+    completion_sentence,
+    completion_warning,
+    tally,
+    target_text,
+)
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.safety_outcomes import composite_text, composite_visits
@@ -48,6 +59,8 @@ class _Sums:
     closed: int = 0
     measured_closed: int = 0
     closed_yes: int = 0
+    # Follow-up completion (PATHWAY.md section 11): due once the window closed or answered.
+    completion_due: int = 0
 
     def __post_init__(self) -> None:
         self.composite = CompositeTally()
@@ -99,6 +112,14 @@ class _Sums:
 
 
 @dataclass(frozen=True)
+class VisitCompletionLine:
+    """A visit's follow-up completion as the report states it."""
+
+    label: str
+    tally: Tally
+
+
+@dataclass(frozen=True)
 class Report:
     summaries: list[VisitSummary]
     comparisons: list[EvidenceComparison]
@@ -109,6 +130,14 @@ class Report:
     policies: list[tuple[str, int]]
     first: date | None
     last: date | None
+    completion: list[VisitCompletionLine] = field(default_factory=list)
+    completion_sentence: str = ""  # the 12-month completion against the target
+    completion_warning: str | None = None
+    completion_target: str = ""  # "80%"
+
+    @property
+    def follow_up_lines(self) -> list[tuple[VisitSummary, VisitCompletionLine]]:
+        return list(zip(self.summaries, self.completion, strict=True))
 
 
 def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
@@ -136,6 +165,7 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
         s.opened += status != "upcoming"
         measured = status == "measured"
         s.closed += bool(row["window_closed"])
+        s.completion_due += bool(row["window_closed"]) or status == "measured"
         s.add_composite(row)
         if not measured:
             continue
@@ -176,6 +206,22 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
                 composite=s.composite_summary() if visit.key in trial_visits else None,
             )
         )
+    target_pct = policy.completion_target_pct
+    completion = [
+        VisitCompletionLine(
+            visit.label,
+            tally(
+                sums[visit.key].completion_due,
+                sums[visit.key].measured,
+                0,
+                target_pct,
+                visit.key == TARGET_VISIT,
+            ),
+        )
+        for visit in policy.visits
+    ]
+    target = next((v for v in policy.visits if v.key == TARGET_VISIT), None)
+    target_sums = sums[target.key] if target else _Sums()
     return Report(
         summaries=summaries,
         comparisons=selectors.evidence_comparisons(summaries),
@@ -186,6 +232,18 @@ def report_from_rows(rows: Iterable[dict[str, Any]], policy: Policy) -> Report:
         policies=sorted((name, len(who)) for name, who in policies.items()),
         first=first,
         last=last,
+        completion=completion,
+        completion_target=target_text(target_pct),
+        completion_sentence=completion_sentence(
+            target.label, target_sums.measured, target_sums.completion_due, target_pct
+        )
+        if target
+        else "",
+        completion_warning=completion_warning(
+            target.label, target_sums.measured, target_sums.completion_due, target_pct
+        )
+        if target
+        else None,
     )
 
 

@@ -44,6 +44,7 @@ from spinepath.outcomes.stats import (
     trend_test,
     wilson_interval,
 )
+from spinepath.pathway.completion import AGE_BANDS, OLDEST_BAND, age_band
 from spinepath.pathway.instruments import odi_responder_text, pain_responder_text
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.safety_outcomes import (
@@ -582,7 +583,7 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             "window_closed": row["closes"] < today,
             "pfirrmann": features[row["plan__decision_id"]][0],
             "pain_pattern": features[row["plan__decision_id"]][1],
-            "age_band": _age_band(row["patient__birth_date"], row["injected_on"]),
+            "age_band": age_band(row["patient__birth_date"], row["injected_on"]),
             "policy": " ".join(
                 (row["plan__decision__policy_name"], row["plan__decision__policy_version"])
             ),
@@ -607,7 +608,6 @@ def more_responders(
 # --- Outcomes by candidacy features -----------------------------------------------------------
 
 TIER_ORDER = ("weaker", "typical", "strongest")
-AGE_BANDS = ((0, 40, "under 40"), (40, 50, "40-49"), (50, 60, "50-59"), (60, 70, "60-69"))
 
 
 @dataclass(frozen=True)
@@ -623,16 +623,6 @@ class Breakdown:
     visit: str
     rows: list[FeatureRow]
     tiers: TrendTest
-
-
-def _age_band(born: date | None, on: date | None) -> str:
-    if born is None or on is None:
-        return "not recorded"
-    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    for low, high, label in AGE_BANDS:
-        if low <= age < high:
-            return label
-    return "70 and over"
 
 
 def _workup_features(workup: dict[str, Any]) -> tuple[str, str]:
@@ -685,7 +675,7 @@ def feature_breakdown(visit_key: str) -> Breakdown:
         add("Material", material or "not recorded", responder, change)
         levels = "3 or more" if (targets or 0) >= 3 else str(targets or 0)
         add("Treated targets", levels, responder, change)
-        add("Age band", _age_band(born, injected), responder, change)
+        add("Age band", age_band(born, injected), responder, change)
         pending.append((decision, responder, change))
     for start in range(0, len(pending), 2000):
         chunk = pending[start : start + 2000]
@@ -743,7 +733,7 @@ def _with_decision_features(
     yield from flush()
 
 
-_AGE_ORDER = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)} | {"70 and over": 9}
+_AGE_ORDER = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)} | {OLDEST_BAND: 9}
 
 
 def _feature_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int, str]:

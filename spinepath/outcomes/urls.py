@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("evidence/", views.evidence_library, name="evidence"),
     path("features/", views.features, name="features"),
+    path("completion/", views.completion, name="completion"),
+    path("completion/line/", views.completion_line, name="completion_line"),
     path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),
     path(
         "export/cohort-deidentified.csv",

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spinepath.accounts.actors import actor_of, admin_actor
-from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN
+from spinepath.accounts.roles import OUTCOMES_READERS
 from spinepath.actors import Actor
 from spinepath.audit.middleware import showing
 from spinepath.audit.models import AuditEvent
@@ -29,6 +29,8 @@ from spinepath.outcomes import (
     selectors,
     whatif,
 )
+from spinepath.outcomes import completion as completion_selectors
+from spinepath.outcomes.completion import completion_figures
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
 from spinepath.pathway.safety_outcomes import composite_text
@@ -42,7 +44,7 @@ def _reader(request: HttpRequest) -> Actor:
     """The actor of an outcomes page: a clinician or the clinic admin (the outcomes are read,
     never stated, so no fact of the authority table is theirs)."""
     actor = actor_of(request)
-    if not actor.has_role(CLINICIAN, CLINIC_ADMIN):
+    if not actor.has_role(*OUTCOMES_READERS):
         raise NotAllowed(
             "The outcomes are for clinicians and the clinic admin.", code="outcomes_readers"
         )
@@ -121,6 +123,42 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _safety(today: date) -> safety_rates.SafetyFigures:
     """The event rates per material, product and lot: every injection, whatever the filters."""
     return cache.cached("safety", today, selectors.Filters(), safety_rates.safety_figures)
+
+
+@require_safe
+def completion(request: HttpRequest) -> HttpResponse:
+    """Follow-up completion (PATHWAY.md section 11): per visit and reminder step, and who is
+    being lost, against the target at 12 months. Every patient, whatever the filters."""
+    _reader(request)
+    today = timezone.localdate()
+    figures = cache.cached(
+        "completion", today, selectors.Filters(), lambda: completion_figures(today)
+    )
+    return render(
+        request,
+        "outcomes/completion.html",
+        {
+            "f": figures,
+            "c": figures.completion,
+            "steps": clinic_policy().reminder_steps,
+            "nav": "outcomes",
+        },
+    )
+
+
+@require_safe
+def completion_line(request: HttpRequest) -> HttpResponse:
+    """The worklist's one line: the completion at the target visit against the target, loaded
+    after the worklist so that its count never slows the worklist down."""
+    _reader(request)
+    today, policy = timezone.localdate(), clinic_policy()
+    line = cache.cached(
+        "completion-line",
+        today,
+        selectors.Filters(),
+        lambda: completion_selectors.target_counts(today).completion(policy),
+    )
+    return render(request, "outcomes/_completion_line.html", {"c": line})
 
 
 @require_safe

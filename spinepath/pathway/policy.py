@@ -81,6 +81,11 @@ class Policy:
     baseline_max_days_before_injection: int = 30
     # Spine tissue responds slowly: non-response is judged at this visit, not before.
     non_response_judged_from_visit: str = "6m"
+    # Follow-up completion (PATHWAY.md section 11): registries lose a third to two-thirds of
+    # patients by a year, and those lost differ from those who answer; below this share of the
+    # 12-month visits answered inside their windows, the outcomes may not represent everyone
+    # treated, and the clinic's completion page and outcomes report say so.
+    completion_target_pct: float = 80
     # Follow-up questionnaires: how long a patient's link stays valid, and the reminder ladder
     # of each visit (PATHWAY.md section 11): its steps, the clinic-local hours no message is
     # sent in ("HH:MM"; a start after the end spans midnight) and the most steps per visit.
@@ -133,6 +138,7 @@ _PERCENT_KEYS = {
     "pain_responder_min_pct",
     "odi_responder_min_pct",
     "composite_pain_min_pct",
+    "completion_target_pct",
 }
 _RANGES: dict[str, tuple[float, float]] = {
     "mri_max_age_months": (1, 60),

@@ -256,7 +256,7 @@ def test_declined_on_the_phone_stops_this_visit_only(clinician: Any, coordinator
     reminders.call_outcome_record(
         actor=acting(coordinator), step=call, outcome=ReminderStep.DECLINED
     )
-    with pytest.raises(Conflict, match="already recorded by .*: declined"):
+    with pytest.raises(Conflict, match=r"already recorded by .*: declined"):
         reminders.call_outcome_record(
             actor=acting(coordinator), step=call, outcome=ReminderStep.VOICEMAIL
         )
