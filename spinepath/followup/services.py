@@ -166,7 +166,7 @@ def link_for(token: str) -> QuestionnaireLink:
         raise LinkProblem(NOT_VALID)
     if link.used_at is not None or OutcomeMeasurement.objects.filter(visit=link.visit).exists():
         raise LinkProblem(ALREADY_IN)
-    if link.expires_at < timezone.now():
+    if link.expires_at < timezone.now() and today_of_write() <= link.visit.closes:
         phone = settings.SPINEPATH_CLINIC_PHONE
         raise LinkProblem(
             "This link has expired. You can still answer: sign in to your page at the clinic "

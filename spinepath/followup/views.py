@@ -173,6 +173,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
                 ).first()
                 if step is None:
                     call.add_error(None, "This call is not one of this visit's reminders.")
+                    messages.error(request, "This call is not one of this visit's reminders.")
                 else:
                     try:
                         reminders.call_outcome_record(

@@ -12,8 +12,8 @@ treated. What counts, in the clinic's words:
   without them;
 - the **step that got the answer** is the last reminder that reached the patient on or before
   the day they answered (:func:`spinepath.pathway.reminders.answered_after`): a message or a
-  call task from the day it was sent, a letter from the day it was printed; a step skipped,
-  failed or never printed reached nobody;
+  call task from the day it was sent, a letter two days after it was printed (the post); a
+  step skipped, failed or never printed reached nobody;
 - the **groups** (age at the visit's due date, sex, payer, distance from the clinic, material,
   treatment) show each visit's completion, and a group under the target at 12 months is
   flagged.
@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.reminders import LETTER, SENT, Step, answered_after
@@ -129,12 +129,19 @@ def visit_state(window_closed: bool, answered_inside: bool) -> str:
     return LOST if window_closed else IN_PROGRESS
 
 
+# A printed letter reaches the patient this many days later (it is posted, then delivered).
+LETTER_POST_DAYS = 2
+
+
 def reached_on(channel: str, status: str, acted_on: date, printed_on: date | None) -> date | None:
     """The day a reminder step reached the patient, or None if it never did: a message or a
-    call task from the day it was sent, a letter from the day it was printed."""
+    call task from the day it was sent, a letter :data:`LETTER_POST_DAYS` after it was printed
+    (an answer given the day it was printed came before it arrived)."""
     if status != SENT:
         return None  # skipped, failed, waiting to be tried again, or being sent
-    return printed_on if channel == LETTER else acted_on
+    if channel == LETTER:
+        return printed_on + timedelta(days=LETTER_POST_DAYS) if printed_on else None
+    return acted_on
 
 
 def step_that_got_the_answer(

@@ -14,6 +14,7 @@ from spinepath.pathway.completion import (
     DISTANCE_UNKNOWN,
     GROUPINGS,
     IN_PROGRESS,
+    LETTER_POST_DAYS,
     LOST,
     NOT_RECORDED,
     STATES,
@@ -71,9 +72,12 @@ def test_the_step_that_got_the_answer_is_the_last_that_reached_the_patient_befor
     assert step_that_got_the_answer(steps, None) is None  # not answered
 
 
-def test_a_letter_reaches_the_patient_when_printed_and_a_failed_text_never() -> None:
+def test_a_letter_reaches_the_patient_days_after_it_is_printed_and_a_failed_text_never() -> None:
     printed = OPENS + timedelta(days=25)
-    assert reached_on("letter", "sent", OPENS + timedelta(days=18), printed) == printed
+    # Posted, then delivered: an answer given the day it was printed came before it.
+    arrives = printed + timedelta(days=LETTER_POST_DAYS)
+    assert reached_on("letter", "sent", OPENS + timedelta(days=18), printed) == arrives
+    assert step_that_got_the_answer([("letter", arrives)], printed) is None
     assert reached_on("letter", "sent", OPENS + timedelta(days=18), None) is None
     assert reached_on("sms", "failed", OPENS, None) is None
     assert reached_on("sms", "retry", OPENS, None) is None

@@ -236,7 +236,7 @@ def test_each_visit_counts_the_due_the_answered_the_lost_and_the_still_open(
     assert "3 months 7 1 14% (0.36%-58%) 6 0" in table
     assert "6 months 7 1 14% (0.36%-58%) 6 0" in table
     assert "12 months 6 3 50% (12%-88%) under the 80% target 3 1" in table
-    assert "24 months (optional) 0 0 - 0 0" in table
+    assert "24 months 0 0 - 0 0" in table
 
 
 def test_which_reminder_got_the_answer(world: World) -> None:
