@@ -23,7 +23,42 @@ SIDE_CHOICES = [("left", "Left"), ("right", "Right"), ("bilateral", "Both sides"
 LOINC_PAIN_SEVERITY = "38208-5"  # Pain severity - Reported (the baseline VAS observation)
 
 
-class Encounter(models.Model):
+class LowBackPainAnswers(models.Model):
+    """The ICHOM low back pain measures as a patient gives them (PATHWAY.md section 11,
+    pathway/ichom.py): back and leg pain 0-10, work status, analgesic and opioid use; NULL or
+    blank where not asked. The consultation's baseline and every check-in hold them; their
+    constraints are :func:`low_back_pain_constraints`."""
+
+    back_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
+    leg_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
+    work_status = models.CharField(max_length=24, blank=True, choices=list(WORK_STATUS.items()))
+    analgesic_use = models.CharField(max_length=10, blank=True, choices=list(ANALGESIC_USE.items()))
+    opioid_use = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def low_back_pain_constraints(prefix: str) -> list[models.CheckConstraint]:
+    """0-10 for the pain scores, and no opioid without pain medication (the opioid question
+    asks about the medication taken for the back or leg), named ``prefix_...``."""
+    return [
+        models.CheckConstraint(
+            condition=models.Q(back_pain_nrs__isnull=True) | models.Q(back_pain_nrs__lte=NRS_MAX),
+            name=f"{prefix}_back_pain_0_to_10",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(leg_pain_nrs__isnull=True) | models.Q(leg_pain_nrs__lte=NRS_MAX),
+            name=f"{prefix}_leg_pain_0_to_10",
+        ),
+        models.CheckConstraint(
+            condition=~models.Q(analgesic_use="none", opioid_use=True),
+            name=f"{prefix}_no_opioid_without_analgesic",
+        ),
+    ]
+
+
+class Encounter(LowBackPainAnswers):
     """A consultation (FHIR Encounter): the four steps of PATHWAY.md section 2."""
 
     IN_PROGRESS = "in-progress"
@@ -81,13 +116,7 @@ class Encounter(models.Model):
     # Baseline patient-reported outcomes (LOINC 38208-5 pain; 72105-0 ODI)
     pain_vas = models.FloatField(null=True, blank=True)
     odi_sections = models.JSONField(null=True, blank=True)
-    # The ICHOM low back pain measures at baseline (PATHWAY.md section 11, pathway/ichom.py):
-    # back and leg pain 0-10, work status, analgesic and opioid use ...
-    back_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
-    leg_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
-    work_status = models.CharField(max_length=24, blank=True, choices=list(WORK_STATUS.items()))
-    analgesic_use = models.CharField(max_length=10, blank=True, choices=list(ANALGESIC_USE.items()))
-    opioid_use = models.BooleanField(null=True, blank=True)
+    # The ICHOM low back pain measures at baseline: LowBackPainAnswers (above) ...
     # ... and the case-mix for risk adjustment. Age and sex are the patient's; pain duration is
     # pain_duration_months above; an earlier spine surgery is a PriorProcedure. Comorbidities:
     # NULL not recorded, ["none"] none of the list, else the conditions' keys.
@@ -124,19 +153,7 @@ class Encounter(models.Model):
         ordering = ["-assessed_on", "-id"]
         indexes = [models.Index(fields=["patient", "-assessed_on"])]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(back_pain_nrs__isnull=True)
-                | models.Q(back_pain_nrs__lte=NRS_MAX),
-                name="baseline_back_pain_0_to_10",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(leg_pain_nrs__isnull=True) | models.Q(leg_pain_nrs__lte=NRS_MAX),
-                name="baseline_leg_pain_0_to_10",
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(analgesic_use="none", opioid_use=True),
-                name="baseline_no_opioid_without_analgesic",
-            ),
+            *low_back_pain_constraints("baseline"),
         ]
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from spinepath.pathway.ichom import ANALGESIC_USE, NRS_MAX, WORK_STATUS
+from spinepath.consultations.models import LowBackPainAnswers, low_back_pain_constraints
 from spinepath.pathway.schedule import Window
 from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
@@ -71,7 +71,7 @@ class ReassessmentVisit(models.Model):
         return Window(self.opens, self.closes)
 
 
-class OutcomeMeasurement(models.Model):
+class OutcomeMeasurement(LowBackPainAnswers):
     """Pain and ODI as the patient reported them, at a visit or as a baseline, with the ICHOM
     low back pain measures."""
 
@@ -100,15 +100,8 @@ class OutcomeMeasurement(models.Model):
     pain_vas = models.FloatField(null=True, blank=True, help_text="0-100 mm (NRS x 10)")
     odi_sections = models.JSONField(null=True, blank=True)
     odi_score = models.FloatField(null=True, blank=True)
-    # The ICHOM low back pain measures (PATHWAY.md section 11, pathway/ichom.py), as the
-    # patient gave them: back and leg pain 0-10, work status, analgesic and opioid use. The
-    # overall pain above stays the outcome the responder rules use. NULL or blank where not
-    # asked (answers from before them, an API client or a paper form without them).
-    back_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
-    leg_pain_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
-    work_status = models.CharField(max_length=24, blank=True, choices=list(WORK_STATUS.items()))
-    analgesic_use = models.CharField(max_length=10, blank=True, choices=list(ANALGESIC_USE.items()))
-    opioid_use = models.BooleanField(null=True, blank=True)
+    # The ICHOM low back pain measures: LowBackPainAnswers. The overall pain above stays the
+    # outcome the responder rules use.
     source = models.CharField(max_length=15, choices=SOURCES)
     # Measured outside its visit's window (a paper form entered late): kept and shown, but
     # left out of the clinic's outcomes (PATHWAY.md section 7).
@@ -138,20 +131,7 @@ class OutcomeMeasurement(models.Model):
                 condition=~models.Q(source="patient_link", outside_window=True),
                 name="patient_link_answers_inside_window",
             ),
-            models.CheckConstraint(
-                condition=models.Q(back_pain_nrs__isnull=True)
-                | models.Q(back_pain_nrs__lte=NRS_MAX),
-                name="measurement_back_pain_0_to_10",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(leg_pain_nrs__isnull=True) | models.Q(leg_pain_nrs__lte=NRS_MAX),
-                name="measurement_leg_pain_0_to_10",
-            ),
-            # The opioid question asks about the pain medication taken for the back or leg.
-            models.CheckConstraint(
-                condition=~models.Q(analgesic_use="none", opioid_use=True),
-                name="measurement_no_opioid_without_analgesic",
-            ),
+            *low_back_pain_constraints("measurement"),
         ]
 
     @property
