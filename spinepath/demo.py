@@ -805,7 +805,7 @@ def _load_followed_patients(clinician: User, *, time_out_by: User) -> None:
 
 
 def _reminder_history(coordinator: User) -> None:
-    """The reminder ladder as cron would have run it at 10:00 on each of the last 120 days,
+    """The reminder ladder as cron would have run it at 10:00 over the last 120 days,
     and the coordinator's call to Marcus Green, who did not answer (a voicemail)."""
     from django.conf import settings
 
@@ -814,9 +814,24 @@ def _reminder_history(coordinator: User) -> None:
 
     if ReminderStep.objects.exists():
         return
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.pathway.reminders import step_day
+    from spinepath.patients.models import SYNTHETIC_ID_PREFIX
+    from spinepath.web.policy import clinic_policy
+
     today = timezone.localdate()
-    for back in range(120, -1, -1):
-        day = today - timedelta(days=back)
+    start = today - timedelta(days=120)
+    # The ladder moves only on its steps' days (one step a visit a day, each on its own day):
+    # running on those days does what running every day would.
+    steps = clinic_policy().reminder_steps
+    days = {
+        step_day(opens, step)
+        for opens in ReassessmentVisit.objects.filter(closes__gte=start, opens__lte=today)
+        .exclude(patient__external_id__startswith=SYNTHETIC_ID_PREFIX)
+        .values_list("opens", flat=True)
+        for step in steps
+    }
+    for day in sorted(d for d in days if start <= d <= today):
         with _clinic_clock(day, 10):
             send_reminders(
                 actor=at_command_line("send-reminders"),
