@@ -93,9 +93,10 @@ def add_parser(subcommands: Any) -> None:
     reminders = subcommands.add_parser(
         "send-reminders",
         help="climb the follow-up reminder ladder: emails, texts, call tasks, letters",
-        description="Send the reminders that are due today: when a visit window opens and "
-        "before it closes. Safe to run from cron as often as you like, even two at once: no "
-        "reminder is ever sent twice.",
+        description="Climb every open check-in's reminder ladder as far as today allows "
+        "(emails, a text, a call task, a letter to print; docs/pathway.md). Safe to run from "
+        "cron as often as you like, even two at once: each step is taken once, at most one a "
+        "day per visit, and no email or text in the clinic's quiet hours.",
     )
     reminders.add_argument("--date", metavar="YYYY-MM-DD", help="act as if today were this day")
     reminders.add_argument("--base-url", help="the address in the links (SPINEPATH_BASE_URL)")
