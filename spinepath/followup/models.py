@@ -38,6 +38,13 @@ class ReassessmentVisit(models.Model):
     prognosis_tier = models.CharField(max_length=10, blank=True)
     target_count = models.PositiveSmallIntegerField(default=1)
     material = models.CharField(max_length=10, blank=True)
+    # The candidacy features of the course "patients like you" are matched on
+    # (spinepath.pathway.odds): the highest Pfirrmann grade of the treated discs on the signed
+    # workup's latest MRI ("3", "no disc treated", "not recorded"), its pain pattern, and the
+    # age band at the first injection.
+    treated_grade = models.CharField(max_length=20, blank=True)
+    pain_pattern = models.CharField(max_length=20, blank=True)
+    age_band = models.CharField(max_length=20, blank=True)
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -59,7 +66,20 @@ class ReassessmentVisit(models.Model):
                     "closes",
                 ],
                 name="visit_outcomes_cover",
-            )
+            ),
+            # "Patients like you": one kind of target's courses at 6 and 12 months, by feature.
+            models.Index(
+                fields=[
+                    "generator",
+                    "key",
+                    "closes",
+                    "prognosis_tier",
+                    "treated_grade",
+                    "pain_pattern",
+                    "age_band",
+                ],
+                name="visit_odds_cover",
+            ),
         ]
         constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_visit_per_key")]
 

@@ -19,6 +19,7 @@ from spinepath.pathway.instruments import (
     odi_score,
     pain_from_vas,
 )
+from spinepath.pathway.odds import course_features
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.schedule import reassessment_schedule
 from spinepath.plans.models import CarePlan, Procedure
@@ -96,11 +97,20 @@ def course_visits(
 def _course_facts(visit: ReassessmentVisit, plan: CarePlan, injections: list[Procedure]) -> None:
     """The treatment course a visit belongs to, for the outcomes dashboard's filters: the
     injections that stand, in date order."""
-    generators = {p.generator for p in injections}
     targets = {(p.generator, p.level, p.side) for p in injections}
     visit.injected_on = injections[0].performed_on
-    visit.generator = generators.pop() if len(generators) == 1 else "multiple"
     visit.prognosis_tier = (plan.decision.decision_json.get("prognosis") or {}).get("tier", "")
+    features = course_features(
+        plan.decision.workup_json or {},
+        visit.prognosis_tier,
+        [(p.generator, p.level) for p in injections],
+        plan.patient.birth_date,
+        visit.injected_on,
+    )
+    visit.generator = features.kind
+    visit.treated_grade = features.grade
+    visit.pain_pattern = features.pattern
+    visit.age_band = features.age_band
     visit.target_count = max(1, len(targets))
     visit.material = injections[0].material
     visit.clinician_id = injections[0].operator_id

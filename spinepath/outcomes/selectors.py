@@ -29,7 +29,6 @@ from typing import Any
 from django.db.models import Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from spinepath.consultations.models import CandidacyDecision
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.stats import (
     BenchmarkComparison,
@@ -469,7 +468,11 @@ def cohort_columns(policy: Policy) -> list[tuple[str, str]]:
             "lists); empty if none (shifted when de-identified)",
         ),
         ("window_closed", "yes once the visit's window has closed (lost if not measured inside)"),
-        ("pfirrmann", "Highest Pfirrmann grade on the latest MRI of the signed workup"),
+        (
+            "pfirrmann",
+            "Highest Pfirrmann grade of the treated discs on the latest MRI of the signed "
+            "workup (1-5); 'no disc treated' when the course treated no disc",
+        ),
         ("pain_pattern", "Pain pattern of the signed workup: axial, radicular, mixed"),
         ("age_band", "Age at the first injection: under 40, 40-49, 50-59, 60-69, 70 and over"),
         ("policy", "Name and version of the policy the candidacy decision was made under"),
@@ -534,10 +537,12 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
         "plan__decision_id",
         "plan__decision__policy_name",
         "plan__decision__policy_version",
+        "treated_grade",
+        "pain_pattern",
+        "age_band",
     )
-    features: dict[int, tuple[str, str]] = {}
     rows = visits.order_by("patient_id", "due").values(*fields).iterator(chunk_size=2000)
-    for row in _with_decision_features(rows, features):
+    for row in rows:
         measured = row["measurement__measured_on"]
         outside = bool(row["measurement__outside_window"])
         first = firsts.get(row["plan_id"])
@@ -581,9 +586,9 @@ def cohort_rows(today: date, filters: Filters | None = None) -> Iterator[dict[st
             "reintervened": reintervened,
             "reintervention_on": first,
             "window_closed": row["closes"] < today,
-            "pfirrmann": features[row["plan__decision_id"]][0],
-            "pain_pattern": features[row["plan__decision_id"]][1],
-            "age_band": age_band(row["patient__birth_date"], row["injected_on"]),
+            "pfirrmann": row["treated_grade"],
+            "pain_pattern": row["pain_pattern"],
+            "age_band": row["age_band"] or age_band(row["patient__birth_date"], row["injected_on"]),
             "policy": " ".join(
                 (row["plan__decision__policy_name"], row["plan__decision__policy_version"])
             ),
@@ -616,6 +621,8 @@ class FeatureRow:
     value: str
     pain_responders: RateInterval
     vas_change: MeanInterval
+    field: str = ""  # the visit's field and its stored value: the cohort rows behind the row
+    stored: str = ""
 
 
 @dataclass(frozen=True)
@@ -625,83 +632,82 @@ class Breakdown:
     tiers: TrendTest
 
 
-def _workup_features(workup: dict[str, Any]) -> tuple[str, str]:
-    """(the highest Pfirrmann grade on the latest MRI, the pain pattern) of a signed workup."""
-    mris = [s for s in workup.get("imaging") or [] if s.get("modality") == "MRI"]
-    latest = max(mris, key=lambda s: str(s.get("date") or ""), default=None)
-    grades = [lv.get("pfirrmann") for lv in (latest or {}).get("levels") or []]
-    grades = [g for g in grades if isinstance(g, int)]
-    pattern = (workup.get("history") or {}).get("pattern") or "not recorded"
-    return (f"grade {max(grades)}" if grades else "not recorded"), str(pattern)
+# The features of the breakdown: (heading, the visit's field, the odds module's feature name).
+BREAKDOWN_FEATURES: tuple[tuple[str, str, str], ...] = (
+    ("Age band (at the first injection)", "age_band", "age_band"),
+    ("Generator (what was treated)", "generator", "kind"),
+    ("Material", "material", ""),
+    ("Pain pattern (signed workup)", "pain_pattern", "pattern"),
+    ("Pfirrmann grade (treated discs, latest MRI)", "treated_grade", "grade"),
+    ("Prognosis tier (signed decision)", "prognosis_tier", "tier"),
+    ("Treated targets", "target_count", ""),
+)
+MATERIAL_WORDS = {"msc": "MSC", "exosome": "exosomes", "prp": "PRP"}
+
+
+def breakdown_value_words(field: str, value: Any) -> str:
+    """A feature's stored value as the breakdown (and the cohort rows behind it) show it."""
+    from spinepath.pathway.odds import feature_value_words
+
+    if field == "target_count":
+        return "3 or more" if (value or 0) >= 3 else str(value or 0)
+    if field == "material":
+        return MATERIAL_WORDS.get(value, value or "not recorded")
+    odds_name = next((name for _, f, name in BREAKDOWN_FEATURES if f == field), "")
+    return feature_value_words(odds_name, value or "") if odds_name else str(value)
 
 
 def feature_breakdown(visit_key: str) -> Breakdown:
-    """Pain responders and mean pain change at one visit, by each candidacy feature, and the
-    trend test across prognosis tiers (measurements inside their windows)."""
-    rows = (
+    """Pain responders and mean pain change at one visit, by each candidacy feature of the
+    treated course (the features stored on its visits: those of the treated targets and the
+    signed decision), and the trend test across prognosis tiers (measurements inside their
+    windows). One grouped query; each feature's rows are the sums of its groups."""
+    fields = [f for _, f, _ in BREAKDOWN_FEATURES]
+    grouped = (
         OutcomeMeasurement.objects.filter(
-            visit__key=visit_key, outside_window=False, pain_responder__isnull=False
+            visit__key=visit_key,
+            visit__injected_on__isnull=False,
+            outside_window=False,
+            pain_responder__isnull=False,
         )
-        .values_list(
-            "pain_responder",
-            "pain_change_mm",
-            "visit__prognosis_tier",
-            "visit__generator",
-            "visit__material",
-            "visit__target_count",
-            "patient__birth_date",
-            "visit__injected_on",
-            "visit__plan__decision_id",
+        .values(*(f"visit__{f}" for f in fields))
+        .annotate(
+            n=Count("id"),
+            yes=Count("id", filter=Q(pain_responder=True)),
+            change_n=Count("pain_change_mm"),
+            change_sum=Sum("pain_change_mm"),
+            change_sq=_squares("pain_change_mm"),
         )
         .order_by()
-        .iterator(chunk_size=2000)
     )
     groups: dict[tuple[str, str], list[float]] = {}
-    decisions: dict[int, tuple[str, str]] = {}
-    pending: list[tuple[int, bool, float | None]] = []
-
-    def add(feature: str, value: str, responder: bool, change: float | None) -> None:
-        g = groups.setdefault((feature, value), [0, 0, 0, 0.0, 0.0])
-        g[0] += 1
-        g[1] += int(responder)
-        if change is not None:
-            g[2] += 1
-            g[3] += change
-            g[4] += change * change
-
-    for responder, change, tier, generator, material, targets, born, injected, decision in rows:
-        add("Prognosis tier", tier or "not recorded", responder, change)
-        add("Generator", generator or "not recorded", responder, change)
-        add("Material", material or "not recorded", responder, change)
-        levels = "3 or more" if (targets or 0) >= 3 else str(targets or 0)
-        add("Treated targets", levels, responder, change)
-        add("Age band", age_band(born, injected), responder, change)
-        pending.append((decision, responder, change))
-    for start in range(0, len(pending), 2000):
-        chunk = pending[start : start + 2000]
-        ids = {d for d, _, _ in chunk if d not in decisions}
-        for pk, workup in CandidacyDecision.objects.filter(id__in=ids).values_list(
-            "id", "workup_json"
-        ):
-            decisions[pk] = _workup_features(workup or {})
-        for decision, responder, change in chunk:
-            grade, pattern = decisions.get(decision, ("not recorded", "not recorded"))
-            add("Pfirrmann grade (latest MRI)", grade, responder, change)
-            add("Pain pattern", pattern, responder, change)
+    for row in grouped:
+        for heading, field, _ in BREAKDOWN_FEATURES:
+            value = row[f"visit__{field}"]
+            value = (min(value or 0, 3) if field == "target_count" else value) or ""
+            g = groups.setdefault((heading, field, value), [0, 0, 0, 0.0, 0.0])
+            g[0] += row["n"]
+            g[1] += row["yes"]
+            g[2] += row["change_n"]
+            g[3] += row["change_sum"] or 0
+            g[4] += row["change_sq"] or 0
     out = [
         FeatureRow(
-            feature,
-            value,
+            heading,
+            breakdown_value_words(field, value),
             wilson_interval(int(g[1]), int(g[0])),
             mean_interval(int(g[2]), g[3], g[4]),
+            field=field,
+            stored=str(value),
         )
-        for (feature, value), g in sorted(groups.items(), key=_feature_order)
+        for (heading, field, value), g in sorted(groups.items(), key=_feature_order)
     ]
+    tier = BREAKDOWN_FEATURES[5][0]
     tiers = trend_test(
         [
             (
-                int(groups.get(("Prognosis tier", t), [0, 0])[1]),
-                int(groups.get(("Prognosis tier", t), [0, 0])[0]),
+                int(groups.get((tier, "prognosis_tier", t), [0, 0])[1]),
+                int(groups.get((tier, "prognosis_tier", t), [0, 0])[0]),
             )
             for t in TIER_ORDER
         ]
@@ -709,38 +715,17 @@ def feature_breakdown(visit_key: str) -> Breakdown:
     return Breakdown(visit_key, out, tiers)
 
 
-def _with_decision_features(
-    rows: Iterator[dict[str, Any]], features: dict[int, tuple[str, str]], chunk: int = 2000
-) -> Iterator[dict[str, Any]]:
-    """The rows, with ``features`` filled (per 2,000 rows, one query) for their decisions."""
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> Iterator[dict[str, Any]]:
-        missing = {r["plan__decision_id"] for r in batch} - features.keys()
-        for pk, workup in CandidacyDecision.objects.filter(id__in=missing).values_list(
-            "id", "workup_json"
-        ):
-            features[pk] = _workup_features(workup or {})
-        for r in batch:
-            features.setdefault(r["plan__decision_id"], ("not recorded", "not recorded"))
-        yield from batch
-        batch.clear()
-
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= chunk:
-            yield from flush()
-    yield from flush()
-
-
 _AGE_ORDER = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)} | {OLDEST_BAND: 9}
 
 
-def _feature_order(item: tuple[tuple[str, str], Any]) -> tuple[str, int, str]:
-    """Features in name order; age bands youngest first, tiers weakest first."""
-    (feature, value), _ = item
-    if feature == "Age band":
-        return feature, _AGE_ORDER.get(value, 99), value
-    if feature == "Prognosis tier" and value in TIER_ORDER:
-        return feature, TIER_ORDER.index(value), value
-    return feature, 50, value
+def _feature_order(item: tuple[tuple[str, str, Any], Any]) -> tuple[str, int, str]:
+    """Features in name order; age bands youngest first, tiers weakest first, grades and
+    target counts by number."""
+    (heading, field, value), _ = item
+    if field == "age_band":
+        return heading, _AGE_ORDER.get(value, 99), str(value)
+    if field == "prognosis_tier" and value in TIER_ORDER:
+        return heading, TIER_ORDER.index(value), value
+    if field in ("treated_grade", "target_count") and str(value).isdigit():
+        return heading, int(value), str(value)
+    return heading, 50, str(value)

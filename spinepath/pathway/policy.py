@@ -55,7 +55,7 @@ DEFAULT_VISITS: tuple[VisitWindow, ...] = (
 @dataclass(frozen=True, slots=True)
 class Policy:
     name: str = "spinepath-default"
-    version: str = "2.2"
+    version: str = "2.3"
     # Candidacy (PATHWAY.md section 3 and 6)
     mri_max_age_months: int = 12
     chronic_min_months: float = 3
@@ -105,6 +105,17 @@ class Policy:
     # Instruments whose owners require a licence are asked and exported only when the clinic
     # holds one (PATHWAY.md section 11, docs/instruments.md): EQ-5D (EuroQol).
     eq5d_licensed: bool = False
+    # Honest odds at consent (docs/pathway.md, "Patients like you"): no figure from fewer of the
+    # clinic's own patients answered at 12 months than this; and the clinic's model of 12-month
+    # pain response gives a patient their own estimate only while its cross-validated
+    # calibration passes every one of these.
+    odds_min_patients: int = 30
+    model_min_patients: int = 200
+    model_slope_low: float = 0.8
+    model_slope_high: float = 1.2
+    model_max_abs_intercept: float = 0.2
+    model_min_c_statistic: float = 0.65
+    model_max_brier: float = 0.25
     visits: tuple[VisitWindow, ...] = field(default=DEFAULT_VISITS)
     # The regulatory route of each kind of product, (kind, route) in the order of
     # PRODUCT_KINDS (PATHWAY.md section 10): "ind" means offered, accepted and injected only
@@ -154,6 +165,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "reminder_max_steps": (1, 10),
     "adverse_reaction_report_days": (1, 90),
     "composite_odi_min_points": (0, 100),
+    "odds_min_patients": (10, 10_000),
+    "model_min_patients": (50, 1_000_000),
+    "model_slope_low": (0, 1),
+    "model_slope_high": (1, 5),
+    "model_max_abs_intercept": (0, 2),
+    "model_min_c_statistic": (0.5, 1),
+    "model_max_brier": (0, 0.25),
     **{key: (0, 100) for key in _PERCENT_KEYS},
 }
 _INT_KEYS = {
@@ -166,6 +184,8 @@ _INT_KEYS = {
     "questionnaire_link_days",
     "reminder_max_steps",
     "adverse_reaction_report_days",
+    "odds_min_patients",
+    "model_min_patients",
 }
 _VISIT_KEYS = {f.name for f in fields(VisitWindow)}
 _STEP_KEYS = {f.name for f in fields(Step)}

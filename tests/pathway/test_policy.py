@@ -28,7 +28,7 @@ def test_shipped_policy_holds_the_pathway_defaults() -> None:
 def test_the_24_month_visit_is_standard_from_policy_2_2() -> None:
     """The ICHOM low back pain set measures at 24 months (PATHWAY.md section 11)."""
     policy = default_policy()
-    assert policy.version == "2.2"
+    assert policy.version == "2.3"
     assert policy.visit("24m").optional is False
     assert [v.key for v in policy.visits if v.optional] == []
 

@@ -79,7 +79,7 @@ def test_patient_view_shows_the_signed_decision(clinician: Any) -> None:
     cards = hook(client(), "spinepath-candidacy", view_request(patient.mrn))["cards"]
     assert len(cards) == 1 and cards[0]["indicator"] == "info"
     assert "candidate" in cards[0]["summary"].lower()
-    assert cards[0]["source"]["label"] == "spinepath-default 2.2"
+    assert cards[0]["source"]["label"] == "spinepath-default 2.3"
     assert (
         cards[0]["links"][0]["url"].endswith("/review/")
         or "/decisions/" in cards[0]["links"][0]["url"]

@@ -224,11 +224,75 @@ def test_the_breakdown_counts_every_measured_patient_once_per_feature(
     assert breakdown.tiers.n == sum(
         r.pain_responders.n
         for r in breakdown.rows
-        if r.feature == "Prognosis tier" and r.value in ("weaker", "typical", "strongest")
+        if r.feature.startswith("Prognosis tier") and r.value in ("weaker", "typical", "strongest")
     )
     assert b"Do the prognosis tiers separate outcomes?" in page.content
     assert clinician_client.get("/outcomes/features/?by_visit=nonsense").status_code == 200
     assert b"/outcomes/features/" in clinician_client.get("/outcomes/").content
+
+
+def _known_features(measurement: OutcomeMeasurement) -> dict[str, str]:
+    """A measured course's features, worked out from its records (not from the visit's
+    stored features): what the treated targets, the signed decision and its workup say."""
+    plan = measurement.visit.plan
+    injections = list(plan.procedures.filter(voided_at__isnull=True).order_by("performed_on"))
+    kinds = {p.generator for p in injections}
+    discs = {p.level for p in injections if p.generator == "discogenic"}
+    workup = plan.decision.workup_json
+    latest = max((s for s in workup["imaging"] if s["modality"] == "MRI"), key=lambda s: s["date"])
+    grades = [lv["pfirrmann"] for lv in latest["levels"] if lv["level"] in discs]
+    born, first = measurement.patient.birth_date, injections[0].performed_on
+    age = first.year - born.year - ((first.month, first.day) < (born.month, born.day))
+    return {
+        "Generator (what was treated)": {
+            "discogenic": "an injection into a disc",
+            "facet": "facet joint injections",
+            "myoligamentous": "ligament injections",
+        }[kinds.pop()]
+        if len(kinds) == 1
+        else "injections at more than one kind of target",
+        "Pfirrmann grade (treated discs, latest MRI)": f"grade {max(grades)}"
+        if grades
+        else "no disc treated",
+        "Pain pattern (signed workup)": {
+            "axial": "back pain mainly",
+            "mixed": "back and leg pain",
+            "radicular": "leg pain mainly",
+        }[workup["history"]["pattern"]],
+        "Prognosis tier (signed decision)": plan.decision.decision_json["prognosis"]["tier"],
+        "Age band (at the first injection)": "under 40"
+        if age < 40
+        else "70 and over"
+        if age >= 70
+        else f"{age // 10 * 10}-{age // 10 * 10 + 9}",
+    }
+
+
+def test_each_feature_row_counts_the_patients_with_that_feature(
+    cohort: int, admin_client: Client
+) -> None:
+    """Issue 30: the grade is the treated discs' (a facet or ligament course treated no disc,
+    so it never shows as grade 1), the pattern and tier are the signed decision's, and every
+    value is in words."""
+    page = admin_client.get("/outcomes/features/?by_visit=12m")
+    measured = OutcomeMeasurement.objects.filter(
+        visit__key="12m", outside_window=False, pain_responder__isnull=False
+    ).select_related("visit__plan__decision", "patient")
+    expected: dict[tuple[str, str], int] = {}
+    for m in measured:
+        for feature, value in _known_features(m).items():
+            expected[(feature, value)] = expected.get((feature, value), 0) + 1
+    shown = {
+        (r.feature, r.value): r.pain_responders.n
+        for r in page.context["breakdown"].rows
+        if r.feature in {f for f, _ in expected}
+    }
+    assert shown == expected
+    text = page.content.decode()
+    assert "grade 1" not in text and "grade 2" not in text
+    for raw in (">discogenic<", ">axial<", ">myoligamentous<"):
+        assert raw not in text
+    assert "no disc treated" in text and "an injection into a disc" in text
 
 
 def test_the_data_dictionary_names_each_definitions_source(

@@ -47,7 +47,7 @@ def test_clinician_signs_and_the_decision_keeps_workup_and_policy(
     signed = CandidacyDecision.objects.get()
     assert response["Location"] == f"/decisions/{signed.pk}/"
     assert signed.decision == "candidate"
-    assert (signed.policy_name, signed.policy_version) == ("spinepath-default", "2.2")
+    assert (signed.policy_name, signed.policy_version) == ("spinepath-default", "2.3")
     assert signed.workup_json["assessed_on"] == "2026-11-02"
     assert signed.decision_json["recommendations"][0]["kind"] == "intradiscal_msc"
 
@@ -225,7 +225,7 @@ def test_a_later_policy_leaves_a_signed_decision_standing_and_says_which_policy_
     adopt_policy('name = "our-clinic"\nversion = "3.0"\nchronic_min_months = 4\n', admin_user)
     page = review(clinician_client, candidate_encounter).content.decode()
     assert "Facts behind this signed decision changed" not in page
-    assert "Signed under the policy spinepath-default 2.2" in page
+    assert "Signed under the policy spinepath-default 2.3" in page
     assert "our-clinic 3.0" in page
     assert decision_in_force(candidate_encounter.patient).problem is None
 
