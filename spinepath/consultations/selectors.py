@@ -311,3 +311,25 @@ def field_changes(patient: Patient, *, per_record_type: int = 200) -> list[Field
     ]
     changes.sort(key=lambda c: c.at, reverse=True)
     return changes
+
+
+def candidate_odds(
+    *, decision_json: dict[str, Any], workup_json: dict[str, Any], born: date | None, on: date
+) -> dict[str, Any] | None:
+    """A candidate's "patients like you" figures, from the app that counts the clinic's
+    treated courses (consultations/events.py); None for any other decision, or with no
+    answer."""
+    from spinepath.consultations.events import odds_asked
+
+    if decision_json.get("decision") != "candidate":
+        return None
+    for _, answer in odds_asked.send(
+        sender=CandidacyDecision,
+        decision_json=decision_json,
+        workup_json=workup_json,
+        born=born,
+        on=on,
+    ):
+        if answer is not None:
+            return dict(answer)
+    return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count
@@ -74,15 +75,19 @@ class SafetyFigures:
         return [("Material", self.materials), ("Product", self.products)]
 
 
-def _latest_versions() -> dict[int, dict[str, Any]]:
+def _latest_versions(before: datetime | None = None) -> dict[int, dict[str, Any]]:
     """By event linked to an injection that stands (not entered in error): its latest version,
-    with the injection's id, material, lot and product."""
+    with the injection's id, material, lot and product; with ``before``, as they stood then
+    (events and versions recorded before it)."""
     latest: dict[int, dict[str, Any]] = {}
     versions = EventVersion.objects.filter(
         event__in_error_at__isnull=True,
         event__procedure__isnull=False,
         event__procedure__voided_at__isnull=True,
-    ).values(
+    )
+    if before is not None:
+        versions = versions.filter(event__created_at__lt=before, recorded_at__lt=before)
+    versions = versions.values(
         "event_id",
         "number",
         "related_procedure",
@@ -110,11 +115,12 @@ class _Followed:
     serious: bool
 
 
-def _followed_by_events() -> dict[int, _Followed]:
+def followed_by_events(before: datetime | None = None) -> dict[int, _Followed]:
     """By injection followed by an event at least possibly related to the procedure or the
-    product: its material, product and lot, and whether one such event was serious."""
+    product: its material, product and lot, and whether one such event was serious (with
+    ``before``, as recorded before it)."""
     found: dict[int, _Followed] = {}
-    for version in _latest_versions().values():
+    for version in _latest_versions(before).values():
         if (
             version["related_procedure"] not in RELATED
             and version["related_product"] not in RELATED
@@ -147,7 +153,7 @@ def _row(
 def safety_figures() -> SafetyFigures:
     """Per material, product and lot: the injections, and the shares followed by a related and
     by a serious related adverse event (two queries, and a count of unlinked events)."""
-    followed = _followed_by_events()
+    followed = followed_by_events()
     benchmark = safety_benchmark(PUBLISHED_MEASURE)
     by_lot = (
         Procedure.objects.not_voided()

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("evidence/", views.evidence_library, name="evidence"),
     path("features/", views.features, name="features"),
+    path("like-you/", views.like_you, name="like_you"),
     path("completion/", views.completion, name="completion"),
     path("completion/line/", views.completion_line, name="completion_line"),
     path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),

@@ -33,6 +33,7 @@ from spinepath.outcomes import completion as completion_selectors
 from spinepath.outcomes.completion import completion_figures
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
+from spinepath.pathway.odds import VISIT_WORDS as VISITS_WORDS
 from spinepath.pathway.safety_outcomes import composite_text
 from spinepath.plans.forms import RECORD_ID_MAX
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
@@ -182,6 +183,43 @@ def features(request: HttpRequest) -> HttpResponse:
         {
             "breakdown": breakdown,
             "visit_choices": [(v.key, v.label) for v in clinic_policy().visits],
+            "nav": "outcomes",
+        },
+    )
+
+
+@require_safe
+def like_you(request: HttpRequest) -> HttpResponse:
+    """The treated courses behind a "patients like you" group's figures, each counted as the
+    figures count it: every number a patient reads can be traced to its rows here."""
+    from django.core.paginator import Paginator
+
+    from spinepath.outcomes import odds
+    from spinepath.pathway.odds import FEATURES, VISITS, group_tallies
+
+    _reader(request)
+    today = timezone.localdate()
+    as_of = _date(request.GET.get("as_of", "")[:10]) or odds.data_date(today)
+    as_of = min(as_of, odds.data_date(today))
+    group = odds.group_from({name: request.GET.get(name, "") for name in FEATURES})
+    if group is None:
+        raise Invalid("kind: say which kind of target the group was treated at.")
+    tallies = group_tallies(odds.counts(group.kind, as_of).outcomes, group)
+    page = Paginator(odds.group_courses(group, as_of), 100).get_page(request.GET.get("page"))
+    rows = [odds.course_row(visit, as_of) for visit in page]
+    showing(request, [row["visit"].patient for row in rows])
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "outcomes/like_you.html",
+        {
+            "group": group.words(),
+            "as_of": as_of,
+            "tallies": [(VISITS_WORDS.get(v, v), tallies[v]) for v in VISITS],
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
             "nav": "outcomes",
         },
     )

@@ -132,6 +132,25 @@ def treated_grade(workup: Mapping[str, Any], disc_levels: Iterable[str]) -> str:
     return str(max(known)) if known else NOT_RECORDED
 
 
+def decision_targets(decision_json: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A signed decision's targets (its confirmed, eligible generators, by the decision's own
+    rule) as (generator, level) pairs: what a candidate would be treated at."""
+    from spinepath.pathway.decision import Generator
+
+    out = []
+    for g in decision_json.get("generators") or []:
+        generator = Generator(
+            generator=g.get("generator"),
+            status=g.get("status"),
+            eligible=bool(g.get("eligible")),
+            level=g.get("level"),
+            side=g.get("side"),
+        )
+        if generator.is_target:
+            out.append((generator.generator, generator.level or ""))
+    return out
+
+
 def kind_of(generators: Iterable[str]) -> str:
     kinds = {g for g in generators if g}
     if not kinds:

@@ -36,6 +36,7 @@ from spinepath.plans.pricing import refuse
 from spinepath.plans.selectors import (
     plan_content_hash,
     plan_figures,
+    plan_odds,
 )
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
@@ -175,6 +176,9 @@ def _accept(
             else "Type the patient's full name as written on the plan."
         )
         raise Invalid(message, fields={"typed_name": message})
+    # The figures the patient read, kept with the plan: the hash below binds them, and the PDF
+    # printed now carries them.
+    plan.accepted_odds = plan_odds(plan)
     content = plan_content_hash(plan)
     if shown is not None and shown != content:
         raise Conflict(

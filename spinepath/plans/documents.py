@@ -40,6 +40,7 @@ def plan_context(plan: CarePlan) -> dict[str, Any]:
         "changes": selectors.plan_changes(plan),
         "products": selectors.plan_products(plan),
         "follow_up": [v.label for v in policy_visits()],
+        "odds": selectors.plan_odds(plan),
     }
 
 

@@ -150,6 +150,9 @@ class CarePlan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     accepted_consent = models.TextField(blank=True)
+    # "Patients like you" as the patient read them when accepting (the odds document of
+    # spinepath/outcomes/odds.py): bound into the accepted content's hash and printed in the PDF.
+    accepted_odds = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-version", "-id"]

@@ -11,9 +11,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from spinepath.accounts.roles import ROLES
 from spinepath.consultations.models import CandidacyDecision
+from spinepath.consultations.selectors import candidate_odds
 from spinepath.pathway.biologics import (
     NOT_STATED,
     PRODUCT_KINDS,
@@ -178,12 +180,26 @@ def time_out_leaders() -> QuerySet[User]:
     )
 
 
+def plan_odds(plan: CarePlan) -> dict[str, Any] | None:
+    """ "Patients like you" on the written plan: as the patient read them when they accepted
+    it, else as they stand today (the data of the day before)."""
+    if plan.accepted_odds is not None:
+        return dict(plan.accepted_odds)
+    signed = plan.decision
+    return candidate_odds(
+        decision_json=signed.decision_json,
+        workup_json=signed.workup_json,
+        born=plan.patient.birth_date,
+        on=timezone.localdate(),
+    )
+
+
 def plan_content_hash(plan: CarePlan) -> str:
     """SHA-256 of what the written plan shows: its version, payer, every line with its price,
     coverage and planned date, each injection's product, regulatory route and IND number, the
-    totals and the financing. An acceptance carries the hash of the page the patient read; a
-    plan changed meanwhile (a policy that moved a kind to another route too) is not
-    accepted."""
+    totals and the financing, and the "patients like you" figures. An acceptance carries the
+    hash of the page the patient read; a plan changed meanwhile (a policy that moved a kind to
+    another route too, figures of a new day) is not accepted."""
     figures = plan_figures(plan)
     document = {
         "plan": plan.pk,
@@ -208,6 +224,7 @@ def plan_content_hash(plan: CarePlan) -> str:
         "financing": (
             [str(v) for v in dataclasses.astuple(figures.financing)] if figures.financing else None
         ),
+        "odds": plan_odds(plan),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 

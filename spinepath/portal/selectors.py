@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from spinepath.consultations.selectors import latest_signed_decision
+from spinepath.consultations.selectors import candidate_odds, latest_signed_decision
 from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.followup.selectors import baseline_for, first_injection, response_at
 from spinepath.followup.services import link_problem
@@ -66,6 +66,15 @@ def decision_in_words(patient: Patient) -> dict[str, Any] | None:
         "missing": d.get("missing", []),
         "prognosis": prognosis,
         "generators": [g for g in d.get("generators", []) if g.get("status") == "confirmed"],
+        # How patients like them did here: only while the candidate decision can be acted on.
+        "odds": None
+        if on_hold
+        else candidate_odds(
+            decision_json=d,
+            workup_json=signed.workup_json,
+            born=patient.birth_date,
+            on=timezone.localdate(),
+        ),
     }
 
 

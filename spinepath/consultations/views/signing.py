@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import (
     require_POST,
     require_safe,
 )
 
 from spinepath.accounts.actors import actor_of, staff_actor
+from spinepath.accounts.roles import OUTCOMES_READERS
 from spinepath.audit.middleware import viewing
 from spinepath.consultations import actions, selectors
 from spinepath.consultations.forms import (
@@ -53,6 +55,16 @@ def _review_page(
         and bool(signed)
         and selectors.facts_changed_since_signing(signed[0], workup_now)
     )
+    odds = (
+        selectors.candidate_odds(
+            decision_json=decision.to_dict(),
+            workup_json=workup_now.to_json_dict(),
+            born=encounter.patient.birth_date,
+            on=timezone.localdate(),
+        )
+        if decision is not None and workup_now is not None
+        else None
+    )
     policy = clinic_policy()
     signed_under = (signed[0].policy_name, signed[0].policy_version) if signed else None
     other_policy = signed_under is not None and signed_under != (policy.name, policy.version)
@@ -75,6 +87,8 @@ def _review_page(
             sign_refused=sign_refused,
             can_sign=actor_of(request).may("decision"),
             notice=notice,
+            odds=odds,
+            may_trace=actor_of(request).has_role(*OUTCOMES_READERS),
         ),
         status=status,
     )
@@ -160,5 +174,14 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
             "superseded": latest is not None and latest.pk != signed.pk,
             "problem": standing.problem if standing.signed == signed else None,
             "no_plan": no_plan.sentence if no_plan is not None else None,
+            "odds": selectors.candidate_odds(
+                decision_json=signed.decision_json,
+                workup_json=signed.workup_json,
+                born=signed.patient.birth_date,
+                on=timezone.localdate(),
+            )
+            if latest is not None and latest.pk == signed.pk
+            else None,
+            "may_trace": actor_of(request).has_role(*OUTCOMES_READERS),
         },
     )

@@ -1,0 +1,400 @@
+""" "Patients like you": a candidate's figures from the clinic's own treated courses, beside the
+published studies (the rules are pure, in spinepath/pathway/odds.py).
+
+The figures are those of the **date of the data**, the day before today: courses whose 6- or
+12-month window had closed by then, answers recorded by then, adverse events recorded by
+then. Within a day they do not move while a patient reads them, so the written plan can bind
+them into the content the patient accepts (``plan_content_hash``), and the PDF printed at
+acceptance keeps them as read.
+
+Counting is two grouped queries over one kind of target's visits (covered by the
+``visit_odds_cover`` index), kept in the shared cache under the follow-up and safety data's
+versions and the day (spinepath/outcomes/cache.py); matching and widening are pure.
+Synthetic patients (the demo's and the benchmarks') never count in what a patient reads.
+
+What a page shows is a plain document (:func:`odds_document`): the words and numbers a patient
+read, kept as they were with an accepted plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q, Value
+from django.utils import timezone
+
+from spinepath.followup.models import ReassessmentVisit
+from spinepath.outcomes.cache import cached
+from spinepath.pathway.odds import (
+    ANY,
+    FEATURES,
+    PRIMARY_VISIT,
+    VISIT_WORDS,
+    VISITS,
+    Features,
+    Match,
+    Share,
+    Tally,
+    course_features,
+    decision_targets,
+    feature_value_words,
+    match,
+)
+from spinepath.patients.models import SYNTHETIC_ID_PREFIX
+from spinepath.web.policy import clinic_policy
+
+DOCUMENT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OddsScope:
+    """What a cached count is of (the cache keys on it)."""
+
+    kind: str
+    include_synthetic: bool = False
+
+
+def data_date(today: date) -> date:
+    """The date of the data the figures are of: the day before ``today``."""
+    return today - timedelta(days=1)
+
+
+def _end_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def _courses(kind: str, include_synthetic: bool) -> Any:
+    visits = ReassessmentVisit.objects.filter(injected_on__isnull=False, generator=kind)
+    if not include_synthetic:
+        visits = visits.exclude(patient__external_id__startswith=SYNTHETIC_ID_PREFIX)
+    return visits
+
+
+FEATURE_FIELDS = ("prognosis_tier", "treated_grade", "pain_pattern", "age_band")
+
+
+def _features(kind: str, row: dict[str, Any]) -> Features:
+    return Features(
+        kind, row["prognosis_tier"], row["treated_grade"], row["pain_pattern"], row["age_band"]
+    )
+
+
+def feature_counts(
+    kind: str, as_of: date, *, include_synthetic: bool = False
+) -> dict[Features, dict[str, Tally]]:
+    """By the features of one kind of target's courses, by visit (6 and 12 months): the
+    courses whose window had closed by ``as_of``, answered inside it (answers recorded by
+    then) or lost, and the responders among those answered. One grouped query."""
+    answered = Q(
+        measurement__isnull=False,
+        measurement__outside_window=False,
+        measurement__created_at__lt=_end_of(as_of),
+    )
+    rows = (
+        _courses(kind, include_synthetic)
+        .filter(key__in=VISITS, closes__lte=as_of)
+        .values("key", *FEATURE_FIELDS)
+        .annotate(
+            courses=Count("id"),
+            answered=Count("id", filter=answered),
+            pain_yes=Count("id", filter=answered & Q(measurement__pain_responder=True)),
+            pain_n=Count("id", filter=answered & Q(measurement__pain_responder__isnull=False)),
+            odi_yes=Count("id", filter=answered & Q(measurement__odi_responder=True)),
+            odi_n=Count("id", filter=answered & Q(measurement__odi_responder__isnull=False)),
+        )
+        .order_by()
+    )
+    out: dict[Features, dict[str, Tally]] = {}
+    for row in rows:
+        out.setdefault(_features(kind, row), {})[row["key"]] = Tally(
+            row["answered"],
+            row["courses"] - row["answered"],
+            row["pain_yes"],
+            row["pain_n"],
+            row["odi_yes"],
+            row["odi_n"],
+        )
+    return out
+
+
+def event_counts(
+    kind: str, as_of: date, *, include_synthetic: bool = False
+) -> dict[Features, tuple[int, int]]:
+    """By the features of one kind of target's courses injected by ``as_of``: (courses, those
+    followed by an adverse event recorded by then, whose latest version by then judges it at
+    least possibly related to the procedure or the product)."""
+    from spinepath.outcomes.safety_rates import followed_by_events
+    from spinepath.plans.models import Procedure
+
+    injections = followed_by_events(before=_end_of(as_of))
+    plans = set(Procedure.objects.filter(id__in=list(injections)).values_list("plan_id", flat=True))
+    first_visit = clinic_policy().visits[0].key
+    rows = (
+        _courses(kind, include_synthetic)
+        .filter(key=first_visit, injected_on__lte=as_of)
+        .values(*FEATURE_FIELDS)
+        .annotate(
+            courses=Count("id"),
+            followed=Count("id", filter=Q(plan_id__in=list(plans))) if plans else Value(0),
+        )
+        .order_by()
+    )
+    return {_features(kind, row): (row["courses"], row["followed"] or 0) for row in rows}
+
+
+@dataclass(frozen=True)
+class Counts:
+    outcomes: dict[Features, dict[str, Tally]]
+    events: dict[Features, tuple[int, int]]
+
+
+def counts(kind: str, as_of: date, *, include_synthetic: bool = False) -> Counts:
+    """Both counts for one kind of target, from the cache when the data have not changed."""
+    return cached(
+        "odds",
+        as_of,
+        OddsScope(kind, include_synthetic),
+        lambda: Counts(
+            feature_counts(kind, as_of, include_synthetic=include_synthetic),
+            event_counts(kind, as_of, include_synthetic=include_synthetic),
+        ),
+    )
+
+
+def candidate_features(
+    decision_json: dict[str, Any], workup_json: dict[str, Any], born: date | None, on: date
+) -> Features | None:
+    """A candidate's features: its decision's recommended targets and prognosis tier, the
+    workup it was made on, and the patient's age ``on`` the day asked. None when the decision
+    is not ``candidate`` or has no target."""
+    if decision_json.get("decision") != "candidate":
+        return None
+    targets = decision_targets(decision_json)
+    if not targets:
+        return None
+    tier = (decision_json.get("prognosis") or {}).get("tier", "")
+    return course_features(workup_json, tier, targets, born, on)
+
+
+def group_events(events: dict[Features, tuple[int, int]], group: Features) -> tuple[int, int]:
+    courses = followed = 0
+    for features, (n, yes) in events.items():
+        if group.matches(features):
+            courses += n
+            followed += yes
+    return courses, followed
+
+
+def patients_like_you(
+    features: Features, today: date, *, include_synthetic: bool = False
+) -> tuple[Match, tuple[int, int], date]:
+    """The match for ``features`` (and the adverse events of its group) on the data of the
+    day before ``today``."""
+    as_of = data_date(today)
+    found = counts(features.kind, as_of, include_synthetic=include_synthetic)
+    minimum = clinic_policy().odds_min_patients
+    matched = match(found.outcomes, features, minimum)
+    return matched, group_events(found.events, matched.group), as_of
+
+
+# --- The document a page shows (and an accepted plan keeps) -------------------------------------
+
+
+def _percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def _share(share: Share | None, lost: int, what: str, visit: str) -> dict[str, Any] | None:
+    if share is None:
+        return None
+    low, high = share.interval or (0.0, 0.0)
+    total = share.n + lost
+    worst, best = share.yes / total, (share.yes + lost) / total
+    return {
+        "yes": share.yes,
+        "n": share.n,
+        "percent": _percent(share.yes / share.n),
+        "low": _percent(low),
+        "high": _percent(high),
+        "sentence": (
+            f"Of {share.n} patients like you who answered at {VISIT_WORDS[visit]}, "
+            f"{share.yes} had {what}."
+        ),
+        "lost": lost,
+        "worst": _percent(worst),
+        "best": _percent(best),
+    }
+
+
+PAIN_WHAT = "at least 30% less pain"
+
+
+def _odi_what() -> str:
+    policy = clinic_policy()
+    rule = policy.odi_responder_rule
+    pct, points = f"{policy.odi_responder_min_pct:g}%", f"{policy.odi_responder_min_points:g}"
+    if rule == "both":
+        return f"a disability score (ODI) at least {pct} and {points} points lower"
+    if rule == "pct":
+        return f"a disability score (ODI) at least {pct} lower"
+    if rule == "points":
+        return f"a disability score (ODI) at least {points} points lower"
+    return f"a disability score (ODI) at least {pct} or {points} points lower"
+
+
+def published_figures(kind: str) -> list[dict[str, str]]:
+    """The published figures the clinic cites for this kind of treatment (evidence.toml:
+    a study's ``treats``)."""
+    from spinepath.outcomes.evidence import studies
+
+    out = []
+    for study in studies():
+        if study.get("treats") != kind:
+            continue
+        for figure in study.get("figures", []):
+            out.append(
+                {
+                    "label": figure["label"],
+                    "percent": _percent(float(figure["rate"])),
+                    "study": study["title"],
+                    "population": study.get("population", ""),
+                }
+            )
+    return out
+
+
+def _alike(group: Features) -> str:
+    """What the group shares with the candidate, in words: "prognosis (typical), pain
+    pattern (back pain mainly) and age (50-59)"."""
+    parts = [
+        f"{name} ({value})"
+        for (name, value), field in zip(group.words(), FEATURES, strict=True)
+        if field != "kind" and getattr(group, field) != ANY
+    ]
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else ""
+
+
+def _published_safety() -> str:
+    from spinepath.outcomes.evidence import safety_benchmark
+    from spinepath.outcomes.safety_rates import PUBLISHED_MEASURE
+
+    benchmark = safety_benchmark(PUBLISHED_MEASURE)
+    if benchmark is None:
+        return ""
+    return (
+        f"{benchmark.label}: {benchmark.rate * 100:.2g}% of {benchmark.n_text} "
+        f"{benchmark.per}s ({benchmark.study})."
+    )
+
+
+def odds_document(features: Features, today: date) -> dict[str, Any]:
+    """What the pages show of a candidate's odds, in words and numbers (JSON): the features
+    matched on, what was widened, each figure with its interval and bounds, the adverse events
+    of the group, the published figures, and the date of the data."""
+    matched, (courses, followed), as_of = patients_like_you(features, today)
+    pain_what = PAIN_WHAT.replace("30%", f"{clinic_policy().pain_responder_min_pct:g}%")
+    visits = []
+    for figures in matched.figures:
+        visits.append(
+            {
+                "visit": figures.visit,
+                "label": figures.label,
+                "answered": figures.answered,
+                "lost": figures.lost,
+                "pain": _share(figures.pain, figures.lost, pain_what, figures.visit),
+                "odi": _share(figures.odi, figures.lost, _odi_what(), figures.visit),
+            }
+        )
+        visits[-1]["shares"] = [visits[-1]["pain"], visits[-1]["odi"]]
+    adverse = None
+    if matched.enough and courses >= matched.minimum:
+        low, high = Share(followed, courses).interval or (0.0, 0.0)
+        adverse = {
+            "yes": followed,
+            "n": courses,
+            "percent": _percent(followed / courses),
+            "low": _percent(low),
+            "high": _percent(high),
+            "sentence": (
+                f"Of {courses} patients like you treated here, {followed} had a side effect "
+                "recorded that may have been caused by the injection or the product."
+            ),
+        }
+    return {
+        "version": DOCUMENT_VERSION,
+        "as_of": as_of.isoformat(),
+        "as_of_words": f"{as_of.day} {as_of:%B %Y}",
+        # The group's stored values ("any" once widened): the cohort rows behind the figures.
+        "trace_query": urlencode(
+            {**{name: getattr(matched.group, name) for name in FEATURES}, "as_of": as_of}
+        ),
+        "treatment": feature_value_words("kind", features.kind),
+        "features": [[name, value] for name, value in features.words()],
+        "group": [[name, value] for name, value in matched.group.words()],
+        "alike": _alike(matched.group),
+        "widened": matched.widened_words,
+        "minimum": matched.minimum,
+        "enough": matched.enough,
+        "answered_at_12_months": matched.tallies[PRIMARY_VISIT].answered,
+        "visits": visits,
+        "adverse": adverse,
+        "published": published_figures(features.kind),
+        "published_safety": _published_safety(),
+        "pain_what": pain_what,
+        "odi_what": _odi_what(),
+    }
+
+
+def answer_odds_asked(
+    sender: Any,
+    *,
+    decision_json: dict[str, Any],
+    workup_json: dict[str, Any],
+    born: date | None,
+    on: date,
+    **_: Any,
+) -> dict[str, Any] | None:
+    """The consultations app's question (consultations/events.py): a candidate's document."""
+    features = candidate_features(decision_json, workup_json, born, on)
+    return odds_document(features, on) if features is not None else None
+
+
+# --- The treated courses behind a group's figures (the clinic admin's and clinicians' page) ---
+
+
+def group_from(values: dict[str, str]) -> Features | None:
+    """A group from a page's query (stored values, "any" for a widened feature); None when
+    the kind of target is missing."""
+    chosen = {name: (values.get(name) or ANY)[:20] for name in FEATURES}
+    if chosen["kind"] == ANY:
+        return None
+    return Features(**chosen)
+
+
+def group_courses(group: Features, as_of: date, *, include_synthetic: bool = False) -> Any:
+    """The visits at 6 and 12 months of the courses in ``group`` whose window had closed by
+    ``as_of``, each with its answers: the rows every figure of the group is counted from."""
+    visits = _courses(group.kind, include_synthetic).filter(key__in=VISITS, closes__lte=as_of)
+    for name, field in zip(FEATURES[1:], FEATURE_FIELDS, strict=True):
+        value = getattr(group, name)
+        if value != ANY:
+            visits = visits.filter(**{field: value})
+    return visits.select_related("patient", "measurement").order_by("injected_on", "plan_id", "due")
+
+
+def course_row(visit: Any, as_of: date) -> dict[str, Any]:
+    """One row of the page, counted as the figures count it."""
+    m = getattr(visit, "measurement", None)
+    answered = m is not None and not m.outside_window and m.created_at < _end_of(as_of)
+    return {
+        "visit": visit,
+        "answered": answered,
+        "pain_responder": m.pain_responder if answered else None,
+        "odi_responder": m.odi_responder if answered else None,
+        "measured_on": m.measured_on if answered else None,
+    }
