@@ -186,8 +186,13 @@ def _odi_sections(rng: random.Random, target: float) -> list[int | None]:
 
 
 @transaction.atomic
-def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) -> int:
-    """Add ``patients`` synthetic treated patients; returns how many were added."""
+def generate_cohort(
+    patients: int, seed: int = 2026, today: date | None = None, *, synthetic: bool = True
+) -> int:
+    """Add ``patients`` synthetic treated patients; returns how many were added.
+
+    ``synthetic=False`` (tests only) gives them ordinary record ids and external ids, so that
+    they count as the clinic's own patients (the clinic's model never counts synthetic ones)."""
     from spinepath.followup.cache import data_changed
 
     data_changed()  # written in bulk, without signals: the dashboard's aggregates are old
@@ -199,7 +204,7 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
     clinicians = [
         staff_user_create(
             actor=actor,
-            username=f"synthetic.clinician{i}",
+            username=f"synthetic.clinician{i}" if synthetic else f"cohort{seed}.clinician{i}",
             password=None,  # a record for the dashboard, never an account that signs in
             role="clinician",
             first_name=["Lee", "Ana", "Raj"][i],
@@ -221,8 +226,8 @@ def generate_cohort(patients: int, seed: int = 2026, today: date | None = None) 
             given, family = rng.choice(FIRST[sex]), rng.choice(LAST)
             batch.append(
                 Patient(
-                    mrn=f"SY{n:07d}",
-                    external_id=f"{SYNTHETIC_ID_PREFIX}{n}",
+                    mrn=f"SY{n:07d}" if synthetic else f"MR{n:07d}",
+                    external_id=f"{SYNTHETIC_ID_PREFIX}{n}" if synthetic else f"P{n:07d}",
                     given_name=given,
                     family_name=family,
                     birth_date=date(1945, 1, 1) + timedelta(rng.randrange(20000)),

@@ -9,6 +9,8 @@ urlpatterns = [
     path("features/", views.features, name="features"),
     path("like-you/", views.like_you, name="like_you"),
     path("completion/", views.completion, name="completion"),
+    path("model/", views.model_page, name="model"),
+    path("model/calibration.png", views.model_png, name="model_png"),
     path("completion/line/", views.completion_line, name="completion_line"),
     path("export/cohort.csv", views.export_csv, {"kind": "identified"}, name="csv"),
     path(

@@ -25,6 +25,7 @@ from spinepath.outcomes import (
     evidence,
     exports,
     ichom,
+    model,
     safety_rates,
     selectors,
     whatif,
@@ -34,6 +35,7 @@ from spinepath.outcomes.completion import completion_figures
 from spinepath.outcomes.forms import PolicyDraftForm
 from spinepath.outcomes.stats import FOLLOW_UP_WARNING
 from spinepath.pathway.odds import VISIT_WORDS as VISITS_WORDS
+from spinepath.pathway.odds import model_checks, model_thresholds, model_verdict
 from spinepath.pathway.safety_outcomes import composite_text
 from spinepath.plans.forms import RECORD_ID_MAX
 from spinepath.policies.models import AdoptedPolicy, PolicyDraft
@@ -186,6 +188,49 @@ def features(request: HttpRequest) -> HttpResponse:
             "nav": "outcomes",
         },
     )
+
+
+def _synthetic_cohort(request: HttpRequest) -> bool:
+    """``?cohort=synthetic``: the model on the synthetic demonstration patients too (any other
+    value is the clinic's own patients)."""
+    return request.GET.get("cohort", "") == "synthetic"
+
+
+@require_safe
+def model_page(request: HttpRequest) -> HttpResponse:
+    """The clinic's model of 12-month pain response: its population, its cross-validated
+    calibration beside the policy's thresholds, the verdict, the odds ratios and the plot."""
+    _reader(request)
+    synthetic = _synthetic_cohort(request)
+    result = model.clinic_model(timezone.localdate(), include_synthetic=synthetic)
+    thresholds = model_thresholds(clinic_policy())
+    shown, reasons = model_verdict(result.calibration, thresholds)
+    return render(
+        request,
+        "outcomes/model.html",
+        {
+            "result": result,
+            "checks": model_checks(result.calibration, thresholds) if result.calibration else [],
+            "shown": shown,
+            "reasons": reasons,
+            "synthetic": synthetic,
+            "description": model.plot_description(result),
+            "nav": "outcomes",
+        },
+    )
+
+
+@require_safe
+def model_png(request: HttpRequest) -> HttpResponse:
+    _reader(request)
+    synthetic, today = _synthetic_cohort(request), timezone.localdate()
+    png = cache.cached(
+        "model-png",
+        today,
+        model.ModelCohort(synthetic),
+        lambda: model.calibration_png(model.clinic_model(today, include_synthetic=synthetic)),
+    )
+    return HttpResponse(png, content_type="image/png")
 
 
 @require_safe

@@ -31,6 +31,7 @@ from spinepath.audit.services import audit_record
 from spinepath.consultations.models import CandidacyDecision
 from spinepath.errors import Conflict, Invalid, NotAvailable
 from spinepath.followup.models import OutcomeMeasurement
+from spinepath.outcomes.model import draft_population
 from spinepath.pathway.policy import InvalidPolicy, Policy, parse_policy
 from spinepath.pathway.rescreen import Rescreen, rescreen
 from spinepath.pathway.workup import InvalidWorkup, Workup, parse_workup
@@ -187,6 +188,12 @@ def draft_run(draft_id: int) -> PolicyDraft:
             {c.patient for c in result.changes if c.before == "candidate"},
             {c.patient for c in result.changes if c.after == "candidate"},
         )
+        # The clinic's model of 12-month pain response (outcomes/model.py): the courses it is
+        # fitted on whose patients the draft would no longer call candidates.
+        report["model"] = draft_population(
+            {c.patient for c in result.changes if c.before == "candidate"},
+            timezone.localdate(),
+        ) | {"min_patients": policy.model_min_patients}
         report["changes"] = [
             {"patient": c.patient, "before": c.before, "after": c.after}
             for c in sorted(result.changes, key=lambda c: c.patient)[:1000]

@@ -466,3 +466,56 @@ def model_verdict(
 
 def _fmt(value: float | None) -> str:
     return "not computable" if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCheck:
+    """One measure of the model beside the policy's threshold for it."""
+
+    measure: str
+    value: str
+    threshold: str
+    passed: bool
+
+
+def model_checks(calibration: Calibration, thresholds: ModelThresholds) -> list[ModelCheck]:
+    """Each measure with its threshold and whether it passes (as :func:`model_verdict` judges
+    them: a measure that could not be computed fails)."""
+    c, slope, intercept, brier = (
+        calibration.c_statistic,
+        calibration.slope,
+        calibration.intercept,
+        calibration.brier,
+    )
+    return [
+        ModelCheck(
+            "Patients (treated courses answered at 12 months)",
+            str(calibration.patients),
+            f"at least {thresholds.min_patients}",
+            calibration.patients >= thresholds.min_patients,
+        ),
+        ModelCheck(
+            "Calibration slope",
+            _fmt(slope),
+            f"between {thresholds.slope_low:g} and {thresholds.slope_high:g}",
+            slope is not None and thresholds.slope_low <= slope <= thresholds.slope_high,
+        ),
+        ModelCheck(
+            "Calibration intercept (calibration-in-the-large)",
+            _fmt(intercept),
+            f"within {thresholds.max_abs_intercept:g} of 0",
+            intercept is not None and abs(intercept) <= thresholds.max_abs_intercept,
+        ),
+        ModelCheck(
+            "C-statistic (discrimination)",
+            _fmt(c),
+            f"at least {thresholds.min_c_statistic:g}",
+            c is not None and c >= thresholds.min_c_statistic,
+        ),
+        ModelCheck(
+            "Brier score",
+            _fmt(brier),
+            f"at most {thresholds.max_brier:g}",
+            brier is not None and brier <= thresholds.max_brier,
+        ),
+    ]
