@@ -15,6 +15,13 @@ class FollowupConfig(AppConfig):
         injections_changed.connect(
             reschedule_on_injections_changed, dispatch_uid="followup.reschedule"
         )
+        # A corrected date of birth moves the patient's courses to their age band.
+        from spinepath.followup.schedule import age_bands_on_birth_date_changed
+        from spinepath.patients.events import birth_date_changed
+
+        birth_date_changed.connect(
+            age_bands_on_birth_date_changed, dispatch_uid="followup.age_bands"
+        )
         # Figures computed from every visit are cached until the visits change.
         from spinepath.followup import cache
 

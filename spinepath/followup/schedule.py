@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 
+from spinepath.followup.cache import data_changed
 from spinepath.followup.models import (
     OutcomeMeasurement,
     ReassessmentVisit,
 )
 from spinepath.followup.selectors import baseline_for, first_injection
+from spinepath.pathway.completion import age_band
 from spinepath.pathway.instruments import (
     OdiScore,
     PainScore,
@@ -22,6 +24,7 @@ from spinepath.pathway.instruments import (
 from spinepath.pathway.odds import course_features
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.schedule import reassessment_schedule
+from spinepath.patients.models import Patient
 from spinepath.plans.models import CarePlan, Procedure
 from spinepath.web.policy import clinic_policy
 
@@ -153,3 +156,13 @@ def _refresh_responses(plan: CarePlan) -> None:
             for name, value in values.items():
                 setattr(measurement, name, value)
             measurement.save(update_fields=list(values))
+
+
+def age_bands_on_birth_date_changed(sender: object, *, patient: Patient, **_: object) -> None:
+    """A corrected date of birth: each of the patient's treated courses in its right age band
+    (at its first injection), in the same transaction as the correction."""
+    visits = list(ReassessmentVisit.objects.filter(patient=patient, injected_on__isnull=False))
+    for visit in visits:
+        visit.age_band = age_band(patient.birth_date, visit.injected_on)
+    ReassessmentVisit.objects.bulk_update(visits, ["age_band"])
+    data_changed()  # written in bulk, without signals

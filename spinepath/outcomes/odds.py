@@ -279,6 +279,12 @@ def _alike(group: Features) -> str:
     return parts[0] if parts else ""
 
 
+def _any_of(names: list[str]) -> str:
+    """ "any age, any pain pattern and any disc degeneration"."""
+    parts = [f"any {name}" for name in names]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
 def _published_safety() -> str:
     from spinepath.outcomes.evidence import safety_benchmark
     from spinepath.outcomes.safety_rates import PUBLISHED_MEASURE
@@ -325,8 +331,22 @@ def odds_document(features: Features, today: date) -> dict[str, Any]:
                 "recorded that may have been caused by the injection or the product."
             ),
         }
+    from spinepath.outcomes.model import patient_estimate
+
+    estimate, shown, withheld = patient_estimate(features, as_of)
     return {
         "version": DOCUMENT_VERSION,
+        # The clinic's model: the patient's own estimate only while its calibration passes the
+        # policy's thresholds; otherwise why not (shown to staff).
+        "estimate": {
+            "percent": _percent(estimate.probability),
+            "low": _percent(estimate.low),
+            "high": _percent(estimate.high),
+            "patients": estimate.patients,
+        }
+        if estimate is not None and shown
+        else None,
+        "estimate_withheld": [] if shown else list(withheld),
         "as_of": as_of.isoformat(),
         "as_of_words": f"{as_of.day} {as_of:%B %Y}",
         # The group's stored values ("any" once widened): the cohort rows behind the figures.
@@ -338,6 +358,7 @@ def odds_document(features: Features, today: date) -> dict[str, Any]:
         "group": [[name, value] for name, value in matched.group.words()],
         "alike": _alike(matched.group),
         "widened": matched.widened_words,
+        "widened_sentence": _any_of(matched.widened_words),
         "minimum": matched.minimum,
         "enough": matched.enough,
         "answered_at_12_months": matched.tallies[PRIMARY_VISIT].answered,

@@ -15,7 +15,7 @@ from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, clean_or_refuse
 from spinepath.pathway.authority import Fact
-from spinepath.patients.events import contact_changed
+from spinepath.patients.events import birth_date_changed, contact_changed
 from spinepath.patients.models import Patient
 from spinepath.patients.phones import distance_km, e164
 
@@ -192,6 +192,8 @@ def patient_update(*, actor: Actor, patient: Patient, details: Details) -> Patie
         contact_changed.send(
             sender=Patient, patient=patient, previous_email=patient.contact_previous_email
         )
+    if "birth_date" in changed:
+        birth_date_changed.send(sender=Patient, patient=patient)
     return patient
 
 

@@ -205,3 +205,21 @@ def test_the_figures_are_of_the_day_before(cohort: None, clinician: Any) -> None
         created_at=timezone.now(),
     )
     assert plan_content_hash(plan) == before
+
+
+def test_a_corrected_date_of_birth_moves_the_courses_to_their_age_band(
+    cohort: None, coordinator: Any
+) -> None:
+    from spinepath.patients.services import patient_update
+
+    visit = ReassessmentVisit.objects.filter(age_band="50-59").select_related("patient")[0]
+    injected = visit.injected_on
+    patient_update(
+        actor=acting(coordinator),
+        patient=visit.patient,
+        details={"birth_date": injected.replace(year=injected.year - 72)},
+    )
+    bands = set(
+        ReassessmentVisit.objects.filter(plan_id=visit.plan_id).values_list("age_band", flat=True)
+    )
+    assert bands == {"70 and over"}
