@@ -528,14 +528,14 @@ class ModelCohort:
 
 
 def clinic_model(as_of: date, *, include_synthetic: bool = False) -> ModelResult:
-    """The model as of ``as_of``, computed once per change of the follow-up data and day."""
-    from spinepath.outcomes.cache import cached
+    """The model as of ``as_of``: fitted once a day, by the first request that asks, and kept
+    for every server (spinepath/outcomes/daily.py), so an estimate a patient read is the one
+    they accept."""
+    from spinepath.outcomes.daily import of_the_day
 
-    return cached(
-        "model",
-        as_of,
-        ModelCohort(include_synthetic),
-        lambda: fit_model(as_of, include_synthetic=include_synthetic),
+    who = "all" if include_synthetic else "own"
+    return of_the_day(
+        f"model:{who}", as_of, lambda: fit_model(as_of, include_synthetic=include_synthetic)
     )
 
 

@@ -8,8 +8,8 @@ them into the content the patient accepts (``plan_content_hash``), and the PDF p
 acceptance keeps them as read.
 
 Counting is two grouped queries over one kind of target's visits (covered by the
-``visit_odds_cover`` index), kept in the shared cache under the follow-up and safety data's
-versions and the day (spinepath/outcomes/cache.py); matching and widening are pure.
+``visit_odds_cover`` index), computed once a day and kept in the database for every server
+(spinepath/outcomes/daily.py); matching and widening are pure.
 Synthetic patients (the demo's and the benchmarks') never count in what a patient reads.
 
 What a page shows is a plain document (:func:`odds_document`): the words and numbers a patient
@@ -27,7 +27,7 @@ from django.db.models import Count, Q, Value
 from django.utils import timezone
 
 from spinepath.followup.models import ReassessmentVisit
-from spinepath.outcomes.cache import cached
+from spinepath.outcomes.daily import of_the_day
 from spinepath.pathway.odds import (
     ANY,
     FEATURES,
@@ -152,11 +152,11 @@ class Counts:
 
 
 def counts(kind: str, as_of: date, *, include_synthetic: bool = False) -> Counts:
-    """Both counts for one kind of target, from the cache when the data have not changed."""
-    return cached(
-        "odds",
+    """Both counts for one kind of target: the day's (spinepath/outcomes/daily.py)."""
+    who = "all" if include_synthetic else "own"
+    return of_the_day(
+        f"odds:{kind}:{who}",
         as_of,
-        OddsScope(kind, include_synthetic),
         lambda: Counts(
             feature_counts(kind, as_of, include_synthetic=include_synthetic),
             event_counts(kind, as_of, include_synthetic=include_synthetic),

@@ -201,8 +201,11 @@ def model_page(request: HttpRequest) -> HttpResponse:
     """The clinic's model of 12-month pain response: its population, its cross-validated
     calibration beside the policy's thresholds, the verdict, the odds ratios and the plot."""
     _reader(request)
+    from spinepath.outcomes.odds import data_date
+
     synthetic = _synthetic_cohort(request)
-    result = model.clinic_model(timezone.localdate(), include_synthetic=synthetic)
+    # The model patients are given: of the data up to the day before today.
+    result = model.clinic_model(data_date(timezone.localdate()), include_synthetic=synthetic)
     thresholds = model_thresholds(clinic_policy())
     shown, reasons = model_verdict(result.calibration, thresholds)
     return render(
@@ -223,12 +226,14 @@ def model_page(request: HttpRequest) -> HttpResponse:
 @require_safe
 def model_png(request: HttpRequest) -> HttpResponse:
     _reader(request)
-    synthetic, today = _synthetic_cohort(request), timezone.localdate()
+    from spinepath.outcomes.odds import data_date
+
+    synthetic, as_of = _synthetic_cohort(request), data_date(timezone.localdate())
     png = cache.cached(
         "model-png",
-        today,
+        as_of,
         model.ModelCohort(synthetic),
-        lambda: model.calibration_png(model.clinic_model(today, include_synthetic=synthetic)),
+        lambda: model.calibration_png(model.clinic_model(as_of, include_synthetic=synthetic)),
     )
     return HttpResponse(png, content_type="image/png")
 

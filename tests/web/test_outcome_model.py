@@ -40,9 +40,9 @@ def world(db: Any, world_for_the_module: None) -> None:
     return None
 
 
-def _answered_at_12_months(*, synthetic: bool) -> int:
+def _answered_at_12_months(*, synthetic: bool, as_of: date = TODAY) -> int:
     """The population counted the long way: every measurement, one by one."""
-    end = timezone.make_aware(datetime.combine(TODAY + timedelta(days=1), time.min))
+    end = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
     count = 0
     for m in OutcomeMeasurement.objects.select_related("visit", "patient"):
         if m.patient.external_id.startswith(SYNTHETIC_ID_PREFIX) and not synthetic:
@@ -52,7 +52,7 @@ def _answered_at_12_months(*, synthetic: bool) -> int:
             visit is not None
             and visit.key == "12m"
             and visit.injected_on is not None
-            and visit.closes <= TODAY
+            and visit.closes <= as_of
             and not m.outside_window
             and m.pain_responder is not None
             and m.created_at < end
@@ -217,7 +217,8 @@ def test_the_page_shows_each_measure_beside_its_threshold(
     assert page.status_code == 200
     text = page.content.decode()
     result = page.context["result"]
-    assert result.courses == model.fit_model(TODAY).courses
+    # The page shows the model patients are given: of the data up to the day before.
+    assert result.courses == model.fit_model(TODAY - timedelta(days=1)).courses
     policy = clinic_policy()
     for measure, threshold in (
         ("Calibration slope", f"between {policy.model_slope_low:g} and "),
@@ -242,7 +243,9 @@ def test_the_synthetic_switch_is_labelled_and_counts_them(
     page = admin_client.get("/outcomes/model/?cohort=synthetic")
     assert page.status_code == 200 and page.context["synthetic"]
     assert "Demonstration only: synthetic patients are never counted" in page.content.decode()
-    assert page.context["result"].courses == _answered_at_12_months(synthetic=True)
+    assert page.context["result"].courses == _answered_at_12_months(
+        synthetic=True, as_of=TODAY - timedelta(days=1)
+    )
 
 
 def test_a_nonsense_cohort_shows_the_clinic_model(world: None, clinician_client: Client) -> None:

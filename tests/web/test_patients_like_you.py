@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.test import Client
@@ -24,7 +25,7 @@ from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 from spinepath.plans.acceptance import plan_accept
-from spinepath.plans.selectors import plan_content_hash
+from spinepath.plans.selectors import plan_content_hash, plan_odds
 from spinepath.plans.services import plan_create
 
 TODAY = date(2026, 11, 24)
@@ -55,6 +56,20 @@ def cohort(db: Any, treated_here: None) -> None:
 def _text(response: Any) -> str:
     html = response.content.decode()
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def decision_odds_now(patient: Patient) -> dict[str, Any]:
+    from spinepath.consultations.selectors import candidate_odds, latest_signed_decision
+
+    signed = latest_signed_decision(patient)
+    found = candidate_odds(
+        decision_json=signed.decision_json,
+        workup_json=signed.workup_json,
+        born=patient.birth_date,
+        on=timezone.localdate(),
+    )
+    assert found is not None
+    return found
 
 
 def _candidate(clinician: Any, pid: str) -> Patient:
@@ -147,38 +162,40 @@ def test_the_accepted_plan_keeps_the_figures_the_patient_read(
     assert read is not None and read["enough"] and read["as_of"] == "2026-11-23"
     sentence = read["visits"][1]["pain"]["sentence"]
     assert sentence.startswith("Of ") and "at 12 months" in sentence
-    # More answers arrive afterwards: the accepted plan's page still shows what was read.
+    # More answers are counted in a later day's figures: the accepted plan's page still shows
+    # what was read.
     answered = OutcomeMeasurement.objects.filter(
         visit__key="12m", visit__generator="discogenic", pain_responder=False
     )
     OutcomeMeasurement.objects.filter(
         pk__in=list(answered.values_list("pk", flat=True)[:20])
     ).update(pain_responder=True)
-    from spinepath.followup.cache import data_changed
+    assert sentence in _text(clinician_client.get(f"/plans/{plan.pk}/"))
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        plan.refresh_from_db()
+        assert plan_odds(plan) == read
+        assert plan.accepted_odds == read
+        assert plan_content_hash(plan) == plan.accepted_content_hash
+        later = decision_odds_now(patient)
+        assert later["visits"][1]["pain"]["sentence"] != sentence  # the live figures moved
 
-    data_changed()
-    page = clinician_client.get(f"/plans/{plan.pk}/")
-    assert sentence in _text(page)
-    plan.refresh_from_db()
-    assert plan.accepted_odds == read
-    assert plan_content_hash(plan) == plan.accepted_content_hash
 
-
-def test_figures_that_changed_since_the_page_was_read_are_not_accepted(
+def test_figures_of_a_new_day_that_changed_since_the_page_was_read_are_not_accepted(
     cohort: None, clinician: Any
 ) -> None:
     patient = _candidate(clinician, "odds-5")
     plan = released(plan_create(patient=patient, actor=acting(clinician)), clinician)
     shown = plan_content_hash(plan)
-    # A correction to a course counted in the figures (recorded before the date of the data).
+    # A correction to a course counted in the figures: today's figures stay those the patient
+    # is reading (computed once for the day) ...
     visit = ReassessmentVisit.objects.filter(
         key="12m", generator="discogenic", closes__lt=TODAY - timedelta(days=3)
     ).filter(measurement__pain_responder=False)[0]
     OutcomeMeasurement.objects.filter(visit=visit).update(pain_responder=True)
-    from spinepath.followup.cache import data_changed
-
-    data_changed()
-    with pytest.raises(Conflict, match="changed since this page was opened"):
+    assert plan_content_hash(plan) == shown
+    # ... and the next day's figures count it: a page read yesterday is not accepted today.
+    tomorrow = time_machine.travel(timezone.now() + timedelta(days=1), tick=False)
+    with tomorrow, pytest.raises(Conflict, match="changed since this page was opened"):
         plan_accept(plan=plan, typed_name="Maria Lopez", actor=acting(clinician), shown=shown)
     plan.refresh_from_db()
     assert plan.status == plan.RELEASED and plan.accepted_odds is None
