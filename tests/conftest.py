@@ -99,6 +99,33 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
         items,
         key=lambda item: (not long_running(item), run[id(item)], _uses_shared_data(item)),
     )
+    if os.environ.get("SPINEPATH_SUITE_DATABASE_TESTS_ONLY") == "1":
+        _keep_the_database_tests(config, items)
+
+
+# What reaches the suite's test database: pytest-django's fixtures (every database fixture of
+# the suite's, a shared world, the live server, the test clients build on them) or its marker.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def _uses_the_test_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & DATABASE_FIXTURES) or item.get_closest_marker("django_db") is not None
+
+
+def _keep_the_database_tests(config: Any, items: list[pytest.Item]) -> None:
+    """CI's run on PostgreSQL (scripts/ci-extras.sh) runs the tests that reach the test
+    database; the others - the pure rules, the code's own checks, and the tests of a new
+    installation, which always make their own SQLite database - do the very same thing on
+    every database, and run in the SQLite run that follows, the whole suite."""
+    others = [item for item in items if not _uses_the_test_database(item)]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if _uses_the_test_database(item)]
+        print(
+            f"\n{len(others)} tests that do the same on every database are left to the "
+            "SQLite run (they never reach PostgreSQL)."
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -90,6 +90,9 @@ RECORDED: dict[str, str] = {
     "outcomes:dashboard": "outcomes dashboard",
     "outcomes:features": "outcomes by candidacy features",
     "outcomes:completion": "follow-up completion (who is being lost)",
+    "outcomes:like_you": "patients like you: the treated patients behind a group's figures",
+    "outcomes:model": "the clinic's model of 12-month pain response",
+    "outcomes:figures_recount": "the day's figures (patients like you, the model) recounted",
     "outcomes:csv": "cohort CSV (export)",
     "outcomes:deidentified": "cohort CSV, de-identified (export)",
     "outcomes:excel": "cohort Excel (export)",
@@ -129,4 +132,5 @@ NOT_RECORDED: dict[str, str] = {
     "outcomes:dictionary": "data dictionary of the export",
     "outcomes:ichom_dictionary": "data dictionary of the ICHOM export",
     "outcomes:completion_line": "the worklist's line of follow-up completion (figures only)",
+    "outcomes:model_png": "the model's calibration plot (figures only)",
 }

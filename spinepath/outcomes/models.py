@@ -18,9 +18,18 @@ class DailyFigures(models.Model):
     data = models.BinaryField()
     computed_at = models.DateTimeField(auto_now_add=True)
     seconds = models.FloatField(default=0)
+    # Recounted by the clinic admin (after an import or a restore): kept, no longer read.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["as_of", "key"], name="one_figure_a_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of", "key"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="one_figure_a_day",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} as of {self.as_of}"

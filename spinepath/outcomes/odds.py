@@ -26,10 +26,12 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, Value
 from django.utils import timezone
 
+from spinepath.errors import Invalid
 from spinepath.followup.models import ReassessmentVisit
-from spinepath.outcomes.daily import of_the_day
+from spinepath.outcomes.daily import of_the_day, stored
 from spinepath.pathway.odds import (
     ANY,
+    FEATURE_WORDS,
     FEATURES,
     PRIMARY_VISIT,
     VISIT_WORDS,
@@ -41,6 +43,7 @@ from spinepath.pathway.odds import (
     course_features,
     decision_targets,
     feature_value_words,
+    feature_values,
     match,
 )
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX
@@ -151,11 +154,19 @@ class Counts:
     events: dict[Features, tuple[int, int]]
 
 
+def _name(kind: str, include_synthetic: bool) -> str:
+    return f"odds:{kind}:{'all' if include_synthetic else 'own'}"
+
+
+def stored_counts(kind: str, as_of: date) -> tuple[Counts, datetime] | None:
+    """The counts patients were given for ``as_of`` and when they were computed, if any."""
+    return stored(_name(kind, False), as_of)
+
+
 def counts(kind: str, as_of: date, *, include_synthetic: bool = False) -> Counts:
     """Both counts for one kind of target: the day's (spinepath/outcomes/daily.py)."""
-    who = "all" if include_synthetic else "own"
     return of_the_day(
-        f"odds:{kind}:{who}",
+        _name(kind, include_synthetic),
         as_of,
         lambda: Counts(
             feature_counts(kind, as_of, include_synthetic=include_synthetic),
@@ -245,24 +256,23 @@ def _odi_what() -> str:
     return f"a disability score (ODI) at least {pct} or {points} points lower"
 
 
-def published_figures(kind: str) -> list[dict[str, str]]:
-    """The published figures the clinic cites for this kind of treatment (evidence.toml:
-    a study's ``treats``)."""
+def published_figures(kind: str) -> list[dict[str, Any]]:
+    """The published studies the clinic cites for this kind of treatment (evidence.toml: a
+    study's ``treats``), each in plain words: the study, then its figures."""
     from spinepath.outcomes.evidence import studies
 
     out = []
     for study in studies():
         if study.get("treats") != kind:
             continue
-        for figure in study.get("figures", []):
-            out.append(
-                {
-                    "label": figure["label"],
-                    "percent": _percent(float(figure["rate"])),
-                    "study": study["title"],
-                    "population": study.get("population", ""),
-                }
-            )
+        figures = [
+            f.get("plain") or f"{f['label']}: {_percent(float(f['rate']))} of patients"
+            for f in study.get("figures", [])
+        ]
+        name = study.get("plain") or study["title"]
+        out.append(
+            {"study": name, "figures": figures, "sentence": f"{name}, " + "; ".join(figures) + "."}
+        )
     return out
 
 
@@ -286,16 +296,18 @@ def _any_of(names: list[str]) -> str:
 
 
 def _published_safety() -> str:
-    from spinepath.outcomes.evidence import safety_benchmark
+    """The published rate of serious side effects the clinic cites, in plain words."""
+    from spinepath.outcomes.evidence import studies
     from spinepath.outcomes.safety_rates import PUBLISHED_MEASURE
 
-    benchmark = safety_benchmark(PUBLISHED_MEASURE)
-    if benchmark is None:
-        return ""
-    return (
-        f"{benchmark.label}: {benchmark.rate * 100:.2g}% of {benchmark.n_text} "
-        f"{benchmark.per}s ({benchmark.study})."
-    )
+    for study in studies():
+        for figure in study.get("figures", []):
+            if figure["measure"] == PUBLISHED_MEASURE:
+                plain = figure.get("plain") or (
+                    f"{figure['label']}: {float(figure['rate']) * 100:.2g}% ({study['title']})"
+                )
+                return f"{plain} ({study.get('source') or study['title']})."
+    return ""
 
 
 def odds_document(features: Features, today: date) -> dict[str, Any]:
@@ -388,12 +400,16 @@ def answer_odds_asked(
 # --- The treated courses behind a group's figures (the clinic admin's and clinicians' page) ---
 
 
-def group_from(values: dict[str, str]) -> Features | None:
-    """A group from a page's query (stored values, "any" for a widened feature); None when
-    the kind of target is missing."""
-    chosen = {name: (values.get(name) or ANY)[:20] for name in FEATURES}
-    if chosen["kind"] == ANY:
-        return None
+def group_from(values: dict[str, str]) -> Features:
+    """A group from a page's query (stored values, "any" for a widened feature): a value that
+    is not one a feature can take is refused, naming the feature."""
+    chosen = {name: values.get(name) or ANY for name in FEATURES}
+    for name, value in chosen.items():
+        if value not in feature_values(name) or (name == "kind" and value == ANY):
+            raise Invalid(
+                f"{name}: not a value of {FEATURE_WORDS[name]} ({value[:40]!r})",
+                fields={name: f"Not a value of {FEATURE_WORDS[name]}."},
+            )
     return Features(**chosen)
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("evidence/", views.evidence_library, name="evidence"),
     path("features/", views.features, name="features"),
     path("like-you/", views.like_you, name="like_you"),
+    path("figures/recount/", views.figures_recount, name="figures_recount"),
     path("completion/", views.completion, name="completion"),
     path("model/", views.model_page, name="model"),
     path("model/calibration.png", views.model_png, name="model_png"),

@@ -54,6 +54,10 @@ def _reader(request: HttpRequest) -> Actor:
     return actor
 
 
+# The earliest date of the data a page may ask for.
+EARLIEST_DATA = date(2000, 1, 1)
+
+
 def _date(text: str) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
@@ -240,21 +244,32 @@ def model_png(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def like_you(request: HttpRequest) -> HttpResponse:
-    """The treated courses behind a "patients like you" group's figures, each counted as the
-    figures count it: every number a patient reads can be traced to its rows here."""
+    """The treated courses behind a "patients like you" group's figures. The group's counts
+    are those patients were given for the date of the data (computed once for that day and
+    kept); the rows are the records as they are now, each counted as the figures count it. If
+    the records changed since the figures were computed (an import, a correction), the page
+    says so and gives both counts."""
     from django.core.paginator import Paginator
 
     from spinepath.outcomes import odds
     from spinepath.pathway.odds import FEATURES, VISITS, group_tallies
 
-    _reader(request)
+    actor = _reader(request)
     today = timezone.localdate()
-    as_of = _date(request.GET.get("as_of", "")[:10]) or odds.data_date(today)
-    as_of = min(as_of, odds.data_date(today))
+    latest = odds.data_date(today)
+    text = request.GET.get("as_of", "")
+    as_of = _date(text[:10]) if text else latest
+    if as_of is None or as_of < EARLIEST_DATA:
+        raise Invalid(
+            "as_of: the date of the data must be a date written YYYY-MM-DD, from "
+            f"{EARLIEST_DATA.isoformat()}.",
+            fields={"as_of": "Not a date of the data."},
+        )
+    as_of = min(as_of, latest)
     group = odds.group_from({name: request.GET.get(name, "") for name in FEATURES})
-    if group is None:
-        raise Invalid("kind: say which kind of target the group was treated at.")
-    tallies = group_tallies(odds.counts(group.kind, as_of).outcomes, group)
+    now = group_tallies(odds.feature_counts(group.kind, as_of), group)
+    kept = odds.stored_counts(group.kind, as_of)
+    given = group_tallies(kept[0].outcomes, group) if kept else None
     page = Paginator(odds.group_courses(group, as_of), 100).get_page(request.GET.get("page"))
     rows = [odds.course_row(visit, as_of) for visit in page]
     showing(request, [row["visit"].patient for row in rows])
@@ -266,13 +281,33 @@ def like_you(request: HttpRequest) -> HttpResponse:
         {
             "group": group.words(),
             "as_of": as_of,
-            "tallies": [(VISITS_WORDS.get(v, v), tallies[v]) for v in VISITS],
+            "computed_at": kept[1] if kept else None,
+            "tallies": [(VISITS_WORDS.get(v, v), (given or now)[v], now[v]) for v in VISITS],
+            "changed": given is not None and given != now,
+            "may_recount": actor.may("policy_draft") and as_of == latest,
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
             "nav": "outcomes",
         },
     )
+
+
+@require_POST
+def figures_recount(request: HttpRequest) -> HttpResponse:
+    """The clinic admin recounts the day's figures (after an import or a restore)."""
+    from spinepath.outcomes import daily, odds
+
+    actor = admin_actor(request, does=TRIES_POLICIES)
+    count = daily.figures_recount(actor=actor, as_of=odds.data_date(timezone.localdate()))
+    messages.success(
+        request,
+        f"The day's figures will be counted again from the records as they are now "
+        f"({count} kept figure{'s' if count != 1 else ''} set aside, still kept). A plan read "
+        "before is accepted only once read again.",
+    )
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/outcomes/") else "outcomes:model")
 
 
 @require_safe

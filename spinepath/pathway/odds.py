@@ -96,6 +96,20 @@ class Features:
         ]
 
 
+def feature_values(name: str) -> tuple[str, ...]:
+    """Every value a feature can be stored as, and :data:`ANY` (what a group may ask for)."""
+    from spinepath.pathway.completion import AGE_BANDS, OLDEST_BAND
+
+    values: dict[str, tuple[str, ...]] = {
+        "kind": tuple(KIND_WORDS),
+        "tier": tuple(TIER_WORDS),
+        "grade": ("1", "2", "3", "4", "5", NO_DISC),
+        "pattern": tuple(PATTERN_WORDS),
+        "age_band": (*(words for *_, words in AGE_BANDS), OLDEST_BAND),
+    }
+    return (*values[name], NOT_RECORDED, ANY)
+
+
 def feature_value_words(name: str, value: str) -> str:
     if value == ANY:
         return "any"
@@ -465,7 +479,12 @@ def model_verdict(
 
 
 def _fmt(value: float | None) -> str:
-    return "not computable" if value is None else f"{value:.2f}"
+    """Three decimals: enough that a measure just under its threshold never reads as equal to
+    it ("0.645 is under 0.65"), and no "-0.000"."""
+    if value is None:
+        return "not computable"
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,14 +95,14 @@ def test_the_review_shows_patients_like_this_one_in_words_and_where_they_come_fr
     assert found, text
     n, yes = int(found.group(1)), int(found.group(2))
     assert n >= 30 and 0 <= yes <= n
-    assert "From the clinic's records up to 23 November 2026" in text
-    assert "Pain improved by more than 30% at 12 months: 67%" in text  # the published figure
+    assert "The clinic's figures are from its records up to 23 November 2026" in text
+    assert "about 67 in 100 had more than 30% less pain" in text  # the published figure
     # Every number traces to the rows behind it.
     link = re.search(r'href="(/outcomes/like-you/\?[^"]+)"', page.content.decode())
     assert link, "no link to the treated patients behind the figures"
     rows = clinician_client.get(link.group(1).replace("&amp;", "&"))
     assert rows.status_code == 200
-    tallies = dict(rows.context["tallies"])
+    tallies = {label: given for label, given, _ in rows.context["tallies"]}
     assert tallies["12 months"].pain_n == n and tallies["12 months"].pain_yes == yes
     # The rows listed are those counted: answered inside the window by the date of the data.
     as_of = TODAY - timedelta(days=1)
@@ -150,7 +150,7 @@ def test_synthetic_patients_never_count(db: Any, clinician: Any, clinician_clien
     text = _text(page)
     assert "Too few patients like you have been treated here yet" in text
     assert "patients like you who answered" not in text
-    assert "Pain improved by more than 30% at 12 months: 67%" in text  # published figures only
+    assert "about 67 in 100 had more than 30% less pain" in text  # published figures only
 
 
 def test_the_accepted_plan_keeps_the_figures_the_patient_read(
@@ -240,3 +240,73 @@ def test_a_corrected_date_of_birth_moves_the_courses_to_their_age_band(
         ReassessmentVisit.objects.filter(plan_id=visit.plan_id).values_list("age_band", flat=True)
     )
     assert bands == {"70 and over"}
+
+
+def _group_url(**values: str) -> str:
+    query = {"kind": "discogenic", "tier": "any", "grade": "any", "pattern": "any"}
+    query["age_band"] = "any"
+    query.update(values)
+    return "/outcomes/like-you/?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+def test_the_trace_page_refuses_what_is_not_a_group_and_keeps_nothing_for_it(
+    cohort: None, clinician_client: Client, coordinator_client: Client
+) -> None:
+    from spinepath.outcomes.models import DailyFigures
+
+    assert coordinator_client.get(_group_url()).status_code == 403
+    for bad, field in (
+        ({"kind": "zzz"}, "kind"),
+        ({"kind": "any"}, "kind"),
+        ({"grade": "' OR 1=1--"}, "grade"),
+        ({"age_band": "ninety"}, "age_band"),
+        ({"as_of": "0001-01-01"}, "as_of"),
+        ({"as_of": "yesterday"}, "as_of"),
+    ):
+        response = clinician_client.get(_group_url(**bad))
+        assert response.status_code == 400, bad
+        assert field in response.content.decode()
+    assert not DailyFigures.objects.filter(key__contains="zzz").exists()
+    for page in ("-1", "abc", "999999"):
+        assert clinician_client.get(_group_url(page=page)).status_code == 200
+
+
+def test_the_trace_page_names_whom_it_showed_in_the_audit_log(
+    cohort: None, clinician_client: Client
+) -> None:
+    from spinepath.audit.models import AuditEvent
+
+    page = clinician_client.get(_group_url())
+    shown = {row["visit"].patient.mrn for row in page.context["rows"]}
+    event = AuditEvent.objects.filter(path__startswith="/outcomes/like-you/").latest("id")
+    assert shown and shown <= set(event.detail.get("records") or event.detail.get("shown") or [])
+
+
+def test_records_changed_after_the_days_figures_are_shown_as_changed_and_recounted(
+    cohort: None, clinician: Any, clinician_client: Client, admin_client: Client
+) -> None:
+    from spinepath.audit.models import AuditEvent
+    from spinepath.outcomes.models import DailyFigures
+
+    patient = _candidate(clinician, "odds-7")
+    before = decision_odds_now(patient)
+    first = clinician_client.get(_group_url())
+    assert not first.context["changed"]
+    # An import after the day's figures were computed: eleven more answers at 12 months.
+    lost = OutcomeMeasurement.objects.filter(
+        visit__key="12m", visit__generator="discogenic", pain_responder=False
+    ).values_list("pk", flat=True)[:11]
+    OutcomeMeasurement.objects.filter(pk__in=list(lost)).update(pain_responder=True)
+    page = admin_client.get(_group_url())
+    assert page.context["changed"]
+    assert "The records have changed since these figures were computed" in _text(page)
+    assert decision_odds_now(patient) == before  # what patients read today does not move
+    recount = admin_client.post("/outcomes/figures/recount/", {"next": _group_url()})
+    assert recount.status_code == 302
+    assert "recounted" in AuditEvent.objects.latest("id").what
+    assert DailyFigures.objects.filter(superseded_at__isnull=False).exists()  # kept
+    after = admin_client.get(_group_url())
+    assert not after.context["changed"]
+    assert decision_odds_now(patient) != before
+    # Only the clinic admin recounts.
+    assert clinician_client.post("/outcomes/figures/recount/").status_code == 403
