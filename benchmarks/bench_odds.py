@@ -12,8 +12,9 @@ target:
 - a patient's figures on a day whose figures are already computed (every request of the day
   but the first): the whole document a page shows - the match and widening, the intervals, the
   adverse events, the published figures and the model's estimate;
-- the first request of a day, which counts the kind of target's courses and keeps them
-  (spinepath/outcomes/daily.py), and the model's daily fit with its cross-validation.
+- `spinepath daily-figures`, run from cron early each day: every kind's counts and the
+  model's daily fit with its cross-validation, kept for the day (spinepath/outcomes/daily.py);
+- without it, the first request of a day, which computes its kind's counts (and the model).
 
 It prints the model's calibration on the cohort as well.
 """
@@ -43,7 +44,7 @@ def main() -> None:
     from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
     from spinepath.outcomes.daily import DailyFigures
     from spinepath.outcomes.model import clinic_model
-    from spinepath.outcomes.odds import data_date, odds_document
+    from spinepath.outcomes.odds import daily_figures, data_date, odds_document
     from spinepath.outcomes.synthetic import generate_cohort
     from spinepath.pathway.odds import Features
     from spinepath.patients.models import Patient
@@ -72,14 +73,22 @@ def main() -> None:
         Features("multiple", "weaker", "3", "radicular", "under 40"),
     ]
 
-    # The first request of the day: the counts of each kind, and the model's fit.
+    # The day's figures from cron (spinepath daily-figures): every kind and the model.
+    DailyFigures.objects.all().delete()
+    started = time.perf_counter()
+    daily_figures(today)
+    print(
+        f"\n  spinepath daily-figures (cron, early each day): {time.perf_counter() - started:.1f} s"
+    )
+    # Without it, the first request of the day computes them: the counts of each kind, and
+    # the model's fit.
     DailyFigures.objects.all().delete()
     rows = []
     for features in candidates:
         started = time.perf_counter()
         odds_document(features, today)
         rows.append((features.kind, (time.perf_counter() - started) * 1000))
-    print("\n  the first request of a day (counts the kind's courses, keeps them):")
+    print("  without it, the first request of a day (counts the kind's courses, keeps them):")
     for kind, ms in rows:
         print(f"    {kind:<16} {ms:8.0f} ms")
     fitted = DailyFigures.objects.filter(key__startswith="model:").first()

@@ -102,6 +102,18 @@ def add_parser(subcommands: Any) -> None:
     reminders.add_argument("--base-url", help="the address in the links (SPINEPATH_BASE_URL)")
     reminders.set_defaults(handler=run_send_reminders)
 
+    figures = subcommands.add_parser(
+        "daily-figures",
+        help="compute the day's 'patients like you' figures and the clinic's model",
+        description="Compute the figures patients read today - 'patients like you' for each "
+        "kind of treatment and the clinic's model of 12-month pain response, of the records up "
+        "to yesterday - and keep them for the day (docs/pathway.md). Run it from cron early "
+        "each day, so that no patient waits for them; figures already kept are left as they "
+        "are.",
+    )
+    figures.add_argument("--date", metavar="YYYY-MM-DD", help="act as if today were this day")
+    figures.set_defaults(handler=run_daily_figures)
+
     manage = subcommands.add_parser(
         "manage",
         help="Django's management commands (migrate, createsuperuser, ...)",
@@ -314,6 +326,32 @@ def run_demo_data(args: argparse.Namespace) -> int:
 
     added = generate_cohort(args.patients, seed=args.seed)
     print(f"{added} synthetic patients added")
+    return 0
+
+
+def run_daily_figures(args: argparse.Namespace) -> int:
+    import time
+    from datetime import date
+
+    today = None
+    if args.date:
+        try:
+            today = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"--date: must be a date written YYYY-MM-DD (got {args.date!r})", file=sys.stderr)
+            return 2
+    _django()
+    _migrate()
+    from django.utils import timezone
+
+    from spinepath.outcomes.odds import daily_figures
+
+    started = time.perf_counter()
+    as_of, lines = daily_figures(today or timezone.localdate())
+    print(f"Figures of the records up to {as_of.isoformat()}:")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Done in {time.perf_counter() - started:.1f} s.")
     return 0
 
 

@@ -33,6 +33,7 @@ from spinepath.pathway.odds import (
     ANY,
     FEATURE_WORDS,
     FEATURES,
+    KIND_WORDS,
     PRIMARY_VISIT,
     VISIT_WORDS,
     VISITS,
@@ -381,6 +382,29 @@ def odds_document(features: Features, today: date) -> dict[str, Any]:
         "pain_what": pain_what,
         "odi_what": _odi_what(),
     }
+
+
+def daily_figures(today: date) -> tuple[date, list[str]]:
+    """The day's figures for every kind of treatment and the clinic's model, computed and kept
+    unless they already are (`spinepath daily-figures`, from cron early each day)."""
+    from spinepath.outcomes.model import clinic_model
+
+    as_of = data_date(today)
+    lines = []
+    for kind, words in KIND_WORDS.items():
+        found = counts(kind, as_of)
+        answered = sum(
+            by_visit[PRIMARY_VISIT].answered
+            for by_visit in found.outcomes.values()
+            if PRIMARY_VISIT in by_visit
+        )
+        lines.append(f"{words}: {answered} answered at 12 months")
+    result = clinic_model(as_of)
+    if result.calibration is None:
+        lines.append(f"the clinic's model: {result.reason}")
+    else:
+        lines.append(f"the clinic's model: fitted on {result.courses} courses")
+    return as_of, lines
 
 
 def answer_odds_asked(

@@ -310,3 +310,22 @@ def test_records_changed_after_the_days_figures_are_shown_as_changed_and_recount
     assert decision_odds_now(patient) != before
     # Only the clinic admin recounts.
     assert clinician_client.post("/outcomes/figures/recount/").status_code == 403
+
+
+def test_daily_figures_computes_every_kind_and_the_model_once(cohort: None) -> None:
+    from spinepath.outcomes.models import DailyFigures
+    from spinepath.outcomes.odds import daily_figures
+
+    as_of, lines = daily_figures(TODAY)
+    assert as_of == TODAY - timedelta(days=1)
+    assert lines[0].startswith("an injection into a disc: ") and "answered at 12 months" in lines[0]
+    kept = set(DailyFigures.objects.values_list("key", flat=True))
+    assert {k.rsplit(":", 1)[0] for k in kept} >= {
+        "odds:discogenic:own",
+        "odds:facet:own",
+        "odds:myoligamentous:own",
+        "odds:multiple:own",
+        "model:own",
+    }
+    daily_figures(TODAY)  # again: nothing new
+    assert DailyFigures.objects.count() == len(kept)
