@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import setup_django
+from bench_web import ensure_cohort, setup_django
 
 
 def main() -> None:
@@ -41,28 +41,14 @@ def main() -> None:
 
     from django.utils import timezone
 
-    from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
     from spinepath.outcomes.daily import DailyFigures
     from spinepath.outcomes.model import clinic_model
     from spinepath.outcomes.odds import daily_figures, data_date, odds_document
-    from spinepath.outcomes.synthetic import generate_cohort
     from spinepath.pathway.odds import Features
-    from spinepath.patients.models import Patient
 
     engine = "PostgreSQL" if args.postgres else "SQLite"
     print(f"spinepath 'patients like you' benchmark on {engine}")
-    have = Patient.objects.count()
-    if have < args.patients:
-        started = time.perf_counter()
-        step = 10_000
-        for done in range(have, args.patients, step):
-            generate_cohort(min(step, args.patients - done), seed=done, synthetic=False)
-            print(f"  generated {min(done + step, args.patients):,} patients", flush=True)
-        print(f"  generation took {time.perf_counter() - started:.0f} s")
-    print(
-        f"  {Patient.objects.count():,} patients, {ReassessmentVisit.objects.count():,} visits, "
-        f"{OutcomeMeasurement.objects.count():,} measurements"
-    )
+    ensure_cohort(args.patients, synthetic=False)
     today = timezone.localdate()
     as_of = data_date(today)
     candidates = [

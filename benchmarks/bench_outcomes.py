@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import setup_django, signed_in_client
+from bench_web import ensure_cohort, setup_django, signed_in_client
 
 
 def main() -> None:
@@ -36,24 +36,11 @@ def main() -> None:
 
     from spinepath.accounts.services import staff_user_create
     from spinepath.actors import Actor
-    from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit, ReminderStep
-    from spinepath.outcomes.synthetic import generate_cohort
-    from spinepath.patients.models import Patient
+    from spinepath.followup.models import ReminderStep
 
     engine = "PostgreSQL" if args.postgres else "SQLite"
     print(f"spinepath outcomes benchmark on {engine}")
-    have = Patient.objects.filter(external_id__startswith="synthetic-").count()
-    if have < args.patients:
-        started = time.perf_counter()
-        step = 10_000
-        for done in range(have, args.patients, step):
-            generate_cohort(min(step, args.patients - done), seed=done)
-            print(f"  generated {min(done + step, args.patients):,} patients", flush=True)
-        print(f"  generation took {time.perf_counter() - started:.0f} s")
-    print(
-        f"  {Patient.objects.count():,} patients, {ReassessmentVisit.objects.count():,} visits, "
-        f"{OutcomeMeasurement.objects.count():,} measurements"
-    )
+    ensure_cohort(args.patients)
 
     started = time.perf_counter()
     steps = add_reminder_steps()

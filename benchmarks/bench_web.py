@@ -65,6 +65,32 @@ def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     call_command("migrate", verbosity=0)
 
 
+def ensure_cohort(patients: int, *, synthetic: bool = True) -> None:
+    """The benchmark's treated cohort (the synthetic generator's; ``synthetic=False`` makes
+    them the clinic's own), added 10,000 at a time up to ``patients``, and its size printed."""
+    import time
+
+    from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
+    from spinepath.outcomes.synthetic import generate_cohort
+    from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
+
+    mine = Patient.objects.all()
+    if synthetic:
+        mine = mine.filter(external_id__startswith=SYNTHETIC_ID_PREFIX)
+    have = mine.count()
+    if have < patients:
+        started = time.perf_counter()
+        step = 10_000
+        for done in range(have, patients, step):
+            generate_cohort(min(step, patients - done), seed=done, synthetic=synthetic)
+            print(f"  generated {min(done + step, patients):,} patients", flush=True)
+        print(f"  generation took {time.perf_counter() - started:.0f} s")
+    print(
+        f"  {Patient.objects.count():,} patients, {ReassessmentVisit.objects.count():,} visits, "
+        f"{OutcomeMeasurement.objects.count():,} measurements"
+    )
+
+
 def signed_in_client(user: object) -> object:
     """A test client signed in as ``user``, past the second step (an authenticator set up), as
     staff pages require."""

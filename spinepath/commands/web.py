@@ -329,17 +329,25 @@ def run_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_daily_figures(args: argparse.Namespace) -> int:
-    import time
+def _date_option(args: argparse.Namespace) -> Any:
+    """``--date`` as a date (None when not given), or False after saying what is wrong."""
     from datetime import date
 
-    today = None
-    if args.date:
-        try:
-            today = date.fromisoformat(args.date)
-        except ValueError:
-            print(f"--date: must be a date written YYYY-MM-DD (got {args.date!r})", file=sys.stderr)
-            return 2
+    if not args.date:
+        return None
+    try:
+        return date.fromisoformat(args.date)
+    except ValueError:
+        print(f"--date: must be a date written YYYY-MM-DD (got {args.date!r})", file=sys.stderr)
+        return False
+
+
+def run_daily_figures(args: argparse.Namespace) -> int:
+    import time
+
+    today = _date_option(args)
+    if today is False:
+        return 2
     _django()
     _migrate()
     from django.utils import timezone
@@ -356,15 +364,9 @@ def run_daily_figures(args: argparse.Namespace) -> int:
 
 
 def run_send_reminders(args: argparse.Namespace) -> int:
-    from datetime import date
-
-    today = None
-    if args.date:
-        try:
-            today = date.fromisoformat(args.date)
-        except ValueError:
-            print(f"--date: must be a date written YYYY-MM-DD (got {args.date!r})", file=sys.stderr)
-            return 2
+    today = _date_option(args)
+    if today is False:
+        return 2
     _django()
     _migrate()
     from django.conf import settings

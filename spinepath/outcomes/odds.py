@@ -29,6 +29,7 @@ from django.utils import timezone
 from spinepath.errors import Invalid
 from spinepath.followup.models import ReassessmentVisit
 from spinepath.outcomes.daily import of_the_day, stored
+from spinepath.pathway.instruments import odi_responder_plain
 from spinepath.pathway.odds import (
     ANY,
     FEATURE_WORDS,
@@ -245,16 +246,7 @@ PAIN_WHAT = "at least 30% less pain"
 
 
 def _odi_what() -> str:
-    policy = clinic_policy()
-    rule = policy.odi_responder_rule
-    pct, points = f"{policy.odi_responder_min_pct:g}%", f"{policy.odi_responder_min_points:g}"
-    if rule == "both":
-        return f"a disability score (ODI) at least {pct} and {points} points lower"
-    if rule == "pct":
-        return f"a disability score (ODI) at least {pct} lower"
-    if rule == "points":
-        return f"a disability score (ODI) at least {points} points lower"
-    return f"a disability score (ODI) at least {pct} or {points} points lower"
+    return odi_responder_plain(clinic_policy())
 
 
 def published_figures(kind: str) -> list[dict[str, Any]]:

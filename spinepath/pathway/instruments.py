@@ -290,15 +290,24 @@ def pain_responder_text(policy: Policy) -> str:
     return f"pain at least {policy.pain_responder_min_pct:g}% lower than baseline"
 
 
-def odi_responder_text(policy: Policy) -> str:
+def _odi_response(policy: Policy) -> str:
+    """How much lower the ODI must be to count as a response: "30% or 10 points"."""
     pct = f"{policy.odi_responder_min_pct:g}%"
     points = f"{policy.odi_responder_min_points:g} points"
-    joined = {
+    return {
         "pct": pct,
         "points": points,
         "both": f"{pct} and {points}",
     }.get(policy.odi_responder_rule, f"{pct} or {points}")
-    return f"ODI {joined} lower than baseline"
+
+
+def odi_responder_text(policy: Policy) -> str:
+    return f"ODI {_odi_response(policy)} lower than baseline"
+
+
+def odi_responder_plain(policy: Policy) -> str:
+    """The ODI response as a patient reads it."""
+    return f"a disability score (ODI) at least {_odi_response(policy)} lower"
 
 
 def is_before_judgement(visit_key: str | None, policy: Policy) -> bool:

@@ -151,7 +151,7 @@ def decision_targets(decision_json: Mapping[str, Any]) -> list[tuple[str, str]]:
     rule) as (generator, level) pairs: what a candidate would be treated at."""
     from spinepath.pathway.decision import Generator
 
-    out = []
+    out: list[tuple[str, str]] = []
     for g in decision_json.get("generators") or []:
         generator = Generator(
             generator=g.get("generator"),
