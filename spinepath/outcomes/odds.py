@@ -18,6 +18,7 @@ read, kept as they were with an accepted plan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -216,8 +217,20 @@ def patients_like_you(
 # --- The document a page shows (and an accepted plan keeps) -------------------------------------
 
 
-def _percent(value: float) -> str:
-    return f"{round(value * 100)}%"
+def _percent(value: float, rounding: str = "nearest") -> str:
+    """A share as a percent: whole under 10% only to one decimal ("0.9%"); an interval's low
+    end rounded down and its high end up, so that rounding never narrows it."""
+    scale = 1000 if value < 0.1 else 100
+    step = {"down": math.floor, "up": math.ceil}.get(rounding, round)
+    number = step(
+        value * scale + (1e-9 if rounding == "down" else -1e-9 if rounding == "up" else 0)
+    )
+    text = f"{number / 10:g}" if scale == 1000 else f"{number}"
+    return f"{text}%"
+
+
+def _interval(low: float, high: float) -> tuple[str, str]:
+    return _percent(low, "down"), _percent(high, "up")
 
 
 def _share(share: Share | None, lost: int, what: str, visit: str) -> dict[str, Any] | None:
@@ -230,8 +243,8 @@ def _share(share: Share | None, lost: int, what: str, visit: str) -> dict[str, A
         "yes": share.yes,
         "n": share.n,
         "percent": _percent(share.yes / share.n),
-        "low": _percent(low),
-        "high": _percent(high),
+        "low": _interval(low, high)[0],
+        "high": _interval(low, high)[1],
         "sentence": (
             f"Of {share.n} patients like you who answered at {VISIT_WORDS[visit]}, "
             f"{share.yes} had {what}."
@@ -329,8 +342,8 @@ def odds_document(features: Features, today: date) -> dict[str, Any]:
             "yes": followed,
             "n": courses,
             "percent": _percent(followed / courses),
-            "low": _percent(low),
-            "high": _percent(high),
+            "low": _interval(low, high)[0],
+            "high": _interval(low, high)[1],
             "sentence": (
                 f"Of {courses} patients like you treated here, {followed} had a side effect "
                 "recorded that may have been caused by the injection or the product."
@@ -345,8 +358,8 @@ def odds_document(features: Features, today: date) -> dict[str, Any]:
         # policy's thresholds; otherwise why not (shown to staff).
         "estimate": {
             "percent": _percent(estimate.probability),
-            "low": _percent(estimate.low),
-            "high": _percent(estimate.high),
+            "low": _interval(estimate.low, estimate.high)[0],
+            "high": _interval(estimate.low, estimate.high)[1],
             "patients": estimate.patients,
         }
         if estimate is not None and shown
@@ -419,6 +432,11 @@ def answer_odds_asked(
 def group_from(values: dict[str, str]) -> Features:
     """A group from a page's query (stored values, "any" for a widened feature): a value that
     is not one a feature can take is refused, naming the feature."""
+    if not values.get("kind"):
+        raise Invalid(
+            "kind: say which kind of treatment the group was treated with.",
+            fields={"kind": "Say which kind of treatment."},
+        )
     chosen = {name: values.get(name) or ANY for name in FEATURES}
     for name, value in chosen.items():
         if value not in feature_values(name) or (name == "kind" and value == ANY):

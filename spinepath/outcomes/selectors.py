@@ -653,6 +653,8 @@ def breakdown_value_words(field: str, value: Any) -> str:
         return "3 or more" if (value or 0) >= 3 else str(value or 0)
     if field == "material":
         return MATERIAL_WORDS.get(value, value or "not recorded")
+    if field == "prognosis_tier":  # the clinic's own words for its tiers, as staff know them
+        return str(value or "not recorded")
     odds_name = next((name for _, f, name in BREAKDOWN_FEATURES if f == field), "")
     return feature_value_words(odds_name, value or "") if odds_name else str(value)
 

@@ -258,8 +258,8 @@ def like_you(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     latest = odds.data_date(today)
     text = request.GET.get("as_of", "")
-    as_of = _date(text[:10]) if text else latest
-    if as_of is None or as_of < EARLIEST_DATA:
+    as_of = _date(text) if text else latest
+    if as_of is None or as_of < EARLIEST_DATA or len(text) > 10:
         raise Invalid(
             "as_of: the date of the data must be a date written YYYY-MM-DD, from "
             f"{EARLIEST_DATA.isoformat()}.",
@@ -285,6 +285,7 @@ def like_you(request: HttpRequest) -> HttpResponse:
             "tallies": [(VISITS_WORDS.get(v, v), (given or now)[v], now[v]) for v in VISITS],
             "changed": given is not None and given != now,
             "may_recount": actor.may("policy_draft") and as_of == latest,
+            "is_latest": as_of == latest,
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
@@ -298,8 +299,10 @@ def figures_recount(request: HttpRequest) -> HttpResponse:
     """The clinic admin recounts the day's figures (after an import or a restore)."""
     from spinepath.outcomes import daily, odds
 
-    actor = admin_actor(request, does=TRIES_POLICIES)
-    count = daily.figures_recount(actor=actor, as_of=odds.data_date(timezone.localdate()))
+    actor = admin_actor(request, does="recounts the day's figures")
+    today = timezone.localdate()
+    count = daily.figures_recount(actor=actor, as_of=odds.data_date(today))
+    odds.daily_figures(today)  # counted again now, not by the next patient's page
     messages.success(
         request,
         f"The day's figures will be counted again from the records as they are now "

@@ -42,7 +42,7 @@ FEATURES = ("kind", "tier", "grade", "pattern", "age_band")
 WIDEN_ORDER: tuple[str, ...] = ("age_band", "pattern", "grade", "tier")
 FEATURE_WORDS = {
     "kind": "what was treated",
-    "tier": "prognosis",
+    "tier": "expected result (the clinic's prognosis)",
     "grade": "disc degeneration (Pfirrmann grade)",
     "pattern": "pain pattern",
     "age_band": "age",
@@ -60,7 +60,11 @@ KIND_WORDS = {
     "myoligamentous": "ligament injections",
     "multiple": "injections at more than one kind of target",
 }
-TIER_WORDS = {"strongest": "strongest", "typical": "typical", "weaker": "weaker"}
+TIER_WORDS = {
+    "strongest": "among the best",
+    "typical": "typical",
+    "weaker": "less favourable",
+}
 PATTERN_WORDS = {
     "axial": "back pain mainly",
     "radicular": "leg pain mainly",
