@@ -98,6 +98,7 @@ def test_patient_pages_and_the_worklist_fit_a_phone(live_server: Any, browser: A
     Patient.objects.filter(pk=patient.pk).update(
         email="maria.lopez.with.a.long.address@example.org", birth_date="1961-04-30"
     )
+    patient.refresh_from_db()  # the plan's figures are of the patient as the chart has them
     first = accepted_plan_for(patient, clinician, review, sessions=2)
     with on_day(injected, 14):
         inject(patient, clinician, injected)
