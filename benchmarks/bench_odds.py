@@ -21,7 +21,6 @@ It prints the model's calibration on the cohort as well.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -29,15 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import ensure_cohort, setup_django
+from bench_web import cohort_arguments, ensure_cohort
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--postgres", metavar="URL")
-    args = parser.parse_args()
-    setup_django(args.postgres, name="odds-bench")
+    args = cohort_arguments(__doc__, "odds-bench")
 
     from django.utils import timezone
 

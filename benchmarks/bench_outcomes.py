@@ -11,7 +11,6 @@ after a change, over a reminder ladder added to the synthetic cohort for the ben
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,15 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import ensure_cohort, setup_django, signed_in_client
+from bench_web import cohort_arguments, ensure_cohort, signed_in_client
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--postgres", metavar="URL")
-    args = parser.parse_args()
-    setup_django(args.postgres, name="outcomes-bench")
+    args = cohort_arguments(__doc__, "outcomes-bench")
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -65,6 +65,16 @@ def setup_django(postgres: str | None, name: str = "web-bench") -> None:
     call_command("migrate", verbosity=0)
 
 
+def cohort_arguments(doc: str | None, name: str) -> Any:
+    """A cohort benchmark's options (--patients, --postgres), its database set up."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--postgres", metavar="URL")
+    args = parser.parse_args()
+    setup_django(args.postgres, name=name)
+    return args
+
+
 def ensure_cohort(patients: int, *, synthetic: bool = True) -> None:
     """The benchmark's treated cohort (the synthetic generator's; ``synthetic=False`` makes
     them the clinic's own), added 10,000 at a time up to ``patients``, and its size printed."""

@@ -85,7 +85,9 @@ def stored(name: str, as_of: date) -> tuple[Any, datetime] | None:
 def figures_recount(*, actor: Actor, as_of: date) -> int:
     """The clinic admin recounts the figures of ``as_of`` (after an import or a restore): the
     ones kept are marked superseded (kept, no longer read), and the next request computes them
-    from the records as they are. Returns how many were superseded; twice is once."""
+    from the records as they are (counted again at once by the page that asked). Returns how
+    many were superseded. A second recount (a double click) sets aside figures counted from the
+    same records: the figures patients read are the same, and no plan being read is refused."""
     standing = DailyFigures.objects.select_for_update().filter(
         as_of=as_of, superseded_at__isnull=True
     )

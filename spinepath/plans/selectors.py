@@ -185,13 +185,21 @@ def plan_odds(plan: CarePlan) -> dict[str, Any] | None:
     it, else as they stand today (the data of the day before)."""
     if plan.accepted_odds is not None:
         return dict(plan.accepted_odds)
+    # A page asks twice (the document it shows and the content hash it carries): counted once
+    # per plan object and day.
+    today = timezone.localdate()
+    kept = getattr(plan, "_odds_of_the_day", None)
+    if kept is not None and kept[0] == today:
+        return dict(kept[1]) if kept[1] is not None else None
     signed = plan.decision
-    return candidate_odds(
+    odds = candidate_odds(
         decision_json=signed.decision_json,
         workup_json=signed.workup_json,
         born=plan.patient.birth_date,
-        on=timezone.localdate(),
+        on=today,
     )
+    plan._odds_of_the_day = (today, odds)  # type: ignore[attr-defined]
+    return dict(odds) if odds is not None else None
 
 
 def plan_content_hash(plan: CarePlan) -> str:

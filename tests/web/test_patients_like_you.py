@@ -25,6 +25,7 @@ from spinepath.followup.models import OutcomeMeasurement, ReassessmentVisit
 from spinepath.outcomes.synthetic import generate_cohort
 from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient
 from spinepath.plans.acceptance import plan_accept
+from spinepath.plans.models import CarePlan
 from spinepath.plans.selectors import plan_content_hash, plan_odds
 from spinepath.plans.services import plan_create
 
@@ -192,7 +193,7 @@ def test_figures_of_a_new_day_that_changed_since_the_page_was_read_are_not_accep
         key="12m", generator="discogenic", closes__lt=TODAY - timedelta(days=3)
     ).filter(measurement__pain_responder=False)[0]
     OutcomeMeasurement.objects.filter(visit=visit).update(pain_responder=True)
-    assert plan_content_hash(plan) == shown
+    assert plan_content_hash(CarePlan.objects.get(pk=plan.pk)) == shown  # read afresh
     # ... and the next day's figures count it: a page read yesterday is not accepted today.
     tomorrow = time_machine.travel(timezone.now() + timedelta(days=1), tick=False)
     with tomorrow, pytest.raises(Conflict, match="changed since this page was opened"):
@@ -221,7 +222,7 @@ def test_the_figures_are_of_the_day_before(cohort: None, clinician: Any) -> None
         pain_responder=True,
         created_at=timezone.now(),
     )
-    assert plan_content_hash(plan) == before
+    assert plan_content_hash(CarePlan.objects.get(pk=plan.pk)) == before  # read afresh
 
 
 def test_a_corrected_date_of_birth_moves_the_courses_to_their_age_band(
