@@ -15,6 +15,8 @@ RECORDED: dict[str, str] = {
     "patients:new": "new patient form",
     "patients:edit": "patient details form",
     "patients:contact_confirm": "change of contact details confirmed in person",
+    "patients:identifiers": "identifiers in other systems (list and add)",
+    "patients:identifier_remove": "identifier in another system removed",
     "records:fhir": "FHIR bundle (export)",
     "consultations:new": "new consultation",
     "consultations:history": "consultation: history",

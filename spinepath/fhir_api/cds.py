@@ -3,20 +3,26 @@ opens (patient-view), and a check of a spine injection being ordered (order-sele
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
 from spinepath.consultations.selectors import decision_in_force, latest_signed_decision
 from spinepath.errors import Invalid
+from spinepath.fhir_api import resources
+from spinepath.fhir_api.services import token_for
 from spinepath.pathway import gates
+from spinepath.pathway.decision import DECISION_LABELS
 from spinepath.pathway.orders import is_spine_injection, order_target, order_warnings
 from spinepath.patients.models import Patient
+from spinepath.patients.selectors import charts_identified_by
 from spinepath.plans.standing import patient_standing
 from spinepath.web.policy import clinic_policy
 
-MRN_SYSTEM = "urn:spinepath:mrn"
 SERVICES = [
     {
         "hook": "patient-view",
@@ -40,6 +46,9 @@ INDICATORS = {
     "refer_surgical": "warning",
     "needs_imaging": "warning",
 }
+SOURCE = {"label": "spinepath (spine clinic)"}
+READ_TIMEOUT = 5  # seconds for the read of the patient from the hook's fhirServer
+READ_LIMIT = 1024 * 1024
 
 
 class HookProblem(Invalid):
@@ -49,55 +58,215 @@ class HookProblem(Invalid):
         super().__init__(reason, code="invalid_hook_request")
 
 
-def match_patient(hook: dict[str, Any]) -> Patient | None:
-    """The clinic's patient, matched by identifier: the prefetched Patient's identifiers (our
-    record number, or the EHR's id we hold), else the context's patientId."""
+@dataclass(frozen=True)
+class Match:
+    """Whom a hook names: one chart, or none with what was tried (and how many charts the
+    identifiers named when they named more than one: never a guess)."""
+
+    patient: Patient | None
+    tried: tuple[str, ...]
+    charts: int = 0
+
+
+def _identifiers(resource: Any) -> list[tuple[str, str]]:
+    pairs = []
+    for identifier in resource.get("identifier") or [] if isinstance(resource, dict) else []:
+        if not isinstance(identifier, dict):
+            continue
+        system, value = identifier.get("system"), identifier.get("value")
+        if isinstance(system, str) and isinstance(value, str) and system and value.strip():
+            pairs.append((system.strip()[:255], value.strip()[:64]))
+    return pairs
+
+
+def _said(pairs: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{system}|{value}" for system, value in pairs)
+
+
+def _by(pairs: list[tuple[str, str]], tried: list[str], how: str) -> Match | None:
+    """The one chart the identifiers name (a Match), None when they name none."""
+    if not pairs:
+        tried.append(f"{how}: no identifier with a system")
+        return None
+    tried.append(f"{how}: {_said(pairs)}")
+    found = charts_identified_by(pairs)
+    if len(found) == 1:
+        return Match(found[0], tuple(tried))
+    if len(found) > 1:
+        return Match(None, tuple(tried), charts=len(found))
+    return None
+
+
+def _server_patient(server: str, patient_id: str, authorization: Any) -> dict[str, Any]:
+    """The Patient ``patient_id`` as the hook's FHIR server gives it, read with the hook's
+    ``fhirAuthorization``; raises HookRead with what went wrong."""
+    if not patient_id.replace("-", "").replace(".", "").isalnum() or len(patient_id) > 64:
+        raise HookRead("context.patientId is not a FHIR id")
+    request = urllib.request.Request(
+        f"{server}/Patient/{patient_id}", headers={"Accept": "application/fhir+json"}
+    )
+    if isinstance(authorization, dict) and isinstance(authorization.get("access_token"), str):
+        kind = authorization.get("token_type") or "Bearer"
+        request.add_header("Authorization", f"{kind} {authorization['access_token']}")
+    try:
+        with urllib.request.urlopen(request, timeout=READ_TIMEOUT) as response:
+            body = response.read(READ_LIMIT + 1)
+    except urllib.error.HTTPError as error:
+        raise HookRead(f"it answered {error.code} {error.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise HookRead(f"it cannot be reached ({getattr(error, 'reason', error)})") from None
+    if len(body) > READ_LIMIT:
+        raise HookRead("its answer is larger than a Patient")
+    try:
+        resource = json.loads(body)
+    except ValueError:
+        raise HookRead("its answer is not JSON") from None
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+        raise HookRead("its answer is not a Patient")
+    return resource
+
+
+class HookRead(Exception):
+    """The patient could not be read from the hook's FHIR server (said in the card)."""
+
+
+def _readable_servers() -> set[str]:
+    return {s.rstrip("/") for s in settings.SPINEPATH_CDS_FHIR_SERVERS if s}
+
+
+def match_patient(hook: dict[str, Any], own_bases: set[str]) -> Match:
+    """The clinic's patient a hook names, in this order, never guessing:
+
+    1. the prefetched Patient's identifiers (the clinic's record number, or an identifier kept
+       on a chart for exactly that system);
+    2. otherwise the Patient read from the hook's ``fhirServer`` with its ``fhirAuthorization``:
+       this server's own FHIR API (``own_bases``; the id is then this server's, and the
+       authorization must be a token of this server), or a server the clinic reads from
+       (``SPINEPATH_CDS_FHIR_SERVERS``), matched by its identifiers;
+    3. otherwise the EHR's patient id, kept on a chart under the ``fhirServer`` address or the
+       clinic's configured system for its EHR (``SPINEPATH_EHR_PATIENT_ID_SYSTEM``).
+
+    A bare id from another system is never looked up as this server's own id. Several charts
+    answer as none, with their number."""
     context = hook.get("context") or {}
     if not isinstance(context, dict):
         raise HookProblem("context: an object")
-    values: list[str] = []
     prefetch = hook.get("prefetch") or {}
     if not isinstance(prefetch, dict):
         raise HookProblem("prefetch: an object")
-    prefetched = prefetch.get("patient") or {}
-    if isinstance(prefetched, dict):
-        for identifier in prefetched.get("identifier") or []:
-            if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
-                values.append(identifier["value"])
     patient_id = context.get("patientId")
-    if isinstance(patient_id, str):
-        values.append(patient_id)
-    values = [v.strip()[:64] for v in values if v.strip()]
-    if not values:
+    patient_id = patient_id.strip() if isinstance(patient_id, str) else ""
+    server = hook.get("fhirServer")
+    server = server.strip().rstrip("/") if isinstance(server, str) else ""
+    prefetched = prefetch.get("patient")
+    if not patient_id and not isinstance(prefetched, dict):
         raise HookProblem("context.patientId: which patient")
-    return Patient.objects.filter(Q(mrn__in=values) | Q(external_id__in=values)).first()
+    tried: list[str] = []
+    if isinstance(prefetched, dict) and prefetched.get("resourceType") == "Patient":
+        found = _by(_identifiers(prefetched), tried, "the prefetched Patient's identifiers")
+        if found is not None:
+            return found
+    elif server and patient_id:
+        found = _read_from(server, patient_id, hook.get("fhirAuthorization"), own_bases, tried)
+        if found is not None:
+            return found
+    systems = [server] if server and server not in own_bases else []
+    if settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM:
+        systems.append(settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM.rstrip("/"))
+    if patient_id and systems:
+        found = _by(
+            [(system, patient_id[:64]) for system in dict.fromkeys(systems)],
+            tried,
+            "the EHR's patient id as kept on a chart",
+        )
+        if found is not None:
+            return found
+    elif patient_id:
+        tried.append(
+            f"context.patientId {patient_id[:64]}: not looked up (no fhirServer, and no "
+            "system set up for the EHR's patient ids)"
+        )
+    return Match(None, tuple(tried))
 
 
-def _review_link(decision_id: int) -> dict[str, str]:
+def _read_from(
+    server: str, patient_id: str, authorization: Any, own_bases: set[str], tried: list[str]
+) -> Match | None:
+    if server in own_bases:
+        # This server's own API: the id is this server's, read here with the token given.
+        token = authorization.get("access_token") if isinstance(authorization, dict) else None
+        if not isinstance(token, str) or token_for(f"Bearer {token}") is None:
+            tried.append(
+                f"Patient/{patient_id[:64]} of this server: not read (fhirAuthorization is not "
+                "a live token of this server)"
+            )
+            return None
+        _, patient = resources.read("Patient", patient_id[:64])
+        tried.append(f"Patient/{patient_id[:64]} of this server")
+        return Match(patient, tuple(tried)) if patient is not None else None
+    if server not in _readable_servers():
+        tried.append(
+            f"{server}: not read (not a FHIR server the clinic reads from; "
+            "SPINEPATH_CDS_FHIR_SERVERS)"
+        )
+        return None
+    try:
+        resource = _server_patient(server, patient_id, authorization)
+    except HookRead as problem:
+        tried.append(f"{server}/Patient/{patient_id[:64]}: not read ({problem})")
+        return None
+    return _by(_identifiers(resource), tried, f"the identifiers of {server}/Patient/{patient_id}")
+
+
+def _review_link(base: str, decision_id: int) -> dict[str, str]:
     return {
         "label": "Open the candidacy review in spinepath",
-        "url": f"{settings.SPINEPATH_BASE_URL}/decisions/{decision_id}/",
+        "url": f"{base}/decisions/{decision_id}/",
         "type": "absolute",
     }
 
 
-def patient_view(hook: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
-    source = {"label": "spinepath (spine clinic)"}
+def unmatched_card(match: Match) -> dict[str, Any]:
+    """The one card of a call that names no single chart: which identifiers were tried, or
+    that they name several charts (nothing shown rather than another patient's record)."""
+    tried = "\n".join(f"- {line}" for line in match.tried) or "- nothing to look up"
+    if match.charts > 1:
+        return {
+            "summary": f"Spine clinic: this patient matches {match.charts} charts; nothing shown",
+            "indicator": "warning",
+            "detail": "The identifiers match more than one chart at the spine clinic, so "
+            "nothing is shown rather than another patient's record. Ask the clinic to "
+            f"correct the charts' identifiers.\n\nTried:\n{tried}",
+            "source": SOURCE,
+        }
+    return {
+        "summary": "Spine clinic: no chart matches this patient",
+        "indicator": "info",
+        "detail": "The spine clinic has no chart this patient's identifiers name, so it has "
+        "no candidacy decision to show. If the patient is the clinic's, the clinic can add "
+        f"the EHR's patient id to the chart.\n\nTried:\n{tried}",
+        "source": SOURCE,
+    }
+
+
+def patient_view(hook: dict[str, Any], match: Match, base: str) -> list[dict[str, Any]]:
+    patient = match.patient
     if patient is None:
-        return []
+        return [unmatched_card(match)]
     signed = latest_signed_decision(patient)
     if signed is None:
         return [
             {
                 "summary": "Spine clinic: no candidacy decision yet",
                 "indicator": "info",
-                "source": source,
+                "detail": "The patient has a chart at the spine clinic, but no signed "
+                "candidacy decision.",
+                "source": SOURCE,
             }
         ]
     d = signed.decision_json
-    summary = (
-        f"Spine clinic: {d.get('label') or d['decision']} (signed {signed.signed_at:%Y-%m-%d})"
-    )
+    label = DECISION_LABELS.get(d["decision"], "a decision")
+    summary = f"Spine clinic: {label} (signed {signed.signed_at:%Y-%m-%d})"
     cards = []
     warning = gates.warning_standing(patient_standing(patient), clinic_policy())
     if warning is not None:
@@ -107,7 +276,7 @@ def patient_view(hook: dict[str, Any], patient: Patient | None) -> list[dict[str
                 "summary": "Spine clinic: new warning signs recorded, not yet signed"[:140],
                 "indicator": "critical",
                 "detail": warning.sentence,
-                "source": source,
+                "source": SOURCE,
             }
         )
     return [
@@ -120,7 +289,7 @@ def patient_view(hook: dict[str, Any], patient: Patient | None) -> list[dict[str
                 "label": f"{signed.policy_name} {signed.policy_version}",
                 "topic": {"display": "Regenerative spine candidacy"},
             },
-            "links": [_review_link(signed.pk)],
+            "links": [_review_link(base, signed.pk)],
         },
     ]
 
@@ -159,7 +328,10 @@ def _text(concept: Any) -> str:
     return " ".join(p for p in parts if isinstance(p, str))
 
 
-def order_select(hook: dict[str, Any], patient: Patient | None) -> list[dict[str, Any]]:
+def order_select(hook: dict[str, Any], match: Match, base: str) -> list[dict[str, Any]]:
+    """A warning card for each selected spine injection with a problem; a call that names no
+    single chart warns on its spine injections only (other orders are none of the clinic's)."""
+    patient = match.patient
     cards = []
     for order in _orders(hook):
         text = _text(order.get("code"))
@@ -169,7 +341,12 @@ def order_select(hook: dict[str, Any], patient: Patient | None) -> list[dict[str
         sites = [_text(site) for site in body_sites] if isinstance(body_sites, list) else []
         generator, level = order_target(text, sites)
         if patient is None:
-            warnings = ["The spine clinic has no record of this patient: no candidacy review."]
+            unmatched = unmatched_card(match)
+            warnings = [
+                "The spine clinic has no single chart of this patient, so no candidacy review "
+                "stands behind this injection.",
+                unmatched["detail"],
+            ]
             decision, refused = None, None
         else:
             standing = patient_standing(patient)
@@ -191,10 +368,10 @@ def order_select(hook: dict[str, Any], patient: Patient | None) -> list[dict[str
             "summary": f"Spine injection: {short}"[:140],
             "indicator": "critical" if critical else "warning",
             "detail": "\n".join(f"- {w}" for w in warnings),
-            "source": {"label": "spinepath (spine clinic)"},
+            "source": SOURCE,
         }
         if decision is not None:
-            card["links"] = [_review_link(decision.pk)]
+            card["links"] = [_review_link(base, decision.pk)]
         cards.append(card)
     return cards
 

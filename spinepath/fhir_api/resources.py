@@ -27,9 +27,11 @@ from spinepath.consultations.models import (
 from spinepath.fhir_api.questionnaires import questionnaires
 from spinepath.fhir_api.responses import response_resource
 from spinepath.followup.models import OutcomeMeasurement
-from spinepath.patients.models import PAYER_CHOICES, Patient
+from spinepath.patients.models import MRN_SYSTEM, PAYER_CHOICES, Patient
+from spinepath.patients.selectors import charts_identified_by
 from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.records.fhir import (
+    OBSERVATION_KINDS,
     biologic_product_resource,
     patient_bundle,
     patient_resource,
@@ -77,6 +79,7 @@ def _one(model: Any, text: str) -> Patient | None:
     return row.patient if row is not None else None
 
 
+KINDS = "|".join(OBSERVATION_KINDS)
 # id -> the patient it belongs to, per type (None: no such resource).
 OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]] = {
     "Encounter": [(re.compile(r"^(\d+)$"), lambda m: _one(Encounter, m))],
@@ -86,8 +89,8 @@ OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]]
         (re.compile(r"^(\d+)-coverage$"), lambda m: Patient.objects.filter(pk=_int(m)).first())
     ],
     "Observation": [
-        (re.compile(r"^enc(\d+)-pain$"), lambda m: _one(Encounter, m)),
-        (re.compile(r"^m(\d+)-(?:pain|odi)$"), lambda m: _one(OutcomeMeasurement, m)),
+        (re.compile(rf"^enc(\d+)-(?:{KINDS})$"), lambda m: _one(Encounter, m)),
+        (re.compile(rf"^m(\d+)-(?:{KINDS})$"), lambda m: _one(OutcomeMeasurement, m)),
     ],
     "Procedure": [
         (re.compile(r"^prior(\d+)$"), lambda m: _one(PriorProcedure, m)),
@@ -192,8 +195,15 @@ def _coding_matches(resource: dict[str, Any], wanted: str) -> bool:
 def _search_patients(params: dict[str, str]) -> list[Patient]:
     query = Patient.objects.all()
     if params.get("identifier"):
-        value = params["identifier"].rpartition("|")[2].strip()
-        query = query.filter(mrn__iexact=value)
+        system, bar, value = params["identifier"].rpartition("|")
+        value = value.strip()
+        if not bar:  # any system: the record number, or an identifier kept on a chart
+            query = query.filter(Q(mrn__iexact=value) | Q(identifiers__value=value)).distinct()
+        elif system.strip().rstrip("/").lower() == MRN_SYSTEM:
+            query = query.filter(mrn__iexact=value)
+        else:
+            found = charts_identified_by([(system, value)])
+            query = query.filter(pk__in=[p.pk for p in found])
     if params.get("name"):
         text = params["name"].strip()[:100]
         query = query.filter(Q(family_name__istartswith=text) | Q(given_name__istartswith=text))
@@ -211,7 +221,9 @@ def _search_patients(params: dict[str, str]) -> list[Patient]:
         query = query.filter(**{f"birth_date{lookup}": day})
     if not any(params.get(p) for p in ("identifier", "name", "birthdate")):
         raise SearchProblem("Patient: search by identifier, name or birthdate")
-    return list(query.order_by("family_name", "given_name", "id")[:5000])
+    return list(
+        query.prefetch_related("identifiers").order_by("family_name", "given_name", "id")[:5000]
+    )
 
 
 def search(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], list[Patient]]:

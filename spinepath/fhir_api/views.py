@@ -97,8 +97,15 @@ def _disclosed(request: HttpRequest, what: str, patients: list[Patient]) -> None
     )
 
 
+def _site(request: HttpRequest) -> str:
+    """The address the request came to (one of ALLOWED_HOSTS): absolute links in answers
+    point back to it, so a client that reached the server by another of its names can follow
+    them."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 def _base(request: HttpRequest) -> str:
-    return f"{settings.SPINEPATH_BASE_URL}/fhir"
+    return f"{_site(request)}/fhir"
 
 
 # --- CapabilityStatement --------------------------------------------------------------------
@@ -412,13 +419,18 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
         unstorable = json_problems(body)
         if unstorable:
             return _cds_error(400, "; ".join(unstorable))
-        patient = match_patient(body)
-        cards = hook(body, patient)
+        own = {_base(request), f"{settings.SPINEPATH_BASE_URL}/fhir"}
+        match = match_patient(body, own)
+        cards = hook(body, match, _site(request))
     except HookProblem as problem:
         return _cds_error(400, " ".join(problem.reasons))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _cds_error(400, "The body is not a JSON object.")
-    _disclosed(request, f"CDS Hooks {service}", [patient] if patient else [])
+    patient = match.patient
+    what = f"CDS Hooks {service}" + (
+        "" if patient else f" (no single chart matched: {'; '.join(match.tried)})"[:400]
+    )
+    _disclosed(request, what, [patient] if patient else [])
     return HttpResponse(json.dumps({"cards": cards}), content_type="application/json")
 
 

@@ -76,3 +76,14 @@ class NewPatientForm(OncePerSubmission, PatientForm):
         required=False,
         label="This is another person with the same name and date of birth",
     )
+
+
+class IdentifierForm(forms.Form):
+    """An identifier the patient has in another system (FHIR Identifier: system and value)."""
+
+    system = forms.CharField(
+        max_length=255,
+        help_text="The other system as a URI: the EHR's FHIR address "
+        "(https://ehr.example.org/fhir) or a URN (urn:oid:1.2.840.1234).",
+    )
+    value = forms.CharField(max_length=64, label="Identifier", help_text="As that system gives it.")

@@ -160,3 +160,33 @@ class Patient(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+# The clinic's own record number, as FHIR names it (Patient.identifier.system).
+MRN_SYSTEM = "urn:spinepath:mrn"
+
+
+class PatientIdentifier(models.Model):
+    """An identifier the patient has in another system - the EHR's patient id, another
+    clinic's record number - as FHIR names one: a system (a URI) and a value. Staff add them;
+    CDS Hooks find the chart by them; the FHIR API carries them. One system's value names one
+    chart."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    system = models.CharField(max_length=255)
+    value = models.CharField(max_length=64)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="one_chart_per_identifier")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"

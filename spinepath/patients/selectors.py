@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from spinepath.patients.models import SYNTHETIC_ID_PREFIX, Patient, search_form
+from spinepath.patients.models import (
+    MRN_SYSTEM,
+    SYNTHETIC_ID_PREFIX,
+    Patient,
+    PatientIdentifier,
+    search_form,
+)
 
 SEARCH_LIMIT = 50
 _MRN = re.compile(r"^(sp-?)?\d{1,10}$", re.IGNORECASE)
@@ -52,3 +59,28 @@ def patient_search(query: str) -> QuerySet[Patient]:
     by_name = _prefix("family_key", name) | _prefix("given_key", name)
     exact_id = Q(external_id=query.strip())
     return Patient.objects.filter(by_name | exact_id).order_by("family_key")[:SEARCH_LIMIT]
+
+
+def charts_identified_by(pairs: Iterable[tuple[str, str]]) -> list[Patient]:
+    """The charts that any of the (system, value) identifiers names: the clinic's record
+    number by its system, any other by an identifier kept on a chart for exactly that system.
+    A value is never looked up under another system (a bare id from another system is not
+    this clinic's id). Several charts when the identifiers disagree; the caller never picks."""
+    mrns: set[str] = set()
+    others = Q()
+    asked = False
+    for system, value in pairs:
+        system, value = system.strip().rstrip("/"), value.strip()
+        if not system or not value or len(value) > 64 or len(system) > 255:
+            continue
+        if system.lower() == MRN_SYSTEM:
+            mrns.add(value)
+        else:
+            others |= Q(system=system, value=value)
+            asked = True
+    found: set[int] = set()
+    if mrns:
+        found |= set(Patient.objects.filter(mrn__in=mrns).values_list("pk", flat=True))
+    if asked:
+        found |= set(PatientIdentifier.objects.filter(others).values_list("patient_id", flat=True))
+    return list(Patient.objects.filter(pk__in=found).order_by("pk"))

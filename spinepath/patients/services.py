@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import TypedDict
 
@@ -16,7 +17,7 @@ from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, clean_or_refuse
 from spinepath.pathway.authority import Fact
 from spinepath.patients.events import birth_date_changed, contact_changed
-from spinepath.patients.models import Patient
+from spinepath.patients.models import MRN_SYSTEM, Patient, PatientIdentifier
 from spinepath.patients.phones import distance_km, e164
 
 
@@ -317,3 +318,79 @@ def reminder_choices_set(*, actor: Actor, patient: Patient, choices: dict[str, b
             patient=patient,
         )
     return patient
+
+
+# What an identifier's system may look like: a URI (FHIR Identifier.system) - an address of
+# the other system (https://ehr.example.org/fhir) or a URN (urn:oid:1.2.3, urn:ehr:ids).
+_SYSTEM = re.compile(r"^(https?://[^\s/?#]+[^\s]*|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$", re.I)
+
+
+def identifier_problem(system: str, value: str) -> dict[str, str]:
+    """What is wrong with an identifier as staff typed it, by field (empty when nothing)."""
+    problems = {}
+    if not system:
+        problems["system"] = "Name the system: its address (https://...) or a URN (urn:...)."
+    elif len(system) > 255 or not _SYSTEM.match(system):
+        problems["system"] = (
+            "A system is a URI: the other system's address (https://ehr.example.org/fhir) or "
+            "a URN (urn:oid:1.2.840.1234); at most 255 characters, no spaces."
+        )
+    elif system.lower() == MRN_SYSTEM:
+        problems["system"] = "That is the clinic's own record number, assigned by spinepath."
+    if not value:
+        problems["value"] = "Give the identifier."
+    elif len(value) > 64 or not value.isprintable():
+        problems["value"] = "At most 64 printable characters."
+    return problems
+
+
+@action("demographics")
+def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -> PatientIdentifier:
+    """Keep an identifier the patient has in another system. The same one again (a double
+    click) changes nothing; one that names another chart is refused, naming that chart."""
+    system, value = system.strip().rstrip("/"), value.strip()
+    problems = identifier_problem(system, value)
+    if problems:
+        raise Invalid(" ".join(problems.values()), fields=problems)
+    Patient.objects.select_for_update().get(pk=patient.pk)
+    existing = PatientIdentifier.objects.filter(system=system, value=value).first()
+    if existing is not None:
+        if existing.patient_id == patient.pk:
+            return existing
+        other = Patient.objects.get(pk=existing.patient_id)
+        raise Conflict(
+            f"{system} {value} is on another chart already ({other.mrn}): an identifier names "
+            "one patient. Correct that chart first if it is wrong there.",
+            fields={"value": f"On chart {other.mrn} already."},
+        )
+    try:
+        with transaction.atomic():
+            identifier = PatientIdentifier.objects.create(
+                patient=patient, system=system, value=value, added_by=actor.user
+            )
+    except IntegrityError:
+        # The same identifier added in parallel: the one that landed is the answer.
+        identifier = PatientIdentifier.objects.get(system=system, value=value)
+        if identifier.patient_id != patient.pk:
+            raise Conflict(f"{system} {value} is on another chart already.") from None
+        return identifier
+    audit_record(
+        actor=actor,
+        action=AuditEvent.UPDATE,
+        what=f"identifier added: {system} {value}",
+        patient=patient,
+    )
+    return identifier
+
+
+@action("demographics")
+def identifier_remove(*, actor: Actor, patient: Patient, identifier_id: int) -> None:
+    """Take an identifier off a chart (a wrong one); its history keeps it. Removing one that
+    is gone already changes nothing."""
+    Patient.objects.select_for_update().get(pk=patient.pk)
+    identifier = PatientIdentifier.objects.filter(pk=identifier_id, patient=patient).first()
+    if identifier is None:
+        return
+    what = f"identifier removed: {identifier.system} {identifier.value}"
+    identifier.delete()
+    audit_record(actor=actor, action=AuditEvent.UPDATE, what=what, patient=patient)

@@ -11,7 +11,7 @@ from spinepath.accounts.actors import staff_actor
 from spinepath.audit.middleware import showing, viewing
 from spinepath.errors import Refused
 from spinepath.patients import services
-from spinepath.patients.forms import NewPatientForm, PatientForm
+from spinepath.patients.forms import IdentifierForm, NewPatientForm, PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
 from spinepath.web.refusals import show_on_form
@@ -100,3 +100,47 @@ def contact_confirm(request: HttpRequest, patient_id: int) -> HttpResponse:
     else:
         messages.success(request, "Confirmed: links to the patient's own pages can be sent again.")
     return redirect("records:chart", patient.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def identifiers(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient's identifiers in other systems (the EHR's patient id, by which CDS Hooks
+    find the chart), and a form to add one; a refusal keeps what was typed."""
+    actor = staff_actor(request, sees=SEES)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
+    form = IdentifierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.identifier_add(
+                actor=actor,
+                patient=patient,
+                system=form.cleaned_data["system"],
+                value=form.cleaned_data["value"],
+            )
+        except Refused as refused:
+            show_on_form(form, refused)
+        else:
+            messages.success(request, "Identifier kept on the chart.")
+            return redirect("patients:identifiers", patient.pk)
+    return render(
+        request,
+        "patients/identifiers.html",
+        {
+            "patient": patient,
+            "form": form,
+            "identifiers": list(patient.identifiers.select_related("added_by")),
+            "may_edit": actor.may("demographics"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def identifier_remove(request: HttpRequest, patient_id: int, identifier_id: int) -> HttpResponse:
+    actor = staff_actor(request, sees=SEES)
+    patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
+    services.identifier_remove(actor=actor, patient=patient, identifier_id=identifier_id)
+    messages.success(request, "Identifier removed from the chart (its history keeps it).")
+    return redirect("patients:identifiers", patient.pk)

@@ -24,16 +24,20 @@ from spinepath.consultations.models import (
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.pathway.biologics import PRODUCT_KINDS, REGULATORY_ROUTES, regulatory_route
 from spinepath.pathway.gates import care_plan_status, plan_refusal
+from spinepath.pathway.ichom import ANALGESIC_USE, WORK_STATUS
+from spinepath.pathway.instruments import odi_score
 from spinepath.pathway.policy import Policy
 from spinepath.pathway.safety import CTCAE_GRADES, OUTCOMES, RELATEDNESS, criteria_text
 from spinepath.pathway.standing import Standing
-from spinepath.patients.models import Patient
+from spinepath.patients.models import MRN_SYSTEM, Patient
 from spinepath.plans.models import CarePlan, PlanLine, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
 from spinepath.safety.selectors import EventRow, patient_events
 from spinepath.web.policy import clinic_policy
 
 LOINC = "http://loinc.org"
+LOINC_ODI_SCORE = "97909-6"  # Oswestry disability index score ODI
+LOINC_PAIN_NRS = "72514-3"  # Pain severity - 0-10 verbal numeric rating [Score] - Reported
 # spinepath's own code system, where no standard code fits (docs/interoperability.md).
 SPINEPATH_CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
 # spinepath's extensions, where R4 has no element (docs/interoperability.md).
@@ -110,7 +114,10 @@ def patient_resource(p: Patient) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(p.pk),
-        "identifier": [{"system": "urn:spinepath:mrn", "value": p.mrn}],
+        "identifier": [
+            {"system": MRN_SYSTEM, "value": p.mrn},
+            *({"system": i.system, "value": i.value} for i in p.identifiers.all()),
+        ],
         "name": [{"family": p.family_name, "given": [p.given_name]}],
     }
     if p.birth_date:
@@ -129,36 +136,118 @@ def _observation(
     patient_id: int,
     day: Any,
     code: dict[str, Any],
-    value: float,
-    unit: str,
+    value: dict[str, Any],
     encounter: Encounter | None = None,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": ident,
         "status": "final",
+        "category": [SURVEY],
         "code": code,
         "subject": _ref("Patient", patient_id),
         "effectiveDateTime": day.isoformat(),
-        "valueQuantity": {
-            "value": value,
-            "unit": unit,
-            "system": UCUM,
-            "code": "mm" if unit == "mm" else "{score}",
-        },
+        **value,
     }
     if encounter is not None:
         resource["encounter"] = _ref("Encounter", encounter.pk)
     return resource
 
 
-PAIN_CODE = {
+def _coded(*codings: tuple[str, str, str], text: str) -> dict[str, Any]:
+    return {
+        "coding": [{"system": system, "code": code, "display": d} for system, code, d in codings],
+        "text": text,
+    }
+
+
+def _score(value: float, unit: str, code: str) -> dict[str, Any]:
+    return {"valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": code}}
+
+
+def _answer(table: dict[str, str], code: str) -> dict[str, Any]:
+    coding = {"system": SPINEPATH_CODES, "code": code, "display": table.get(code, code)}
+    return {"valueCodeableConcept": {"coding": [coding], "text": table.get(code, code)}}
+
+
+# Every Observation is coded: LOINC where a code exists, the clinic's own CodeSystem beside it
+# or alone otherwise (docs/interoperability.md, "Codes").
+SURVEY = {
     "coding": [
-        {"system": LOINC, "code": LOINC_PAIN_SEVERITY, "display": "Pain severity - Reported"}
-    ],
-    "text": "Pain, visual analogue scale 0-100 mm",
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
 }
-ODI_CODE = {"text": "Oswestry Disability Index v2.1a (0-100)"}
+PAIN_CODE = _coded(
+    (LOINC, LOINC_PAIN_SEVERITY, "Pain severity - Reported"),
+    (SPINEPATH_CODES, "pain-vas", "Pain, visual analogue scale 0-100 mm"),
+    text="Pain, visual analogue scale 0-100 mm",
+)
+ODI_CODE = _coded(
+    (LOINC, LOINC_ODI_SCORE, "Oswestry disability index score ODI"),
+    (SPINEPATH_CODES, "odi", "Oswestry Disability Index v2.1a (0-100)"),
+    text="Oswestry Disability Index v2.1a (0-100)",
+)
+BACK_PAIN_CODE = _coded(
+    (LOINC, LOINC_PAIN_NRS, "Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
+    (SPINEPATH_CODES, "back-pain-nrs", "Back pain, numeric rating 0-10"),
+    text="Back pain, numeric rating 0-10",
+)
+LEG_PAIN_CODE = _coded(
+    (LOINC, LOINC_PAIN_NRS, "Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
+    (SPINEPATH_CODES, "leg-pain-nrs", "Leg pain, numeric rating 0-10"),
+    text="Leg pain, numeric rating 0-10",
+)
+WORK_CODE = _coded(
+    (SPINEPATH_CODES, "work-status", "Work status (ICHOM low back pain)"),
+    text="Work status (ICHOM low back pain)",
+)
+ANALGESIC_CODE = _coded(
+    (SPINEPATH_CODES, "analgesic-use", "Pain medication for back or leg pain (ICHOM)"),
+    text="Pain medication for back or leg pain (ICHOM)",
+)
+OPIOID_CODE = _coded(
+    (SPINEPATH_CODES, "opioid-use", "Opioid pain medication for back or leg pain (ICHOM)"),
+    text="Opioid pain medication for back or leg pain (ICHOM)",
+)
+BODY_SITES = {"back": {"text": "Lower back"}, "leg": {"text": "Leg"}}
+OBSERVATION_KINDS = ("pain", "odi", "back", "leg", "work", "analgesics", "opioids")
+
+
+def score_observations(
+    prefix: str, answers: Any, day: Any, odi: float | None, encounter: Encounter | None = None
+) -> list[dict[str, Any]]:
+    """The answered scores of a consultation (the course's baseline) or of a check-in, each an
+    Observation with the id ``{prefix}-{kind}`` (kind one of OBSERVATION_KINDS)."""
+    pid = answers.patient_id
+    found = []
+
+    def add(kind: str, code: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+        resource = _observation(f"{prefix}-{kind}", pid, day, code, value, encounter)
+        found.append(resource)
+        return resource
+
+    if answers.pain_vas is not None:
+        add("pain", PAIN_CODE, _score(answers.pain_vas, "mm", "mm"))
+    if odi is not None:
+        add("odi", ODI_CODE, _score(round(odi, 1), "score", "{score}"))
+    for kind, field, code in (
+        ("back", "back_pain_nrs", BACK_PAIN_CODE),
+        ("leg", "leg_pain_nrs", LEG_PAIN_CODE),
+    ):
+        if getattr(answers, field) is not None:
+            resource = add(kind, code, _score(getattr(answers, field), "score", "{score}"))
+            resource["bodySite"] = BODY_SITES[kind]
+    if answers.work_status:
+        add("work", WORK_CODE, _answer(WORK_STATUS, answers.work_status))
+    if answers.analgesic_use:
+        add("analgesics", ANALGESIC_CODE, _answer(ANALGESIC_USE, answers.analgesic_use))
+    if answers.opioid_use is not None:
+        add("opioids", OPIOID_CODE, {"valueBoolean": answers.opioid_use})
+    return found
 
 
 def patient_bundle(patient: Patient) -> dict[str, Any]:
@@ -168,8 +257,7 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.extend(coverage(patient))
     for e in Encounter.objects.filter(patient=patient):
         resources.append(encounter_resource(e))
-        if e.pain_vas is not None:
-            resources.append(baseline_pain_observation(e))
+        resources.extend(baseline_observations(e))
     for m in OutcomeMeasurement.objects.filter(patient=patient).select_related("visit"):
         resources.extend(measurement_observations(m))
     for s in ImagingStudy.objects.filter(patient=patient).prefetch_related("levels"):
@@ -214,50 +302,62 @@ def encounter_resource(e: Encounter) -> dict[str, Any]:
     }
 
 
-def baseline_pain_observation(e: Encounter) -> dict[str, Any]:
-    """The pain recorded at a consultation (the baseline of a course) as an Observation."""
-    assert e.pain_vas is not None
-    return _observation(
-        f"enc{e.pk}-pain", e.patient_id, e.assessed_on, PAIN_CODE, e.pain_vas, "mm", e
-    )
+def baseline_observations(e: Encounter) -> list[dict[str, Any]]:
+    """The scores recorded at a consultation (the baseline of a course) as Observations."""
+    odi = odi_score(e.odi_sections, clinic_policy()).score if e.odi_sections else None
+    return score_observations(f"enc{e.pk}", e, e.assessed_on, odi, e)
 
 
 def measurement_observations(m: OutcomeMeasurement) -> list[dict[str, Any]]:
-    """A follow-up measurement as its pain and ODI Observations (those answered)."""
-    found = []
-    if m.pain_vas is not None:
-        found.append(
-            _observation(f"m{m.pk}-pain", m.patient_id, m.measured_on, PAIN_CODE, m.pain_vas, "mm")
-        )
-    if m.odi_score is not None:
-        found.append(
-            _observation(
-                f"m{m.pk}-odi",
-                m.patient_id,
-                m.measured_on,
-                ODI_CODE,
-                round(m.odi_score, 1),
-                "score",
-            )
-        )
-    return found
+    """A follow-up check-in's answered scores as Observations."""
+    return score_observations(f"m{m.pk}", m, m.measured_on, m.odi_score)
 
 
 def imaging_study_resource(s: ImagingStudy) -> dict[str, Any]:
-    """An imaging study with its level findings (prefetch ``levels``)."""
+    """An imaging study with its level findings (prefetch ``levels``); one imported from DICOM
+    also carries its study UID, its description and its series as the files gave them."""
     findings = "; ".join(
         f"{f.level}: Pfirrmann {f.pfirrmann}" for f in s.levels.all() if f.pfirrmann
     )
-    return {
+    modality = {"system": DICOM, "code": MODALITY[s.modality]}
+    resource: dict[str, Any] = {
         "resourceType": "ImagingStudy",
         "id": str(s.pk),
         "status": "available",
         "subject": _ref("Patient", s.patient_id),
         "started": s.performed_on.isoformat(),
-        "modality": [{"system": DICOM, "code": MODALITY[s.modality]}],
-        "description": "Lumbar spine " + s.modality,
+        "modality": [modality],
+        "description": s.description or f"Lumbar spine {s.modality}",
         "note": [{"text": findings or "no level findings recorded"}],
     }
+    if s.study_uid:
+        resource["identifier"] = [{"system": "urn:dicom:uid", "value": f"urn:oid:{s.study_uid}"}]
+    series = [one for one in s.series or [] if isinstance(one, dict) and one.get("uid")]
+    if series:
+        resource["numberOfSeries"] = len(series)
+        resource["numberOfInstances"] = sum(int(one.get("instances") or 0) for one in series)
+        resource["series"] = [_series(one, s, modality) for one in series]
+    return resource
+
+
+def _series(one: dict[str, Any], study: ImagingStudy, modality: dict[str, str]) -> dict[str, Any]:
+    series: dict[str, Any] = {
+        "uid": one["uid"],
+        "modality": (
+            {"system": DICOM, "code": one["modality"]} if one.get("modality") else modality
+        ),
+    }
+    number = str(one.get("number") or "")
+    if number.isascii() and number.isdigit():
+        series["number"] = int(number)
+    if one.get("description"):
+        series["description"] = one["description"]
+    if one.get("instances"):
+        series["numberOfInstances"] = int(one["instances"])
+    if study.body_part:
+        # The files' Body Part Examined (e.g. LSPINE), in words: no SNOMED CT code is inferred.
+        series["bodySite"] = {"display": study.body_part}
+    return series
 
 
 def prior_procedure_resource(p: PriorProcedure) -> dict[str, Any]:

@@ -78,6 +78,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "records/chart.html",
         {
             "patient": patient,
+            "identifiers": list(patient.identifiers.all()),
             "timeline": timeline,
             # The decision in force (by review date), else the one signed last.
             "latest_decision": in_force.signed or (decisions[0] if decisions else None),

@@ -303,6 +303,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 SPINEPATH_DICOMWEB_URL = env.str("SPINEPATH_DICOMWEB_URL", default="")
 SPINEPATH_DICOMWEB_USER = env.str("SPINEPATH_DICOMWEB_USER", default="")
 SPINEPATH_DICOMWEB_PASSWORD = env.str("SPINEPATH_DICOMWEB_PASSWORD", default="")
+# CDS Hooks (docs/interoperability.md): the EHR FHIR servers whose Patient the services may read
+# when a hook names its fhirServer (comma-separated base addresses; this server's own API is
+# always read locally), and the identifier system the clinic keeps its EHR's patient ids under
+# on charts, for hooks that carry no fhirServer.
+SPINEPATH_CDS_FHIR_SERVERS = env.list("SPINEPATH_CDS_FHIR_SERVERS", default=[])
+SPINEPATH_EHR_PATIENT_ID_SYSTEM = env.str("SPINEPATH_EHR_PATIENT_ID_SYSTEM", default="")
 # Except an MRI's DICOM files on the imaging step (written to temporary files as they arrive).
 SPINEPATH_MAX_DICOM_UPLOAD = env.int("SPINEPATH_MAX_DICOM_UPLOAD", default=2 * 1024**3)
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000  # the files of one study's folder
