@@ -146,7 +146,7 @@ class _Ehr(BaseHTTPRequestHandler):
     patients: dict[str, dict[str, Any]] = {}
     seen: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:
         self.seen.append(self.headers.get("Authorization") or "")
         if self.headers.get("Authorization") != f"Bearer {EHR_TOKEN}":
             self.send_response(401, "Unauthorized")

@@ -31,9 +31,8 @@ CODES = "https://spinepath.org/fhir/CodeSystem/spinepath"
 
 
 def api() -> Client:
-    return Client(
-        HTTP_AUTHORIZATION=f"Bearer {token_create(actor=Actor.system(), name='codes', can_write=False)[1]}"
-    )
+    _token, secret = token_create(actor=Actor.system(), name="codes", can_write=False)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 def searched(c: Client, path: str, **params: str) -> dict[str, Any]:
