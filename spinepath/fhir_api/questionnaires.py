@@ -10,6 +10,7 @@ from django.conf import settings
 
 from spinepath.pathway.ichom import ANALGESIC_USE, LBP_QUESTIONS, NRS_HELP, WORK_STATUS
 from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.records.fhir import LOINC, SPINEPATH_CODES
 
 
@@ -146,5 +147,39 @@ def _lbp() -> dict[str, Any]:
     }
 
 
+def _safety() -> dict[str, Any]:
+    """The safety questions after an injection (PATHWAY.md section 10), as patients read them;
+    read-only here: the answers come from the clinic's own pages and forms."""
+    return {
+        "resourceType": "Questionnaire",
+        "id": "safety",
+        "url": _url("safety"),
+        "version": "1",
+        "name": "SafetyAfterInjection",
+        "title": "Since your injection (safety questions)",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "code": [
+            {
+                "system": SPINEPATH_CODES,
+                "code": "safety-questions",
+                "display": "Safety questions after a spine injection",
+            }
+        ],
+        "item": [
+            *(
+                {"linkId": q.key, "text": q.question, "type": "boolean", "required": True}
+                for q in SAFETY_QUESTIONS
+            ),
+            {
+                "linkId": "details",
+                "text": "Anything else you want the clinic to know?",
+                "type": "text",
+                "required": False,
+            },
+        ],
+    }
+
+
 def questionnaires() -> dict[str, dict[str, Any]]:
-    return {"odi": _odi(), "pain": _pain(), "lbp": _lbp()}
+    return {"odi": _odi(), "pain": _pain(), "lbp": _lbp(), "safety": _safety()}

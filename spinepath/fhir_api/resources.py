@@ -25,7 +25,7 @@ from spinepath.consultations.models import (
     PriorProcedure,
 )
 from spinepath.fhir_api.questionnaires import questionnaires
-from spinepath.fhir_api.responses import response_resource
+from spinepath.fhir_api.responses import response_resource, safety_response_resource
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import MRN_SYSTEM, PAYER_CHOICES, Patient
 from spinepath.patients.selectors import charts_identified_by
@@ -37,7 +37,7 @@ from spinepath.records.fhir import (
     patient_resource,
     payer_organization,
 )
-from spinepath.safety.models import AdverseEvent
+from spinepath.safety.models import AdverseEvent, Reintervention, SafetyReport
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (
@@ -96,9 +96,13 @@ OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]]
         (re.compile(r"^prior(\d+)$"), lambda m: _one(PriorProcedure, m)),
         (re.compile(r"^block(\d+)$"), lambda m: _one(DiagnosticBlock, m)),
         (re.compile(r"^inj(\d+)$"), lambda m: _one(Procedure, m)),
+        (re.compile(r"^reint(\d+)$"), lambda m: _one(Reintervention, m)),
     ],
     "Condition": [(re.compile(r"^d(\d+)-\d+$"), lambda m: _one(CandidacyDecision, m))],
-    "QuestionnaireResponse": [(re.compile(r"^m(\d+)$"), lambda m: _one(OutcomeMeasurement, m))],
+    "QuestionnaireResponse": [
+        (re.compile(r"^m(\d+)$"), lambda m: _one(OutcomeMeasurement, m)),
+        (re.compile(r"^s(\d+)$"), lambda m: _one(SafetyReport, m)),
+    ],
     "AdverseEvent": [(re.compile(r"^ae(\d+)$"), lambda m: _one(AdverseEvent, m))],
 }
 
@@ -112,10 +116,16 @@ def owner(kind: str, ident: str) -> Patient | None:
 
 
 def resources_of(patient: Patient) -> list[dict[str, Any]]:
-    """The export's resources, and the patient's check-ins as QuestionnaireResponses."""
+    """The export's resources, and the patient's check-ins and safety answers as
+    QuestionnaireResponses."""
     found = [entry["resource"] for entry in patient_bundle(patient)["entry"]]
     measurements = OutcomeMeasurement.objects.filter(patient=patient).order_by("measured_on", "id")
-    return found + [response_resource(m) for m in measurements]
+    reports = SafetyReport.objects.filter(patient=patient).order_by("answered_on", "id")
+    return (
+        found
+        + [response_resource(m) for m in measurements]
+        + [safety_response_resource(r) for r in reports]
+    )
 
 
 def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:

@@ -23,7 +23,9 @@ from spinepath.followup.services import (
 )
 from spinepath.pathway.ichom import ANALGESIC_USE, NRS_MAX, NRS_MIN, WORK_STATUS, LbpAnswers
 from spinepath.pathway.instruments import ODI_SECTIONS
+from spinepath.pathway.safety import SAFETY_QUESTIONS
 from spinepath.patients.models import Patient
+from spinepath.safety.models import SafetyReport
 
 VISIT_SYSTEM = "urn:spinepath:visit"
 LBP_FIELD_OF = {link: field for field, link in LBP_LINK_IDS.items()}
@@ -70,6 +72,28 @@ def response_resource(m: OutcomeMeasurement) -> dict[str, Any]:
     }
     if m.visit_id:
         resource["identifier"] = {"system": VISIT_SYSTEM, "value": str(m.visit_id)}
+    return resource
+
+
+def safety_response_resource(report: SafetyReport) -> dict[str, Any]:
+    """A patient's answers to the safety questions as a QuestionnaireResponse (id ``s{id}``)."""
+    items: list[dict[str, Any]] = [
+        {"linkId": q.key, "text": q.question, "answer": [{"valueBoolean": report.answers[q.key]}]}
+        for q in SAFETY_QUESTIONS
+        if isinstance(report.answers.get(q.key), bool)
+    ]
+    if report.details.strip():
+        items.append({"linkId": "details", "answer": [{"valueString": report.details.strip()}]})
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"s{report.pk}",
+        "questionnaire": questionnaires()["safety"]["url"],
+        "status": "completed",
+        "subject": {"reference": f"Patient/{report.patient_id}"},
+        "authored": report.answered_on.isoformat(),
+        "source": {"display": report.get_source_display()},
+        "item": items,
+    }
     return resource
 
 

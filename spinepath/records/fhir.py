@@ -32,6 +32,7 @@ from spinepath.pathway.standing import Standing
 from spinepath.patients.models import MRN_SYSTEM, Patient
 from spinepath.plans.models import CarePlan, PlanLine, Procedure, ProductLot
 from spinepath.plans.standing import patient_standing
+from spinepath.safety.models import Reintervention
 from spinepath.safety.selectors import EventRow, patient_events
 from spinepath.web.policy import clinic_policy
 
@@ -276,6 +277,8 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
         resources.append(biologic_product_resource(lot))
     for p in injections:
         resources.append(injection_resource(p))
+    for r in Reintervention.objects.filter(patient=patient).select_related("procedure"):
+        resources.append(reintervention_resource(r))
     for row in patient_events(patient, clinic_policy()):
         if not row.event.in_error:  # R4 has no status for it: an event in error leaves
             resources.append(adverse_event_resource(row))
@@ -453,6 +456,29 @@ CAUSALITY = {
     "unlikely": "Unlikely",
 }
 AE_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+
+
+def reintervention_resource(r: Reintervention) -> dict[str, Any]:
+    """A further surgery or injection at a level a regenerative injection treated, recorded by
+    staff (the clinic's own later injections are their own Procedures)."""
+    resource = _procedure(
+        f"reint{r.pk}",
+        r.patient_id,
+        f"{r.get_kind_display()} at a treated level (re-intervention)",
+        r.performed_on,
+        [f"{r.level} {r.side}".strip()] if r.level else [],
+        status="entered-in-error" if r.in_error else "completed",
+        code=f"reintervention-{r.kind}",
+    )
+    resource["category"] = {"text": "Re-intervention at a level a regenerative injection treated"}
+    resource["note"] = [
+        {"text": r.description},
+        {
+            "text": f"{r.get_source_display()}; after the injection of "
+            f"{r.procedure.performed_on:%Y-%m-%d} (Procedure/inj{r.procedure_id})."
+        },
+    ]
+    return resource
 
 
 def _causality(relatedness: str, what: str) -> dict[str, Any]:

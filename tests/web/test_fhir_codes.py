@@ -168,3 +168,60 @@ def test_absolute_links_follow_the_address_the_request_came_to(
     assert all(e["fullUrl"].startswith("http://spine.internal/fhir/") for e in everything["entry"])
     metadata = json.loads(Client().get("/fhir/metadata", HTTP_HOST="spine.internal").content)
     assert metadata["implementation"]["url"] == "http://spine.internal/fhir"
+
+
+def test_safety_answers_and_re_interventions_are_in_the_api(
+    patient: Patient, clinician: Any
+) -> None:
+    from spinepath.plans.models import Procedure
+    from spinepath.safety.services import answers_entered, reintervention_record
+
+    report = answers_entered(
+        actor=acting(clinician),
+        patient=patient,
+        answers={
+            "site_pain": False,
+            "fever": True,
+            "wound": False,
+            "leg_numbness_weakness": False,
+            "bladder_bowel": False,
+        },
+        answered_on=timezone.localdate(),
+        details="Chills last night",
+    )
+    injection = Procedure.objects.filter(patient=patient).first()
+    assert injection is not None
+    redo = reintervention_record(
+        actor=acting(clinician),
+        patient=patient,
+        procedure_id=injection.pk,
+        kind="surgery",
+        performed_on=timezone.localdate(),
+        level=injection.level,
+        side="",
+        description="Microdiscectomy at the treated level",
+        source="recorded",
+    )
+    c = api()
+    answers = json.loads(c.get(f"/fhir/QuestionnaireResponse/s{report.pk}").content)
+    get_fhir_model_class("QuestionnaireResponse").model_validate(answers)
+    items = {i["linkId"]: i["answer"][0] for i in answers["item"]}
+    assert items["fever"] == {"valueBoolean": True} and items["site_pain"] == {
+        "valueBoolean": False
+    }
+    assert items["details"] == {"valueString": "Chills last night"}
+    assert answers["questionnaire"].endswith("/fhir/Questionnaire/safety")
+    questionnaire = json.loads(c.get("/fhir/Questionnaire/safety").content)
+    get_fhir_model_class("Questionnaire").model_validate(questionnaire)
+    assert {i["linkId"] for i in questionnaire["item"]} >= set(items)
+
+    procedure = json.loads(c.get(f"/fhir/Procedure/reint{redo.pk}").content)
+    get_fhir_model_class("Procedure").model_validate(procedure)
+    assert procedure["status"] == "completed"
+    assert procedure["code"]["coding"][0]["code"] == "reintervention-surgery"
+    assert f"Procedure/inj{injection.pk}" in procedure["note"][1]["text"]
+    searched_ids = {
+        e["resource"]["id"]
+        for e in searched(c, "/fhir/QuestionnaireResponse", patient=str(patient.pk))["entry"]
+    }
+    assert f"s{report.pk}" in searched_ids
