@@ -321,6 +321,34 @@ def test_a_cds_hooks_client_over_http_gets_the_card(
         )
         assert answer.status_code == 200
         assert "Candidate" in answer.json()["cards"][0]["summary"]
+        order = view("http-1", fhirServer=EHR)
+        order["hook"] = "order-select"
+        order["context"]["selections"] = ["ServiceRequest/o9"]
+        order["context"]["draftOrders"] = {
+            "resourceType": "Bundle",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "ServiceRequest",
+                        "id": "o9",
+                        "status": "draft",
+                        "intent": "order",
+                        "code": {"text": "Facet joint injection PRP"},
+                        "bodySite": [{"text": "L4-L5"}],
+                    }
+                }
+            ],
+        }
+        checked = requests.post(
+            f"{base}/cds-services/spinepath-injection-check",
+            json=order,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert checked.status_code == 200
+        (card,) = checked.json()["cards"]
+        assert card["indicator"] == "warning" and "not confirmed" in card["detail"]
+        assert card["links"][0]["url"].startswith(base)
 
 
 # --- the identifiers on the chart -------------------------------------------------------------
