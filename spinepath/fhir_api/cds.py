@@ -4,6 +4,7 @@ opens (patient-view), and a check of a spine injection being ordered (order-sele
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ INDICATORS = {
 SOURCE = {"label": "spinepath (spine clinic)"}
 READ_TIMEOUT = 5  # seconds for the read of the patient from the hook's fhirServer
 READ_LIMIT = 1024 * 1024
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+ACCESS_TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")  # printable ASCII, no space (RFC 6750)
 
 
 class HookProblem(Invalid):
@@ -69,8 +72,11 @@ class Match:
 
 
 def _identifiers(resource: Any) -> list[tuple[str, str]]:
-    pairs = []
-    for identifier in resource.get("identifier") or [] if isinstance(resource, dict) else []:
+    pairs: list[tuple[str, str]] = []
+    listed = resource.get("identifier") if isinstance(resource, dict) else None
+    if not isinstance(listed, list):
+        return pairs
+    for identifier in listed:
         if not isinstance(identifier, dict):
             continue
         system, value = identifier.get("system"), identifier.get("value")
@@ -100,14 +106,16 @@ def _by(pairs: list[tuple[str, str]], tried: list[str], how: str) -> Match | Non
 def _server_patient(server: str, patient_id: str, authorization: Any) -> dict[str, Any]:
     """The Patient ``patient_id`` as the hook's FHIR server gives it, read with the hook's
     ``fhirAuthorization``; raises HookRead with what went wrong."""
-    if not patient_id.replace("-", "").replace(".", "").isalnum() or len(patient_id) > 64:
+    if not FHIR_ID.match(patient_id):
         raise HookRead("context.patientId is not a FHIR id")
     request = urllib.request.Request(
         f"{server}/Patient/{patient_id}", headers={"Accept": "application/fhir+json"}
     )
-    if isinstance(authorization, dict) and isinstance(authorization.get("access_token"), str):
-        kind = authorization.get("token_type") or "Bearer"
-        request.add_header("Authorization", f"{kind} {authorization['access_token']}")
+    token = authorization.get("access_token") if isinstance(authorization, dict) else None
+    if isinstance(token, str) and token:
+        if not ACCESS_TOKEN.match(token):
+            raise HookRead("fhirAuthorization.access_token is not a bearer token")
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=READ_TIMEOUT) as response:
             body = response.read(READ_LIMIT + 1)

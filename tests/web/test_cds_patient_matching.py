@@ -399,3 +399,24 @@ def test_the_fhir_api_carries_the_identifiers(candidate: Patient, coordinator: A
     )
     # Any system: the value as a record number or as an identifier kept on a chart.
     assert json.loads(c.get("/fhir/Patient", {"identifier": "fhir-1"}).content)["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        view("x", prefetch={"patient": {"resourceType": "Patient", "identifier": 7}}),
+        view("x", prefetch={"patient": {"resourceType": "Patient", "identifier": [7, "a"]}}),
+        view("١٢", fhirServer="http://127.0.0.1:9/fhir"),
+        view(
+            "p1", fhirServer="http://127.0.0.1:9/fhir", fhirAuthorization={"access_token": "a\nb"}
+        ),
+        view("p1", fhirServer="http://testserver/fhir", fhirAuthorization="token"),
+        view("p1", fhirServer=["x"]),
+        view("x" * 500, fhirServer="https://e.example/" + "a" * 400),
+    ],
+)
+def test_junk_in_a_hook_is_no_server_error(db: Any, settings: Any, body: dict[str, Any]) -> None:
+    settings.SPINEPATH_CDS_FHIR_SERVERS = ["http://127.0.0.1:9/fhir"]
+    settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM = "urn:ehr:ids"
+    cards = call("spinepath-candidacy", body, secret())
+    assert cards[0]["summary"] == "Spine clinic: no chart matches this patient"
