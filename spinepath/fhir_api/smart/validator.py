@@ -121,7 +121,7 @@ class SmartValidator(OAuth2Validator):
         app: SmartApp | None = getattr(request, "smart_app", None)
         if app is None:
             return False
-        asked = [s for s in scopes if s not in NOT_GRANTED]
+        asked = [s for s in scopes if s and s not in NOT_GRANTED]
         if not asked:
             raise errors.InvalidScopeError(
                 description="scope: ask for at least one scope, e.g. patient/*.rs", request=request

@@ -244,14 +244,15 @@ authorize = Authorize.as_view()
 
 
 def _fatal_words(oauth: Any) -> str:
+    """An error the app cannot be sent back with, naming the parameter at fault."""
     return {
-        "invalid_client_id": "client_id: no app registered here has this client id (or it was "
-        "revoked)",
-        "missing_client_id": "client_id: the app sent no client id",
-        "mismatching_redirect_uri": "redirect_uri: not one registered for this app",
-        "missing_redirect_uri": "redirect_uri: the app sent none, and has more than one",
-        "invalid_redirect_uri": "redirect_uri: not an absolute https address",
-    }.get(oauth.error, f"{oauth.error}: {oauth.description}")
+        "InvalidClientIdError": "client_id: no app registered here has this client id (or it "
+        "was revoked)",
+        "MissingClientIdError": "client_id: the app sent no client id",
+        "MismatchingRedirectURIError": "redirect_uri: not one registered for this app",
+        "MissingRedirectURIError": "redirect_uri: the app sent none",
+        "InvalidRedirectURIError": "redirect_uri: not an absolute https address",
+    }.get(type(oauth).__name__, f"{oauth.error}: {oauth.description}")
 
 
 def _error_page(request: HttpRequest, text: str) -> HttpResponse:
