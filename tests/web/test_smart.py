@@ -552,3 +552,377 @@ def test_a_user_scope_reads_any_patient_as_the_staff_member_while_their_account_
     coordinator.is_active = False
     coordinator.save()
     fhir(reader, f"/Patient/{patient.pk}", 401)
+
+
+# --- Refresh, revocation, expiry -----------------------------------------------------------------
+
+
+def test_refresh_tokens_rotate_and_revocation_closes_them(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    granted = granted_for(
+        clinician_client,
+        app,
+        "launch patient/*.rs offline_access",
+        launch=launched(clinician, app, patient),
+    )
+    client_id = app.application.client_id
+    refresh = {"grant_type": "refresh_token", "client_id": client_id}
+    renewed = token({**refresh, "refresh_token": granted["refresh_token"]})
+    assert renewed["refresh_token"] != granted["refresh_token"]
+    assert renewed["patient"] == str(patient.pk)
+    assert renewed["scope"] == "launch patient/*.rs offline_access"
+    fhir(bearer(granted["access_token"]), f"/Patient/{patient.pk}", 401)  # the old one is gone
+    reader = bearer(renewed["access_token"])
+    assert fhir(reader, f"/Observation?patient={patient.pk}")["total"] >= 1
+    # The used refresh token is spent; replaying it revokes its whole family.
+    assert token({**refresh, "refresh_token": granted["refresh_token"]}, 400)["error"] == (
+        "invalid_grant"
+    )
+    assert token({**refresh, "refresh_token": renewed["refresh_token"]}, 400)["error"] == (
+        "invalid_grant"
+    )
+    # RFC 7009: the app revokes its access token (and with it its refresh token).
+    again = granted_for(
+        clinician_client,
+        app,
+        "launch patient/*.rs offline_access",
+        launch=launched(clinician, app, patient),
+    )
+    revoked = Client().post(
+        "/smart/revoke", {"token": again["access_token"], "client_id": client_id}
+    )
+    assert revoked.status_code == 200
+    fhir(bearer(again["access_token"]), f"/Patient/{patient.pk}", 401)
+    assert token({**refresh, "refresh_token": again["refresh_token"]}, 400)["error"] == (
+        "invalid_grant"
+    )
+    events = list(AuditEvent.objects.filter(what__startswith=f"SMART app {app.name}:"))
+    said = [e.what.split(": ", 1)[1] for e in events]
+    assert "access token refreshed with a refresh token" in said
+    assert "access token revoked" in said
+    assert all(e.patient_id == patient.pk for e in events if "token" in e.what)
+
+
+def test_revoking_the_app_stops_its_tokens_and_its_refresh(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    granted = granted_for(
+        clinician_client,
+        app,
+        "launch patient/*.rs offline_access",
+        launch=launched(clinician, app, patient),
+    )
+    smart_app_revoke(actor=Actor.system(), app_id=app.pk)
+    outcome = fhir(bearer(granted["access_token"]), f"/Patient/{patient.pk}", 401)
+    assert outcome["resourceType"] == "OperationOutcome"
+    refreshed = token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": app.application.client_id,
+            "refresh_token": granted["refresh_token"],
+        },
+        401,
+    )
+    assert refreshed["error"] == "invalid_client"
+    params = asking(app, "launch/patient patient/*.rs", pkce()[1])
+    page = clinician_client.get("/smart/authorize?" + urlencode(params))
+    assert page.status_code == 400 and b"revoked" in page.content
+    chart = clinician_client.get(f"/patients/{patient.pk}/")
+    assert f"Open in {app.name}".encode() not in chart.content
+
+
+def test_an_expired_token_is_a_401_operation_outcome(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    granted = granted_for(
+        clinician_client, app, "launch patient/*.rs", launch=launched(clinician, app, patient)
+    )
+    assert granted["expires_in"] == 3600
+    with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
+        outcome = fhir(bearer(granted["access_token"]), f"/Patient/{patient.pk}", 401)
+    assert outcome["issue"][0]["code"] == "login"
+    fhir(bearer("not-a-token"), f"/Patient/{patient.pk}", 401)
+
+
+# --- Backend services --------------------------------------------------------------------------
+
+
+def key_pair(kind: str = "RSA", kid: str = "k1") -> tuple[Any, dict[str, Any]]:
+    """A private key and its public JWK, as a backend service makes them."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    if kind == "RSA":
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    else:
+        private = ec.generate_private_key(ec.SECP384R1())
+        public = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+    return private, {**public, "kid": kid, "use": "sig"}
+
+
+def assertion(
+    app: SmartApp, private: Any, algorithm: str = "RS384", kid: str = "k1", **changes: Any
+) -> str:
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "iss": app.application.client_id,
+        "sub": app.application.client_id,
+        "aud": f"{settings.SPINEPATH_BASE_URL}/smart/token",
+        "exp": now + 240,
+        "jti": secrets.token_hex(12),
+    } | changes
+    return jwt.encode(claims, private, algorithm=algorithm, headers={"kid": kid})
+
+
+def backend_token(signed: str, scope: str = "system/*.rs", status: int = 200) -> dict[str, Any]:
+    return token(
+        {
+            "grant_type": "client_credentials",
+            "scope": scope,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": signed,
+        },
+        status,
+    )
+
+
+@pytest.fixture
+def backend(db: Any) -> tuple[SmartApp, Any, Any]:
+    rsa_key, rsa_public = key_pair("RSA", "k1")
+    ec_key, ec_public = key_pair("EC", "k2")
+    jwks = json.dumps({"keys": [rsa_public, ec_public]})
+    app = register(kind=SmartApp.BACKEND, scopes="system/*.rs", name="Registry", jwks=jwks)[0]
+    return app, rsa_key, ec_key
+
+
+def test_a_backend_service_reads_every_patient_with_a_signed_jwt(
+    backend: tuple[SmartApp, Any, Any], patient: Patient, other: Patient
+) -> None:
+    app, rsa_key, ec_key = backend
+    for signed in (assertion(app, rsa_key), assertion(app, ec_key, "ES384", "k2")):
+        granted = backend_token(signed)
+        assert granted["scope"] == "system/*.rs" and granted["expires_in"] == 300
+        assert "refresh_token" not in granted and "patient" not in granted
+        reader = bearer(granted["access_token"])
+        for someone in (patient, other):
+            assert fhir(reader, f"/Patient/{someone.pk}/$everything")["total"] > 1
+    event = AuditEvent.objects.filter(action=AuditEvent.EXPORT, patient=other).first()
+    assert event is not None and event.user_id is None
+    assert event.username == "(SMART app: Registry)"
+    issued = AuditEvent.objects.filter(
+        what="SMART app Registry: backend service access token issued"
+    )
+    assert issued.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"key": "stranger"}, "not made by a registered key"),
+        ({"aud": "https://elsewhere.example.org/token"}, "aud must be"),
+        ({"exp": -60}, "exp has passed"),
+        ({"exp": 3600}, "more than five minutes"),
+        ({"sub": "someone-else"}, "sub must be the client id"),
+        ({"iss": "nobody"}, "no backend service registered"),
+        ({"algorithm": "HS256"}, "not RS384 or ES384"),
+        ({"jti": None}, "jti"),
+    ],
+)
+def test_a_client_assertion_is_refused_naming_what_is_wrong(
+    backend: tuple[SmartApp, Any, Any], change: dict[str, Any], words: str
+) -> None:
+    app, rsa_key, _ = backend
+    key, algorithm = rsa_key, "RS384"
+    claims: dict[str, Any] = {}
+    if change.get("key"):
+        key = key_pair("RSA")[0]
+    elif change.get("algorithm"):
+        key, algorithm = "shared-secret-of-32-bytes-or-more!", change["algorithm"]
+    elif "exp" in change:
+        claims["exp"] = int(time.time()) + change["exp"]
+    else:
+        claims = dict(change)
+    signed = assertion(app, key, algorithm, **claims)
+    if change.get("jti", "") is None:
+        import jwt
+
+        body = jwt.decode(signed, options={"verify_signature": False})
+        body.pop("jti")
+        signed = jwt.encode(body, rsa_key, algorithm="RS384", headers={"kid": "k1"})
+    refused = backend_token(signed, status=401)
+    assert refused["error"] == "invalid_client" and words in refused["error_description"]
+
+
+def test_a_client_assertion_is_used_once_and_no_secret_opens_a_backend_service(
+    backend: tuple[SmartApp, Any, Any],
+) -> None:
+    app, rsa_key, _ = backend
+    signed = assertion(app, rsa_key)
+    backend_token(signed)
+    assert "used already" in backend_token(signed, status=401)["error_description"]
+    basic = base64.b64encode(f"{app.application.client_id}:".encode()).decode()
+    refused = token(
+        {"grant_type": "client_credentials", "scope": "system/*.rs"},
+        401,
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert refused["error"] == "invalid_client"
+    assert (
+        "patient/*.rs"
+        in backend_token(assertion(app, rsa_key), "patient/*.rs", 400)["error_description"]
+    )
+    refusals = AuditEvent.objects.filter(action=AuditEvent.REFUSED, what__contains="Registry")
+    assert refusals.filter(what__contains="used already").exists()
+
+
+# --- Every grant in the audit log --------------------------------------------------------------
+
+
+def test_every_grant_is_an_audit_event_naming_the_app_the_staff_member_and_the_patient(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    denied = approve(
+        clinician_client,
+        asking(app, "launch patient/*.rs", pkce()[1], launch=launched(clinician, app, patient)),
+        allow="no",
+    )
+    assert denied["error"] == "access_denied"
+    granted_for(
+        clinician_client,
+        app,
+        "launch patient/*.rs offline_access",
+        launch=launched(clinician, app, patient),
+    )
+    events = list(AuditEvent.objects.filter(detail__smart_app=app.name).order_by("seq"))
+    said = [(e.action, e.what.removeprefix(f"SMART app {app.name}: ")) for e in events]
+    assert said == [
+        ("refused", "access denied by clin"),
+        ("create", "authorized by clin"),
+        ("create", "access token issued with a refresh token"),
+    ]
+    for event in events:
+        assert (event.user_id, event.patient_id) == (clinician.pk, patient.pk)
+        assert event.detail["client_id"] == app.application.client_id
+    assert events[1].detail["scope"] == "launch patient/*.rs offline_access"
+    opened = AuditEvent.objects.filter(what=f"SMART app {app.name} opened from the chart")
+    assert opened.count() == 2 and {e.patient_id for e in opened} == {patient.pk}
+
+
+# --- Registering apps: the clinic admin's page and the command line ------------------------------
+
+
+def test_the_clinic_admin_registers_and_revokes_apps_on_a_page(
+    admin_client: Client, clinician_client: Client
+) -> None:
+    assert clinician_client.get("/smart-apps/").status_code == 403
+    page = admin_client.post(
+        "/smart-apps/",
+        {
+            "name": "Outcome tracker",
+            "kind": "confidential",
+            "redirect_uris": REDIRECT,
+            "launch_url": LAUNCH_URL,
+            "scopes": "launch patient/*.rs offline_access",
+        },
+    )
+    assert page.status_code == 200 and b"shown this once" in page.content
+    app = SmartApp.objects.get(name="Outcome tracker")
+    assert app.application.client_id.encode() in page.content
+    assert app.application.client_secret.startswith(("pbkdf2", "argon2", "md5"))  # hashed
+    backend = admin_client.post(
+        "/smart-apps/",
+        {"name": "Registry", "kind": "backend", "jwks": json.dumps({"keys": [key_pair()[1]]})},
+    )
+    assert backend.status_code == 200 and b"shown this once" not in backend.content
+    assert SmartApp.objects.get(name="Registry").scopes == "system/*.rs"
+    revoked = admin_client.post(f"/smart-apps/{app.pk}/revoke/")
+    assert revoked.status_code == 302
+    app.refresh_from_db()
+    assert app.revoked_at is not None
+    whats = list(AuditEvent.objects.values_list("what", flat=True))
+    assert any(w.startswith("SMART app Outcome tracker registered (confidential") for w in whats)
+    assert any(w.startswith("SMART app Outcome tracker revoked") for w in whats)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        (
+            {"kind": "public", "redirect_uris": "http://app.example.org/cb"},
+            "redirect_uris",
+            "https",
+        ),
+        ({"kind": "public", "redirect_uris": ""}, "redirect_uris", "At least one"),
+        ({"kind": "public", "scopes": "system/*.rs"}, "scopes", "No system/"),
+        ({"kind": "public", "scopes": "patient/*.rx"}, "scopes", "letters of cruds"),
+        ({"kind": "public", "launch_url": "javascript:alert(1)"}, "launch_url", "https"),
+        ({"kind": "backend", "redirect_uris": "", "jwks": "{not json"}, "jwks", "not JSON"),
+        ({"kind": "backend", "redirect_uris": "", "jwks": '{"keys": []}'}, "jwks", "one to 20"),
+        ({"kind": "backend", "redirect_uris": "", "scopes": "user/*.rs"}, "scopes", "system/"),
+        ({"kind": "nothing"}, "kind", "valid choice"),
+    ],
+)
+def test_a_registration_that_cannot_be_kept_names_its_field(
+    admin_client: Client, fields: dict[str, str], field: str, words: str
+) -> None:
+    data = {"name": "Odd app", "redirect_uris": REDIRECT, **fields}
+    if data.get("kind") == "backend" and "jwks" not in data:
+        data["jwks"] = json.dumps({"keys": [key_pair()[1]]})
+    page = admin_client.post("/smart-apps/", data)
+    assert page.status_code == 400
+    errors = page.context["form"].errors
+    assert field in errors and words in " ".join(errors[field]), errors
+    assert not SmartApp.objects.exists()
+
+
+def test_a_private_key_pasted_as_the_key_set_is_refused(admin_client: Client) -> None:
+    from jwt.algorithms import RSAAlgorithm
+
+    private = key_pair()[0]
+    leaked = json.loads(RSAAlgorithm.to_jwk(private))
+    page = admin_client.post(
+        "/smart-apps/",
+        {"name": "Leaky", "kind": "backend", "jwks": json.dumps({"keys": [leaked]})},
+    )
+    assert page.status_code == 400 and b"private part" in page.content
+
+
+def test_the_command_line_registers_lists_and_revokes_apps(
+    db: Any, tmp_path: Any, capsys: Any
+) -> None:
+    from spinepath.cli import main as cli
+
+    keys = tmp_path / "jwks.json"
+    keys.write_text(json.dumps({"keys": [key_pair("EC")[1]]}))
+    assert cli(["smart-app", "create", "Registry", "--kind", "backend", "--jwks", str(keys)]) == 0
+    assert capsys.readouterr().out.startswith("client_id ")
+    assert (
+        cli(
+            [
+                "smart-app",
+                "create",
+                "Tracker",
+                "--kind",
+                "confidential",
+                "--redirect-uri",
+                REDIRECT,
+                "--scopes",
+                "launch patient/*.rs",
+            ]
+        )
+        == 0
+    )
+    assert "client_secret " in capsys.readouterr().out
+    assert cli(["smart-app", "create", "Bad", "--kind", "public"]) == 2
+    assert "redirect_uris" in capsys.readouterr().err
+    assert cli(["smart-app", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "Registry\tbackend\t" in listed and "Tracker\tconfidential\t" in listed
+    assert cli(["smart-app", "revoke", "Tracker"]) == 0
+    assert SmartApp.objects.get(name="Tracker").revoked_at is not None
+    event = AuditEvent.objects.filter(what__startswith="SMART app Tracker revoked").get()
+    assert event.detail["command_line"] == "spinepath smart-app"
