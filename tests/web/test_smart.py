@@ -926,3 +926,160 @@ def test_the_command_line_registers_lists_and_revokes_apps(
     assert SmartApp.objects.get(name="Tracker").revoked_at is not None
     event = AuditEvent.objects.filter(what__startswith="SMART app Tracker revoked").get()
     assert event.detail["command_line"] == "spinepath smart-app"
+
+
+# --- The SMART Python client against a running server --------------------------------------------
+
+
+def _signed_in_session(base: str, user: Any) -> Any:
+    """A browser's session as a clinician signs in: password, then the authenticator's code."""
+    import requests
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from web_helpers import PASSWORD, totp_now
+
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = requests.Session()
+    login = session.get(f"{base}/accounts/login/", timeout=30)
+    done = session.post(
+        f"{base}/accounts/login/",
+        {"username": user.username, "password": PASSWORD, "csrfmiddlewaretoken": _csrf(login.text)},
+        timeout=30,
+    )
+    assert "/accounts/second-factor/" in done.url, done.url
+    second = session.post(
+        done.url,
+        {"token": totp_now(device), "csrfmiddlewaretoken": _csrf(done.text)},
+        timeout=30,
+    )
+    assert second.status_code == 200 and "/accounts/" not in second.url, second.url
+    return session
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def _consent_answer(session: Any, authorize_url: str) -> str:
+    """The consent page a staff member reads and allows; where the app is sent back to."""
+    import html
+    import re
+
+    page = session.get(authorize_url, timeout=30)
+    assert page.status_code == 200 and "Allow" in page.text, page.text[:400]
+    fields = {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text
+        )
+    }
+    answer = session.post(
+        authorize_url.split("?")[0], {**fields, "allow": "yes"}, allow_redirects=False, timeout=30
+    )
+    assert answer.status_code == 302, answer.text[:400]
+    return str(answer.headers["Location"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_smart_client_completes_an_ehr_launch_against_a_running_server(
+    live_server: Any, settings: Any
+) -> None:
+    """fhirclient does the app's part (its own PKCE S256, the code exchange, the reads with
+    its models); a requests session does the clinician's (sign-in, the chart's button, the
+    consent)."""
+    import re
+
+    from fhirclient import client as smart
+    from fhirclient.models.condition import Condition
+    from fhirclient.models.encounter import Encounter
+    from fhirclient.models.observation import Observation
+    from fhirclient.models.patient import Patient as FhirPatient
+    from fhirclient.models.procedure import Procedure
+
+    from spinepath.accounts.services import staff_user_create
+    from web_helpers import PASSWORD
+
+    settings.SPINEPATH_BASE_URL = live_server.url
+    clinician = staff_user_create(
+        actor=Actor.system(), username="clin", password=PASSWORD, role="clinician"
+    )
+    patient = treated(clinician, 200)
+    app = register(scopes="launch patient/*.rs offline_access")[0]
+    session = _signed_in_session(live_server.url, clinician)
+
+    chart = session.get(f"{live_server.url}/patients/{patient.pk}/", timeout=30)
+    button = re.search(r'href="(/patients/\d+/smart-launch/\?app=\d+)"', chart.text)
+    assert button is not None, "no Open in ... button on the chart"
+    opened = session.get(live_server.url + button.group(1), allow_redirects=False, timeout=30)
+    sent = {k: v[0] for k, v in parse_qs(urlsplit(opened.headers["Location"]).query).items()}
+    assert sent["iss"] == f"{live_server.url}/fhir"
+
+    client = smart.FHIRClient(
+        settings={
+            "app_id": app.application.client_id,
+            "api_base": sent["iss"],
+            "redirect_uri": REDIRECT,
+            "launch_token": sent["launch"],
+            "scope": "patient/*.rs offline_access",
+        }
+    )
+    assert client.prepare() is False  # the CapabilityStatement read; no token yet
+    callback = _consent_answer(session, client.authorize_url)
+    client.handle_callback(callback)
+    assert client.ready and client.patient_id == str(patient.pk)
+    assert client.launch_context["need_patient_banner"] is True
+
+    assert client.patient.name[0].family == patient.family_name
+    server = client.server
+    assert (
+        FhirPatient.read(str(patient.pk), server).birthDate.isostring
+        == patient.birth_date.isoformat()
+    )
+    for model in (Observation, Condition, Procedure, Encounter):
+        found = list(
+            model.where(struct={"patient": str(patient.pk)}).perform_resources_iter(server)
+        )
+        assert found, model.__name__
+        assert all(r.subject.reference == f"Patient/{patient.pk}" for r in found)
+    assert client.reauthorize()  # offline_access: a refresh token, rotated
+    assert FhirPatient.read(str(patient.pk), client.server).id == str(patient.pk)
+    disclosed = AuditEvent.objects.filter(action=AuditEvent.EXPORT, patient=patient)
+    assert disclosed.count() >= 6 and {e.user_id for e in disclosed} == {clinician.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_smart_client_gets_a_backend_services_token_from_a_running_server(
+    live_server: Any, settings: Any
+) -> None:
+    from fhirclient import client as smart
+    from fhirclient.models.patient import Patient as FhirPatient
+
+    from spinepath.accounts.services import staff_user_create
+    from web_helpers import PASSWORD
+
+    settings.SPINEPATH_BASE_URL = live_server.url
+    clinician = staff_user_create(
+        actor=Actor.system(), username="clin", password=PASSWORD, role="clinician"
+    )
+    patient = treated(clinician, 200)
+    private, public = key_pair("EC", "registry-1")
+    app = register(
+        kind=SmartApp.BACKEND,
+        scopes="system/*.rs",
+        name="Registry",
+        jwks=json.dumps({"keys": [public]}),
+    )[0]
+    client = smart.FHIRClient(
+        settings={
+            "app_id": app.application.client_id,
+            "api_base": f"{live_server.url}/fhir",
+            "scope": "system/*.rs",
+            "jwt_token": assertion(app, private, "ES384", "registry-1"),
+        }
+    )
+    client.wants_patient = False
+    client.prepare()
+    client.authorize()
+    assert client.ready
+    assert FhirPatient.read(str(patient.pk), client.server).id == str(patient.pk)
