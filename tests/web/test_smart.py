@@ -324,7 +324,7 @@ def test_a_public_app_must_use_pkce_s256(
     refused = answered(clinician_client.get("/smart/authorize?" + urlencode(plain))["Location"])
     assert "S256" in refused["error_description"]
     # A code obtained with a challenge opens nothing without its verifier, nor with another.
-    verifier, challenge = pkce()
+    _verifier, challenge = pkce()
     got = approve(clinician_client, asking(app, "user/*.rs", challenge))
     data = {
         "grant_type": "authorization_code",
@@ -996,9 +996,9 @@ def test_the_smart_client_completes_an_ehr_launch_against_a_running_server(
     from fhirclient.models.observation import Observation
     from fhirclient.models.patient import Patient as FhirPatient
     from fhirclient.models.procedure import Procedure
+    from web_helpers import PASSWORD
 
     from spinepath.accounts.services import staff_user_create
-    from web_helpers import PASSWORD
 
     settings.SPINEPATH_BASE_URL = live_server.url
     clinician = staff_user_create(
@@ -1054,9 +1054,9 @@ def test_the_smart_client_gets_a_backend_services_token_from_a_running_server(
 ) -> None:
     from fhirclient import client as smart
     from fhirclient.models.patient import Patient as FhirPatient
+    from web_helpers import PASSWORD
 
     from spinepath.accounts.services import staff_user_create
-    from web_helpers import PASSWORD
 
     settings.SPINEPATH_BASE_URL = live_server.url
     clinician = staff_user_create(
