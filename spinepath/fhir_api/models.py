@@ -49,7 +49,9 @@ class SmartApp(models.Model):
     )
     launch_url = models.URLField(max_length=500, blank=True)
     scopes = models.TextField()  # the scopes it may ask for, space-separated
-    jwks = models.JSONField(null=True, blank=True)  # a backend service's public keys (JWKS)
+    # The public keys (a JWK Set) of a backend service, or of a confidential app that signs
+    # its client assertions instead of holding a secret.
+    jwks = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

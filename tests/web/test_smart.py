@@ -727,7 +727,7 @@ def test_a_backend_service_reads_every_patient_with_a_signed_jwt(
         ({"exp": -60}, "exp has passed"),
         ({"exp": 3600}, "more than five minutes"),
         ({"sub": "someone-else"}, "sub must be the client id"),
-        ({"iss": "nobody"}, "no backend service registered"),
+        ({"iss": "nobody"}, "no app registered here with its keys"),
         ({"algorithm": "HS256"}, "not RS384 or ES384"),
         ({"jti": None}, "jti"),
     ],
@@ -1083,3 +1083,29 @@ def test_the_smart_client_gets_a_backend_services_token_from_a_running_server(
     client.authorize()
     assert client.ready
     assert FhirPatient.read(str(patient.pk), client.server).id == str(patient.pk)
+
+
+def test_a_confidential_app_with_keys_signs_its_code_exchange(
+    clinician: Any, clinician_client: Client, patient: Patient
+) -> None:
+    private, public = key_pair("RSA", "app-1")
+    app, secret = register(
+        kind=SmartApp.CONFIDENTIAL,
+        scopes="launch patient/*.rs",
+        name="Signing app",
+        jwks=json.dumps({"keys": [public]}),
+    )
+    assert secret == "" and app.application.client_type == "confidential"
+    params = asking(app, "launch patient/*.rs", None, launch=launched(clinician, app, patient))
+    got = approve(clinician_client, params)
+    data = {"grant_type": "authorization_code", "code": got["code"], "redirect_uri": REDIRECT}
+    assert token(data, 401)["error"] == "invalid_client"  # neither a secret nor an assertion
+    signed = assertion(app, private, "RS384", "app-1")
+    granted = token(
+        {
+            **data,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": signed,
+        }
+    )
+    assert granted["patient"] == str(patient.pk)

@@ -1,4 +1,5 @@
-"""A backend service's client assertion (SMART Backend Services; RFC 7523 private_key_jwt): a
+"""A client assertion (RFC 7523 private_key_jwt) of a backend service (SMART Backend Services)
+or of a confidential app registered with its keys (SMART's client-confidential-asymmetric): a
 JWT signed RS384 or ES384 with a key of the app's registered key set, whose ``iss`` and ``sub``
 are its client id and ``aud`` the token endpoint, at most five minutes long, used once."""
 
@@ -27,7 +28,7 @@ class AssertionRefused(Exception):
 
 
 def assertion_app(assertion: str, *, token_url: str) -> SmartApp:
-    """The registered backend service ``assertion`` authenticates, its ``jti`` now spent; or
+    """The registered app ``assertion`` authenticates, its ``jti`` now spent; or
     AssertionRefused."""
     import jwt
 
@@ -42,13 +43,13 @@ def assertion_app(assertion: str, *, token_url: str) -> SmartApp:
     client_id = claims.get("iss")
     app = (
         SmartApp.objects.select_related("application")
-        .filter(application__client_id=client_id, kind=SmartApp.BACKEND)
+        .filter(application__client_id=client_id, jwks__isnull=False)
         .first()
         if isinstance(client_id, str) and len(client_id) < 256
         else None
     )
     if app is None:
-        raise AssertionRefused("client_assertion: iss is no backend service registered here")
+        raise AssertionRefused("client_assertion: iss is no app registered here with its keys")
     if app.revoked_at is not None:
         raise AssertionRefused("client_assertion: this app was revoked", app)
     if claims.get("sub") != client_id:

@@ -45,8 +45,9 @@ class SmartAppForm(forms.Form):
     jwks = forms.CharField(
         required=False,
         max_length=20000,
-        label="Public keys (backend service)",
-        help_text='its JWK Set, {"keys": [...]}: RSA keys for RS384 or EC P-384 keys for ES384',
+        label="Public keys (backend service; or a confidential app that signs)",
+        help_text='its JWK Set, {"keys": [...]}: RSA keys for RS384 or EC P-384 keys for ES384; '
+        "a confidential app with keys gets no secret",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 

@@ -142,9 +142,13 @@ def smart_app_create(*, actor: Actor, registration: Registration) -> tuple[Smart
     if backend and launch_url:
         raise Invalid("launch_url: a backend service is not opened from the chart")
     jwks = key_set(r.jwks) if backend or r.jwks.strip() else None
-    if not backend and jwks is not None:
-        raise Invalid("jwks: only a backend service signs with a key here")
-    secret = generate_client_secret() if r.kind == SmartApp.CONFIDENTIAL else ""
+    if r.kind == SmartApp.PUBLIC and jwks is not None:
+        raise Invalid(
+            "jwks: a public app keeps no key; register it as confidential to sign with one",
+            fields={"jwks": "None for a public app."},
+        )
+    # A confidential app registered with its keys signs (private_key_jwt) instead of a secret.
+    secret = generate_client_secret() if r.kind == SmartApp.CONFIDENTIAL and not jwks else ""
     application = Application(
         name=name,
         client_type=Application.CLIENT_PUBLIC

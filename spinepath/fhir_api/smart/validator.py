@@ -82,9 +82,9 @@ class SmartValidator(OAuth2Validator):
             return self._authenticate_assertion(request, str(assertion or ""), kind)
         if not super().authenticate_client(request, *args, **kwargs):
             return False
-        # A backend service signs; only a confidential app authenticates with a secret.
+        # An app with registered keys signs; only a confidential app without keys has a secret.
         app = getattr(request, "smart_app", None)
-        return app is not None and app.kind == SmartApp.CONFIDENTIAL
+        return app is not None and app.kind == SmartApp.CONFIDENTIAL and app.jwks is None
 
     def _authenticate_assertion(self, request: Any, assertion: str, kind: Any) -> bool:
         if kind != ASSERTION_TYPE:
@@ -99,7 +99,7 @@ class SmartValidator(OAuth2Validator):
                     app=refused.app,
                     user=None,
                     action=AuditEvent.REFUSED,
-                    what=f"backend service token refused ({refused})",
+                    what=f"client assertion refused ({refused})",
                 )
             raise errors.InvalidClientError(description=str(refused), request=request) from None
         request.client = app.application
@@ -112,7 +112,9 @@ class SmartValidator(OAuth2Validator):
 
     # --- Scopes -------------------------------------------------------------------------
 
-    def get_default_scopes(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> list:
+    def get_default_scopes(
+        self, client_id: str, request: Any, *args: Any, **kwargs: Any
+    ) -> list[str]:
         return []
 
     def validate_scopes(
