@@ -1109,3 +1109,56 @@ def test_a_confidential_app_with_keys_signs_its_code_exchange(
         }
     )
     assert granted["patient"] == str(patient.pk)
+
+
+def test_odd_input_is_answered_naming_what_is_wrong_never_a_server_error(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    client_id = app.application.client_id
+    for data in (
+        {},
+        {"grant_type": "password", "username": "clin", "password": "x", "client_id": client_id},
+        {"grant_type": "implicit", "client_id": client_id},
+        {"grant_type": "authorization_code", "code": "nope", "client_id": client_id},
+        {"grant_type": "refresh_token", "refresh_token": "nope", "client_id": client_id},
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": "not.a.jwt",
+        },
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "saml",
+            "client_assertion": "x",
+        },
+    ):
+        response = Client().post("/smart/token", data)
+        assert 400 <= response.status_code < 500, (data, response.content)
+        assert json.loads(response.content)["error"], data
+    assert Client().post("/smart/revoke", {}).status_code in (400, 401)
+    assert Client().get("/smart/token").status_code == 405
+    params = asking(app, "launch/patient patient/*.rs", pkce()[1])
+    for odd in (
+        {"response_type": "token"},
+        {"client_id": "é" * 300},
+    ):
+        response = clinician_client.get("/smart/authorize?" + urlencode({**params, **odd}))
+        assert response.status_code in (302, 400), (odd, response.status_code)
+    duplicated = clinician_client.get(
+        "/smart/authorize?" + urlencode(params) + "&client_id=" + params["client_id"]
+    )
+    assert duplicated.status_code == 400 and b"Duplicate client_id" in duplicated.content
+    for form in ({**params, "pick": "twelve"}, {**params, "pick": "999999"}, {"allow": "yes"}):
+        page = clinician_client.post("/smart/authorize", form)
+        assert page.status_code == 400, (form, page.status_code)
+    for query in (
+        "app=abc",
+        "app=999",
+        f"app={app.pk}&encounter=x",
+        f"app={app.pk}&encounter=99999",
+    ):
+        page = clinician_client.get(f"/patients/{patient.pk}/smart-launch/?{query}")
+        assert page.status_code == 400 and b"cannot be answered" in page.content, query
+    for header in ("Bearer", "Bearer " + "x" * 5000, "Basic abc", "Bearer \u00e9t\u00e9"):
+        response = Client(HTTP_AUTHORIZATION=header).get(f"/fhir/Patient/{patient.pk}")
+        assert response.status_code == 401, header
