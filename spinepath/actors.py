@@ -90,9 +90,20 @@ class Actor:
 
     @classmethod
     def for_api(
-        cls, token_name: str, *, address: str | None, path: str, user: User | None = None
+        cls,
+        token_name: str,
+        *,
+        address: str | None,
+        path: str,
+        user: User | None = None,
+        kind: str = "API token",
     ) -> Actor:
-        return cls("api", user=user, name=f"(API token: {token_name})", address=address, path=path)
+        """An API client: one of the clinic admin's bearer tokens, or a SMART app (``kind``)
+        acting for the staff member who authorized it (``user``), whom the log then names as
+        the author; every event still names the client (``detail.api_client``)."""
+        name = f"({kind}: {token_name})"
+        detail = {"api_client": name} if user is not None else {}
+        return cls("api", user=user, name=name, address=address, path=path, detail=detail)
 
     @classmethod
     def at_command_line(

@@ -15,6 +15,7 @@ from spinepath.commands import (
     schedule,
     score,
     screen,
+    smart_app,
     web,
 )
 
@@ -28,5 +29,6 @@ COMMANDS: tuple[ModuleType, ...] = (
     rescreen,
     dicom,
     api_token,
+    smart_app,
     lookback,
 )

@@ -31,6 +31,8 @@ from spinepath.fhir_api.forms import TokenForm
 from spinepath.fhir_api.models import ApiToken
 from spinepath.fhir_api.responses import response_resource, response_store
 from spinepath.fhir_api.services import token_for
+from spinepath.fhir_api.smart.access import smart_access
+from spinepath.fhir_api.smart.discovery import smart_security
 from spinepath.patients.models import Patient
 from spinepath.web.clients import client_address
 from spinepath.web.refusals import fhir_json, operation_outcome
@@ -53,17 +55,27 @@ def api(
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            token = token_for(request.headers.get("Authorization", ""))
-            if token is None:
+            # The clinic admin's API token, else a SMART app's OAuth access token (its scopes
+            # and launch patient checked here: spinepath/fhir_api/smart/access.py).
+            token: Any = token_for(request.headers.get("Authorization", ""))
+            smart = smart_access(request) if token is None else None
+            if token is None and smart is None:
                 response = outcome(401, "login", "A valid bearer token is required.")
                 response["WWW-Authenticate"] = 'Bearer realm="spinepath"'
                 return response
+            if smart is not None:
+                refused = smart.refusal(request, view.__name__, kwargs)
+                if refused:
+                    return outcome(403, "forbidden", refused)
+                token = smart
             if write and not token.can_write:
                 return outcome(403, "forbidden", "This token may read, not write.")
             request._spinepath_api_token = token  # type: ignore[attr-defined]
             acting_as(
                 request,
-                Actor.for_api(
+                smart.actor(request)
+                if smart is not None
+                else Actor.for_api(
                     token.name, address=client_address(request), path=request.get_full_path()
                 ),
             )
@@ -154,10 +166,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "rest": [
                 {
                     "mode": "server",
-                    "security": {
-                        "description": "Bearer tokens issued by the clinic admin; read-only "
-                        "unless granted write."
-                    },
+                    "security": smart_security(_base(request)),
                     "resource": rest_resources,
                 }
             ],

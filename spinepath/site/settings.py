@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # The OAuth 2.0 authorization server of SMART App Launch and Backend Services
+    # (spinepath/fhir_api/smart): its clients, grants and tokens.
+    "oauth2_provider",
     "spinepath.accounts",
     "spinepath.audit",
     "spinepath.patients",
@@ -140,6 +143,7 @@ TEMPLATES = [
                 "spinepath.accounts.context.roles",
                 "spinepath.accounts.context.mode",
                 "spinepath.followup.context.open_items",
+                "spinepath.fhir_api.smart.context.launchable_apps",
             ],
         },
     },
@@ -282,6 +286,49 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("SPINEPATH_CLINIC_NAME", default="Spine Regenerative Clinic")
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+
+# SMART App Launch 2.0 and Backend Services on django-oauth-toolkit (docs/interoperability.md,
+# "SMART on FHIR"): the clinic admin registers each app; staff authorize it for a patient with
+# their second factor; a backend service signs a JWT with its registered key. Its models are
+# named here so that the migrations referring to them read the same on every installation.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER = {
+    # Three grants only (authorization code with PKCE, refresh token, client credentials), the
+    # SMART scopes and launch context, and private_key_jwt client authentication.
+    "OAUTH2_SERVER_CLASS": "spinepath.fhir_api.smart.server.SmartServer",
+    "OAUTH2_VALIDATOR_CLASS": "spinepath.fhir_api.smart.validator.SmartValidator",
+    # An access token lasts an hour (a backend service's five minutes); a code a minute; a
+    # refresh token (offline_access or online_access) 30 days past its access token's end,
+    # replaced at each use, and a replayed one revokes its whole family.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "PKCE_REQUIRED": True,  # for public apps; a confidential one may send it (the validator)
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    # The `iss` of an authorization response (RFC 9207): the FHIR base, SMART's `iss`.
+    "OIDC_ISS_ENDPOINT": f"{SPINEPATH_BASE_URL}/fhir",
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), every gate on: no implicit or
+    # password grant, S256 only, no token in a query string, the `iss` of the answer, tokens
+    # kept as their SHA-256 only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("SPINEPATH_TIME_ZONE", default="America/New_York")

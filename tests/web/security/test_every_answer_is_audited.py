@@ -73,6 +73,7 @@ def _phi(patient: Patient) -> list[bytes]:
 def _build(django_db_blocker: Any) -> Iterator[World]:
     from spinepath.consultations.models import CandidacyDecision
     from spinepath.fhir_api.services import token_create
+    from spinepath.fhir_api.smart.registry import Registration, smart_app_create
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import questionnaire_link_create
     from spinepath.plans.defaults import ensure_default_prices
@@ -153,6 +154,16 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 booked_by=coordinator,
             )
             api_token, secret = token_create(actor=Actor.system(), name="EHR", can_write=True)
+            # A SMART app staff open from the chart (its pages and endpoints are asked too).
+            smart_app, _secret = smart_app_create(
+                actor=Actor.system(),
+                registration=Registration(
+                    name="Outcome app",
+                    kind="public",
+                    redirect_uris="https://app.example.org/callback",
+                    launch_url="https://app.example.org/launch",
+                ),
+            )
             draft = PolicyDraft.objects.create(
                 name="tighter",
                 version="2",
@@ -245,6 +256,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             "appointment_id": booked.pk,
             "request_id": change.pk,
             "token_id": api_token.pk,
+            "app_id": smart_app.pk,
             "report_id": report.pk,
             "event_id": event.pk,
             "reintervention_id": again.pk,
