@@ -7,6 +7,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,6 @@ from django.conf import settings
 from spinepath.consultations.selectors import decision_in_force, latest_signed_decision
 from spinepath.errors import Invalid
 from spinepath.fhir_api import resources
-from spinepath.fhir_api.services import token_for
 from spinepath.pathway import gates
 from spinepath.pathway.decision import DECISION_LABELS
 from spinepath.pathway.orders import is_spine_injection, order_target, order_warnings
@@ -142,15 +142,20 @@ def _readable_servers() -> set[str]:
     return {s.rstrip("/") for s in settings.SPINEPATH_CDS_FHIR_SERVERS if s}
 
 
-def match_patient(hook: dict[str, Any], own_bases: set[str]) -> Match:
+# Whether a token of this server (an API token, or a SMART app's token within its scopes) may
+# read this server's Patient/{id}: (access token, id) -> bool. The view answers it.
+TokenReads = Callable[[str, str], bool]
+
+
+def match_patient(hook: dict[str, Any], own_bases: set[str], reads: TokenReads) -> Match:
     """The clinic's patient a hook names, in this order, never guessing:
 
     1. the prefetched Patient's identifiers (the clinic's record number, or an identifier kept
        on a chart for exactly that system);
     2. otherwise the Patient read from the hook's ``fhirServer`` with its ``fhirAuthorization``:
        this server's own FHIR API (``own_bases``; the id is then this server's, and the
-       authorization must be a token of this server), or a server the clinic reads from
-       (``SPINEPATH_CDS_FHIR_SERVERS``), matched by its identifiers;
+       authorization must be a token of this server that may read it: ``reads``), or a server
+       the clinic reads from (``SPINEPATH_CDS_FHIR_SERVERS``), matched by its identifiers;
     3. otherwise the EHR's patient id, kept on a chart under the ``fhirServer`` address or the
        clinic's configured system for its EHR (``SPINEPATH_EHR_PATIENT_ID_SYSTEM``).
 
@@ -175,7 +180,8 @@ def match_patient(hook: dict[str, Any], own_bases: set[str]) -> Match:
         if found is not None:
             return found
     elif server and patient_id:
-        found = _read_from(server, patient_id, hook.get("fhirAuthorization"), own_bases, tried)
+        authorization = hook.get("fhirAuthorization")
+        found = _read_from(server, patient_id, authorization, own_bases, reads, tried)
         if found is not None:
             return found
     systems = [server] if server and server not in own_bases else []
@@ -198,15 +204,22 @@ def match_patient(hook: dict[str, Any], own_bases: set[str]) -> Match:
 
 
 def _read_from(
-    server: str, patient_id: str, authorization: Any, own_bases: set[str], tried: list[str]
+    server: str,
+    patient_id: str,
+    authorization: Any,
+    own_bases: set[str],
+    reads: TokenReads,
+    tried: list[str],
 ) -> Match | None:
     if server in own_bases:
         # This server's own API: the id is this server's, read here with the token given.
         token = authorization.get("access_token") if isinstance(authorization, dict) else None
-        if not isinstance(token, str) or token_for(f"Bearer {token}") is None:
+        if not isinstance(token, str) or not ACCESS_TOKEN.match(token):
+            token = None
+        if token is None or not reads(token, patient_id[:64]):
             tried.append(
                 f"Patient/{patient_id[:64]} of this server: not read (fhirAuthorization is not "
-                "a live token of this server)"
+                "a live token of this server that may read it)"
             )
             return None
         _, patient = resources.read("Patient", patient_id[:64])

@@ -8,6 +8,7 @@ HTTP status.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -429,7 +430,9 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
         if unstorable:
             return _cds_error(400, "; ".join(unstorable))
         own = {_base(request), f"{settings.SPINEPATH_BASE_URL}/fhir"}
-        match = match_patient(body, own)
+        match = match_patient(
+            body, own, lambda secret, ident: _token_reads_patient(request, secret, ident)
+        )
         cards = hook(body, match, _site(request))
     except HookProblem as problem:
         return _cds_error(400, " ".join(problem.reasons))
@@ -441,6 +444,21 @@ def cds_service(request: HttpRequest, token: ApiToken, service: str) -> HttpResp
     )
     _disclosed(request, what, [patient] if patient else [])
     return HttpResponse(json.dumps({"cards": cards}), content_type="application/json")
+
+
+def _token_reads_patient(request: HttpRequest, secret: str, ident: str) -> bool:
+    """Whether ``secret``, a token of this server given as a hook's fhirAuthorization, may read
+    Patient/``ident`` here: a live API token, or a SMART app's token whose scopes reach it."""
+    if token_for(f"Bearer {secret}") is not None:
+        return True
+    probe = copy.copy(request)
+    probe.__dict__.pop("headers", None)  # read again from the META below
+    probe.META = {**request.META, "HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    probe.method = "GET"
+    smart = smart_access(probe)
+    return smart is not None and not smart.refusal(
+        probe, "read", {"kind": "Patient", "ident": ident}
+    )
 
 
 def _cds_error(status: int, text: str) -> HttpResponse:

@@ -1162,3 +1162,65 @@ def test_odd_input_is_answered_naming_what_is_wrong_never_a_server_error(
     for header in ("Bearer", "Bearer " + "x" * 5000, "Basic abc", "Bearer \u00e9t\u00e9"):
         response = Client(HTTP_AUTHORIZATION=header).get(f"/fhir/Patient/{patient.pk}")
         assert response.status_code == 401, header
+
+
+def test_a_cds_hook_may_name_this_server_with_a_smart_token_within_its_scopes(
+    clinician: Any,
+    clinician_client: Client,
+    patient: Patient,
+    other: Patient,
+    app: SmartApp,
+    backend: tuple[SmartApp, Any, Any],
+) -> None:
+    """A hook whose fhirServer is this server may carry a SMART app's token as its
+    fhirAuthorization: the patient is read here if the token's scopes reach them."""
+    registry, rsa_key, _ec = backend
+    system_token = backend_token(assertion(registry, rsa_key))["access_token"]
+    launched_token = granted_for(
+        clinician_client, app, "launch patient/*.rs", launch=launched(clinician, app, patient)
+    )["access_token"]
+    ehr = Client(HTTP_AUTHORIZATION=f"Bearer {_clinic_token()}")
+
+    def summary(patient_id: int, access_token: str) -> str:
+        body = {
+            "hook": "patient-view",
+            "hookInstance": "0b0d1f7e-3f57-4a38-8d5c-3b0a5d0c4b11",
+            "fhirServer": "http://testserver/fhir",
+            "fhirAuthorization": {"access_token": access_token, "token_type": "Bearer"},
+            "context": {"userId": "Practitioner/1", "patientId": str(patient_id)},
+        }
+        response = ehr.post(
+            "/cds-services/spinepath-candidacy", json.dumps(body), content_type="application/json"
+        )
+        assert response.status_code == 200, response.content[:300]
+        return str(json.loads(response.content)["cards"][0]["summary"])
+
+    assert summary(other.pk, system_token) != "Spine clinic: no chart matches this patient"
+    assert summary(patient.pk, launched_token) != "Spine clinic: no chart matches this patient"
+    # The launch patient's token does not open another patient's chart for the hook.
+    assert summary(other.pk, launched_token) == "Spine clinic: no chart matches this patient"
+
+
+def test_a_patient_scope_finds_its_patient_by_an_identifier_in_another_system_only(
+    clinician: Any,
+    clinician_client: Client,
+    patient: Patient,
+    other: Patient,
+    app: SmartApp,
+) -> None:
+    from web_helpers import acting
+
+    from spinepath.patients.services import identifier_add
+
+    identifier_add(actor=acting(clinician), patient=patient, system="urn:ehr:a", value="100")
+    identifier_add(actor=acting(clinician), patient=other, system="urn:ehr:b", value="100")
+    reader = bearer(
+        granted_for(
+            clinician_client, app, "launch patient/*.rs", launch=launched(clinician, app, patient)
+        )["access_token"]
+    )
+    mine = fhir(reader, "/Patient?identifier=urn:ehr:a|100")
+    assert [e["resource"]["id"] for e in mine["entry"]] == [str(patient.pk)]
+    # The same value under the other patient's system, or alone (naming both), is refused.
+    for asked in ("urn:ehr:b|100", "100"):
+        fhir(reader, f"/Patient?identifier={asked}", 403)

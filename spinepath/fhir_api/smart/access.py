@@ -117,11 +117,20 @@ class SmartAccess:
         if kind == "Patient":
             from spinepath.patients.models import Patient
 
-            mrn = Patient.objects.filter(pk=self.patient_id).values_list("mrn", flat=True).first()
-            wanted = query.get("identifier", "").rpartition("|")[2].strip()
-            if wanted and wanted.lower() != (mrn or "").lower():
-                return self._only()
-            query["identifier"] = mrn or "-"
+            if query.get("identifier", "").strip():
+                # Whatever the identifier names (the record number, or an identifier in another
+                # system, matched with its system) must be the launch patient alone.
+                try:
+                    named = resources.search("Patient", {"identifier": query["identifier"]})[1]
+                except resources.SearchProblem:
+                    return ""  # the view names what is wrong with it
+                if {p.pk for p in named} - {self.patient_id}:
+                    return self._only()
+            else:
+                mrn = (
+                    Patient.objects.filter(pk=self.patient_id).values_list("mrn", flat=True).first()
+                )
+                query["identifier"] = mrn or "-"
         elif kind in resources.PATIENT_TYPES:
             named = {query.get(p, "").removeprefix("Patient/") for p in COMPARTMENT_PARAMS} - {""}
             if named - {str(self.patient_id)}:
