@@ -55,6 +55,24 @@ def view(patient_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def ordering(hook: dict[str, Any], text: str, level: str) -> dict[str, Any]:
+    """The hook as an order-select of one draft spine injection order (``text`` at ``level``)."""
+    order = {
+        "resourceType": "ServiceRequest",
+        "id": "o1",
+        "status": "draft",
+        "intent": "order",
+        "code": {"text": text},
+        "bodySite": [{"text": level}],
+    }
+    context = {
+        **hook["context"],
+        "selections": ["ServiceRequest/o1"],
+        "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]},
+    }
+    return {**hook, "hook": "order-select", "context": context}
+
+
 def keep(patient: Patient, system: str, value: str, user: Any) -> None:
     identifier_add(actor=acting(user), patient=patient, system=system, value=value)
 
@@ -269,23 +287,7 @@ def test_identifiers_naming_two_charts_warn_and_show_neither(
     token = secret()
     for service in ("spinepath-candidacy", "spinepath-injection-check"):
         if service == "spinepath-injection-check":
-            body["hook"] = "order-select"
-            body["context"]["selections"] = ["ServiceRequest/o1"]
-            body["context"]["draftOrders"] = {
-                "resourceType": "Bundle",
-                "entry": [
-                    {
-                        "resource": {
-                            "resourceType": "ServiceRequest",
-                            "id": "o1",
-                            "status": "draft",
-                            "intent": "order",
-                            "code": {"text": "Intradiscal MSC injection"},
-                            "bodySite": [{"text": "L4-L5"}],
-                        }
-                    }
-                ],
-            }
+            body = ordering(body, "Intradiscal MSC injection", "L4-L5")
         cards = call(service, body, token)
         assert len(cards) == 1 and cards[0]["indicator"] == "warning"
         text = json.dumps(cards)
@@ -321,24 +323,7 @@ def test_a_cds_hooks_client_over_http_gets_the_card(
         )
         assert answer.status_code == 200
         assert "Candidate" in answer.json()["cards"][0]["summary"]
-        order = view("http-1", fhirServer=EHR)
-        order["hook"] = "order-select"
-        order["context"]["selections"] = ["ServiceRequest/o9"]
-        order["context"]["draftOrders"] = {
-            "resourceType": "Bundle",
-            "entry": [
-                {
-                    "resource": {
-                        "resourceType": "ServiceRequest",
-                        "id": "o9",
-                        "status": "draft",
-                        "intent": "order",
-                        "code": {"text": "Facet joint injection PRP"},
-                        "bodySite": [{"text": "L4-L5"}],
-                    }
-                }
-            ],
-        }
+        order = ordering(view("http-1", fhirServer=EHR), "Facet joint injection PRP", "L4-L5")
         checked = requests.post(
             f"{base}/cds-services/spinepath-injection-check",
             json=order,
