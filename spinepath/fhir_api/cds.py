@@ -80,8 +80,12 @@ def _identifiers(resource: Any) -> list[tuple[str, str]]:
         if not isinstance(identifier, dict):
             continue
         system, value = identifier.get("system"), identifier.get("value")
-        if isinstance(system, str) and isinstance(value, str) and system and value.strip():
-            pairs.append((system.strip()[:255], value.strip()[:64]))
+        if not isinstance(system, str) or not isinstance(value, str):
+            continue
+        system, value = system.strip(), value.strip()
+        # An identifier longer than any kept is nobody's here: never cut to fit one.
+        if system and value and len(system) <= 255 and len(value) <= 64:
+            pairs.append((system, value))
     return pairs
 
 
@@ -117,21 +121,32 @@ def _server_patient(server: str, patient_id: str, authorization: Any) -> dict[st
             raise HookRead("fhirAuthorization.access_token is not a bearer token")
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=READ_TIMEOUT) as response:
+        with _NO_REDIRECTS.open(request, timeout=READ_TIMEOUT) as response:
             body = response.read(READ_LIMIT + 1)
     except urllib.error.HTTPError as error:
-        raise HookRead(f"it answered {error.code} {error.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise HookRead(f"it cannot be reached ({getattr(error, 'reason', error)})") from None
+        raise HookRead(f"it answered {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError):
+        raise HookRead("it cannot be reached") from None
     if len(body) > READ_LIMIT:
         raise HookRead("its answer is larger than a Patient")
     try:
         resource = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise HookRead("its answer is not JSON") from None
     if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
         raise HookRead("its answer is not a Patient")
     return resource
+
+
+class _Stay(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: the read goes to the listed server's own address and
+    nowhere else, and the EHR's token with it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Stay)
 
 
 class HookRead(Exception):
@@ -171,10 +186,13 @@ def match_patient(hook: dict[str, Any], own_bases: set[str], reads: TokenReads) 
     patient_id = patient_id.strip() if isinstance(patient_id, str) else ""
     server = hook.get("fhirServer")
     server = server.strip().rstrip("/") if isinstance(server, str) else ""
+    tried: list[str] = []
+    if server and not server.lower().startswith(("https://", "http://")):
+        tried.append(f"fhirServer {server[:80]!r}: not an http(s) address, not used")
+        server = ""
     prefetched = prefetch.get("patient")
     if not patient_id and not isinstance(prefetched, dict):
         raise HookProblem("context.patientId: which patient")
-    tried: list[str] = []
     if isinstance(prefetched, dict) and prefetched.get("resourceType") == "Patient":
         found = _by(_identifiers(prefetched), tried, "the prefetched Patient's identifiers")
         if found is not None:
@@ -187,9 +205,11 @@ def match_patient(hook: dict[str, Any], own_bases: set[str], reads: TokenReads) 
     systems = [server] if server and server not in own_bases else []
     if settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM:
         systems.append(settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM.rstrip("/"))
-    if patient_id and systems:
+    if len(patient_id) > 64:
+        tried.append("context.patientId: longer than any identifier kept here, not looked up")
+    elif patient_id and systems:
         found = _by(
-            [(system, patient_id[:64]) for system in dict.fromkeys(systems)],
+            [(system, patient_id) for system in dict.fromkeys(systems)],
             tried,
             "the EHR's patient id as kept on a chart",
         )
@@ -216,14 +236,19 @@ def _read_from(
         token = authorization.get("access_token") if isinstance(authorization, dict) else None
         if not isinstance(token, str) or not ACCESS_TOKEN.match(token):
             token = None
-        if token is None or not reads(token, patient_id[:64]):
+        if not (patient_id.isascii() and patient_id.isdigit() and len(patient_id) < 12) or (
+            patient_id != str(int(patient_id))
+        ):
+            tried.append(f"Patient/{patient_id[:64]}: not an id of this server")
+            return None
+        if token is None or not reads(token, patient_id):
             tried.append(
                 f"Patient/{patient_id[:64]} of this server: not read (fhirAuthorization is not "
                 "a live token of this server that may read it)"
             )
             return None
-        _, patient = resources.read("Patient", patient_id[:64])
-        tried.append(f"Patient/{patient_id[:64]} of this server")
+        _, patient = resources.read("Patient", patient_id)
+        tried.append(f"Patient/{patient_id} of this server")
         return Match(patient, tuple(tried)) if patient is not None else None
     if server not in _readable_servers():
         tried.append(
@@ -344,8 +369,10 @@ def _orders(hook: dict[str, Any]) -> list[dict[str, Any]]:
 def _text(concept: Any) -> str:
     if not isinstance(concept, dict):
         return ""
+    codings = concept.get("coding")
     parts = [concept.get("text") or ""]
-    parts += [c.get("display") or "" for c in concept.get("coding") or [] if isinstance(c, dict)]
+    if isinstance(codings, list):
+        parts += [c.get("display") or "" for c in codings if isinstance(c, dict)]
     return " ".join(p for p in parts if isinstance(p, str))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -325,6 +326,20 @@ def reminder_choices_set(*, actor: Actor, patient: Patient, choices: dict[str, b
 _SYSTEM = re.compile(r"^(https?://[^\s/?#]+[^\s]*|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$", re.I)
 
 
+def _this_servers_fhir(system: str) -> bool:
+    """Whether ``system`` is this server's own FHIR base, by any name it answers to."""
+    from django.conf import settings
+
+    parts = urlsplit(system.lower())
+    hosts = {h.lower().lstrip(".") for h in settings.ALLOWED_HOSTS}
+    hosts.add((urlsplit(settings.SPINEPATH_BASE_URL).hostname or "").lower())
+    return (
+        parts.scheme in ("http", "https")
+        and (parts.hostname in hosts or "*" in hosts)
+        and parts.path.rstrip("/").startswith("/fhir")
+    )
+
+
 def identifier_problem(system: str, value: str) -> dict[str, str]:
     """What is wrong with an identifier as staff typed it, by field (empty when nothing)."""
     problems = {}
@@ -337,6 +352,11 @@ def identifier_problem(system: str, value: str) -> dict[str, str]:
         )
     elif system.lower() == MRN_SYSTEM:
         problems["system"] = "That is the clinic's own record number, assigned by spinepath."
+    elif _this_servers_fhir(system):
+        problems["system"] = (
+            "That is this server's own FHIR address: its patient ids are spinepath's own, not "
+            "another system's."
+        )
     if not value:
         problems["value"] = "Give the identifier."
     elif len(value) > 64 or not value.isprintable():
@@ -384,13 +404,14 @@ def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -
 
 
 @action("demographics")
-def identifier_remove(*, actor: Actor, patient: Patient, identifier_id: int) -> None:
-    """Take an identifier off a chart (a wrong one); its history keeps it. Removing one that
-    is gone already changes nothing."""
+def identifier_remove(*, actor: Actor, patient: Patient, identifier_id: int) -> bool:
+    """Take an identifier off a chart (a wrong one); its history keeps it. One that is not on
+    this chart (removed already, or another chart's) changes nothing: False."""
     Patient.objects.select_for_update().get(pk=patient.pk)
     identifier = PatientIdentifier.objects.filter(pk=identifier_id, patient=patient).first()
     if identifier is None:
-        return
+        return False
     what = f"identifier removed: {identifier.system} {identifier.value}"
     identifier.delete()
     audit_record(actor=actor, action=AuditEvent.UPDATE, what=what, patient=patient)
+    return True

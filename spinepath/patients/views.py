@@ -141,6 +141,8 @@ def identifier_remove(request: HttpRequest, patient_id: int, identifier_id: int)
     actor = staff_actor(request, sees=SEES)
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
-    services.identifier_remove(actor=actor, patient=patient, identifier_id=identifier_id)
-    messages.success(request, "Identifier removed from the chart (its history keeps it).")
+    if services.identifier_remove(actor=actor, patient=patient, identifier_id=identifier_id):
+        messages.success(request, "Identifier removed from the chart (its history keeps it).")
+    else:
+        messages.error(request, "That identifier is not on this chart (removed already?).")
     return redirect("patients:identifiers", patient.pk)

@@ -405,3 +405,144 @@ def test_junk_in_a_hook_is_no_server_error(db: Any, settings: Any, body: dict[st
     settings.SPINEPATH_EHR_PATIENT_ID_SYSTEM = "urn:ehr:ids"
     cards = call("spinepath-candidacy", body, secret())
     assert cards[0]["summary"] == "Spine clinic: no chart matches this patient"
+
+
+# --- what the attack found --------------------------------------------------------------------
+
+
+def test_an_identifier_longer_than_any_kept_matches_nobody(
+    candidate: Patient, coordinator: Any
+) -> None:
+    keep(candidate, EHR, "A" * 64, coordinator)
+    token = secret()
+    for body in (
+        view("A" * 64 + "ZZZZ", fhirServer=EHR),
+        view(
+            "e",
+            prefetch={
+                "patient": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": EHR, "value": "A" * 64 + "-ANOTHER"}],
+                }
+            },
+        ),
+        view(
+            "e",
+            prefetch={
+                "patient": {
+                    "resourceType": "Patient",
+                    "identifier": [
+                        {"system": "urn:spinepath:mrn", "value": candidate.mrn + " " * 60 + "X"}
+                    ],
+                }
+            },
+        ),
+        view("0" * 63 + str(candidate.pk) + "9", fhirServer="http://testserver/fhir"),
+        view("0" + str(candidate.pk), fhirServer="http://testserver/fhir"),
+    ):
+        body["fhirAuthorization"] = {"access_token": token}
+        cards = call("spinepath-candidacy", body, token)
+        assert cards[0]["summary"] == "Spine clinic: no chart matches this patient", body
+    # The 64 characters themselves still find the chart.
+    assert (
+        "Candidate"
+        in call("spinepath-candidacy", view("A" * 64, fhirServer=EHR), token)[0]["summary"]
+    )
+
+
+def test_a_listed_server_that_redirects_is_not_followed(
+    candidate: Patient, ehr_server: str
+) -> None:
+    """The read goes to the listed address only: a redirect elsewhere is not followed, and the
+    EHR's token goes nowhere else."""
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), _Ehr)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    try:
+
+        class Redirecting(_Ehr):
+            def do_GET(self) -> None:
+                self.seen.append(self.path)
+                self.send_response(302)
+                self.send_header(
+                    "Location", f"http://127.0.0.1:{elsewhere.server_address[1]}/steal"
+                )
+                self.end_headers()
+
+        redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+        threading.Thread(target=redirecting.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{redirecting.server_address[1]}/fhir"
+        from django.conf import settings
+
+        settings.SPINEPATH_CDS_FHIR_SERVERS = [base]
+        _Ehr.seen = []
+        body = view("p1", fhirServer=base, fhirAuthorization={"access_token": EHR_TOKEN})
+        cards = call("spinepath-candidacy", body, secret())
+        assert "answered 302" in cards[0]["detail"]
+        assert _Ehr.seen == ["/fhir/Patient/p1"]  # the listed server's, never /steal
+        redirecting.shutdown()
+        redirecting.server_close()
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+
+
+def test_a_server_answering_nested_json_is_its_fault_not_the_hooks(
+    candidate: Patient, settings: Any
+) -> None:
+    class Nested(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"[" * 100_000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Nested)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+        settings.SPINEPATH_CDS_FHIR_SERVERS = [base]
+        cards = call("spinepath-candidacy", view("p1", fhirServer=base), secret())
+        assert "its answer is not JSON" in cards[0]["detail"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_malformed_order_code_is_no_server_error(candidate: Patient) -> None:
+    body = ordering(view("e"), "intradiscal injection", "L4-L5")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["code"]["coding"] = 5
+    cards = call("spinepath-injection-check", body, secret())
+    assert cards and cards[0]["indicator"] == "warning"
+
+
+def test_fhir_server_must_be_an_address_and_this_servers_base_is_no_identifier_system(
+    candidate: Patient, coordinator_client: Client
+) -> None:
+    cards = call(
+        "spinepath-candidacy", view(candidate.mrn, fhirServer="urn:spinepath:mrn"), secret()
+    )
+    assert cards[0]["summary"] == "Spine clinic: no chart matches this patient"
+    assert "not an http(s) address" in cards[0]["detail"]
+    for own in ("http://testserver/fhir", "http://127.0.0.1:8000/fhir/"):
+        page = coordinator_client.post(
+            f"/patients/{candidate.pk}/identifiers/", {"system": own, "value": "5"}
+        )
+        assert page.status_code == 400 and "this server&#x27;s own FHIR address" in page.text
+    assert not candidate.identifiers.exists()
+
+
+def test_removing_an_identifier_of_another_chart_says_so(
+    candidate: Patient, clinician: Any, coordinator: Any, coordinator_client: Client
+) -> None:
+    other = reviewed_patient(clinician, timezone.localdate() - timedelta(days=5), "match-9")
+    keep(other, EHR, "theirs", coordinator)
+    identifier = other.identifiers.get()
+    page = coordinator_client.post(
+        f"/patients/{candidate.pk}/identifiers/{identifier.pk}/remove/", follow=True
+    )
+    assert "That identifier is not on this chart" in page.text
+    assert other.identifiers.count() == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -90,12 +91,19 @@ def answered(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def shown(page: Any) -> str:
+    """The consent page's digest of the request it showed (what its Allow binds)."""
+    found = re.search(rb'name="shown" value="(\w+)"', page.content)
+    assert found, page.content[:500]
+    return found.group(1).decode()
+
+
 def approve(client: Client, params: dict[str, str], allow: str = "yes") -> dict[str, str]:
     """The staff member opens the consent page and answers it; what the app receives."""
     page = client.get("/smart/authorize?" + urlencode(params))
     assert page.status_code == 200, page.content[:500]
     assert b"Allow" in page.content
-    answer = client.post("/smart/authorize", {**params, "allow": allow})
+    answer = client.post("/smart/authorize", {**params, "allow": allow, "shown": shown(page)})
     assert answer.status_code == 302, answer.content[:500]
     return answered(answer["Location"])
 
@@ -296,7 +304,9 @@ def test_a_standalone_launch_asks_staff_to_choose_the_patient(
     viewed = AuditEvent.objects.filter(action=AuditEvent.VIEW).first()
     assert viewed is not None and viewed.patient_id == patient.pk
     got = answered(
-        clinician_client.post("/smart/authorize", {**params, "allow": "yes"})["Location"]
+        clinician_client.post(
+            "/smart/authorize", {**params, "allow": "yes", "shown": shown(consent)}
+        )["Location"]
     )
     granted = exchange(app, got["code"], verifier)
     assert granted["patient"] == str(patient.pk) and granted["refresh_token"]
@@ -1224,3 +1234,29 @@ def test_a_patient_scope_finds_its_patient_by_an_identifier_in_another_system_on
     # The same value under the other patient's system, or alone (naming both), is refused.
     for asked in ("urn:ehr:b|100", "100"):
         fhir(reader, f"/Patient?identifier={asked}", 403)
+
+
+def test_an_allow_binds_the_request_the_consent_page_showed(
+    clinician: Any, clinician_client: Client, patient: Patient, app: SmartApp
+) -> None:
+    """The consent page showed patient/Observation.rs: an Allow posted with a wider scope (or
+    another patient's launch) grants nothing, and nothing is audited as granted."""
+    _verifier, challenge = pkce()
+    params = asking(
+        app, "launch patient/Observation.rs", challenge, launch=launched(clinician, app, patient)
+    )
+    page = clinician_client.get("/smart/authorize?" + urlencode(params))
+    assert page.status_code == 200
+    wider = {**params, "scope": "launch patient/*.rs offline_access"}
+    refused = clinician_client.post(
+        "/smart/authorize", {**wider, "allow": "yes", "shown": shown(page)}
+    )
+    assert refused.status_code == 400
+    assert b"not the one the consent page showed" in refused.content
+    assert not AuditEvent.objects.filter(what__contains="authorized by").exists()
+    # The request as shown is still granted.
+    answer = clinician_client.post(
+        "/smart/authorize", {**params, "allow": "yes", "shown": shown(page)}
+    )
+    assert answer.status_code == 302 and "code=" in answer["Location"]
+    assert AuditEvent.objects.filter(what__contains="authorized by").count() == 1

@@ -67,6 +67,8 @@ class AuthorizeForm(forms.Form):
     code_challenge_method = forms.CharField(max_length=10, required=False)
     allow = forms.ChoiceField(choices=[("yes", "Allow"), ("no", "Deny")], required=False)
     pick = forms.IntegerField(min_value=1, required=False)
+    # The consent page's digest of what it showed (views.consent_digest).
+    shown = forms.CharField(max_length=64, required=False)
 
     def authorize_query(self) -> dict[str, str]:
         """The authorization request's own parameters, as its address carried them."""

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -78,6 +79,15 @@ revoke = Revoke.as_view()
 # --- Authorization: consent, patient picker -------------------------------------------------
 
 
+def consent_digest(request: HttpRequest, pending: Pending, params: Any) -> str:
+    """What an Allow binds: the staff member, the app, the patient, the launch and the
+    authorization request's parameters as the consent page showed them. A post whose request
+    differs from the page's (a wider scope, another redirect) is refused."""
+    shown = "\n".join(f"{k}={params.get(k, '')}" for k in AUTHORIZE_PARAMS)
+    who = f"{request.user.pk}|{pending.app.pk}|{pending.patient.pk if pending.patient else ''}"
+    return salted_hmac("spinepath.smart.consent", f"{who}\n{shown}").hexdigest()
+
+
 def _pick_key(client_id: str, state: str) -> str:
     return "smart_pick:" + hashlib.sha256(f"{client_id}\n{state}".encode()).hexdigest()[:32]
 
@@ -123,7 +133,18 @@ class Authorize(OAuthLibMixin, View):
         pending = self._pending(request, scopes, credentials, form.cleaned_data["launch"])
         if not isinstance(pending, Pending):
             return pending or _error_page(request, "launch/patient: choose the patient first")
+        if not constant_time_compare(
+            form.cleaned_data["shown"], consent_digest(request, pending, form.cleaned_data)
+        ):
+            return _error_page(
+                request,
+                "The request is not the one the consent page showed (its scopes, address or "
+                "patient differ): open the app again.",
+            )
         if form.cleaned_data["allow"] != "yes":
+            request.session.pop(
+                _pick_key(credentials["client_id"], credentials["state"] or ""), None
+            )
             authorization_deny(actor=actor, pending=pending)
             return self._redirect_error(credentials, "access_denied", "Access was denied.")
         try:
@@ -200,6 +221,7 @@ class Authorize(OAuthLibMixin, View):
                 "words": words,
                 "left_out": left_out,
                 "params": [(k, query.get(k, "")) for k in AUTHORIZE_PARAMS if query.get(k)],
+                "shown": consent_digest(request, pending, query),
             },
         )
         response["Cache-Control"] = "no-store, private"
