@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -100,6 +100,15 @@ class Authorize(OAuthLibMixin, View):
     http_method_names = ["get", "head", "post"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        answer = self._get(request)
+        if isinstance(answer, OAuth2ResponseRedirect):
+            # Reached from a form (the sign-in page, the patient picker): a browser keeps that
+            # form's CSP form-action for the whole chain of redirects, so the way back to the
+            # app is a link the staff member follows, with the reason in words.
+            return _back_to_the_app(request, answer["Location"])
+        return answer
+
+    def _get(self, request: HttpRequest) -> HttpResponse:
         staff_actor(request, sees=SEES)
         try:
             scopes, credentials = self.validate_authorization_request(request)
@@ -225,7 +234,7 @@ class Authorize(OAuthLibMixin, View):
             },
         )
         response["Cache-Control"] = "no-store, private"
-        return response
+        return _may_answer_to(response, query.get("redirect_uri", ""))
 
     def _picker(self, request: HttpRequest, credentials: dict[str, Any]) -> HttpResponse:
         query = request.GET.get("q", "")[:100]
@@ -233,7 +242,7 @@ class Authorize(OAuthLibMixin, View):
         showing(request, patients)
         app = SmartApp.objects.get(application__client_id=credentials["client_id"])
         params = {k: request.GET.get(k, "") for k in AUTHORIZE_PARAMS}
-        return render(
+        response = render(
             request,
             "fhir_api/smart_pick.html",
             {
@@ -243,6 +252,7 @@ class Authorize(OAuthLibMixin, View):
                 "params": [(k, v) for k, v in params.items() if v],
             },
         )
+        return _may_answer_to(response, params["redirect_uri"])
 
     def _error(self, request: HttpRequest, error: OAuthToolkitError) -> HttpResponse:
         """A request the app cannot be sent back with (an unknown client, a redirect URI not
@@ -263,6 +273,31 @@ class Authorize(OAuthLibMixin, View):
 
 
 authorize = Authorize.as_view()
+
+
+def _may_answer_to(response: HttpResponse, redirect_uri: str) -> HttpResponse:
+    """The page's form may send the staff member on to the app's redirect URI (checked against
+    the app's registration before the page is shown): its origin joins CSP form-action, which
+    browsers apply to the redirect that answers the form."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme == "https" and parts.netloc:
+        response._csp_update = {"form-action": [f"https://{parts.netloc}"]}  # type: ignore[attr-defined]
+    return response
+
+
+def _back_to_the_app(request: HttpRequest, url: str) -> HttpResponse:
+    """The app's answer (an error) as a page with a link back to the app."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    return render(
+        request,
+        "fhir_api/smart_back.html",
+        {
+            "url": url,
+            "error": query.get("error", ""),
+            "description": query.get("error_description", ""),
+            "host": urlsplit(url).netloc,
+        },
+    )
 
 
 def _fatal_words(oauth: Any) -> str:
