@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -164,6 +165,16 @@ class Patient(models.Model):
 
 # The clinic's own record number, as FHIR names it (Patient.identifier.system).
 MRN_SYSTEM = "urn:spinepath:mrn"
+
+
+def identifier_system(system: str) -> str:
+    """A system as kept: without surrounding spaces or a trailing /, and an address's scheme and
+    host in lower case (they are the same address in any case)."""
+    system = system.strip().rstrip("/")
+    parts = urlsplit(system)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        system = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+    return system
 
 
 class PatientIdentifier(models.Model):

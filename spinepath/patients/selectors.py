@@ -13,6 +13,7 @@ from spinepath.patients.models import (
     SYNTHETIC_ID_PREFIX,
     Patient,
     PatientIdentifier,
+    identifier_system,
     search_form,
 )
 
@@ -70,7 +71,7 @@ def charts_identified_by(pairs: Iterable[tuple[str, str]]) -> list[Patient]:
     others = Q()
     asked = False
     for system, value in pairs:
-        system, value = system.strip().rstrip("/"), value.strip()
+        system, value = identifier_system(system), value.strip()
         if not system or not value or len(value) > 64 or len(system) > 255:
             continue
         if system.lower() == MRN_SYSTEM:

@@ -18,7 +18,7 @@ from spinepath.audit.services import audit_record
 from spinepath.errors import Conflict, Invalid, NotAllowed, clean_or_refuse
 from spinepath.pathway.authority import Fact
 from spinepath.patients.events import birth_date_changed, contact_changed
-from spinepath.patients.models import MRN_SYSTEM, Patient, PatientIdentifier
+from spinepath.patients.models import MRN_SYSTEM, Patient, PatientIdentifier, identifier_system
 from spinepath.patients.phones import distance_km, e164
 
 
@@ -361,14 +361,19 @@ def identifier_problem(system: str, value: str) -> dict[str, str]:
         problems["value"] = "Give the identifier."
     elif len(value) > 64 or not value.isprintable():
         problems["value"] = "At most 64 printable characters."
+    elif "|" in value:
+        problems["value"] = "No | in an identifier: it separates the system from the value."
     return problems
 
 
 @action("demographics")
-def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -> PatientIdentifier:
-    """Keep an identifier the patient has in another system. The same one again (a double
-    click) changes nothing; one that names another chart is refused, naming that chart."""
-    system, value = system.strip().rstrip("/"), value.strip()
+def identifier_add(
+    *, actor: Actor, patient: Patient, system: str, value: str
+) -> tuple[PatientIdentifier, bool]:
+    """Keep an identifier the patient has in another system: (it, whether it is new). The same
+    one again (a double click) changes nothing; one that names another chart is refused,
+    naming that chart."""
+    system, value = identifier_system(system), value.strip()
     problems = identifier_problem(system, value)
     if problems:
         raise Invalid(" ".join(problems.values()), fields=problems)
@@ -376,7 +381,7 @@ def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -
     existing = PatientIdentifier.objects.filter(system=system, value=value).first()
     if existing is not None:
         if existing.patient_id == patient.pk:
-            return existing
+            return existing, False
         other = Patient.objects.get(pk=existing.patient_id)
         raise Conflict(
             f"{system} {value} is on another chart already ({other.mrn}): an identifier names "
@@ -393,14 +398,14 @@ def identifier_add(*, actor: Actor, patient: Patient, system: str, value: str) -
         identifier = PatientIdentifier.objects.get(system=system, value=value)
         if identifier.patient_id != patient.pk:
             raise Conflict(f"{system} {value} is on another chart already.") from None
-        return identifier
+        return identifier, False
     audit_record(
         actor=actor,
         action=AuditEvent.UPDATE,
         what=f"identifier added: {system} {value}",
         patient=patient,
     )
-    return identifier
+    return identifier, True
 
 
 @action("demographics")

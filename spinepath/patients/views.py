@@ -112,7 +112,7 @@ def identifiers(request: HttpRequest, patient_id: int) -> HttpResponse:
     form = IdentifierForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.identifier_add(
+            _identifier, new = services.identifier_add(
                 actor=actor,
                 patient=patient,
                 system=form.cleaned_data["system"],
@@ -121,7 +121,12 @@ def identifiers(request: HttpRequest, patient_id: int) -> HttpResponse:
         except Refused as refused:
             show_on_form(form, refused)
         else:
-            messages.success(request, "Identifier kept on the chart.")
+            messages.success(
+                request,
+                "Identifier kept on the chart."
+                if new
+                else "That identifier is on this chart already.",
+            )
             return redirect("patients:identifiers", patient.pk)
     return render(
         request,

@@ -546,3 +546,20 @@ def test_removing_an_identifier_of_another_chart_says_so(
     )
     assert "That identifier is not on this chart" in page.text
     assert other.identifiers.count() == 1
+
+
+def test_an_address_is_the_same_in_any_case_and_no_bar_in_a_value(
+    candidate: Patient, coordinator_client: Client
+) -> None:
+    url = f"/patients/{candidate.pk}/identifiers/"
+    first = coordinator_client.post(url, {"system": "HTTPS://EHR.Example.org/fhir/", "value": "C1"})
+    assert first.status_code == 302, first.text[-3000:]
+    again = coordinator_client.post(url, {"system": EHR, "value": "C1"}, follow=True)
+    assert "That identifier is on this chart already." in again.text
+    assert list(candidate.identifiers.values_list("system", "value")) == [(EHR, "C1")]
+    cards = call(
+        "spinepath-candidacy", view("C1", fhirServer="https://ehr.EXAMPLE.org/fhir"), secret()
+    )
+    assert "Candidate" in cards[0]["summary"]
+    barred = coordinator_client.post(url, {"system": EHR, "value": "a|b"})
+    assert barred.status_code == 400 and "No | in an identifier" in barred.text

@@ -1275,3 +1275,19 @@ def test_an_allow_binds_the_request_the_consent_page_showed(
     )
     assert answer.status_code == 302 and "code=" in answer["Location"]
     assert AuditEvent.objects.filter(what__contains="authorized by").count() == 1
+
+
+def test_a_standalone_choice_of_patient_can_be_changed_before_allowing(
+    clinician_client: Client, patient: Patient, other: Patient, app: SmartApp
+) -> None:
+    verifier, challenge = pkce()
+    params = asking(app, "launch/patient patient/*.rs", challenge)
+    clinician_client.post("/smart/authorize", {**params, "pick": patient.pk})
+    consent = clinician_client.get("/smart/authorize?" + urlencode(params))
+    found = re.search(rb'<a href="([^"]+)">Not this patient\? Choose another</a>', consent.content)
+    assert found, consent.content[:800]
+    picker = clinician_client.get(html.unescape(found.group(1).decode()))
+    assert b"Choose the patient" in picker.content
+    clinician_client.post("/smart/authorize", {**params, "pick": other.pk})
+    got = approve(clinician_client, params)
+    assert exchange(app, got["code"], verifier)["patient"] == str(other.pk)

@@ -114,6 +114,11 @@ class Authorize(OAuthLibMixin, View):
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             return self._error(request, error)
+        if request.GET.get("another") == "1":
+            # "Choose another patient" on a standalone launch's consent page.
+            request.session.pop(
+                _pick_key(credentials["client_id"], credentials["state"] or ""), None
+            )
         pending = self._pending(request, scopes, credentials, request.GET.get("launch", ""))
         if isinstance(pending, HttpResponse):
             return pending
@@ -231,6 +236,11 @@ class Authorize(OAuthLibMixin, View):
                 "left_out": left_out,
                 "params": [(k, query.get(k, "")) for k in AUTHORIZE_PARAMS if query.get(k)],
                 "shown": consent_digest(request, pending, query),
+                "another": (
+                    f"{request.path}?{urlencode({**params_of(query), 'another': '1'})}"
+                    if pending.launch is None and pending.patient is not None
+                    else ""
+                ),
             },
         )
         response["Cache-Control"] = "no-store, private"
@@ -273,6 +283,11 @@ class Authorize(OAuthLibMixin, View):
 
 
 authorize = Authorize.as_view()
+
+
+def params_of(query: Any) -> dict[str, str]:
+    """The authorization request's own parameters, as its address carried them."""
+    return {k: query.get(k, "") for k in AUTHORIZE_PARAMS if query.get(k)}
 
 
 def _may_answer_to(response: HttpResponse, redirect_uri: str) -> HttpResponse:
