@@ -246,6 +246,77 @@ def _print_each_document_once() -> None:
 _print_each_document_once()
 
 
+# --- The same ids after a test on every database ----------------------------------------------
+#
+# A test in a transaction that is rolled back takes back, on SQLite, the ids it used (the table
+# of the last ids rolls back with the rest), so the next test's rows get the same ids. A
+# PostgreSQL sequence never rolls back: there each test got new ids - a new record number for
+# each chart (SP + its id) and so a new plan document to print (above) where the test before
+# had printed the very same one. After each such test the suite sets PostgreSQL's sequences
+# back to where they stood when it began, as SQLite's rollback does. It does so on a connection
+# of its own (sequences are not transactional), so the test's own connection and the queries
+# it counts see nothing of it.
+
+_SEQUENCES = (
+    "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value, "
+    "start_value FROM pg_sequences WHERE schemaname = current_schema()"
+)
+
+
+@pytest.fixture(scope="session")
+def sequence_connection(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """A connection of the suite's own to the test database (closed before it is dropped)."""
+    from django.db import connections
+
+    own = connections.create_connection("default")
+    with django_db_blocker.unblock():
+        own.ensure_connection()
+        own.set_autocommit(True)
+    yield own
+    own.close()
+
+
+def _in_a_rolled_back_transaction(request: Any) -> bool:
+    """Whether the test runs in a transaction rolled back after it (``db``; not a
+    transactional test, whose tables are emptied instead)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "live_server" in names:
+        return False
+    if marker is not None:
+        return not marker.kwargs.get("transaction", False)
+    return "db" in names
+
+
+@pytest.fixture(autouse=True)
+def ids_taken_back(request: Any) -> Any:
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not _in_a_rolled_back_transaction(request):
+        yield
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    own = request.getfixturevalue("sequence_connection")
+    with blocker.unblock(), own.cursor() as cursor:
+        cursor.execute(_SEQUENCES)
+        before = {name: (last, start) for name, last, start in cursor.fetchall()}
+    yield
+    with blocker.unblock(), own.cursor() as cursor:
+        cursor.execute(_SEQUENCES)
+        moved = [
+            (name, *before[name])
+            for name, last, _start in cursor.fetchall()
+            if name in before and before[name][0] != last
+        ]
+        if moved:
+            rows = ", ".join(["(%s, %s::bigint, %s::bigint)"] * len(moved))
+            cursor.execute(
+                "SELECT setval(name::regclass, coalesce(last, start), last IS NOT NULL) "
+                f"FROM (VALUES {rows}) AS moved(name, last, start)",
+                [value for row in moved for value in row],
+            )
+
+
 # --- Run from a copy: nothing outside the repository -----------------------------------------
 #
 # scripts/suite-from-a-copy.sh runs the suite from a copy of the repository with nothing beside

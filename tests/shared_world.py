@@ -20,12 +20,18 @@ from suite_clock import SUITE_TODAY
 @contextmanager
 def shared_world(django_db_blocker: Any) -> Iterator[None]:
     """The transaction the module's data lives in (rolled back at the end), with the starting
-    price list in it, as each test has it (tests/conftest.py: default_prices)."""
+    price list in it, as each test has it (tests/conftest.py: default_prices); built, as a
+    test's own fixtures are, with an empty cache and the clinic's policy file in force
+    (tests/conftest.py: empty_cache), not with what the test before it left there."""
+    from django.core.cache import cache
     from django.db import transaction
 
     from spinepath.plans.defaults import ensure_default_prices
     from spinepath.plans.models import FinancingTerms, PriceItem, PriceVersion
+    from spinepath.web.policy import forget_policy
 
+    cache.clear()
+    forget_policy()
     with django_db_blocker.unblock(), transaction.atomic():
         try:
             with on_the_suite_day():

@@ -8,6 +8,7 @@ from django.test import Client
 from workup_builder import document
 
 from spinepath.accounts.roles import is_clinician, role_names
+from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.consultations.actions import attest_imported, workup_import
 from spinepath.consultations.models import Encounter
@@ -16,6 +17,31 @@ from spinepath.pathway.workup import workup_from_dict
 from spinepath.patients.services import patient_create
 
 PASSWORD = "correct-horse-battery"
+
+
+# The staff the web tests' fixtures make (tests/web/conftest.py), also for the data a module's
+# tests share (tests/shared_world.py).
+def new_clinician() -> Any:
+    return staff_user_create(
+        actor=Actor.system(),
+        username="clin",
+        password=PASSWORD,
+        role="clinician",
+        first_name="Ana",
+        last_name="Rivera",
+    )
+
+
+def new_coordinator() -> Any:
+    return staff_user_create(
+        actor=Actor.system(), username="coord", password=PASSWORD, role="coordinator"
+    )
+
+
+def new_admin() -> Any:
+    return staff_user_create(
+        actor=Actor.system(), username="boss", password=PASSWORD, role="clinic_admin"
+    )
 
 
 def acting(user: Any) -> Actor:

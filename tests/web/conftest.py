@@ -8,37 +8,24 @@ from typing import Any
 import pytest
 from django.test import Client
 from pacs_helpers import orthanc_running
-from web_helpers import PASSWORD, import_encounter, signed_in
+from web_helpers import import_encounter, new_admin, new_clinician, new_coordinator, signed_in
 
-from spinepath.accounts.services import staff_user_create
-from spinepath.actors import Actor
 from spinepath.consultations.models import Encounter
 
 
 @pytest.fixture
 def clinician(db: Any) -> Any:
-    return staff_user_create(
-        actor=Actor.system(),
-        username="clin",
-        password=PASSWORD,
-        role="clinician",
-        first_name="Ana",
-        last_name="Rivera",
-    )
+    return new_clinician()
 
 
 @pytest.fixture
 def coordinator(db: Any) -> Any:
-    return staff_user_create(
-        actor=Actor.system(), username="coord", password=PASSWORD, role="coordinator"
-    )
+    return new_coordinator()
 
 
 @pytest.fixture
 def admin_user(db: Any) -> Any:
-    return staff_user_create(
-        actor=Actor.system(), username="boss", password=PASSWORD, role="clinic_admin"
-    )
+    return new_admin()
 
 
 def logged_in(user: Any) -> Client:

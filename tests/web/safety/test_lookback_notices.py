@@ -4,29 +4,35 @@ as a disclosure, once per press, and only by the clinic admin."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from shared_world import on_the_suite_day, shared_world
 from treatment_helpers import accepted_plan_for, inject, reviewed_patient
-from web_helpers import acting
+from web_helpers import acting, new_admin, new_clinician
 
 from spinepath.audit.models import AuditEvent
 from spinepath.errors import NotAllowed
 from spinepath.pathway.biologics import Dose
+from spinepath.patients.models import Patient
 from spinepath.plans.biologics import lot_create, product_create
+from spinepath.plans.models import ProductLot
 from spinepath.safety.lookback import Query, lookback_notify
 from spinepath.safety.models import LookbackNotice
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def recalled(admin_user: Any, clinician: Any) -> dict[str, Any]:
+def _recalled(admin_user: Any, clinician: Any) -> dict[str, Any]:
+    """A lot of a marrow kit, and two patients injected from it the day before: one with an
+    email address, one without."""
     product = product_create(
         actor=acting(admin_user),
         name="Marrow concentrate kit",
@@ -57,6 +63,45 @@ def recalled(admin_user: Any, clinician: Any) -> dict[str, Any]:
         )
         patients.append(patient)
     return {"lot": lot, "patients": patients}
+
+
+@pytest.fixture(scope="module")
+def recalled_for_the_module(
+    django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[dict[str, Any]]:
+    """The clinic admin, the clinician and the injected lot, made once for the module's tests
+    (tests/shared_world.py): their ids."""
+    with shared_world(django_db_blocker), on_the_suite_day():
+        admin, clinician = new_admin(), new_clinician()
+        made = _recalled(admin, clinician)
+        yield {
+            "admin": admin.pk,
+            "clinician": clinician.pk,
+            "lot": made["lot"].pk,
+            "patients": [patient.pk for patient in made["patients"]],
+        }
+
+
+@pytest.fixture
+def admin_user(db: Any, recalled_for_the_module: dict[str, Any]) -> Any:
+    """The clinic admin who catalogued the lot (tests/web/conftest.py's), read afresh."""
+    return User.objects.get(pk=recalled_for_the_module["admin"])
+
+
+@pytest.fixture
+def clinician(db: Any, recalled_for_the_module: dict[str, Any]) -> Any:
+    """The clinician who injected it (tests/web/conftest.py's), read afresh."""
+    return User.objects.get(pk=recalled_for_the_module["clinician"])
+
+
+@pytest.fixture
+def recalled(db: Any, recalled_for_the_module: dict[str, Any]) -> dict[str, Any]:
+    """The lot and its two patients, read afresh for each test; each test's changes are rolled
+    back after it."""
+    return {
+        "lot": ProductLot.objects.get(pk=recalled_for_the_module["lot"]),
+        "patients": [Patient.objects.get(pk=pk) for pk in recalled_for_the_module["patients"]],
+    }
 
 
 def test_each_patient_is_written_to_once_by_email_or_letter(

@@ -4,16 +4,19 @@ intervals, beside the rate the Regenexx registry published."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from shared_world import on_the_suite_day, shared_world
 from treatment_helpers import treated
-from web_helpers import acting
+from web_helpers import acting, new_clinician
 
 from spinepath.pathway.safety import EventFacts
 from spinepath.plans.models import BiologicProduct, Procedure, ProductLot
@@ -56,8 +59,7 @@ SERIOUS = {
 }
 
 
-@pytest.fixture
-def injections(clinician: Any) -> dict[str, Procedure]:
+def _injected(clinician: Any) -> dict[str, Procedure]:
     """Four patients injected with MSC: two from lot A-1, one from lot A-2 of the same marrow
     kit, one before the catalogue (no lot)."""
     kit = BiologicProduct.objects.create(
@@ -80,6 +82,33 @@ def injections(clinician: Any) -> dict[str, Procedure]:
         procedure.refresh_from_db()
         found[name] = procedure
     return found
+
+
+@pytest.fixture(scope="module")
+def injected_for_the_module(
+    django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[tuple[int, dict[str, int]]]:
+    """The clinician and the four injections, made once for the module's tests
+    (tests/shared_world.py): (the clinician's id, each procedure's id)."""
+    with shared_world(django_db_blocker), on_the_suite_day():
+        clinician = new_clinician()
+        injected = _injected(clinician)
+        yield clinician.pk, {name: procedure.pk for name, procedure in injected.items()}
+
+
+@pytest.fixture
+def clinician(db: Any, injected_for_the_module: tuple[int, dict[str, int]]) -> Any:
+    """The clinician who injected them (tests/web/conftest.py's), read afresh for each test."""
+    return User.objects.get(pk=injected_for_the_module[0])
+
+
+@pytest.fixture
+def injections(
+    db: Any, injected_for_the_module: tuple[int, dict[str, int]]
+) -> dict[str, Procedure]:
+    """The four injections, read afresh for each test; each test's changes are rolled back
+    after it."""
+    return {name: Procedure.objects.get(pk=pk) for name, pk in injected_for_the_module[1].items()}
 
 
 def test_each_injection_counts_once_by_material_product_and_lot(
@@ -181,127 +210,3 @@ def test_a_new_event_changes_the_cached_dashboard(
     assert serious() == 0
     _event(clinician, injections["p2"], **SERIOUS)
     assert serious() == 1
-
-
-# --- The trials' composite endpoint at 12 and 24 months -------------------------------------
-
-
-def _surgery(clinician: Any, patient: Any, day: Any) -> None:
-    services.reintervention_record(
-        actor=acting(clinician),
-        patient=patient,
-        procedure_id=Procedure.objects.get(patient=patient).pk,
-        kind="surgery",
-        performed_on=day,
-        level="L4-L5",
-        side="",
-        description="L4-L5 fusion",
-        source="reported_at_follow_up",
-    )
-
-
-def _answers(clinician: Any, patient: Any, pain: float, after_due: int = 0) -> Any:
-    from spinepath.followup.models import ReassessmentVisit
-    from spinepath.followup.services import Answers, paper_form_enter
-
-    visit = ReassessmentVisit.objects.get(patient=patient, key="12m")
-    paper_form_enter(
-        actor=acting(clinician),
-        visit=visit,
-        measured_on=visit.due + timedelta(days=after_due),
-        answers=Answers(pain, "vas", [0] * 10),
-    )
-    return visit.due + timedelta(days=after_due)
-
-
-@pytest.fixture
-def twelve_months(clinician: Any) -> dict[str, Any]:
-    """Five patients injected about 15 months ago (their 12-month windows have closed), from a
-    baseline of pain 70 and ODI 49: answers of pain 20 and ODI 0 meet the composite."""
-    patients = {
-        name: treated(clinician, days_ago=days, email=f"{name}@example.org")
-        for name, days in (
-            ("met", 450),
-            ("met_then_surgery", 451),
-            ("surgery_then_met", 452),
-            ("surgery_not_measured", 453),
-            ("lost", 454),
-        )
-    }
-    measured = _answers(clinician, patients["met"], 20)
-    _answers(clinician, patients["met_then_surgery"], 20)
-    _surgery(clinician, patients["met_then_surgery"], timezone.localdate() - timedelta(days=20))
-    measured = _answers(clinician, patients["surgery_then_met"], 20, after_due=10)
-    _surgery(clinician, patients["surgery_then_met"], measured - timedelta(days=5))
-    _surgery(clinician, patients["surgery_not_measured"], measured - timedelta(days=30))
-    return patients
-
-
-def test_a_re_intervention_before_the_visit_fails_the_composite_and_is_never_lost(
-    twelve_months: dict[str, Any], clinician_client: Client
-) -> None:
-    summaries = {s.key: s for s in clinician_client.get("/outcomes/").context["summaries"]}
-    assert summaries["6m"].composite is None  # the trials score 12 and 24 months only
-    twelve = summaries["12m"].composite
-    assert twelve is not None
-    # Met: "met" and "met_then_surgery" (the surgery came after the answers). Failed by a
-    # re-intervention: "surgery_then_met" (measures passed) and "surgery_not_measured".
-    assert (twelve.rate.successes, twelve.rate.n, twelve.reintervened) == (2, 4, 2)
-    assert (twelve.loss.measured, twelve.loss.lost) == (4, 1)  # only "lost" is lost
-    assert (twelve.loss.worst, twelve.loss.best) == (2 / 5, 3 / 5)
-    assert twelve.rate.low is not None and twelve.rate.low < 0.5 < (twelve.rate.high or 0)
-    page = clinician_client.get("/outcomes/").content.decode()
-    assert "Composite endpoint at 12 and 24 months" in page
-    assert "pain at least 50% lower and ODI at least 15 points lower" in page
-
-
-def test_the_export_and_the_report_count_the_composite_as_the_dashboard_does(
-    twelve_months: dict[str, Any], clinician_client: Client
-) -> None:
-    import csv
-    import io
-
-    from spinepath.outcomes.report import deidentified_rows, report_from_rows
-    from spinepath.outcomes.selectors import Filters, visit_summaries
-    from spinepath.web.policy import clinic_policy
-
-    today = timezone.localdate()
-    response = clinician_client.get("/outcomes/export/cohort.csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    by_patient = {
-        (row["patient"], row["visit"]): row for row in rows if row["visit"] in ("6m", "12m")
-    }
-    expected = {
-        "met": ("yes", "no", ""),
-        "met_then_surgery": ("yes", "no", "x"),
-        "surgery_then_met": ("no", "yes", "x"),
-        "surgery_not_measured": ("no", "yes", "x"),
-        "lost": ("", "no", ""),
-    }
-    for name, (composite, reintervened, on) in expected.items():
-        row = by_patient[(twelve_months[name].mrn, "12m")]
-        assert (row["composite"], row["reintervened"]) == (composite, reintervened), name
-        assert bool(row["reintervention_on"]) == bool(on), name
-        assert by_patient[(twelve_months[name].mrn, "6m")]["composite"] == ""
-    dashboard = visit_summaries(Filters(), today)
-    report = report_from_rows(deidentified_rows(today), clinic_policy())
-    for d, r in zip(dashboard, report.summaries, strict=True):
-        assert d.composite == r.composite, d.key
-    dictionary = b"".join(clinician_client.get("/outcomes/export/dictionary.csv").streaming_content)
-    assert b"reintervention_on" in dictionary and b"composite endpoint" in dictionary
-
-
-def test_the_composite_takes_a_fixed_number_of_queries(
-    twelve_months: dict[str, Any], clinician: Any
-) -> None:
-    from spinepath.outcomes.selectors import Filters, visit_summaries
-
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            visit_summaries(Filters(), timezone.localdate())
-        return len(captured)
-
-    before = queries()
-    _surgery(clinician, twelve_months["lost"], timezone.localdate() - timedelta(days=3))
-    _surgery(clinician, twelve_months["met"], timezone.localdate() - timedelta(days=2))
-    assert queries() == before
