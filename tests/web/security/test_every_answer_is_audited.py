@@ -230,6 +230,15 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
                 submission_key=notice_key,
             )
 
+            from spinepath.patients.services import identifier_add
+
+            kept, _new = identifier_add(
+                actor=acting(coordinator),
+                patient=patient,
+                system="https://ehr.example.org/fhir",
+                value="E-77",
+            )
+
             clients = {
                 "clinician": signed_in(clinician),
                 "coordinator": signed_in(coordinator),
@@ -260,6 +269,7 @@ def _build(django_db_blocker: Any) -> Iterator[World]:
             "report_id": report.pk,
             "event_id": event.pk,
             "reintervention_id": again.pk,
+            "identifier_id": kept.pk,
             "key": notice_key,
             "user_id": coordinator.pk,
             "action": "deactivate",
