@@ -33,8 +33,8 @@ from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.records.fhir import (
     OBSERVATION_KINDS,
     biologic_product_resource,
-    patient_bundle,
     patient_resource,
+    patient_resources,
     payer_organization,
 )
 from spinepath.safety.models import AdverseEvent, Reintervention, SafetyReport
@@ -115,10 +115,13 @@ def owner(kind: str, ident: str) -> Patient | None:
     return None
 
 
-def resources_of(patient: Patient) -> list[dict[str, Any]]:
+def resources_of(patient: Patient, kind: str | None = None) -> list[dict[str, Any]]:
     """The export's resources, and the patient's check-ins and safety answers as
-    QuestionnaireResponses."""
-    found = [entry["resource"] for entry in patient_bundle(patient)["entry"]]
+    QuestionnaireResponses; with ``kind``, only those of that type (and only the records
+    that make them are read)."""
+    found = patient_resources(patient, kind)
+    if kind not in (None, "QuestionnaireResponse"):
+        return found
     measurements = OutcomeMeasurement.objects.filter(patient=patient).order_by("measured_on", "id")
     reports = SafetyReport.objects.filter(patient=patient).order_by("answered_on", "id")
     return (
@@ -155,8 +158,8 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     patient = owner(kind, ident)
     if patient is None:
         return None, None
-    for resource in resources_of(patient):
-        if resource["resourceType"] == kind and resource["id"] == ident:
+    for resource in resources_of(patient, kind):
+        if resource["id"] == ident:
             return resource, patient
     return None, None
 
@@ -252,7 +255,7 @@ def search(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], lis
         found = [q for q in questionnaires().values() if not wanted or q["url"] == wanted]
         return found, []
     patient = _patient_param(params)
-    found = [r for r in resources_of(patient) if r["resourceType"] == kind]
+    found = resources_of(patient, kind)
     if kind == "Observation":
         if params.get("code"):
             found = [r for r in found if _coding_matches(r, params["code"])]

@@ -8,6 +8,7 @@ Codes are given only where the standard has one we are sure of; otherwise a text
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -253,43 +254,94 @@ def score_observations(
 
 def patient_bundle(patient: Patient) -> dict[str, Any]:
     """The patient's whole record, one mapper per resource below."""
-    resources = [patient_resource(patient)]
-    if patient.payer:
-        resources.extend(coverage(patient))
+    resources = patient_resources(patient)
+    return {"resourceType": "Bundle", "type": "collection", "entry": [_entry(r) for r in resources]}
+
+
+def patient_resources(patient: Patient, kind: str | None = None) -> list[dict[str, Any]]:
+    """The resources of the patient's record in the bundle's order; with ``kind``, only those
+    of that resource type, read from only the records that make them (a search for a
+    patient's Observations reads their consultations and check-ins, not their plans)."""
+    resources: list[dict[str, Any]] = []
+    for kinds, section in _SECTIONS:
+        if kind is None or kind in kinds:
+            resources.extend(section(patient))
+    return resources if kind is None else [r for r in resources if r["resourceType"] == kind]
+
+
+def _patient_section(patient: Patient) -> list[dict[str, Any]]:
+    return [patient_resource(patient), *(coverage(patient) if patient.payer else [])]
+
+
+def _encounter_section(patient: Patient) -> list[dict[str, Any]]:
+    resources = []
     for e in Encounter.objects.filter(patient=patient):
         resources.append(encounter_resource(e))
         resources.extend(baseline_observations(e))
-    for m in OutcomeMeasurement.objects.filter(patient=patient).select_related("visit"):
-        resources.extend(measurement_observations(m))
-    for s in ImagingStudy.objects.filter(patient=patient).prefetch_related("levels"):
-        resources.append(imaging_study_resource(s))
-    for p in PriorProcedure.objects.filter(patient=patient):
-        resources.append(prior_procedure_resource(p))
-    for b in DiagnosticBlock.objects.filter(patient=patient):
-        resources.append(block_resource(b))
+    return resources
+
+
+def _measurement_section(patient: Patient) -> list[dict[str, Any]]:
+    return [
+        resource
+        for m in OutcomeMeasurement.objects.filter(patient=patient).select_related("visit")
+        for resource in measurement_observations(m)
+    ]
+
+
+def _imaging_section(patient: Patient) -> list[dict[str, Any]]:
+    studies = ImagingStudy.objects.filter(patient=patient).prefetch_related("levels")
+    return [imaging_study_resource(s) for s in studies]
+
+
+def _procedure_section(patient: Patient) -> list[dict[str, Any]]:
+    resources = [
+        prior_procedure_resource(p) for p in PriorProcedure.objects.filter(patient=patient)
+    ]
+    resources += [block_resource(b) for b in DiagnosticBlock.objects.filter(patient=patient)]
     injections = list(
         Procedure.objects.filter(patient=patient).select_related(
             "lot__product", "operator", "time_out_by"
         )
     )
     lots = {p.lot.pk: p.lot for p in injections if p.lot is not None}
-    for lot in lots.values():
-        resources.append(biologic_product_resource(lot))
-    for p in injections:
-        resources.append(injection_resource(p))
-    for r in Reintervention.objects.filter(patient=patient).select_related("procedure"):
-        resources.append(reintervention_resource(r))
-    for row in patient_events(patient, clinic_policy()):
-        if not row.event.in_error:  # R4 has no status for it: an event in error leaves
-            resources.append(adverse_event_resource(row))
+    resources += [biologic_product_resource(lot) for lot in lots.values()]
+    resources += [injection_resource(p) for p in injections]
+    reinterventions = Reintervention.objects.filter(patient=patient).select_related("procedure")
+    resources += [reintervention_resource(r) for r in reinterventions]
+    return resources
+
+
+def _adverse_event_section(patient: Patient) -> list[dict[str, Any]]:
+    # R4 has no status for an event in error: it leaves the record.
+    rows = patient_events(patient, clinic_policy())
+    return [adverse_event_resource(row) for row in rows if not row.event.in_error]
+
+
+def _condition_section(patient: Patient) -> list[dict[str, Any]]:
     signed = CandidacyDecision.objects.filter(patient=patient).order_by("-signed_at").first()
-    if signed is not None:
-        resources.extend(condition_resources(signed))
-    standing = patient_standing(patient)
-    policy = clinic_policy()
-    for plan in CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT):
-        resources.append(care_plan_resource(plan, standing, policy))
-    return {"resourceType": "Bundle", "type": "collection", "entry": [_entry(r) for r in resources]}
+    return condition_resources(signed) if signed is not None else []
+
+
+def _care_plan_section(patient: Patient) -> list[dict[str, Any]]:
+    plans = list(CarePlan.objects.filter(patient=patient).exclude(status=CarePlan.DRAFT))
+    if not plans:
+        return []
+    standing, policy = patient_standing(patient), clinic_policy()
+    return [care_plan_resource(plan, standing, policy) for plan in plans]
+
+
+# The record's sections in the bundle's order, each with the resource types it makes.
+_SECTIONS: tuple[tuple[frozenset[str], Callable[[Patient], list[dict[str, Any]]]], ...] = (
+    (frozenset({"Patient", "Coverage", "Organization"}), _patient_section),
+    (frozenset({"Encounter", "Observation"}), _encounter_section),
+    (frozenset({"Observation"}), _measurement_section),
+    (frozenset({"ImagingStudy"}), _imaging_section),
+    (frozenset({"Procedure", "BiologicallyDerivedProduct"}), _procedure_section),
+    (frozenset({"AdverseEvent"}), _adverse_event_section),
+    (frozenset({"Condition"}), _condition_section),
+    (frozenset({"CarePlan"}), _care_plan_section),
+)
 
 
 def encounter_resource(e: Encounter) -> dict[str, Any]:

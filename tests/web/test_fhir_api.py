@@ -97,7 +97,12 @@ def test_every_resource_read_and_searched_validates(patient: Patient) -> None:
         "Coverage",
         "QuestionnaireResponse",
     ):
-        valid(get(client, f"/{kind}?patient={patient.pk}"))
+        searched = valid(get(client, f"/{kind}?patient={patient.pk}"))
+        # A search reads only the records that make its type, and finds exactly what the
+        # whole record holds of that type, in the same order.
+        assert [e["resource"] for e in searched["entry"]] == [
+            e["resource"] for e in everything["entry"] if e["resource"]["resourceType"] == kind
+        ], kind
     for ident in ("odi", "pain", "lbp"):
         valid(get(client, f"/Questionnaire/{ident}"))
 
