@@ -1,20 +1,27 @@
 """Load benchmark: the clinic's pages under concurrent use, served as `make run` serves them.
 
-Targets (issue "Fast under load", on a 2-core machine):
-  staff mix (search, chart, review page, step save, worklist, dashboard) at 32 concurrent
-  users: >= 200 req/s overall, p95 < 150 ms, 0 errors, on SQLite and on PostgreSQL;
-  outcome dashboard at 100,000 patients: p95 < 100 ms; public page: >= 1,000 req/s;
-  patient mix (questionnaire page and submission) at 64 users: >= 300 req/s, 0 errors, no
-  duplicate answers.
+Targets (issue 29, "Fast per core", on a 2-core machine, each beside the hello ceiling of the
+same run):
+  each page alone, demo data, 16 connections (--patients 0 --pages-only): chart and worklist
+  >= 200 req/s, search >= 400, dashboard >= 300, public page >= 50% of hello; FHIR
+  Patient/{id} >= 700 req/s, FHIR searches >= 400; every page a member of staff or an API
+  client opens is one audit event (counted before and after each run);
+  at 100,000 patients (the default): staff mix (search, chart, review page, step save,
+  worklist, dashboard) at 32 users >= 200 req/s with p95 < 150 ms, patient mix
+  (questionnaire page and submission) at 64 users >= 300 req/s, 0 errors, no duplicate
+  answers, on SQLite and on PostgreSQL.
 
     python benchmarks/bench_load.py [--seconds 10] [--patients 100000] [--postgres URL]
+                                    [--pages-only] [--connections 16]
 
 It builds (once; later runs reuse it) a database of the demo clinic plus a synthetic cohort of
---patients (var/bench/load/ for SQLite, or the PostgreSQL database named in the URL), starts
-`spinepath serve` on it in demo mode as `make run` does (gunicorn, a worker per core), signs in
-as the demo clinician, and drives it with wrk (Debian's package `wrk`). Every figure comes from
-the same machine in the same run, beside a "hello" WSGI app on the same server settings, the
-ceiling of what the server and the load generator can do here.
+--patients (var/bench/load/ for SQLite, var/bench/load-demo/ for --patients 0, or the
+PostgreSQL database named in the URL), starts `spinepath serve` on it in demo mode as `make
+run` does (gunicorn, a worker per core and one more), signs in as the demo clinician, and
+drives it with wrk (Debian's package `wrk`). Every figure comes from the same machine in the
+same run, beside a "hello" WSGI app on the same server settings, the ceiling of what the
+server and the load generator can do here. Each row also gives the server's CPU per request
+(its processes' user and system time over the run, divided by the answers).
 
 The mixes: after one unmeasured pass (the steady state of a clinic's morning, caches filled),
 one wrk run per mix sends the pages in turn over its connections and counts status codes (the
@@ -45,12 +52,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPINEPATH = ROOT / ".venv" / "bin" / "spinepath"
 PYTHON = ROOT / ".venv" / "bin" / "python"
-BENCH_VAR = ROOT / "var" / "bench" / "load"
+BENCH_ROOT = ROOT / "var" / "bench"
+BENCH_VAR = BENCH_ROOT / "load"  # --patients 0: BENCH_ROOT / "load-demo"
 
 # --- The database ------------------------------------------------------------------------------
 
 
-def environment(postgres: str | None) -> dict[str, str]:
+def environment(postgres: str | None, patients: int = 100_000) -> dict[str, str]:
+    global BENCH_VAR
+    if not patients:
+        BENCH_VAR = BENCH_ROOT / "load-demo"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SPINEPATH_DEMO="1", SPINEPATH_VAR=str(BENCH_VAR))
     if postgres:
@@ -100,6 +111,8 @@ class Fixtures:
     step_encounter: int
     page_tokens: list[str]  # links whose page is opened (and never answered)
     tokens: list[str]  # links that are answered, each once
+    api_token: str  # a FHIR API token (read only)
+    measured_ids: list[int]  # patients with answered check-ins (their Observations)
 
 
 def fixtures(questionnaires: int) -> Fixtures:
@@ -149,8 +162,35 @@ def fixtures(questionnaires: int) -> Fixtures:
     tokens = [
         questionnaire_link_create(actor=Actor.system(), visit=v, today=today) for v in open_visits
     ]
+    from spinepath.fhir_api.services import token_create
+    from spinepath.followup.models import OutcomeMeasurement
+
+    _, api_token = token_create(
+        actor=Actor.at_command_line("bench-load", "bench"),
+        name=f"bench-load {timezone.now():%Y%m%d%H%M%S%f}",
+        can_write=False,
+    )
+    measured = list(
+        OutcomeMeasurement.objects.order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()[:200]
+    )
     connections.close_all()
-    return Fixtures(ids, terms, reviews, encounter.pk, tokens[:200], tokens[200:])
+    return Fixtures(
+        ids, terms, reviews, encounter.pk, tokens[:200], tokens[200:], api_token, measured
+    )
+
+
+def audit_events() -> int:
+    """The audit log's length (every page a member of staff or an API client opened is one
+    event: the count before and after a run says whether any was lost)."""
+    from django.db import connections
+
+    from spinepath.audit.models import AuditEvent
+
+    count = AuditEvent.objects.count()
+    connections.close_all()
+    return count
 
 
 def measurements_per_visit() -> tuple[int, int]:
@@ -215,6 +255,27 @@ class Server:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
 
+    def cpu_seconds(self) -> float:
+        return process_tree_cpu(self.process.pid)
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User and system CPU seconds of a process and its children so far (Linux /proc): the
+    server's master and its workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending.extend(int(c) for c in children)
+    return total
+
 
 HELLO_APP = textwrap.dedent(
     """
@@ -233,9 +294,11 @@ class HelloServer:
         (folder / "hello_app.py").write_text(HELLO_APP)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        workers = str(len(os.sched_getaffinity(0)))
+        # The same settings as `spinepath serve` (spinepath/site/server.py).
+        workers = str(len(os.sched_getaffinity(0)) + 1)
         cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--chdir", str(folder)]
-        cmd += ["-w", workers, "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{self.port}"]
+        cmd += ["-w", workers, "-k", "gthread", "--threads", "1", "--keep-alive", "5"]
+        cmd += ["-b", f"127.0.0.1:{self.port}"]
         self.process = subprocess.Popen([*cmd, "hello_app:application"], stderr=subprocess.DEVNULL)
         wait_until_up(self.base + "/")
 
@@ -452,72 +515,170 @@ def patient_requests(f: Fixtures, csrf: tuple[str, str]) -> list[Request]:
     return out
 
 
-def report(title: str, result: Result) -> None:
+def report(title: str, result: Result, cpu_ms: float | None = None, note: str = "") -> None:
     socket = f"; socket {result.socket_errors}" if result.socket_errors else ""
+    cpu = f"  CPU {cpu_ms:>5.1f} ms/req" if cpu_ms is not None else ""
     print(
         f"{title:<44}{result.requests_per_s:>8,.0f} req/s  p50 {result.p50_ms:>5.0f} ms  "
-        f"p95 {result.p95_ms:>5.0f} ms  p99 {result.p99_ms:>5.0f} ms  errors {result.errors()}"
-        f"  ({result.statuses()}{socket})"
+        f"p95 {result.p95_ms:>5.0f} ms  p99 {result.p99_ms:>5.0f} ms{cpu}  errors "
+        f"{result.errors()}  ({result.statuses()}{socket}){note}"
     )
+
+
+def measured(
+    server: Server, requests: list[Request], connections: int, seconds: int, folder: Path
+) -> tuple[Result, float, int]:
+    """(wrk's result, the server's CPU milliseconds per request, audit events added)."""
+    events, cpu = audit_events(), server.cpu_seconds()
+    result = wrk(server.base, requests, connections, seconds, folder)
+    cpu = server.cpu_seconds() - cpu
+    added = audit_events() - events
+    answered = sum(result.by_status.values()) or 1
+    return result, cpu * 1000 / answered, added
+
+
+def page_requests(f: Fixtures, cookies: dict[str, str]) -> dict[str, list[Request]]:
+    """The issue's table: each page alone (staff pages as the demo clinician, FHIR reads with
+    a bearer token)."""
+    staff = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    fhir = {"Authorization": f"Bearer {f.api_token}", "Accept": "application/fhir+json"}
+    ids, measured_ids, terms = f.patient_ids, f.measured_ids or f.patient_ids, f.search_terms
+    n = 40
+    return {
+        "public indication page (anonymous)": [Request("public", "GET", "/", {})],
+        "patient chart": [
+            Request("chart", "GET", f"/patients/{ids[i % len(ids)]}/", staff) for i in range(n)
+        ],
+        "patient search": [
+            Request("search", "GET", f"/patients/?q={terms[i % len(terms)]}", staff)
+            for i in range(n)
+        ],
+        "follow-up worklist": [Request("worklist", "GET", "/worklist/", staff)],
+        "outcomes dashboard": [Request("dashboard", "GET", "/outcomes/", staff)],
+        "FHIR Patient/{id} read": [
+            Request("fhir read", "GET", f"/fhir/Patient/{ids[i % len(ids)]}", fhir)
+            for i in range(n)
+        ],
+        "FHIR Patient?name= search": [
+            Request("fhir name", "GET", f"/fhir/Patient?name={terms[i % len(terms)]}", fhir)
+            for i in range(n)
+        ],
+        "FHIR Observation?patient= search": [
+            Request(
+                "fhir obs",
+                "GET",
+                f"/fhir/Observation?patient={measured_ids[i % len(measured_ids)]}",
+                fhir,
+            )
+            for i in range(n)
+        ],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="each run (default 10)")
-    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument(
+        "--patients", type=int, default=100_000, help="0: the demo clinic alone (the table)"
+    )
     parser.add_argument("--postgres", metavar="URL")
+    parser.add_argument("--connections", type=int, default=16, help="each page alone (16)")
     parser.add_argument("--staff-users", type=int, default=32)
     parser.add_argument("--patient-users", type=int, default=64)
     parser.add_argument("--threads", type=int, help="threads per worker (serve's default)")
     parser.add_argument("--workers", type=int, help="worker processes (serve's default)")
+    parser.add_argument("--pages-only", action="store_true", help="the table, not the mixes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    env = environment(args.postgres)
+    env = environment(args.postgres, args.patients)
     build(env, args.patients, args.postgres)
     engine = "PostgreSQL" if args.postgres else "SQLite"
     from django.utils import timezone
 
-    questionnaires = max(2000, args.seconds * 500)
+    questionnaires = 0 if args.pages_only else max(2000, args.seconds * 500)
     f = fixtures(questionnaires)
+    size = f"{args.patients:,} patients" if args.patients else "the demo clinic"
     print(
-        f"{engine}, {args.patients:,} patients; {os.cpu_count()} cores; wrk, "
-        f"{args.seconds} s a run; {len(f.tokens)} questionnaire links"
+        f"{engine}, {size}; {os.cpu_count()} cores; wrk, {args.seconds} s a run; "
+        f"{len(f.tokens)} questionnaire links"
     )
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
     hello = HelloServer(folder)
     try:
-        ceiling = wrk(hello.base, [Request("hello", "GET", "/", {})], 32, args.seconds, folder)
+        hello_rows = {
+            c: wrk(hello.base, [Request("hello", "GET", "/", {})], c, args.seconds, folder)
+            for c in sorted({args.connections, args.staff_users})
+        }
     finally:
         hello.stop()
-    report("hello WSGI ceiling (32 connections)", ceiling)
+    for c, result in hello_rows.items():
+        report(f"hello WSGI ceiling ({c} connections)", result)
+    ceiling = hello_rows[args.connections]
     server = Server(env, args.threads, args.workers)
+    rows: dict[str, dict[str, float]] = {}
+    missing_events = 0
     try:
-        public = wrk(
-            server.base, [Request("public page", "GET", "/", {})], 32, args.seconds, folder
-        )
-        report("public indication page (32 connections)", public)
         cookies = [sign_in(server.base, u, "spinepath-demo") for u in ("dr.rivera", "dr.okafor")]
+        print(f"\neach page alone ({args.connections} connections):")
+        for title, requests in page_requests(f, cookies[0]).items():
+            wrk(server.base, requests, args.connections, 2, folder)  # warm
+            result, cpu_ms, added = measured(
+                server, requests, args.connections, args.seconds, folder
+            )
+            shown = result.by_status.get("200", 0)
+            expected = 0 if requests[0].name == "public" else shown
+            missing_events += max(0, expected - added)
+            share = f"; {result.requests_per_s / ceiling.requests_per_s:.0%} of hello"
+            report(
+                f"  {title}",
+                result,
+                cpu_ms,
+                f"; audit events +{added} for {expected} audited answers{share}",
+            )
+            rows[title] = {
+                "rps": round(result.requests_per_s),
+                "cpu_ms": round(cpu_ms, 1),
+                "p95_ms": round(result.p95_ms),
+            }
+        if args.pages_only:
+            summary: dict[str, object] = {
+                "engine": engine,
+                "patients": args.patients,
+                "ceiling_rps": round(ceiling.requests_per_s),
+                "pages": rows,
+                "audit_events_missing": missing_events,
+            }
+            print("\n" + json.dumps(summary))
+            return
         staff = staff_requests(f, cookies, timezone.localdate().isoformat())
         # Steady state: one unmeasured pass first (the server's caches and connections, and
         # the database's pages, as after a few minutes of a clinic's morning).
         wrk(server.base, staff, args.staff_users, max(3, args.seconds // 2), folder)
-        mixed = wrk(server.base, staff, args.staff_users, args.seconds, folder)
+        mixed, mixed_cpu, mixed_events = measured(
+            server, staff, args.staff_users, args.seconds, folder
+        )
         alone = {}
         for name in dict.fromkeys(r.name for r in staff):
             only = [r for r in staff if r.name == name]
-            alone[name] = wrk(
-                server.base, only, args.staff_users, max(3, args.seconds // 2), folder
+            alone[name] = measured(
+                server, only, args.staff_users, max(3, args.seconds // 2), folder
             )
-        report(f"staff mix ({args.staff_users} users)", mixed)
-        for name, result in alone.items():
-            report(f"  {name} alone", result)
+        print()
+        report(
+            f"staff mix ({args.staff_users} users)",
+            mixed,
+            mixed_cpu,
+            f"; audit events +{mixed_events} for {sum(mixed.by_status.values())} answers",
+        )
+        for name, (result, cpu_ms, _) in alone.items():
+            report(f"  {name} alone", result, cpu_ms)
         before, _ = measurements_per_visit()
         patients = patient_requests(f, csrf_pair(server.base, f"/q/{f.page_tokens[0]}/"))
-        pmix = wrk(server.base, patients, args.patient_users, args.seconds, folder)
+        pmix, pmix_cpu, _ = measured(server, patients, args.patient_users, args.seconds, folder)
         after, doubled = measurements_per_visit()
         answered = sum(1 for r in patients if r.method == "POST") and pmix.by_status.get("200", 0)
-        report(f"patient mix ({args.patient_users} users)", pmix)
+        report(f"patient mix ({args.patient_users} users)", pmix, pmix_cpu)
         print(
             f"  answers stored: {after - before}; visits with two answers: {doubled} "
             f"(200s in the mix: {answered}, half of them pages)"
@@ -527,12 +688,14 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     summary = {
         "engine": engine,
+        "patients": args.patients,
         "ceiling_rps": round(ceiling.requests_per_s),
-        "public_rps": round(public.requests_per_s),
+        "pages": rows,
+        "audit_events_missing": missing_events,
         "staff_rps": round(mixed.requests_per_s),
         "staff_p95_ms": round(mixed.p95_ms),
         "staff_errors": mixed.errors(),
-        "dashboard_p95_ms": round(alone["dashboard"].p95_ms),
+        "dashboard_p95_ms": round(alone["dashboard"][0].p95_ms),
         "patient_rps": round(pmix.requests_per_s),
         "patient_errors": pmix.errors(),
         "duplicate_answers": doubled,
