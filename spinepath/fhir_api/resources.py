@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from spinepath.consultations.models import (
     CandidacyDecision,
@@ -28,7 +28,7 @@ from spinepath.fhir_api.questionnaires import questionnaires
 from spinepath.fhir_api.responses import response_resource, safety_response_resource
 from spinepath.followup.models import OutcomeMeasurement
 from spinepath.patients.models import MRN_SYSTEM, PAYER_CHOICES, Patient
-from spinepath.patients.selectors import charts_identified_by
+from spinepath.patients.selectors import charts_identified_by, name_starts_with
 from spinepath.plans.models import CarePlan, Procedure, ProductLot
 from spinepath.records.fhir import (
     OBSERVATION_KINDS,
@@ -205,7 +205,11 @@ def _coding_matches(resource: dict[str, Any], wanted: str) -> bool:
     return False
 
 
-def _search_patients(params: dict[str, str]) -> list[Patient]:
+# A Patient search lists at most this many matches (its pages, its total).
+MAX_PATIENT_MATCHES = 5000
+
+
+def _search_patients(params: dict[str, str]) -> QuerySet[Patient]:
     query = Patient.objects.all()
     if params.get("identifier"):
         system, bar, value = params["identifier"].rpartition("|")
@@ -219,7 +223,8 @@ def _search_patients(params: dict[str, str]) -> list[Patient]:
             query = query.filter(pk__in=[p.pk for p in found])
     if params.get("name"):
         text = params["name"].strip()[:100]
-        query = query.filter(Q(family_name__istartswith=text) | Q(given_name__istartswith=text))
+        # Either name first, ignoring case and accents (as the staff search does).
+        query = query.filter(name_starts_with(text))
     if params.get("birthdate"):
         test_text = params["birthdate"]
         op = test_text[:2] if test_text[:2] in ("eq", "ge", "le", "gt", "lt") else "eq"
@@ -234,20 +239,29 @@ def _search_patients(params: dict[str, str]) -> list[Patient]:
         query = query.filter(**{f"birth_date{lookup}": day})
     if not any(params.get(p) for p in ("identifier", "name", "birthdate")):
         raise SearchProblem("Patient: search by identifier, name or birthdate")
-    return list(
-        query.prefetch_related("identifiers").order_by("family_name", "given_name", "id")[:5000]
-    )
+    return query.order_by("family_name", "given_name", "id")
 
 
-def search(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], list[Patient]]:
-    """(the matching resources in a stable order, the patients they belong to)."""
+def search(
+    kind: str, params: dict[str, str], count: int, offset: int
+) -> tuple[int, list[dict[str, Any]], list[Patient]]:
+    """(how many resources match, the page of them from ``offset`` in a stable order, the
+    patients they belong to). A Patient search reads only its page's patients."""
     allowed = set(SEARCH_PARAMS.get(kind, ())) | set(COMMON_PARAMS)
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise SearchProblem(f"{unknown[0]}: not a search parameter of {kind} here")
     if kind == "Patient":
-        patients = _search_patients(params)
-        return [patient_resource(p) for p in patients], patients
+        query = _search_patients(params)
+        total = min(query.count(), MAX_PATIENT_MATCHES)
+        end = min(offset + count, total)
+        patients = list(query.prefetch_related("identifiers")[offset:end]) if offset < end else []
+        return total, [patient_resource(p) for p in patients], patients
+    found, patients = _search_all(kind, params)
+    return len(found), found[offset : offset + count], patients
+
+
+def _search_all(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], list[Patient]]:
     if kind == "Organization":
         return [payer_organization(k) for k, _ in PAYER_CHOICES if k != "self_pay"], []
     if kind == "Questionnaire":

@@ -220,11 +220,10 @@ def search(request: HttpRequest, token: ApiToken, kind: str) -> HttpResponse:
     if any(len(request.GET.getlist(k)) > 1 for k in request.GET):
         return outcome(400, "invalid", "Give each search parameter once.")
     count, offset = resources.page_of(params)
-    found, patients = resources.search(kind, params)
-    page = found[offset : offset + count]
+    total, page, patients = resources.search(kind, params, count, offset)
     shown = _patients_of(page, patients)
     _disclosed(request, f"search {kind}", shown)
-    return fhir_response(_searchset(request, kind, params, found, page, count, offset))
+    return fhir_response(_searchset(request, kind, params, total, page, count, offset))
 
 
 def _patients_of(page: list[dict[str, Any]], candidates: list[Patient]) -> list[Patient]:
@@ -244,7 +243,7 @@ def _searchset(
     request: HttpRequest,
     kind: str,
     params: dict[str, str],
-    found: list[dict[str, Any]],
+    total: int,
     page: list[dict[str, Any]],
     count: int,
     offset: int,
@@ -256,14 +255,14 @@ def _searchset(
         return f"{base}/{kind}?{urlencode({**plain, '_count': count, '_offset': at})}"
 
     links = [{"relation": "self", "url": url(offset)}]
-    if offset + count < len(found):
+    if offset + count < total:
         links.append({"relation": "next", "url": url(offset + count)})
     if offset > 0:
         links.append({"relation": "previous", "url": url(max(0, offset - count))})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(found),
+        "total": total,
         "link": links,
         "entry": [
             {

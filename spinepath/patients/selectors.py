@@ -35,6 +35,15 @@ def _prefix(field: str, text: str) -> Q:
     return Q(**{f"{field}__gte": text, f"{field}__lt": text + "\uffff"})
 
 
+def name_starts_with(text: str) -> Q:
+    """Patients whose name starts with ``text`` (family or given name first, compared in their
+    search form), read from the name indexes."""
+    name = search_form(text)
+    if not name:
+        return Q(pk__in=[])
+    return _prefix("family_key", name) | _prefix("given_key", name)
+
+
 def patient_search(query: str) -> QuerySet[Patient]:
     """Patients matching a name (either order, prefix), a date of birth, or a record number."""
     text = " ".join(query.split()).lower()
@@ -57,7 +66,7 @@ def patient_search(query: str) -> QuerySet[Patient]:
     name = search_form(text)
     if not name:
         return Patient.objects.filter(external_id=query.strip())[:SEARCH_LIMIT]
-    by_name = _prefix("family_key", name) | _prefix("given_key", name)
+    by_name = name_starts_with(name)
     exact_id = Q(external_id=query.strip())
     return Patient.objects.filter(by_name | exact_id).order_by("family_key")[:SEARCH_LIMIT]
 

@@ -116,6 +116,35 @@ def test_patients_are_searched_by_identifier_name_and_birthdate(patient: Patient
     assert get(client, "/Patient?birthdate=gt2100-01-01")["total"] == 0
 
 
+def test_a_name_search_pages_in_the_database_and_ignores_case_and_accents(
+    clinician: Any,
+) -> None:
+    from spinepath.patients.services import patient_create
+
+    for i in range(7):
+        patient_create(
+            actor=acting(clinician),
+            details={
+                "family_name": f"Zoë-Müller{i}",
+                "given_name": "Ana",
+                "birth_date": timezone.localdate() - timedelta(days=365 * 40 + i),
+                "sex": "female",
+            },
+        )
+    client = api_client()
+    first = get(client, "/Patient?name=zoe-MULLER&_count=3")
+    names = [e["resource"]["name"][0]["family"] for e in first["entry"]]
+    assert first["total"] == 7 and names == ["Zoë-Müller0", "Zoë-Müller1", "Zoë-Müller2"]
+    last = get(client, "/Patient?name=zoe muller&_count=3&_offset=6")
+    assert [e["resource"]["name"][0]["family"] for e in last["entry"]] == ["Zoë-Müller6"]
+    assert not any(link["relation"] == "next" for link in last["link"])
+    assert get(client, "/Patient?name=ana zoe&_count=3")["total"] == 7  # given name first
+    assert get(client, "/Patient?name=...")["total"] == 0
+    # The audit event of a page names the patients on that page only.
+    events = AuditEvent.objects.filter(what="FHIR API: search Patient").order_by("-seq")
+    assert len(events[3].detail["records"]) == 3 and len(events[2].detail["records"]) == 1
+
+
 def test_searches_page_with_next_links(patient: Patient) -> None:
     client = api_client()
     first = get(client, f"/Observation?patient={patient.pk}&_count=1")

@@ -121,7 +121,12 @@ class SmartAccess:
                 # Whatever the identifier names (the record number, or an identifier in another
                 # system, matched with its system) must be the launch patient alone.
                 try:
-                    named = resources.search("Patient", {"identifier": query["identifier"]})[1]
+                    named = resources.search(
+                        "Patient",
+                        {"identifier": query["identifier"]},
+                        resources.MAX_PATIENT_MATCHES,
+                        0,
+                    )[2]
                 except resources.SearchProblem:
                     return ""  # the view names what is wrong with it
                 if {p.pk for p in named} - {self.patient_id}:
