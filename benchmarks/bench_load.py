@@ -501,7 +501,20 @@ def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> li
 def patient_requests(f: Fixtures, csrf: tuple[str, str]) -> list[Request]:
     """The patient mix: each link's page, then its answers (sent once per link)."""
     cookie, token = csrf
-    answers = {"pain": "35", **{f"odi_{i}": "1" for i in range(1, 11)}}
+    from spinepath.pathway.safety import SAFETY_QUESTIONS
+
+    # Every question the patient's page requires: pain, the ICHOM low back pain questions, a
+    # no to each safety question; and the ten ODI sections.
+    answers = {
+        "pain": "35",
+        **{f"odi_{i}": "1" for i in range(1, 11)},
+        **{f"safety_{q.key}": "no" for q in SAFETY_QUESTIONS},
+        "back_pain_nrs": "3",
+        "leg_pain_nrs": "1",
+        "work_status": "full_time",
+        "analgesic_use": "occasional",
+        "opioid_use": "no",
+    }
     body = urllib.parse.urlencode({**answers, "csrfmiddlewaretoken": token})
     get = {"Cookie": f"csrftoken={cookie}"}
     post = {**get, "Content-Type": "application/x-www-form-urlencoded"}
