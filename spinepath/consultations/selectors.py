@@ -20,7 +20,7 @@ from spinepath.consultations.models import (
     LevelFinding,
     PriorProcedure,
 )
-from spinepath.consultations.workup import patient_records, workup_for_encounter
+from spinepath.consultations.workup import PatientRecords, patient_records, workup_for_encounter
 from spinepath.pathway import gates
 from spinepath.pathway.gates import InForce
 from spinepath.pathway.ichom import (
@@ -116,20 +116,41 @@ def facts_changed_since_signing(decision: CandidacyDecision, now: Workup | None)
     return gates.facts_changed_since_signing(now, _signature(decision))
 
 
-def consultation_standing(patient: Patient, today: date | None = None) -> Standing:
+@dataclass(frozen=True)
+class ConsultationRecords:
+    """What :func:`consultation_standing` reads of a patient, read once by a page that also
+    shows it (the chart): the consultations, their signed decisions (with who signed) and the
+    records that belong to the patient."""
+
+    encounters: list[Encounter]
+    decisions: list[CandidacyDecision]
+    records: PatientRecords
+
+
+def consultation_records(patient: Patient) -> ConsultationRecords:
+    return ConsultationRecords(
+        encounters=list(Encounter.objects.filter(patient=patient)),
+        decisions=list(
+            CandidacyDecision.objects.filter(patient=patient).select_related("signed_by")
+        ),
+        records=patient_records(patient),
+    )
+
+
+def consultation_standing(
+    patient: Patient, today: date | None = None, read: ConsultationRecords | None = None
+) -> Standing:
     """What stands now for ``patient`` as far as the consultations tell: every consultation in
     review order with its latest signature, the workups the gates read (the latest signed
     consultation's and every newer one's) and the MRIs on file. Six queries, whatever the
-    number of consultations: the records are read once and each workup is built from them."""
-    encounters = list(Encounter.objects.filter(patient=patient))
+    number of consultations (none with ``read``, the same records read just before): the
+    records are read once and each workup is built from them."""
+    read = read or consultation_records(patient)
+    encounters = read.encounters
     latest: dict[int, CandidacyDecision] = {}
-    for decision in (
-        CandidacyDecision.objects.filter(patient=patient)
-        .select_related("signed_by")
-        .order_by("signed_at", "id")
-    ):
+    for decision in sorted(read.decisions, key=lambda d: (d.signed_at, d.pk)):
         latest[decision.encounter_id] = decision
-    records = patient_records(patient)
+    records = read.records
     ordered = consultations_in_review_order(
         [
             Consultation(

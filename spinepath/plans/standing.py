@@ -15,7 +15,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from spinepath.consultations.selectors import consultation_standing
+from spinepath.consultations.selectors import ConsultationRecords, consultation_standing
 from spinepath.pathway import gates
 from spinepath.pathway.gates import Refusal
 from spinepath.pathway.plans import Target
@@ -42,10 +42,22 @@ def _target(row: PlanLine | Procedure) -> Target:
     return Target(row.generator, row.level or None, row.side or None)
 
 
-def patient_standing(patient: Patient, today: date | None = None) -> Standing:
-    """What holds for ``patient`` today: consultations, decision, MRIs, plans, injections."""
-    standing = consultation_standing(patient, today)
-    plans = list(CarePlan.objects.filter(patient=patient).order_by("version", "id"))
+def patient_standing(
+    patient: Patient,
+    today: date | None = None,
+    *,
+    read: ConsultationRecords | None = None,
+    plans: list[CarePlan] | None = None,
+) -> Standing:
+    """What holds for ``patient`` today: consultations, decision, MRIs, plans, injections.
+    A page that shows those records too (the chart) passes what it read (``read``: see
+    :func:`spinepath.consultations.selectors.consultation_records`; ``plans``: every plan of
+    the patient's) in the same request, so they are read once."""
+    standing = consultation_standing(patient, today, read)
+    plans = sorted(
+        plans if plans is not None else CarePlan.objects.filter(patient=patient),
+        key=lambda p: (p.version, p.pk),
+    )
     accepted = next((p for p in plans if p.status == CarePlan.ACCEPTED), None)
     injections: dict[int, list[Target]] = {}
     products: dict[int, list[PlannedProduct]] = {}

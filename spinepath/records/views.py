@@ -18,8 +18,12 @@ from spinepath.accounts.actors import actor_of, staff_actor
 from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
-from spinepath.consultations.models import Amendment, CandidacyDecision
-from spinepath.consultations.selectors import decision_in_force, field_changes
+from spinepath.consultations.models import Amendment
+from spinepath.consultations.selectors import (
+    consultation_records,
+    decision_in_force,
+    field_changes,
+)
 from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
@@ -42,18 +46,21 @@ CHART_CHANGES = 30
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     staff_actor(request, sees=SEES)
     patient = get_object_or_404(Patient, pk=patient_id)
-    encounters = list(patient.encounters.all())
-    studies = list(patient.imaging.prefetch_related("levels"))
-    blocks = list(patient.blocks.all())
-    procedures = list(patient.procedures.all())
-    decisions = list(CandidacyDecision.objects.filter(patient=patient).select_related("signed_by"))
+    # The consultations' records, read once for the timeline and the patient's standing.
+    read = consultation_records(patient)
+    encounters = read.encounters
+    studies = read.records.studies
+    blocks = read.records.blocks
+    procedures = read.records.procedures
+    decisions = read.decisions
+    plans = list(patient.plans.all())
     injections = list(
         patient.regen_procedures.select_related(
             "operator", "voided_by", "time_out_by", "lot__product"
         )
     )
     measurements = list(patient.measurements.select_related("visit"))
-    accepted_plans = [p for p in patient.plans.all() if p.accepted_at is not None]
+    accepted_plans = [p for p in plans if p.accepted_at is not None]
     timeline = sorted(
         chain(
             (("consultation", e.assessed_on, e) for e in encounters),
@@ -70,7 +77,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     changes = field_changes(patient)
     viewing(request, patient)
-    standing = patient_standing(patient)
+    standing = patient_standing(patient, read=read, plans=plans)
     in_force = decision_in_force(patient, standing)
     refused = gates.prices_refusal(standing, clinic_policy()) if decisions else None
     return render(
