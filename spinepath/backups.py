@@ -214,12 +214,23 @@ def restore_database(*, actor: Actor, path: Path) -> RestoreSummary:
     restore = _sqlite_restore if sqlite else _postgresql_restore
     summary = restore(database, path)
     try:
+        _forget_what_was_computed_from_the_old_data()
         return _after_restore(dataclasses.replace(summary, before=before), actor)
     except Exception as exc:
         raise BackupFailed(
             f"the database WAS restored from {path}, but checking and recording it failed: "
             f"{exc}. Run `spinepath manage migrate` and `spinepath audit verify`."
         ) from exc
+
+
+def _forget_what_was_computed_from_the_old_data() -> None:
+    """The shared cache holds figures and pages computed from the rows just replaced, under
+    data versions the restored rows know nothing of, and the sessions of the old database:
+    all of it goes, so that nothing shown after a restore comes from before it."""
+    from django.core.cache import caches
+
+    for alias in caches:
+        caches[alias].clear()
 
 
 def _apply_missing_migrations() -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 from web_helpers import PASSWORD, acting, import_encounter
 
 from spinepath.accounts.services import staff_user_create
@@ -108,8 +109,17 @@ def test_backup_change_restore_gives_back_every_table(
         table for table in at_backup if changed[table] != at_backup[table]
     }
 
+    # Figures computed from the changed data are in the shared cache under its data version.
+    from spinepath.followup.cache import data_version, versioned
+
+    changed_version = data_version()
+    assert versioned("count", timezone.localdate(), lambda: "from the changed data")
+
     assert main(["restore", "--yes", str(path)]) == 0
     assert f"Restored {path}" in capsys.readouterr().out
+    # Nothing computed from the replaced rows is shown after the restore.
+    assert data_version() != changed_version
+    assert versioned("count", timezone.localdate(), lambda: "restored") == "restored"
     # Every table as it was, and the audit log too, with one event more: the restore's.
     assert table_states(audit_up_to=head_at_backup) == at_backup
     assert AuditEvent.objects.count() == at_backup["audit_auditevent"][0] + 1
