@@ -19,7 +19,7 @@ from spinepath.consultations.models import (
     Encounter,
 )
 from spinepath.consultations.selectors import consultation_standing
-from spinepath.consultations.workup import workup_for_encounter
+from spinepath.consultations.workup import PatientRecords, workup_for_encounter
 from spinepath.errors import Conflict, Invalid
 from spinepath.pathway.decision import Decision
 from spinepath.pathway.engine import decide
@@ -53,10 +53,13 @@ def review_fingerprint(workup: Workup, policy: Policy, decision: Decision) -> st
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def decision_review(encounter: Encounter, policy: Policy | None = None) -> Review:
-    """The decision the engine makes from the consultation as recorded now (not stored)."""
+def decision_review(
+    encounter: Encounter, policy: Policy | None = None, records: PatientRecords | None = None
+) -> Review:
+    """The decision the engine makes from the consultation as recorded now (not stored);
+    ``records``: the patient's records, when the caller read them in the same request."""
     policy = policy or clinic_policy()
-    workup = workup_for_encounter(encounter)
+    workup = workup_for_encounter(encounter, records)
     return Review(workup, decide(workup, policy), policy)
 
 

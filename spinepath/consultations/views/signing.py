@@ -37,16 +37,23 @@ from spinepath.web.policy import clinic_policy
 def _review_page(
     request: HttpRequest, encounter: Encounter, *, status: int = 200, notice: str = ""
 ) -> HttpResponse:
+    # The patient's records, read once for the review, the decision in force and the gate.
+    read = selectors.consultation_records(encounter.patient)
     try:
-        review = actions.decision_review(encounter)
+        review = actions.decision_review(encounter, records=read.records)
         decision, errors, fingerprint = review.decision, [], review.fingerprint
         workup_now = review.workup
     except InvalidWorkup as exc:
         decision, errors, fingerprint, workup_now = None, exc.errors, "", None
-    signed = list(encounter.decisions.select_related("signed_by").order_by("-signed_at", "-id"))
-    standing = selectors.decision_in_force(encounter.patient) if signed else None
+    signed = sorted(
+        (d for d in read.decisions if d.encounter_id == encounter.pk),
+        key=lambda d: (d.signed_at, d.pk),
+        reverse=True,
+    )
+    consultations = selectors.consultation_standing(encounter.patient, read=read)
+    standing = selectors.decision_in_force(encounter.patient, consultations) if signed else None
     # Signing once a newer consultation exists is refused: the page says so before the click.
-    sign_refused = sign_refusal(selectors.consultation_standing(encounter.patient), encounter.pk)
+    sign_refused = sign_refusal(consultations, encounter.pk)
     # The facts a signature binds, as the gate compares them (gates.decision_in_force): a
     # policy adopted since (a new version, a visit made standard) changes the review's
     # fingerprint but not the facts, and the decision stands as signed under its own policy.
