@@ -16,12 +16,13 @@ same run):
 
 It builds (once; later runs reuse it) a database of the demo clinic plus a synthetic cohort of
 --patients (var/bench/load/ for SQLite, var/bench/load-demo/ for --patients 0, or the
-PostgreSQL database named in the URL), starts `spinepath serve` on it in demo mode as `make
-run` does (gunicorn, a worker per core and one more), signs in as the demo clinician, and
-drives it with wrk (Debian's package `wrk`). Every figure comes from the same machine in the
-same run, beside a "hello" WSGI app on the same server settings, the ceiling of what the
-server and the load generator can do here. Each row also gives the server's CPU per request
-(its processes' user and system time over the run, divided by the answers).
+PostgreSQL database named in the URL, with var/bench/load-pg/ for its cache), starts `spinepath
+serve` on it in demo mode as `make run` does (gunicorn, a worker per core and one more), signs
+in as the demo clinician, and drives it with wrk (Debian's package `wrk`). Every figure comes
+from the same machine in the same run, beside a "hello" WSGI app on the same server settings,
+the ceiling of what the server and the load generator can do here. Each row also gives the
+server's CPU per request (its processes' user and system time over the run, divided by the
+answers).
 
 The mixes: after one unmeasured pass (the steady state of a clinic's morning, caches filled),
 one wrk run per mix sends the pages in turn over its connections and counts status codes (the
@@ -60,8 +61,9 @@ BENCH_VAR = BENCH_ROOT / "load"  # --patients 0: BENCH_ROOT / "load-demo"
 
 def environment(postgres: str | None, patients: int = 100_000) -> dict[str, str]:
     global BENCH_VAR
-    if not patients:
-        BENCH_VAR = BENCH_ROOT / "load-demo"
+    # Each database its own var/ folder: the shared cache keeps figures per data version, and
+    # two databases must never read each other's.
+    BENCH_VAR = BENCH_ROOT / (("load-pg" if postgres else "load") + ("" if patients else "-demo"))
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SPINEPATH_DEMO="1", SPINEPATH_VAR=str(BENCH_VAR))
     if postgres:
