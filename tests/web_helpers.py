@@ -226,3 +226,14 @@ def adopt_policy(text: str, admin: Any) -> None:
         name=policy.name, version=policy.version, text=text, adopted_by=admin
     )
     forget_policy()
+
+
+def dashboard_due_and_measured(client: Client, label: str) -> tuple[int, int]:
+    """The outcome dashboard's row for a visit (its label, e.g. "6 weeks") as the page shows
+    it: how many were due and how many measured."""
+    import re
+
+    page = client.get("/outcomes/").content.decode()
+    row = re.search(rf'<th scope="row">{re.escape(label)}</th><td>(\d+)</td><td>(\d+)</td>', page)
+    assert row is not None, f"no row {label!r} on the dashboard"
+    return int(row.group(1)), int(row.group(2))

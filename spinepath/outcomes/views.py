@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -104,21 +105,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         summaries = selectors.visit_summaries(filters, today)
         return summaries, charts.trajectory_svg(summaries), charts.responder_svg(summaries)
 
-    summaries, trajectory, responders = cache.cached("dashboard", today, filters, compute)
+    def figures() -> str:
+        summaries, trajectory, responders = cache.cached("dashboard", today, filters, compute)
+        return render_to_string(
+            "outcomes/_dashboard_figures.html",
+            {
+                "summaries": summaries,
+                "trajectory": mark_safe(trajectory),
+                "responders": mark_safe(responders),
+                "definitions": selectors.RESPONDER_DEFINITIONS,
+                "follow_up_warning": FOLLOW_UP_WARNING,
+                "safety": _safety(today),
+                "composite_rule": composite_text(clinic_policy()),
+            },
+        )
+
     return render(
         request,
         "outcomes/dashboard.html",
         {
-            "summaries": summaries,
+            # The figures as HTML, kept with the figures they show (the same data versions,
+            # day, policy and filters): laying out their tables took most of the page's time.
+            "figures": mark_safe(cache.cached("dashboard-html", today, filters, figures)),
             "filters": filters,
             "query": request.GET.urlencode(),
-            "trajectory": mark_safe(trajectory),
-            "responders": mark_safe(responders),
             "clinicians": User.objects.filter(groups__name="clinician").order_by("last_name"),
-            "definitions": selectors.RESPONDER_DEFINITIONS,
-            "follow_up_warning": FOLLOW_UP_WARNING,
-            "safety": _safety(today),
-            "composite_rule": composite_text(clinic_policy()),
             "bad_dates": [n for n in bad if n in ("from", "to")],
             "bad_clinician": "clinician" in bad,
             "nav": "outcomes",
