@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 DEFAULT_PROTOCOL = "spine"
@@ -14,13 +14,19 @@ DEFAULT_PROTOCOL = "spine"
 def protocol_version(slug: str) -> str:
     """Changes whenever the protocol's file changes (the cached page is then rendered anew).
     Raises KeyError if there is no such protocol."""
+    try:
+        stat = os.stat(_protocol_file(slug))
+    except OSError:
+        raise KeyError(slug) from None
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+@lru_cache(maxsize=64)
+def _protocol_file(slug: str) -> str:
+    """Where protocol ``slug``'s file would be (whether it is there is asked each time)."""
     if not slug.isidentifier():
         raise KeyError(slug)
-    path = resources.files("spinepath.protocols").joinpath(f"{slug}.toml")
-    if not path.is_file():
-        raise KeyError(slug)
-    stat = Path(str(path)).stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
+    return str(resources.files("spinepath.protocols").joinpath(f"{slug}.toml"))
 
 
 def load_protocol(slug: str) -> dict[str, Any]:
