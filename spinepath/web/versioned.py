@@ -9,6 +9,7 @@ An entry also lives at most ``max_age``, a safety net for a change made without 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ T = TypeVar("T")
 # lasts if its request dies mid-way.
 WAIT_SECONDS = 30
 COMPUTING_SECONDS = 60
+_CLAIMS = threading.Lock()
 
 
 class Versioned:
@@ -33,8 +35,9 @@ class Versioned:
     def version(self) -> str:
         version = cache.get(self.key)
         if version is None:
-            cache.add(self.key, secrets.token_hex(8), None)
-            version = cache.get(self.key) or "unknown"
+            with _CLAIMS:
+                cache.add(self.key, secrets.token_hex(8), None)
+                version = cache.get(self.key) or "unknown"
         return str(version)
 
     def bump(self) -> None:
@@ -60,7 +63,8 @@ class Versioned:
         if value is not None:
             return value  # type: ignore[no-any-return]
         computing = f"{key}:computing"
-        claimed = cache.add(computing, 1, COMPUTING_SECONDS)
+        with _CLAIMS:  # threads of one process claim one at a time (the file cache's add
+            claimed = cache.add(computing, 1, COMPUTING_SECONDS)  # is not atomic)
         if not claimed:
             deadline = time.monotonic() + WAIT_SECONDS
             while time.monotonic() < deadline:
