@@ -130,3 +130,20 @@ def test_a_file_and_pasted_text_together_are_refused(admin_client: Any) -> None:
     upload = SimpleUploadedFile("draft.toml", TIGHTER.encode())
     page = admin_client.post("/outcomes/policy/", {"file": upload, "policy": TIGHTER})
     assert page.status_code == 400 and b"not both" in page.content
+
+
+def test_a_worker_never_keeps_a_policy_whose_id_came_back_with_another_text(
+    db: Any, monkeypatch: Any
+) -> None:
+    """After a restore, the database may give the next adoption an id a worker has seen with
+    another text: the worker's copy follows the text, not the id alone."""
+    import spinepath.web.policy as web_policy
+
+    base = web_policy.file_policy()
+    first = f'name = "{base.name}"\nversion = "restored-a"\n'
+    second = f'name = "{base.name}"\nversion = "adopted-again"\n'
+    rows = iter([(5, first), (5, second)])
+    monkeypatch.setattr(web_policy, "_latest_adopted", lambda: next(rows))
+    forget_policy()
+    assert clinic_policy().version == "restored-a"
+    assert clinic_policy(fresh=True).version == "adopted-again"
