@@ -19,10 +19,12 @@ from django.db import transaction
 
 T = TypeVar("T")
 
-# How long a request waits for the value another one is computing, and how long that claim
-# lasts if its request dies mid-way.
-WAIT_SECONDS = 30
-COMPUTING_SECONDS = 60
+# A claim to compute a value lasts a few times as long as that value last took to compute
+# (at least MIN_CLAIM_SECONDS, at most MAX_CLAIM_SECONDS); a request waiting for it waits no
+# longer than the claim, then computes the value itself. A worker that dies mid-way (killed,
+# restarted) holds the others up for that long only, and its claim expires with it.
+MIN_CLAIM_SECONDS = 2.0
+MAX_CLAIM_SECONDS = 20.0
 _CLAIMS = threading.Lock()
 
 
@@ -52,31 +54,36 @@ class Versioned:
         """``compute()``, or its value for the same version of the data (``name`` says what it
         is, and anything else the value depends on, such as the day).
 
-        One request computes a missing value while the others that want it wait for it (up
-        to ``WAIT_SECONDS``), rather than every open page computing the same figures at once
-        after a change: at 100,000 patients the dashboard's take a second of a core each, and
-        sixteen of them at once kept pages waiting for seconds. Who computes is settled by the
-        shared cache's ``add`` (atomic on Redis and the database cache; on the file cache two
-        processes may both compute, which costs time, never correctness)."""
+        One request computes a missing value while the others that want it wait for it,
+        rather than every open page computing the same figures at once after a change: at
+        100,000 patients the dashboard's take a second of a core each, and sixteen of them at
+        once kept pages waiting for seconds. Who computes is settled by the shared cache's
+        ``add`` (atomic on Redis and the database cache; on the file cache two processes may
+        both compute, which costs time, never correctness). The claim names when it lapses: a
+        few times what the value last took to compute; then a waiting request computes it."""
         key = f"{self.prefix}:{name}:{self.version()}"
         value = cache.get(key)
         if value is not None:
             return value  # type: ignore[no-any-return]
-        computing = f"{key}:computing"
-        with _CLAIMS:  # threads of one process claim one at a time (the file cache's add
-            claimed = cache.add(computing, 1, COMPUTING_SECONDS)  # is not atomic)
+        computing, took = f"{key}:computing", f"{self.prefix}:{name}:took"
+        budget = min(MAX_CLAIM_SECONDS, max(MIN_CLAIM_SECONDS, 3 * float(cache.get(took) or 0)))
+        # The threads of one process claim one at a time (the file cache's add is not atomic).
+        with _CLAIMS:
+            claimed = cache.add(computing, time.time() + budget, int(budget) + 1)
         if not claimed:
-            deadline = time.monotonic() + WAIT_SECONDS
-            while time.monotonic() < deadline:
+            while True:
                 time.sleep(0.02)
                 value = cache.get(key)
                 if value is not None:
                     return value  # type: ignore[no-any-return]
-                if cache.get(computing) is None:
-                    break  # the one computing stopped without a value: compute here
+                lapses = cache.get(computing)
+                if lapses is None or time.time() > float(lapses):
+                    break  # the claim ended without a value (its request failed or died)
+        started = time.monotonic()
         try:
             value = compute()
             cache.set(key, value, self.max_age)
+            cache.set(took, time.monotonic() - started, None)
         finally:
             if claimed:
                 cache.delete(computing)

@@ -54,3 +54,40 @@ def test_a_computation_that_fails_lets_the_next_request_compute() -> None:
     started = time.monotonic()
     assert figures.cached("n", lambda: 7) == 7
     assert time.monotonic() - started < 1  # no wait for a claim that was given up
+
+
+def test_a_claim_whose_request_died_holds_the_others_up_for_seconds_only() -> None:
+    """A worker killed while computing leaves its claim behind (in the shared cache, which
+    outlives it): the next request waits no longer than the claim, then computes itself."""
+    from django.core.cache import cache
+
+    figures = Versioned("test-dead-claim")
+    key = f"test-dead-claim:day:{figures.version()}"
+    # As a worker that claimed at once and was then killed (the claim lapses in 2 seconds).
+    cache.add(f"{key}:computing", time.time() + 2, 3)
+    started = time.monotonic()
+    assert figures.cached("day", lambda: "computed here") == "computed here"
+    assert 1.5 < time.monotonic() - started < 5
+
+
+def test_the_claim_lasts_a_few_times_what_the_value_last_took() -> None:
+    from django.core.cache import cache
+
+    from spinepath.web import versioned
+
+    figures = Versioned("test-claim-length")
+    claims: list[float] = []
+
+    def compute() -> int:
+        claims.append(cache.get(f"test-claim-length:n:{figures.version()}:computing"))
+        return 1
+
+    cache.set("test-claim-length:n:took", 4.0, None)
+    before = time.time()
+    figures.cached("n", compute)
+    assert 11 < claims[0] - before < 13  # three times 4 seconds
+    figures.bump()
+    cache.set("test-claim-length:n:took", 60.0, None)
+    before = time.time()
+    figures.cached("n", compute)
+    assert claims[1] - before <= versioned.MAX_CLAIM_SECONDS + 1
