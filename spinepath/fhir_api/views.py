@@ -221,7 +221,9 @@ def search(request: HttpRequest, token: ApiToken, kind: str) -> HttpResponse:
         return outcome(400, "invalid", "Give each search parameter once.")
     count, offset = resources.page_of(params)
     total, page, patients = resources.search(kind, params, count, offset)
-    shown = _patients_of(page, patients)
+    # A search of one patient's records discloses that patient whenever it finds something,
+    # even in resources that do not name them (the lots of their injections).
+    shown = _patients_of(page, patients) if kind == "Patient" else (patients if page else [])
     _disclosed(request, f"search {kind}", shown)
     return fhir_response(_searchset(request, kind, params, total, page, count, offset))
 

@@ -145,6 +145,16 @@ def test_a_name_search_pages_in_the_database_and_ignores_case_and_accents(
     assert len(events[3].detail["records"]) == 3 and len(events[2].detail["records"]) == 1
 
 
+def test_a_search_of_a_patients_lots_names_the_patient_in_the_audit_log(
+    patient: Patient,
+) -> None:
+    found = get(api_client(), f"/BiologicallyDerivedProduct?patient={patient.pk}")
+    assert found["total"] >= 1
+    event = AuditEvent.objects.filter(what="FHIR API: search BiologicallyDerivedProduct").first()
+    assert event is not None and event.patient_id == patient.pk
+    assert event.detail["records"] == [patient.mrn]
+
+
 def test_searches_page_with_next_links(patient: Patient) -> None:
     client = api_client()
     first = get(client, f"/Observation?patient={patient.pk}&_count=1")
