@@ -202,19 +202,30 @@ class DecisionInForce:
     problem: str | None
 
 
-def decision_record(in_force: InForce) -> CandidacyDecision | None:
+def decision_record(
+    in_force: InForce, known: list[CandidacyDecision] | None = None
+) -> CandidacyDecision | None:
+    """The signed record of the decision in force; from ``known`` (the patient's decisions
+    with who signed them, read in the same request) when it is there."""
     if in_force.signature is None:
         return None
-    return CandidacyDecision.objects.select_related("signed_by", "encounter").get(
-        pk=in_force.signature.decision_id
-    )
+    decision_id = in_force.signature.decision_id
+    found = next((d for d in known or () if d.pk == decision_id), None)
+    if found is not None:
+        return found
+    return CandidacyDecision.objects.select_related("signed_by", "encounter").get(pk=decision_id)
 
 
-def decision_in_force(patient: Patient, standing: Standing | None = None) -> DecisionInForce:
-    """The decision a plan or a procedure may rely on (the gate's answer, with its record)."""
+def decision_in_force(
+    patient: Patient,
+    standing: Standing | None = None,
+    known: list[CandidacyDecision] | None = None,
+) -> DecisionInForce:
+    """The decision a plan or a procedure may rely on (the gate's answer, with its record;
+    ``known``: see :func:`decision_record`)."""
     in_force = gates.decision_in_force(standing or consultation_standing(patient))
     problem = in_force.problem
-    signed = decision_record(in_force)
+    signed = decision_record(in_force, known)
     return DecisionInForce(signed, problem.sentence if problem is not None else None)
 
 

@@ -78,7 +78,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     changes = field_changes(patient)
     viewing(request, patient)
     standing = patient_standing(patient, read=read, plans=plans)
-    in_force = decision_in_force(patient, standing)
+    in_force = decision_in_force(patient, standing, decisions)
     refused = gates.prices_refusal(standing, clinic_policy()) if decisions else None
     return render(
         request,
@@ -106,7 +106,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "adverse_events": patient_events(patient, clinic_policy()),
             "safety_reports": list(patient_reports(patient)[:12]),
             "may_record_event": actor_of(request).may("adverse_event"),
-            "reinterventions": patient_reinterventions(patient),
+            "reinterventions": patient_reinterventions(patient, procedures),
             "may_record_reintervention": actor_of(request).may("reintervention"),
             "appointments": list(
                 Appointment.objects.filter(patient=patient)

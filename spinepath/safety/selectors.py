@@ -299,10 +299,13 @@ def _where(level: str | None, side: str | None) -> str:
     return " ".join(part for part in (level, side) if part) or "-"
 
 
-def patient_reinterventions(patient: Patient) -> list[ReinterventionRow]:
+def patient_reinterventions(
+    patient: Patient, earlier_procedures: list[PriorProcedure] | None = None
+) -> list[ReinterventionRow]:
     """A patient's re-interventions at a treated level, newest first: those recorded (also
     those entered in error, marked), and those found from the clinic's own later injections
-    and the spine procedures a consultation lists."""
+    and the spine procedures a consultation lists (``earlier_procedures``: those, when the
+    caller read them in the same request)."""
     injections = list(Procedure.objects.not_voided().filter(patient=patient).select_related("plan"))
     sites = [(site_of(p), p) for p in injections]
     rows = [
@@ -345,7 +348,9 @@ def patient_reinterventions(patient: Patient) -> list[ReinterventionRow]:
                     f"the injection of {treated.performed_on}",
                 )
             )
-    for earlier in PriorProcedure.objects.filter(patient=patient):
+    if earlier_procedures is None:
+        earlier_procedures = list(PriorProcedure.objects.filter(patient=patient))
+    for earlier in earlier_procedures:
         later = _earlier_procedure(
             {"kind": earlier.kind, "performed_on": earlier.performed_on, "levels": earlier.levels}
         )
