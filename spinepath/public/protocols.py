@@ -6,6 +6,7 @@ import os
 import tomllib
 from functools import lru_cache
 from importlib import resources
+from stat import S_ISREG
 from typing import Any
 
 DEFAULT_PROTOCOL = "spine"
@@ -18,6 +19,8 @@ def protocol_version(slug: str) -> str:
         stat = os.stat(_protocol_file(slug))
     except OSError:
         raise KeyError(slug) from None
+    if not S_ISREG(stat.st_mode):
+        raise KeyError(slug)
     return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 

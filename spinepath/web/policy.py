@@ -67,7 +67,7 @@ def _policy_now(*, fresh: bool) -> Policy:
         latest = _latest_adopted()
         # The row's id and its text: after a restore the database gives the next adoption an
         # id a worker may have seen before with another text.
-        adopted = latest if latest else None
+        adopted = latest
         if not isinstance(_state["policy"], Policy) or adopted != _state["adopted"]:
             _state["policy"] = (
                 parse_policy(latest[1], base=file_policy()) if latest else file_policy()

@@ -51,7 +51,11 @@ def _review_page(
         reverse=True,
     )
     consultations = selectors.consultation_standing(encounter.patient, read=read)
-    standing = selectors.decision_in_force(encounter.patient, consultations) if signed else None
+    standing = (
+        selectors.decision_in_force(encounter.patient, consultations, read.decisions)
+        if signed
+        else None
+    )
     # Signing once a newer consultation exists is refused: the page says so before the click.
     sign_refused = sign_refusal(consultations, encounter.pk)
     # The facts a signature binds, as the gate compares them (gates.decision_in_force): a
