@@ -180,14 +180,20 @@ def _policy(**changes: Any) -> Any:
 def test_the_estimate_is_withheld_while_a_threshold_fails(
     world: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    features = Features(*(model.fit_model(TODAY).levels[n][0] for n in model.FEATURES))
+    fitted = model.fit_model(TODAY)
+    features = Features(*(fitted.levels[n][0] for n in model.FEATURES))
+    # Thresholds just around the fit's own calibration, which every one of them passes: the
+    # cross-validation folds follow the record ids, which differ from run to run (on PostgreSQL
+    # a rolled-back test still advances the sequences), and so do the measures a little.
+    calibration = fitted.calibration
+    assert calibration is not None
     lenient = dict(
         model_min_patients=50,
-        model_slope_low=0.0,
-        model_slope_high=5.0,
-        model_max_abs_intercept=2.0,
-        model_min_c_statistic=0.5,
-        model_max_brier=0.25,
+        model_slope_low=calibration.slope - 0.01,
+        model_slope_high=calibration.slope + 0.01,
+        model_max_abs_intercept=abs(calibration.intercept) + 0.01,
+        model_min_c_statistic=calibration.c_statistic - 0.01,
+        model_max_brier=calibration.brier + 0.01,
     )
     monkeypatch.setattr(model, "clinic_policy", _policy(**lenient))
     estimate, shown, reasons = model.patient_estimate(features, TODAY)
