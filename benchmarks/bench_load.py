@@ -603,6 +603,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="threads per worker (serve's default)")
     parser.add_argument("--workers", type=int, help="worker processes (serve's default)")
     parser.add_argument("--pages-only", action="store_true", help="the table, not the mixes")
+    parser.add_argument(
+        "--only", action="append", help="with --pages-only: rows whose title holds this text"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -637,6 +640,8 @@ def main() -> None:
         cookies = [sign_in(server.base, u, "spinepath-demo") for u in ("dr.rivera", "dr.okafor")]
         print(f"\neach page alone ({args.connections} connections):")
         for title, requests in page_requests(f, cookies[0]).items():
+            if args.only and not any(part.lower() in title.lower() for part in args.only):
+                continue
             wrk(server.base, requests, args.connections, 2, folder)  # warm
             result, cpu_ms, added = measured(
                 server, requests, args.connections, args.seconds, folder

@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="a page's name (repeatable)")
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
     parser.add_argument("--quiet", action="store_true", help="figures only, no profiles")
+    parser.add_argument("--sql", action="store_true", help="print each page's queries")
     args = parser.parse_args()
     var = ROOT / "var" / "bench" / ("load" if args.patients else "profile")
     setup(var, args.postgres)
@@ -114,6 +115,10 @@ def main() -> None:
         queries: list[str] = []
         with connection.execute_wrapper(_counting(queries)):
             client.get(path, **headers)
+        if args.sql:
+            print(f"\n===== {name} {path}: {len(queries)} queries")
+            for sql in queries:
+                print(" ", sql[:300])
         profile = cProfile.Profile()
         cpu, wall = time.process_time(), time.perf_counter()
         profile.enable()
