@@ -144,7 +144,12 @@ def audit_head() -> AuditHead | None:
         with connection.cursor() as cursor:
             if AuditEvent._meta.db_table not in connection.introspection.table_names(cursor):
                 return None
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        last = (
+            AuditEvent.objects.filter(seq__isnull=False)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
         return AuditHead(last[0], last[1], AuditEvent.objects.count()) if last else None
     except DatabaseError:
         return None
@@ -152,22 +157,27 @@ def audit_head() -> AuditHead | None:
 
 def _record_backup(summary: BackupSummary, actor: Actor) -> BackupSummary:
     """The export event in the live log, before the backup file takes its name."""
+    from django.db import transaction
+
     from spinepath.audit.models import AuditEvent
     from spinepath.audit.services import audit_now
 
-    event = audit_now(
-        actor=actor,
-        action=AuditEvent.EXPORT,
-        what=f"backup of the whole database to {summary.path} "
-        f"({summary.tables} tables, {summary.rows} rows)",
-        detail={
-            "file": str(summary.path.resolve()),
-            "database": f"{summary.engine} {summary.database}",
-            "tables": summary.tables,
-            "rows": summary.rows,
-            "audit log in the backup": str(summary.backup_head or "no events"),
-        },
-    )
+    # In a transaction of its own, which holds the chain's lock: the event is chained at once,
+    # and its number and hash are the head printed with the backup.
+    with transaction.atomic():
+        event = audit_now(
+            actor=actor,
+            action=AuditEvent.EXPORT,
+            what=f"backup of the whole database to {summary.path} "
+            f"({summary.tables} tables, {summary.rows} rows)",
+            detail={
+                "file": str(summary.path.resolve()),
+                "database": f"{summary.engine} {summary.database}",
+                "tables": summary.tables,
+                "rows": summary.rows,
+                "audit log in the backup": str(summary.backup_head or "no events"),
+            },
+        )
     return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash)
 
 
@@ -175,9 +185,12 @@ def backup_database(*, actor: Actor, path: Path, force: bool = False) -> BackupS
     """Write a backup of the live database to ``path`` (mode 0600). An existing file is
     replaced only with ``force``; the file appears whole or not at all, and only once the
     live audit log records it (an ``export`` event by ``actor``: who runs the command)."""
+    from spinepath.audit.sealer import seal_now
+
     path = Path(path)
     _check_destination(path, force=force)
     database = _settings()
+    seal_now()  # the backup's events chained, but for those written in the next moments
     if _is_sqlite(database):
         summary = _sqlite_backup(database, path, actor)
     else:
@@ -204,12 +217,18 @@ def restore_database(*, actor: Actor, path: Path) -> RestoreSummary:
     path = Path(path)
     verify_backup(path=path)
     database = _settings()
-    from django.db import connections
+    from django.db import DatabaseError, connections
 
     # The live log's head, before it is replaced (a SQLite file not there yet has none; opening
     # it would create it).
     sqlite = _is_sqlite(database)
-    before = audit_head() if not sqlite or _sqlite_live_path(database).is_file() else None
+    live = not sqlite or _sqlite_live_path(database).is_file()
+    if live and not sqlite:
+        from spinepath.audit.sealer import seal_now
+
+        with contextlib.suppress(DatabaseError):  # a database with no audit table yet
+            seal_now()  # every event of the live log in the head it is compared with
+    before = audit_head() if live else None
     connections.close_all()
     restore = _sqlite_restore if sqlite else _postgresql_restore
     summary = restore(database, path)
@@ -258,7 +277,7 @@ def _restore_facts(summary: RestoreSummary) -> str:
 
 
 def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
-    from django.db import connection
+    from django.db import connection, transaction
 
     from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
     from spinepath.audit.models import AuditEvent
@@ -312,12 +331,13 @@ def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
                 f"; events after #{restored.seq if restored else 0} of that log are not in "
                 "the restored database"
             )
-    event = audit_now(
-        actor=actor,
-        action=AuditEvent.UPDATE,
-        what=f"{short}; from {summary.path}",
-        detail=detail,
-    )
+    with transaction.atomic():  # chained at once (the head printed)
+        event = audit_now(
+            actor=actor,
+            action=AuditEvent.UPDATE,
+            what=f"{short}; from {summary.path}",
+            detail=detail,
+        )
     return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash, facts=facts)
 
 
@@ -445,7 +465,7 @@ def _recorded(summary: BackupSummary, actor: Actor) -> BackupSummary:
 def _sqlite_audit_head(connection: sqlite3.Connection) -> AuditHead | None:
     try:
         last = connection.execute(
-            "SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1"
+            "SELECT seq, hash FROM audit_auditevent WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         count = connection.execute("SELECT COUNT(*) FROM audit_auditevent").fetchone()[0]
     except sqlite3.Error:  # no audit log yet (an unmigrated database)
@@ -625,7 +645,9 @@ def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> Ba
 def _pg_audit_head(cursor: Any, connection: Any) -> AuditHead | None:
     if "audit_auditevent" not in connection.introspection.table_names(cursor):
         return None
-    cursor.execute("SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1")
+    cursor.execute(
+        "SELECT seq, hash FROM audit_auditevent WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+    )
     last = cursor.fetchone()
     if last is None:
         return None

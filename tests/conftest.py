@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -399,15 +400,14 @@ def _flush_past_the_audit_trigger() -> None:
     def handle(self: Any, **options: Any) -> Any:
         from django.db import connections
 
-        from spinepath.web.immutable import SIGNED_DECISIONS_KEPT, refuse_changes, refuse_deletes
+        from spinepath.audit import chain as audit_chain
+        from spinepath.web.immutable import SIGNED_DECISIONS_KEPT, refuse_deletes
 
         connection = connections[options.get("database") or "default"]
         if connection.vendor != "sqlite":
             return original(self, **options)
-        triggers = [
-            refuse_changes("audit_auditevent", "audit events are never changed or deleted"),
-            refuse_deletes(*SIGNED_DECISIONS_KEPT),
-        ]
+        audit = importlib.import_module(audit_chain._TRIGGER_MIGRATION)
+        triggers = [(audit.forward, audit.backward), refuse_deletes(*SIGNED_DECISIONS_KEPT)]
         with connection.schema_editor() as editor:
             for _forward, backward in triggers:
                 backward(None, editor)

@@ -12,7 +12,8 @@ checking the log against a head (``seq`` and ``hash`` of the last row, printed b
 ``spinepath audit verify --expect SEQ:HASH`` fails unless event SEQ still has that hash
 (docs/security.md).
 
-The database refuses UPDATE and DELETE on the log through triggers (migration 0004);
+The database refuses UPDATE and DELETE on the log through triggers (migration 0006, which
+allows one UPDATE only: the sealing of an event written before it was chained);
 :func:`reinstall_append_only_triggers` puts exactly those back, e.g. after a restore from a
 backup file that had lost them.
 """
@@ -156,12 +157,22 @@ def verify(rows: Iterable[Mapping[str, Any]], expect: Sequence[tuple[int, str]] 
     )
 
 
-def verify_database(expect: Sequence[tuple[int, str]] = ()) -> Verdict:
-    """Check the whole audit log in the database (Django must be set up)."""
+def verify_database(expect: Sequence[tuple[int, str]] = (), *, seal: bool = True) -> Verdict:
+    """Check the whole audit log in the database (Django must be set up), after chaining
+    every event not chained yet (``seal``), so that the check covers every event committed."""
     from spinepath.audit.models import AuditEvent
 
+    if seal:
+        from spinepath.audit.sealer import seal_now
+
+        seal_now()
     fields = ("id", *CONTENT_FIELDS, "prev_hash", "hash")
-    rows = AuditEvent.objects.order_by("seq").values(*fields).iterator(chunk_size=5000)
+    rows = (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("seq")
+        .values(*fields)
+        .iterator(chunk_size=5000)
+    )
     return verify(rows, expect)
 
 
@@ -169,8 +180,8 @@ def verify_database(expect: Sequence[tuple[int, str]] = ()) -> Verdict:
 
 AUDIT_TABLE = "audit_auditevent"
 # The migration that puts the triggers on the audit table; its forward and backward functions
-# (spinepath.web.immutable.refuse_changes) are the only definition of their SQL.
-_TRIGGER_MIGRATION = "spinepath.audit.migrations.0004_append_only_in_the_database"
+# are the only definition of their SQL.
+_TRIGGER_MIGRATION = "spinepath.audit.migrations.0006_only_the_sealing_updates"
 APPEND_ONLY_TRIGGERS = (f"{AUDIT_TABLE}_never_updated", f"{AUDIT_TABLE}_never_deleted")
 
 
@@ -201,7 +212,7 @@ class TriggerRepair:
         if self.removed:
             found.append(f"not spinepath's, removed: {', '.join(self.removed)}")
         return (
-            f"the audit log's append-only triggers were not as migration 0004 makes them "
+            f"the audit log's append-only triggers were not as migration 0006 makes them "
             f"({'; '.join(found)}); recreated them, so UPDATE and DELETE are refused again"
         )
 
@@ -241,7 +252,7 @@ def append_only_triggers(connection: Any = None) -> dict[str, tuple[Any, ...]]:
 
 def reinstall_append_only_triggers(connection: Any = None) -> TriggerRepair:
     """Put the refuse-UPDATE and refuse-DELETE triggers on the audit table exactly as migration
-    0004 makes them (with its own functions), dropping any other trigger on the table, in one
+    0006 makes them (with its own functions), dropping any other trigger on the table, in one
     transaction; report what was missing, different or foreign before."""
     from django.db import connection as default
     from django.db import transaction

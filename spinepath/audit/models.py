@@ -2,10 +2,16 @@
 sign-in, sign-out and second-factor event (FHIR AuditEvent; ONC 170.315(d)(2), (3), (10)).
 
 Append-only: the model refuses save() of an existing row and delete(); database triggers refuse
-UPDATE and DELETE on both engines (migration 0004). Each row carries ``seq`` (1, 2, 3, ...) and
-``hash`` = SHA-256 over the previous row's hash and the row's own content, so an edited, a
-deleted or an inserted row breaks the chain, which ``spinepath audit verify`` finds
+UPDATE and DELETE on both engines (migration 0006). Each row carries ``seq`` (1, 2, 3,
+...) and ``hash`` = SHA-256 over the previous row's hash and the row's own content, so an edited,
+a deleted or an inserted row breaks the chain, which ``spinepath audit verify`` finds
 (spinepath/audit/chain.py).
+
+A row is written in its request's own transaction. Most are chained in that transaction too;
+on PostgreSQL a page view's row is written without ``seq`` and hashes and chained by the sealer
+within a second (spinepath/audit/sealer.py). The one UPDATE the database allows is that
+sealing: ``seq`` and the hashes filled in once, on an unsealed row, its content unchanged.
+Rows are in ``id`` order, sealed or not: the chain follows it.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ class AuditEvent(models.Model):
         (REFUSED, "Refused"),
     ]
 
-    seq = models.BigIntegerField(unique=True)
+    # None until the row is chained (sealed); then 1, 2, 3, ... in id order.
+    seq = models.BigIntegerField(unique=True, null=True)
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -68,16 +75,24 @@ class AuditEvent(models.Model):
     address = models.GenericIPAddressField(null=True)
     # Before and after values of a change: {"before": {field: text}, "after": {field: text}}.
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)  # "" until sealed
+    hash = models.CharField(max_length=64)  # "" until sealed
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = ["-id"]
         indexes = [
-            models.Index(fields=["patient", "-seq"]),
-            models.Index(fields=["user", "-seq"]),
-            models.Index(fields=["action", "-seq"]),
+            models.Index(fields=["patient", "-id"], name="audit_patient_newest"),
+            models.Index(fields=["user", "-id"], name="audit_user_newest"),
+            models.Index(fields=["action", "-id"], name="audit_action_newest"),
+            # The rows the sealer has still to chain (none, most of the time).
+            models.Index(
+                fields=["id"], name="audit_unsealed", condition=models.Q(seq__isnull=True)
+            ),
         ]
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is not None
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         raise AppendOnlyError("audit events are written only by spinepath.audit.services")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -9,12 +11,20 @@ from django.utils import timezone
 
 from spinepath.actions import Scope, current_scope
 from spinepath.actors import SYSTEM, Actor
-from spinepath.audit.chain import GENESIS, canonical_address, row_hash
+from spinepath.audit.chain import CONTENT_FIELDS, GENESIS, canonical_address, row_hash
 from spinepath.audit.context import current_command, current_request
 from spinepath.audit.models import AuditEvent
 from spinepath.web.clients import redact
 
-__all__ = ["SYSTEM", "ambient_actor", "audit_many", "audit_now", "audit_record", "finish_write"]
+__all__ = [
+    "SYSTEM",
+    "ambient_actor",
+    "audit_many",
+    "audit_now",
+    "audit_record",
+    "finish_write",
+    "seal_pending",
+]
 
 
 def audit_record(
@@ -45,29 +55,22 @@ def audit_now(
     detail: dict[str, Any] | None = None,
     marks_page: bool = True,
 ) -> AuditEvent:
-    """Append one event. Inside the caller's transaction, so it is written if and only if
-    what it records is; the transaction holds the chain's lock (the database's write lock on
-    SQLite, an advisory lock taken at BEGIN on PostgreSQL), so rows are chained in order."""
+    """Append one event, inside the caller's transaction, so it is written if and only if what
+    it records is. Chained at once where the transaction holds the chain's lock (every write:
+    the database's write lock on SQLite, an advisory lock taken at BEGIN on PostgreSQL); a page
+    view's event on PostgreSQL, written in a transaction of its own, is chained by the sealer
+    within a second (spinepath/audit/sealer.py)."""
     request = current_request()
     if request is not None and marks_page:
         request._spinepath_audited = True  # the page's own event is this one
     if actor.detail:
         detail = {**(detail or {}), **actor.detail}
-    with transaction.atomic():
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        row: dict[str, Any] = {
-            "seq": seq,
-            "at": timezone.now(),
-            "user_id": actor.user_id,
-            "username": actor.username[:150],
-            "patient_id": _patient_id(patient),
-            "action": action,
-            "what": what[:200],
-            "path": redact(actor.path)[:300],
-            "address": canonical_address(actor.address),
-            "detail": _plain(detail or {}),
-        }
+    row = _row(actor, action=action, what=what, patient=patient, detail=detail)
+    with _chain_transaction() as chained:
+        if not chained:
+            return AuditEvent.objects.bulk_create([AuditEvent(**row, prev_hash="", hash="")])[0]
+        seq, prev = _sealed_head()
+        row["seq"] = seq + 1
         event = AuditEvent(**row, prev_hash=prev, hash=row_hash(prev, row))
         AuditEvent.objects.bulk_create([event])
     return event
@@ -80,28 +83,132 @@ def audit_many(*, actor: Actor, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     extra = actor.detail or {}
-    with transaction.atomic():
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        now = timezone.now()
-        rows = []
-        for event in events:
-            row: dict[str, Any] = {
-                "seq": seq,
-                "at": now,
-                "user_id": actor.user_id,
-                "username": actor.username[:150],
-                "patient_id": _patient_id(event.get("patient")),
-                "action": event["action"],
-                "what": event["what"][:200],
-                "path": redact(actor.path)[:300],
-                "address": canonical_address(actor.address),
-                "detail": _plain({**(event.get("detail") or {}), **extra}),
-            }
+    now = timezone.now()
+    rows = [
+        _row(
+            actor,
+            action=event["action"],
+            what=event["what"],
+            patient=event.get("patient"),
+            detail={**(event.get("detail") or {}), **extra},
+            at=now,
+        )
+        for event in events
+    ]
+    with _chain_transaction() as chained:
+        if not chained:
+            AuditEvent.objects.bulk_create(
+                [AuditEvent(**row, prev_hash="", hash="") for row in rows], batch_size=500
+            )
+            return
+        seq, prev = _sealed_head()
+        made = []
+        for row in rows:
+            seq += 1
+            row["seq"] = seq
             digest = row_hash(prev, row)
-            rows.append(AuditEvent(**row, prev_hash=prev, hash=digest))
-            seq, prev = seq + 1, digest
-        AuditEvent.objects.bulk_create(rows, batch_size=500)
+            made.append(AuditEvent(**row, prev_hash=prev, hash=digest))
+            prev = digest
+        AuditEvent.objects.bulk_create(made, batch_size=500)
+
+
+def _row(
+    actor: Actor,
+    *,
+    action: str,
+    what: str,
+    patient: Any,
+    detail: dict[str, Any] | None,
+    at: Any = None,
+) -> dict[str, Any]:
+    return {
+        "seq": None,
+        "at": at or timezone.now(),
+        "user_id": actor.user_id,
+        "username": actor.username[:150],
+        "patient_id": _patient_id(patient),
+        "action": action,
+        "what": what[:200],
+        "path": redact(actor.path)[:300],
+        "address": canonical_address(actor.address),
+        "detail": _plain(detail or {}),
+    }
+
+
+@contextmanager
+def _chain_transaction() -> Iterator[bool]:
+    """The transaction an event is written in, and whether it holds the chain's lock: always
+    inside a transaction already begun, and always on SQLite; not in a transaction of the
+    event's own on PostgreSQL, which takes the lock shared, so that page views are recorded
+    side by side (spinepath/audit/backends/postgresql)."""
+    connection = transaction.get_connection()
+    alone = not connection.in_atomic_block and connection.vendor == "postgresql"
+    if alone:
+        connection.audit_lock_shared_once = True
+    try:
+        with transaction.atomic():
+            yield holds_chain_lock(connection)
+    finally:
+        connection.audit_lock_shared_once = False
+
+
+def holds_chain_lock(connection: Any) -> bool:
+    """Whether the connection's transaction holds the chain's lock exclusively: no other
+    transaction that writes an event runs beside it, and every event written before it began
+    is committed, so events can be chained in id order."""
+    return connection.vendor != "postgresql" or getattr(connection, "audit_lock", "") == "exclusive"
+
+
+def _sealed_head() -> tuple[int, str]:
+    """The last chained event's (seq, hash), after chaining any left unsealed (a page view's
+    on PostgreSQL): the caller holds the chain's lock."""
+    seal_pending()
+    last = (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
+SEAL_BATCH = 2000
+
+
+def seal_pending() -> int:
+    """Chain every event not chained yet, in id order, after the last chained one; how many.
+    The caller's transaction holds the chain's lock exclusively (:func:`holds_chain_lock`), so
+    no unsealed event with a lower id can still appear."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block or not holds_chain_lock(connection):
+        raise RuntimeError("events are sealed only under the audit chain's exclusive lock")
+    unsealed = AuditEvent.objects.filter(seq__isnull=True).order_by("id")
+    if not unsealed.exists():
+        return 0
+    fields = ("id", *CONTENT_FIELDS)
+    last = (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    sealed = 0
+    while True:
+        rows = list(unsealed.values(*fields)[:SEAL_BATCH])
+        if not rows:
+            return sealed
+        events = []
+        for row in rows:
+            # An unsealed row below the last sealed id (one written by hand) is chained all
+            # the same, where verify names it as out of order: the log goes on being written.
+            seq += 1
+            row["seq"] = seq
+            digest = row_hash(prev, row)
+            events.append(AuditEvent(id=row["id"], seq=seq, prev_hash=prev, hash=digest))
+            prev = digest
+        AuditEvent.objects.bulk_update(events, ["seq", "prev_hash", "hash"])
+        sealed += len(events)
 
 
 def finish_write(scope: Scope) -> None:

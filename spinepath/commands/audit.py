@@ -1,8 +1,10 @@
-"""spinepath audit verify: check the audit log's hash chain."""
+"""spinepath audit verify: check the audit log's hash chain; spinepath audit seal: chain the
+events written before they were chained (spinepath/audit/sealer.py)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import Any
 
 
@@ -29,6 +31,19 @@ def add_parser(subcommands: Any) -> None:
         "still holds event SEQ with exactly this hash. May be given more than once.",
     )
     verify.set_defaults(handler=run_verify)
+    seal = actions.add_parser(
+        "seal",
+        help="chain the events not chained yet (PostgreSQL page views)",
+        description="Chain the audit events written before they were chained, in the order "
+        "they were written. `spinepath serve` does this within a second in every worker; run "
+        "this where the application is served some other way, with --follow as a service.",
+    )
+    seal.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep sealing, twice a second, until stopped (Ctrl-C or SIGTERM)",
+    )
+    seal.set_defaults(handler=run_seal)
 
 
 def _expectation(text: str) -> tuple[int, str]:
@@ -38,6 +53,26 @@ def _expectation(text: str) -> tuple[int, str]:
         return parse_expectation(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    from spinepath.commands.web import _django
+
+    _django()
+    import signal
+
+    from spinepath.audit.sealer import Sealer, seal_now, unsealed
+
+    count = seal_now()
+    print(f"chained {count} event{'' if count == 1 else 's'}; {unsealed()} left unsealed")
+    if not args.follow:
+        return 0
+    sealer = Sealer()
+    signal.signal(signal.SIGTERM, lambda *_: sealer.stop())
+    print("sealing twice a second until stopped")
+    with contextlib.suppress(KeyboardInterrupt):
+        sealer.run()
+    return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -130,7 +130,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
     header = ["seq", "at", "username", "action", "what", "record", "path", "address", "detail"]
     rows = (
         [
-            e.seq,
+            "" if e.seq is None else e.seq,
             e.at.isoformat(),
             e.username,
             e.action,
@@ -140,7 +140,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
             e.address or "",
             json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "",
         ]
-        for e in events.order_by("seq").iterator(chunk_size=2000)
+        for e in events.order_by("id").iterator(chunk_size=2000)
     )
 
     response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")

@@ -142,4 +142,12 @@ def options(
         # master takes SIGHUP and SIGTERM.
         "control_socket_disable": True,
         "loglevel": "info",
+        # Each worker chains the events written unsealed (page views on PostgreSQL).
+        "post_worker_init": start_sealer,
     }
+
+
+def start_sealer(worker: Any) -> None:
+    from spinepath.audit.sealer import start_in_this_process
+
+    start_in_this_process()

@@ -19,6 +19,7 @@ from spinepath.accounts.services import staff_user_create
 from spinepath.actors import Actor
 from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
 from spinepath.audit.models import AuditEvent
+from spinepath.audit.sealer import seal_now
 from spinepath.audit.services import audit_record
 from spinepath.cli import main
 from spinepath.patients.models import Patient
@@ -33,7 +34,9 @@ def _plain(value: Any) -> Any:
 
 def table_states(audit_up_to: int | None = None) -> dict[str, tuple[int, str]]:
     """Every table: its row count and a hash of all its rows in primary-key order (the audit
-    log's only up to event ``audit_up_to``, when given)."""
+    log's only up to event ``audit_up_to``, when given), once every event is chained: a page
+    view's event on PostgreSQL is written unsealed, and a backup chains it first."""
+    seal_now()
     states = {}
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
@@ -68,6 +71,8 @@ def clinic() -> dict[str, Any]:
 
 
 def head() -> AuditEvent:
+    """The log's head, as `spinepath audit verify` finds it: every event chained first."""
+    seal_now()
     event = AuditEvent.objects.order_by("-seq").first()
     assert event is not None
     return event
@@ -224,7 +229,7 @@ def test_restore_asks_first_and_a_no_changes_nothing(
 
 @pytest.fixture
 def audit_log_refuses_deletes() -> Any:
-    """The refuse-DELETE trigger migration 0004 puts on the audit log is in place."""
+    """The refuse-DELETE trigger migration 0006 puts on the audit log is in place."""
     from django.db import DatabaseError, transaction
 
     from spinepath.audit.models import AuditEvent
@@ -365,7 +370,7 @@ def test_a_restore_is_recorded_with_the_log_head_before_it(
         f"Events #{in_backup.seq + 1} to #{before.seq} of the log before the restore (4) are "
         "not in the restored database."
     ) in out
-    assert "append-only triggers are in place" in out
+    assert "append-only triggers are in place" in out, out
     assert f"The restored audit log is intact: {in_backup.seq} events." in out
     assert f"Recorded in the audit log as event #{event.seq}: {facts}." in out
     assert f"audit log head #{event.seq} {event.hash} " in out
@@ -459,7 +464,7 @@ def test_a_backup_without_the_append_only_triggers_does_not_take_them_away(
 
     assert main(["restore", "--yes", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "The audit log's append-only triggers were not as migration 0004 makes them" in out
+    assert "The audit log's append-only triggers were not as migration 0006 makes them" in out
     if how == "dropped":
         assert "missing: audit_auditevent_never_updated, audit_auditevent_never_deleted" in out
     else:
@@ -487,9 +492,9 @@ def test_a_backup_without_the_append_only_triggers_does_not_take_them_away(
 def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_recorded(
     clinic: dict[str, Any], tmp_path: Path, capsys: Any
 ) -> None:
-    # A backup made before migration 0004 put the append-only triggers on the audit log.
+    # A backup made before migration 0006 put the audit log's present append-only triggers.
     path = tmp_path / "clinic.backup"
-    migration = ("audit", "0004_append_only_in_the_database")
+    migration = ("audit", "0006_only_the_sealing_updates")
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", migration)
         assert main(["backup", str(path)]) == 0
@@ -500,8 +505,8 @@ def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_re
     capsys.readouterr()
     assert main(["restore", "--yes", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "Applied 1 migrations the backup predates: audit.0004_append_only_in_the_database" in out
-    assert head().detail["migrations applied"] == ["audit.0004_append_only_in_the_database"]
+    assert "Applied 1 migrations the backup predates: audit.0006_only_the_sealing_updates" in out
+    assert head().detail["migrations applied"] == ["audit.0006_only_the_sealing_updates"]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FROM django_migrations WHERE app = %s AND name = %s", migration

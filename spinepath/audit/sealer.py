@@ -1,0 +1,85 @@
+"""The sealer: chains the events written before they were chained, within a second.
+
+On PostgreSQL a page view's event is written in a transaction of its own that takes the chain's
+lock shared, so that page views are recorded side by side rather than one at a time
+(spinepath/audit/backends/postgresql). Its row is durable when the page is answered, but has no
+``seq`` or hashes yet. Whatever takes the lock exclusively next chains it, in id order:
+
+- every write, at its first event (spinepath/audit/services.py: ``_sealed_head``);
+- ``spinepath audit verify``, ``spinepath audit seal`` and a backup, before they read the log;
+- the sealer thread of each server process (``spinepath serve``), which looks twice a second
+  and chains what it finds. With several servers on one database each runs one; they take
+  turns on the lock, and all but the first find nothing to do.
+
+Nothing is lost or reordered on a crash: an event is committed with its page's transaction or
+not at all, and a sealing is one transaction, so a crash during it leaves the events unsealed
+for the next one, which chains them in the same id order. On SQLite every transaction holds
+the database's write lock, so every event is chained as it is written and the sealer never
+finds anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+
+from django.db import close_old_connections, connection, transaction
+
+from spinepath.audit.models import AuditEvent
+from spinepath.audit.services import seal_pending
+
+log = logging.getLogger("spinepath.audit")
+
+INTERVAL = 0.5  # seconds between looks
+
+
+def unsealed() -> int:
+    """How many events are not chained yet (a look through a partial index: no lock)."""
+    return AuditEvent.objects.filter(seq__isnull=True).count()
+
+
+def seal_now() -> int:
+    """Chain every event not chained yet, under the chain's exclusive lock; how many."""
+    if connection.in_atomic_block:
+        return seal_pending()
+    if not AuditEvent.objects.filter(seq__isnull=True).exists():
+        return 0
+    with transaction.atomic():
+        return seal_pending()
+
+
+class Sealer(threading.Thread):
+    """A server process's sealer: looks every ``INTERVAL`` seconds (a little jitter, so that
+    several processes do not look in step) and chains what it finds."""
+
+    def __init__(self, interval: float = INTERVAL) -> None:
+        super().__init__(name="spinepath-audit-sealer", daemon=True)
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval * random.uniform(0.8, 1.2)):
+            try:
+                close_old_connections()
+                seal_now()
+            except Exception:  # the next look tries again; the events wait, committed
+                log.exception("the audit sealer could not chain the events written; retrying")
+                connection.close()
+        connection.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+_started: Sealer | None = None
+
+
+def start_in_this_process() -> Sealer | None:
+    """Start this process's sealer, where events can be left unsealed (PostgreSQL); once."""
+    global _started
+    if connection.vendor != "postgresql" or _started is not None:
+        return _started
+    _started = Sealer()
+    _started.start()
+    return _started
