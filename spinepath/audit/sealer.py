@@ -49,6 +49,21 @@ def seal_now() -> int:
         return seal_pending()
 
 
+def seal_at_exit() -> None:
+    """A server process's last sealing, as it stops: best effort (the next holder of the lock
+    chains whatever is left)."""
+    if _started is None:
+        return
+    _started.stop()
+    try:
+        close_old_connections()
+        seal_now()
+    except Exception:
+        log.exception("the audit sealer could not chain the events left at exit")
+    finally:
+        connection.close()
+
+
 class Sealer(threading.Thread):
     """A server process's sealer: looks every ``INTERVAL`` seconds (a little jitter, so that
     several processes do not look in step) and chains what it finds."""

@@ -161,15 +161,19 @@ def holds_chain_lock(connection: Any) -> bool:
 
 def _sealed_head() -> tuple[int, str]:
     """The last chained event's (seq, hash), after chaining any left unsealed (a page view's
-    on PostgreSQL): the caller holds the chain's lock."""
-    seal_pending()
-    last = (
-        AuditEvent.objects.filter(seq__isnull=False)
-        .order_by("-seq")
-        .values_list("seq", "hash")
-        .first()
-    )
-    return (last[0], last[1]) if last else (0, GENESIS)
+    on PostgreSQL): the caller holds the chain's lock. One query when the newest event is
+    chained, as it always is on SQLite: a sealing chains every event written before it, so
+    events not chained yet are the newest."""
+    newest = AuditEvent.objects.order_by("-id").values_list("seq", "hash").first()
+    if newest is not None and newest[0] is None:
+        seal_pending()
+        newest = (
+            AuditEvent.objects.filter(seq__isnull=False)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+    return (newest[0], newest[1]) if newest else (0, GENESIS)
 
 
 SEAL_BATCH = 2000

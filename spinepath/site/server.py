@@ -144,6 +144,7 @@ def options(
         "loglevel": "info",
         # Each worker chains the events written unsealed (page views on PostgreSQL).
         "post_worker_init": start_sealer,
+        "worker_exit": seal_on_exit,
     }
 
 
@@ -151,3 +152,10 @@ def start_sealer(worker: Any) -> None:
     from spinepath.audit.sealer import start_in_this_process
 
     start_in_this_process()
+
+
+def seal_on_exit(server: Any, worker: Any) -> None:
+    """A worker that stops (a graceful restart, SIGTERM) chains what is left, once."""
+    from spinepath.audit.sealer import seal_at_exit
+
+    seal_at_exit()
