@@ -160,6 +160,7 @@ def _record_backup(summary: BackupSummary, actor: Actor) -> BackupSummary:
     from django.db import transaction
 
     from spinepath.audit.models import AuditEvent
+    from spinepath.audit.sealer import chained
     from spinepath.audit.services import audit_now
 
     # In a transaction of its own, which holds the chain's lock: the event is chained at once,
@@ -178,6 +179,7 @@ def _record_backup(summary: BackupSummary, actor: Actor) -> BackupSummary:
                 "audit log in the backup": str(summary.backup_head or "no events"),
             },
         )
+    event = chained(event)
     return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash)
 
 
@@ -281,6 +283,7 @@ def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
 
     from spinepath.audit.chain import reinstall_append_only_triggers, verify_database
     from spinepath.audit.models import AuditEvent
+    from spinepath.audit.sealer import chained
     from spinepath.audit.services import audit_now
     from spinepath.web.immutable import reinstall_signed_decision_trigger
 
@@ -299,6 +302,8 @@ def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
         f"intact ({verdict.rows} events)"
         if verdict.intact
         else f"BROKEN at event #{verdict.bad_seq}: {verdict.problem}"
+        if verdict.bad_seq is not None
+        else f"NOT CHECKED: {verdict.problem}"
     )
     detail: dict[str, Any] = {
         "file": str(summary.path.resolve()),
@@ -338,6 +343,7 @@ def _after_restore(summary: RestoreSummary, actor: Actor) -> RestoreSummary:
             what=f"{short}; from {summary.path}",
             detail=detail,
         )
+    event = chained(event)
     return dataclasses.replace(summary, event_seq=event.seq, event_hash=event.hash, facts=facts)
 
 
@@ -603,7 +609,9 @@ def _last_lines(text: str, count: int = 5) -> str:
 
 
 def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> BackupSummary:
-    from django.db import connections
+    from django.db import connections, transaction
+
+    from spinepath.audit.services import seal_pending
 
     pg_dump = _pg_tool("pg_dump", _server_major())
     # One snapshot for pg_dump and the row counts in the summary: they describe the same data.
@@ -615,8 +623,13 @@ def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> Ba
         snapshot_holder.set_autocommit(False)
         with snapshot_holder.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute("SELECT pg_export_snapshot()")
-            snapshot = cursor.fetchone()[0]
+            # The snapshot is taken while this process holds the chain's lock exclusively,
+            # with every event chained: it holds no event written unsealed, so the backup's
+            # events carry the numbers they have in the live log.
+            with transaction.atomic():
+                seal_pending()
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
             tables, rows = _pg_count(cursor, snapshot_holder)
             head = _pg_audit_head(cursor, snapshot_holder)
             with _temporary_beside(path) as temporary:

@@ -163,9 +163,23 @@ def verify_database(expect: Sequence[tuple[int, str]] = (), *, seal: bool = True
     from spinepath.audit.models import AuditEvent
 
     if seal:
+        from django.db import DatabaseError
+
         from spinepath.audit.sealer import seal_now
 
-        seal_now()
+        try:
+            seal_now()
+        except DatabaseError as error:
+            unsealed = AuditEvent.objects.filter(seq__isnull=True).count()
+            said = str(error).strip().splitlines()
+            why = said[0] if said else type(error).__name__
+            return Verdict(
+                False,
+                0,
+                0,
+                GENESIS,
+                problem=f"{unsealed} events written but not chained could not be chained: {why}",
+            )
     fields = ("id", *CONTENT_FIELDS, "prev_hash", "hash")
     rows = (
         AuditEvent.objects.filter(seq__isnull=False)

@@ -89,6 +89,15 @@ class AuditEvent(models.Model):
                 fields=["id"], name="audit_unsealed", condition=models.Q(seq__isnull=True)
             ),
         ]
+        constraints = [
+            # Unsealed (no number, both hashes empty) or sealed (a number, both hashes): a row
+            # the sealer could never chain is refused as it is written.
+            models.CheckConstraint(
+                condition=models.Q(seq__isnull=True, hash="", prev_hash="")
+                | (models.Q(seq__isnull=False) & ~models.Q(hash="") & ~models.Q(prev_hash="")),
+                name="audit_sealed_or_not",
+            ),
+        ]
 
     @property
     def sealed(self) -> bool:

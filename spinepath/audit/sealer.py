@@ -39,14 +39,32 @@ def unsealed() -> int:
     return AuditEvent.objects.filter(seq__isnull=True).count()
 
 
+BATCH = 2000  # events chained in one transaction, at most, where they can wait
+
+
 def seal_now() -> int:
-    """Chain every event not chained yet, under the chain's exclusive lock; how many."""
+    """Chain every event not chained yet, under the chain's exclusive lock; how many. A long
+    backlog (a sealer stopped a while) is chained a batch per transaction, so that nobody waits
+    long on the lock; inside a transaction already begun, all at once."""
     if connection.in_atomic_block:
         return seal_pending()
-    if not AuditEvent.objects.filter(seq__isnull=True).exists():
-        return 0
-    with transaction.atomic():
-        return seal_pending()
+    total = 0
+    while AuditEvent.objects.filter(seq__isnull=True).exists():
+        with transaction.atomic():
+            done = seal_pending(limit=BATCH)
+        total += done
+        if not done:
+            break
+    return total
+
+
+def chained(event: AuditEvent) -> AuditEvent:
+    """``event`` with its number and hash: chained now if it was written unsealed (behind a
+    backlog), for what prints the head it makes."""
+    if event.seq is not None:
+        return event
+    seal_now()
+    return AuditEvent.objects.get(pk=event.pk)
 
 
 def seal_at_exit() -> None:

@@ -67,9 +67,10 @@ def audit_now(
         detail = {**(detail or {}), **actor.detail}
     row = _row(actor, action=action, what=what, patient=patient, detail=detail)
     with _chain_transaction() as chained:
-        if not chained:
+        head = _sealed_head() if chained else None
+        if head is None:
             return AuditEvent.objects.bulk_create([AuditEvent(**row, prev_hash="", hash="")])[0]
-        seq, prev = _sealed_head()
+        seq, prev = head
         row["seq"] = seq + 1
         event = AuditEvent(**row, prev_hash=prev, hash=row_hash(prev, row))
         AuditEvent.objects.bulk_create([event])
@@ -96,12 +97,13 @@ def audit_many(*, actor: Actor, events: list[dict[str, Any]]) -> None:
         for event in events
     ]
     with _chain_transaction() as chained:
-        if not chained:
+        head = _sealed_head() if chained else None
+        if head is None:
             AuditEvent.objects.bulk_create(
                 [AuditEvent(**row, prev_hash="", hash="") for row in rows], batch_size=500
             )
             return
-        seq, prev = _sealed_head()
+        seq, prev = head
         made = []
         for row in rows:
             seq += 1
@@ -159,36 +161,41 @@ def holds_chain_lock(connection: Any) -> bool:
     return connection.vendor != "postgresql" or getattr(connection, "audit_lock", "") == "exclusive"
 
 
-def _sealed_head() -> tuple[int, str]:
-    """The last chained event's (seq, hash), after chaining any left unsealed (a page view's
-    on PostgreSQL): the caller holds the chain's lock. One query when the newest event is
-    chained, as it always is on SQLite: a sealing chains every event written before it, so
-    events not chained yet are the newest."""
-    newest = AuditEvent.objects.order_by("-id").values_list("seq", "hash").first()
-    if newest is not None and newest[0] is None:
-        seal_pending()
-        newest = (
-            AuditEvent.objects.filter(seq__isnull=False)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
-    return (newest[0], newest[1]) if newest else (0, GENESIS)
+def _sealed_head() -> tuple[int, str] | None:
+    """The last chained event's (seq, hash), after chaining those left unsealed (page views'
+    on PostgreSQL), for a transaction that holds the chain's lock exclusively. None when more
+    than ``INLINE_SEALING`` were left (a sealer stopped a while): the write then leaves its own
+    events unsealed too, after them, rather than hold every other request up while it chains
+    them all; the sealer chains them, a batch at a time."""
+    if _unsealed().exists():
+        seal_pending(limit=INLINE_SEALING)
+        if _unsealed().exists():
+            return None
+    last = (
+        AuditEvent.objects.filter(seq__isnull=False)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    return (last[0], last[1]) if last else (0, GENESIS)
 
 
-SEAL_BATCH = 2000
+def _unsealed() -> Any:
+    return AuditEvent.objects.filter(seq__isnull=True)
 
 
-def seal_pending() -> int:
-    """Chain every event not chained yet, in id order, after the last chained one; how many.
-    The caller's transaction holds the chain's lock exclusively (:func:`holds_chain_lock`), so
-    no unsealed event with a lower id can still appear."""
+SEAL_BATCH = 500
+INLINE_SEALING = 2000
+
+
+def seal_pending(limit: int | None = None) -> int:
+    """Chain the events not chained yet (the oldest ``limit`` of them; all when None), in id
+    order, after the last chained one; how many. The caller's transaction holds the chain's
+    lock exclusively (:func:`holds_chain_lock`), so no unsealed event with a lower id can still
+    appear."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block or not holds_chain_lock(connection):
         raise RuntimeError("events are sealed only under the audit chain's exclusive lock")
-    unsealed = AuditEvent.objects.filter(seq__isnull=True).order_by("id")
-    if not unsealed.exists():
-        return 0
     fields = ("id", *CONTENT_FIELDS)
     last = (
         AuditEvent.objects.filter(seq__isnull=False)
@@ -197,22 +204,30 @@ def seal_pending() -> int:
         .first()
     )
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
     sealed = 0
-    while True:
-        rows = list(unsealed.values(*fields)[:SEAL_BATCH])
-        if not rows:
-            return sealed
-        events = []
+    while limit is None or sealed < limit:
+        take = SEAL_BATCH if limit is None else min(SEAL_BATCH, limit - sealed)
+        # An unsealed row below the last sealed id (one written by hand) is chained all the
+        # same, where verify names it as out of order: the log goes on being written.
+        rows = list(_unsealed().order_by("id").values(*fields)[:take])
+        updates = []
         for row in rows:
-            # An unsealed row below the last sealed id (one written by hand) is chained all
-            # the same, where verify names it as out of order: the log goes on being written.
             seq += 1
             row["seq"] = seq
             digest = row_hash(prev, row)
-            events.append(AuditEvent(id=row["id"], seq=seq, prev_hash=prev, hash=digest))
+            updates.append((seq, prev, digest, row["id"]))
             prev = digest
-        AuditEvent.objects.bulk_update(events, ["seq", "prev_hash", "hash"])
-        sealed += len(events)
+        if updates:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                    updates,
+                )
+        sealed += len(rows)
+        if len(rows) < take:
+            break
+    return sealed
 
 
 def finish_write(scope: Scope) -> None:

@@ -87,6 +87,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print(
             f"audit log intact: {verdict.rows} events; head #{verdict.head_seq} {verdict.head_hash}"
         )
+    elif verdict.bad_seq is None:
+        print(f"audit log NOT CHECKED: {verdict.problem}")
     else:
         print(
             f"audit log BROKEN at event #{verdict.bad_seq} (row id {verdict.bad_id}): "

@@ -156,7 +156,13 @@ def run_restore(args: argparse.Namespace) -> int:
     print(f"{triggers.describe()[0].upper()}{triggers.describe()[1:]}.")
     verdict = summary.verdict
     broken = not verdict.intact
-    if broken:
+    if broken and verdict.bad_seq is None:
+        print(
+            f"The restored audit log was NOT CHECKED: {verdict.problem}. The data was restored "
+            "all the same.",
+            file=sys.stderr,
+        )
+    elif broken:
         print(
             f"The restored audit log is BROKEN at event #{verdict.bad_seq} (row id "
             f"{verdict.bad_id}): {verdict.problem}. The data was restored all the same.",

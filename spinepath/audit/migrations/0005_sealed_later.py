@@ -2,8 +2,9 @@
 #
 # An event may be written before it is chained (a page view's on PostgreSQL, sealed within a
 # second by spinepath/audit/sealer.py): ``seq`` is empty until then, and the rows are read in
-# id order. On SQLite the altered table is made anew, without its triggers: 0006 puts them
-# back, allowing the sealing.
+# id order. A row is unsealed (no number, both hashes empty) or sealed (a number, both hashes):
+# one the sealer could never chain is refused as it is written. On SQLite the altered table is
+# made anew, without its triggers: 0006 puts them back, allowing the sealing.
 
 from typing import Any
 
@@ -68,6 +69,21 @@ class Migration(migrations.Migration):
             model_name="auditevent",
             index=models.Index(
                 condition=models.Q(("seq__isnull", True)), fields=["id"], name="audit_unsealed"
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="auditevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("hash", ""), ("prev_hash", ""), ("seq__isnull", True)),
+                    models.Q(
+                        ("seq__isnull", False),
+                        models.Q(("hash", ""), _negated=True),
+                        models.Q(("prev_hash", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="audit_sealed_or_not",
             ),
         ),
     ]

@@ -110,28 +110,87 @@ def test_a_sealing_that_fails_halfway_leaves_every_event_to_the_next(
     _a_write(actor=acting(clinician), what="a write")
     for n in range(5):
         _unsealed_view(f"view {n}", clinician)
+    from django.db.backends import utils
+
     from spinepath.audit import services
 
     monkeypatch.setattr(services, "SEAL_BATCH", 2)
-    real = AuditEvent.objects.bulk_update
+    real = utils.CursorWrapper.executemany
     calls = {"n": 0}
 
-    def crash_on_the_second_batch(*args: Any, **kwargs: Any) -> Any:
+    def crash_on_the_second_batch(self: Any, sql: str, params: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise DatabaseError("the server went away")
-        return real(*args, **kwargs)
+        return real(self, sql, params)
 
-    monkeypatch.setattr(AuditEvent.objects, "bulk_update", crash_on_the_second_batch)
+    monkeypatch.setattr(utils.CursorWrapper, "executemany", crash_on_the_second_batch)
     with pytest.raises(DatabaseError), transaction.atomic():
         seal_pending()
     assert unsealed() == 5  # the first batch's sealing went with the transaction
-    monkeypatch.setattr(AuditEvent.objects, "bulk_update", real)
+    monkeypatch.setattr(utils.CursorWrapper, "executemany", real)
     assert seal_now() == 5
     _assert_one_chain_in_id_order()
     whats = list(AuditEvent.objects.order_by("seq").values_list("what", flat=True))
     assert whats[-5:] == [f"view {n}" for n in range(5)]
     assert verify_database().intact
+
+
+def test_an_event_the_sealer_could_never_chain_is_refused_as_it_is_written(
+    db: Any, clinician: Any
+) -> None:
+    table = AuditEvent._meta.db_table
+    columns = "seq, at, username, action, what, path, detail, prev_hash, hash"
+    for seq, prev_hash, digest in ((None, "", "x" * 64), (None, "x" * 64, ""), (7, "", "")):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, 'x', 'view', 'poison', "
+                "'/p/', '{}', %s, %s)",
+                [seq, timezone.now(), prev_hash, digest],
+            )
+    # The log goes on being written, and verify gives a verdict.
+    _a_write(actor=acting(clinician), what="a write")
+    assert verify_database().intact
+
+
+def test_a_write_behind_a_long_backlog_leaves_its_event_to_the_sealer(
+    db: Any, clinician: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spinepath.audit import sealer, services
+
+    monkeypatch.setattr(services, "INLINE_SEALING", 3)
+    monkeypatch.setattr(sealer, "BATCH", 2)
+    _a_write(actor=acting(clinician), what="a write")
+    for n in range(7):
+        _unsealed_view(f"view {n}", clinician)
+    _a_write(actor=acting(clinician), what="a write behind them")
+    # It chained as many as a write may (3), and left its own event after the others.
+    assert unsealed() == 5
+    assert AuditEvent.objects.get(what="a write behind them").seq is None
+    assert seal_now() == 5
+    whats = list(AuditEvent.objects.order_by("seq").values_list("what", flat=True))
+    assert whats[-8:] == [*(f"view {n}" for n in range(7)), "a write behind them"]
+    _assert_one_chain_in_id_order()
+    assert verify_database().intact
+
+
+def test_verify_says_when_it_could_not_chain_the_events_waiting(
+    db: Any, clinician: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from spinepath.audit import sealer
+
+    _unsealed_view("a page", clinician)
+
+    def fails() -> int:
+        raise DatabaseError("could not serialize access")
+
+    monkeypatch.setattr(sealer, "seal_now", fails)
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "audit log NOT CHECKED: 1 events written but not chained could not be chained: "
+        "could not serialize access"
+    ) in out
 
 
 def test_the_database_refuses_every_change_of_an_event_but_its_sealing(
@@ -359,3 +418,56 @@ def test_sealing_needs_the_chain_lock_held_exclusively(postgresql: None) -> None
         conn.audit_lock_shared_once = False
     with pytest.raises(RuntimeError, match="exclusive lock"):
         seal_pending()  # no transaction at all
+
+
+def test_a_backup_holds_every_event_chained_even_one_committed_as_it_starts(
+    postgresql: None, clinician: Any, tmp_path: Any, capsys: Any
+) -> None:
+    from django.db import connections
+
+    actor = acting(clinician)
+    for n in range(3):
+        audit_record(actor=actor, action=AuditEvent.VIEW, what=f"view {n}")
+    writing = threading.Event()
+
+    def a_slow_page_view() -> None:
+        try:
+            conn = connections["default"]
+            conn.audit_lock_shared_once = True
+            with transaction.atomic():
+                AuditEvent.objects.bulk_create(
+                    [AuditEvent(**_row_of("the slow page", clinician), prev_hash="", hash="")]
+                )
+                writing.set()
+                time.sleep(1.0)  # committed only once the backup has begun
+        finally:
+            connections["default"].close()
+
+    slow = threading.Thread(target=a_slow_page_view)
+    slow.start()
+    assert writing.wait(10)
+    path = tmp_path / "clinic.backup"
+    try:
+        assert main(["backup", str(path)]) == 0
+    finally:
+        slow.join(10)
+    out = capsys.readouterr().out
+    slow_seq = AuditEvent.objects.get(what="the slow page").seq
+    assert slow_seq is not None
+    # Every event in the backup is chained: as many as the head's number, the slow one too.
+    held = int(out.split(" audit events, up to #")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    head = int(out.split(" audit events, up to #")[1].split(";")[0])
+    assert held == head >= slow_seq
+    assert verify_database().intact
+
+
+def _row_of(what: str, user: Any) -> dict[str, Any]:
+    return {
+        "at": timezone.now(),
+        "user": user,
+        "username": user.username,
+        "action": AuditEvent.VIEW,
+        "what": what,
+        "path": "/patients/",
+        "detail": {},
+    }
