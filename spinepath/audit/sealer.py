@@ -39,7 +39,7 @@ def unsealed() -> int:
     return AuditEvent.objects.filter(seq__isnull=True).count()
 
 
-BATCH = 2000  # events chained in one transaction, at most, where they can wait
+BATCH = 500  # events chained in one transaction, at most, where they can wait
 
 
 def seal_now() -> int:

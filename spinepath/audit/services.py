@@ -185,7 +185,21 @@ def _unsealed() -> Any:
 
 
 SEAL_BATCH = 500
-INLINE_SEALING = 2000
+INLINE_SEALING = 500
+
+
+def _seal_rows(connection: Any, table: str, updates: list[tuple[int, int, str, str]]) -> None:
+    """One UPDATE for a batch: (id, seq, prev_hash, hash) of each row (the database's triggers
+    allow it row by row: spinepath/audit/migrations/0006)."""
+    cast = "::bigint" if connection.vendor == "postgresql" else ""
+    values = ", ".join([f"(%s{cast}, %s{cast}, %s, %s)"] * len(updates))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, seq, prev_hash, hash) AS (VALUES {values}) "
+            f"UPDATE {table} SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+            f"FROM v WHERE {table}.id = v.id",
+            [value for update in updates for value in update],
+        )
 
 
 def seal_pending(limit: int | None = None) -> int:
@@ -216,14 +230,10 @@ def seal_pending(limit: int | None = None) -> int:
             seq += 1
             row["seq"] = seq
             digest = row_hash(prev, row)
-            updates.append((seq, prev, digest, row["id"]))
+            updates.append((row["id"], seq, prev, digest))
             prev = digest
         if updates:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
-                    updates,
-                )
+            _seal_rows(connection, table, updates)
         sealed += len(rows)
         if len(rows) < take:
             break

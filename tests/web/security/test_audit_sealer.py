@@ -110,25 +110,24 @@ def test_a_sealing_that_fails_halfway_leaves_every_event_to_the_next(
     _a_write(actor=acting(clinician), what="a write")
     for n in range(5):
         _unsealed_view(f"view {n}", clinician)
-    from django.db.backends import utils
-
     from spinepath.audit import services
 
     monkeypatch.setattr(services, "SEAL_BATCH", 2)
-    real = utils.CursorWrapper.executemany
+    real = services._seal_rows
     calls = {"n": 0}
 
-    def crash_on_the_second_batch(self: Any, sql: str, params: Any) -> Any:
+    def crash_on_the_second_batch(*args: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise DatabaseError("the server went away")
-        return real(self, sql, params)
+        real(*args)
 
-    monkeypatch.setattr(utils.CursorWrapper, "executemany", crash_on_the_second_batch)
+    monkeypatch.setattr(services, "_seal_rows", crash_on_the_second_batch)
     with pytest.raises(DatabaseError), transaction.atomic():
         seal_pending()
+    assert calls["n"] == 2
     assert unsealed() == 5  # the first batch's sealing went with the transaction
-    monkeypatch.setattr(utils.CursorWrapper, "executemany", real)
+    monkeypatch.setattr(services, "_seal_rows", real)
     assert seal_now() == 5
     _assert_one_chain_in_id_order()
     whats = list(AuditEvent.objects.order_by("seq").values_list("what", flat=True))
