@@ -110,7 +110,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "may_record_reintervention": actor_of(request).may("reintervention"),
             "appointments": list(
                 Appointment.objects.filter(patient=patient)
-                .select_related("clinician", "room", "procedure")
+                .select_related("clinician", "room")
                 .order_by("-start")[:20]
             ),
         },

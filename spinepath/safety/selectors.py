@@ -106,9 +106,10 @@ def _rows(events: Iterable[AdverseEvent], policy: Policy) -> list[EventRow]:
     return rows
 
 
-def _events() -> QuerySet[AdverseEvent]:
+def _events(*, with_patient: bool = True) -> QuerySet[AdverseEvent]:
+    related = ["procedure", "procedure__lot__product", "created_by", "in_error_by"]
     return AdverseEvent.objects.select_related(
-        "patient", "procedure", "procedure__lot__product", "created_by", "in_error_by"
+        *(["patient"] if with_patient else []), *related
     ).prefetch_related(
         Prefetch(
             "versions",
@@ -119,7 +120,10 @@ def _events() -> QuerySet[AdverseEvent]:
 
 
 def patient_events(patient: Patient, policy: Policy) -> list[EventRow]:
-    return _rows(_events().filter(patient=patient), policy)
+    events = list(_events(with_patient=False).filter(patient=patient))
+    for event in events:
+        event.patient = patient  # the caller's: not read again with each event
+    return _rows(events, policy)
 
 
 def event_row(event_id: int, policy: Policy) -> EventRow | None:
