@@ -139,17 +139,13 @@ def audit_head() -> AuditHead | None:
     from django.db import DatabaseError, connection
 
     from spinepath.audit.models import AuditEvent
+    from spinepath.audit.services import chain_head
 
     try:
         with connection.cursor() as cursor:
             if AuditEvent._meta.db_table not in connection.introspection.table_names(cursor):
                 return None
-        last = (
-            AuditEvent.objects.filter(seq__isnull=False)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
+        last = chain_head()
         return AuditHead(last[0], last[1], AuditEvent.objects.count()) if last else None
     except DatabaseError:
         return None

@@ -171,13 +171,18 @@ def _sealed_head() -> tuple[int, str] | None:
         seal_pending(limit=INLINE_SEALING)
         if _unsealed().exists():
             return None
+    return chain_head() or (0, GENESIS)
+
+
+def chain_head() -> tuple[int, str] | None:
+    """The last chained event's (seq, hash); None when none is chained yet."""
     last = (
         AuditEvent.objects.filter(seq__isnull=False)
         .order_by("-seq")
         .values_list("seq", "hash")
         .first()
     )
-    return (last[0], last[1]) if last else (0, GENESIS)
+    return (last[0], last[1]) if last else None
 
 
 def _unsealed() -> Any:
@@ -211,13 +216,7 @@ def seal_pending(limit: int | None = None) -> int:
     if not connection.in_atomic_block or not holds_chain_lock(connection):
         raise RuntimeError("events are sealed only under the audit chain's exclusive lock")
     fields = ("id", *CONTENT_FIELDS)
-    last = (
-        AuditEvent.objects.filter(seq__isnull=False)
-        .order_by("-seq")
-        .values_list("seq", "hash")
-        .first()
-    )
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = chain_head() or (0, GENESIS)
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     sealed = 0
     while limit is None or sealed < limit:
