@@ -605,9 +605,9 @@ def _last_lines(text: str, count: int = 5) -> str:
 
 
 def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> BackupSummary:
-    from django.db import connections, transaction
+    from django.db import connections
 
-    from spinepath.audit.services import seal_pending
+    from spinepath.audit.sealer import chain_held
 
     pg_dump = _pg_tool("pg_dump", _server_major())
     # One snapshot for pg_dump and the row counts in the summary: they describe the same data.
@@ -620,10 +620,9 @@ def _postgresql_backup(database: dict[str, Any], path: Path, actor: Actor) -> Ba
         with snapshot_holder.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # The snapshot is taken while this process holds the chain's lock exclusively,
-            # with every event chained: it holds no event written unsealed, so the backup's
-            # events carry the numbers they have in the live log.
-            with transaction.atomic():
-                seal_pending()
+            # with every event chained and committed: it holds no event written unsealed, so
+            # the backup's events carry the numbers they have in the live log.
+            with chain_held():
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
             tables, rows = _pg_count(cursor, snapshot_holder)

@@ -38,12 +38,23 @@ CONTENT_FIELDS = (
 
 
 def canonical_address(address: str | None) -> str | None:
+    """The address as both databases give it back, so that an event's hash, made from this
+    text as it is written, is the hash of what is read: an IPv6 zone ("%eth0") is dropped, and
+    an IPv6 address that carries an IPv4 one (IPv4-mapped, "::ffff:10.1.2.3", as a dual-stack
+    listener reports an IPv4 client; or the old IPv4-compatible "::10.1.2.3") is that IPv4
+    address, which PostgreSQL would otherwise print in its own way."""
     if not address:
         return None
     try:
-        return ipaddress.ip_address(address).compressed
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if int(ip) >> 32 == 0 and int(ip) > 1:
+            return str(ipaddress.IPv4Address(int(ip)))
+    return ip.compressed
 
 
 def _at(value: Any) -> str:
@@ -163,22 +174,22 @@ def verify_database(expect: Sequence[tuple[int, str]] = (), *, seal: bool = True
     from spinepath.audit.models import AuditEvent
 
     if seal:
-        from django.db import DatabaseError
-
         from spinepath.audit.sealer import seal_now
 
         try:
             seal_now()
-        except DatabaseError as error:
-            unsealed = AuditEvent.objects.filter(seq__isnull=True).count()
-            said = str(error).strip().splitlines()
-            why = said[0] if said else type(error).__name__
+        except Exception as error:  # a row the application cannot read, a lost connection
+            try:
+                waiting = f"{AuditEvent.objects.filter(seq__isnull=True).count()} events"
+            except Exception:
+                waiting = "the events"
             return Verdict(
                 False,
                 0,
                 0,
                 GENESIS,
-                problem=f"{unsealed} events written but not chained could not be chained: {why}",
+                problem=f"{waiting} written but not chained could not be chained: "
+                f"{_first_line(error)}",
             )
     fields = ("id", *CONTENT_FIELDS, "prev_hash", "hash")
     rows = (
@@ -187,7 +198,37 @@ def verify_database(expect: Sequence[tuple[int, str]] = (), *, seal: bool = True
         .values(*fields)
         .iterator(chunk_size=5000)
     )
-    return verify(rows, expect)
+    read = _Reading(rows)
+    try:
+        return verify(read, expect)
+    except Exception as error:
+        return Verdict(
+            False,
+            read.count,
+            read.last_seq,
+            GENESIS,
+            problem=f"the event after #{read.last_seq} could not be read: {_first_line(error)}",
+        )
+
+
+class _Reading:
+    """The rows as they are read, remembering the last one read whole."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.rows, self.count, self.last_seq = iter(rows), 0, 0
+
+    def __iter__(self) -> _Reading:
+        return self
+
+    def __next__(self) -> Mapping[str, Any]:
+        row = next(self.rows)
+        self.count, self.last_seq = self.count + 1, row["seq"]
+        return row
+
+
+def _first_line(error: BaseException) -> str:
+    said = str(error).strip().splitlines()
+    return said[0] if said else type(error).__name__
 
 
 # --- The append-only triggers ------------------------------------------------------------------

@@ -16,6 +16,7 @@ Rows are in ``id`` order, sealed or not: the chain follows it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -96,6 +97,14 @@ class AuditEvent(models.Model):
                 condition=models.Q(seq__isnull=True, hash="", prev_hash="")
                 | (models.Q(seq__isnull=False) & ~models.Q(hash="") & ~models.Q(prev_hash="")),
                 name="audit_sealed_or_not",
+            ),
+            # A time and a number the application can read back (not 'infinity', not the
+            # largest bigint, after which no event could be numbered).
+            models.CheckConstraint(
+                condition=models.Q(at__gte=datetime(2000, 1, 1, tzinfo=UTC))
+                & models.Q(at__lt=datetime(2200, 1, 1, tzinfo=UTC))
+                & (models.Q(seq__isnull=True) | models.Q(seq__gte=1, seq__lt=2**53)),
+                name="audit_readable_time_and_number",
             ),
         ]
 

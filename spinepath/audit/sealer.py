@@ -23,6 +23,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import close_old_connections, connection, transaction
 
@@ -32,6 +35,7 @@ from spinepath.audit.services import seal_pending
 log = logging.getLogger("spinepath.audit")
 
 INTERVAL = 0.5  # seconds between looks
+LOG_EVERY = 60.0  # seconds between two reports of the same failing sealing
 
 
 def unsealed() -> int:
@@ -56,6 +60,27 @@ def seal_now() -> int:
         if not done:
             break
     return total
+
+
+@contextmanager
+def chain_held() -> Iterator[None]:
+    """On PostgreSQL, the chain's lock held exclusively by this process's connection across
+    transactions (at session level), with every event chained first: nothing is written to the
+    log until the block ends. A backup exports its snapshot inside it, so the snapshot holds
+    every event chained and none half written."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from spinepath.audit.backends.postgresql.base import AUDIT_CHAIN_LOCK
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [AUDIT_CHAIN_LOCK])
+    try:
+        seal_now()  # each batch's transaction is granted the lock this session holds
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [AUDIT_CHAIN_LOCK])
 
 
 def chained(event: AuditEvent) -> AuditEvent:
@@ -92,12 +117,17 @@ class Sealer(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        said_at = -LOG_EVERY
         while not self.stopping.wait(self.interval * random.uniform(0.8, 1.2)):
             try:
                 close_old_connections()
                 seal_now()
             except Exception:  # the next look tries again; the events wait, committed
-                log.exception("the audit sealer could not chain the events written; retrying")
+                if (
+                    time.monotonic() - said_at >= LOG_EVERY
+                ):  # said once a minute, not twice a second
+                    said_at = time.monotonic()
+                    log.exception("the audit sealer could not chain the events written; retrying")
                 connection.close()
         connection.close()
 

@@ -10,6 +10,7 @@ written; the tests that need events left unsealed make them as a PostgreSQL page
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -454,8 +455,7 @@ def test_a_backup_holds_every_event_chained_even_one_committed_as_it_starts(
     slow_seq = AuditEvent.objects.get(what="the slow page").seq
     assert slow_seq is not None
     # Every event in the backup is chained: as many as the head's number, the slow one too.
-    held = int(out.split(" audit events, up to #")[0].rsplit(" ", 1)[-1].replace(",", ""))
-    head = int(out.split(" audit events, up to #")[1].split(";")[0])
+    held, head = _backup_holds(out)
     assert held == head >= slow_seq
     assert verify_database().intact
 
@@ -470,3 +470,114 @@ def _row_of(what: str, user: Any) -> dict[str, Any]:
         "path": "/patients/",
         "detail": {},
     }
+
+
+def test_a_backup_holds_no_event_committed_unsealed_just_before_its_snapshot(
+    postgresql: None, clinician: Any, tmp_path: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connections
+
+    from spinepath.audit import sealer
+
+    def page_views_in_another_connection() -> None:
+        def write() -> None:
+            try:
+                conn = connections["default"]
+                conn.audit_lock_shared_once = True
+                with transaction.atomic():
+                    for n in range(3):
+                        _unsealed_view(f"in the window {n}", clinician)
+            finally:
+                connections["default"].close()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(10)
+
+    real, calls = sealer.seal_now, {"n": 0}
+
+    def then_three_page_views() -> int:
+        done = real()
+        calls["n"] += 1
+        if calls["n"] == 1:  # after the backup chained what there was, before its snapshot
+            page_views_in_another_connection()
+        return done
+
+    monkeypatch.setattr(sealer, "seal_now", then_three_page_views)
+    assert main(["backup", str(tmp_path / "clinic.backup")]) == 0
+    out = capsys.readouterr().out
+    held, head = _backup_holds(out)
+    assert held == head
+    assert AuditEvent.objects.filter(what__startswith="in the window", seq__lte=head).count() == 3
+
+
+def _backup_holds(out: str) -> tuple[int, int]:
+    """(How many events the backup holds, the last one's number), as `backup` prints them."""
+    found = re.search(r"holds ([0-9,]+) audit events, up to #([0-9]+)", out)
+    assert found, out
+    return int(found.group(1).replace(",", "")), int(found.group(2))
+
+
+def test_a_time_or_number_the_application_could_not_read_back_is_refused(
+    db: Any, clinician: Any
+) -> None:
+    table = AuditEvent._meta.db_table
+    columns = "seq, at, username, action, what, path, detail, prev_hash, hash"
+    for seq, at, digest in (
+        (None, "infinity", ""),
+        (None, "9999-12-31 23:59:59+00", ""),
+        (None, "1900-01-01 00:00:00+00", ""),
+        (2**63 - 1, timezone.now(), "x" * 64),
+        (0, timezone.now(), "x" * 64),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, 'x', 'view', 'poison', "
+                "'/p/', '{}', %s, %s)",
+                [seq, at, digest, digest],
+            )
+    _a_write(actor=acting(clinician), what="a write")
+    assert verify_database().intact
+
+
+def test_an_event_that_cannot_be_read_holds_no_write_up_and_verify_names_it(
+    db: Any, clinician: Any, capsys: Any
+) -> None:
+    _a_write(actor=acting(clinician), what="a write")
+    deep = "[" * 3000 + "]" * 3000  # deeper than Python's json reads
+    table = AuditEvent._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (seq, at, username, action, what, path, detail, prev_hash, "
+        "hash) VALUES (NULL, %s, 'x', 'view', 'unreadable', '/p/', %s, '', '')"
+    )
+    if not _on_postgresql():  # SQLite's JSON is 1,000 deep at most: refused as written
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [timezone.now(), deep])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), deep])
+    # Writes go on; their events wait, unsealed, behind the one that cannot be read.
+    _a_write(actor=acting(clinician), what="a write after it")
+    assert AuditEvent.objects.filter(what="a write after it", seq__isnull=True).exists()
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "audit log NOT CHECKED: 2 events written but not chained could not be chained" in out
+
+
+def test_an_address_is_hashed_as_the_database_gives_it_back(db: Any, clinician: Any) -> None:
+    from dataclasses import replace
+
+    from spinepath.audit.chain import canonical_address
+
+    assert canonical_address("::ffff:10.1.2.3") == "10.1.2.3"  # a dual-stack listener's IPv4
+    assert canonical_address("fe80::1%eth0") == "fe80::1"
+    assert canonical_address("::1.2.3.4") == "1.2.3.4"
+    assert canonical_address("2001:DB8:0:0::1") == "2001:db8::1"
+    assert canonical_address("::1") == "::1"
+    assert canonical_address("not an address") is None
+    actor = acting(clinician)
+    for address in ("::ffff:10.1.2.3", "fe80::1%eth0", "::1.2.3.4", "2001:db8::7", "10.9.8.7"):
+        _a_write(actor=replace(actor, address=address), what=f"from {address}")
+        audit_record(actor=replace(actor, address=address), action="view", what="a page")
+    assert verify_database().intact
+    assert AuditEvent.objects.get(what="from ::ffff:10.1.2.3").address == "10.1.2.3"
