@@ -492,28 +492,36 @@ def test_a_backup_without_the_append_only_triggers_does_not_take_them_away(
 def test_a_backup_that_predates_a_migration_is_migrated_before_the_restore_is_recorded(
     clinic: dict[str, Any], tmp_path: Path, capsys: Any
 ) -> None:
-    # A backup made before migration 0006 put the audit log's present append-only triggers.
+    # A backup made before the audit log's latest migration (0007: an event's time and number
+    # must be ones the application reads back): the database is taken back to 0006 for the
+    # backup, then forward again.
+    from django.core.management import call_command
+
     path = tmp_path / "clinic.backup"
-    migration = ("audit", "0006_only_the_sealing_updates")
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", migration)
-        assert main(["backup", str(path)]) == 0
-        cursor.execute(
-            "INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, %s)",
-            [*migration, "2026-11-24 10:00:00+00:00"],
-        )
+    migration = ("audit", "0007_readable_time_and_number")
+    call_command("migrate", "audit", "0006", verbosity=0)
+    assert main(["backup", str(path)]) == 0
+    call_command("migrate", "audit", verbosity=0)
     capsys.readouterr()
     assert main(["restore", "--yes", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "Applied 1 migrations the backup predates: audit.0006_only_the_sealing_updates" in out
-    assert head().detail["migrations applied"] == ["audit.0006_only_the_sealing_updates"]
+    assert f"Applied 1 migrations the backup predates: audit.{migration[1]}" in out
+    assert head().detail["migrations applied"] == [f"audit.{migration[1]}"]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FROM django_migrations WHERE app = %s AND name = %s", migration
         )
         assert cursor.fetchone()[0] == 1
+    # The restored database has the migration's constraint, and its triggers.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditevent (seq, at, username, action, what, path, detail, "
+            "prev_hash, hash) VALUES (NULL, %s, 'x', 'view', 'x', '/', '{}', '', '')",
+            ["1900-01-01 00:00:00+00"],
+        )
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
+    assert verify_database().intact
 
 
 def test_a_backup_without_the_signed_decisions_trigger_does_not_take_it_away(
