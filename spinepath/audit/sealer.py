@@ -76,7 +76,10 @@ def chain_held() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [AUDIT_CHAIN_LOCK])
     try:
-        seal_now()  # each batch's transaction is granted the lock this session holds
+        try:
+            seal_now()  # each batch's transaction is granted the lock this session holds
+        except Exception:  # an event the application cannot read: the backup is made anyway
+            log.exception("events could not be chained before the backup; it holds them unsealed")
         yield
     finally:
         with connection.cursor() as cursor:

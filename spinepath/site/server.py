@@ -11,6 +11,7 @@ status, size and time, and never a questionnaire token.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -64,13 +65,29 @@ class Gate:
         if self.trusted_proxy and environ.get("REMOTE_ADDR") == self.trusted_proxy:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
             # The proxy appends the address it saw: the last entry is the one it vouches for.
-            client = forwarded.split(",")[-1].strip()
+            client = _address(forwarded.split(",")[-1])
             if client:
                 environ["REMOTE_ADDR"] = client
         else:
             for header in FORWARDED:
                 environ.pop(header, None)
         return self.app(environ, start_response)
+
+
+def _address(text: str) -> str | None:
+    """The client address a proxy's entry names, or None when it names none: a proxy may give
+    a port ("1.2.3.4:80", "[::1]:80") or an IPv6 zone; anything else that is not an address
+    ("unknown", a typo) leaves the proxy's own address as the client's."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    text = text.split("%", 1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _refuse(start_response: StartResponse, status: str, body: bytes) -> Iterable[bytes]:

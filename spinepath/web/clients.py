@@ -9,6 +9,7 @@ client can choose its own address by sending a header.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from typing import Any
@@ -24,7 +25,12 @@ def client_address(request: Any, *_: Any) -> str | None:
     if request is None:
         return None
     address: str | None = request.META.get("REMOTE_ADDR") or None
-    return address
+    if address is None:
+        return None
+    try:  # only an address: the sign-in throttle stores it in an address column
+        return str(ipaddress.ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        return None
 
 
 def redact(text: str) -> str:

@@ -262,3 +262,51 @@ def test_the_gate_answers_a_malformed_or_huge_length_without_reaching_django() -
     assert statuses == ["400 Bad Request", "413 Content Too Large", "200 OK", "200 OK"]
     assert [e["REMOTE_ADDR"] for e in reached] == ["1.2.3.4", "5.5.5.5"]
     assert "HTTP_X_FORWARDED_FOR" not in reached[0]
+
+
+def test_the_gate_believes_only_an_address_from_the_trusted_proxy() -> None:
+    """A proxy's entry with a port or a zone gives the address; one that is no address
+    ("unknown", a typo) leaves the proxy's own, never text that reaches the sign-in throttle's
+    address column (a 500 on PostgreSQL, found by the attack)."""
+    from spinepath.site.server import Gate
+
+    seen: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["REMOTE_ADDR"])
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    gate = Gate(app, max_body=10, trusted_proxy="10.0.0.1")
+    entries = {
+        "5.5.5.5": "5.5.5.5",
+        "5.5.5.5:8080": "5.5.5.5",
+        "[2001:db8::1]:443": "2001:db8::1",
+        "[::1]": "::1",
+        "2001:DB8::1": "2001:db8::1",
+        "fe80::1%eth0": "fe80::1",
+        "unknown": "10.0.0.1",
+        "garbage": "10.0.0.1",
+        "256.1.1.1": "10.0.0.1",
+        "1.2.3.4/32": "10.0.0.1",
+        "-": "10.0.0.1",
+        "": "10.0.0.1",
+    }
+    for entry in entries:
+        gate({"HTTP_X_FORWARDED_FOR": f"9.9.9.9, {entry}", "REMOTE_ADDR": "10.0.0.1"}, print)
+    assert seen == list(entries.values())
+
+
+def test_a_sign_in_from_no_address_is_no_error(db: Any) -> None:
+    """Whatever reaches Django as the client's address, the sign-in throttle is given an
+    address or none (a 500 on PostgreSQL before, when a proxy's header named no address)."""
+    from django.test import Client
+    from web_helpers import new_coordinator
+
+    user = new_coordinator()
+    for address in ("garbage", "1.2.3.4:80", "[::1]", "fe80::1%eth0"):
+        page = Client(REMOTE_ADDR=address).post(
+            "/accounts/login/", {"username": user.username, "password": "not the password"}
+        )
+        assert page.status_code == 200, address
+        assert "Please enter a correct username and password" in page.content.decode()
