@@ -9,12 +9,15 @@ from __future__ import annotations
 import secrets
 from itertools import chain
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localdate
 from django.views.decorators.http import require_safe
 
-from spinepath.accounts.actors import actor_of, staff_actor
+from spinepath.accounts.actors import staff_actor
 from spinepath.audit.middleware import viewing
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
@@ -28,6 +31,7 @@ from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
 from spinepath.public.models import Appointment
+from spinepath.records.versions import chart_versions, code_version
 from spinepath.safety.selectors import patient_events, patient_reinterventions, patient_reports
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
@@ -42,10 +46,53 @@ _SAME_DAY_ORDER = {"consultation": 1, "decision": 2, "plan": 3, "injection": 4, 
 CHART_CHANGES = 30
 
 
+# A kept chart lives a day at most (its key holds the day anyway).
+CHART_KEPT_SECONDS = 24 * 3600
+
+
 @require_safe
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    staff_actor(request, sees=SEES)
+    actor = staff_actor(request, sees=SEES)
+    may = {
+        "may_record_event": actor.may("adverse_event"),
+        "may_record_reintervention": actor.may("reintervention"),
+    }
+    # The versions first, then the facts: what is kept under a key is never older than it.
+    key = ":".join(
+        [
+            "chart",
+            str(patient_id),
+            chart_versions(patient_id),
+            localdate().isoformat(),
+            "".join("1" if allowed else "0" for allowed in may.values()),
+            code_version(),
+        ]
+    )
     patient = get_object_or_404(Patient, pk=patient_id)
+    viewing(request, patient)
+    parts = cache.get(key)
+    if parts is None:
+        parts = _chart_parts(patient, may)
+        cache.set(key, parts, CHART_KEPT_SECONDS)
+    return render(
+        request,
+        "records/chart.html",
+        {
+            "patient": patient,
+            "identifiers": list(patient.identifiers.all()),
+            "parts": {name: mark_safe(html) for name, html in parts.items()},  # rendered by us
+            # One consultation per "New consultation" form, however often it is sent.
+            "start_key": secrets.token_urlsafe(18),
+            # One email per press of "Email a sign-in link", however often it is sent.
+            "link_submission": new_submission_key(),
+        },
+    )
+
+
+def _chart_parts(patient: Patient, may: dict[str, bool]) -> dict[str, str]:
+    """The chart's parts computed from the patient's facts (the same for every viewer with the
+    same permissions on the same day): the link to a consultation in progress, the latest
+    decision's card, and everything below the header."""
     # The consultations' records, read once for the timeline and the patient's standing.
     read = consultation_records(patient)
     encounters = read.encounters
@@ -76,45 +123,36 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         reverse=True,
     )
     changes = field_changes(patient)
-    viewing(request, patient)
     standing = patient_standing(patient, read=read, plans=plans)
     in_force = decision_in_force(patient, standing, decisions)
     refused = gates.prices_refusal(standing, clinic_policy()) if decisions else None
-    return render(
-        request,
-        "records/chart.html",
-        {
-            "patient": patient,
-            "identifiers": list(patient.identifiers.all()),
-            "timeline": timeline,
-            # The decision in force (by review date), else the one signed last.
-            "latest_decision": in_force.signed or (decisions[0] if decisions else None),
-            "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
-            "has_injections": bool(injections),
-            "pricing_problem": refused.sentence if refused is not None else None,
-            # In force, but nothing may be offered now (e.g. an MRI awaiting review).
-            "decision_on_hold": refused is not None and in_force.problem is None,
-            "changes": changes[:CHART_CHANGES],
-            "more_changes": len(changes) > CHART_CHANGES,
-            "amended": {
-                a.encounter_id for a in Amendment.objects.filter(encounter__patient=patient)
-            },
-            # One consultation per "New consultation" form, however often it is sent.
-            "start_key": secrets.token_urlsafe(18),
-            # One email per press of "Email a sign-in link", however often it is sent.
-            "link_submission": new_submission_key(),
-            "adverse_events": patient_events(patient, clinic_policy()),
-            "safety_reports": list(patient_reports(patient)[:12]),
-            "may_record_event": actor_of(request).may("adverse_event"),
-            "reinterventions": patient_reinterventions(patient, procedures),
-            "may_record_reintervention": actor_of(request).may("reintervention"),
-            "appointments": list(
-                Appointment.objects.filter(patient=patient)
-                .select_related("clinician", "room")
-                .order_by("-start")[:20]
-            ),
-        },
-    )
+    context = {
+        "patient": patient,
+        "timeline": timeline,
+        # The decision in force (by review date), else the one signed last.
+        "latest_decision": in_force.signed or (decisions[0] if decisions else None),
+        "open_encounter": next((e for e in encounters if e.status == "in-progress"), None),
+        "has_injections": bool(injections),
+        "pricing_problem": refused.sentence if refused is not None else None,
+        # In force, but nothing may be offered now (e.g. an MRI awaiting review).
+        "decision_on_hold": refused is not None and in_force.problem is None,
+        "changes": changes[:CHART_CHANGES],
+        "more_changes": len(changes) > CHART_CHANGES,
+        "amended": {a.encounter_id for a in Amendment.objects.filter(encounter__patient=patient)},
+        "adverse_events": patient_events(patient, clinic_policy()),
+        "safety_reports": list(patient_reports(patient)[:12]),
+        "reinterventions": patient_reinterventions(patient, procedures),
+        "appointments": list(
+            Appointment.objects.filter(patient=patient)
+            .select_related("clinician", "room")
+            .order_by("-start")[:20]
+        ),
+        **may,
+    }
+    return {
+        part: render_to_string(f"records/_chart_{part}.html", context)
+        for part in ("resume", "decision", "body")
+    }
 
 
 @require_safe
