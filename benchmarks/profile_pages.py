@@ -34,7 +34,7 @@ def setup(var: Path, postgres: str | None) -> None:
         os.environ["DATABASE_URL"] = postgres
     else:
         os.environ.pop("DATABASE_URL", None)
-    if not (var / "spinepath.sqlite3").exists() and not postgres:
+    if not postgres:  # the demo clinic, made once; later runs only migrate it
         var.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(SPINEPATH), "demo"], check=True, stdout=subprocess.DEVNULL)
     os.environ["DJANGO_SETTINGS_MODULE"] = "spinepath.site.settings"
