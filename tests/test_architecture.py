@@ -15,8 +15,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spinepath"
 # ("plans.CarePlan" in a ForeignKey, apps.get_model, a model label). No exemptions.
 #
 # The library below every app: errors, actors, actions, the pure domain and spinepath.web's
-# helpers. It imports no app, except the policy files (policies, the lowest app).
-LIBRARY = {"errors", "actors", "actions", "pathway", "web", "policies"}
+# helpers. It imports no app, except the lowest apps: the policy files (policies) and the
+# versions of the clinic's facts (versions), which import no app.
+LOWEST = {"policies", "versions"}
+LIBRARY = {"errors", "actors", "actions", "pathway", "web"} | LOWEST
 ABOVE_ALL = {
     "records",
     "outcomes",
@@ -32,6 +34,7 @@ ABOVE_ALL = {
 MAY_IMPORT: dict[str, set[str]] = {
     "accounts": set(),
     "policies": set(),
+    "versions": set(),
     "audit": {"accounts"},
     "patients": {"accounts", "audit"},
     "consultations": {"patients", "accounts", "audit"},
@@ -130,7 +133,7 @@ def test_the_library_imports_no_app() -> None:
         f"{path.relative_to(PACKAGE).as_posix()} uses {part}"
         for path in _library_files()
         for part in {_part(m) for m in _imports(path)} | _model_references(path)
-        if part in APPS - {"policies"}
+        if part in APPS - LOWEST
     ]
     assert not upward, "\n".join(upward)
 
@@ -147,7 +150,7 @@ def test_an_app_imports_only_the_layers_below_it(app: str) -> None:
             if part not in MAY_IMPORT[app]:
                 upward.append(f"spinepath/{relative} imports {module}")
         for part in _model_references(path) - {app}:
-            if part not in MAY_IMPORT[app] and part != "policies":
+            if part not in MAY_IMPORT[app] and part not in LOWEST:
                 upward.append(f"spinepath/{relative} names a model of {part}")
     assert not upward, "\n".join(upward)
 
@@ -181,7 +184,7 @@ def test_every_app_has_a_place_in_the_layers() -> None:
         for p in PACKAGE.iterdir()
         if p.is_dir()
         and (p / "__init__.py").exists()
-        and p.name not in (LIBRARY - {"policies"}) | TOP | DATA
+        and p.name not in (LIBRARY - LOWEST) | TOP | DATA
     }
     assert folders == APPS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,6 +38,8 @@ from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.safety.forms import posted_safety
 from spinepath.safety.selectors import reviews_to_show
+from spinepath.versions.triggers import code_version, table_versions
+from spinepath.web.kept import kept, render_part, shown
 from spinepath.web.policy import clinic_policy
 
 SEES = "see follow-up"
@@ -46,6 +49,20 @@ LINK_HOLDER = "(patient's questionnaire link)"
 
 WORKLIST_PAGE_SIZE = 50
 QUESTIONS_VERSION = questions_version()
+
+
+# What the worklist shows is read from these tables: it is kept under their versions.
+WORKLIST_TABLES = (
+    "followup_reassessmentvisit",
+    "followup_outcomemeasurement",
+    "followup_reminderstep",
+    "patients_patient",
+    "plans_careplan",
+    "plans_planline",
+    "plans_procedure",
+    "public_appointment",
+    "safety_safetyreport",
+)
 
 
 @require_safe
@@ -58,9 +75,53 @@ def worklist(request: HttpRequest) -> HttpResponse:
     state = data.get("state") or "open"
     sort = data.get("sort") or "due"
     patient_id = data.get("patient")
+    number = request.GET.get("page") or ""
+    number = number if number.isdigit() and len(number) < 7 else ""
+    completion_line = actor.has_role(*OUTCOMES_READERS)
+    # The tables' versions first, then the rows: what is kept is never older than its key.
+    key = ":".join(
+        [
+            "worklist",
+            table_versions(*WORKLIST_TABLES),
+            today.isoformat(),
+            state,
+            sort,
+            str(patient_id or ""),
+            number,
+            "1" if completion_line else "0",
+            code_version(),
+        ]
+    )
+
+    def compute() -> tuple[str, list[str]]:
+        return _worklist_body(
+            today, valid, filters, state, sort, patient_id, number, completion_line
+        )
+
+    body, numbers = kept(key, compute) if valid else compute()
+    showing(request, [], numbers=numbers)
+    return render(
+        request,
+        "followup/worklist.html",
+        {"body": shown(request, body), "nav": "worklist"},
+        status=200 if valid else 400,
+    )
+
+
+def _worklist_body(
+    today: date,
+    valid: bool,
+    filters: WorklistFilter,
+    state: str,
+    sort: str,
+    patient_id: int | None,
+    number: str,
+    completion_line: bool,
+) -> tuple[str, list[str]]:
+    """The worklist's content and the record numbers of the patients it shows."""
     if valid:
         page, visits = selectors.worklist_page(
-            today, state, sort, patient_id, request.GET.get("page"), WORKLIST_PAGE_SIZE
+            today, state, sort, patient_id, number or None, WORKLIST_PAGE_SIZE
         )
     else:
         page, visits = Paginator([], WORKLIST_PAGE_SIZE).get_page(1), []
@@ -73,17 +134,15 @@ def worklist(request: HttpRequest) -> HttpResponse:
     first = valid and page.number == 1 and not patient_id
     calls = list(selectors.calls_to_make(today)[:50]) if first else []
     letters = list(selectors.letters_to_print(today)[:50]) if first else []
-    showing(
-        request,
+    patients = (
         [visit.patient for visit, _ in rows]
         + [plan.patient for plan, _ in to_book]
         + [report.patient for report, _ in safety_reviews]
-        + [step.visit.patient for step in calls + letters],
+        + [step.visit.patient for step in calls + letters]
     )
     keep = {"state": state, "sort": sort, **({"patient": patient_id} if patient_id else {})}
-    return render(
-        request,
-        "followup/worklist.html",
+    html = render_part(
+        "followup/_worklist_body.html",
         {
             "rows": rows,
             "page": page,
@@ -101,11 +160,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "calls": calls,
             "letters": letters,
             # The line of follow-up completion, for who may read the outcomes (loaded after).
-            "completion_line": actor.has_role(*OUTCOMES_READERS),
-            "nav": "worklist",
+            "completion_line": completion_line,
         },
-        status=200 if valid else 400,
     )
+    return html, sorted({p.mrn for p in patients if p.mrn})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -9,11 +9,8 @@ from __future__ import annotations
 import secrets
 from itertools import chain
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.utils.timezone import localdate
 from django.views.decorators.http import require_safe
 
@@ -31,8 +28,9 @@ from spinepath.pathway import gates
 from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
 from spinepath.public.models import Appointment
-from spinepath.records.versions import chart_versions, code_version
 from spinepath.safety.selectors import patient_events, patient_reinterventions, patient_reports
+from spinepath.versions.triggers import code_version, patient_version
+from spinepath.web.kept import kept, render_part, shown
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
 
@@ -44,10 +42,6 @@ _SAME_DAY_ORDER = {"consultation": 1, "decision": 2, "plan": 3, "injection": 4, 
 
 
 CHART_CHANGES = 30
-
-
-# A kept chart lives a day at most (its key holds the day anyway).
-CHART_KEPT_SECONDS = 24 * 3600
 
 
 @require_safe
@@ -62,7 +56,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         [
             "chart",
             str(patient_id),
-            chart_versions(patient_id),
+            patient_version(patient_id),
             localdate().isoformat(),
             "".join("1" if allowed else "0" for allowed in may.values()),
             code_version(),
@@ -70,17 +64,14 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
-    parts = cache.get(key)
-    if parts is None:
-        parts = _chart_parts(patient, may)
-        cache.set(key, parts, CHART_KEPT_SECONDS)
+    parts = kept(key, lambda: _chart_parts(patient, may))
     return render(
         request,
         "records/chart.html",
         {
             "patient": patient,
             "identifiers": list(patient.identifiers.all()),
-            "parts": {name: mark_safe(html) for name, html in parts.items()},  # rendered by us
+            "parts": {name: shown(request, html) for name, html in parts.items()},
             # One consultation per "New consultation" form, however often it is sent.
             "start_key": secrets.token_urlsafe(18),
             # One email per press of "Email a sign-in link", however often it is sent.
@@ -150,7 +141,7 @@ def _chart_parts(patient: Patient, may: dict[str, bool]) -> dict[str, str]:
         **may,
     }
     return {
-        part: render_to_string(f"records/_chart_{part}.html", context)
+        part: render_part(f"records/_chart_{part}.html", context)
         for part in ("resume", "decision", "body")
     }
 

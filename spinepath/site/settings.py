@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "spinepath.public",
     "spinepath.portal",
     "spinepath.policies",
+    "spinepath.versions",
     "spinepath.fhir_api",
     "spinepath.outcomes",
     "spinepath.records",

@@ -194,3 +194,30 @@ def test_only_the_patient_or_staff_set_the_choices(clinician: Any, coordinator: 
     reminder_choices_set(actor=acting(coordinator), patient=patient, choices={"letter": False})
     patient.refresh_from_db()
     assert not patient.remind_by_letter and patient.reminder_choices_at is not None
+
+
+def test_the_kept_worklist_carries_each_readers_own_form_token(
+    reachable: Patient, coordinator: Any
+) -> None:
+    """The worklist is kept for whoever opens it next (issue 29); its letters form must still
+    carry the token of the browser that shows it, or printing is refused."""
+    import re
+
+    from web_helpers import signed_in
+
+    visit = ladder_until(reachable, "letter")
+    step = ReminderStep.objects.get(visit=visit, channel="letter")
+    assert (
+        "Reminder letters to print (1)" in signed_in(coordinator).get("/worklist/").content.decode()
+    )
+    browser = signed_in(coordinator)
+    browser.handler.enforce_csrf_checks = True
+    page = browser.get("/worklist/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None and "kept-part" not in page
+    pdf = browser.post(
+        "/worklist/letters.pdf", {"letter": [step.pk], "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    # Printed: the next reader, served straight after, no longer sees the letter.
+    assert "Reminder letters to print" not in browser.get("/worklist/").content.decode()

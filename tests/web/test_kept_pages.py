@@ -1,6 +1,7 @@
-"""The chart is kept under the version of the patient's facts, which the database replaces on
-every write to them by any route (issue 29: caches are safe or absent; a clinical page is never
-stale). See spinepath/records/versions.py."""
+"""Pages kept under the versions of the facts they show, which the database replaces on every
+write to them by any route (issue 29: caches are safe or absent; a clinical page is never
+stale): the chart under the patient's version, the worklist under its tables'. See
+spinepath/versions/triggers.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection
@@ -24,12 +26,12 @@ from spinepath.consultations.models import Encounter, LevelFinding, PriorProcedu
 from spinepath.followup.models import ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
 from spinepath.patients.models import Patient
-from spinepath.records import versions
-from spinepath.records.versions import GLOBAL, NOT_ON_THE_CHART, chart_versions
+from spinepath.versions import triggers as versions
+from spinepath.versions.triggers import GLOBAL, NOT_VERSIONED, patient_version
 
 
 def _parts(patient_id: int) -> tuple[str, str]:
-    mine, everyones = chart_versions(patient_id).split(".")
+    mine, everyones = patient_version(patient_id).split(".")
     return mine, everyones
 
 
@@ -41,8 +43,8 @@ def test_every_table_of_the_clinics_facts_has_its_triggers(db: Any) -> None:
         if model.__module__.startswith("spinepath.")
     }
     # Every table of the clinic's apps is covered unless it is named, with its reason.
-    assert set(versions.covered_tables()) == (clinic_tables - set(NOT_ON_THE_CHART)) | {"auth_user"}
-    assert set(NOT_ON_THE_CHART) <= clinic_tables  # no stale name in the list
+    assert set(versions.covered_tables()) == (clinic_tables - set(NOT_VERSIONED)) | {"auth_user"}
+    assert set(NOT_VERSIONED) <= clinic_tables  # no stale name in the list
     # The patient of a row found through its parents (a level finding of an imaging study).
     assert (
         "consultations_imagingstudy" in versions.covered_tables()["consultations_levelfinding"][0]
@@ -153,9 +155,9 @@ def _database_url() -> str:
     )
 
 
-def _chart_in_another_process(user_id: int, patient_id: int) -> str:
+def _page_in_another_process(user_id: int, path: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", READ, str(user_id), f"/patients/{patient_id}/"],
+        [sys.executable, "-c", READ, str(user_id), path],
         env={**os.environ, "DATABASE_URL": _database_url()},
         capture_output=True,
         text=True,
@@ -170,7 +172,7 @@ def test_a_write_is_on_the_chart_another_worker_serves_at_once(
 ) -> None:
     patient = treated(clinician, 100)
     # A first worker opens the chart: its parts are now kept in the shared cache.
-    page = _chart_in_another_process(clinician.pk, patient.pk)
+    page = _page_in_another_process(clinician.pk, f"/patients/{patient.pk}/")
     assert "6 weeks reassessment" not in page and "Renamed" not in page
     # This process records the six-week answers through the service (committed on return).
     paper_form_enter(
@@ -180,15 +182,15 @@ def test_a_write_is_on_the_chart_another_worker_serves_at_once(
         answers=Answers(40, "vas", [2] * 10),
     )
     # Another worker, straight after: the new timeline entry, not the kept chart.
-    page = _chart_in_another_process(clinician.pk, patient.pk)
+    page = _page_in_another_process(clinician.pk, f"/patients/{patient.pk}/")
     assert "6 weeks reassessment" in page and "pain 4" in page
     # A change by hand in the database, without any signal: a lot's code on the injection.
     with connection.cursor() as cursor:
         cursor.execute("UPDATE plans_productlot SET code = 'RELABELLED-7'")
-    assert "RELABELLED-7" in _chart_in_another_process(clinician.pk, patient.pk)
+    assert "RELABELLED-7" in _page_in_another_process(clinician.pk, f"/patients/{patient.pk}/")
     # The clinician's name (on every chart where they injected).
     User.objects.filter(pk=clinician.pk).update(first_name="Renamed")
-    assert "Renamed" in _chart_in_another_process(clinician.pk, patient.pk)
+    assert "Renamed" in _page_in_another_process(clinician.pk, f"/patients/{patient.pk}/")
 
 
 def test_the_kept_chart_is_not_shown_on_another_day(
@@ -207,3 +209,38 @@ def test_the_kept_chart_is_not_shown_on_another_day(
             client.get(path)
     assert first.status_code == 200
     assert len(computed) > len(kept) + 10
+
+
+def test_a_write_is_on_the_worklist_another_worker_serves_at_once(
+    clinician: Any, transactional_db: Any
+) -> None:
+    patient = treated(clinician, 42)  # the six-week visit is due today
+    page = _page_in_another_process(clinician.pk, "/worklist/")
+    assert f"{patient.family_name}, {patient.given_name}" in page
+    # A change by hand in the database, without any signal: the patient's name.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_patient SET family_name = 'Renamedson' WHERE id = %s", [patient.pk]
+        )
+    assert "Renamedson, " in _page_in_another_process(clinician.pk, "/worklist/")
+    # The answers, through the service: the visit is no longer open.
+    paper_form_enter(
+        actor=acting(clinician),
+        visit=ReassessmentVisit.objects.get(patient=patient, key="6w"),
+        measured_on=timezone.localdate(),
+        answers=Answers(40, "vas", [2] * 10),
+    )
+    assert "Renamedson, " not in _page_in_another_process(clinician.pk, "/worklist/")
+
+
+def test_the_table_versions_change_with_each_write(
+    clinician: Any, candidate_encounter: Any
+) -> None:
+    before = versions.table_versions("consultations_levelfinding", "patients_patient")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE consultations_levelfinding SET pfirrmann = 5")
+    after = versions.table_versions("consultations_levelfinding", "patients_patient")
+    assert after.split(".")[0] != before.split(".")[0]
+    assert after.split(".")[1] == before.split(".")[1]
+    with pytest.raises(ValueError, match="not versioned: audit_auditevent"):
+        versions.table_versions("audit_auditevent")

@@ -1,18 +1,22 @@
-"""Each patient's facts carry a version the database keeps: a page may be kept under it.
+"""Versions of the clinic's facts, kept by the database: a page may be kept under them.
 
-Every table that holds a fact about a patient has triggers (installed after every ``migrate``,
-on SQLite and PostgreSQL) that replace the patient's version with a new random number whenever
-one of its rows is added, changed or removed, in the same transaction as the change: by a
-service, the admin, an import, a bulk update or SQL typed by hand. Tables whose rows are shown
-on every patient's chart (a clinician's name, a product lot, the clinic's policy) replace the
-version of patient 0, which every chart's key also holds.
+Every table that holds the clinic's facts has triggers (installed after every ``migrate``, on
+SQLite and PostgreSQL) that, whenever one of its rows is added, changed or removed, replace with
+a new random number, in the same transaction as the change:
 
-A reader takes the versions *before* it reads the facts, so what it computes is never older than
-the versions it is kept under, and a page kept under a version is never shown once a change has
-committed. The numbers are random rather than counted, so a restored backup's versions are never
-taken again by later changes (a restore also empties the cache).
+- the version of the patient whose fact the row is (found through the row's links, also two or
+  three links away: a level finding of an imaging study). A table whose rows are shown with
+  every patient's facts (a clinician's name, a product lot, the clinic's policy) replaces the
+  version of patient 0, which every patient's key also holds;
+- the version of the table itself, for pages that list many patients' facts.
 
-The few tables left out are listed in ``NOT_ON_THE_CHART`` with the reason; every other table of
+So a change by a service, the admin, an import, a bulk update or SQL typed by hand changes the
+versions. A reader takes the versions *before* it reads the facts, so what it computes is never
+older than the versions it is kept under, and a page kept under a version is never shown once a
+change has committed. The numbers are random rather than counted, so the versions of a restored
+backup are never taken again by later changes (a restore also empties the cache).
+
+The few tables left out are listed in ``NOT_VERSIONED`` with the reason; every other table of
 the clinic's apps is covered, also one added later, and a test checks it.
 """
 
@@ -28,34 +32,37 @@ from django.apps import apps
 from django.db import connection as default_connection
 from django.db import models
 
-GLOBAL = 0  # the "patient" of facts shown on every chart
+GLOBAL = 0  # the "patient" of the facts shown with every patient's
 
-# Tables of the clinic's apps that no chart shows, most of them written on reads, which would
-# otherwise replace a version on every page.
-NOT_ON_THE_CHART = {
-    "records_chartversion": "the versions themselves",
-    "audit_auditevent": "every page view writes one; the chart shows no audit event",
+# Tables of the clinic's apps that no kept page shows, most of them written on reads, which
+# would otherwise replace a version on every page.
+NOT_VERSIONED = {
+    "versions_patientversion": "the versions themselves",
+    "versions_tableversion": "the versions themselves",
+    "audit_auditevent": "every page view writes one; no kept page shows audit events",
     "outcomes_dailyfigures": "the dashboard's daily figures",
     "public_publicsubmission": "keys of the public forms' submissions",
     "fhir_api_apitoken": "written on every FHIR request (when last used)",
     "fhir_api_clientassertion": "one-time keys of SMART backend clients",
     "fhir_api_launchcontext": "one per SMART launch",
 }
-# Of the tables of Django and the libraries, the chart shows only staff names.
-OTHER_TABLES_ON_THE_CHART = ("auth_user",)
+# Of the tables of Django and the libraries, kept pages show only staff names.
+OTHER_TABLES_VERSIONED = ("auth_user",)
 
 
 def _clinic_models() -> Iterable[type[models.Model]]:
     for model in apps.get_models(include_auto_created=True):
         table = model._meta.db_table
-        if table in NOT_ON_THE_CHART:
+        if table in NOT_VERSIONED:
             continue
-        if model.__module__.startswith("spinepath.") or table in OTHER_TABLES_ON_THE_CHART:
+        if model.__module__.startswith("spinepath.") or table in OTHER_TABLES_VERSIONED:
             yield model
 
 
 def _patient_model() -> type[models.Model]:
-    return apps.get_model("patients", "Patient")
+    from django.conf import settings
+
+    return apps.get_model(settings.SPINEPATH_PATIENT_MODEL)  # the site names it
 
 
 def _patient_of(model: type[models.Model], row: str, depth: int = 0) -> str | None:
@@ -85,19 +92,19 @@ def _patient_of(model: type[models.Model], row: str, depth: int = 0) -> str | No
             found.append((field.null, sql.count("SELECT"), sql))
     if not found:
         return None
-    # A row may lead to its patient along more than one path, some of them empty (a link that
-    # is not set yet): the first that names one.
     found.sort()
     if not found[0][0]:
         return found[0][2]  # a link that is always set
-    nearest = min(depth for _null, depth, _sql in found)
-    paths = [sql for _null, depth, sql in found if depth <= nearest + 1]
+    # Links that may be empty (not set yet): the first of the nearest that names a patient.
+    nearest = min(hops for _null, hops, _sql in found)
+    paths = [sql for _null, hops, sql in found if hops <= nearest + 1]
     return paths[0] if len(paths) == 1 else f"COALESCE({', '.join(paths)})"
 
 
+@cache
 def covered_tables() -> dict[str, tuple[str, str]]:
     """Each covered table: the SQL for the patient of a NEW and of an OLD row (the constant 0
-    for a table whose rows every chart may show)."""
+    for a table whose rows are shown with every patient's)."""
     covered: dict[str, tuple[str, str]] = {}
     for model in _clinic_models():
         table = model._meta.db_table
@@ -107,7 +114,10 @@ def covered_tables() -> dict[str, tuple[str, str]]:
 
 
 def _name(table: str) -> str:
-    return f"chart_version_{table}"[:55]
+    return f"versions_{table}"[:55]
+
+
+_VERSION_TABLES = {"versions_patientversion", "versions_tableversion"}
 
 
 def install_triggers(using: Any = None) -> None:
@@ -116,10 +126,10 @@ def install_triggers(using: Any = None) -> None:
     triggers."""
     connection = using or default_connection
     existing = set(connection.introspection.table_names())
-    if "records_chartversion" not in existing:  # migrated back before the versions' table
+    if not existing >= _VERSION_TABLES:  # migrated back to before the versions
         remove_triggers(connection)
         return
-    statements: list[str] = []
+    statements: list[str] = [_PG_FUNCTIONS] if connection.vendor == "postgresql" else []
     for table, (new, old) in sorted(covered_tables().items()):
         if table not in existing:
             continue
@@ -136,29 +146,42 @@ def install_triggers(using: Any = None) -> None:
 def _sqlite(table: str, name: str, new: str, old: str) -> list[str]:
     def bump(patient: str) -> str:
         return (
-            "INSERT INTO records_chartversion (patient_id, version) "
+            "INSERT INTO versions_patientversion (patient_id, version) "
             f"SELECT who, random() FROM (SELECT {patient} AS who) WHERE who IS NOT NULL "
             "ON CONFLICT (patient_id) DO UPDATE SET version = excluded.version;"
         )
 
+    whole = (
+        'INSERT INTO versions_tableversion ("table", version) '
+        f"VALUES ('{table}', random()) "
+        'ON CONFLICT ("table") DO UPDATE SET version = excluded.version;'
+    )
     return [
         f"DROP TRIGGER IF EXISTS {name}_i",
         f"DROP TRIGGER IF EXISTS {name}_u",
         f"DROP TRIGGER IF EXISTS {name}_d",
-        f"CREATE TRIGGER {name}_i AFTER INSERT ON {table} BEGIN {bump(new)} END",
-        f"CREATE TRIGGER {name}_u AFTER UPDATE ON {table} BEGIN {bump(old)} {bump(new)} END",
-        f"CREATE TRIGGER {name}_d AFTER DELETE ON {table} BEGIN {bump(old)} END",
+        f"CREATE TRIGGER {name}_i AFTER INSERT ON {table} BEGIN {bump(new)} {whole} END",
+        f"CREATE TRIGGER {name}_u AFTER UPDATE ON {table} "
+        f"BEGIN {bump(old)} {bump(new)} {whole} END",
+        f"CREATE TRIGGER {name}_d AFTER DELETE ON {table} BEGIN {bump(old)} {whole} END",
     ]
 
 
-_PG_BUMP = """
-CREATE OR REPLACE FUNCTION chart_version_bump(who bigint) RETURNS void LANGUAGE plpgsql AS $$
+_PG_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION versions_patient_bump(who bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF who IS NOT NULL THEN
-    INSERT INTO records_chartversion (patient_id, version)
+    INSERT INTO versions_patientversion (patient_id, version)
     VALUES (who, floor(random() * 9007199254740991)::bigint)
     ON CONFLICT (patient_id) DO UPDATE SET version = excluded.version;
   END IF;
+END $$;
+CREATE OR REPLACE FUNCTION versions_table_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO versions_tableversion ("table", version)
+  VALUES (TG_TABLE_NAME, floor(random() * 9007199254740991)::bigint)
+  ON CONFLICT ("table") DO UPDATE SET version = excluded.version;
+  RETURN NULL;
 END $$
 """
 
@@ -168,20 +191,23 @@ def _postgresql(table: str, name: str, new: str, old: str) -> list[str]:
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE before_id bigint; after_id bigint;
 BEGIN
-  IF TG_OP <> 'INSERT' THEN before_id := {old}; PERFORM chart_version_bump(before_id); END IF;
+  IF TG_OP <> 'INSERT' THEN before_id := {old}; PERFORM versions_patient_bump(before_id); END IF;
   IF TG_OP <> 'DELETE' THEN
     after_id := {new};
-    IF after_id IS DISTINCT FROM before_id THEN PERFORM chart_version_bump(after_id); END IF;
+    IF after_id IS DISTINCT FROM before_id THEN PERFORM versions_patient_bump(after_id); END IF;
   END IF;
   RETURN NULL;
 END $$
 """
     return [
-        _PG_BUMP,
         function,
         f"DROP TRIGGER IF EXISTS {name} ON {table}",
         f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {name}()",
+        # The table's version: once per statement, however many rows it changed.
+        f"DROP TRIGGER IF EXISTS {name}_t ON {table}",
+        f"CREATE TRIGGER {name}_t AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION versions_table_bump()",
     ]
 
 
@@ -196,11 +222,11 @@ def remove_triggers(using: Any = None) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name}_{op}")
             elif connection.vendor == "postgresql" and table in existing:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}_t ON {table}")
 
 
 def tables_without_triggers(using: Any = None) -> list[str]:
-    """The covered tables whose triggers are missing or disabled (a check for tests and the
-    server's start)."""
+    """The covered tables whose triggers are missing or disabled."""
     connection = using or default_connection
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -210,7 +236,7 @@ def tables_without_triggers(using: Any = None) -> list[str]:
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE tgenabled <> 'D'")
             present = {row[0] for row in cursor.fetchall()}
-            wanted = {t: {_name(t)} for t in covered_tables()}
+            wanted = {t: {_name(t), f"{_name(t)}_t"} for t in covered_tables()}
     return sorted(t for t, names in wanted.items() if not names <= present)
 
 
@@ -221,17 +247,34 @@ def after_migrate(using: str = "default", **_: Any) -> None:
     install_triggers(connections[using])
 
 
-_VERSIONS_SQL = "SELECT patient_id, version FROM records_chartversion WHERE patient_id IN (%s, %s)"
+_PATIENT_SQL = (
+    "SELECT patient_id, version FROM versions_patientversion WHERE patient_id IN (%s, %s)"
+)
 
 
-def chart_versions(patient_id: int) -> str:
-    """The versions of the patient's facts and of the facts every chart shows, as one token.
-    Read it before the facts. A patient never changed since the triggers were installed has
-    the version "-" until the first change."""
+def patient_version(patient_id: int) -> str:
+    """The versions of the patient's facts and of the facts shown with every patient's, as one
+    token. Read it before the facts. A patient not changed since the triggers were installed
+    has the version "-" until the first change."""
     with default_connection.cursor() as cursor:
-        cursor.execute(_VERSIONS_SQL, [patient_id, GLOBAL])
+        cursor.execute(_PATIENT_SQL, [patient_id, GLOBAL])
         found = dict(cursor.fetchall())
     return f"{found.get(patient_id, '-')}.{found.get(GLOBAL, '-')}"
+
+
+def table_versions(*tables: str) -> str:
+    """The versions of ``tables`` (covered tables), as one token. Read it before the rows."""
+    unknown = [t for t in tables if t not in covered_tables()]
+    if unknown:
+        raise ValueError(f"not versioned: {', '.join(unknown)}")
+    with default_connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT "table", version FROM versions_tableversion WHERE "table" IN '
+            f"({', '.join(['%s'] * len(tables))})",
+            list(tables),
+        )
+        found = dict(cursor.fetchall())
+    return ".".join(str(found.get(t, "-")) for t in tables)
 
 
 @cache
