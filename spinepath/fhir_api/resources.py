@@ -69,12 +69,13 @@ class SearchProblem(ValueError):
     """A search the API cannot answer (400 with an OperationOutcome naming the parameter)."""
 
 
-def _int(text: str) -> int | None:
+def int_id(text: str) -> int | None:
+    """A resource id that is a row's number, else None."""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 def _one(model: Any, text: str) -> Patient | None:
-    pk = _int(text)
+    pk = int_id(text)
     row = model.objects.filter(pk=pk).select_related("patient").first() if pk else None
     return row.patient if row is not None else None
 
@@ -86,7 +87,7 @@ OWNERS: dict[str, list[tuple[re.Pattern[str], Callable[[str], Patient | None]]]]
     "ImagingStudy": [(re.compile(r"^(\d+)$"), lambda m: _one(ImagingStudy, m))],
     "CarePlan": [(re.compile(r"^(\d+)$"), lambda m: _one(CarePlan, m))],
     "Coverage": [
-        (re.compile(r"^(\d+)-coverage$"), lambda m: Patient.objects.filter(pk=_int(m)).first())
+        (re.compile(r"^(\d+)-coverage$"), lambda m: Patient.objects.filter(pk=int_id(m)).first())
     ],
     "Observation": [
         (re.compile(rf"^enc(\d+)-(?:{KINDS})$"), lambda m: _one(Encounter, m)),
@@ -136,7 +137,7 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     if len(ident) > 64:
         return None, None
     if kind == "Patient":
-        pk = _int(ident)
+        pk = int_id(ident)
         patient = Patient.objects.filter(pk=pk).first() if pk else None
         return (patient_resource(patient), patient) if patient else (None, None)
     if kind == "Organization":
@@ -152,7 +153,7 @@ def read(kind: str, ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     if kind == "BiologicallyDerivedProduct":
         # A lot of the catalogue (what Procedure.usedReference points at): the product, not
         # any patient's record; which patients received it is the look-back's, not the API's.
-        pk = _int(ident.removeprefix("lot")) if ident.startswith("lot") else None
+        pk = int_id(ident.removeprefix("lot")) if ident.startswith("lot") else None
         lot = ProductLot.objects.select_related("product").filter(pk=pk).first() if pk else None
         return (biologic_product_resource(lot), None) if lot else (None, None)
     patient = owner(kind, ident)
@@ -188,7 +189,7 @@ def _date_test(text: str) -> Callable[[date], bool]:
 
 def _patient_param(params: dict[str, str]) -> Patient:
     text = params.get("patient") or params.get("subject") or ""
-    pk = _int(text.removeprefix("Patient/"))
+    pk = int_id(text.removeprefix("Patient/"))
     if pk is None:
         raise SearchProblem("patient: search these resources for one patient, e.g. patient=12")
     patient = Patient.objects.filter(pk=pk).first()
@@ -281,8 +282,8 @@ def _search_all(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]]
 
 def page_of(params: dict[str, str]) -> tuple[int, int]:
     count_text, offset_text = params.get("_count", ""), params.get("_offset", "")
-    count = _int(count_text) if count_text else DEFAULT_COUNT
-    offset = _int(offset_text) if offset_text else 0
+    count = int_id(count_text) if count_text else DEFAULT_COUNT
+    offset = int_id(offset_text) if offset_text else 0
     if count is None or not 1 <= count <= MAX_COUNT:
         raise SearchProblem(f"_count: a whole number from 1 to {MAX_COUNT}")
     if offset is None:

@@ -35,7 +35,9 @@ from spinepath.fhir_api.services import token_for
 from spinepath.fhir_api.smart.access import smart_access
 from spinepath.fhir_api.smart.discovery import smart_security
 from spinepath.patients.models import Patient
+from spinepath.versions.triggers import code_version, patient_version
 from spinepath.web.clients import client_address
+from spinepath.web.kept import kept
 from spinepath.web.refusals import fhir_json, operation_outcome
 from spinepath.web.text import json_problems
 
@@ -201,11 +203,29 @@ def read(request: HttpRequest, token: ApiToken, kind: str, ident: str) -> HttpRe
         return outcome(405, "not-supported", f"{request.method} is not supported on {kind}.")
     if not _known(kind):
         return outcome(404, "not-supported", f"{kind} is not a resource type served here.")
-    resource, patient = resources.read(kind, ident)
+    resource, patient = _patient_read(ident) if kind == "Patient" else resources.read(kind, ident)
     if resource is None:
         return outcome(404, "not-found", f"There is no {kind}/{ident}.")
     _disclosed(request, f"read {kind}", [patient] if patient else [])
     return fhir_response(resource)
+
+
+def _patient_read(ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
+    """A Patient resource, kept under the version of the patient's facts (the most frequent
+    read of the API; every read is still an audited disclosure): the resource, and the patient
+    as the disclosure names them (id and record number)."""
+    pk = resources.int_id(ident)
+    if pk is None:
+        return None, None
+    # The versions first, then the facts: what is kept under a key is never older than it.
+    key = f"fhir:Patient:{pk}:{patient_version(pk)}:{code_version()}"
+
+    def compute() -> tuple[dict[str, Any] | None, int | None, str]:
+        resource, patient = resources.read("Patient", str(pk))
+        return (resource, patient.pk, patient.mrn) if patient else (None, None, "")
+
+    resource, patient_id, mrn = kept(key, compute)
+    return (resource, Patient(pk=patient_id, mrn=mrn)) if resource is not None else (None, None)
 
 
 @api()

@@ -219,6 +219,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # on every request.
 SESSION_COOKIE_AGE = env.int("SPINEPATH_SESSION_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = False
+# Django's database sessions, read in SQL of their own (spinepath/accounts/sessions.py).
+SESSION_ENGINE = "spinepath.accounts.sessions"
 SPINEPATH_SESSION_RENEW_SECONDS = 60
 
 # The cache (public pages, the outcome dashboard's aggregates) must be shared by every worker

@@ -244,3 +244,35 @@ def test_the_table_versions_change_with_each_write(
     assert after.split(".")[1] == before.split(".")[1]
     with pytest.raises(ValueError, match="not versioned: audit_auditevent"):
         versions.table_versions("audit_auditevent")
+
+
+def test_a_fhir_patient_read_is_kept_and_each_one_is_still_disclosed(
+    clinician: Any, candidate_encounter: Encounter
+) -> None:
+    from django.test import Client
+
+    from spinepath.actors import Actor
+    from spinepath.audit.models import AuditEvent
+    from spinepath.fhir_api.services import token_create
+
+    _token, secret = token_create(actor=Actor.system(), name="ehr", can_write=False)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    patient = candidate_encounter.patient
+    path = f"/fhir/Patient/{patient.pk}"
+    disclosed = AuditEvent.objects.filter(what="FHIR API: read Patient", patient=patient)
+    with CaptureQueriesContext(connection) as computed:
+        first = client.get(path).json()
+    with CaptureQueriesContext(connection) as kept:
+        second = client.get(path).json()
+    assert first == second and first["name"][0]["family"] == "Lopez"
+    assert len(kept) < len(computed) and disclosed.count() == 2
+    assert disclosed.latest("id").detail == {"records": [patient.mrn]}
+    # A change by hand in the database is in the next read; an unknown id is still a 404.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_patient SET family_name = 'Renamedson' WHERE id = %s", [patient.pk]
+        )
+    assert client.get(path).json()["name"][0]["family"] == "Renamedson"
+    assert client.get("/fhir/Patient/999999").status_code == 404
+    assert client.get("/fhir/Patient/999999").status_code == 404
+    assert client.get("/fhir/Patient/0013x").status_code == 404
