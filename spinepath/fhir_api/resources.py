@@ -38,6 +38,8 @@ from spinepath.records.fhir import (
     payer_organization,
 )
 from spinepath.safety.models import AdverseEvent, Reintervention, SafetyReport
+from spinepath.versions.triggers import code_version, patient_version
+from spinepath.web.kept import kept
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (
@@ -187,11 +189,17 @@ def _date_test(text: str) -> Callable[[date], bool]:
     return lambda day: bool(getattr(day, method)(wanted))
 
 
-def _patient_param(params: dict[str, str]) -> Patient:
+def patient_param(params: dict[str, str]) -> int:
+    """The id of the one patient whose records a search asks for."""
     text = params.get("patient") or params.get("subject") or ""
     pk = int_id(text.removeprefix("Patient/"))
     if pk is None:
         raise SearchProblem("patient: search these resources for one patient, e.g. patient=12")
+    return pk
+
+
+def _patient_param(params: dict[str, str]) -> Patient:
+    pk = patient_param(params)
     patient = Patient.objects.filter(pk=pk).first()
     if patient is None:
         raise SearchProblem(f"patient: there is no Patient/{pk}")
@@ -258,26 +266,41 @@ def search(
         end = min(offset + count, total)
         patients = list(query.prefetch_related("identifiers")[offset:end]) if offset < end else []
         return total, [patient_resource(p) for p in patients], patients
+    if kind in PATIENT_TYPES:
+        # One patient's records, kept under the version of their facts.
+        pk = patient_param(params)
+        key = f"fhir:of:{pk}:{kind}:{patient_version(pk)}:{code_version()}"
+        records, mrn = kept(key, lambda: _records_of(pk, kind))
+        found = _filtered(kind, params, records)
+        return len(found), found[offset : offset + count], [Patient(pk=pk, mrn=mrn)]
     found, patients = _search_all(kind, params)
     return len(found), found[offset : offset + count], patients
 
 
+def _records_of(pk: int, kind: str) -> tuple[list[dict[str, Any]], str]:
+    patient = _patient_param({"patient": str(pk)})
+    return resources_of(patient, kind), patient.mrn
+
+
 def _search_all(kind: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], list[Patient]]:
+    """The searches of the types that are no patient's records."""
     if kind == "Organization":
         return [payer_organization(k) for k, _ in PAYER_CHOICES if k != "self_pay"], []
-    if kind == "Questionnaire":
-        wanted = params.get("url")
-        found = [q for q in questionnaires().values() if not wanted or q["url"] == wanted]
-        return found, []
-    patient = _patient_param(params)
-    found = resources_of(patient, kind)
+    wanted = params.get("url")
+    found = [q for q in questionnaires().values() if not wanted or q["url"] == wanted]
+    return found, []  # Questionnaire
+
+
+def _filtered(
+    kind: str, params: dict[str, str], found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     if kind == "Observation":
         if params.get("code"):
             found = [r for r in found if _coding_matches(r, params["code"])]
         if params.get("date"):
             test = _date_test(params["date"])
             found = [r for r in found if test(date.fromisoformat(r["effectiveDateTime"][:10]))]
-    return found, [patient]
+    return found
 
 
 def page_of(params: dict[str, str]) -> tuple[int, int]:

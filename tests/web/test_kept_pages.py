@@ -276,3 +276,20 @@ def test_a_fhir_patient_read_is_kept_and_each_one_is_still_disclosed(
     assert client.get("/fhir/Patient/999999").status_code == 404
     assert client.get("/fhir/Patient/999999").status_code == 404
     assert client.get("/fhir/Patient/0013x").status_code == 404
+    # One patient's records searched: kept under the same version, each search disclosed.
+    search = f"/fhir/Procedure?patient={patient.pk}"
+    before = client.get(search).json()
+    assert client.get(search).json()["total"] == before["total"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO consultations_priorprocedure (patient_id, kind, performed_on, levels)"
+            " VALUES (%s, 'fusion', '2020-01-02', '[\"L5-S1\"]')",
+            [patient.pk],
+        )
+    after = client.get(search).json()
+    assert after["total"] == before["total"] + 1
+    # A search that finds something discloses the patient (two of the three, if none before).
+    found = 1 + 2 * (before["total"] > 0)
+    disclosed = AuditEvent.objects.filter(what="FHIR API: search Procedure", patient=patient)
+    assert disclosed.count() == found
+    assert client.get("/fhir/Procedure?patient=999999").status_code == 400
