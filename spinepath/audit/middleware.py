@@ -90,10 +90,14 @@ class AuditMiddleware:
             context.done(token)
         if getattr(request, "_spinepath_audited", False):
             return response  # the view recorded its own event (an export, a change)
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return response
+        # The handler's own match (resolved once per request), else the address resolved here
+        # (a middleware before the handler answered: a redirect to the second factor).
+        match = getattr(request, "resolver_match", None)
+        if match is None:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return response
         name = match.view_name
         patient = getattr(request, "_spinepath_patient", None)
         signed_in = request.user.is_authenticated
