@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +16,8 @@ from spinepath.patients import services
 from spinepath.patients.forms import IdentifierForm, NewPatientForm, PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
+from spinepath.versions.triggers import code_version, table_versions
+from spinepath.web.kept import kept, render_part, shown
 from spinepath.web.refusals import show_on_form
 
 SEES = "can see patient records"
@@ -23,12 +27,24 @@ SEES = "can see patient records"
 def patient_list(request: HttpRequest) -> HttpResponse:
     staff_actor(request, sees=SEES)
     query = request.GET.get("q", "")[:100]
-    patients = list(patient_search(query))
-    showing(request, patients)
-    template = (
-        "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    # Kept under the version of the patients' table, read before the rows (a clinic's team
+    # looks the same patients up again and again; every change to a patient changes it).
+    digest = hashlib.sha256(query.encode()).hexdigest()[:24]
+    key = f"patients:search:{table_versions('patients_patient')}:{digest}:{code_version()}"
+    results, numbers = kept(key, lambda: _results(query))
+    showing(request, [], numbers=numbers)
+    if request.headers.get("HX-Request"):
+        return HttpResponse(shown(request, results))
+    return render(
+        request, "patients/list.html", {"results": shown(request, results), "query": query}
     )
-    return render(request, template, {"patients": patients, "query": query})
+
+
+def _results(query: str) -> tuple[str, list[str]]:
+    """The search's results table and the record numbers it shows."""
+    patients = list(patient_search(query))
+    html = render_part("patients/_results.html", {"patients": patients, "query": query})
+    return html, [p.mrn for p in patients if p.mrn]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -293,3 +293,28 @@ def test_a_fhir_patient_read_is_kept_and_each_one_is_still_disclosed(
     disclosed = AuditEvent.objects.filter(what="FHIR API: search Procedure", patient=patient)
     assert disclosed.count() == found
     assert client.get("/fhir/Procedure?patient=999999").status_code == 400
+
+
+def test_a_search_is_kept_until_a_patient_changes(
+    clinician_client: Client, candidate_encounter: Encounter
+) -> None:
+    from spinepath.audit.models import AuditEvent
+
+    patient = candidate_encounter.patient
+    with CaptureQueriesContext(connection) as computed:
+        first = clinician_client.get("/patients/?q=lop").content.decode()
+    with CaptureQueriesContext(connection) as kept:
+        partial = clinician_client.get("/patients/?q=lop", HTTP_HX_REQUEST="true")
+    assert "Lopez, Maria" in first and "Lopez, Maria" in partial.content.decode()
+    assert "<html" not in partial.content.decode() and len(kept) < len(computed)
+    # Each search still names the patients it showed.
+    shown = AuditEvent.objects.filter(path__startswith="/patients/?q=lop").order_by("id")
+    assert [e.detail["shown"] for e in shown] == [[patient.mrn], [patient.mrn]]
+    # A change by hand in the database: the next search shows the new name, not the old.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_patient SET family_name = 'Renamedson' WHERE id = %s", [patient.pk]
+        )
+    # (The search key is still the old name's: only the name shown was changed by hand.)
+    again = clinician_client.get("/patients/?q=lop").content.decode()
+    assert "Renamedson, Maria" in again and "Lopez, Maria" not in again
