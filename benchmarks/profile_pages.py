@@ -63,11 +63,15 @@ def pages() -> dict[str, tuple[str, dict[str, str]]]:
         Patient.objects.get(pk=measured["patient_id"]) if measured else Patient.objects.first()
     )
     term = patient.family_name[:3].lower()
+    from spinepath.consultations.models import Encounter
+
+    reviewed = Encounter.objects.filter(status="finished").order_by("-id").first()
     return {
         "public": ("/", {}),
         "chart": (f"/patients/{patient.pk}/", {}),
         "search": (f"/patients/?q={term}", {}),
         "worklist": ("/worklist/", {}),
+        "review": (f"/consultations/{reviewed.pk}/review/", {}) if reviewed else ("/", {}),
         "dashboard": ("/outcomes/", {}),
         "fhir read": (f"/fhir/Patient/{patient.pk}", fhir),
         "fhir name search": (f"/fhir/Patient?name={term}", fhir),

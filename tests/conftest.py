@@ -34,7 +34,7 @@ def pytest_configure(config: Any) -> None:
     from django.conf import settings
 
     cache = settings.CACHES["default"]
-    if not cache["BACKEND"].endswith("FileBasedCache"):
+    if not cache["BACKEND"].endswith(("FileBasedCache", "filecache.FileCache")):
         return
     # Every process its own folder: the xdist controller's environment reaches its workers, so
     # the folder is named by each process's own id, never inherited.

@@ -429,6 +429,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "visit_label": link.visit.label,
             "questions_version": QUESTIONS_VERSION,
+            "code_version": code_version(),
             # A yes already given is answered at once, even while other answers are missing.
             "advice": safety_advice(
                 {k: v == "yes" for k, v in posted_safety(request.POST).items()},

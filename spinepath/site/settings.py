@@ -231,6 +231,9 @@ CACHES = {
     "default": env.cache_url("SPINEPATH_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")
 }
 CACHES["default"].setdefault("TIMEOUT", 24 * 3600)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    # Culled every half minute rather than on every write (spinepath/web/filecache.py).
+    CACHES["default"]["BACKEND"] = "spinepath.web.filecache.FileCache"
 # Room for every worklist page and dashboard filter in use (Django's default is 300 entries).
 CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20000)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -318,3 +318,17 @@ def test_a_search_is_kept_until_a_patient_changes(
     # (The search key is still the old name's: only the name shown was changed by hand.)
     again = clinician_client.get("/patients/?q=lop").content.decode()
     assert "Renamedson, Maria" in again and "Lopez, Maria" not in again
+
+
+def test_the_shared_file_cache_is_culled_now_and_then_not_on_every_write(tmp_path: Any) -> None:
+    from spinepath.web.filecache import FileCache
+
+    cache = FileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 10, "CULL_FREQUENCY": 2}})
+    for i in range(30):
+        cache.set(f"k{i}", i)
+    # Culled once, when it was first written to; the rest wait for the next half minute.
+    assert len(list(tmp_path.glob("*.djcache"))) == 30
+    cache._culled_at = float("-inf")
+    cache.set("one-more", 1)
+    assert len(list(tmp_path.glob("*.djcache"))) <= 17
+    assert cache.get("one-more") == 1
