@@ -237,3 +237,15 @@ def dashboard_due_and_measured(client: Client, label: str) -> tuple[int, int]:
     row = re.search(rf'<th scope="row">{re.escape(label)}</th><td>(\d+)</td><td>(\d+)</td>', page)
     assert row is not None, f"no row {label!r} on the dashboard"
     return int(row.group(1)), int(row.group(2))
+
+
+def sign_button(response: Any) -> dict[str, str]:
+    """The review page's Sign form as a browser posts it: its one-time key and the fingerprint
+    of what it shows, read from the page."""
+    import re
+
+    page = response.content.decode()
+    form = re.search(r'<form method="post" action="[^"]*/sign/">(.*?)</form>', page, re.S)
+    assert form is not None, "the review shows no Sign button"
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(1)))
+    return {"token": fields["token"], "fingerprint": fields["fingerprint"]}

@@ -48,6 +48,14 @@ NOT_VERSIONED = {
 }
 # Of the tables of Django and the libraries, kept pages show only staff names.
 OTHER_TABLES_VERSIONED = ("auth_user",)
+# Tables of which kept pages show only some columns: a change of another column (a staff
+# member's time of last sign-in, their password) changes no version.
+COLUMNS_SHOWN = {"auth_user": ("username", "first_name", "last_name")}
+
+
+def _update_of(table: str) -> str:
+    columns = COLUMNS_SHOWN.get(table)
+    return f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
 
 
 def _clinic_models() -> Iterable[type[models.Model]]:
@@ -161,7 +169,7 @@ def _sqlite(table: str, name: str, new: str, old: str) -> list[str]:
         f"DROP TRIGGER IF EXISTS {name}_u",
         f"DROP TRIGGER IF EXISTS {name}_d",
         f"CREATE TRIGGER {name}_i AFTER INSERT ON {table} BEGIN {bump(new)} {whole} END",
-        f"CREATE TRIGGER {name}_u AFTER UPDATE ON {table} "
+        f"CREATE TRIGGER {name}_u AFTER {_update_of(table)} ON {table} "
         f"BEGIN {bump(old)} {bump(new)} {whole} END",
         f"CREATE TRIGGER {name}_d AFTER DELETE ON {table} BEGIN {bump(old)} {whole} END",
     ]
@@ -202,11 +210,12 @@ END $$
     return [
         function,
         f"DROP TRIGGER IF EXISTS {name} ON {table}",
-        f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        f"CREATE TRIGGER {name} AFTER INSERT OR {_update_of(table)} OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {name}()",
         # The table's version: once per statement, however many rows it changed.
         f"DROP TRIGGER IF EXISTS {name}_t ON {table}",
-        f"CREATE TRIGGER {name}_t AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        f"CREATE TRIGGER {name}_t AFTER INSERT OR {_update_of(table)} OR DELETE OR TRUNCATE "
+        f"ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION versions_table_bump()",
     ]
 

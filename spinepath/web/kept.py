@@ -39,6 +39,12 @@ def render_part(template: str, context: Mapping[str, Any]) -> str:
     return render_to_string(template, {**context, "csrf_token": CSRF_PLACEHOLDER})
 
 
-def shown(request: HttpRequest, html: str) -> SafeString:
-    """A kept part as this request shows it: with its own CSRF token."""
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, str(get_token(request))))  # rendered by us
+def shown(
+    request: HttpRequest, html: str, more: Mapping[str, str] | None = None
+) -> SafeString:
+    """A kept part as this request shows it: with its own CSRF token, and ``more``
+    placeholders filled in (each with HTML already escaped)."""
+    html = html.replace(CSRF_PLACEHOLDER, str(get_token(request)))
+    for placeholder, text in (more or {}).items():
+        html = html.replace(placeholder, text)
+    return mark_safe(html)  # rendered by us, from escaped parts

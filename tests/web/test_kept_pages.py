@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.apps import apps
@@ -90,12 +91,14 @@ def test_every_route_of_a_write_replaces_the_patients_version(
     assert changed()
     PriorProcedure.objects.filter(patient=patient).delete()  # a delete
     assert changed()
-    # Another patient's write leaves this one's version alone; reading the chart changes nothing
-    # (signing in does: it records the time on the user).
+    # Another patient's write leaves this one's version alone; reading the chart changes nothing.
     client = signed_in(clinician)
     before = _parts(patient.pk)
     Patient.objects.filter(pk=other.pk).update(phone="+1 555 0199")
     assert client.get(f"/patients/{patient.pk}/").status_code == 200
+    assert _parts(patient.pk) == before
+    # Signing in (the time of the last sign-in) is on no page: no version changes.
+    User.objects.filter(pk=clinician.pk).update(last_login=timezone.now())
     assert _parts(patient.pk) == before
     # A clinician's name is on every chart: the version every chart shares changes.
     User.objects.filter(pk=clinician.pk).update(first_name="Renamed")
@@ -332,3 +335,59 @@ def test_the_shared_file_cache_is_culled_now_and_then_not_on_every_write(tmp_pat
     cache.set("one-more", 1)
     assert len(list(tmp_path.glob("*.djcache"))) <= 17
     assert cache.get("one-more") == 1
+
+
+def test_the_kept_review_signs_as_its_reader_with_its_own_key(
+    clinician: Any, coordinator: Any, candidate_encounter: Encounter
+) -> None:
+    """The review is kept for whoever opens it next; its Sign button is still the reader's (their
+    name, a one-time key of their own page, their CSRF token), and a change of the facts behind
+    it is shown at once."""
+    from web_helpers import PASSWORD, sign_button
+
+    from spinepath.accounts.services import staff_user_create
+    from spinepath.actors import Actor
+    from spinepath.consultations.models import CandidacyDecision
+    from spinepath.consultations.views import signing
+
+    path = f"/consultations/{candidate_encounter.pk}/review/"
+    other = staff_user_create(
+        actor=Actor.system(),
+        username="clin2",
+        password=PASSWORD,
+        role="clinician",
+        first_name="Bo",
+        last_name="Okafor<b>",
+    )
+    reader, browser = signed_in(clinician), signed_in(other)
+    browser.handler.enforce_csrf_checks = True
+    with mock.patch.object(signing, "_review_body", wraps=signing._review_body) as computed:
+        first = reader.get(path)
+        assert "Only a clinician can sign" in signed_in(coordinator).get(path).content.decode()
+        page = browser.get(path)
+    assert (
+        computed.call_count == 2
+    )  # the clinician's, the coordinator's; the second clinician's kept
+    text = page.content.decode()
+    assert "Sign decision as Bo Okafor&lt;b&gt;" in text and "kept-part" not in text
+    assert sign_button(page)["fingerprint"] == sign_button(first)["fingerprint"]
+    assert sign_button(page)["token"] != sign_button(first)["token"]
+    # A red flag set by hand in the database: the next review is the new decision.
+    Encounter.objects.filter(pk=candidate_encounter.pk).update(red_cauda_equina=True)
+    changed = browser.get(path)
+    assert 'class="decision-banner refer_urgent"' in changed.content.decode()
+    assert sign_button(changed)["fingerprint"] != sign_button(page)["fingerprint"]
+    # The stale page's form is refused; the fresh one signs, as its reader.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text).group(1)
+    stale = browser.post(
+        f"/consultations/{candidate_encounter.pk}/sign/",
+        {**sign_button(page), "csrfmiddlewaretoken": token},
+    )
+    assert stale.status_code == 409 and not CandidacyDecision.objects.exists()
+    signed = browser.post(
+        f"/consultations/{candidate_encounter.pk}/sign/",
+        {**sign_button(changed), "csrfmiddlewaretoken": token},
+    )
+    assert signed.status_code == 302
+    decision = CandidacyDecision.objects.get()
+    assert decision.decision == "refer_urgent" and decision.signed_by == other

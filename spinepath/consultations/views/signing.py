@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import conditional_escape
 from django.views.decorators.http import (
     require_POST,
     require_safe,
@@ -31,12 +32,61 @@ from spinepath.errors import Invalid
 from spinepath.pathway import gates
 from spinepath.pathway.gates import sign_refusal
 from spinepath.pathway.workup import InvalidWorkup
+from spinepath.versions.triggers import code_version, patient_version
+from spinepath.web.kept import kept, render_part, shown
 from spinepath.web.policy import clinic_policy
 
 
 def _review_page(
     request: HttpRequest, encounter: Encounter, *, status: int = 200, notice: str = ""
 ) -> HttpResponse:
+    """The review. Its body is kept under the version of the patient's facts (and the day, and
+    what the viewer may do), read before the facts; a review shown again with a notice (the
+    facts changed under a signature) is computed afresh."""
+    actor = actor_of(request)
+    may = {"can_sign": actor.may("decision"), "may_trace": actor.has_role(*OUTCOMES_READERS)}
+    if notice:
+        body = _review_body(encounter, may, notice)
+    else:
+        key = ":".join(
+            [
+                "review",
+                str(encounter.pk),
+                patient_version(encounter.patient_id),
+                timezone.localdate().isoformat(),
+                "".join("1" if allowed else "0" for allowed in may.values()),
+                code_version(),
+            ]
+        )
+        # The encounter read again after the versions: the one read before them may be older.
+        body = kept(key, lambda: _review_body(selectors.encounter_get(encounter.pk), may, ""))
+    user = request.user
+    signer = user.get_full_name() or user.get_username()  # type: ignore[union-attr]
+    return render(
+        request,
+        "consultations/review.html",
+        _context(
+            encounter,
+            "review",
+            body=shown(
+                request,
+                body,
+                {
+                    SIGNATURE_TOKEN: actions.new_signature_token(),
+                    SIGNER: str(conditional_escape(signer)),
+                },
+            ),
+        ),
+        status=status,
+    )
+
+
+# What the kept review holds in place of the signature's one-time key and the signer's name.
+SIGNATURE_TOKEN = "kept-part-signature-token-5d0b7e21"
+SIGNER = "kept-part-signer-name-9a41c3f0"
+
+
+def _review_body(encounter: Encounter, may: dict[str, bool], notice: str) -> str:
     # The patient's records, read once for the review, the decision in force and the gate.
     read = selectors.consultation_records(encounter.patient)
     try:
@@ -79,16 +129,16 @@ def _review_page(
     policy = clinic_policy()
     signed_under = (signed[0].policy_name, signed[0].policy_version) if signed else None
     other_policy = signed_under is not None and signed_under != (policy.name, policy.version)
-    return render(
-        request,
-        "consultations/review.html",
+    return render_part(
+        "consultations/_review_body.html",
         _context(
             encounter,
             "review",
             decision=decision,
             errors=errors,
             fingerprint=fingerprint,
-            signature_token=actions.new_signature_token(),
+            signature_token=SIGNATURE_TOKEN,
+            signer=SIGNER,
             signed=signed,
             amendments=encounter.amendments.select_related("opened_by", "closed_by"),
             standing=standing,
@@ -96,12 +146,10 @@ def _review_page(
             signed_under=" ".join(signed_under) if other_policy and signed_under else "",
             policy_now=f"{policy.name} {policy.version}",
             sign_refused=sign_refused,
-            can_sign=actor_of(request).may("decision"),
             notice=notice,
             odds=odds,
-            may_trace=actor_of(request).has_role(*OUTCOMES_READERS),
+            **may,
         ),
-        status=status,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, transaction
 from django.test import Client
-from web_helpers import acting, import_encounter, signed_in
+from web_helpers import acting, import_encounter, sign_button, signed_in
 
 from spinepath.consultations.actions import decision_sign, encounter_amend
 from spinepath.consultations.models import CandidacyDecision, SignedDecisionError
@@ -20,8 +20,7 @@ def review(client: Client, encounter: Any) -> Any:
 
 def signing_form(client: Client, encounter: Any) -> dict[str, str]:
     """What the review page's Sign button posts: its token and the fingerprint shown."""
-    context = review(client, encounter).context
-    return {"token": context["signature_token"], "fingerprint": context["fingerprint"]}
+    return sign_button(review(client, encounter))
 
 
 def test_review_shows_every_rule_and_the_recommendation(
@@ -53,11 +52,12 @@ def test_clinician_signs_and_the_decision_keeps_workup_and_policy(
 
 
 def test_coordinator_posting_to_the_sign_url_is_refused(
-    coordinator_client: Client, candidate_encounter: Any
+    coordinator_client: Client, clinician: Any, candidate_encounter: Any
 ) -> None:
     response = coordinator_client.post(
         f"/consultations/{candidate_encounter.pk}/sign/",
-        {**signing_form(coordinator_client, candidate_encounter), "token": "x" * 20},
+        # What a clinician's page would post (a coordinator's shows no Sign button).
+        {**signing_form(signed_in(clinician), candidate_encounter), "token": "x" * 20},
     )
     assert response.status_code == 403
     assert not CandidacyDecision.objects.exists()

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from treatment_helpers import released
-from web_helpers import HISTORY, acting, decision_in_force, import_encounter, start
+from web_helpers import HISTORY, acting, decision_in_force, import_encounter, sign_button, start
 
 from spinepath.consultations.actions import decision_review, decision_sign, encounter_amend
 from spinepath.consultations.models import (
@@ -29,8 +29,8 @@ from spinepath.patients.services import patient_create
 
 
 def signing_form(client: Client, encounter: Encounter) -> dict[str, str]:
-    context = client.get(f"/consultations/{encounter.pk}/review/").context
-    return {"token": context["signature_token"], "fingerprint": context["fingerprint"]}
+    """What the review page's Sign button posts, read from the page as a browser does."""
+    return sign_button(client.get(f"/consultations/{encounter.pk}/review/"))
 
 
 def study_post(study: ImagingStudy, **changes: str) -> dict[str, str]:
@@ -226,8 +226,8 @@ def test_2_signing_a_review_that_changed_meanwhile_is_refused_and_the_new_one_sh
 ) -> None:
     encounter = import_encounter(clinician, red_flags__cauda_equina=True)
     form = signing_form(clinician_client, encounter)
-    shown = clinician_client.get(f"/consultations/{encounter.pk}/review/").context["decision"]
-    assert shown.decision == "refer_urgent"
+    shown = clinician_client.get(f"/consultations/{encounter.pk}/review/").content.decode()
+    assert 'class="decision-banner refer_urgent"' in shown
     # Meanwhile the red flag is cleared (by a clinician: a coordinator may not).
     encounter_post = {**HISTORY, "red_cauda_equina": "false"}
     assert coordinator_client.post(
@@ -246,13 +246,16 @@ def test_2_signing_a_review_that_changed_meanwhile_is_refused_and_the_new_one_sh
 def test_2_signing_again_with_nothing_changed_is_a_no_op_that_says_so(
     clinician_client: Client, candidate_encounter: Encounter
 ) -> None:
+    from spinepath.consultations.actions import new_signature_token
+
     form = signing_form(clinician_client, candidate_encounter)
     clinician_client.post(f"/consultations/{candidate_encounter.pk}/sign/", form)
-    again = signing_form(clinician_client, candidate_encounter)
-    response = clinician_client.post(
-        f"/consultations/{candidate_encounter.pk}/sign/", again, follow=True
-    )
-    assert "Already signed" in response.content.decode()
+    # The same form again (a second click), and the same review with another page's key.
+    for again in (form, {**form, "token": new_signature_token()}):
+        response = clinician_client.post(
+            f"/consultations/{candidate_encounter.pk}/sign/", again, follow=True
+        )
+        assert "Already signed" in response.content.decode()
     assert CandidacyDecision.objects.count() == 1
     assert (
         b"Sign decision as"
