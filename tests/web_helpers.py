@@ -249,3 +249,16 @@ def sign_button(response: Any) -> dict[str, str]:
     assert form is not None, "the review shows no Sign button"
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(1)))
     return {"token": fields["token"], "fingerprint": fields["fingerprint"]}
+
+
+def database_url() -> str:
+    """The test database as another process reaches it (a second worker of the server)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )

@@ -14,10 +14,9 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 from treatment_helpers import treated
-from web_helpers import acting
+from web_helpers import acting, database_url
 
 from spinepath.followup.models import ReassessmentVisit
 from spinepath.followup.services import Answers, paper_form_enter
@@ -34,19 +33,8 @@ print(row.group(1), row.group(2))
 """
 
 
-def _database_url() -> str:
-    """The test database as another process reaches it."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
 def _read_in_another_process(user_id: int, path: str) -> tuple[int, int]:
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": database_url()}
     result = subprocess.run(
         [sys.executable, "-c", READ, str(user_id), path],
         env=env,

@@ -21,7 +21,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from treatment_helpers import reviewed_patient, treated
-from web_helpers import acting, signed_in
+from web_helpers import acting, database_url, signed_in
 
 from spinepath.consultations.models import Encounter, LevelFinding, PriorProcedure
 from spinepath.followup.models import ReassessmentVisit
@@ -148,20 +148,10 @@ sys.stdout.write(client.get(sys.argv[2], HTTP_HOST="127.0.0.1").content.decode()
 """
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
 def _page_in_another_process(user_id: int, path: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", READ, str(user_id), path],
-        env={**os.environ, "DATABASE_URL": _database_url()},
+        env={**os.environ, "DATABASE_URL": database_url()},
         capture_output=True,
         text=True,
         timeout=120,
