@@ -38,7 +38,7 @@ from spinepath.plans.forms import show_refusal
 from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.safety.forms import posted_safety
 from spinepath.safety.selectors import reviews_to_show
-from spinepath.versions.triggers import code_version, table_versions
+from spinepath.versions.triggers import code_version, patient_version, table_versions
 from spinepath.web.kept import kept, render_part, shown
 from spinepath.web.policy import clinic_policy
 
@@ -445,7 +445,10 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def outcome_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     staff_actor(request, sees=SEES)
+    # Kept under the patient's version, read before the facts (drawing it takes most of a
+    # second, and the chart page asks for it every time it is opened).
+    key = f"outcome-chart:{patient_id}:{patient_version(patient_id)}:{code_version()}"
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
-    svg = charts.outcome_chart_svg(patient)
+    svg = kept(key, lambda: charts.outcome_chart_svg(patient))
     return HttpResponse(svg, content_type="image/svg+xml")

@@ -39,9 +39,7 @@ def render_part(template: str, context: Mapping[str, Any]) -> str:
     return render_to_string(template, {**context, "csrf_token": CSRF_PLACEHOLDER})
 
 
-def shown(
-    request: HttpRequest, html: str, more: Mapping[str, str] | None = None
-) -> SafeString:
+def shown(request: HttpRequest, html: str, more: Mapping[str, str] | None = None) -> SafeString:
     """A kept part as this request shows it: with its own CSRF token, and ``more``
     placeholders filled in (each with HTML already escaped)."""
     html = html.replace(CSRF_PLACEHOLDER, str(get_token(request)))

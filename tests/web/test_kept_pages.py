@@ -381,3 +381,22 @@ def test_the_kept_review_signs_as_its_reader_with_its_own_key(
     assert signed.status_code == 302
     decision = CandidacyDecision.objects.get()
     assert decision.decision == "refer_urgent" and decision.signed_by == other
+
+
+def test_the_outcome_chart_is_kept_until_a_measurement_changes(
+    clinician: Any, clinician_client: Client
+) -> None:
+    from spinepath.followup import charts
+
+    patient = treated(clinician, 100)
+    path = f"/patients/{patient.pk}/outcomes.svg"
+    with mock.patch.object(charts, "outcome_chart_svg", wraps=charts.outcome_chart_svg) as drawn:
+        first = clinician_client.get(path).content
+        assert clinician_client.get(path).content == first and drawn.call_count == 1
+        paper_form_enter(
+            actor=acting(clinician),
+            visit=ReassessmentVisit.objects.get(patient=patient, key="6w"),
+            measured_on=timezone.localdate() - timedelta(days=58),
+            answers=Answers(40, "vas", [2] * 10),
+        )
+        assert clinician_client.get(path).content != first and drawn.call_count == 2
