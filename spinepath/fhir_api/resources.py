@@ -38,8 +38,8 @@ from spinepath.records.fhir import (
     payer_organization,
 )
 from spinepath.safety.models import AdverseEvent, Reintervention, SafetyReport
-from spinepath.versions.triggers import code_version, patient_version
-from spinepath.web.kept import kept
+from spinepath.versions.triggers import patient_version
+from spinepath.web.kept import kept, kept_key
 
 # The types the API reads and searches (the CapabilityStatement lists exactly these).
 PATIENT_TYPES = (
@@ -269,7 +269,7 @@ def search(
     if kind in PATIENT_TYPES:
         # One patient's records, kept under the version of their facts.
         pk = patient_param(params)
-        key = f"fhir:of:{pk}:{kind}:{patient_version(pk)}:{code_version()}"
+        key = kept_key("fhir:of", pk, kind, patient_version(pk))
         records, mrn = kept(key, lambda: _records_of(pk, kind))
         found = _filtered(kind, params, records)
         return len(found), found[offset : offset + count], [Patient(pk=pk, mrn=mrn)]

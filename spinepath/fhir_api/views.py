@@ -35,9 +35,9 @@ from spinepath.fhir_api.services import token_for
 from spinepath.fhir_api.smart.access import smart_access
 from spinepath.fhir_api.smart.discovery import smart_security
 from spinepath.patients.models import Patient
-from spinepath.versions.triggers import code_version, patient_version
+from spinepath.versions.triggers import patient_version
 from spinepath.web.clients import client_address
-from spinepath.web.kept import kept
+from spinepath.web.kept import kept, kept_key
 from spinepath.web.refusals import fhir_json, operation_outcome
 from spinepath.web.text import json_problems
 
@@ -218,7 +218,7 @@ def _patient_read(ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     if pk is None:
         return None, None
     # The versions first, then the facts: what is kept under a key is never older than it.
-    key = f"fhir:Patient:{pk}:{patient_version(pk)}:{code_version()}"
+    key = kept_key("fhir:Patient", pk, patient_version(pk))
 
     def compute() -> tuple[dict[str, Any] | None, int | None, str]:
         resource, patient = resources.read("Patient", str(pk))

@@ -113,6 +113,7 @@ def worklist_page(
     patient_id: int | None,
     number: Any,
     per_page: int,
+    versions: str = "",
 ) -> tuple[Page[int], list[ReassessmentVisit]]:
     """One page of the worklist: the page (its number, count and neighbours) and its visits.
 
@@ -123,7 +124,9 @@ def worklist_page(
     from spinepath.followup.cache import versioned
 
     visits = worklist(today, state, sort, patient_id)
-    scope = f"{state}:{sort}:{patient_id or ''}"
+    # ``versions``: the versions of the visits' tables the caller read (a change the signals
+    # do not hear, such as SQL typed by hand, gives new keys too).
+    scope = f"{state}:{sort}:{patient_id or ''}:{versions}"
     count = versioned(f"worklist-count:{scope}", today, visits.count)
     page = Paginator(range(count), per_page).get_page(number)
     start = (page.number - 1) * per_page

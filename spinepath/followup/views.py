@@ -39,7 +39,7 @@ from spinepath.plans.sessions_cache import sessions_to_book_cached
 from spinepath.safety.forms import posted_safety
 from spinepath.safety.selectors import reviews_to_show
 from spinepath.versions.triggers import code_version, patient_version, table_versions
-from spinepath.web.kept import kept, render_part, shown
+from spinepath.web.kept import kept, kept_key, render_part, shown
 from spinepath.web.policy import clinic_policy
 
 SEES = "see follow-up"
@@ -79,23 +79,21 @@ def worklist(request: HttpRequest) -> HttpResponse:
     number = number if number.isdigit() and len(number) < 7 else ""
     completion_line = actor.has_role(*OUTCOMES_READERS)
     # The tables' versions first, then the rows: what is kept is never older than its key.
-    key = ":".join(
-        [
-            "worklist",
-            table_versions(*WORKLIST_TABLES),
-            today.isoformat(),
-            state,
-            sort,
-            str(patient_id or ""),
-            number,
-            "1" if completion_line else "0",
-            code_version(),
-        ]
+    versions = table_versions(*WORKLIST_TABLES)
+    key = kept_key(
+        "worklist",
+        versions,
+        today.isoformat(),
+        state,
+        sort,
+        patient_id or "",
+        number,
+        "1" if completion_line else "0",
     )
 
     def compute() -> tuple[str, list[str]]:
         return _worklist_body(
-            today, valid, filters, state, sort, patient_id, number, completion_line
+            today, valid, filters, state, sort, patient_id, number, completion_line, versions
         )
 
     body, numbers = kept(key, compute) if valid else compute()
@@ -117,18 +115,22 @@ def _worklist_body(
     patient_id: int | None,
     number: str,
     completion_line: bool,
+    versions: str,
 ) -> tuple[str, list[str]]:
-    """The worklist's content and the record numbers of the patients it shows."""
+    """The worklist's content and the record numbers of the patients it shows (the visits' ids
+    and count, and the sessions to book, are kept under the same versions of their tables)."""
     if valid:
         page, visits = selectors.worklist_page(
-            today, state, sort, patient_id, number or None, WORKLIST_PAGE_SIZE
+            today, state, sort, patient_id, number or None, WORKLIST_PAGE_SIZE, versions
         )
     else:
         page, visits = Paginator([], WORKLIST_PAGE_SIZE).get_page(1), []
     rows = selectors.visit_rows(visits, today)
     # Injection sessions of accepted plans that no appointment holds yet (first page only).
     to_book = (
-        sessions_to_book_cached(limit=20) if valid and page.number == 1 and not patient_id else []
+        sessions_to_book_cached(limit=20, versions=versions)
+        if valid and page.number == 1 and not patient_id
+        else []
     )
     safety_reviews = reviews_to_show()
     first = valid and page.number == 1 and not patient_id
@@ -447,7 +449,7 @@ def outcome_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     staff_actor(request, sees=SEES)
     # Kept under the patient's version, read before the facts (drawing it takes most of a
     # second, and the chart page asks for it every time it is opened).
-    key = f"outcome-chart:{patient_id}:{patient_version(patient_id)}:{code_version()}"
+    key = kept_key("outcome-chart", patient_id, patient_version(patient_id))
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)
     svg = kept(key, lambda: charts.outcome_chart_svg(patient))

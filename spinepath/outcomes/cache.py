@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from spinepath.followup.cache import versioned
 from spinepath.safety.cache import data_version as safety_version
-from spinepath.web.policy import clinic_policy
+from spinepath.web.policy import policy_digest
 
 T = TypeVar("T")
 
@@ -27,23 +27,8 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-_POLICY_DIGEST: list[tuple[object, str]] = []  # the policy in force last, and its digest
-
-
-def _policy_digest() -> str:
-    """The policy's digest, computed once per policy read (clinic_policy() gives the same object
-    until the policy in force changes): turning it into a dict took a millisecond a page."""
-    policy = clinic_policy()
-    last = _POLICY_DIGEST[0] if _POLICY_DIGEST else None
-    if last is not None and last[0] is policy:
-        return last[1]
-    digest = _digest(asdict(policy))
-    _POLICY_DIGEST[:] = [(policy, digest)]
-    return digest
-
-
 def cached(kind: str, today: date, filters: Any, compute: Callable[[], T]) -> T:
     """``compute()``, or its value for the same data, day, policy and filters."""
-    policy, chosen = _policy_digest(), _digest(asdict(filters))
+    policy, chosen = policy_digest(), _digest(asdict(filters))
     name = f"outcomes:{kind}:{safety_version()}:{policy}:{chosen}"
     return versioned(name, today, compute)

@@ -16,12 +16,9 @@ until read again: its content hash holds the figures).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -33,14 +30,9 @@ from spinepath.actors import Actor
 from spinepath.audit.models import AuditEvent
 from spinepath.audit.services import audit_record
 from spinepath.outcomes.models import DailyFigures
-from spinepath.web.policy import clinic_policy
+from spinepath.web.policy import policy_digest
 
 T = TypeVar("T")
-
-
-def _policy_digest() -> str:
-    text = json.dumps(asdict(clinic_policy()), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _standing(as_of: date, key: str) -> Any:
@@ -54,7 +46,7 @@ def of_the_day(name: str, as_of: date, compute: Callable[[], T]) -> T:
     found = stored(name, as_of)
     if found is not None:
         return found[0]  # type: ignore[no-any-return]
-    key = f"{name}:{_policy_digest()}"
+    key = f"{name}:{policy_digest()}"
     started = time.perf_counter()
     value = compute()
     try:
@@ -75,7 +67,7 @@ def of_the_day(name: str, as_of: date, compute: Callable[[], T]) -> T:
 def stored(name: str, as_of: date) -> tuple[Any, datetime] | None:
     """The figures ``name`` kept for ``as_of`` under today's policy, with when they were
     computed; None when none are kept (nothing is computed here)."""
-    key = f"{name}:{_policy_digest()}"
+    key = f"{name}:{policy_digest()}"
     for data, at in _standing(as_of, key).values_list("data", "computed_at"):
         return pickle.loads(bytes(data)), at
     return None

@@ -16,8 +16,8 @@ from spinepath.patients import services
 from spinepath.patients.forms import IdentifierForm, NewPatientForm, PatientForm
 from spinepath.patients.models import Patient
 from spinepath.patients.selectors import patient_search
-from spinepath.versions.triggers import code_version, table_versions
-from spinepath.web.kept import kept, render_part, shown
+from spinepath.versions.triggers import table_versions
+from spinepath.web.kept import kept, kept_key, render_part, shown
 from spinepath.web.refusals import show_on_form
 
 SEES = "can see patient records"
@@ -30,7 +30,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     # Kept under the version of the patients' table, read before the rows (a clinic's team
     # looks the same patients up again and again; every change to a patient changes it).
     digest = hashlib.sha256(query.encode()).hexdigest()[:24]
-    key = f"patients:search:{table_versions('patients_patient')}:{digest}:{code_version()}"
+    key = kept_key("patients:search", table_versions("patients_patient"), digest)
     results, numbers = kept(key, lambda: _results(query))
     showing(request, [], numbers=numbers)
     if request.headers.get("HX-Request"):

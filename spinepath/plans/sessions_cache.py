@@ -19,10 +19,14 @@ def sessions_changed(**kwargs: Any) -> None:
     SESSIONS.changed(**kwargs)
 
 
-def sessions_to_book_cached(limit: int = 50) -> list[tuple[CarePlan, InjectionSession]]:
+def sessions_to_book_cached(
+    limit: int = 50, versions: str = ""
+) -> list[tuple[CarePlan, InjectionSession]]:
+    """``versions``: the versions of the plans', procedures' and appointments' tables the caller
+    read (a change the signals do not hear, such as SQL typed by hand, gives a new key too)."""
     from spinepath.plans.selectors import sessions_to_book
 
-    return SESSIONS.cached(f"to-book:{limit}", lambda: sessions_to_book(limit))
+    return SESSIONS.cached(f"to-book:{limit}:{versions}", lambda: sessions_to_book(limit))
 
 
 def connect() -> None:

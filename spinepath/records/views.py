@@ -29,8 +29,8 @@ from spinepath.patients.models import Patient
 from spinepath.plans.standing import patient_standing
 from spinepath.public.models import Appointment
 from spinepath.safety.selectors import patient_events, patient_reinterventions, patient_reports
-from spinepath.versions.triggers import code_version, patient_version
-from spinepath.web.kept import kept, render_part, shown
+from spinepath.versions.triggers import patient_version
+from spinepath.web.kept import kept, kept_key, render_part, shown
 from spinepath.web.policy import clinic_policy
 from spinepath.web.submissions import new_submission_key
 
@@ -52,15 +52,12 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "may_record_reintervention": actor.may("reintervention"),
     }
     # The versions first, then the facts: what is kept under a key is never older than it.
-    key = ":".join(
-        [
-            "chart",
-            str(patient_id),
-            patient_version(patient_id),
-            localdate().isoformat(),
-            "".join("1" if allowed else "0" for allowed in may.values()),
-            code_version(),
-        ]
+    key = kept_key(
+        "chart",
+        patient_id,
+        patient_version(patient_id),
+        localdate().isoformat(),
+        "".join("1" if allowed else "0" for allowed in may.values()),
     )
     patient = get_object_or_404(Patient, pk=patient_id)
     viewing(request, patient)

@@ -169,7 +169,11 @@ if DATABASES["default"]["ENGINE"] == "spinepath.audit.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # recursive_triggers: a row that INSERT OR REPLACE removes fires its delete triggers
+        # (the refusals of the audit log and the signed decisions, the versions of the facts).
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA recursive_triggers=ON;"
+        ),
     }
     # Each server thread keeps its connection (opening one, with its PRAGMAs, cost a tenth of
     # a page's time); a connection that went bad is noticed and replaced.

@@ -40,7 +40,6 @@ NOT_VERSIONED = {
     "versions_patientversion": "the versions themselves",
     "versions_tableversion": "the versions themselves",
     "audit_auditevent": "every page view writes one; no kept page shows audit events",
-    "outcomes_dailyfigures": "the dashboard's daily figures",
     "public_publicsubmission": "keys of the public forms' submissions",
     "fhir_api_apitoken": "written on every FHIR request (when last used)",
     "fhir_api_clientassertion": "one-time keys of SMART backend clients",
@@ -265,6 +264,8 @@ def patient_version(patient_id: int) -> str:
     """The versions of the patient's facts and of the facts shown with every patient's, as one
     token. Read it before the facts. A patient not changed since the triggers were installed
     has the version "-" until the first change."""
+    if not 0 <= patient_id < 2**63:
+        return "none"  # no such row can exist (and SQLite cannot take the number)
     with default_connection.cursor() as cursor:
         cursor.execute(_PATIENT_SQL, [patient_id, GLOBAL])
         found = dict(cursor.fetchall())
@@ -288,12 +289,13 @@ def table_versions(*tables: str) -> str:
 
 @cache
 def code_version() -> str:
-    """What identifies this build's code and templates: a page kept by an earlier build (the
-    cache outlives an upgrade) is not shown by this one."""
+    """What identifies this build's code, templates and data files (policies, protocols,
+    evidence, contracts): a page kept by an earlier build (the cache outlives an upgrade) is not
+    shown by this one."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.suffix in {".py", ".html"}:
+        if path.suffix in {".py", ".html", ".toml", ".json"}:
             stat = path.stat()
             digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()[:12]

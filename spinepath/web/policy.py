@@ -77,6 +77,27 @@ def _policy_now(*, fresh: bool) -> Policy:
         return _state["policy"]  # type: ignore[return-value]
 
 
+_DIGEST: list[tuple[object, str]] = []  # the policy read last, and its digest
+
+
+def policy_digest() -> str:
+    """A digest of the policy in force as this process sees it: what keeps figures and pages
+    computed under one policy from being shown under another. Computed once per policy read
+    (clinic_policy() gives the same object until the policy in force changes)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    policy = clinic_policy()
+    last = _DIGEST[0] if _DIGEST else None
+    if last is not None and last[0] is policy:
+        return last[1]
+    text = json.dumps(asdict(policy), sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    _DIGEST[:] = [(policy, digest)]
+    return digest
+
+
 def forget_policy() -> None:
     """Read the policy again at the next call (after an adoption in this process; tests)."""
     _state["checked"] = -1e9

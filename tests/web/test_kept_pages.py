@@ -339,6 +339,7 @@ def test_the_kept_review_signs_as_its_reader_with_its_own_key(
     from spinepath.actors import Actor
     from spinepath.consultations.models import CandidacyDecision
     from spinepath.consultations.views import signing
+    from spinepath.web.kept import placeholder
 
     path = f"/consultations/{candidate_encounter.pk}/review/"
     other = staff_user_create(
@@ -351,15 +352,19 @@ def test_the_kept_review_signs_as_its_reader_with_its_own_key(
     )
     reader, browser = signed_in(clinician), signed_in(other)
     browser.handler.enforce_csrf_checks = True
+    # The first review of the day also counts the day's figures of patients like this one
+    # (kept in the database: a change of what every page may show).
+    first = reader.get(path)
+    assert sign_button(reader.get(path)) != {}  # computed again once: the figures changed
     with mock.patch.object(signing, "_review_body", wraps=signing._review_body) as computed:
-        first = reader.get(path)
+        assert reader.get(path).content.decode().count("Sign decision as") == 1
         assert "Only a clinician can sign" in signed_in(coordinator).get(path).content.decode()
         page = browser.get(path)
-    assert (
-        computed.call_count == 2
-    )  # the clinician's, the coordinator's; the second clinician's kept
+    # Computed for the coordinator only; both clinicians were shown the kept review.
+    assert computed.call_count == 1
     text = page.content.decode()
-    assert "Sign decision as Bo Okafor&lt;b&gt;" in text and "kept-part" not in text
+    assert "Sign decision as Bo Okafor&lt;b&gt;" in text
+    assert not any(placeholder(p) in text for p in ("csrf", "signer", "signature token"))
     assert sign_button(page)["fingerprint"] == sign_button(first)["fingerprint"]
     assert sign_button(page)["token"] != sign_button(first)["token"]
     # A red flag set by hand in the database: the next review is the new decision.
@@ -400,3 +405,94 @@ def test_the_outcome_chart_is_kept_until_a_measurement_changes(
             answers=Answers(40, "vas", [2] * 10),
         )
         assert clinician_client.get(path).content != first and drawn.call_count == 2
+
+
+def test_a_page_kept_under_one_policy_is_not_shown_under_another(
+    clinician_client: Client, candidate_encounter: Encounter
+) -> None:
+    """A worker that still holds the policy in force before an adoption (each holds it for two
+    seconds) keeps what it computes under that policy's digest, never under the new one's."""
+    from spinepath.web import kept as kept_module
+
+    path = f"/patients/{candidate_encounter.patient_id}/"
+    from spinepath.records import views as chart_views
+
+    with mock.patch.object(chart_views, "_chart_parts", wraps=chart_views._chart_parts) as computed:
+        clinician_client.get(path)
+        clinician_client.get(path)
+        assert computed.call_count == 1
+        with mock.patch.object(kept_module, "policy_digest", return_value="another-policy"):
+            clinician_client.get(path)
+        assert computed.call_count == 2
+
+
+def test_the_placeholders_are_secret_and_user_text_is_never_filled_in(
+    clinician: Any, clinician_client: Client, candidate_encounter: Encounter
+) -> None:
+    from django.test import override_settings
+
+    from spinepath.web.kept import placeholder
+
+    mine = placeholder("signer")
+    with override_settings(SECRET_KEY="another secret key, long enough to be one"):
+        other = placeholder("signer")
+    assert mine != other and mine.startswith("kept-")
+    # The strings of the first build (public in its source) are plain text now.
+    Encounter.objects.filter(pk=candidate_encounter.pk).update(
+        goals="Agreed with kept-part-signer-name-9a41c3f0 kept-part-csrf-token-0c5e7d1a"
+    )
+    review = clinician_client.get(f"/consultations/{candidate_encounter.pk}/review/")
+    page = review.content.decode()
+    for secret in ("csrf", "signer", "signature token"):
+        assert placeholder(secret) not in page
+    chart = clinician_client.get(f"/patients/{candidate_encounter.patient_id}/").content.decode()
+    assert placeholder("csrf") not in chart
+
+
+def test_a_visit_closed_by_hand_leaves_the_worklist_at_once(
+    clinician: Any, clinician_client: Client
+) -> None:
+    patient = treated(clinician, 42)  # the six-week visit is due today
+    before = clinician_client.get("/worklist/").content.decode()
+    assert f"{patient.family_name}, {patient.given_name}" in before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE followup_reassessmentvisit SET opens = %s, closes = %s "
+            "WHERE patient_id = %s AND key = '6w'",
+            [
+                timezone.localdate() + timedelta(days=30),
+                timezone.localdate() + timedelta(days=60),
+                patient.pk,
+            ],
+        )
+    after = clinician_client.get("/worklist/").content.decode()
+    assert f"{patient.family_name}, {patient.given_name}" not in after
+
+
+def test_insert_or_replace_changes_the_version_of_the_row_it_removed(
+    clinician: Any, candidate_encounter: Encounter
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("INSERT OR REPLACE is SQLite's")
+    patient = candidate_encounter.patient
+    other = reviewed_patient(clinician, timezone.localdate(), "t-other")
+    finding = LevelFinding.objects.filter(study__patient=patient).first()
+    target = other.imaging.first()
+    before, before_other = _parts(patient.pk), _parts(other.pk)
+    # The finding's row replaced by one of the other patient's study, under the same id: SQLite
+    # removes the first row without a DELETE statement.
+    columns = [f.column for f in LevelFinding._meta.concrete_fields]
+    values = ", ".join("%s" if c == "study_id" else c for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT OR REPLACE INTO consultations_levelfinding ({', '.join(columns)}) "
+            f"SELECT {values} FROM consultations_levelfinding WHERE id = %s",
+            [target.pk, finding.pk],
+        )
+    assert LevelFinding.objects.get(pk=finding.pk).study_id == target.pk
+    assert _parts(patient.pk)[0] != before[0] and _parts(other.pk)[0] != before_other[0]
+
+
+def test_a_chart_number_beyond_any_row_is_not_found(clinician_client: Client) -> None:
+    assert clinician_client.get(f"/patients/{2**63}/").status_code == 404
+    assert clinician_client.get(f"/patients/{2**70}/outcomes.svg").status_code == 404

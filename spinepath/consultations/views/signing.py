@@ -32,8 +32,8 @@ from spinepath.errors import Invalid
 from spinepath.pathway import gates
 from spinepath.pathway.gates import sign_refusal
 from spinepath.pathway.workup import InvalidWorkup
-from spinepath.versions.triggers import code_version, patient_version
-from spinepath.web.kept import kept, render_part, shown
+from spinepath.versions.triggers import patient_version
+from spinepath.web.kept import kept, kept_key, placeholder, render_part, shown
 from spinepath.web.policy import clinic_policy
 
 
@@ -48,15 +48,12 @@ def _review_page(
     if notice:
         body = _review_body(encounter, may, notice)
     else:
-        key = ":".join(
-            [
-                "review",
-                str(encounter.pk),
-                patient_version(encounter.patient_id),
-                timezone.localdate().isoformat(),
-                "".join("1" if allowed else "0" for allowed in may.values()),
-                code_version(),
-            ]
+        key = kept_key(
+            "review",
+            encounter.pk,
+            patient_version(encounter.patient_id),
+            timezone.localdate().isoformat(),
+            "".join("1" if allowed else "0" for allowed in may.values()),
         )
         # The encounter read again after the versions: the one read before them may be older.
         body = kept(key, lambda: _review_body(selectors.encounter_get(encounter.pk), may, ""))
@@ -72,18 +69,13 @@ def _review_page(
                 request,
                 body,
                 {
-                    SIGNATURE_TOKEN: actions.new_signature_token(),
-                    SIGNER: str(conditional_escape(signer)),
+                    placeholder("signature token"): actions.new_signature_token(),
+                    placeholder("signer"): str(conditional_escape(signer)),
                 },
             ),
         ),
         status=status,
     )
-
-
-# What the kept review holds in place of the signature's one-time key and the signer's name.
-SIGNATURE_TOKEN = "kept-part-signature-token-5d0b7e21"
-SIGNER = "kept-part-signer-name-9a41c3f0"
 
 
 def _review_body(encounter: Encounter, may: dict[str, bool], notice: str) -> str:
@@ -137,8 +129,8 @@ def _review_body(encounter: Encounter, may: dict[str, bool], notice: str) -> str
             decision=decision,
             errors=errors,
             fingerprint=fingerprint,
-            signature_token=SIGNATURE_TOKEN,
-            signer=SIGNER,
+            signature_token=placeholder("signature token"),
+            signer=placeholder("signer"),
             signed=signed,
             amendments=encounter.amendments.select_related("opened_by", "closed_by"),
             standing=standing,
