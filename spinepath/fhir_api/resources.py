@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from spinepath.consultations.models import (
     CandidacyDecision,
@@ -269,7 +270,9 @@ def search(
     if kind in PATIENT_TYPES:
         # One patient's records, kept under the version of their facts.
         pk = patient_param(params)
-        key = kept_key("fhir:of", pk, kind, patient_version(pk))
+        # The day too: what a resource says may depend on it (a plan is on hold once its MRI
+        # is too old).
+        key = kept_key("fhir:of", pk, kind, patient_version(pk), timezone.localdate().isoformat())
         records, mrn = kept(key, lambda: _records_of(pk, kind))
         found = _filtered(kind, params, records)
         return len(found), found[offset : offset + count], [Patient(pk=pk, mrn=mrn)]

@@ -218,7 +218,7 @@ def _patient_read(ident: str) -> tuple[dict[str, Any] | None, Patient | None]:
     if pk is None:
         return None, None
     # The versions first, then the facts: what is kept under a key is never older than it.
-    key = kept_key("fhir:Patient", pk, patient_version(pk))
+    key = kept_key("fhir:Patient", pk, patient_version(pk), timezone.localdate().isoformat())
 
     def compute() -> tuple[dict[str, Any] | None, int | None, str]:
         resource, patient = resources.read("Patient", str(pk))

@@ -60,25 +60,22 @@ SORTS = {"due": ("due", "id"), "-due": ("-due", "-id"), "patient": ("patient__fa
 
 def window_spans(today: date) -> tuple[int, int]:
     """How many days the widest window opens before its due date and closes after it: of the
-    policy in force (visits scheduled today) and of every visit stored before today (counted
-    once a day). A visit open today is due within these spans of today."""
-    from django.core.cache import cache
+    policy in force (visits scheduled today) and of every visit stored, read from two indexes
+    at each call (migration 0009), so a window widened a moment ago counts. A visit open today
+    is due within these spans of today."""
+    from django.db import connection
 
-    def stored() -> tuple[int, int]:
-        from django.db import connection
-
-        table = ReassessmentVisit._meta.db_table
-        if connection.vendor == "sqlite":
-            days = "CAST(MAX(julianday({0}) - julianday({1})) AS INTEGER)"
-        else:
-            days = "MAX({0} - {1})"
-        sql = f"SELECT {days.format('due', 'opens')}, {days.format('closes', 'due')} FROM {table}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            before, after = cursor.fetchone()
-        return int(before or 0), int(after or 0)
-
-    before, after = cache.get_or_set(f"followup:spans:{today.isoformat()}", stored, 26 * 3600)
+    table = ReassessmentVisit._meta.db_table
+    if connection.vendor == "sqlite":
+        spans = ("julianday(due) - julianday(opens)", "julianday(closes) - julianday(due)")
+    else:
+        spans = ("due - opens", "closes - due")
+    found = []
+    with connection.cursor() as cursor:
+        for span in spans:  # one maximum per query: each is read from its index's last entry
+            cursor.execute(f"SELECT MAX({span}) FROM {table}")
+            found.append(int(cursor.fetchone()[0] or 0))
+    before, after = found
     policy = clinic_policy()
     return (
         max([before, *(v.opens_days_before for v in policy.visits)]),

@@ -427,9 +427,13 @@ def open_item_count(today: date) -> int:
     """Visits in their window without a measurement: what coordinators still have to chase
     (on every staff page: counted once per change of the visits and per day)."""
     from spinepath.followup.cache import versioned
+    from spinepath.versions.triggers import table_versions
 
+    # Under the versions of the visits' and measurements' tables too: a change the signals do
+    # not hear (SQL typed by hand) gives a new count at once, as the worklist does.
+    tables = table_versions("followup_reassessmentvisit", "followup_outcomemeasurement")
     return versioned(
-        "open-items",
+        f"open-items:{tables}",
         today,
         lambda: ReassessmentVisit.objects.filter(
             opens__lte=today, closes__gte=today, measurement__isnull=True

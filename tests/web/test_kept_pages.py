@@ -496,3 +496,56 @@ def test_insert_or_replace_changes_the_version_of_the_row_it_removed(
 def test_a_chart_number_beyond_any_row_is_not_found(clinician_client: Client) -> None:
     assert clinician_client.get(f"/patients/{2**63}/").status_code == 404
     assert clinician_client.get(f"/patients/{2**70}/outcomes.svg").status_code == 404
+
+
+def test_a_fhir_search_of_one_patient_is_computed_again_the_next_day(
+    clinician: Any, candidate_encounter: Encounter
+) -> None:
+    """What a resource says may depend on the day (a plan is on hold once its MRI is too old)."""
+    import time_machine
+    from django.test import Client
+
+    from spinepath.actors import Actor
+    from spinepath.fhir_api import resources
+    from spinepath.fhir_api.services import token_create
+
+    _token, secret = token_create(actor=Actor.system(), name="ehr", can_write=False)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    path = f"/fhir/CarePlan?patient={candidate_encounter.patient_id}"
+    with mock.patch.object(resources, "_records_of", wraps=resources._records_of) as computed:
+        client.get(path)
+        client.get(path)
+        assert computed.call_count == 1
+        with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+            client.get(path)
+        assert computed.call_count == 2
+
+
+def test_a_window_opened_by_hand_is_on_the_worklist_at_once(
+    clinician: Any, clinician_client: Client
+) -> None:
+    """The worklist bounds its search by the widest window stored, read at each computation."""
+    patient = treated(clinician, 10)
+    path = f"/worklist/?state=open&patient={patient.pk}"
+    assert "3 months" not in clinician_client.get(path).content.decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE followup_reassessmentvisit SET opens = %s WHERE patient_id = %s AND key = '3m'",
+            [timezone.localdate() - timedelta(days=1), patient.pk],
+        )
+    assert "3 months" in clinician_client.get(path).content.decode()
+
+
+def test_the_menus_count_of_open_visits_follows_a_change_by_hand(clinician: Any) -> None:
+    from spinepath.followup.services import open_item_count
+
+    patient = treated(clinician, 42)  # the six-week visit is due today
+    today = timezone.localdate()
+    before = open_item_count(today)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE followup_reassessmentvisit SET closes = %s "
+            "WHERE patient_id = %s AND key = '6w'",
+            [today - timedelta(days=1), patient.pk],
+        )
+    assert open_item_count(today) == before - 1
