@@ -31,6 +31,10 @@ from spinepath.web.policy import clinic_policy
 logger = logging.getLogger(__name__)
 
 
+# Why a visit left standing by a voided course is reminded no more.
+NO_COURSE = "its injection was voided: it belongs to no course of treatment"
+
+
 def reschedule_on_injections_changed(sender: object, *, plan: CarePlan, **kwargs: object) -> None:
     """Listener of :data:`spinepath.plans.events.injections_changed`."""
     schedule_for_plan(plan)
@@ -40,7 +44,9 @@ def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
     """Create the plan's reassessment visits, or move them to its last injection that stands
     (voided entries do not count). Visits already measured keep their dates: what was measured
     stays where it was. With no injection left, the visits not measured go, and the measured
-    ones leave the outcomes (they belong to no course of treatment).
+    ones leave the outcomes (they belong to no course of treatment). A visit not measured whose
+    reminders went out stays too, with what was sent (its steps): it leaves the course, its
+    reminders stop, and no link answers it.
 
     Not a door of its own: it runs inside the write that changed the injections (a procedure
     recorded or voided), whose actor and audit event it is part of."""
@@ -48,10 +54,16 @@ def schedule_for_plan(plan: CarePlan) -> list[ReassessmentVisit]:
         Procedure.objects.not_voided().filter(plan=plan).order_by("performed_on", "id")
     )
     if not injections:
-        ReassessmentVisit.objects.filter(plan=plan, measurement__isnull=True).delete()
+        ReassessmentVisit.objects.filter(
+            plan=plan, measurement__isnull=True, steps__isnull=True
+        ).delete()
         for visit in ReassessmentVisit.objects.filter(plan=plan).exclude(injected_on=None):
             visit.injected_on = None  # saved one by one: the write's audit event holds each
-            visit.save(update_fields=["injected_on"])
+            fields = ["injected_on"]
+            if not OutcomeMeasurement.objects.filter(visit=visit).exists():
+                visit.reminders_stopped = NO_COURSE
+                fields.append("reminders_stopped")
+            visit.save(update_fields=fields)
         return []
     existing = {visit.key: visit for visit in ReassessmentVisit.objects.filter(plan=plan)}
     measured = set(

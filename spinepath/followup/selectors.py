@@ -86,7 +86,12 @@ def window_spans(today: date) -> tuple[int, int]:
 def worklist(
     today: date, state: str = "open", sort: str = "due", patient_id: int | None = None
 ) -> QuerySet[ReassessmentVisit]:
-    visits = ReassessmentVisit.objects.select_related("patient").prefetch_related("measurement")
+    # Visits of a course of injections (a voided course's visits belong to none).
+    visits = (
+        ReassessmentVisit.objects.filter(injected_on__isnull=False)
+        .select_related("patient")
+        .prefetch_related("measurement")
+    )
     if state in ("open", "due", "overdue"):
         # A window open today belongs to a visit due near today: the bound (true of every
         # such visit) lets the database read only those, in due order, from its index.

@@ -63,6 +63,10 @@ logger = logging.getLogger(__name__)
 
 ALREADY_IN = "Thank you - your answers for this check-in are already in."
 NOT_VALID = "This link is not valid. Please use the link in your latest message."
+NO_COURSE_LINK = (
+    "This check-in is no longer needed: the clinic corrected its records. Please call the "
+    "clinic if you have questions."
+)
 
 
 # --- Questionnaire links --------------------------------------------------------------------
@@ -76,6 +80,8 @@ def link_problem(visit: ReassessmentVisit, today: date | None = None) -> str | N
     """Why no link may be issued for ``visit`` today; None when one may."""
     if OutcomeMeasurement.objects.filter(visit=visit).exists():
         return "This visit already has its measurement."
+    if visit.injected_on is None:
+        return "This visit belongs to no course of treatment: its injection was voided."
     return link_window_problem(
         visit.window,
         visit.label,
@@ -166,6 +172,8 @@ def link_for(token: str) -> QuestionnaireLink:
         raise LinkProblem(NOT_VALID)
     if link.used_at is not None or OutcomeMeasurement.objects.filter(visit=link.visit).exists():
         raise LinkProblem(ALREADY_IN)
+    if link.visit.injected_on is None:
+        raise LinkProblem(NO_COURSE_LINK, status=410)
     if link.expires_at < timezone.now() and today_of_write() <= link.visit.closes:
         phone = settings.SPINEPATH_CLINIC_PHONE
         raise LinkProblem(

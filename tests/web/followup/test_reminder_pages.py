@@ -221,3 +221,39 @@ def test_the_kept_worklist_carries_each_readers_own_form_token(
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     # Printed: the next reader, served straight after, no longer sees the letter.
     assert "Reminder letters to print" not in browser.get("/worklist/").content.decode()
+
+
+def test_voiding_the_injection_keeps_what_was_sent_and_stops_the_ladder(
+    reachable: Patient, clinician: Any
+) -> None:
+    """A wrong entry is voided even after its check-in's reminders went out (found by an
+    attack: a 500). What was sent stays on record; the visit leaves the course, the worklist and
+    the ladder, and its link answers nothing."""
+    from web_helpers import signed_in
+
+    from spinepath.followup.services import questionnaire_link_create
+    from spinepath.plans.models import Procedure
+
+    visit = ladder_until(reachable, "letter")
+    steps = set(ReminderStep.objects.filter(visit=visit).values_list("pk", flat=True))
+    token = questionnaire_link_create(actor=Actor.system(), visit=visit, today=timezone.localdate())
+    injection = Procedure.objects.get(patient=reachable)
+    client = signed_in(clinician)
+    response = client.post(f"/procedures/{injection.pk}/void/", {"reason": "Wrong patient"})
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.injected_on is None and "voided" in visit.reminders_stopped
+    assert set(ReminderStep.objects.filter(visit=visit).values_list("pk", flat=True)) == steps
+    # The other visits (no reminder sent) are gone; this one is off the worklist.
+    assert list(ReassessmentVisit.objects.filter(patient=reachable)) == [visit]
+    worklist = client.get(f"/worklist/?state=open&patient={reachable.pk}").content.decode()
+    assert "Nothing here today." in worklist
+    assert "Reminder letters to print" not in client.get("/worklist/").content.decode()
+    # Nothing more is sent for it, and no link answers it.
+    before = ReminderStep.objects.count()
+    reminders.send_reminders(
+        actor=Actor.system(), base_url="https://clinic.example", today=timezone.localdate()
+    )
+    assert ReminderStep.objects.count() == before
+    closed = Client().get(f"/q/{token}/")
+    assert closed.status_code == 410 and "no longer needed" in closed.content.decode()
