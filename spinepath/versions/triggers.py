@@ -30,7 +30,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection as default_connection
-from django.db import models
+from django.db import models, transaction
 
 GLOBAL = 0  # the "patient" of the facts shown with every patient's
 
@@ -145,9 +145,17 @@ def install_triggers(using: Any = None) -> None:
             statements += _sqlite(table, name, new, old)
         elif connection.vendor == "postgresql":
             statements += _postgresql(table, name, new, old)
-    with connection.cursor() as cursor:
+    # One transaction, one installer at a time: every command of the CLI migrates as it starts,
+    # and two starting at once must not drop and create the same trigger in turn.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INSTALLING])
         for statement in statements:
             cursor.execute(statement)
+
+
+# The PostgreSQL advisory lock the installers take (no other lock of the application uses it).
+_INSTALLING = 7_265_021_873
 
 
 def _sqlite(table: str, name: str, new: str, old: str) -> list[str]:
@@ -208,14 +216,11 @@ END $$
 """
     return [
         function,
-        f"DROP TRIGGER IF EXISTS {name} ON {table}",
-        f"CREATE TRIGGER {name} AFTER INSERT OR {_update_of(table)} OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {name}()",
+        f"CREATE OR REPLACE TRIGGER {name} AFTER INSERT OR {_update_of(table)} OR DELETE "
+        f"ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
         # The table's version: once per statement, however many rows it changed.
-        f"DROP TRIGGER IF EXISTS {name}_t ON {table}",
-        f"CREATE TRIGGER {name}_t AFTER INSERT OR {_update_of(table)} OR DELETE OR TRUNCATE "
-        f"ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION versions_table_bump()",
+        f"CREATE OR REPLACE TRIGGER {name}_t AFTER INSERT OR {_update_of(table)} OR DELETE "
+        f"OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION versions_table_bump()",
     ]
 
 

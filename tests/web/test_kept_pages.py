@@ -549,3 +549,31 @@ def test_the_menus_count_of_open_visits_follows_a_change_by_hand(clinician: Any)
             [today - timedelta(days=1), patient.pk],
         )
     assert open_item_count(today) == before - 1
+
+
+def test_commands_starting_at_once_install_the_triggers_side_by_side(
+    transactional_db: Any,
+) -> None:
+    """Every command of the CLI migrates as it starts, which installs the triggers: two at once
+    (two reminder runs) must both succeed, and leave every trigger in place."""
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def install() -> None:
+        try:
+            versions.install_triggers(connections["default"])
+        except BaseException as problem:  # the test reports whatever happened
+            errors.append(problem)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=install) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert versions.tables_without_triggers() == []
