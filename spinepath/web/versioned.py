@@ -70,7 +70,13 @@ class Versioned:
         # The threads of one process claim one at a time (the file cache's add is not atomic).
         with _CLAIMS:
             claimed = cache.add(computing, time.time() + budget, int(budget) + 1)
-        if not claimed:
+        if claimed:
+            # Another request may have computed it, and ended its claim, since this one looked.
+            value = cache.get(key)
+            if value is not None:
+                cache.delete(computing)
+                return value  # type: ignore[no-any-return]
+        else:
             while True:
                 time.sleep(0.02)
                 value = cache.get(key)
