@@ -22,6 +22,8 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +47,8 @@ def setup(var: Path, postgres: str | None) -> None:
 
 
 def pages() -> dict[str, tuple[str, dict[str, str]]]:
-    """Each page of the issue's table: (path, extra headers)."""
+    """Each page of the issue's table: (path, extra headers); the writes of the load
+    benchmark's mixes are in ``writes``."""
     from spinepath.actors import Actor
     from spinepath.fhir_api.services import token_create
     from spinepath.followup.models import OutcomeMeasurement
@@ -79,6 +82,76 @@ def pages() -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
+def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
+    """The writes of the load benchmark's mixes: for each, a function giving the next
+    request's (path, form data). A patient's answers take a new link each time."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from spinepath.accounts.actors import staff_member
+    from spinepath.actors import Actor
+    from spinepath.consultations.actions import encounter_start
+    from spinepath.consultations.models import Encounter
+    from spinepath.followup.models import ReassessmentVisit
+    from spinepath.followup.services import questionnaire_link_create
+    from spinepath.pathway.safety import SAFETY_QUESTIONS
+    from spinepath.patients.models import Patient
+    from spinepath.patients.services import patient_create
+
+    today = timezone.localdate()
+    visits = ReassessmentVisit.objects.filter(
+        opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
+    ).order_by("?")[: count + 1]
+    tokens = [questionnaire_link_create(actor=Actor.system(), visit=v, today=today) for v in visits]
+    answers = {
+        "pain": "35",
+        **{f"odi_{i}": "1" for i in range(1, 11)},
+        **{f"safety_{q.key}": "no" for q in SAFETY_QUESTIONS},
+        "back_pain_nrs": "3",
+        "leg_pain_nrs": "1",
+        "work_status": "full_time",
+        "analgesic_use": "occasional",
+        "opioid_use": "no",
+    }
+    history = {
+        "assessed_on": today.isoformat(),
+        "pain_duration_months": "24",
+        "pattern": "axial",
+        "physical_therapy_weeks": "12",
+        "nsaid_trial": "true",
+        "conservative_status": "plateaued",
+        "prior_procedures_asked": "true",
+        "medications": "ibuprofen",
+        "goals": "Garden again",
+        "red_cauda_equina": "false",
+        "red_infection": "false",
+        "red_malignancy": "false",
+        "red_fracture": "false",
+        "pain_vas": "70",
+        **{f"odi_{i}": "2" for i in range(1, 11)},
+    }
+    clinician = staff_member(User.objects.get(username="dr.rivera"), path="(profile)")
+    patient = Patient.objects.filter(external_id="bench-load-steps").first() or patient_create(
+        actor=clinician,
+        details={
+            "family_name": "Steps",
+            "given_name": "Benchmark",
+            "birth_date": today - timedelta(days=365 * 50),
+            "sex": "female",
+            "external_id": "bench-load-steps",
+        },
+    )
+    encounter = Encounter.objects.filter(
+        patient=patient, status=Encounter.IN_PROGRESS
+    ).first() or encounter_start(patient=patient, actor=clinician, assessed_on=today)
+    page, unused = tokens[0], iter(tokens[1:])
+    return {
+        "questionnaire page": lambda: (f"/q/{page}/", {}),
+        "questionnaire answer": lambda: (f"/q/{next(unused)}/", answers),
+        "step save": lambda: (f"/consultations/{encounter.pk}/history/", history),
+    }
+
+
 def _counting(queries: list[str]):  # type: ignore[no-untyped-def]
     def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         queries.append(sql)
@@ -107,47 +180,63 @@ def main() -> None:
     staff = Client(HTTP_HOST="127.0.0.1")
     staff.force_login(User.objects.get(username="dr.rivera"))
     anonymous = Client(HTTP_HOST="127.0.0.1")
+    # Each entry: (client, method, a function giving the next request's path and data,
+    # headers). The writes need fresh links: 3 + 1 + 2 runs of --requests, and a spare.
+    entries: dict[str, tuple[Client, str, Callable[[], tuple[str, dict[str, str]]], dict]] = {}
+    for name, (path, headers) in pages().items():
+        client = anonymous if name == "public" or name.startswith("fhir") else staff
+        entries[name] = (client, "get", lambda path=path: (path, {}), headers)
+    wanted = [n for n in ("questionnaire page", "questionnaire answer", "step save")]
+    if args.only:
+        wanted = [n for n in wanted if n in args.only]
+    if wanted:
+        for name, next_request in writes(2 * args.requests + 10).items():
+            client = staff if name == "step save" else anonymous
+            method = "get" if name == "questionnaire page" else "post"
+            entries[name] = (client, method, next_request, {})
+
+    def request(name: str) -> int:
+        client, method, next_request, headers = entries[name]
+        path, data = next_request()
+        response = getattr(client, method)(path, data, **headers)
+        return int(response.status_code)
+
     figures = []
-    table = pages()
-    for name, (path, headers) in table.items():
+    for name in entries:
         if args.only and name not in args.only:
             continue
-        client = anonymous if name == "public" or name.startswith("fhir") else staff
         for _ in range(3):
-            response = client.get(path, **headers)
-            assert response.status_code == 200, (name, path, response.status_code)
+            status = request(name)
+            assert status in (200, 302), (name, status)
         queries: list[str] = []
         with connection.execute_wrapper(_counting(queries)):
-            client.get(path, **headers)
+            request(name)
         if args.sql:
-            print(f"\n===== {name} {path}: {len(queries)} queries")
+            print(f"\n===== {name}: {len(queries)} queries")
             for sql in queries:
                 print(" ", sql[:300])
         profile = cProfile.Profile()
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu = time.process_time()
         profile.enable()
         for _ in range(args.requests):
-            client.get(path, **headers)
+            request(name)
         profile.disable()
         cpu = (time.process_time() - cpu) / args.requests * 1000
-        wall = (time.perf_counter() - wall) / args.requests * 1000
-        figures.append((name, path, cpu, wall, len(queries)))
+        figures.append((name, len(queries)))
         if not args.quiet:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
-            print(f"\n===== {name} {path}: {cpu:.1f} ms CPU a request (under the profiler)")
+            print(f"\n===== {name}: {cpu:.1f} ms CPU a request (under the profiler)")
             print("\n".join(out.getvalue().splitlines()[6:]))
     # Without the profiler: the figures to compare.
-    print(f"\n{'page':<20}{'CPU ms':>8}{'wall ms':>9}{'queries':>9}  path")
-    for name, path, _, _, count in figures:
-        client = anonymous if name == "public" or name.startswith("fhir") else staff
-        headers = table[name][1]
+    print(f"\n{'page':<22}{'CPU ms':>8}{'wall ms':>9}{'queries':>9}")
+    for name, count in figures:
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(args.requests):
-            client.get(path, **headers)
+            request(name)
         cpu = (time.process_time() - cpu) / args.requests * 1000
         wall = (time.perf_counter() - wall) / args.requests * 1000
-        print(f"{name:<20}{cpu:>8.1f}{wall:>9.1f}{count:>9}  {path}")
+        print(f"{name:<22}{cpu:>8.1f}{wall:>9.1f}{count:>9}")
 
 
 if __name__ == "__main__":

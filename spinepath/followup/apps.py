@@ -22,7 +22,3 @@ class FollowupConfig(AppConfig):
         birth_date_changed.connect(
             age_bands_on_birth_date_changed, dispatch_uid="followup.age_bands"
         )
-        # Figures computed from every visit are cached until the visits change.
-        from spinepath.followup import cache
-
-        cache.connect()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-from spinepath.followup.cache import data_changed
 from spinepath.followup.models import (
     OutcomeMeasurement,
     ReassessmentVisit,
@@ -177,4 +176,3 @@ def age_bands_on_birth_date_changed(sender: object, *, patient: Patient, **_: ob
     for visit in visits:
         visit.age_band = age_band(patient.birth_date, visit.injected_on)
     ReassessmentVisit.objects.bulk_update(visits, ["age_band"])
-    data_changed()  # written in bulk, without signals

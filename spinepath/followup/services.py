@@ -27,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -158,19 +159,25 @@ class LinkProblem(Refused):
         self.status = status
 
 
-def link_for(token: str) -> QuestionnaireLink:
+def link_for(token: str, *, lock: bool = False) -> QuestionnaireLink:
     """The link behind ``token``, usable today; otherwise why not. Outside its visit's window a
-    link answers nothing: the page says when the window is."""
+    link answers nothing: the page says when the window is. One query, with its visit, the
+    patient and whether the visit is answered; ``lock``: the link's row is locked until the
+    transaction ends (a write that uses it), so two submissions of one link run one after the
+    other and the second finds it used."""
     if not token or len(token) > 100:
         raise LinkProblem(NOT_VALID)
-    link = (
+    links = (
         QuestionnaireLink.objects.select_related("visit", "visit__patient")
+        .annotate(answered=Exists(OutcomeMeasurement.objects.filter(visit=OuterRef("visit"))))
         .filter(token_hash=_hash(token))
-        .first()
     )
+    if lock:
+        links = links.select_for_update(of=("self",))
+    link = next(iter(links[:1]), None)
     if link is None:
         raise LinkProblem(NOT_VALID)
-    if link.used_at is not None or OutcomeMeasurement.objects.filter(visit=link.visit).exists():
+    if link.used_at is not None or link.answered:
         raise LinkProblem(ALREADY_IN)
     if link.visit.injected_on is None:
         raise LinkProblem(NO_COURSE_LINK, status=410)
@@ -263,10 +270,7 @@ def questionnaire_submit(*, actor: Actor, token: str, answers: Answers) -> Outco
     """Save a patient's answers once, inside the visit's window: whoever holds the single-use
     link may. A second submission of the same link, or one outside the window, is refused and
     nothing is stored."""
-    link = link_for(token)
-    link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
-    if link.used_at is not None:
-        raise LinkProblem(ALREADY_IN)
+    link = link_for(token, lock=True)
     try:
         with transaction.atomic():
             measurement = _measurement(
@@ -433,15 +437,11 @@ def questionnaire_link_send(
 
 def open_item_count(today: date) -> int:
     """Visits in their window without a measurement: what coordinators still have to chase
-    (on every staff page: counted once per change of the visits and per day)."""
+    (on every staff page: counted once per change of the visits' tables and per day)."""
     from spinepath.followup.cache import versioned
-    from spinepath.versions.triggers import table_versions
 
-    # Under the versions of the visits' and measurements' tables too: a change the signals do
-    # not hear (SQL typed by hand) gives a new count at once, as the worklist does.
-    tables = table_versions("followup_reassessmentvisit", "followup_outcomemeasurement")
     return versioned(
-        f"open-items:{tables}",
+        "open-items",
         today,
         lambda: ReassessmentVisit.objects.filter(
             opens__lte=today, closes__gte=today, measurement__isnull=True

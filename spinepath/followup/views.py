@@ -128,9 +128,7 @@ def _worklist_body(
     rows = selectors.visit_rows(visits, today)
     # Injection sessions of accepted plans that no appointment holds yet (first page only).
     to_book = (
-        sessions_to_book_cached(limit=20, versions=versions)
-        if valid and page.number == 1 and not patient_id
-        else []
+        sessions_to_book_cached(limit=20) if valid and page.number == 1 and not patient_id else []
     )
     safety_reviews = reviews_to_show()
     first = valid and page.number == 1 and not patient_id
@@ -379,16 +377,9 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
 @login_not_required
 @never_cache
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
-    """The patient's page: no login, no personal data, one submission."""
-    try:
-        link = services.link_for(token)
-    except services.LinkProblem as problem:
-        return render(
-            request,
-            "followup/questionnaire_closed.html",
-            {"message": str(problem)},
-            status=problem.status,
-        )
+    """The patient's page: no login, no personal data, one submission. Answers that are
+    complete go straight to the write, which checks the link (once, under its lock); the page
+    reads the link only to show the questions."""
     form = QuestionnaireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -423,6 +414,15 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                     "advice": safety_advice(data["safety"], settings.SPINEPATH_CLINIC_PHONE),
                 },
             )
+    try:
+        link = services.link_for(token)
+    except services.LinkProblem as problem:
+        return render(
+            request,
+            "followup/questionnaire_closed.html",
+            {"message": str(problem)},
+            status=problem.status,
+        )
     return render(
         request,
         "followup/questionnaire.html",

@@ -193,9 +193,6 @@ def generate_cohort(
 
     ``synthetic=False`` (tests only) gives them ordinary record ids and external ids, so that
     they count as the clinic's own patients (the clinic's model never counts synthetic ones)."""
-    from spinepath.followup.cache import data_changed
-
-    data_changed()  # written in bulk, without signals: the dashboard's aggregates are old
     rng = random.Random(seed)
     today = today or timezone.localdate()
     policy = clinic_policy()

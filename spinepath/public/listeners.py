@@ -108,13 +108,8 @@ def move_booked_sessions(
 
 
 def connect() -> None:
-    from django.db.models.signals import post_delete, post_save
+    from django.db.models.signals import post_save
 
-    from spinepath.plans.sessions_cache import sessions_changed
-
-    # The sessions still to book change with every booking, move and cancellation.
-    post_save.connect(sessions_changed, sender=Appointment, dispatch_uid="sessions-save-appt")
-    post_delete.connect(sessions_changed, sender=Appointment, dispatch_uid="sessions-del-appt")
     injection_recorded.connect(link_injection_to_its_session, dispatch_uid="public-link-injection")
     post_save.connect(consultation_held, sender=Encounter, dispatch_uid="public-consultation-held")
     plan_accepted.connect(move_booked_sessions, dispatch_uid="public-move-sessions")

@@ -1,21 +1,22 @@
 """Figures kept in the shared cache per *version* of the data they are computed from.
 
-A version is a token in the shared cache. Whatever changes the data calls :meth:`changed`,
-which replaces the token at once and again after the commit: a request that read the old data
-before the commit and stored its figures under the first new token is not believed after it.
-An entry also lives at most ``max_age``, a safety net for a change made without a signal.
+The version is that of the tables the figures are read from (spinepath.versions: the
+database's own triggers replace a table's version in the transaction of every insert, update
+or delete, by any route: a form, an import, a bulk update, SQL typed by hand). It is read
+before the rows, so nothing kept is older than its key. An entry also lives at most
+``max_age``: figures that depend on the time of day as well as on the data are computed again
+that often.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
 
 T = TypeVar("T")
 
@@ -29,26 +30,18 @@ _CLAIMS = threading.Lock()
 
 
 class Versioned:
-    def __init__(self, prefix: str, max_age: int = 15 * 60) -> None:
+    def __init__(self, prefix: str, tables: Sequence[str], max_age: int = 15 * 60) -> None:
+        """``tables``: what the figures are read from (each covered by the versions' triggers:
+        :func:`spinepath.versions.triggers.table_versions` refuses any other)."""
         self.prefix = prefix
-        self.key = f"{prefix}:data-version"
+        self.tables = tuple(tables)
         self.max_age = max_age
 
     def version(self) -> str:
-        version = cache.get(self.key)
-        if version is None:
-            with _CLAIMS:
-                cache.add(self.key, secrets.token_hex(8), None)
-                version = cache.get(self.key) or "unknown"
-        return str(version)
+        """The versions of the tables, as one short token: read it before the rows."""
+        from spinepath.versions.triggers import table_versions
 
-    def bump(self) -> None:
-        cache.set(self.key, secrets.token_hex(8), None)
-
-    def changed(self, **_: Any) -> None:
-        """A signal receiver: the data changed, every figure computed from it is old."""
-        self.bump()
-        transaction.on_commit(self.bump)
+        return hashlib.sha256(table_versions(*self.tables).encode()).hexdigest()[:16]
 
     def cached(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``, or its value for the same version of the data (``name`` says what it

@@ -78,6 +78,49 @@ def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician:
     assert OutcomeMeasurement.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_parallel_posts_of_one_link_and_of_two_links_store_the_answers_once(
+    clinician: Any,
+) -> None:
+    """Six posts at once: four of one link, two of a second link to the same visit (a reminder
+    sent a new one). One measurement, one safety report, one audit event; every other post is
+    told the answers are already in."""
+    import threading
+
+    from spinepath.audit.models import AuditEvent
+    from spinepath.safety.models import SafetyReport
+
+    patient = treated(clinician, 40)
+    first = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
+    second = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
+    tokens = [first] * 4 + [second] * 2
+    barrier = threading.Barrier(len(tokens))
+    pages: list[tuple[int, str]] = []
+
+    def post(token: str) -> None:
+        try:
+            barrier.wait()
+            response = Client().post(f"/q/{token}/", ANSWERS)
+            pages.append((response.status_code, response.content.decode()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    saved = [p for p in pages if "your answers are saved" in p[1]]
+    refused = [p for p in pages if p[0] == 410 and "already in" in p[1]]
+    assert len(saved) == 1 and len(refused) == 5, [p[0] for p in pages]
+    assert OutcomeMeasurement.objects.filter(patient=patient).count() == 1
+    assert SafetyReport.objects.filter(patient=patient).count() == 1
+    answered = AuditEvent.objects.filter(
+        patient_id=patient.pk, what__startswith="questionnaire 6 weeks (patient link)"
+    )
+    assert answered.count() == 1
+
+
 def test_an_expired_link_is_refused_kindly(clinician: Any) -> None:
     patient = treated(clinician, 40)
     token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))

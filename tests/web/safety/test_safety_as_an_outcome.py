@@ -210,3 +210,20 @@ def test_a_new_event_changes_the_cached_dashboard(
     assert serious() == 0
     _event(clinician, injections["p2"], **SERIOUS)
     assert serious() == 1
+
+
+def test_an_event_changed_by_sql_typed_by_hand_changes_the_cached_dashboard(
+    clinician: Any, clinician_client: Client, injections: dict[str, Procedure]
+) -> None:
+    """The dashboard's figures are kept under the versions of the tables they read, which the
+    database changes itself: a change no code of the application made shows at once."""
+    from django.db import connection
+
+    def serious() -> int:
+        return clinician_client.get("/outcomes/").context["safety"].total.serious.successes
+
+    _event(clinician, injections["p2"], **SERIOUS)
+    assert serious() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE safety_eventversion SET grade = 1, serious_criteria = '[]'")
+    assert serious() == 0
