@@ -18,12 +18,17 @@ def roles(request: HttpRequest) -> dict[str, Any]:
 
 
 def mode(request: HttpRequest) -> dict[str, Any]:
-    """Demo mode's banner, and production's warning when no mail server is configured."""
+    """Demo mode's banner, production's warning when no mail server is configured, and
+    whether the user is past the second factor."""
     from django.conf import settings
 
     from spinepath.accounts.middleware import past_second_factor
+    from spinepath.versions.triggers import code_version
 
     return {
+        # The build of the code and templates: the page's kept header is laid out again after
+        # an upgrade (templates/base.html).
+        "code_version": code_version(),
         "signed_in": past_second_factor(request.user),
         "demo_mode": settings.SPINEPATH_DEMO,
         "mail_not_sent": not settings.SPINEPATH_DEMO and not settings.SPINEPATH_SMTP_HOST,

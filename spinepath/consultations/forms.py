@@ -85,6 +85,10 @@ class StepForm(forms.ModelForm):
                 field.help_text = refusal(fact)
 
 
+# The fields of the low back pain measures' check constraints (consultations.models).
+LBP_CONSTRAINED = ("back_pain_nrs", "leg_pain_nrs", "analgesic_use", "opioid_use")
+
+
 class HistoryForm(StepForm):
     class Meta:
         model = Encounter
@@ -208,6 +212,14 @@ class HistoryForm(StepForm):
                 required=False,
                 initial=odi[index],
             )
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The database's constraints on the low back pain measures (0-10, no opioid without
+        # pain medication) are the pathway's rules, which clean() names at their fields
+        # (baseline_problems) and the service checks again on every route; the constraints
+        # stay the last guard at the commit. Validating them here as well asked the database
+        # three queries per save.
+        return {*super()._get_validation_exclusions(), *LBP_CONSTRAINED}
 
     def clean_assessed_on(self) -> Any:
         day = self.cleaned_data["assessed_on"]

@@ -170,41 +170,42 @@ def baseline_for(patient_id: int, first_injection: date) -> Baseline | None:
     from spinepath.pathway.instruments import pain_from_vas
 
     policy = clinic_policy()
-    candidates: list[tuple[date, Baseline]] = []
-    for e in Encounter.objects.filter(patient_id=patient_id, assessed_on__lte=first_injection):
-        if e.pain_vas is None and e.odi_sections is None:
-            continue
-        candidates.append(
-            (
-                e.assessed_on,
-                Baseline(
-                    e.assessed_on,
-                    pain_from_vas(e.pain_vas) if e.pain_vas is not None else None,
-                    odi_score(e.odi_sections, policy) if e.odi_sections else None,
-                ),
-            )
-        )
-    for m in OutcomeMeasurement.objects.filter(
+    # Only the three columns a baseline is made of (saving an answer reads them: the rows'
+    # other columns cost more to read than the query itself).
+    consultations = [
+        row
+        for row in Encounter.objects.filter(
+            patient_id=patient_id, assessed_on__lte=first_injection
+        ).values_list("assessed_on", "pain_vas", "odi_sections")
+        if row[1] is not None or row[2] is not None  # a consultation that measured nothing
+    ]
+    questionnaires = OutcomeMeasurement.objects.filter(
         patient_id=patient_id, visit__isnull=True, measured_on__lte=first_injection
-    ):
-        candidates.append(
-            (
-                m.measured_on,
-                Baseline(
-                    m.measured_on,
-                    pain_from_vas(m.pain_vas) if m.pain_vas is not None else None,
-                    odi_score(m.odi_sections, policy) if m.odi_sections else None,
-                ),
-            )
+    ).values_list("measured_on", "pain_vas", "odi_sections")
+    candidates = [
+        (
+            on,
+            Baseline(
+                on,
+                pain_from_vas(pain_vas) if pain_vas is not None else None,
+                odi_score(sections, policy) if sections else None,
+            ),
         )
+        for on, pain_vas, sections in [*consultations, *questionnaires]
+    ]
     chosen = choose_baseline(candidates, first_injection, policy)
     return chosen[1] if chosen else None
 
 
 def first_injection(plan_id: int) -> date | None:
     """The plan's first injection that stands (a voided entry is not one)."""
-    first = Procedure.objects.not_voided().filter(plan_id=plan_id).order_by("performed_on").first()
-    return first.performed_on if first else None
+    return (
+        Procedure.objects.not_voided()
+        .filter(plan_id=plan_id)
+        .order_by("performed_on")
+        .values_list("performed_on", flat=True)
+        .first()
+    )
 
 
 def response_at(visit: ReassessmentVisit) -> tuple[Baseline | None, Response | None]:
