@@ -380,8 +380,9 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's page: no login, no personal data, one submission. Answers that are
     complete go straight to the write, which checks the link (once, under its lock); the page
     reads the link only to show the questions."""
-    form = QuestionnaireForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = QuestionnaireForm(request.POST) if posted else None
+    if form is not None and form.is_valid():
         data = form.cleaned_data
         actor = actor_of(request)
         if actor.channel == "public":
@@ -423,6 +424,26 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             {"message": str(problem)},
             status=problem.status,
         )
+    if form is None:
+        # The blank page is the same for every link of its visit's label: kept per label,
+        # wording, build and mode (the demo banner), with this request's CSRF token filled in.
+        def blank() -> str:
+            return render_part(
+                "followup/questionnaire.html",
+                {
+                    "form": QuestionnaireForm(),
+                    "visit_label": link.visit.label,
+                    "questions_version": QUESTIONS_VERSION,
+                    "code_version": code_version(),
+                    "demo_mode": settings.SPINEPATH_DEMO,
+                    "advice": None,
+                },
+            )
+
+        key = kept_key(
+            "questionnaire-page", link.visit.label, QUESTIONS_VERSION, settings.SPINEPATH_DEMO
+        )
+        return HttpResponse(shown(request, kept(key, blank)))
     return render(
         request,
         "followup/questionnaire.html",
