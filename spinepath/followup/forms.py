@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django import forms
@@ -112,21 +113,6 @@ class QuestionnaireForm(forms.Form):
     # starts (50) is not an answer.
     pain_slider_moved = forms.CharField(required=False, max_length=1)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for index, section in enumerate(ODI_SECTIONS, start=1):
-            self.fields[f"odi_{index}"] = forms.TypedChoiceField(
-                label=section.question,
-                choices=[("", "Skip this question")]
-                + [(str(score), text) for score, text in enumerate(section.options)],
-                coerce=int,
-                empty_value=None,
-                required=False,
-                widget=forms.RadioSelect,
-            )
-        add_lbp_questions(self, asked_of_patient=self.asked_of_patient)
-        add_safety_questions(self)
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         cleaned["safety"] = safety_answers(cleaned)
@@ -148,6 +134,29 @@ class QuestionnaireForm(forms.Form):
 
     def lbp(self) -> list[Any]:
         return [self[name] for name in LBP_FIELDS]
+
+
+def _add_questions(form_class: type[QuestionnaireForm]) -> None:
+    """The ODI sections, the ICHOM questions and the safety questions, made once per class
+    (each form copies them, as it copies its declared fields: making their choices anew for
+    every page took most of the form's time)."""
+    holder = SimpleNamespace(fields=dict(form_class.base_fields))
+    for index, section in enumerate(ODI_SECTIONS, start=1):
+        holder.fields[f"odi_{index}"] = forms.TypedChoiceField(
+            label=section.question,
+            choices=[("", "Skip this question")]
+            + [(str(score), text) for score, text in enumerate(section.options)],
+            coerce=int,
+            empty_value=None,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+    add_lbp_questions(holder, asked_of_patient=form_class.asked_of_patient)  # type: ignore[arg-type]
+    add_safety_questions(holder)  # type: ignore[arg-type]
+    form_class.base_fields = holder.fields
+
+
+_add_questions(QuestionnaireForm)
 
 
 def questions_version() -> str:
@@ -211,6 +220,9 @@ class PaperForm(QuestionnaireForm):
         if cleaned.get("scale") == "nrs" and pain is not None and pain > 10:
             self.add_error("pain", "An NRS answer is 0 to 10.")
         return cleaned
+
+
+_add_questions(PaperForm)  # its own: blank choices, nothing required
 
 
 class VisitNotesForm(forms.Form):
