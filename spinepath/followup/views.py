@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import date
 
@@ -440,9 +441,8 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 },
             )
 
-        key = kept_key(
-            "questionnaire-page", link.visit.label, QUESTIONS_VERSION, settings.SPINEPATH_DEMO
-        )
+        label = hashlib.sha256(link.visit.label.encode()).hexdigest()[:16]  # a key has no spaces
+        key = kept_key("questionnaire-page", label, QUESTIONS_VERSION, settings.SPINEPATH_DEMO)
         return HttpResponse(shown(request, kept(key, blank)))
     return render(
         request,

@@ -121,6 +121,44 @@ def test_parallel_posts_of_one_link_and_of_two_links_store_the_answers_once(
     assert answered.count() == 1
 
 
+def test_the_kept_blank_page_names_each_links_visit_and_takes_each_readers_token(
+    clinician: Any,
+) -> None:
+    """The blank questionnaire is kept per visit label: a second link of another visit shows its
+    own label, and each response carries its reader's own CSRF token, which the answers post
+    with (CSRF checked as in the browser)."""
+    import re
+
+    first = treated(clinician, 40)
+    other = treated(clinician, 41, email="ben@example.org")
+    six_weeks = services.questionnaire_link_create(actor=Actor.system(), visit=visit(first, "6w"))
+    ReassessmentVisit.objects.filter(patient=other, key="3m").update(
+        opens=timezone.localdate() - timedelta(days=1)
+    )
+    three_months = services.questionnaire_link_create(
+        actor=Actor.system(), visit=visit(other, "3m")
+    )
+    tokens = []
+    for token, label in (
+        (six_weeks, "6 weeks"),
+        (six_weeks, "6 weeks"),
+        (three_months, "3 months"),
+    ):
+        browser = Client(enforce_csrf_checks=True)
+        page = browser.get(f"/q/{token}/").content.decode()
+        assert f"Your {label} check-in" in page
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found is not None and "kept-" not in found.group(1)
+        tokens.append(found.group(1))
+        if token == three_months:
+            answered = browser.post(
+                f"/q/{token}/", {**ANSWERS, "csrfmiddlewaretoken": found.group(1)}
+            )
+            assert b"your answers are saved" in answered.content
+    assert len(set(tokens)) == 3
+    assert OutcomeMeasurement.objects.get().patient == other
+
+
 def test_an_expired_link_is_refused_kindly(clinician: Any) -> None:
     patient = treated(clinician, 40)
     token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
