@@ -448,9 +448,9 @@ def wrk(base: str, requests: list[Request], connections: int, seconds: int, fold
 # --- The mixes ---------------------------------------------------------------------------------
 
 
-def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> list[Request]:
-    """The staff mix, in turn: search, chart, review page, step save, worklist, dashboard."""
-    history = {
+def history_form(today: str) -> dict[str, str]:
+    """The consultation's first step as the clinician's browser posts it (every field)."""
+    return {
         "assessed_on": today,
         "pain_duration_months": "24",
         "pattern": "axial",
@@ -467,6 +467,28 @@ def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> li
         "pain_vas": "70",
         **{f"odi_{i}": "2" for i in range(1, 11)},
     }
+
+
+def patient_answers() -> dict[str, str]:
+    """Every question the patient's page requires: pain, the ICHOM low back pain questions, a
+    no to each safety question; and the ten ODI sections."""
+    from spinepath.pathway.safety import SAFETY_QUESTIONS
+
+    return {
+        "pain": "35",
+        **{f"odi_{i}": "1" for i in range(1, 11)},
+        **{f"safety_{q.key}": "no" for q in SAFETY_QUESTIONS},
+        "back_pain_nrs": "3",
+        "leg_pain_nrs": "1",
+        "work_status": "full_time",
+        "analgesic_use": "occasional",
+        "opioid_use": "no",
+    }
+
+
+def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> list[Request]:
+    """The staff mix, in turn: search, chart, review page, step save, worklist, dashboard."""
+    history = history_form(today)
     out = []
     for i in range(60):
         jar = cookies[i % len(cookies)]
@@ -503,20 +525,7 @@ def staff_requests(f: Fixtures, cookies: list[dict[str, str]], today: str) -> li
 def patient_requests(f: Fixtures, csrf: tuple[str, str]) -> list[Request]:
     """The patient mix: each link's page, then its answers (sent once per link)."""
     cookie, token = csrf
-    from spinepath.pathway.safety import SAFETY_QUESTIONS
-
-    # Every question the patient's page requires: pain, the ICHOM low back pain questions, a
-    # no to each safety question; and the ten ODI sections.
-    answers = {
-        "pain": "35",
-        **{f"odi_{i}": "1" for i in range(1, 11)},
-        **{f"safety_{q.key}": "no" for q in SAFETY_QUESTIONS},
-        "back_pain_nrs": "3",
-        "leg_pain_nrs": "1",
-        "work_status": "full_time",
-        "analgesic_use": "occasional",
-        "opioid_use": "no",
-    }
+    answers = patient_answers()
     body = urllib.parse.urlencode({**answers, "csrfmiddlewaretoken": token})
     get = {"Cookie": f"csrftoken={cookie}"}
     post = {**get, "Content-Type": "application/x-www-form-urlencoded"}

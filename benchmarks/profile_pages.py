@@ -85,6 +85,7 @@ def pages() -> dict[str, tuple[str, dict[str, str]]]:
 def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
     """The writes of the load benchmark's mixes: for each, a function giving the next
     request's (path, form data). A patient's answers take a new link each time."""
+    from bench_load import history_form, patient_answers  # the same forms as the load benchmark
     from django.contrib.auth.models import User
     from django.utils import timezone
 
@@ -94,7 +95,6 @@ def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
     from spinepath.consultations.models import Encounter
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import questionnaire_link_create
-    from spinepath.pathway.safety import SAFETY_QUESTIONS
     from spinepath.patients.models import Patient
     from spinepath.patients.services import patient_create
 
@@ -103,33 +103,7 @@ def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
         opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
     ).order_by("?")[: count + 1]
     tokens = [questionnaire_link_create(actor=Actor.system(), visit=v, today=today) for v in visits]
-    answers = {
-        "pain": "35",
-        **{f"odi_{i}": "1" for i in range(1, 11)},
-        **{f"safety_{q.key}": "no" for q in SAFETY_QUESTIONS},
-        "back_pain_nrs": "3",
-        "leg_pain_nrs": "1",
-        "work_status": "full_time",
-        "analgesic_use": "occasional",
-        "opioid_use": "no",
-    }
-    history = {
-        "assessed_on": today.isoformat(),
-        "pain_duration_months": "24",
-        "pattern": "axial",
-        "physical_therapy_weeks": "12",
-        "nsaid_trial": "true",
-        "conservative_status": "plateaued",
-        "prior_procedures_asked": "true",
-        "medications": "ibuprofen",
-        "goals": "Garden again",
-        "red_cauda_equina": "false",
-        "red_infection": "false",
-        "red_malignancy": "false",
-        "red_fracture": "false",
-        "pain_vas": "70",
-        **{f"odi_{i}": "2" for i in range(1, 11)},
-    }
+    answers, history = patient_answers(), history_form(today.isoformat())
     clinician = staff_member(User.objects.get(username="dr.rivera"), path="(profile)")
     patient = Patient.objects.filter(external_id="bench-load-steps").first() or patient_create(
         actor=clinician,

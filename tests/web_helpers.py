@@ -176,29 +176,34 @@ def decision_in_force(patient: Any) -> Any:
     return gates.decision_in_force(consultation_standing(patient))
 
 
-def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> list[int]:
-    """Post ``data`` to ``url`` from every client at the same moment (a barrier); the statuses.
-    Each thread closes its own database connection."""
+def parallel_responses(posts: list[tuple[Client, str]], data: dict[str, Any]) -> list[Any]:
+    """Post ``data`` from each client to its address at the same moment (a barrier); the
+    responses. Each thread closes its own database connection."""
     import threading
 
     from django.db import connection
 
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
+    barrier = threading.Barrier(len(posts))
+    responses: list[Any] = []
 
-    def attempt(client: Client) -> None:
+    def attempt(client: Client, url: str) -> None:
         try:
             barrier.wait()
-            statuses.append(client.post(url, data).status_code)
+            responses.append(client.post(url, data))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
+    threads = [threading.Thread(target=attempt, args=post) for post in posts]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return statuses
+    return responses
+
+
+def parallel_posts(clients: list[Client], url: str, data: dict[str, Any]) -> list[int]:
+    """Post ``data`` to ``url`` from every client at the same moment; the statuses."""
+    return [r.status_code for r in parallel_responses([(c, url) for c in clients], data)]
 
 
 # A patient's "no" to every safety question of a follow-up questionnaire (PATHWAY.md section 10).

@@ -374,6 +374,16 @@ def link_create(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("followup:visit", visit.pk)
 
 
+def _closed(request: HttpRequest, problem: services.LinkProblem) -> HttpResponse:
+    """Why the link answers nothing (used, expired, outside its window, not valid)."""
+    return render(
+        request,
+        "followup/questionnaire_closed.html",
+        {"message": str(problem)},
+        status=problem.status,
+    )
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_not_required
 @never_cache
@@ -397,12 +407,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 ),
             )
         except services.LinkProblem as problem:
-            return render(
-                request,
-                "followup/questionnaire_closed.html",
-                {"message": str(problem)},
-                status=problem.status,
-            )
+            return _closed(request, problem)
         except Refused as refused:
             show_refusal(form, refused)
         else:
@@ -419,12 +424,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = services.link_for(token)
     except services.LinkProblem as problem:
-        return render(
-            request,
-            "followup/questionnaire_closed.html",
-            {"message": str(problem)},
-            status=problem.status,
-        )
+        return _closed(request, problem)
     if form is None:
         # The blank page is the same for every link of its visit's label: kept per label,
         # wording, build and mode (the demo banner), with this request's CSRF token filled in.

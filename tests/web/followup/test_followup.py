@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from treatment_helpers import DISC, inject, treated
-from web_helpers import LBP_ANSWERED, NOTHING_WORRYING, acting
+from web_helpers import LBP_ANSWERED, NOTHING_WORRYING, acting, parallel_responses
 
 from spinepath.actors import Actor
 from spinepath.followup import reminders, services
@@ -85,8 +85,6 @@ def test_parallel_posts_of_one_link_and_of_two_links_store_the_answers_once(
     """Six posts at once: four of one link, two of a second link to the same visit (a reminder
     sent a new one). One measurement, one safety report, one audit event; every other post is
     told the answers are already in."""
-    import threading
-
     from spinepath.audit.models import AuditEvent
     from spinepath.safety.models import SafetyReport
 
@@ -94,22 +92,8 @@ def test_parallel_posts_of_one_link_and_of_two_links_store_the_answers_once(
     first = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     second = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
     tokens = [first] * 4 + [second] * 2
-    barrier = threading.Barrier(len(tokens))
-    pages: list[tuple[int, str]] = []
-
-    def post(token: str) -> None:
-        try:
-            barrier.wait()
-            response = Client().post(f"/q/{token}/", ANSWERS)
-            pages.append((response.status_code, response.content.decode()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(t,)) for t in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = parallel_responses([(Client(), f"/q/{t}/") for t in tokens], ANSWERS)
+    pages = [(r.status_code, r.content.decode()) for r in responses]
     saved = [p for p in pages if "your answers are saved" in p[1]]
     refused = [p for p in pages if p[0] == 410 and "already in" in p[1]]
     assert len(saved) == 1 and len(refused) == 5, [p[0] for p in pages]
