@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPINEPATH = ROOT / ".venv" / "bin" / "spinepath"
@@ -117,20 +118,44 @@ class Fixtures:
     measured_ids: list[int]  # patients with answered check-ins (their Observations)
 
 
-def fixtures(questionnaires: int) -> Fixtures:
-    """Ids for the staff pages, a consultation to save steps of, and questionnaire links."""
+def step_encounter() -> Any:
+    """The consultation in progress whose first step the staff mix saves (made once)."""
     from django.contrib.auth.models import User
-    from django.db import connections
     from django.utils import timezone
 
     from spinepath.accounts.actors import staff_member
-    from spinepath.actors import Actor
     from spinepath.consultations.actions import encounter_start
+    from spinepath.consultations.models import Encounter
+    from spinepath.patients.models import Patient
+    from spinepath.patients.services import patient_create
+
+    today = timezone.localdate()
+    clinician = staff_member(User.objects.get(username="dr.rivera"), path="(benchmark)")
+    bench = Patient.objects.filter(external_id="bench-load-steps").first() or patient_create(
+        actor=clinician,
+        details={
+            "family_name": "Steps",
+            "given_name": "Benchmark",
+            "birth_date": today - timedelta(days=365 * 50),
+            "sex": "female",
+            "external_id": "bench-load-steps",
+        },
+    )
+    return Encounter.objects.filter(
+        patient=bench, status=Encounter.IN_PROGRESS
+    ).first() or encounter_start(patient=bench, actor=clinician, assessed_on=today)
+
+
+def fixtures(questionnaires: int) -> Fixtures:
+    """Ids for the staff pages, a consultation to save steps of, and questionnaire links."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from spinepath.actors import Actor
     from spinepath.consultations.models import Encounter
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import questionnaire_link_create
     from spinepath.patients.models import Patient
-    from spinepath.patients.services import patient_create
 
     today = timezone.localdate()
     step = 997
@@ -140,24 +165,7 @@ def fixtures(questionnaires: int) -> Fixtures:
     )
     terms = [f[:3].lower() for f in families[:40]]
     reviews = list(Encounter.objects.order_by("id").values_list("id", flat=True)[::step][:100])
-    clinician = User.objects.get(username="dr.rivera")
-    bench = Patient.objects.filter(external_id="bench-load-steps").first()
-    if bench is None:
-        bench = patient_create(
-            actor=staff_member(clinician, path="(benchmark)"),
-            details={
-                "family_name": "Steps",
-                "given_name": "Benchmark",
-                "birth_date": today - timedelta(days=365 * 50),
-                "sex": "female",
-                "external_id": "bench-load-steps",
-            },
-        )
-    encounter = Encounter.objects.filter(
-        patient=bench, status=Encounter.IN_PROGRESS
-    ).first() or encounter_start(
-        patient=bench, actor=staff_member(clinician, path="(benchmark)"), assessed_on=today
-    )
+    encounter = step_encounter()
     open_visits = ReassessmentVisit.objects.filter(
         opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
     ).order_by("?")[: questionnaires + 200]

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,18 +84,16 @@ def pages() -> dict[str, tuple[str, dict[str, str]]]:
 def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
     """The writes of the load benchmark's mixes: for each, a function giving the next
     request's (path, form data). A patient's answers take a new link each time."""
-    from bench_load import history_form, patient_answers  # the same forms as the load benchmark
-    from django.contrib.auth.models import User
+    from bench_load import (  # the same forms as the load benchmark
+        history_form,
+        patient_answers,
+        step_encounter,
+    )
     from django.utils import timezone
 
-    from spinepath.accounts.actors import staff_member
     from spinepath.actors import Actor
-    from spinepath.consultations.actions import encounter_start
-    from spinepath.consultations.models import Encounter
     from spinepath.followup.models import ReassessmentVisit
     from spinepath.followup.services import questionnaire_link_create
-    from spinepath.patients.models import Patient
-    from spinepath.patients.services import patient_create
 
     today = timezone.localdate()
     visits = ReassessmentVisit.objects.filter(
@@ -104,20 +101,7 @@ def writes(count: int) -> dict[str, Callable[[], tuple[str, dict[str, str]]]]:
     ).order_by("?")[: count + 1]
     tokens = [questionnaire_link_create(actor=Actor.system(), visit=v, today=today) for v in visits]
     answers, history = patient_answers(), history_form(today.isoformat())
-    clinician = staff_member(User.objects.get(username="dr.rivera"), path="(profile)")
-    patient = Patient.objects.filter(external_id="bench-load-steps").first() or patient_create(
-        actor=clinician,
-        details={
-            "family_name": "Steps",
-            "given_name": "Benchmark",
-            "birth_date": today - timedelta(days=365 * 50),
-            "sex": "female",
-            "external_id": "bench-load-steps",
-        },
-    )
-    encounter = Encounter.objects.filter(
-        patient=patient, status=Encounter.IN_PROGRESS
-    ).first() or encounter_start(patient=patient, actor=clinician, assessed_on=today)
+    encounter = step_encounter()
     page, unused = tokens[0], iter(tokens[1:])
     return {
         "questionnaire page": lambda: (f"/q/{page}/", {}),
