@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -9,7 +10,17 @@ from spinepath.accounts.roles import CLINIC_ADMIN, CLINICIAN, COORDINATOR, role_
 
 def roles(request: HttpRequest) -> dict[str, Any]:
     names = role_names(request.user)
+    user = request.user
     return {
+        # The names as one unambiguous value for the kept header's key (templates/base.html):
+        # the cache tag joins its values with ":", which a name may hold.
+        "user_names_key": json.dumps(
+            [
+                getattr(user, "username", ""),
+                getattr(user, "first_name", ""),
+                getattr(user, "last_name", ""),
+            ]
+        ),
         "is_clinician": CLINICIAN in names,
         "is_coordinator": COORDINATOR in names,
         "is_clinic_admin": CLINIC_ADMIN in names,

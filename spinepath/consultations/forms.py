@@ -49,6 +49,15 @@ class TriStateField(forms.NullBooleanField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
+    def to_python(self, value: Any) -> bool | None:
+        # Anything but yes, no or blank is refused by name: read as "not recorded", it would
+        # silently wipe a stored answer.
+        if value not in (None, "", True, False, "true", "True", "1", "false", "False", "0"):
+            raise forms.ValidationError(
+                f"{self.label or 'This answer'}: choose yes, no or not recorded.", code="invalid"
+            )
+        return super().to_python(value)  # type: ignore[no-any-return]
+
     def prepare_value(self, value: Any) -> Any:
         # A stored value (True/False) or a submitted one ("true"/"false") redisplays as it
         # was: a form shown again with an error elsewhere keeps every yes and no.

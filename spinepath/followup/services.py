@@ -443,7 +443,8 @@ def open_item_count(today: date) -> int:
     return versioned(
         "open-items",
         today,
+        # As the worklist counts them: a visit whose injection was voided is no longer chased.
         lambda: ReassessmentVisit.objects.filter(
-            opens__lte=today, closes__gte=today, measurement__isnull=True
+            opens__lte=today, closes__gte=today, measurement__isnull=True, injected_on__isnull=False
         ).count(),
     )

@@ -18,6 +18,8 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
+from spinepath.versions.triggers import code_version
+
 T = TypeVar("T")
 
 # A claim to compute a value lasts a few times as long as that value last took to compute
@@ -54,7 +56,8 @@ class Versioned:
         ``add`` (atomic on Redis and the database cache; on the file cache two processes may
         both compute, which costs time, never correctness). The claim names when it lapses: a
         few times what the value last took to compute; then a waiting request computes it."""
-        key = f"{self.prefix}:{name}:{self.version()}"
+        # The build too: figures laid out by an earlier release's templates are not shown.
+        key = f"{self.prefix}:{name}:{self.version()}:{code_version()}"
         value = cache.get(key)
         if value is not None:
             return value  # type: ignore[no-any-return]

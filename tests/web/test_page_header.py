@@ -67,3 +67,13 @@ def test_each_response_carries_its_own_sign_out_token(clinician: Any) -> None:
     # The sign-out form posts with it.
     response = first.post("/accounts/logout/", {"csrfmiddlewaretoken": sorted(tokens)[0]})
     assert response.status_code in (200, 302)
+
+
+def test_names_that_differ_only_in_where_a_colon_falls_are_told_apart(clinician: Any) -> None:
+    from django.contrib.auth.models import User
+
+    client = signed_in(clinician)
+    User.objects.filter(pk=clinician.pk).update(first_name="A:B", last_name="C")
+    assert "A:B C" in header(client)
+    User.objects.filter(pk=clinician.pk).update(first_name="A", last_name="B:C")
+    assert "A B:C" in header(client)

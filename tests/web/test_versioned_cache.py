@@ -101,7 +101,9 @@ def test_a_claim_whose_request_died_holds_the_others_up_for_seconds_only() -> No
     from django.core.cache import cache
 
     figures = Versioned("test-dead-claim", TABLES)
-    key = f"test-dead-claim:day:{figures.version()}"
+    from spinepath.versions.triggers import code_version
+
+    key = f"test-dead-claim:day:{figures.version()}:{code_version()}"
     # As a worker that claimed at once and was then killed (the claim lapses in 2 seconds).
     cache.add(f"{key}:computing", time.time() + 2, 3)
     started = time.monotonic()
@@ -113,13 +115,16 @@ def test_a_claim_whose_request_died_holds_the_others_up_for_seconds_only() -> No
 def test_the_claim_lasts_a_few_times_what_the_value_last_took() -> None:
     from django.core.cache import cache
 
+    from spinepath.versions.triggers import code_version
     from spinepath.web import versioned
 
     figures = Versioned("test-claim-length", TABLES)
     claims: list[float] = []
 
     def compute() -> int:
-        claims.append(cache.get(f"test-claim-length:n:{figures.version()}:computing"))
+        claims.append(
+            cache.get(f"test-claim-length:n:{figures.version()}:{code_version()}:computing")
+        )
         return 1
 
     cache.set("test-claim-length:n:took", 4.0, None)

@@ -92,6 +92,8 @@ def test_blank_is_not_recorded_and_none_of_these_is_an_answer(
         ({"back_pain_nrs": "12"}, "back_pain_nrs", "Back pain: choose a number from 0 to 10."),
         ({"smoking_status": "vaping"}, "smoking_status", "Smoking: current, former or never."),
         ({"work_status": "x"}, "work_status", "Work status: choose one of the list."),
+        # Read as "not recorded", an unknown answer wiped a stored one (found by an attack).
+        ({"opioid_use": "maybe"}, "opioid_use", "choose yes, no or not recorded"),
     ],
 )
 def test_a_wrong_value_is_named_at_its_field_and_the_rest_is_kept(

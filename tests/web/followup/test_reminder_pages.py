@@ -248,6 +248,10 @@ def test_voiding_the_injection_keeps_what_was_sent_and_stops_the_ladder(
     assert list(ReassessmentVisit.objects.filter(patient=reachable)) == [visit]
     worklist = client.get(f"/worklist/?state=open&patient={reachable.pk}").content.decode()
     assert "Nothing here today." in worklist
+    # The menu's count of open visits does not count it either (found by an attack).
+    from spinepath.followup.services import open_item_count
+
+    assert open_item_count(timezone.localdate()) == 0
     assert "Reminder letters to print" not in client.get("/worklist/").content.decode()
     # Nothing more is sent for it, and no link answers it.
     before = ReminderStep.objects.count()

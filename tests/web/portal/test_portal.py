@@ -480,6 +480,32 @@ def test_a_session_never_double_books_clinician_or_room(clinician: Any, coordina
         )
 
 
+def test_a_renamed_patient_is_named_anew_in_the_sessions_to_book(
+    clinician: Any, coordinator: Any, coordinator_client: Client
+) -> None:
+    """The sessions still to book are kept under the versions of the tables they show, the
+    patients' among them: a new name, by the app or by SQL typed by hand, shows at once."""
+    from django.db import connection
+
+    from spinepath.patients.services import patient_update
+
+    patient = candidate(clinician)
+    accepted_plan_for(patient, clinician, timezone.localdate())
+    name = f"{patient.family_name}, {patient.given_name}"
+    for page in ("/worklist/", "/bookings/"):
+        assert name in coordinator_client.get(page).content.decode()
+    patient_update(actor=acting(coordinator), patient=patient, details={"family_name": "Novak"})
+    for page in ("/worklist/", "/bookings/"):
+        shown = coordinator_client.get(page).content.decode()
+        assert f"Novak, {patient.given_name}" in shown and name not in shown
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_patient SET family_name = 'Horvat' WHERE id = %s", [patient.pk]
+        )
+    for page in ("/worklist/", "/bookings/"):
+        assert f"Horvat, {patient.given_name}" in coordinator_client.get(page).content.decode()
+
+
 def test_the_coordinator_books_from_the_worklist_and_the_patient_sees_it(
     clinician: Any,
     coordinator: Any,
