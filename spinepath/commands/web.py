@@ -140,6 +140,11 @@ def run_serve(args: argparse.Namespace) -> int:
                 f"--access-log: cannot write {args.access_log} ({exc.strerror}).", file=sys.stderr
             )
             return 2
+    if not os.environ.get("SPINEPATH_BASE_URL"):
+        # Links in emails and on the pages that hand them over point at this server, not at
+        # the default port, when no public address is configured (a proxy's must be set).
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        os.environ["SPINEPATH_BASE_URL"] = f"http://{host}:{args.port}"
     _django()
     _migrate()
     import socket
@@ -163,6 +168,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print("DEMO MODE: demo logins sign in with their published password alone.", flush=True)
     if args.trusted_proxy:
         print(f"behind the reverse proxy at {args.trusted_proxy}", flush=True)
+    print(f"links in emails point at {settings.SPINEPATH_BASE_URL} (SPINEPATH_BASE_URL)")
     print(
         f"spinepath is serving on http://{args.host}:{args.port}/ with {workers} worker "
         f"process{'es' if workers != 1 else ''} x {args.threads} "

@@ -144,6 +144,7 @@ TEMPLATES = [
                 "spinepath.accounts.context.roles",
                 "spinepath.accounts.context.mode",
                 "spinepath.followup.context.open_items",
+                "spinepath.web.sections.section",
                 "spinepath.fhir_api.smart.context.launchable_apps",
             ],
         },
@@ -381,7 +382,11 @@ SPINEPATH_CLINIC_NAME = OTP_TOTP_ISSUER
 # Where patients come: in the appointment emails, calendar files and the patient's pages.
 SPINEPATH_CLINIC_ADDRESS = env.str("SPINEPATH_CLINIC_ADDRESS", default="")
 # The clinic's telephone: what a patient with a worrying safety answer is told to call.
-SPINEPATH_CLINIC_PHONE = env.str("SPINEPATH_CLINIC_PHONE", default="")
+# The demo clinic's number is made up (555-01xx numbers are reserved for fiction), so that its
+# patients' pages show where a number goes.
+SPINEPATH_CLINIC_PHONE = env.str(
+    "SPINEPATH_CLINIC_PHONE", default="(555) 010-0100" if SPINEPATH_DEMO else ""
+)
 # Phone numbers typed without a leading + are read in this country (ISO 3166 code); the
 # clinic's ZIP code gives each patient's distance band in the follow-up completion.
 SPINEPATH_PHONE_REGION = env.str("SPINEPATH_PHONE_REGION", default="US")

@@ -37,6 +37,21 @@ def test_each_reader_sees_their_own_name_roles_and_menu(
     assert "Prices" in admin_header and "Audit log" in admin_header
 
 
+def test_a_patients_pages_mark_the_patients_section(
+    clinician_client: Client, candidate_encounter: Any
+) -> None:
+    """The chart, the search and a consultation are the Patients section (found by the
+    walkthrough: it was never marked)."""
+    patient = candidate_encounter.patient_id
+    for path in (
+        "/patients/",
+        f"/patients/{patient}/",
+        f"/consultations/{candidate_encounter.pk}/review/",
+    ):
+        assert 'href="/patients/" aria-current="page"' in header(clinician_client, path), path
+    assert 'href="/import/" aria-current="page"' in header(clinician_client, "/import/")
+
+
 def test_the_section_shown_as_current_follows_the_page(clinician_client: Client) -> None:
     assert 'href="/safety/" aria-current="page"' in header(clinician_client, "/safety/")
     bookings = header(clinician_client, "/bookings/")

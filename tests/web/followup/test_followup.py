@@ -194,6 +194,23 @@ def test_a_pain_score_is_required_and_the_answers_are_kept(clinician: Any) -> No
     assert not OutcomeMeasurement.objects.exists()
 
 
+def test_a_missing_answer_far_down_the_page_is_named_at_the_top(clinician: Any) -> None:
+    """On a phone the last safety question is thousands of pixels down: the page says at its
+    top what is missing, with a link to the question (found by the walkthrough)."""
+    from spinepath.pathway.safety import SAFETY_QUESTIONS
+
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
+    last = SAFETY_QUESTIONS[-1]
+    answers = {k: v for k, v in ANSWERS.items() if k != f"safety_{last.key}"}
+    page = Client().post(f"/q/{token}/", answers).content.decode()
+    summary = page[page.index('id="error-summary"') : page.index("</ul></div>")]
+    assert "Not sent yet: please answer the question below" in summary
+    assert f'href="#id_safety_{last.key}_0"' in summary and last.question in summary
+    assert page.index('id="error-summary"') < page.index("Your pain overall")
+    assert f'id="id_safety_{last.key}_0"' in page
+
+
 def test_a_moved_slider_counts_when_the_number_field_is_empty(clinician: Any) -> None:
     patient = treated(clinician, 40)
     token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))

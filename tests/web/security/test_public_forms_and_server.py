@@ -116,7 +116,14 @@ def test_createadmin_refuses_a_weak_password_and_a_taken_name(
 def test_the_server_refuses_a_huge_anonymous_body_before_reading_it(
     tmp_path: Path, migrated_database: Path
 ) -> None:
-    with serving(installed_environment(tmp_path, migrated_database)) as base:
+    log = tmp_path / "serve.log"
+    environment = installed_environment(tmp_path, migrated_database)
+    environment.pop("SPINEPATH_BASE_URL", None)
+    with serving(environment, output=log) as base:
+        # With no public address configured, links in emails point at this server's own
+        # address and port (found by a walkthrough: they named port 8000 while it served on
+        # another).
+        assert f"links in emails point at {base} (SPINEPATH_BASE_URL)" in log.read_text()
         host, port = base.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         conn.putrequest("POST", "/public/request/")
