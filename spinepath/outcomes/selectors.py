@@ -163,10 +163,7 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
     visits = filters.apply(ReassessmentVisit.objects.filter(**IN_A_COURSE))
     counts = {
         row["key"]: row
-        for row in visits.values("key").annotate(
-            due=Count("id", filter=Q(due__lte=today)),
-            closed=Count("id", filter=Q(closes__lt=today)),
-        )
+        for row in visits.values("key").annotate(closed=Count("id", filter=Q(closes__lt=today)))
     }
     lookups = {**IN_A_COURSE, **_lookups(filters)}
     measured = OutcomeMeasurement.objects.filter(
@@ -210,14 +207,18 @@ def visit_summaries(filters: Filters, today: date) -> list[VisitSummary]:
     corrections = composite_corrections(filters, today, policy)
     summaries = []
     for visit in policy.visits:
-        count = counts.get(visit.key, {"due": 0, "closed": 0})
+        count = counts.get(visit.key, {"closed": 0})
         row = scores.get(visit.key) or _NO_SCORES
         lost = count["closed"] - row["measured_closed"]
+        # Due as the completion page counts it (spinepath.pathway.completion): the window has
+        # closed, or the visit is answered (inside its window, perhaps before its due date). So
+        # due = measured + lost, and the share measured is the completion page's.
+        due = count["closed"] + row["measured"] - row["measured_closed"]
         summaries.append(
             VisitSummary(
                 key=visit.key,
                 label=visit.label,
-                due=count["due"],
+                due=due,
                 measured=row["measured"],
                 lost=lost,
                 vas_change=mean_interval(row["vas_n"], row["vas_sum"] or 0, row["vas_sq"] or 0),

@@ -239,6 +239,27 @@ def test_each_visit_counts_the_due_the_answered_the_lost_and_the_still_open(
     assert "24 months 0 0 - 0 0" in table
 
 
+def test_the_dashboard_counts_due_as_the_completion_page_does(world: World) -> None:
+    """Due is one thing on every page: the window has closed, or the visit is answered (found
+    by a walkthrough: the dashboard counted due dates, so a visit answered early was measured
+    but not due, and measured plus lost was more than due)."""
+    from spinepath.outcomes.completion import completion_counts
+    from spinepath.outcomes.selectors import Filters, visit_summaries
+
+    page = {v.key: v.tally for v in completion_counts(TODAY).completion(clinic_policy()).visits}
+    for summary in visit_summaries(Filters(), TODAY):
+        tally = page[summary.key]
+        assert (summary.due, summary.measured, summary.lost) == (
+            tally.due,
+            tally.answered,
+            tally.lost,
+        ), summary.key
+        assert summary.measured + summary.lost == summary.due
+    # The 12-month visit answered before its due date is due, as on the completion page.
+    twelve = next(s for s in visit_summaries(Filters(), TODAY) if s.key == "12m")
+    assert twelve.due == 6
+
+
 def test_which_reminder_got_the_answer(world: World) -> None:
     text = _text(signed_in(world.clinician).get("/outcomes/completion/").content)
     table = _row(text, "Which reminder got the answer", "Each answered visit counts once")
