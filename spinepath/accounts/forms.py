@@ -6,6 +6,11 @@ from django.contrib.auth.models import User
 from spinepath.accounts.roles import ROLE_LABELS, ROLES
 from spinepath.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 
+ROLES_REQUIRED = (
+    "Roles: tick at least one (a member of staff with no role can do nothing here; to stop "
+    "someone signing in, deactivate the account instead)."
+)
+
 ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
 
 
@@ -41,13 +46,19 @@ class StaffCreateForm(forms.Form):
     last_name = forms.CharField(label="Last name", max_length=150)
     email = forms.EmailField(label="Email", required=False)
     roles = forms.MultipleChoiceField(
-        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+        label="Roles",
+        choices=ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": ROLES_REQUIRED},
     )
 
 
 class StaffRolesForm(forms.Form):
     roles = forms.MultipleChoiceField(
-        label="Roles", choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+        label="Roles",
+        choices=ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": ROLES_REQUIRED},
     )
 
     @classmethod

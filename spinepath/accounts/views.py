@@ -181,7 +181,8 @@ MANAGES_STAFF = "manages staff accounts"
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
     actor = admin_actor(request, does=MANAGES_STAFF)
-    form = StaffCreateForm(request.POST or None)
+    # Bound on every POST, an empty one too (nothing ticked is an answer to name).
+    form = StaffCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user, temporary = services.staff_account_create(actor=actor, **form.cleaned_data)
@@ -216,7 +217,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     actor = admin_actor(request, does=MANAGES_STAFF)
     person = get_object_or_404(User, pk=user_id)
-    form = StaffRolesForm(request.POST or None) if request.method == "POST" else None
+    form = StaffRolesForm(request.POST) if request.method == "POST" else None
     if form is not None and form.is_valid():
         try:
             services.staff_roles_set(

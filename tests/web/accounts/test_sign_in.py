@@ -126,3 +126,21 @@ def test_the_lock_lifts_after_the_window(clinician: User) -> None:
             "/accounts/login/", {"username": "clin", "password": PASSWORD}, follow=True
         )
     assert response.wsgi_request.user.is_authenticated
+
+
+def test_staff_saved_with_no_role_are_told_what_to_do_and_nothing_changes(
+    admin_client: Client, coordinator: Any
+) -> None:
+    """Not Django's bare "This field is required." (found by a walkthrough)."""
+    from django.contrib.auth.models import User
+
+    created = admin_client.post(
+        "/accounts/staff/", {"username": "nora", "first_name": "Nora", "last_name": "Lind"}
+    )
+    assert created.status_code == 400
+    assert "Roles: tick at least one" in created.content.decode()
+    assert "Nora" in created.content.decode()  # what was entered is kept
+    assert not User.objects.filter(username="nora").exists()
+    changed = admin_client.post(f"/accounts/staff/{coordinator.pk}/", {})
+    assert "Roles: tick at least one" in changed.content.decode()
+    assert list(coordinator.groups.values_list("name", flat=True)) == ["coordinator"]
