@@ -66,11 +66,14 @@ def test_patient_fills_the_questionnaire_on_a_phone(live_server: Any, browser: A
     page.goto(f"{live_server.url}/q/{token}/")
     assert "Lopez" not in page.content()
     slider = page.get_by_label("Pain slider, 0 to 100")
+    # No marker sits at 50 before the patient touches the slider (it would suggest an answer).
+    assert "unset" in (slider.get_attribute("class") or "")
     slider.focus()
     for _ in range(12):
         page.keyboard.press("ArrowLeft")  # 50 -> 38 by keyboard alone
     assert page.locator("#id_pain").input_value() == "38"
     assert page.locator("#pain-slider-moved").input_value() == "1"  # an answer, not the 50
+    assert "unset" not in (slider.get_attribute("class") or "")
     answer_the_low_back_pain_questions(page, back=5, leg=0)
     for key in SAFETY_KEYS:
         page.locator(f"#id_safety_{key}_1").check()  # "No" to each safety question
