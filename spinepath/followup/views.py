@@ -379,7 +379,7 @@ def _closed(request: HttpRequest, problem: services.LinkProblem) -> HttpResponse
     return render(
         request,
         "followup/questionnaire_closed.html",
-        {"message": str(problem)},
+        {"message": str(problem), "clinic_phone": settings.SPINEPATH_CLINIC_PHONE},
         status=problem.status,
     )
 
@@ -417,6 +417,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 {
                     "message": "Thank you - your answers are saved.",
                     "thanks": True,
+                    "clinic_phone": settings.SPINEPATH_CLINIC_PHONE,
                     # A worrying safety answer: what to do now, at once (PATHWAY.md section 10).
                     "advice": safety_advice(data["safety"], settings.SPINEPATH_CLINIC_PHONE),
                 },

@@ -68,6 +68,8 @@ def test_the_patient_answers_once_and_it_is_scored_by_the_instruments(clinician:
     assert page.status_code == 200
     response = Client().post(f"/q/{token}/", {**ANSWERS, "odi_8": ""})
     assert b"your answers are saved" in response.content
+    phone = settings.SPINEPATH_CLINIC_PHONE
+    assert not phone or f'Call the clinic on <a href="tel:{phone}">' in response.content.decode()
     measured = OutcomeMeasurement.objects.get()
     sections = [2] * 7 + [None] + [2, 2]
     assert measured.odi_sections == sections
@@ -206,7 +208,9 @@ def test_a_missing_answer_far_down_the_page_is_named_at_the_top(clinician: Any) 
     page = Client().post(f"/q/{token}/", answers).content.decode()
     summary = page[page.index('id="error-summary"') : page.index("</ul></div>")]
     assert "Not sent yet: please answer the question below" in summary
-    assert f'href="#id_safety_{last.key}_0"' in summary and last.question in summary
+    # The link leads to the whole question (its wording and both answers), not to one button.
+    assert f'href="#q-safety_{last.key}"' in summary and last.question in summary
+    assert f'<fieldset id="q-safety_{last.key}"' in page
     assert page.index('id="error-summary"') < page.index("Your pain overall")
     assert f'id="id_safety_{last.key}_0"' in page
 
