@@ -182,7 +182,12 @@ def test_a_worrying_answer_tells_the_patient_what_to_do_and_puts_a_task_before_a
         shown = clinician_client.get(page).content.decode()
         assert "Safety answers to review" in shown, page
         assert "new numbness or weakness in the legs" in shown, page
-    assert 'aria-label="1 to review"' in clinician_client.get("/safety/").content.decode()
+    safety = clinician_client.get("/safety/").content.decode()
+    assert 'aria-label="1 to review"' in safety
+    # Whom to call, or that there is no number to call (found by a walkthrough).
+    assert not patient.phone
+    for shown in (safety, clinician_client.get("/day/").content.decode()):
+        assert "no phone on file" in shown
     # A coordinator sees it but cannot review it.
     detail = coordinator_client.get(f"/safety/answers/{report.pk}/").content.decode()
     assert "Waiting for a clinician's review" in detail
