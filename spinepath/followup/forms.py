@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from django import forms
@@ -28,14 +27,14 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 NRS_CHOICES = [(str(n), str(n)) for n in range(NRS_MIN, NRS_MAX + 1)]
 
 
-def add_lbp_questions(form: forms.Form, *, asked_of_patient: bool) -> None:
+def add_lbp_questions(fields: dict[str, forms.Field], *, asked_of_patient: bool) -> None:
     """The ICHOM low back pain questions (PATHWAY.md section 11). Asked of the patient: radio
     buttons a phone can tap, each answer required and named at its question when missing.
     Entered by staff from paper: selects, blank when the form left it unanswered."""
     blank = "Not answered on the form"
     nrs_invalid = "{}: choose a number from 0 to 10."
     for name, what in (("back_pain_nrs", "Back pain"), ("leg_pain_nrs", "Leg pain")):
-        form.fields[name] = forms.TypedChoiceField(
+        fields[name] = forms.TypedChoiceField(
             label=LBP_QUESTIONS[name],
             choices=NRS_CHOICES if asked_of_patient else [("", blank), *NRS_CHOICES],
             coerce=int,
@@ -52,7 +51,7 @@ def add_lbp_questions(form: forms.Form, *, asked_of_patient: bool) -> None:
         ("analgesic_use", ANALGESIC_USE, "Pain medication: choose no, now and then, or daily."),
     ):
         choices = list(table.items())
-        form.fields[name] = forms.ChoiceField(
+        fields[name] = forms.ChoiceField(
             label=LBP_QUESTIONS[name],
             choices=choices if asked_of_patient else [("", blank), *choices],
             required=asked_of_patient,
@@ -62,7 +61,7 @@ def add_lbp_questions(form: forms.Form, *, asked_of_patient: bool) -> None:
                 "invalid_choice": invalid,
             },
         )
-    form.fields["opioid_use"] = forms.ChoiceField(
+    fields["opioid_use"] = forms.ChoiceField(
         label=LBP_QUESTIONS["opioid_use"],
         choices=YES_NO if asked_of_patient else [("", blank), *YES_NO],
         required=asked_of_patient,
@@ -140,9 +139,9 @@ def _add_questions(form_class: type[QuestionnaireForm]) -> None:
     """The ODI sections, the ICHOM questions and the safety questions, made once per class
     (each form copies them, as it copies its declared fields: making their choices anew for
     every page took most of the form's time)."""
-    holder = SimpleNamespace(fields=dict(form_class.base_fields))
+    fields = dict(form_class.base_fields)
     for index, section in enumerate(ODI_SECTIONS, start=1):
-        holder.fields[f"odi_{index}"] = forms.TypedChoiceField(
+        fields[f"odi_{index}"] = forms.TypedChoiceField(
             label=section.question,
             choices=[("", "Skip this question")]
             + [(str(score), text) for score, text in enumerate(section.options)],
@@ -151,9 +150,9 @@ def _add_questions(form_class: type[QuestionnaireForm]) -> None:
             required=False,
             widget=forms.RadioSelect,
         )
-    add_lbp_questions(holder, asked_of_patient=form_class.asked_of_patient)  # type: ignore[arg-type]
-    add_safety_questions(holder)  # type: ignore[arg-type]
-    form_class.base_fields = holder.fields
+    add_lbp_questions(fields, asked_of_patient=form_class.asked_of_patient)
+    add_safety_questions(fields)
+    form_class.base_fields = fields
 
 
 _add_questions(QuestionnaireForm)

@@ -159,6 +159,15 @@ class LinkProblem(Refused):
         self.status = status
 
 
+def link_unused(token: str) -> bool:
+    """Whether ``token`` names a link not used yet: one small read, so that answers posted to a
+    made-up or used link never begin a write (a write takes the database's write lock, and
+    the page answers anyone). :func:`link_for` says why a link cannot be used."""
+    if not token or len(token) > 100:
+        return False
+    return QuestionnaireLink.objects.filter(token_hash=_hash(token), used_at__isnull=True).exists()
+
+
 def link_for(token: str, *, lock: bool = False) -> QuestionnaireLink:
     """The link behind ``token``, usable today; otherwise why not. Outside its visit's window a
     link answers nothing: the page says when the window is. One query, with its visit, the

@@ -388,12 +388,12 @@ def _closed(request: HttpRequest, problem: services.LinkProblem) -> HttpResponse
 @login_not_required
 @never_cache
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
-    """The patient's page: no login, no personal data, one submission. Answers that are
-    complete go straight to the write, which checks the link (once, under its lock); the page
-    reads the link only to show the questions."""
+    """The patient's page: no login, no personal data, one submission. Complete answers to a
+    link that exists and is unused go to the write, which checks the link (under its lock);
+    otherwise the page says why the link cannot be used, or shows the questions."""
     posted = request.method == "POST"
     form = QuestionnaireForm(request.POST) if posted else None
-    if form is not None and form.is_valid():
+    if form is not None and form.is_valid() and services.link_unused(token):
         data = form.cleaned_data
         actor = actor_of(request)
         if actor.channel == "public":

@@ -21,10 +21,11 @@ from spinepath.web.submissions import OncePerSubmission
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
-def add_safety_questions(form: forms.Form) -> None:
-    """The fixed safety questions on a form, each a required yes or no (never skipped)."""
+def add_safety_questions(fields: dict[str, forms.Field]) -> None:
+    """The fixed safety questions among a form's ``fields``, each a required yes or no (never
+    skipped)."""
     for question in SAFETY_QUESTIONS:
-        form.fields[f"safety_{question.key}"] = forms.ChoiceField(
+        fields[f"safety_{question.key}"] = forms.ChoiceField(
             label=question.question,
             choices=YES_NO,
             widget=forms.RadioSelect,
@@ -63,7 +64,7 @@ class SafetyAnswersForm(OncePerSubmission):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         details = self.fields.pop("details")
-        add_safety_questions(self)
+        add_safety_questions(self.fields)
         self.fields["details"] = details
 
 

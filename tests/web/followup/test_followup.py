@@ -160,6 +160,26 @@ def test_a_wrong_token_is_refused(db: Any) -> None:
     assert response.status_code == 410 and b"not valid" in response.content
 
 
+def test_answers_to_a_made_up_or_used_link_never_begin_a_write(
+    clinician: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page answers anyone: complete answers posted to a link that does not exist, or was
+    used, are refused from a read, without taking the database's write lock."""
+    patient = treated(clinician, 40)
+    token = services.questionnaire_link_create(actor=Actor.system(), visit=visit(patient, "6w"))
+    assert b"your answers are saved" in Client().post(f"/q/{token}/", ANSWERS).content
+
+    def no_write(**_: Any) -> None:
+        raise AssertionError("a write began")
+
+    monkeypatch.setattr(services, "questionnaire_submit", no_write)
+    made_up = Client().post("/q/not-a-real-token/", ANSWERS)
+    assert made_up.status_code == 410 and b"not valid" in made_up.content
+    used = Client().post(f"/q/{token}/", ANSWERS)
+    assert used.status_code == 410 and b"already in" in used.content
+    assert OutcomeMeasurement.objects.count() == 1
+
+
 def test_a_token_only_ever_answers_its_own_visit(clinician: Any) -> None:
     first = treated(clinician, 40)
     other = treated(clinician, 41, email="ben@example.org")
